@@ -1,0 +1,1 @@
+//! The guards libspot lacks.

@@ -1,0 +1,9 @@
+//! nectar-spot's integration tests, one binary (see STYLE.md): equality with
+//! libspot 3.1.0, the guards, save/restore, and property tests.
+
+mod common;
+mod guards;
+#[cfg(feature = "serde")]
+mod persist;
+mod props;
+mod reference;
