@@ -1,0 +1,108 @@
+//! Event ingest through the batched writer into SQLite: events per second.
+//!
+//! Run: `cargo bench -p nectar-store --bench ingest` (EVENTS and BATCH env vars
+//! override the defaults). Producers submit batches of `BATCH` events concurrently,
+//! as sensors posting to the API do; each run starts from an empty database file.
+//! Prints the median of five runs.
+
+use std::time::Instant;
+
+use nectar_event::{Event, Kind, Severity};
+use nectar_store::{
+    Durability, JsonlConfig, JsonlLog, Store, StoreConfig, WriterConfig, WriterHandle,
+};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn make_events(n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            Event::new(
+                "bench",
+                Kind::SshLoginFailed,
+                Severity::Low,
+                format!("root/{i} from bench"),
+            )
+            .from_addr(
+                std::net::IpAddr::from([203, 0, 113, (i % 250) as u8]),
+                Some(40_000 + (i % 20_000) as u16),
+            )
+            .to_addr(std::net::IpAddr::from([127, 0, 0, 1]), Some(2222))
+            .with("username", "root")
+            .with("password", format!("pw{i}"))
+        })
+        .collect()
+}
+
+async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = StoreConfig::new(dir.path().join("nectar.db"));
+    config.durability = durability;
+    let store = Store::open(&config).await.expect("open store");
+    let log = jsonl.then(|| {
+        JsonlLog::open(JsonlConfig {
+            path: dir.path().join("events.jsonl"),
+            max_bytes: 0,
+            keep: 0,
+        })
+        .expect("open log")
+    });
+    let (writer, task) = WriterHandle::spawn(store.clone(), log, WriterConfig::default());
+    let all = make_events(events);
+    let batches: Vec<Vec<Event>> = all.chunks(batch).map(<[Event]>::to_vec).collect();
+    let start = Instant::now();
+    let mut producers = Vec::new();
+    // Four concurrent producers, like several sensors posting at once.
+    let mut queues: Vec<Vec<Vec<Event>>> = vec![Vec::new(); 4];
+    for (i, b) in batches.into_iter().enumerate() {
+        queues[i % 4].push(b);
+    }
+    for queue in queues {
+        let writer = writer.clone();
+        producers.push(tokio::spawn(async move {
+            for b in queue {
+                writer.submit(b).await.expect("submit");
+            }
+        }));
+    }
+    for p in producers {
+        p.await.expect("producer");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    drop(writer);
+    task.await.expect("writer");
+    assert_eq!(
+        store
+            .count_events(&Default::default())
+            .await
+            .expect("count"),
+        events as i64
+    );
+    store.close().await;
+    events as f64 / elapsed
+}
+
+fn main() {
+    let events = env_usize("EVENTS", 200_000);
+    let batch = env_usize("BATCH", 1_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for (durability, jsonl) in [
+        (Durability::Normal, false),
+        (Durability::Normal, true),
+        (Durability::Full, true),
+    ] {
+        let mut rates: Vec<f64> = (0..5)
+            .map(|_| runtime.block_on(run(events, batch, durability, jsonl)))
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "ingest durability={durability:?} jsonl={jsonl} events={events} batch={batch}: median {:.0} events/s (min {:.0}, max {:.0})",
+            rates[2], rates[0], rates[4]
+        );
+    }
+}

@@ -1,0 +1,55 @@
+-- Nectar's first schema. Written in the SQL that SQLite and PostgreSQL share
+-- (BIGINT, TEXT, SMALLINT; no AUTOINCREMENT, no SQLite-only types), so the
+-- PostgreSQL migration is this file with at most type spellings changed.
+
+-- Every event. Times are microseconds since the Unix epoch (UTC); the id is a
+-- UUIDv7 in its canonical text form; data is the event's JSON object.
+CREATE TABLE events (
+    id        TEXT     NOT NULL PRIMARY KEY,
+    time_us   BIGINT   NOT NULL,
+    sensor    TEXT     NOT NULL,
+    kind      TEXT     NOT NULL,
+    severity  SMALLINT NOT NULL,
+    src_ip    TEXT,
+    src_port  INTEGER,
+    dst_ip    TEXT,
+    dst_port  INTEGER,
+    summary   TEXT     NOT NULL,
+    data      TEXT     NOT NULL
+);
+-- Newest-first pages walk (time_us, id) backwards: the keyset of every list.
+CREATE INDEX events_time ON events (time_us, id);
+CREATE INDEX events_kind_time ON events (kind, time_us);
+CREATE INDEX events_src_time ON events (src_ip, time_us);
+
+-- People who log in to the web UI.
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY, -- PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY
+    name          TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    role          TEXT    NOT NULL,
+    created_us    BIGINT  NOT NULL,
+    disabled      SMALLINT NOT NULL DEFAULT 0
+);
+
+-- Bearer tokens for the API and sensors. Only the SHA-256 of a token is kept.
+CREATE TABLE api_tokens (
+    id            INTEGER PRIMARY KEY, -- PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY
+    name          TEXT    NOT NULL UNIQUE,
+    token_sha256  TEXT    NOT NULL UNIQUE,
+    role          TEXT    NOT NULL,
+    created_us    BIGINT  NOT NULL,
+    last_used_us  BIGINT,
+    revoked_us    BIGINT
+);
+
+-- Logged-in browser sessions. The cookie holds a random secret; only its SHA-256
+-- is kept, so a stolen database does not hand out sessions.
+CREATE TABLE web_sessions (
+    id_sha256   TEXT   NOT NULL PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf_token  TEXT   NOT NULL,
+    created_us  BIGINT NOT NULL,
+    expires_us  BIGINT NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_us);

@@ -1,0 +1,366 @@
+//! Who may use Nectar: web users, API tokens and browser sessions.
+//!
+//! The store keeps only hashes (argon2 for passwords, SHA-256 for tokens and session
+//! secrets); making and checking them is the web layer's job.
+
+use std::fmt;
+use std::str::FromStr;
+
+use nectar_event::Timestamp;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// What a user or token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, changes nothing.
+    Viewer,
+    /// Reads everything, works on alerts and incidents, posts events.
+    Analyst,
+    /// Everything, including users, tokens and settings.
+    Admin,
+}
+
+impl Role {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "analyst" => Ok(Role::Analyst),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "unknown role {other:?}: expected admin, analyst or viewer"
+            )),
+        }
+    }
+}
+
+/// A person who logs in to the web UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// What they may do.
+    pub role: Role,
+    /// When created.
+    pub created: Timestamp,
+    /// A disabled user cannot log in.
+    pub disabled: bool,
+}
+
+/// An API token (the secret itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Row id.
+    pub id: i64,
+    /// Unique name, e.g. the sensor that uses it.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// When created.
+    pub created: Timestamp,
+    /// When last used to authenticate a request, if ever.
+    pub last_used: Option<Timestamp>,
+    /// When revoked, if it was.
+    pub revoked: Option<Timestamp>,
+}
+
+/// Who made an API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The token's name (the default `sensor` of the events it posts).
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// A logged-in browser session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    /// The user.
+    pub user: User,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+    /// When it stops being valid.
+    pub expires: Timestamp,
+}
+
+fn ts(micros: i64) -> Timestamp {
+    Timestamp::from_micros(micros)
+        .unwrap_or_else(|| Timestamp::from_micros(0).unwrap_or(Timestamp::now()))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
+    let role: String = row.try_get("role")?;
+    let name: String = row.try_get("name")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        role: role.parse().map_err(|reason| StoreError::CorruptRow {
+            id: format!("user {name}"),
+            reason,
+        })?,
+        name,
+        password_hash: row.try_get("password_hash")?,
+        created: ts(row.try_get("created_us")?),
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+impl Store {
+    /// Adds a user; fails with [`StoreError::Exists`] if the name is taken.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<i64, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (name, password_hash, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(Timestamp::now().as_micros())
+        .fetch_one(&self.writer)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get(0)?),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
+                what: "user",
+                name: name.to_owned(),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Number of users.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.readers)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// A user by login name.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Every user, by name.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.readers)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Replaces a user's password hash and ends their sessions.
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            .bind(password_hash)
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "user",
+                name: name.to_owned(),
+            });
+        }
+        sqlx::query(
+            "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+        )
+        .bind(name)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds an API token given the SHA-256 (hex) of its secret.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        secret_sha256: &str,
+        role: Role,
+    ) -> Result<i64, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_tokens (name, token_sha256, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(secret_sha256)
+        .bind(role.as_str())
+        .bind(Timestamp::now().as_micros())
+        .fetch_one(&self.writer)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get(0)?),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
+                what: "token",
+                name: name.to_owned(),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The owner of a live (not revoked) token, by the SHA-256 of its secret.
+    pub async fn token_owner(&self, secret_sha256: &str) -> Result<Option<TokenOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_us IS NULL",
+        )
+        .bind(secret_sha256)
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let name: String = row.try_get(0)?;
+        let role: String = row.try_get(1)?;
+        Ok(Some(TokenOwner {
+            role: role.parse().map_err(|reason| StoreError::CorruptRow {
+                id: format!("token {name}"),
+                reason,
+            })?,
+            name,
+        }))
+    }
+
+    /// Records that a token was used (at most once a minute per token, to spare writes).
+    pub async fn touch_token(&self, name: &str) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_micros();
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_us = $1 WHERE name = $2 AND (last_used_us IS NULL OR last_used_us < $3)",
+        )
+        .bind(now)
+        .bind(name)
+        .bind(now - 60_000_000)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Every token, by name.
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY name")
+            .fetch_all(&self.readers)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("name")?;
+                let role: String = row.try_get("role")?;
+                Ok(ApiToken {
+                    id: row.try_get("id")?,
+                    role: role.parse().map_err(|reason| StoreError::CorruptRow {
+                        id: format!("token {name}"),
+                        reason,
+                    })?,
+                    name,
+                    created: ts(row.try_get("created_us")?),
+                    last_used: row.try_get::<Option<i64>, _>("last_used_us")?.map(ts),
+                    revoked: row.try_get::<Option<i64>, _>("revoked_us")?.map(ts),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token by name; it stops working at once.
+    pub async fn revoke_token(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL",
+        )
+        .bind(Timestamp::now().as_micros())
+        .bind(name)
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "live token",
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Starts a browser session; `id_sha256` is the SHA-256 (hex) of the cookie secret.
+    pub async fn create_session(
+        &self,
+        id_sha256: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_micros();
+        sqlx::query("DELETE FROM web_sessions WHERE expires_us < $1")
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        sqlx::query(
+            "INSERT INTO web_sessions (id_sha256, user_id, csrf_token, created_us, expires_us) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_sha256)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(now)
+        .bind(expires.as_micros())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this cookie hash, with its (enabled) user.
+    pub async fn session(&self, id_sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.*, s.csrf_token, s.expires_us FROM web_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_sha256 = $1 AND s.expires_us > $2 AND u.disabled = 0",
+        )
+        .bind(id_sha256)
+        .bind(Timestamp::now().as_micros())
+        .fetch_optional(&self.readers)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(WebSession {
+            user: user_from_row(&row)?,
+            csrf_token: row.try_get("csrf_token")?,
+            expires: ts(row.try_get("expires_us")?),
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM web_sessions WHERE id_sha256 = $1")
+            .bind(id_sha256)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! The storage error type.
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed a statement (disk full, locked, corrupt file).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed: the file was written by a newer Nectar, or is damaged.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file next to the database (the JSON-lines log) could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The writer task has stopped (the server is shutting down), so nothing new is accepted.
+    #[error("the event writer has stopped; the server is shutting down")]
+    WriterClosed,
+    /// A stored row no longer parses (edited by hand, or a bug).
+    #[error("stored row {id} is invalid: {reason}")]
+    CorruptRow {
+        /// The row's id.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A name that must be unique is taken (a user, a token name).
+    #[error("{what} {name:?} already exists")]
+    Exists {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A named thing does not exist.
+    #[error("{what} {name:?} does not exist")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+}

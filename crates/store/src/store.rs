@@ -1,0 +1,106 @@
+//! Opening the database: connection settings, WAL, migrations.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::StoreError;
+
+/// How hard a commit works to survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// A committed batch survives the process being killed (`kill -9`, a panic), but the
+    /// last commits may be lost if the machine loses power. SQLite `synchronous=NORMAL`.
+    #[default]
+    Normal,
+    /// Every commit is on disk before it is acknowledged, even across a power cut.
+    /// SQLite `synchronous=FULL`: one fsync per batch.
+    Full,
+}
+
+/// Where the database is and how to open it.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The SQLite file (created if missing).
+    pub path: PathBuf,
+    /// Commit durability.
+    pub durability: Durability,
+    /// Connections for readers (the writer has its own).
+    pub max_readers: u32,
+}
+
+impl StoreConfig {
+    /// Defaults for a database file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            path: path.into(),
+            durability: Durability::default(),
+            max_readers: 4,
+        }
+    }
+}
+
+/// The database: a pool of reader connections and a single connection for writes.
+///
+/// SQLite allows one writer at a time; giving writes their own one-connection pool
+/// means they queue in Rust (visible, bounded) rather than on SQLite's busy lock.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) readers: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(&config.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match config.durability {
+                Durability::Normal => SqliteSynchronous::Normal,
+                Durability::Full => SqliteSynchronous::Full,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .statement_cache_capacity(64);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(config.max_readers.max(1))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store {
+            readers,
+            writer,
+            path: config.path.clone(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection, after checkpointing the WAL into the main file.
+    pub async fn close(&self) {
+        // A failed checkpoint only leaves the WAL for SQLite to replay on next open.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await;
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,458 @@
+//! The single batched writer: every event reaches the database through here.
+//!
+//! Producers (the API, honeypots, detectors) send batches into a bounded queue and
+//! wait for the answer; the writer task drains whatever is queued, up to
+//! `max_batch_events`, commits it in one transaction, appends the new events to the
+//! JSON-lines log, and only then answers each producer. So an acknowledged event is
+//! committed, and a full queue slows producers down instead of growing memory.
+//!
+//! While one transaction commits, the next requests queue up and go into the next one
+//! together (group commit): batches grow with load without a timer adding latency
+//! when the server is idle.
+
+use std::io::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nectar_event::Event;
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{error, warn};
+
+use crate::{JsonlLog, Store, StoreError};
+
+/// Batching and queueing limits of the writer.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Most events committed in one transaction (a single request is never split).
+    pub max_batch_events: usize,
+    /// How long to wait for more requests once one has arrived (0: group commit only).
+    pub max_delay: Duration,
+    /// Requests that may wait in the queue before producers are made to wait.
+    pub queue_requests: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            max_batch_events: 5_000,
+            max_delay: Duration::ZERO,
+            queue_requests: 1_024,
+        }
+    }
+}
+
+/// What became of a submitted batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IngestOutcome {
+    /// Events newly stored.
+    pub stored: usize,
+    /// Events whose id was already stored (a resent batch); kept once.
+    pub duplicates: usize,
+}
+
+/// Counters of the writer's work since start, for health pages and metrics.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Events stored.
+    pub events: AtomicU64,
+    /// Events skipped as already stored.
+    pub duplicates: AtomicU64,
+    /// Requests that failed (their producers got an error).
+    pub failed_requests: AtomicU64,
+    /// Batches that could not be appended to the JSON-lines log.
+    pub jsonl_errors: AtomicU64,
+}
+
+struct Request {
+    events: Vec<Event>,
+    reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
+}
+
+/// A producer's end of the writer. Cheap to clone; the writer stops when every
+/// handle is dropped and the queue is drained.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Request>,
+    stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn spawn(
+        store: Store,
+        log: Option<JsonlLog>,
+        config: WriterConfig,
+    ) -> (WriterHandle, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.queue_requests.max(1));
+        let stats = Arc::new(WriterStats::default());
+        let writer = Writer {
+            store,
+            log,
+            config,
+            stats: stats.clone(),
+            rows: RowBuffer::default(),
+            lines: Vec::new(),
+        };
+        let task = tokio::spawn(writer.run(rx));
+        (WriterHandle { tx, stats }, task)
+    }
+
+    /// Stores `events` atomically (all or none) and returns once they are committed.
+    pub async fn submit(&self, events: Vec<Event>) -> Result<IngestOutcome, StoreError> {
+        if events.is_empty() {
+            return Ok(IngestOutcome::default());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request { events, reply })
+            .await
+            .map_err(|_| StoreError::WriterClosed)?;
+        answer.await.map_err(|_| StoreError::WriterClosed)?
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Requests waiting in the queue right now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+}
+
+struct Writer {
+    store: Store,
+    log: Option<JsonlLog>,
+    config: WriterConfig,
+    stats: Arc<WriterStats>,
+    rows: RowBuffer,
+    lines: Vec<u8>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::new();
+        while let Some(first) = rx.recv().await {
+            let mut events = first.events.len();
+            batch.push(first);
+            let deadline = tokio::time::Instant::now() + self.config.max_delay;
+            while events < self.config.max_batch_events {
+                let next = match rx.try_recv() {
+                    Ok(request) => request,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) if self.config.max_delay.is_zero() => {
+                        break;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(request)) => request,
+                            _ => break,
+                        }
+                    }
+                };
+                events += next.events.len();
+                batch.push(next);
+            }
+            self.commit(&mut batch).await;
+        }
+        if let Some(log) = self.log.take() {
+            drop(log);
+        }
+    }
+
+    /// Commits the requests together; if that fails, each alone, so one bad request
+    /// (or a transient error) does not fail the others.
+    async fn commit(&mut self, batch: &mut Vec<Request>) {
+        let together = self.transaction(batch).await;
+        match together {
+            Ok(outcomes) => {
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = request.reply.send(Ok(outcome));
+                }
+            }
+            Err(err) if batch.len() == 1 => {
+                if let Some(request) = batch.pop() {
+                    self.fail(request, err);
+                }
+            }
+            Err(err) => {
+                warn!(error = %err, requests = batch.len(), "Batch commit failed; retrying each request alone.");
+                for request in batch.drain(..) {
+                    let single = std::slice::from_ref(&request);
+                    match self.transaction(single).await {
+                        Ok(outcomes) => {
+                            let _ = request.reply.send(Ok(outcomes[0]));
+                        }
+                        Err(err) => self.fail(request, err),
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(&self, request: Request, err: StoreError) {
+        error!(error = %err, events = request.events.len(), "Events could not be stored.");
+        self.stats.failed_requests.fetch_add(1, Ordering::Relaxed);
+        let _ = request.reply.send(Err(err));
+    }
+
+    /// One transaction over `requests`; returns each request's outcome after commit
+    /// and after the new events are in the JSON-lines log.
+    async fn transaction(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut conn = self.store.writer.acquire().await?;
+        let mut tx = conn.begin().await?;
+        self.lines.clear();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let mut outcome = IngestOutcome::default();
+            for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
+                let fresh = self.rows.insert(&mut tx, chunk).await?;
+                for (event, is_new) in chunk.iter().zip(fresh.iter()) {
+                    if is_new {
+                        outcome.stored += 1;
+                        if self.log.is_some() {
+                            // Serialising a typed Event into memory cannot fail.
+                            let _ = serde_json::to_writer(&mut self.lines, event);
+                            self.lines.push(b'\n');
+                        }
+                    } else {
+                        outcome.duplicates += 1;
+                    }
+                }
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        drop(conn);
+
+        let stored: usize = outcomes.iter().map(|o| o.stored).sum();
+        let duplicates: usize = outcomes.iter().map(|o| o.duplicates).sum();
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .events
+            .fetch_add(stored as u64, Ordering::Relaxed);
+        self.stats
+            .duplicates
+            .fetch_add(duplicates as u64, Ordering::Relaxed);
+        self.append_log().await;
+        Ok(outcomes)
+    }
+
+    /// Appends the committed events to the JSON-lines log, off the async threads.
+    /// A failure is logged and counted but does not undo the commit: the database is
+    /// the record, the log a copy.
+    async fn append_log(&mut self) {
+        if self.lines.is_empty() {
+            return;
+        }
+        let Some(mut log) = self.log.take() else {
+            return;
+        };
+        let lines = std::mem::take(&mut self.lines);
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = log.append(&lines);
+            (log, lines, result)
+        })
+        .await;
+        match joined {
+            Ok((log, lines, result)) => {
+                self.log = Some(log);
+                self.lines = lines;
+                if let Err(err) = result {
+                    self.stats.jsonl_errors.fetch_add(1, Ordering::Relaxed);
+                    error!(error = %err, "Could not append to the JSON-lines event log.");
+                }
+            }
+            Err(err) => {
+                self.stats.jsonl_errors.fetch_add(1, Ordering::Relaxed);
+                error!(error = %err, "The JSON-lines writer panicked; the log is off until restart.");
+            }
+        }
+    }
+}
+
+/// Rows per INSERT statement: 11 parameters a row stays under SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 1_000;
+const COLUMNS: usize = 11;
+
+/// Which rows of a chunk were new.
+enum Fresh {
+    All(usize),
+    Some(Vec<bool>),
+}
+
+impl Fresh {
+    fn iter(&self) -> impl Iterator<Item = bool> + '_ {
+        let (all, some) = match self {
+            Fresh::All(n) => (*n, &[][..]),
+            Fresh::Some(flags) => (0, &flags[..]),
+        };
+        std::iter::repeat_n(true, all).chain(some.iter().copied())
+    }
+}
+
+/// Text columns of a chunk, rendered into one reused buffer so that binding a row
+/// allocates nothing: parameters borrow slices of it.
+#[derive(Default)]
+struct RowBuffer {
+    text: Vec<u8>,
+    rows: Vec<RowText>,
+    statement: String,
+    statement_rows: usize,
+}
+
+struct RowText {
+    id: Range<usize>,
+    src_ip: Option<Range<usize>>,
+    dst_ip: Option<Range<usize>>,
+    data: Range<usize>,
+}
+
+impl RowBuffer {
+    async fn insert(
+        &mut self,
+        conn: &mut SqliteConnection,
+        chunk: &[Event],
+    ) -> Result<Fresh, StoreError> {
+        self.render(chunk);
+        if self.statement_rows != chunk.len() {
+            self.statement = insert_statement(chunk.len());
+            self.statement_rows = chunk.len();
+        }
+        sqlx::query("SAVEPOINT chunk").execute(&mut *conn).await?;
+        let inserted = self
+            .bind(&self.statement, chunk, 0..chunk.len())?
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if inserted as usize == chunk.len() {
+            sqlx::query("RELEASE chunk").execute(&mut *conn).await?;
+            return Ok(Fresh::All(chunk.len()));
+        }
+        // Some ids were stored before (a resent batch): find out which, row by row.
+        sqlx::query("ROLLBACK TO chunk").execute(&mut *conn).await?;
+        sqlx::query("RELEASE chunk").execute(&mut *conn).await?;
+        let single = insert_statement(1);
+        let mut fresh = Vec::with_capacity(chunk.len());
+        for i in 0..chunk.len() {
+            let done = self
+                .bind(&single, chunk, i..i + 1)?
+                .execute(&mut *conn)
+                .await?;
+            fresh.push(done.rows_affected() == 1);
+        }
+        Ok(Fresh::Some(fresh))
+    }
+
+    fn render(&mut self, chunk: &[Event]) {
+        self.text.clear();
+        self.rows.clear();
+        for event in chunk {
+            // Writes into a Vec cannot fail.
+            let text = &mut self.text;
+            let start = text.len();
+            let _ = write!(text, "{}", event.id.hyphenated());
+            let id = start..text.len();
+            let mut ip_span = |ip: Option<std::net::IpAddr>| {
+                ip.map(|ip| {
+                    let start = text.len();
+                    let _ = write!(text, "{ip}");
+                    start..text.len()
+                })
+            };
+            let src_ip = ip_span(event.src_ip);
+            let dst_ip = ip_span(event.dst_ip);
+            let start = text.len();
+            let _ = serde_json::to_writer(&mut *text, &event.data);
+            let data = start..text.len();
+            self.rows.push(RowText {
+                id,
+                src_ip,
+                dst_ip,
+                data,
+            });
+        }
+    }
+
+    fn bind<'q>(
+        &'q self,
+        sql: &'q str,
+        chunk: &'q [Event],
+        rows: Range<usize>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>, StoreError>
+    {
+        let text = |range: &Range<usize>| -> Result<&'q str, StoreError> {
+            std::str::from_utf8(&self.text[range.clone()]).map_err(|e| StoreError::CorruptRow {
+                id: String::new(),
+                reason: e.to_string(),
+            })
+        };
+        let mut query = sqlx::query(sql);
+        for i in rows {
+            let (event, row) = (&chunk[i], &self.rows[i]);
+            query = query
+                .bind(text(&row.id)?)
+                .bind(event.time.as_micros())
+                .bind(event.sensor.as_str())
+                .bind(event.kind.as_str())
+                .bind(event.severity.rank())
+                .bind(row.src_ip.as_ref().map(text).transpose()?)
+                .bind(event.src_port.map(i32::from))
+                .bind(row.dst_ip.as_ref().map(text).transpose()?)
+                .bind(event.dst_port.map(i32::from))
+                .bind(event.summary.as_str())
+                .bind(text(&row.data)?);
+        }
+        Ok(query)
+    }
+}
+
+/// `INSERT ... VALUES ($1..$11), ($12..$22), ...` for `rows` rows; ids already stored
+/// are skipped, which makes resending a batch harmless.
+fn insert_statement(rows: usize) -> String {
+    let mut sql = String::with_capacity(120 + rows * 60);
+    sql.push_str(
+        "INSERT INTO events (id, time_us, sensor, kind, severity, src_ip, src_port, \
+         dst_ip, dst_port, summary, data) VALUES ",
+    );
+    let mut n = 1;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for col in 0..COLUMNS {
+            if col > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&n.to_string());
+            n += 1;
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_numbers_parameters_in_order() {
+        let sql = insert_statement(2);
+        assert!(sql.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11),($12,"));
+        assert!(sql.ends_with("$22) ON CONFLICT (id) DO NOTHING"));
+    }
+}

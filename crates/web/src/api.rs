@@ -1,0 +1,356 @@
+//! The JSON API, version 1: health, event ingest and event queries.
+//!
+//! Ingest answers only after the batch is committed, and a batch is all or nothing: a
+//! malformed or invalid event anywhere rejects the whole batch with a message naming
+//! the event and the field, and nothing of it is stored.
+
+use std::net::IpAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use nectar_event::{Event, IncomingEvent, Severity, Timestamp};
+use nectar_store::{Cursor, EventFilter, KindFilter, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::ApiCaller;
+use crate::error::ApiError;
+use crate::{AppState, WebConfig};
+
+pub fn routes(config: &WebConfig) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/events", get(list_events).post(post_events))
+        .route("/api/v1/events/{id}", get(get_event))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+    }))
+}
+
+async fn post_events(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Analyst)?;
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(format!(
+                "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
+                state.config.max_body_bytes
+            ))
+        } else {
+            ApiError::with_status(status, rejection.body_text())
+        }
+    })?;
+    let events = parse_batch(&body, &caller.0.name, &state.config)?;
+    let outcome = state.writer.submit(events).await?;
+    Ok(Json(
+        json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
+    ))
+}
+
+/// Reads a JSON array or NDJSON (one event per line) body into checked events.
+fn parse_batch(
+    body: &[u8],
+    default_sensor: &str,
+    config: &WebConfig,
+) -> Result<Vec<Event>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let trimmed = text.trim_start();
+    let too_many = |n: usize| {
+        ApiError::too_large(format!(
+            "batch has more than {} events (server.max_batch_events); split it",
+            config.max_batch_events.min(n)
+        ))
+    };
+    let mut events = Vec::new();
+    if trimmed.starts_with('[') {
+        let incoming: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| {
+            ApiError::bad_request(format!("body is not a JSON array of events: {e}"))
+        })?;
+        if incoming.len() > config.max_batch_events {
+            return Err(too_many(incoming.len()));
+        }
+        for (index, value) in incoming.into_iter().enumerate() {
+            events.push(check_event(
+                value,
+                &format!("event {index}"),
+                default_sensor,
+                config,
+            )?);
+        }
+    } else {
+        for (number, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if events.len() == config.max_batch_events {
+                return Err(too_many(config.max_batch_events));
+            }
+            let where_ = format!("line {}", number + 1);
+            let value: Value = serde_json::from_str(line)
+                .map_err(|e| ApiError::bad_request(format!("{where_}: not JSON: {e}")))?;
+            events.push(check_event(value, &where_, default_sensor, config)?);
+        }
+    }
+    if events.is_empty() {
+        return Err(ApiError::bad_request(
+            "no events in the body: send a JSON array of events or one JSON event per line",
+        ));
+    }
+    Ok(events)
+}
+
+fn check_event(
+    value: Value,
+    where_: &str,
+    default_sensor: &str,
+    config: &WebConfig,
+) -> Result<Event, ApiError> {
+    let incoming: IncomingEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            String::new()
+        } else {
+            format!(" field `{path}`")
+        };
+        ApiError::bad_request(format!("{where_}{field}: {}", e.into_inner()))
+    })?;
+    incoming
+        .into_event(default_sensor, &config.event_limits)
+        .map_err(|e| ApiError::bad_request(format!("{where_}: {e}")))
+}
+
+/// Query parameters of `GET /api/v1/events`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Exact kind (`ssh.login.failed`) or family prefix (`ssh.*`).
+    pub kind: Option<String>,
+    /// One or more severities, comma-separated (`high,critical`).
+    pub severity: Option<String>,
+    /// This severity and above.
+    pub min_severity: Option<String>,
+    /// Source address.
+    pub src_ip: Option<String>,
+    /// Sensor name.
+    pub sensor: Option<String>,
+    /// RFC 3339; events at or after.
+    pub since: Option<String>,
+    /// RFC 3339; events before.
+    pub until: Option<String>,
+    /// Text the summary contains.
+    pub q: Option<String>,
+    /// Page size, 1 to 1,000 (default 100).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The store filter these parameters describe, or a message naming the bad one.
+    pub fn filter(&self) -> Result<(EventFilter, Option<Cursor>, usize), String> {
+        let time = |name: &str, v: &Option<String>| -> Result<Option<Timestamp>, String> {
+            nonempty(v)
+                .map(|s| {
+                    s.parse::<Timestamp>()
+                        .map_err(|e| format!("parameter `{name}`: {e}"))
+                })
+                .transpose()
+        };
+        let mut filter = EventFilter {
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+            ..EventFilter::default()
+        };
+        if let Some(kind) = nonempty(&self.kind) {
+            filter.kind = Some(
+                kind.parse::<KindFilter>()
+                    .map_err(|e| format!("parameter `kind`: {e}"))?,
+            );
+        }
+        if let Some(list) = nonempty(&self.severity) {
+            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                filter.severities.push(
+                    name.parse::<Severity>()
+                        .map_err(|e| format!("parameter `severity`: {e}"))?,
+                );
+            }
+        }
+        if let Some(name) = nonempty(&self.min_severity) {
+            filter.min_severity = Some(
+                name.parse::<Severity>()
+                    .map_err(|e| format!("parameter `min_severity`: {e}"))?,
+            );
+        }
+        if let Some(ip) = nonempty(&self.src_ip) {
+            filter.src_ip = Some(ip.parse::<IpAddr>().map_err(|_| {
+                format!(
+                    "parameter `src_ip`: {:?} is not an IPv4 or IPv6 address",
+                    crate::visible(ip, 64)
+                )
+            })?);
+        }
+        filter.sensor = nonempty(&self.sensor).map(str::to_owned);
+        filter.text = nonempty(&self.q).map(str::to_owned);
+        let limit = match nonempty(&self.limit) {
+            None => 100,
+            Some(s) => match s.parse::<usize>() {
+                Ok(n @ 1..=1000) => n,
+                _ => return Err("parameter `limit`: expected a number from 1 to 1000".into()),
+            },
+        };
+        let cursor = nonempty(&self.cursor)
+            .map(|s| {
+                s.parse::<Cursor>()
+                    .map_err(|e| format!("parameter `cursor`: {e}"))
+            })
+            .transpose()?;
+        Ok((filter, cursor, limit))
+    }
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (filter, cursor, limit) = params.filter().map_err(ApiError::bad_request)?;
+    let page = state.store.list_events(&filter, cursor, limit).await?;
+    Ok(Json(json!({
+        "events": page.events,
+        "next_cursor": page.next.map(|c| c.to_string()),
+    })))
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Event>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = Uuid::try_parse(&id).map_err(|_| ApiError::bad_request("event id must be a UUID"))?;
+    state
+        .store
+        .get_event(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no event with id {id}")))
+}
+
+/// The trimmed value of a parameter, if present and not blank.
+fn nonempty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_array_and_ndjson_and_names_errors() {
+        let config = WebConfig::default();
+        let array = br#"[{"kind":"http.request","summary":"GET /"},{"kind":"net.alarm","summary":"x","severity":"high"}]"#;
+        assert_eq!(parse_batch(array, "s", &config).unwrap().len(), 2);
+        let ndjson = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n\n{\"kind\":\"http.request\",\"summary\":\"b\"}\n";
+        assert_eq!(parse_batch(ndjson, "s", &config).unwrap().len(), 2);
+
+        let bad = br#"[{"kind":"http.request","summary":"ok"},{"kind":"nope","summary":"x"}]"#;
+        let err = parse_batch(bad, "s", &config).unwrap_err();
+        assert!(err_message(err).contains("event 1 field `kind`"));
+        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n{\"kind\":\"http.request\"}\n";
+        let message = err_message(parse_batch(bad, "s", &config).unwrap_err());
+        assert!(
+            message.contains("line 2") && message.contains("summary"),
+            "{message}"
+        );
+        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\",\"src_ip\":\"999.1.1.1\"}";
+        assert!(err_message(parse_batch(bad, "s", &config).unwrap_err()).contains("src_ip"));
+        assert!(parse_batch(b"  ", "s", &config).is_err());
+    }
+
+    fn err_message(err: ApiError) -> String {
+        format!("{err:?}")
+    }
+
+    #[test]
+    fn batch_size_is_bounded() {
+        let config = WebConfig {
+            max_batch_events: 2,
+            ..WebConfig::default()
+        };
+        let line = "{\"kind\":\"http.request\",\"summary\":\"a\"}\n";
+        assert!(parse_batch(line.repeat(3).as_bytes(), "s", &config).is_err());
+        assert!(parse_batch(line.repeat(2).as_bytes(), "s", &config).is_ok());
+    }
+
+    #[test]
+    fn params_name_the_bad_one() {
+        let params = ListParams {
+            kind: Some("ssh.*".into()),
+            severity: Some("high,critical".into()),
+            limit: Some("5".into()),
+            ..ListParams::default()
+        };
+        let (filter, cursor, limit) = params.filter().unwrap();
+        assert_eq!(filter.kind, Some(KindFilter::Prefix("ssh".into())));
+        assert_eq!(filter.severities, vec![Severity::High, Severity::Critical]);
+        assert!(cursor.is_none());
+        assert_eq!(limit, 5);
+        for (params, name) in [
+            (
+                ListParams {
+                    since: Some("yesterday".into()),
+                    ..Default::default()
+                },
+                "since",
+            ),
+            (
+                ListParams {
+                    kind: Some("foo.*".into()),
+                    ..Default::default()
+                },
+                "kind",
+            ),
+            (
+                ListParams {
+                    src_ip: Some("1.2.3".into()),
+                    ..Default::default()
+                },
+                "src_ip",
+            ),
+            (
+                ListParams {
+                    limit: Some("0".into()),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+            (
+                ListParams {
+                    cursor: Some("zzz".into()),
+                    ..Default::default()
+                },
+                "cursor",
+            ),
+        ] {
+            let err = params.filter().unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Authentication: passwords (argon2id), API tokens, browser sessions, CSRF tokens and
+//! the login rate limiter.
+//!
+//! Secrets (tokens, session cookies) are 256 random bits; the store keeps only their
+//! SHA-256, so reading the database does not give access. Passwords are argon2id.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use nectar_store::{Role, TokenOwner, WebSession};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "nectar_session";
+/// Name of the cookie that carries the login form's CSRF token before any session.
+pub const LOGIN_CSRF_COOKIE: &str = "nectar_login_csrf";
+
+/// 32 random bytes from the OS generator, as 64 lowercase hex digits.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// SHA-256 of `text`, as lowercase hex.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// An argon2id PHC string for `password`, with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Whether `password` matches the PHC string `hash`; a malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Constant-time string equality, for secrets.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The caller of an API route, identified by a bearer token.
+pub struct ApiCaller(pub TokenOwner);
+
+impl ApiCaller {
+    /// Refuses callers whose role is below `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.0.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "token {:?} has role {}; this needs {role} or above",
+                self.0.name, self.0.role
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let missing = || {
+            ApiError::unauthorized(
+                "missing bearer token: send `Authorization: Bearer <token>` (create one with `nectar token create --name NAME`)",
+            )
+        };
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(missing)?
+            .to_str()
+            .map_err(|_| missing())?;
+        let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(missing());
+        }
+        let owner = state
+            .store
+            .token_owner(&sha256_hex(token.trim()))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked token"))?;
+        let store = state.store.clone();
+        let name = owner.name.clone();
+        tokio::spawn(async move {
+            let _ = store.touch_token(&name).await;
+        });
+        Ok(ApiCaller(owner))
+    }
+}
+
+/// The logged-in person of a page request; pages that take it redirect to the login
+/// form when there is none.
+pub struct CurrentUser(pub WebSession);
+
+/// Where a request without a session is sent.
+pub struct LoginRedirect(String);
+
+impl IntoResponse for LoginRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to(&self.0).into_response()
+    }
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let to_login = || {
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let next = if path.starts_with('/') && !path.starts_with("//") {
+                path
+            } else {
+                "/"
+            };
+            LoginRedirect(format!("/login?next={}", percent_encode(next))).into_response()
+        };
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match state.store.session(&sha256_hex(secret)).await {
+            Ok(Some(session)) => Ok(CurrentUser(session)),
+            Ok(None) => Err(to_login()),
+            Err(err) => {
+                tracing::error!(error = %err, "Could not read a session.");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "storage error").into_response())
+            }
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Counts failed logins per client address and per user name, and refuses further
+/// attempts once either reaches the limit within the window.
+///
+/// Memory is bounded: at most `max_keys` addresses and names are tracked; when full,
+/// expired entries are dropped, and if none are expired new keys count as limited
+/// (an attacker filling the table locks out logins, not memory).
+#[derive(Debug)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    max_failures: u32,
+    window: Duration,
+    max_keys: usize,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::new(10, Duration::from_secs(15 * 60), 10_000)
+    }
+}
+
+impl LoginLimiter {
+    /// A limiter allowing `max_failures` per `window` per address and per name.
+    pub fn new(max_failures: u32, window: Duration, max_keys: usize) -> LoginLimiter {
+        LoginLimiter {
+            failures: Mutex::new(HashMap::new()),
+            max_failures,
+            window,
+            max_keys,
+        }
+    }
+
+    fn keys(ip: IpAddr, user: &str) -> [String; 2] {
+        [
+            format!("ip {ip}"),
+            format!("user {}", user.chars().take(64).collect::<String>()),
+        ]
+    }
+
+    /// Whether a login from `ip` as `user` may be tried now.
+    pub fn allowed(&self, ip: IpAddr, user: &str) -> bool {
+        let Ok(map) = self.failures.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        Self::keys(ip, user).iter().all(|key| match map.get(key) {
+            Some((count, since)) => {
+                now.duration_since(*since) > self.window || *count < self.max_failures
+            }
+            None => map.len() < self.max_keys,
+        })
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, ip: IpAddr, user: &str) {
+        let Ok(mut map) = self.failures.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if map.len() >= self.max_keys {
+            map.retain(|_, (_, since)| now.duration_since(*since) <= self.window);
+        }
+        for key in Self::keys(ip, user) {
+            if map.len() >= self.max_keys && !map.contains_key(&key) {
+                continue;
+            }
+            let entry = map.entry(key).or_insert((0, now));
+            if now.duration_since(entry.1) > self.window {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+        }
+    }
+
+    /// Forgets the failures of a user after a successful login (the address keeps its
+    /// count, so one good account cannot be used to reset a spray from that address).
+    pub fn succeeded(&self, user: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            let [_, user_key] = Self::keys(IpAddr::from([0, 0, 0, 0]), user);
+            map.remove(&user_key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_round_trip() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn secrets_are_random_hex() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(secrets_equal(&a, &a.clone()));
+        assert!(!secrets_equal(&a, &b));
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn limiter_blocks_after_max_and_bounds_memory() {
+        let limiter = LoginLimiter::new(3, Duration::from_secs(60), 4);
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        for _ in 0..3 {
+            assert!(limiter.allowed(ip, "admin"));
+            limiter.failed(ip, "admin");
+        }
+        assert!(!limiter.allowed(ip, "admin"));
+        assert!(
+            !limiter.allowed(ip, "other"),
+            "the address is limited for every name"
+        );
+        let other_ip = IpAddr::from([192, 0, 2, 2]);
+        assert!(
+            !limiter.allowed(other_ip, "admin"),
+            "the name is limited from every address"
+        );
+        limiter.succeeded("admin");
+        assert!(limiter.allowed(other_ip, "admin"));
+        // Table full (4 keys): unknown keys are refused rather than stored.
+        limiter.failed(other_ip, "x");
+        assert!(!limiter.allowed(IpAddr::from([192, 0, 2, 9]), "y"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Nectar's web side: the JSON API (`/api/v1/...`), the server-rendered UI, and the
+//! authentication both use (bearer tokens for the API, sessions for people).
+//!
+//! Everything is plain HTML and CSS: no JavaScript is served, and the
+//! `Content-Security-Policy` on every response forbids scripts, so an attacker's
+//! string that slips past escaping still cannot run.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+pub mod auth;
+mod error;
+mod headers;
+mod pages;
+mod text;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use nectar_event::Limits;
+use nectar_store::{Store, WriterHandle};
+
+pub use auth::{LoginLimiter, hash_password, new_secret, sha256_hex};
+pub use headers::CONTENT_SECURITY_POLICY;
+pub use text::visible;
+
+/// Limits and switches of the web server.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Largest request body accepted by the API, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Most events in one posted batch (413 above).
+    pub max_batch_events: usize,
+    /// Mark cookies `Secure` (set when the server is behind TLS).
+    pub secure_cookies: bool,
+    /// How long a login lasts.
+    pub session_hours: u32,
+    /// Bounds on each event.
+    pub event_limits: Limits,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch_events: 10_000,
+            secure_cookies: false,
+            session_hours: 12,
+            event_limits: Limits::default(),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) store: Store,
+    pub(crate) writer: WriterHandle,
+    pub(crate) config: Arc<WebConfig>,
+    pub(crate) limiter: Arc<LoginLimiter>,
+    pub(crate) started: Instant,
+}
+
+impl AppState {
+    /// State for a server over `store`, writing through `writer`.
+    pub fn new(store: Store, writer: WriterHandle, config: WebConfig) -> AppState {
+        AppState {
+            store,
+            writer,
+            config: Arc::new(config),
+            limiter: Arc::new(LoginLimiter::default()),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The whole application: API, pages, static files, security headers.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so that login
+/// rate limits know the client's address.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes(&state.config))
+        .merge(pages::routes())
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .with_state(state)
+}

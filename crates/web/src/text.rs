@@ -1,0 +1,52 @@
+//! Making attacker-controlled text safe to show a person.
+//!
+//! HTML escaping is the templates' job (askama escapes every value). This module does
+//! the other half: control characters and terminal escapes become visible text
+//! (`\x1b[31m` stays readable instead of recolouring a terminal or hiding text), and
+//! long values are cut so one event cannot swamp a page.
+
+use std::fmt::Write as _;
+
+/// `s` with control characters written as `\xNN` (`\n`, `\r`, `\t` as themselves
+/// escaped), cut to `max_chars` characters with an ellipsis.
+pub fn visible(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars * 4));
+    for (count, c) in s.chars().enumerate() {
+        if count == max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            // Bidirectional overrides and zero-width characters can disguise text.
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_and_cuts() {
+        assert_eq!(visible("a\x1b[31mred\x07", 100), "a\\x1b[31mred\\x07");
+        assert_eq!(visible("l1\nl2\r\t\\", 100), "l1\\nl2\\r\\t\\\\");
+        assert_eq!(visible("abcdef", 3), "abc…");
+        assert_eq!(visible("\u{202e}gnp.exe", 100), "\\u{202e}gnp.exe");
+        assert_eq!(visible("\u{9b}", 10), "\\x9b");
+    }
+}
