@@ -1,1 +1,92 @@
-fn main() {}
+//! `nectar`: the command line. It parses flags, loads the configuration and wires the
+//! crates together; the work itself lives in `crates/`.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod config;
+mod exit;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Nectar watches a network and lures attackers, and turns what it sees into events
+/// that a security team browses in a web UI.
+///
+/// Start with `nectar serve`: no configuration is needed. Data goes to ./nectar-data.
+#[derive(Debug, Parser)]
+#[command(name = "nectar", version, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Without it every setting has its default; see
+    /// `nectar config` for all settings.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "PATH",
+        env = "NECTAR_CONFIG"
+    )]
+    config: Option<PathBuf>,
+
+    /// Data directory (database, logs, keys); overrides `data_dir` of the config file.
+    /// Default: ./nectar-data
+    #[arg(long, global = true, value_name = "DIR", env = "NECTAR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run Nectar: the database, the web UI and the API, until Ctrl-C or SIGTERM.
+    ///
+    /// On first start it creates the data directory and an `admin` user whose password
+    /// is printed once and saved in DATA_DIR/initial-admin-password.
+    Serve(serve::ServeArgs),
+    /// Print the effective configuration as a commented TOML file.
+    ///
+    /// `nectar config > nectar.toml` gives a complete starting file to edit.
+    Config,
+    /// Manage API tokens (for sensors, scripts and `nectar ctl`).
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Manage the people who log in to the web UI.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints help and version itself and exits 0, and usage errors with 2.
+        Err(err) => err.exit(),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => exit::report(&err),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+        config
+            .validate()
+            .map_err(|e| exit::usage(e.replace("key `data_dir`", "--data-dir")))?;
+    }
+    match cli.command {
+        Command::Serve(args) => serve::run(config, args),
+        Command::Config => {
+            print!("{}", config.to_commented_toml());
+            Ok(())
+        }
+        Command::Token(command) => admin::token(&config, command),
+        Command::User(command) => admin::user(&config, command),
+    }
+}

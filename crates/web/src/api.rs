@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nectar_event::{Event, IncomingEvent, Severity, Timestamp};
 use nectar_store::{Cursor, EventFilter, KindFilter, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -227,15 +227,22 @@ async fn list_events(
     State(state): State<AppState>,
     caller: ApiCaller,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventList>, ApiError> {
     caller.require(Role::Viewer)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (filter, cursor, limit) = params.filter().map_err(ApiError::bad_request)?;
     let page = state.store.list_events(&filter, cursor, limit).await?;
-    Ok(Json(json!({
-        "events": page.events,
-        "next_cursor": page.next.map(|c| c.to_string()),
-    })))
+    Ok(Json(EventList {
+        events: page.events,
+        next_cursor: page.next.map(|c| c.to_string()),
+    }))
+}
+
+/// Answer of `GET /api/v1/events`.
+#[derive(Serialize)]
+struct EventList {
+    events: Vec<Event>,
+    next_cursor: Option<String>,
 }
 
 async fn get_event(

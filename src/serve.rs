@@ -1,0 +1,202 @@
+//! `nectar serve`: opens the data directory, starts the writer and the web server, and
+//! shuts down cleanly on SIGINT/SIGTERM without losing an acknowledged event.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use nectar_store::{JsonlConfig, JsonlLog, Role, Store, WriterConfig, WriterHandle};
+use nectar_web::{AppState, WebConfig};
+use tracing::{info, warn};
+
+use crate::config::{Config, parse_listen};
+use crate::exit::usage;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the web UI and API; overrides `server.listen` (e.g. 0.0.0.0:8080).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+}
+
+pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(listen) = args.listen {
+        config.server.listen.0 =
+            parse_listen(&listen).map_err(|e| usage(format!("--listen: {e}")))?;
+    }
+    init_tracing(&config.log.level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = crate::admin::open_store(&config).await?;
+    info!(path = %store.path().display(), "Database open.");
+    ensure_admin(&store, &config.data_dir).await?;
+
+    let log = if config.event_log.enabled {
+        let path = config.event_log_path();
+        Some(
+            JsonlLog::open(JsonlConfig {
+                path: path.clone(),
+                max_bytes: config.event_log.max_bytes,
+                keep: config.event_log.keep,
+            })
+            .with_context(|| format!("cannot open the event log {}", path.display()))?,
+        )
+    } else {
+        None
+    };
+    let (writer, writer_task) = WriterHandle::spawn(
+        store.clone(),
+        log,
+        WriterConfig {
+            max_batch_events: config.store.max_batch_events,
+            max_delay: Duration::from_millis(config.store.max_delay_ms),
+            queue_requests: config.store.queue_batches,
+        },
+    );
+
+    let web = WebConfig {
+        max_body_bytes: config.server.max_body_bytes,
+        max_batch_events: config.server.max_batch_events,
+        secure_cookies: config.server.secure_cookies,
+        session_hours: config.server.session_hours,
+        ..WebConfig::default()
+    };
+    let app = nectar_web::router(AppState::new(store.clone(), writer.clone(), web));
+    let listener = tokio::net::TcpListener::bind(config.server.listen.0)
+        .await
+        .map_err(|e| {
+            usage(format!(
+                "cannot listen on {} (server.listen): {e}",
+                config.server.listen.0
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    println!("Nectar is listening on http://{addr}/");
+    let _ = std::io::stdout().flush();
+    info!(%addr, "Web UI and API listening.");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    tokio::select! {
+        result = &mut server => {
+            // The server stopped by itself: an accept error it could not survive.
+            result.context("the web server task failed")?.context("the web server failed")?;
+        }
+        signal = shutdown_signal() => {
+            info!(signal, "Shutting down: no new connections; finishing open requests.");
+            let _ = stop_tx.send(());
+            let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => {
+                    result.context("the web server task failed")?.context("the web server failed")?;
+                }
+                Err(_) => {
+                    warn!(seconds = grace.as_secs(), "Requests still open after the grace period; closing them.");
+                    server.abort();
+                }
+            }
+        }
+    }
+
+    // Every producer handle is gone with the server; the writer drains its queue and
+    // stops. Its commits are what requests were acknowledged with.
+    drop(writer);
+    writer_task.await.context("the event writer failed")?;
+    store.close().await;
+    info!("Stopped cleanly.");
+    Ok(())
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// On first start (no users), creates `admin` with a random password, prints it once
+/// and saves it, readable only by the owner, in DATA_DIR/initial-admin-password.
+async fn ensure_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let password = crate::admin::generate_password();
+    let hash = nectar_web::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = data_dir.join("initial-admin-password");
+    write_private(&path, &format!("{password}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    store.create_user("admin", &hash, Role::Admin).await?;
+    println!("Created user 'admin' with password: {password}");
+    println!(
+        "(saved in {}; change it with `nectar user passwd admin`)",
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes a file only its owner can read (mode 0600 from creation on, no window).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
