@@ -1,0 +1,25 @@
+//! Nectar's network detectors, pure part: per-window counters (NetSpot's 17
+//! and a few more), the ten NetSpot statistics, distinct counts and top
+//! contributors with bounded memory, and windows cut by packet timestamps.
+//!
+//! Flow: [`nectar_packet::PacketMeta`] → [`Windower::push`] (hot path, no
+//! allocation) → one [`WindowReport`] per window (times, [`Counts`],
+//! [`StatValues`], top contributors per [`Class`] and [`Dim`]). SPOT
+//! monitoring of the statistics is layered on top of the reports.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod counters;
+pub mod distinct;
+pub mod heavy;
+pub mod pipeline;
+pub mod stats;
+pub mod window;
+
+pub use counters::{Accumulator, Class, Counter, CounterKind, Counts, Dim};
+pub use pipeline::run_file;
+pub use stats::{Stat, StatInfo, StatValues};
+pub use window::{
+    Contributor, ContributorKey, WindowConfig, WindowConfigError, WindowReport, Windower,
+    WindowerStats,
+};

@@ -1,0 +1,291 @@
+//! The per-window statistics computed from the counters: NetSpot's ten, as
+//! one enum with one formula each.
+//!
+//! To add a statistic: add a variant to [`Stat`] and [`Stat::ALL`]; the
+//! compiler then asks for its name, formula and contributor class in
+//! [`Stat::info`] and [`Stat::compute`].
+//!
+//! Formulas follow NetSpot (`research/spot-netspot.md` §1.3), including its
+//! edge cases: a ratio whose numerator is zero is 0, one whose denominator is
+//! zero (with a non-zero numerator) is NaN — NaN means "no value this window"
+//! and is not fed to SPOT. Two deliberate changes: TRAFFIC is IP packets per
+//! *second* over the window's width (NetSpot divides by the time between last
+//! packets and, by a units slip, gives packets per millisecond), and PERF is
+//! measured over the wall time between window closes.
+#![forbid(unsafe_code)]
+
+use crate::counters::{Class, Counter, Counts};
+
+/// A per-window statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Stat {
+    /// Mean IP packet size: IP_BYTES / IP.
+    AvgPktSize,
+    /// Packets processed per wall-clock second (depends on the machine: not
+    /// monitored by default).
+    Perf,
+    /// ACK / IP.
+    RAck,
+    /// SYN / IP.
+    RSyn,
+    /// ARP / PKTS.
+    RArp,
+    /// ICMP / IP.
+    RIcmp,
+    /// IP / PKTS.
+    RIp,
+    /// NB_UNIQ_DST_ADDR / NB_UNIQ_SRC_ADDR.
+    RDstSrc,
+    /// NB_UNIQ_DST_PORT / NB_UNIQ_SRC_PORT.
+    RDstSrcPort,
+    /// IP packets per second.
+    Traffic,
+}
+
+/// What a statistic's formula sees.
+#[derive(Debug, Clone, Copy)]
+pub struct StatInput<'a> {
+    /// The window's counters.
+    pub counts: &'a Counts,
+    /// Window width in seconds of capture time.
+    pub width_s: f64,
+    /// Wall-clock seconds since the previous window closed (None for the first).
+    pub wall_s: Option<f64>,
+}
+
+/// Static facts about a statistic.
+#[derive(Debug, Clone, Copy)]
+pub struct StatInfo {
+    /// NetSpot-style name, e.g. `R_SYN`.
+    pub name: &'static str,
+    /// One line for people.
+    pub description: &'static str,
+    /// Whether it is watched by default (PERF is not: it measures the machine).
+    pub monitored: bool,
+    /// The packets behind the statistic, for "who" in alarms.
+    pub class: Class,
+}
+
+/// NetSpot's ratio: 0 when the numerator is 0, NaN when only the denominator is.
+#[inline]
+fn ratio(num: u64, den: u64) -> f64 {
+    if num == 0 {
+        0.0
+    } else if den == 0 {
+        f64::NAN
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+impl Stat {
+    /// Number of statistics.
+    pub const COUNT: usize = Stat::ALL.len();
+    /// Every statistic, in index order.
+    pub const ALL: [Stat; 10] = [
+        Stat::AvgPktSize,
+        Stat::Perf,
+        Stat::RAck,
+        Stat::RSyn,
+        Stat::RArp,
+        Stat::RIcmp,
+        Stat::RIp,
+        Stat::RDstSrc,
+        Stat::RDstSrcPort,
+        Stat::Traffic,
+    ];
+
+    /// Name, description, default monitoring and contributor class.
+    pub const fn info(self) -> StatInfo {
+        const fn i(name: &'static str, description: &'static str, class: Class) -> StatInfo {
+            StatInfo {
+                name,
+                description,
+                monitored: true,
+                class,
+            }
+        }
+        match self {
+            Stat::AvgPktSize => i("AVG_PKT_SIZE", "mean IP packet size (bytes)", Class::Ip),
+            Stat::Perf => StatInfo {
+                monitored: false,
+                ..i("PERF", "packets processed per wall-clock second", Class::Ip)
+            },
+            Stat::RAck => i("R_ACK", "share of IP packets with TCP ACK", Class::Ip),
+            Stat::RSyn => i("R_SYN", "share of IP packets with TCP SYN", Class::Syn),
+            Stat::RArp => i("R_ARP", "share of packets that are ARP", Class::Arp),
+            Stat::RIcmp => i("R_ICMP", "share of IP packets that are ICMP", Class::Icmp),
+            Stat::RIp => i("R_IP", "share of packets that are IP", Class::Ip),
+            Stat::RDstSrc => i(
+                "R_DST_SRC",
+                "distinct destination / distinct source addresses",
+                Class::Ip,
+            ),
+            Stat::RDstSrcPort => i(
+                "R_DST_SRC_PORT",
+                "distinct destination / distinct source ports (TCP and UDP)",
+                Class::Ip,
+            ),
+            Stat::Traffic => i("TRAFFIC", "IP packets per second", Class::Ip),
+        }
+    }
+
+    /// The formula.
+    pub fn compute(self, x: &StatInput<'_>) -> f64 {
+        let c = x.counts;
+        match self {
+            Stat::AvgPktSize => {
+                if c[Counter::Ip] == 0 {
+                    f64::NAN
+                } else {
+                    c[Counter::IpBytes] as f64 / c[Counter::Ip] as f64
+                }
+            }
+            Stat::Perf => match x.wall_s {
+                Some(s) if s > 0.0 => c[Counter::Pkts] as f64 / s,
+                Some(_) => 0.0,
+                None => f64::NAN,
+            },
+            Stat::RAck => {
+                if c[Counter::Ip] == 0 {
+                    0.0
+                } else {
+                    ratio(c[Counter::Ack], c[Counter::Ip])
+                }
+            }
+            Stat::RSyn => {
+                if c[Counter::Ip] == 0 {
+                    0.0
+                } else {
+                    ratio(c[Counter::Syn], c[Counter::Ip])
+                }
+            }
+            Stat::RArp => ratio_or_nan(c[Counter::Arp], c[Counter::Pkts]),
+            Stat::RIcmp => ratio_or_nan(c[Counter::Icmp], c[Counter::Ip]),
+            Stat::RIp => ratio_or_nan(c[Counter::Ip], c[Counter::Pkts]),
+            Stat::RDstSrc => ratio(c[Counter::NbUniqDstAddr], c[Counter::NbUniqSrcAddr]),
+            Stat::RDstSrcPort => ratio(c[Counter::NbUniqDstPort], c[Counter::NbUniqSrcPort]),
+            Stat::Traffic => {
+                if x.width_s > 0.0 {
+                    c[Counter::Ip] as f64 / x.width_s
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// The NetSpot-style name.
+    pub const fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Looks a statistic up by name (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Stat> {
+        Stat::ALL
+            .iter()
+            .copied()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// NetSpot's R_ARP / R_ICMP / R_IP edge cases: NaN when the denominator is
+/// zero even if the numerator is too (an empty window has no ratio).
+#[inline]
+fn ratio_or_nan(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        f64::NAN
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Statistic values of one window, indexed by [`Stat`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatValues(pub [f64; Stat::COUNT]);
+
+impl std::ops::Index<Stat> for StatValues {
+    type Output = f64;
+    fn index(&self, s: Stat) -> &f64 {
+        &self.0[s as usize]
+    }
+}
+
+impl StatValues {
+    /// Computes every statistic.
+    pub fn compute(x: &StatInput<'_>) -> StatValues {
+        let mut v = [0.0; Stat::COUNT];
+        for s in Stat::ALL {
+            v[s as usize] = s.compute(x);
+        }
+        StatValues(v)
+    }
+    /// `(stat, value)` pairs in index order.
+    pub fn iter(&self) -> impl Iterator<Item = (Stat, f64)> + '_ {
+        Stat::ALL.iter().map(|&s| (s, self[s]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(c: &Counts) -> StatInput<'_> {
+        StatInput {
+            counts: c,
+            width_s: 0.5,
+            wall_s: None,
+        }
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        for (i, s) in Stat::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+            assert_eq!(Stat::from_name(s.name()), Some(*s));
+        }
+    }
+
+    #[test]
+    fn formulas_and_edge_cases() {
+        let mut c = Counts::default();
+        // Empty window: ratios over packets are NaN, the rest 0.
+        let v = StatValues::compute(&input(&c));
+        assert!(v[Stat::AvgPktSize].is_nan());
+        assert!(v[Stat::RIp].is_nan());
+        assert!(v[Stat::RArp].is_nan());
+        assert!(v[Stat::RIcmp].is_nan());
+        assert_eq!(v[Stat::RSyn], 0.0);
+        assert_eq!(v[Stat::RDstSrc], 0.0);
+        assert_eq!(v[Stat::Traffic], 0.0);
+        assert!(v[Stat::Perf].is_nan());
+
+        c[Counter::Pkts] = 10;
+        c[Counter::Ip] = 8;
+        c[Counter::IpBytes] = 800;
+        c[Counter::Syn] = 4;
+        c[Counter::Ack] = 2;
+        c[Counter::Arp] = 2;
+        c[Counter::Icmp] = 1;
+        c[Counter::NbUniqSrcAddr] = 2;
+        c[Counter::NbUniqDstAddr] = 6;
+        c[Counter::NbUniqSrcPort] = 0;
+        c[Counter::NbUniqDstPort] = 3;
+        let v = StatValues::compute(&StatInput {
+            counts: &c,
+            width_s: 0.5,
+            wall_s: Some(2.0),
+        });
+        assert_eq!(v[Stat::AvgPktSize], 100.0);
+        assert_eq!(v[Stat::RSyn], 0.5);
+        assert_eq!(v[Stat::RAck], 0.25);
+        assert_eq!(v[Stat::RArp], 0.2);
+        assert_eq!(v[Stat::RIcmp], 0.125);
+        assert_eq!(v[Stat::RIp], 0.8);
+        assert_eq!(v[Stat::RDstSrc], 3.0);
+        assert!(v[Stat::RDstSrcPort].is_nan());
+        assert_eq!(v[Stat::Traffic], 16.0);
+        assert_eq!(v[Stat::Perf], 5.0);
+    }
+}
