@@ -168,16 +168,15 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    if let Some((host, port)) = text.rsplit_once(':') {
-        if host
+    if let Some((host, port)) = text.rsplit_once(':')
+        && host
             .trim_matches(['[', ']'])
             .parse::<std::net::IpAddr>()
             .is_ok()
-        {
-            return Err(format!(
-                "port {port:?} is not a number from 0 to 65535 (in {text:?})"
-            ));
-        }
+    {
+        return Err(format!(
+            "port {port:?} is not a number from 0 to 65535 (in {text:?})"
+        ));
     }
     Err(format!(
         "{text:?} is not an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""

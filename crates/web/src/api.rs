@@ -70,10 +70,10 @@ fn parse_batch(
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
     let trimmed = text.trim_start();
-    let too_many = |n: usize| {
+    let too_many = || {
         ApiError::too_large(format!(
             "batch has more than {} events (server.max_batch_events); split it",
-            config.max_batch_events.min(n)
+            config.max_batch_events
         ))
     };
     let mut events = Vec::new();
@@ -82,7 +82,7 @@ fn parse_batch(
             ApiError::bad_request(format!("body is not a JSON array of events: {e}"))
         })?;
         if incoming.len() > config.max_batch_events {
-            return Err(too_many(incoming.len()));
+            return Err(too_many());
         }
         for (index, value) in incoming.into_iter().enumerate() {
             events.push(check_event(
@@ -98,7 +98,7 @@ fn parse_batch(
                 continue;
             }
             if events.len() == config.max_batch_events {
-                return Err(too_many(config.max_batch_events));
+                return Err(too_many());
             }
             let where_ = format!("line {}", number + 1);
             let value: Value = serde_json::from_str(line)

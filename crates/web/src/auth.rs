@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn limiter_blocks_after_max_and_bounds_memory() {
-        let limiter = LoginLimiter::new(3, Duration::from_secs(60), 4);
+        let limiter = LoginLimiter::new(3, Duration::from_secs(60), 3);
         let ip = IpAddr::from([192, 0, 2, 1]);
         for _ in 0..3 {
             assert!(limiter.allowed(ip, "admin"));
@@ -326,7 +326,7 @@ mod tests {
         );
         limiter.succeeded("admin");
         assert!(limiter.allowed(other_ip, "admin"));
-        // Table full (4 keys): unknown keys are refused rather than stored.
+        // Table full (3 keys): unknown keys are refused rather than stored.
         limiter.failed(other_ip, "x");
         assert!(!limiter.allowed(IpAddr::from([192, 0, 2, 9]), "y"));
     }

@@ -265,10 +265,10 @@ async fn logout(
     if !secrets_equal(&session.csrf_token, &form.csrf) {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
-    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
-        if let Err(err) = state.store.delete_session(&sha256_hex(&secret)).await {
-            error!(error = %err, "Could not delete a session.");
-        }
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+        && let Err(err) = state.store.delete_session(&sha256_hex(secret)).await
+    {
+        error!(error = %err, "Could not delete a session.");
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(

@@ -1,0 +1,8 @@
+//! End-to-end tests of `nectar serve` and its commands: the real binary, a real SQLite
+//! file in a temporary data directory, real HTTP over loopback.
+
+mod api;
+mod cli;
+mod crash;
+mod util;
+mod web;

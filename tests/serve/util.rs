@@ -1,0 +1,145 @@
+//! Helpers: start the real `nectar` binary on a free loopback port, run its
+//! subcommands, talk HTTP to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nectar");
+
+/// Runs `nectar --data-dir DIR ARGS...` to completion.
+pub fn nectar(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("NECTAR_CONFIG")
+        .output()
+        .expect("run nectar")
+}
+
+/// A new token with `role`, from `nectar token create`.
+pub fn token(dir: &Path, name: &str, role: &str) -> String {
+    let out = nectar(dir, &["token", "create", "--name", name, "--role", role]);
+    assert!(
+        out.status.success(),
+        "token create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("nct_") && !token.contains(char::is_whitespace));
+    token
+}
+
+/// A running `nectar serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `nectar serve` on 127.0.0.1 with a free port, data in `dir`, and an
+    /// optional config file; waits until it prints its URL.
+    pub fn start(dir: &Path, config: Option<&Path>) -> Server {
+        let mut command = Command::new(BIN);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.with_extension("stderr.log"))
+            .unwrap();
+        let mut child = command
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .env_remove("NECTAR_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn nectar serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Nectar is listening on ") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("nectar serve did not print its URL within 60 s");
+        Server { child, url }
+    }
+
+    pub fn sigterm(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        wait_with_timeout(&mut self.child, Duration::from_secs(60))
+    }
+
+    pub fn kill9(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process did not exit in time"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// Every event matching `query` (e.g. `kind=ssh.*`), following cursors.
+pub fn all_events(url: &str, token: &str, query: &str) -> Vec<serde_json::Value> {
+    let client = client();
+    let mut events = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10_000 {
+        let mut full = format!("{url}/api/v1/events?limit=1000&{query}");
+        if let Some(c) = &cursor {
+            full.push_str("&cursor=");
+            full.push_str(c);
+        }
+        let response = client.get(&full).bearer_auth(token).send().unwrap();
+        assert_eq!(response.status(), 200, "{full}");
+        let body: serde_json::Value = response.json().unwrap();
+        events.extend(body["events"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return events,
+        }
+    }
+    panic!("pagination did not end");
+}

@@ -1,0 +1,194 @@
+//! The first page: login with CSRF, session cookie flags, the CSP header, and attacker
+//! text shown escaped.
+
+use reqwest::blocking::Response;
+use serde_json::json;
+
+use crate::util::{Server, client, token};
+
+fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn login_then_latest_events_escaped_under_csp() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let token = token(&data, "sensor", "analyst");
+    let server = Server::start(&data, None);
+    let client = client();
+    let url = &server.url;
+
+    // First start made an admin whose password is in a private file.
+    let password_file = data.join("initial-admin-password");
+    let password = std::fs::read_to_string(&password_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&password_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let hostile = "<script>alert(1)</script> \u{1b}[31mred\u{1b}[0m \"onmouseover=x";
+    let response = client
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&json!([{"kind": "ssh.command", "summary": hostile, "severity": "high", "src_ip": "203.0.113.66"}]))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Not logged in: redirected to the login form.
+    let response = client.get(format!("{url}/")).send().unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+
+    let form = client.get(format!("{url}/login")).send().unwrap();
+    let csp = form.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let login_cookie = set_cookie(&form, "nectar_login_csrf").unwrap();
+    let html = form.text().unwrap();
+    let csrf = hidden(&html, "csrf");
+    assert_eq!(cookie_value(&login_cookie), csrf);
+
+    let post_login = |password: &str, csrf: &str, origin: Option<&str>| {
+        let mut request = client
+            .post(format!("{url}/login"))
+            .header(
+                "cookie",
+                format!("nectar_login_csrf={}", cookie_value(&login_cookie)),
+            )
+            .form(&[
+                ("username", "admin"),
+                ("password", password),
+                ("csrf", csrf),
+                ("next", "/"),
+            ]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(post_login("wrong-password", &csrf, None).status(), 401);
+    assert_eq!(post_login(&password, "forged", None).status(), 403);
+    assert_eq!(
+        post_login(&password, &csrf, Some("https://evil.example")).status(),
+        403
+    );
+
+    let response = post_login(&password, &csrf, Some(url));
+    assert_eq!(response.status(), 303);
+    let session = set_cookie(&response, "nectar_session").expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+
+    let page = client
+        .get(format!("{url}/"))
+        .header(
+            "cookie",
+            format!("nectar_session={}", cookie_value(&session)),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"));
+    let html = page.text().unwrap();
+    assert!(html.contains("203.0.113.66"));
+    assert!(
+        !html.contains("<script"),
+        "unescaped script tag in the page"
+    );
+    assert!(
+        html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("\\x1b[31mred"),
+        "terminal escapes are not shown visibly"
+    );
+    assert!(!html.contains('\u{1b}'));
+    assert!(!html.contains("\"onmouseover"));
+
+    // Logging out needs the session's CSRF token and ends the session.
+    let csrf = hidden(&html, "csrf");
+    let cookie = format!("nectar_session={}", cookie_value(&session));
+    let response = client
+        .post(format!("{url}/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "bad")])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = client
+        .post(format!("{url}/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let response = client
+        .get(format!("{url}/"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303, "session still valid after logout");
+
+    let css = client
+        .get(format!("{url}/static/style.css"))
+        .send()
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
