@@ -36,8 +36,14 @@ impl BiSpot {
     /// Build both tails from one configuration (its `low` flag is ignored).
     pub fn new(config: SpotConfig) -> Result<Self, SpotError> {
         Ok(BiSpot {
-            upper: Spot::new(SpotConfig { low: false, ..config })?,
-            lower: Spot::new(SpotConfig { low: true, ..config })?,
+            upper: Spot::new(SpotConfig {
+                low: false,
+                ..config
+            })?,
+            lower: Spot::new(SpotConfig {
+                low: true,
+                ..config
+            })?,
         })
     }
 

@@ -101,11 +101,9 @@ impl fmt::Display for SpotError {
                 "max_excess must be in [1, {}], got {max_excess}",
                 crate::MAX_EXCESS_LIMIT
             ),
-            SpotError::DepthOutOfRange { depth } => write!(
-                f,
-                "depth must be in [1, {}], got {depth}",
-                crate::MAX_DEPTH
-            ),
+            SpotError::DepthOutOfRange { depth } => {
+                write!(f, "depth must be in [1, {}], got {depth}", crate::MAX_DEPTH)
+            }
             SpotError::NonFiniteValue { value } => {
                 write!(f, "value {value} is not finite")
             }

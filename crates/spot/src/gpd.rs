@@ -106,7 +106,6 @@ pub(crate) fn grimshaw_w(data: &[f64], x: f64) -> (f64, f64) {
 /// The two brackets Grimshaw searches, and ε.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Brackets {
-    pub(crate) eps: f64,
     pub(crate) left: (f64, f64),
     pub(crate) right: (f64, f64),
 }
@@ -123,7 +122,6 @@ pub(crate) fn brackets(peaks: &Peaks) -> Brackets {
         half
     };
     Brackets {
-        eps,
         left: (-1.0 / maxi + eps, -eps),
         right: (eps, 2.0 * (mean - mini) / (mini * mini)),
     }
@@ -177,29 +175,429 @@ fn grimshaw_reference(peaks: &Peaks) -> (Gpd, f64) {
     (best, best_ll)
 }
 
-/// Reusable tail fitter: caches and warm starts that make a refit after one
-/// new excess cheap. Holds no model state of its own: dropping it (e.g. on
-/// restore from a saved model) only costs one cold fit.
+/// Columns of cached exact terms kept by a [`Fitter`].
+const MAX_COLUMNS: usize = 8;
+/// Recent slot writes remembered for incremental column updates.
+const WRITE_LOG: usize = 64;
+/// Recently evaluated abscissas remembered for column admission.
+const SEEN: usize = 16;
+
+/// Exact terms 1/(1 + x·yᵢ) and ln(1 + x·yᵢ) for one abscissa x, per slot.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Fitter {}
+struct Column {
+    x_bits: u64,
+    inv: Vec<f64>,
+    ln: Vec<f64>,
+    /// Write epoch the column is up to date with.
+    epoch: u64,
+    /// Last use, for least-recently-used eviction.
+    used: u64,
+}
 
-impl Fitter {
-    /// Forget all caches (the excess buffer was replaced wholesale).
-    pub(crate) fn invalidate(&mut self) {}
-
-    /// Note that `slot` of the excess buffer was just written.
-    pub(crate) fn slot_written(&mut self, _slot: usize) {}
-
-    /// Roots the next fit starts from (saved with the model).
-    pub(crate) fn warm_start(&self) -> [Option<f64>; 2] {
-        [None, None]
+impl Column {
+    fn rebuild(&mut self, data: &[f64]) {
+        let x = f64::from_bits(self.x_bits);
+        self.inv.clear();
+        self.ln.clear();
+        for &y in data {
+            let s = 1.0 + x * y;
+            self.inv.push(1.0 / s);
+            self.ln.push(s.ln());
+        }
     }
 
-    /// Restore the roots the next fit starts from.
-    pub(crate) fn set_warm_start(&mut self, _roots: [Option<f64>; 2]) {}
+    /// Bring the column up to date with `data`, replaying the writes since
+    /// its epoch when they are still in the log.
+    fn sync(&mut self, data: &[f64], epoch: u64, log: &[usize]) {
+        let behind = epoch - self.epoch;
+        if behind == 0 && self.inv.len() == data.len() {
+            return;
+        }
+        let x = f64::from_bits(self.x_bits);
+        if behind as usize <= log.len() {
+            for e in self.epoch + 1..=epoch {
+                let slot = log[(e % WRITE_LOG as u64) as usize];
+                let Some(&y) = data.get(slot) else { break };
+                let s = 1.0 + x * y;
+                if slot < self.inv.len() {
+                    self.inv[slot] = 1.0 / s;
+                    self.ln[slot] = s.ln();
+                } else if slot == self.inv.len() {
+                    self.inv.push(1.0 / s);
+                    self.ln.push(s.ln());
+                }
+            }
+        }
+        if self.inv.len() != data.len() || behind as usize > log.len() {
+            self.rebuild(data);
+        }
+        self.epoch = epoch;
+    }
 
-    /// Fit the tail to the stored excesses.
+    /// Σ 1/(1 + x·yᵢ) and Σ ln(1 + x·yᵢ), in slot order as libspot sums them.
+    fn sums(&self) -> (f64, f64) {
+        let mut u = 0.0;
+        let mut v = 0.0;
+        for (a, b) in self.inv.iter().zip(&self.ln) {
+            u += a;
+            v += b;
+        }
+        (u, v)
+    }
+}
+
+/// A log-likelihood known exactly (as libspot computes it) or within `err`.
+#[derive(Debug, Clone, Copy)]
+struct Ll {
+    value: f64,
+    err: f64,
+    gpd: Gpd,
+}
+
+impl Ll {
+    fn exact(peaks: &Peaks, gpd: Gpd) -> Self {
+        Ll {
+            value: log_likelihood(peaks, gpd.gamma, gpd.sigma),
+            err: 0.0,
+            gpd,
+        }
+    }
+
+    fn make_exact(&mut self, peaks: &Peaks) {
+        if self.err != 0.0 {
+            *self = Ll::exact(peaks, self.gpd);
+        }
+    }
+}
+
+/// `a > b` as libspot would decide it on exact values: approximations are
+/// used when their error bounds cannot change the answer, and replaced by
+/// exact values otherwise.
+fn greater(peaks: &Peaks, a: &mut Ll, b: &mut Ll) -> bool {
+    if (a.err != 0.0 || b.err != 0.0) && !((a.value - b.value).abs() > a.err + b.err) {
+        a.make_exact(peaks);
+        b.make_exact(peaks);
+    }
+    a.value > b.value
+}
+
+/// Relative error allowance of a fast sum of `n` logarithms against
+/// libspot's term-by-term sum: a worst-case bound (n·ε per sum, a few ulp
+/// per logarithm) with a factor 8 of safety.
+fn ll_rel_err(n: usize) -> f64 {
+    8.0 * (n as f64 + 8.0) * f64::EPSILON
+}
+
+/// Reusable tail fitter. Same result as [`fit_reference`], bit for bit,
+/// for a fraction of the work:
+///
+/// * Brent is run exactly as libspot runs it (same points, same decisions),
+///   but w at an abscissa seen in an earlier refit is read from a column of
+///   cached exact terms, of which only the slot just written is recomputed.
+///   The end points ±ε, the first Brent steps next to them and −1/max + ε
+///   recur from one refit to the next, so most evaluations become two
+///   in-order sums.
+/// * Σ ln(1 + x·y) at a root comes from the evaluation that found it.
+/// * Log-likelihoods are only compared, so they are computed with an inlined
+///   logarithm (or, for Grimshaw's roots, from the sums above) together with
+///   an error bound, and recomputed exactly only when the bound leaves the
+///   comparison undecided.
+///
+/// Holds caches only: a fresh `Fitter` gives the same fits.
+#[derive(Debug, Clone)]
+pub(crate) struct Fitter {
+    columns: Vec<Column>,
+    seen: [u64; SEEN],
+    seen_next: usize,
+    /// Number of slot writes so far, and the last `WRITE_LOG` slots written.
+    epoch: u64,
+    log: Vec<usize>,
+    clock: u64,
+    /// (x, Σ 1/(1+x·y), Σ ln(1+x·y)) of every evaluation in the current fit.
+    evals: Vec<(f64, f64, f64)>,
+}
+
+impl Default for Fitter {
+    fn default() -> Self {
+        Fitter {
+            columns: Vec::new(),
+            // NaN bits: never the bits of an abscissa we look up.
+            seen: [f64::NAN.to_bits(); SEEN],
+            seen_next: 0,
+            epoch: 0,
+            log: vec![0; WRITE_LOG],
+            clock: 0,
+            evals: Vec::new(),
+        }
+    }
+}
+
+impl Fitter {
+    /// Note that `slot` of the excess buffer was just written.
+    pub(crate) fn slot_written(&mut self, slot: usize) {
+        self.epoch += 1;
+        self.log[(self.epoch % WRITE_LOG as u64) as usize] = slot;
+    }
+
+    /// Grimshaw's w(x), exactly as libspot computes it; records the sums.
+    fn eval(&mut self, data: &[f64], x: f64) -> f64 {
+        let bits = x.to_bits();
+        self.clock += 1;
+        let (u, v) = if let Some(col) = self.columns.iter_mut().find(|c| c.x_bits == bits) {
+            col.sync(data, self.epoch, &self.log);
+            col.used = self.clock;
+            col.sums()
+        } else if self.seen.contains(&bits) {
+            // Second sighting: this abscissa recurs, give it a column.
+            let col = if self.columns.len() < MAX_COLUMNS {
+                self.columns.push(Column::default());
+                self.columns.len() - 1
+            } else {
+                let mut lru = 0;
+                for (i, c) in self.columns.iter().enumerate() {
+                    if c.used < self.columns[lru].used {
+                        lru = i;
+                    }
+                }
+                lru
+            };
+            let c = &mut self.columns[col];
+            c.x_bits = bits;
+            c.epoch = self.epoch;
+            c.used = self.clock;
+            c.rebuild(data);
+            c.sums()
+        } else {
+            self.seen[self.seen_next] = bits;
+            self.seen_next = (self.seen_next + 1) % SEEN;
+            let mut u = 0.0;
+            let mut v = 0.0;
+            for &y in data {
+                let s = 1.0 + x * y;
+                u += 1.0 / s;
+                v += s.ln();
+            }
+            (u, v)
+        };
+        self.evals.push((x, u, v));
+        let n = data.len() as f64;
+        (u / n) * (1.0 + v / n) - 1.0
+    }
+
+    /// Fit the tail to the stored excesses (same result as
+    /// [`fit_reference`]).
     pub(crate) fn fit(&mut self, peaks: &Peaks) -> Gpd {
-        fit_reference(peaks)
+        let data = &peaks.data;
+        let n = data.len();
+        let nf = n as f64;
+
+        // Method of moments, with a fast log-likelihood.
+        let (mean, var) = (peaks.mean(), peaks.var());
+        let r = mean * mean / var;
+        let mom = Gpd {
+            gamma: 0.5 * (1.0 - r),
+            sigma: 0.5 * mean * (1.0 + r),
+        };
+        let mut ll_mom = fast_log_likelihood(peaks, mom);
+
+        // Grimshaw: libspot's Brent on both sides.
+        self.evals.clear();
+        let br = brackets(peaks);
+        let left = brent(br.left.0, br.left.1, BRENT_EPSILON, |x| self.eval(data, x));
+        let right = brent(br.right.0, br.right.1, BRENT_EPSILON, |x| {
+            self.eval(data, x)
+        });
+
+        let mut best = Ll::exact(
+            peaks,
+            Gpd {
+                gamma: 0.0,
+                sigma: mean,
+            },
+        );
+        for x in [left, right].into_iter().flatten() {
+            let (u, v) = match self
+                .evals
+                .iter()
+                .rev()
+                .find(|e| e.0.to_bits() == x.to_bits())
+            {
+                Some(&(_, u, v)) => (u, v),
+                None => {
+                    self.eval(data, x);
+                    let e = self.evals[self.evals.len() - 1];
+                    (e.1, e.2)
+                }
+            };
+            let g = candidate(peaks, x, v);
+            // libspot sums ln(1 + (γ/σ)·y); γ/σ is x to within a few ulp,
+            // so Σ ln(1 + x·y) stands in for it, with the error bounded via
+            // Σ y/(1 + x·y) = (N − Σ 1/(1 + x·y))/x.
+            let head = -nf * g.sigma.ln();
+            let c = 1.0 + 1.0 / g.gamma;
+            let value = head + -c * v;
+            let err = ll_rel_err(n) * (head.abs() + (c * v).abs())
+                + 16.0 * f64::EPSILON * (c * (nf - u)).abs();
+            let mut cand = Ll { value, err, gpd: g };
+            if !(value.is_finite() && err.is_finite()) || g.gamma == 0.0 {
+                cand.make_exact(peaks);
+            }
+            if greater(peaks, &mut cand, &mut best) {
+                best = cand;
+            }
+        }
+
+        if ll_mom.value.is_nan() {
+            ll_mom.make_exact(peaks);
+        }
+        if ll_mom.value.is_nan() || greater(peaks, &mut best, &mut ll_mom) {
+            best.gpd
+        } else {
+            mom
+        }
+    }
+}
+
+/// Log-likelihood with an inlined logarithm and an error bound; exact
+/// (libspot's own loop) when the fast path does not apply.
+fn fast_log_likelihood(peaks: &Peaks, g: Gpd) -> Ll {
+    let data = &peaks.data;
+    let n = data.len();
+    if g.gamma == 0.0 || n == 0 {
+        return Ll::exact(peaks, g);
+    }
+    let head = -(n as f64) * g.sigma.ln();
+    let c = 1.0 + 1.0 / g.gamma;
+    let x = g.gamma / g.sigma;
+    let (sum, ok) = sum_ln_1p(data, x);
+    let value = head + -c * sum;
+    // For a given x every ln(1 + x·y) has the sign of x, so |Σ| = Σ|·|.
+    let err = ll_rel_err(n) * (head.abs() + (c * sum).abs());
+    if !ok || !value.is_finite() || !err.is_finite() {
+        return Ll::exact(peaks, g);
+    }
+    Ll { value, err, gpd: g }
+}
+
+/// Σ ln(1 + x·yᵢ) with four accumulators and an inlined logarithm, so the
+/// loop pipelines; `false` when some 1 + x·yᵢ is outside the normal
+/// positive range (the caller then takes the exact path).
+fn sum_ln_1p(data: &[f64], x: f64) -> (f64, bool) {
+    let mut acc = [0.0; 4];
+    let mut ok = true;
+    let mut chunks = data.chunks_exact(4);
+    for ch in &mut chunks {
+        for j in 0..4 {
+            let s = 1.0 + x * ch[j];
+            ok &= (s >= f64::MIN_POSITIVE) & (s <= f64::MAX);
+            acc[j] += ln_normal(s);
+        }
+    }
+    for &y in chunks.remainder() {
+        let s = 1.0 + x * y;
+        ok &= (s >= f64::MIN_POSITIVE) & (s <= f64::MAX);
+        acc[0] += ln_normal(s);
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3]), ok)
+}
+
+/// Natural logarithm of a positive normal finite `s`, within one ulp
+/// (the classic fdlibm reduction: s = 2^k·m with m in [√2/2, √2),
+/// ln m = 2·atanh(f/(2 + f)) by a minimax polynomial). No branches and no
+/// call, unlike the platform `ln`; garbage (not UB) outside its domain.
+#[inline(always)]
+fn ln_normal(s: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LG1: f64 = 6.666_666_666_666_735_130e-1;
+    const LG2: f64 = 3.999_999_999_940_941_908e-1;
+    const LG3: f64 = 2.857_142_874_366_239_149e-1;
+    const LG4: f64 = 2.222_219_843_214_978_396e-1;
+    const LG5: f64 = 1.818_357_216_161_805_012e-1;
+    const LG6: f64 = 1.531_383_769_920_937_332e-1;
+    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    // Bits of √2/2: shifting by them puts the mantissa in [√2/2, √2).
+    const OFF: u64 = 0x3fe6_a09e_667f_3bcd;
+    let ix = s.to_bits().wrapping_add(0x3ff0_0000_0000_0000 - OFF);
+    // Exponent as a float without an int-to-float conversion (vectorises).
+    let k = f64::from_bits(0x4330_0000_0000_0000 | (ix >> 52)) - (4_503_599_627_370_496.0 + 1023.0);
+    let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff) + OFF);
+    let f = m - 1.0;
+    let hfsq = 0.5 * f * f;
+    let t = f / (2.0 + f);
+    let z = t * t;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    t * (hfsq + r) + k * LN2_LO - hfsq + f + k * LN2_HI
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rng(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed;
+        move || {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+    }
+
+    #[test]
+    fn fast_ln_is_within_one_ulp() {
+        let mut u = rng(1);
+        for i in 0..200_000 {
+            let s = match i % 4 {
+                0 => u() * 2.0,
+                1 => 1.0 + (u() - 0.5) * 1e-6,
+                2 => (u() * 1400.0 - 700.0).exp(),
+                _ => 1.0 - u() * 0.999_999,
+            };
+            if !(s >= f64::MIN_POSITIVE) {
+                continue;
+            }
+            let (a, b) = (ln_normal(s), s.ln());
+            let ulp = (b.abs() * f64::EPSILON).max(f64::MIN_POSITIVE);
+            assert!((a - b).abs() <= ulp, "ln({s}) = {b}, fast {a}");
+        }
+        assert_eq!(ln_normal(1.0), 0.0);
+    }
+
+    #[test]
+    fn fitter_equals_reference_bit_for_bit() {
+        // Gaussian-like and Pareto-like excesses through small buffers, so
+        // that columns are replayed, rebuilt and evicted.
+        for (cap, heavy) in [(7usize, false), (60, false), (60, true), (200, true)] {
+            let mut u = rng(cap as u64);
+            let mut peaks = Peaks::new(cap);
+            let mut fitter = Fitter::default();
+            for i in 0..4000 {
+                let y = if heavy {
+                    u().powf(-0.4) - 1.0
+                } else {
+                    let (a, b) = (u(), u());
+                    ((-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()).abs() * 0.3
+                };
+                let p = peaks.push(y);
+                fitter.slot_written(p.slot);
+                if i % 3 == 0 {
+                    // Also exercise a fresh fitter (no caches).
+                    let fresh = Fitter::default().fit(&peaks);
+                    assert_eq!(fresh, fit_reference(&peaks));
+                }
+                let a = fitter.fit(&peaks);
+                let b = fit_reference(&peaks);
+                assert!(
+                    a.gamma.to_bits() == b.gamma.to_bits()
+                        && a.sigma.to_bits() == b.sigma.to_bits(),
+                    "cap {cap} push {i}: {a:?} vs {b:?}"
+                );
+            }
+        }
     }
 }

@@ -112,7 +112,9 @@ mod tests {
     #[test]
     fn close_to_the_exact_quantile_on_a_ramp() {
         // 0, 1, ..., 9999 in a scrambled order: the 0.98 quantile is ~9800.
-        let data: Vec<f64> = (0..10_000u64).map(|i| ((i * 7919) % 10_000) as f64).collect();
+        let data: Vec<f64> = (0..10_000u64)
+            .map(|i| ((i * 7919) % 10_000) as f64)
+            .collect();
         let t = quantile(0.98, &data).unwrap_or(f64::NAN);
         assert!((t - 9800.0).abs() < 50.0, "{t}");
     }

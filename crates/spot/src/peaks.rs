@@ -81,7 +81,11 @@ impl Peaks {
         } else {
             let slot = self.cursor;
             let old = std::mem::replace(&mut self.data[slot], x);
-            self.cursor = if slot + 1 == self.capacity { 0 } else { slot + 1 };
+            self.cursor = if slot + 1 == self.capacity {
+                0
+            } else {
+                slot + 1
+            };
             (slot, Some(old))
         };
 
@@ -158,6 +162,9 @@ mod tests {
         let mut p = Peaks::new(1);
         p.push(2.0);
         p.push(7.0);
-        assert_eq!((p.data.clone(), p.min, p.max, p.e), (vec![7.0], 7.0, 7.0, 7.0));
+        assert_eq!(
+            (p.data.clone(), p.min, p.max, p.e),
+            (vec![7.0], 7.0, 7.0, 7.0)
+        );
     }
 }

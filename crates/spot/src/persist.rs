@@ -5,9 +5,9 @@
 //! tail parameters, the excess buffer in slot order and its running sums),
 //! not the in-memory layout: restoring validates it, so a hand-edited or
 //! truncated file is refused with [`SpotError::InvalidState`] instead of
-//! producing a model that panics or misbehaves later. Caches are not saved;
-//! the root finder's warm start is, so a restored model continues bit for
-//! bit like the original.
+//! producing a model that panics or misbehaves later. The fitter's caches
+//! are not saved: they never change a result, so a restored model continues
+//! bit for bit like the original.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -47,9 +47,6 @@ struct FittedState {
     sum_sq: f64,
     min: f64,
     max: f64,
-    /// Where the root finder starts next time (left, right root).
-    #[serde(default)]
-    warm_start: [Option<f64>; 2],
 }
 
 impl Serialize for Spot {
@@ -67,7 +64,6 @@ impl Serialize for Spot {
             sum_sq: self.peaks.e2,
             min: self.peaks.min,
             max: self.peaks.max,
-            warm_start: self.fitter.warm_start(),
         });
         SpotState {
             config: self.config,
@@ -113,8 +109,7 @@ fn restore_spot(state: SpotState) -> Result<Spot, SpotError> {
     if f.cursor >= cap || (f.excesses.len() < cap && f.cursor != 0) {
         return Err(invalid("the excess cursor is out of range"));
     }
-    if f
-        .excesses
+    if f.excesses
         .iter()
         .any(|y| !(*y >= 0.0 && *y <= MAX_DISTANCE))
     {
@@ -127,9 +122,6 @@ fn restore_spot(state: SpotState) -> Result<Spot, SpotError> {
     }
     if f.n == 0 || f.nt > f.n || (f.nt as usize) < f.excesses.len() {
         return Err(invalid("the counters are inconsistent"));
-    }
-    if f.warm_start.iter().flatten().any(|x| !x.is_finite()) {
-        return Err(invalid("a warm-start root is not finite"));
     }
     spot.t = f.excess_threshold;
     spot.z = f.anomaly_threshold;
@@ -149,7 +141,6 @@ fn restore_spot(state: SpotState) -> Result<Spot, SpotError> {
         max: f.max,
     };
     spot.fitter = Fitter::default();
-    spot.fitter.set_warm_start(f.warm_start);
     spot.fitted = true;
     Ok(spot)
 }
@@ -224,7 +215,9 @@ impl<'de, D: Deserialize<'de> + Detector> Deserialize<'de> for DSpot<D> {
     fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
         let s = DSpotState::<D>::deserialize(deserializer)?;
         if s.depth == 0 || s.depth > MAX_DEPTH {
-            return Err(De::Error::custom(SpotError::DepthOutOfRange { depth: s.depth }));
+            return Err(De::Error::custom(SpotError::DepthOutOfRange {
+                depth: s.depth,
+            }));
         }
         let fitted = !s.window.is_empty();
         let ok = if fitted {

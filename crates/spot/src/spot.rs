@@ -193,7 +193,10 @@ fn peaks_bits_eq(a: &Peaks, b: &Peaks) -> bool {
         && a.min.to_bits() == b.min.to_bits()
         && a.max.to_bits() == b.max.to_bits()
         && a.data.len() == b.data.len()
-        && a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits())
+        && a.data
+            .iter()
+            .zip(&b.data)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 impl Spot {

@@ -16,7 +16,9 @@ pub struct RefStream {
 }
 
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("data")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
 }
 
 /// Every `*.csv` in `tests/data`, with the parameters from its `.json`.

@@ -20,10 +20,13 @@ fn every_reference_stream_matches_libspot() {
     let mut report = String::new();
     for s in &streams {
         let mut spot = Spot::new(s.config).unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        spot.fit(&s.fit).unwrap_or_else(|e| panic!("{}: fit: {e}", s.name));
+        spot.fit(&s.fit)
+            .unwrap_or_else(|e| panic!("{}: fit: {e}", s.name));
         let mut worst = 0.0_f64;
         for (k, &(x, status, z)) in s.steps.iter().enumerate() {
-            let got = spot.step(x).unwrap_or_else(|e| panic!("{} step {k}: {e}", s.name));
+            let got = spot
+                .step(x)
+                .unwrap_or_else(|e| panic!("{} step {k}: {e}", s.name));
             assert_eq!(
                 got.code(),
                 status,
@@ -95,7 +98,12 @@ fn cases() -> Vec<Case> {
     gen_case(
         "gauss 0.99/200",
         11,
-        SpotConfig { q: 1e-4, level: 0.99, max_excess: 200, ..base },
+        SpotConfig {
+            q: 1e-4,
+            level: 0.99,
+            max_excess: 200,
+            ..base
+        },
         20_000,
         200_000,
         &|r, _| r.gauss(),
@@ -103,7 +111,12 @@ fn cases() -> Vec<Case> {
     gen_case(
         "gauss 0.98/500",
         12,
-        SpotConfig { q: 1e-4, level: 0.98, max_excess: 500, ..base },
+        SpotConfig {
+            q: 1e-4,
+            level: 0.98,
+            max_excess: 500,
+            ..base
+        },
         20_000,
         100_000,
         &|r, _| r.gauss(),
@@ -111,7 +124,13 @@ fn cases() -> Vec<Case> {
     gen_case(
         "gauss low keep",
         13,
-        SpotConfig { q: 1e-3, level: 0.97, max_excess: 100, low: true, discard_anomalies: false },
+        SpotConfig {
+            q: 1e-3,
+            level: 0.97,
+            max_excess: 100,
+            low: true,
+            discard_anomalies: false,
+        },
         5_000,
         50_000,
         &|r, _| r.gauss(),
@@ -119,7 +138,12 @@ fn cases() -> Vec<Case> {
     gen_case(
         "exponential",
         14,
-        SpotConfig { q: 1e-3, level: 0.98, max_excess: 150, ..base },
+        SpotConfig {
+            q: 1e-3,
+            level: 0.98,
+            max_excess: 150,
+            ..base
+        },
         5_000,
         60_000,
         &|r, _| r.exponential(),
@@ -127,7 +151,12 @@ fn cases() -> Vec<Case> {
     gen_case(
         "pareto 2.5",
         15,
-        SpotConfig { q: 1e-4, level: 0.98, max_excess: 300, ..base },
+        SpotConfig {
+            q: 1e-4,
+            level: 0.98,
+            max_excess: 300,
+            ..base
+        },
         5_000,
         60_000,
         &|r, _| r.pareto(2.5),
@@ -135,7 +164,13 @@ fn cases() -> Vec<Case> {
     gen_case(
         "uniform low",
         16,
-        SpotConfig { q: 1e-4, level: 0.99, max_excess: 64, low: true, ..base },
+        SpotConfig {
+            q: 1e-4,
+            level: 0.99,
+            max_excess: 64,
+            low: true,
+            ..base
+        },
         5_000,
         60_000,
         &|r, _| r.uniform(),
@@ -143,18 +178,32 @@ fn cases() -> Vec<Case> {
     gen_case(
         "drift spikes",
         17,
-        SpotConfig { q: 1e-3, level: 0.98, max_excess: 80, ..base },
+        SpotConfig {
+            q: 1e-3,
+            level: 0.98,
+            max_excess: 80,
+            ..base
+        },
         3_000,
         40_000,
         &|r, i| {
             let base = 10.0 + 3.0 * (i as f64 / 160.0).sin() + 0.0002 * i as f64 + r.gauss();
-            if r.uniform() < 0.004 { base + 4.0 + 4.0 * r.uniform() } else { base }
+            if r.uniform() < 0.004 {
+                base + 4.0 + 4.0 * r.uniform()
+            } else {
+                base
+            }
         },
     );
     gen_case(
         "small buffer",
         18,
-        SpotConfig { q: 5e-3, level: 0.95, max_excess: 7, ..base },
+        SpotConfig {
+            q: 5e-3,
+            level: 0.95,
+            max_excess: 7,
+            ..base
+        },
         1_000,
         40_000,
         &|r, _| r.gauss() * r.gauss(),
