@@ -179,7 +179,7 @@ impl<W: Write> PcapNgWriter<W> {
     }
     fn data(&mut self, d: &[u8]) {
         self.buf.extend_from_slice(d);
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
     }

@@ -25,7 +25,10 @@ impl<R: Read> Read for Trickle<R> {
     }
 }
 
-fn read_all(bytes: Vec<u8>) -> Result<Vec<(u64, LinkType, Vec<u8>, u32)>, FileError> {
+/// A packet copied out of a reader: timestamp, link type, bytes, wire length.
+type Owned = (u64, LinkType, Vec<u8>, u32);
+
+fn read_all(bytes: Vec<u8>) -> Result<Vec<Owned>, FileError> {
     let mut r = FileReader::from_reader(Cursor::new(bytes), "test")?;
     let mut out = Vec::new();
     while let Some(p) = r.next_packet()? {
