@@ -322,7 +322,7 @@ impl Spot {
         }
         let ex = self.up_down * (x - self.t);
         // Bounding |x − t| keeps Σy² finite even with a full buffer.
-        if !(ex.abs() <= MAX_DISTANCE) {
+        if !ex.is_finite() || ex.abs() > MAX_DISTANCE {
             return Err(SpotError::ValueOutOfRange { value: x });
         }
         Ok(ex)
