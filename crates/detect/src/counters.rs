@@ -301,10 +301,10 @@ pub struct Accumulator {
 /// window's packet count over this target, rounded down to a power of two:
 /// quiet windows are counted exactly, a flood costs a few nanoseconds per
 /// packet instead of six hash-table updates, and shares stay within about a
-/// percent (sampling error of 4,096 samples; the Misra–Gries bound is
+/// percent or two (sampling error of 1,024 samples; the Misra–Gries bound is
 /// ~3 % of the samples). The stride depends only on packet counts, so replays
 /// give the same contributors.
-pub const CONTRIBUTOR_SAMPLES: u64 = 4096;
+pub const CONTRIBUTOR_SAMPLES: u64 = 1024;
 
 impl Accumulator {
     /// Counts one packet.

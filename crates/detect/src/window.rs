@@ -223,14 +223,15 @@ impl Windower {
         if self.start.is_some() {
             self.close(emit);
             // Whole empty windows between the closed one and the packet's.
-            let gap = (aligned - self.end) / self.width;
+            // Saturating: a hostile timestamp near u64::MAX must not wrap.
+            let gap = aligned.saturating_sub(self.end) / self.width;
             if gap > self.max_gap {
                 self.stats.skipped_windows += gap;
                 self.index += gap;
             } else {
                 for _ in 0..gap {
                     self.start = Some(self.end);
-                    self.end += self.width;
+                    self.end = self.end.saturating_add(self.width);
                     self.close(emit);
                 }
             }
@@ -378,6 +379,19 @@ mod tests {
         let st = w.stats();
         assert_eq!(st.late_packets, 1);
         assert_eq!(st.skipped_windows, 3599);
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        let mut w = Windower::new(&WindowConfig::default()).unwrap();
+        let mut n = 0;
+        let mut emit = |_: &WindowReport| n += 1;
+        for ts in [0, u64::MAX, u64::MAX, 5, u64::MAX - 1] {
+            w.push(&tcp(ts, [1, 2, 3, 4], 1, 0), &mut emit);
+        }
+        w.finish(&mut emit);
+        assert!(n >= 2);
+        assert_eq!(w.stats().packets, 5);
     }
 
     #[test]
