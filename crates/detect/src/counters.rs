@@ -281,7 +281,7 @@ impl Dim {
 
 /// Everything a window accumulates: counters, distinct-count sketches and
 /// heavy-hitter summaries. Allocated once, reset in place per window.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Accumulator {
     /// Per-packet counters (distinct and time counters are filled at close).
     pub counts: Counts,
@@ -292,12 +292,16 @@ pub struct Accumulator {
     heavy: [[HeavyHitters; Dim::COUNT]; Class::COUNT],
     last_ts: u64,
     /// Heavy-hitter updates happen for one packet in `stride` (a power of
-    /// two); see [`Accumulator::reset`].
+    /// two) on average; see [`Accumulator::reset`].
     stride_mask: u64,
+    /// xorshift state choosing the sampled packets: pseudo-random rather
+    /// than every n-th packet, so periodic traffic (an attacker interleaving
+    /// packets at a fixed rhythm) cannot alias with the stride and hide.
+    rng: u64,
 }
 
 /// Samples per window that the heavy-hitter summaries aim for. Busy windows
-/// feed the summaries one packet in `stride`, where `stride` is the previous
+/// feed the summaries a pseudo-random one packet in `stride`, where `stride` is the previous
 /// window's packet count over this target, rounded down to a power of two:
 /// quiet windows are counted exactly, a flood costs a few nanoseconds per
 /// packet instead of six hash-table updates, and shares stay within about a
@@ -305,6 +309,22 @@ pub struct Accumulator {
 /// ~3 % of the samples). The stride depends only on packet counts, so replays
 /// give the same contributors.
 pub const CONTRIBUTOR_SAMPLES: u64 = 1024;
+
+impl Default for Accumulator {
+    fn default() -> Self {
+        Accumulator {
+            counts: Counts::default(),
+            src_addrs: DistinctAddrs::default(),
+            dst_addrs: DistinctAddrs::default(),
+            src_ports: DistinctPorts::default(),
+            dst_ports: DistinctPorts::default(),
+            heavy: Default::default(),
+            last_ts: 0,
+            stride_mask: 0,
+            rng: 0x2545_f491_4f6c_dd1d,
+        }
+    }
+}
 
 impl Accumulator {
     /// Counts one packet.
@@ -316,7 +336,12 @@ impl Accumulator {
             return;
         };
         let (s, d) = (addr_key(src), addr_key(dst));
-        let sampled = self.counts[Counter::Pkts] & self.stride_mask == 0;
+        let sampled = self.stride_mask == 0 || {
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            self.rng & self.stride_mask == 0
+        };
         if m.is_ip() {
             self.src_addrs.insert(s);
             self.dst_addrs.insert(d);
