@@ -6,6 +6,7 @@ mod admin;
 mod config;
 mod exit;
 mod serve;
+mod spot_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,13 @@ enum Command {
     /// Manage the people who log in to the web UI.
     #[command(subcommand)]
     User(admin::UserCommand),
+    /// Run the SPOT anomaly detector over a file of numbers.
+    ///
+    /// Trains on the first `--fit` values, then prints `index,value,status,threshold`
+    /// for each later value (status: normal, excess or anomaly). Same results as
+    /// libspot 3.1.0 with the same parameters; `--depth N` runs DSPOT (drift-aware).
+    /// Example: `nectar spot --fit 2000 --q 1e-3 values.txt`.
+    Spot(spot_cmd::SpotArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,5 +96,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(command) => admin::token(&config, command),
         Command::User(command) => admin::user(&config, command),
+        Command::Spot(args) => spot_cmd::run(&args),
     }
 }
