@@ -38,11 +38,21 @@ pub struct SpotArgs {
 
     /// Anomaly probability: a value is an anomaly when the fitted tail gives
     /// it a probability below q of being exceeded. In (0, 1 - level).
-    #[arg(long, value_name = "P", default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 1e-4,
+        allow_negative_numbers = true
+    )]
     pub q: f64,
 
     /// Quantile of the training values used as the excess threshold. In (0, 1).
-    #[arg(long, value_name = "P", default_value_t = 0.98, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.98,
+        allow_negative_numbers = true
+    )]
     pub level: f64,
 
     /// Number of most recent excesses kept to fit the tail.
@@ -301,17 +311,16 @@ impl Values {
                             line.split(',').count()
                         )));
                     };
-                    if std::mem::replace(header_possible, false) && field.parse::<f64>().is_err()
-                    {
+                    if std::mem::replace(header_possible, false) && field.parse::<f64>().is_err() {
                         // A header line.
                         continue;
                     }
                     field
                 }
             };
-            let x: f64 = field.parse().map_err(|_| {
-                usage(format!("line {n}: '{}' is not a number", shorten(field)))
-            })?;
+            let x: f64 = field
+                .parse()
+                .map_err(|_| usage(format!("line {n}: '{}' is not a number", shorten(field))))?;
             if !x.is_finite() {
                 return Err(usage(format!("line {n}: {field} is not a finite number")));
             }
