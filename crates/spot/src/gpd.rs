@@ -182,12 +182,17 @@ const WRITE_LOG: usize = 64;
 /// Recently evaluated abscissas remembered for column admission.
 const SEEN: usize = 16;
 
-/// Exact terms 1/(1 + x·yᵢ) and ln(1 + x·yᵢ) for one abscissa x, per slot.
+/// Exact terms 1/(1 + x·yᵢ) and ln(1 + x·yᵢ) for one abscissa x, per slot,
+/// with their running (prefix) sums in slot order: after a write to slot k
+/// only the sums from k on are redone, and they are redone in libspot's
+/// order, so the totals are bit-identical to a fresh in-order sum.
 #[derive(Debug, Clone, Default)]
 struct Column {
     x_bits: u64,
-    inv: Vec<f64>,
-    ln: Vec<f64>,
+    terms: Vec<(f64, f64)>,
+    /// `prefix[i]` = sums of `terms[..i]`; correct up to index `valid`.
+    prefix: Vec<(f64, f64)>,
+    valid: usize,
     /// Write epoch the column is up to date with.
     epoch: u64,
     /// Last use, for least-recently-used eviction.
@@ -195,22 +200,24 @@ struct Column {
 }
 
 impl Column {
+    #[inline]
+    fn term(x: f64, y: f64) -> (f64, f64) {
+        let s = 1.0 + x * y;
+        (1.0 / s, s.ln())
+    }
+
     fn rebuild(&mut self, data: &[f64]) {
         let x = f64::from_bits(self.x_bits);
-        self.inv.clear();
-        self.ln.clear();
-        for &y in data {
-            let s = 1.0 + x * y;
-            self.inv.push(1.0 / s);
-            self.ln.push(s.ln());
-        }
+        self.terms.clear();
+        self.terms.extend(data.iter().map(|&y| Column::term(x, y)));
+        self.valid = 0;
     }
 
     /// Bring the column up to date with `data`, replaying the writes since
     /// its epoch when they are still in the log.
     fn sync(&mut self, data: &[f64], epoch: u64, log: &[usize]) {
         let behind = epoch - self.epoch;
-        if behind == 0 && self.inv.len() == data.len() {
+        if behind == 0 && self.terms.len() == data.len() {
             return;
         }
         let x = f64::from_bits(self.x_bits);
@@ -218,30 +225,32 @@ impl Column {
             for e in self.epoch + 1..=epoch {
                 let slot = log[(e % WRITE_LOG as u64) as usize];
                 let Some(&y) = data.get(slot) else { break };
-                let s = 1.0 + x * y;
-                if slot < self.inv.len() {
-                    self.inv[slot] = 1.0 / s;
-                    self.ln[slot] = s.ln();
-                } else if slot == self.inv.len() {
-                    self.inv.push(1.0 / s);
-                    self.ln.push(s.ln());
+                if slot < self.terms.len() {
+                    self.terms[slot] = Column::term(x, y);
+                    self.valid = self.valid.min(slot);
+                } else if slot == self.terms.len() {
+                    self.terms.push(Column::term(x, y));
                 }
             }
         }
-        if self.inv.len() != data.len() || behind as usize > log.len() {
+        if self.terms.len() != data.len() || behind as usize > log.len() {
             self.rebuild(data);
         }
         self.epoch = epoch;
     }
 
     /// Σ 1/(1 + x·yᵢ) and Σ ln(1 + x·yᵢ), in slot order as libspot sums them.
-    fn sums(&self) -> (f64, f64) {
-        let mut u = 0.0;
-        let mut v = 0.0;
-        for (a, b) in self.inv.iter().zip(&self.ln) {
+    fn sums(&mut self) -> (f64, f64) {
+        let n = self.terms.len();
+        self.prefix.resize(n + 1, (0.0, 0.0));
+        let (mut u, mut v) = self.prefix[self.valid];
+        for i in self.valid..n {
+            let (a, b) = self.terms[i];
             u += a;
             v += b;
+            self.prefix[i + 1] = (u, v);
         }
+        self.valid = n;
         (u, v)
     }
 }
