@@ -207,6 +207,16 @@ impl Windower {
         }
     }
 
+    /// Closes every window that ended by `now_ns` (capture clock), emitting
+    /// empty ones for silence. For live capture: call it when the source
+    /// timed out, so a quiet network still produces (zero) windows on time.
+    /// Before the first packet there is no window to close.
+    pub fn tick<F: FnMut(&WindowReport)>(&mut self, now_ns: u64, emit: &mut F) {
+        if self.start.is_some() && now_ns >= self.end {
+            self.advance(now_ns, emit);
+        }
+    }
+
     /// Counts of what the windower did.
     pub fn stats(&self) -> WindowerStats {
         self.stats
@@ -392,6 +402,26 @@ mod tests {
         w.finish(&mut emit);
         assert!(n >= 2);
         assert_eq!(w.stats().packets, 5);
+    }
+
+    #[test]
+    fn tick_closes_quiet_windows() {
+        let cfg = WindowConfig {
+            width: Duration::from_millis(100),
+            ..WindowConfig::default()
+        };
+        let mut w = Windower::new(&cfg).unwrap();
+        let mut out = Vec::new();
+        let mut emit = |r: &WindowReport| out.push((r.start_ns, r.counts[crate::Counter::Pkts]));
+        w.tick(10, &mut emit);
+        w.push(&tcp(1_000_000_000, [1, 1, 1, 1], 80, 0), &mut emit);
+        w.tick(1_050_000_000, &mut emit);
+        w.tick(1_250_000_000, &mut emit);
+        w.finish(&mut emit);
+        assert_eq!(
+            out,
+            [(1_000_000_000, 1), (1_100_000_000, 0), (1_200_000_000, 0)]
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod file;
 mod linktype;
 #[cfg(target_os = "linux")]
 mod live;
+pub mod source;
 pub mod synth;
 
 pub use decode::{
@@ -29,3 +30,4 @@ pub use file::{FileError, FileReader, Format, RawPacket};
 pub use linktype::LinkType;
 #[cfg(target_os = "linux")]
 pub use live::{CaptureStats, LiveCapture, LiveConfig};
+pub use source::{PacketSource, SourceError};
