@@ -349,6 +349,18 @@ impl Fitter {
         self.log[(self.epoch % WRITE_LOG as u64) as usize] = slot;
     }
 
+    /// w at `x`, reusing an evaluation made earlier in this fit.
+    fn eval_memo(&mut self, data: &[f64], x: f64) -> f64 {
+        let bits = x.to_bits();
+        match self.evals.iter().rev().find(|e| e.0.to_bits() == bits) {
+            Some(&(_, u, v)) => {
+                let n = data.len() as f64;
+                (u / n) * (1.0 + v / n) - 1.0
+            }
+            None => self.eval(data, x),
+        }
+    }
+
     /// Grimshaw's w(x), exactly as libspot computes it; records the sums.
     fn eval(&mut self, data: &[f64], x: f64) -> f64 {
         let bits = x.to_bits();
@@ -414,9 +426,16 @@ impl Fitter {
         self.evals.clear();
         let br = brackets(peaks);
         let left = brent(br.left.0, br.left.1, BRENT_EPSILON, |x| self.eval(data, x));
-        let right = brent(br.right.0, br.right.1, BRENT_EPSILON, |x| {
-            self.eval(data, x)
-        });
+        let (x1, x2) = br.right;
+        // The far end of the right bracket moves with the mean, so w there
+        // is never cached; but Jensen's inequality often proves it negative
+        // at O(1) cost, and then the side has a root iff w(ε) is positive:
+        // Brent needs the value of w(x2) only in that case.
+        let right = if right_end_is_negative(peaks, x2) && self.eval(data, x1) < 0.0 {
+            None
+        } else {
+            brent(x1, x2, BRENT_EPSILON, |x| self.eval_memo(data, x))
+        };
 
         let mut best = Ll::exact(
             peaks,
@@ -466,6 +485,20 @@ impl Fitter {
             mom
         }
     }
+}
+
+/// Whether w(x) < 0 is certain for x > 0 from the running statistics alone:
+/// with yᵢ ≥ min, Σ 1/(1 + x·yᵢ)/N ≤ 1/(1 + x·min), and by concavity (Jensen)
+/// Σ ln(1 + x·yᵢ)/N ≤ ln(1 + x·mean), so
+/// w(x) ≤ (1 + ln(1 + x·mean))/(1 + x·min) − 1. The margin dwarfs rounding
+/// (in libspot's sums and in the running mean).
+fn right_end_is_negative(peaks: &Peaks, x: f64) -> bool {
+    let (mini, mean) = (peaks.min, peaks.mean());
+    if !(x > 0.0 && mini >= 0.0 && x.is_finite()) {
+        return false;
+    }
+    let bound = (1.0 + (1.0 + x * mean * (1.0 + 1e-9)).ln()) / (1.0 + x * mini) - 1.0;
+    bound < -1e-6
 }
 
 /// Log-likelihood with an inlined logarithm and an error bound; exact
