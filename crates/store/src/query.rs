@@ -144,9 +144,7 @@ impl Store {
     /// One event by id.
     pub async fn get_event(&self, id: Uuid) -> Result<Option<Event>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(SELECT);
-        query
-            .push(" WHERE id = ")
-            .push_bind(id.hyphenated().to_string());
+        query.push(" WHERE id = ").push_bind(id.as_bytes().to_vec());
         let row = query.build().fetch_optional(&self.readers).await?;
         row.map(|row| event_from_row(&row)).transpose()
     }
@@ -170,7 +168,7 @@ impl Store {
                 .push("(time_us, id) < (")
                 .push_bind(cursor.time_us)
                 .push(", ")
-                .push_bind(cursor.id.hyphenated().to_string())
+                .push_bind(cursor.id.as_bytes().to_vec())
                 .push(")");
         }
         query
@@ -325,9 +323,13 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
-    let id: String = row.try_get("id")?;
+    let id_bytes: &[u8] = row.try_get("id")?;
+    let id = Uuid::from_slice(id_bytes).map_err(|e| StoreError::CorruptRow {
+        id: format!("{id_bytes:02x?}"),
+        reason: e.to_string(),
+    })?;
     let corrupt = |reason: String| StoreError::CorruptRow {
-        id: id.clone(),
+        id: id.to_string(),
         reason,
     };
     let ip = |col: &str| -> Result<Option<IpAddr>, StoreError> {
@@ -345,7 +347,7 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     let severity: i64 = row.try_get("severity")?;
     let data: String = row.try_get("data")?;
     Ok(Event {
-        id: Uuid::try_parse(&id).map_err(|e| corrupt(e.to_string()))?,
+        id,
         time: Timestamp::from_micros(time_us).ok_or_else(|| corrupt("time".into()))?,
         sensor: row.try_get("sensor")?,
         kind: kind

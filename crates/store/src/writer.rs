@@ -312,7 +312,6 @@ struct RowBuffer {
 }
 
 struct RowText {
-    id: Range<usize>,
     src_ip: Option<Range<usize>>,
     dst_ip: Option<Range<usize>>,
     data: Range<usize>,
@@ -360,9 +359,6 @@ impl RowBuffer {
         for event in chunk {
             // Writes into a Vec cannot fail.
             let text = &mut self.text;
-            let start = text.len();
-            let _ = write!(text, "{}", event.id.hyphenated());
-            let id = start..text.len();
             let mut ip_span = |ip: Option<std::net::IpAddr>| {
                 ip.map(|ip| {
                     let start = text.len();
@@ -376,7 +372,6 @@ impl RowBuffer {
             let _ = serde_json::to_writer(&mut *text, &event.data);
             let data = start..text.len();
             self.rows.push(RowText {
-                id,
                 src_ip,
                 dst_ip,
                 data,
@@ -401,7 +396,7 @@ impl RowBuffer {
         for i in rows {
             let (event, row) = (&chunk[i], &self.rows[i]);
             query = query
-                .bind(text(&row.id)?)
+                .bind(event.id.as_bytes().as_slice())
                 .bind(event.time.as_micros())
                 .bind(event.sensor.as_str())
                 .bind(event.kind.as_str())
@@ -417,15 +412,19 @@ impl RowBuffer {
     }
 }
 
-/// `INSERT ... VALUES ($1..$11), ($12..$22), ...` for `rows` rows; ids already stored
-/// are skipped, which makes resending a batch harmless.
+/// `INSERT ... VALUES (?, ..), (?, ..), ...` for `rows` rows; ids already stored are
+/// skipped, which makes resending a batch harmless.
+///
+/// Anonymous `?` placeholders, not `$n`: for every numbered parameter sqlx asks SQLite
+/// for its name, a linear scan, which made a 1,000-row statement quadratic
+/// (measured: 88% of ingest time, 7,000 events/s). PostgreSQL will use its own
+/// `$n` or UNNEST form.
 fn insert_statement(rows: usize) -> String {
     let mut sql = String::with_capacity(120 + rows * 60);
     sql.push_str(
         "INSERT INTO events (id, time_us, sensor, kind, severity, src_ip, src_port, \
          dst_ip, dst_port, summary, data) VALUES ",
     );
-    let mut n = 1;
     for row in 0..rows {
         if row > 0 {
             sql.push(',');
@@ -435,9 +434,7 @@ fn insert_statement(rows: usize) -> String {
             if col > 0 {
                 sql.push(',');
             }
-            sql.push('$');
-            sql.push_str(&n.to_string());
-            n += 1;
+            sql.push('?');
         }
         sql.push(')');
     }
@@ -452,7 +449,7 @@ mod tests {
     #[test]
     fn statement_numbers_parameters_in_order() {
         let sql = insert_statement(2);
-        assert!(sql.contains("($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11),($12,"));
-        assert!(sql.ends_with("$22) ON CONFLICT (id) DO NOTHING"));
+        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT"));
+        assert_eq!(sql.matches('?').count(), 22);
     }
 }

@@ -3,9 +3,11 @@
 -- PostgreSQL migration is this file with at most type spellings changed.
 
 -- Every event. Times are microseconds since the Unix epoch (UTC); the id is a
--- UUIDv7 in its canonical text form; data is the event's JSON object.
+-- UUIDv7 as its 16 bytes (PostgreSQL: UUID), which sort in time order and keep
+-- the two indexes that hold it less than half the size of the text form;
+-- data is the event's JSON object.
 CREATE TABLE events (
-    id        TEXT     NOT NULL PRIMARY KEY,
+    id        BLOB     NOT NULL PRIMARY KEY,
     time_us   BIGINT   NOT NULL,
     sensor    TEXT     NOT NULL,
     kind      TEXT     NOT NULL,
