@@ -1,10 +1,10 @@
 //! Brent's bracketing root finder, in the Numerical Recipes `zbrent` form
 //! with the constants libspot 3.1.0 uses (tolerance 2e-8, 200 iterations).
 //!
-//! It lives apart from the tail fit because the fit only uses it as an
-//! oracle: the production path (see `gpd`) finds the same roots with a
-//! warm-started safeguarded Newton iteration, and the tests check the two
-//! against each other.
+//! It lives apart from the tail fit because its exact sequence of
+//! evaluation points is part of libspot's behaviour (see `gpd`): the fit
+//! reproduces it, so it must stay a faithful transcription of the algorithm,
+//! constants and expression order included.
 
 /// Tolerance and machine-epsilon stand-in used by libspot's Brent.
 pub(crate) const BRENT_EPSILON: f64 = 2.0e-8;

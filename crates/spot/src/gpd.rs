@@ -15,17 +15,20 @@
 //!   its ends. Each candidate gives γ = v(x) − 1 with
 //!   v(x) = 1 + Σ ln(1+x·yᵢ)/N and σ = γ/x (γ = 0, σ = mean for x = 0).
 //!
-//! The sign of w at ±ε is decided by rounding noise whenever the tail is
-//! close to exponential, and that sign decides whether a side has a root at
-//! all. So the end points are evaluated with exactly libspot's expressions,
-//! summation order and the platform `ln`; the terms at ±ε only change for the
-//! slot that was just written, so they are cached per slot. Inside a bracket
-//! the root itself is found by a safeguarded Newton iteration started from
-//! the previous fit's root (w and w' come out of one pass over the excesses),
-//! which lands within ~1e-15 of the exact root where libspot's Brent stops
-//! within ~2e-8 — well inside the 1e-6 threshold tolerance, at a fraction of
-//! the cost. [`fit_reference`] keeps the plain libspot procedure as an
-//! oracle for the tests.
+//! Matching libspot means matching its Brent run step for step, not just
+//! finding the same roots: the sign of w at ±ε (and at the first Brent steps
+//! next to them) is decided by rounding noise whenever the tail is close to
+//! exponential, and those signs decide whether a side "has a root" and which
+//! one Brent returns (often a spurious one next to ±ε rather than the
+//! maximum-likelihood root). So w is always evaluated with libspot's
+//! expressions, summation order and the platform `ln`, and Brent runs as in
+//! libspot. The speed comes from not repeating work (see [`Fitter`]): exact
+//! terms are cached per slot for the abscissas that recur from one refit to
+//! the next, a bound skips an evaluation whose sign is certain, and the
+//! log-likelihoods (only ever compared) are computed fast with an error
+//! bound, exactly only when a comparison is too close to call.
+//! [`fit_reference`] keeps the plain libspot procedure as the oracle the
+//! tests compare against, bit for bit.
 
 use crate::brent::{BRENT_EPSILON, brent};
 use crate::peaks::Peaks;
@@ -306,7 +309,11 @@ fn ll_rel_err(n: usize) -> f64 {
 ///   cached exact terms, of which only the slot just written is recomputed.
 ///   The end points ±ε, the first Brent steps next to them and −1/max + ε
 ///   recur from one refit to the next, so most evaluations become two
-///   in-order sums.
+///   in-order sums (kept as prefix sums: only the part after the written
+///   slot is re-added).
+/// * w at the right bracket's far end, which moves every refit, is skipped
+///   when a bound from the running statistics proves its sign and that sign
+///   already decides that the side has no root.
 /// * Σ ln(1 + x·y) at a root comes from the evaluation that found it.
 /// * Log-likelihoods are only compared, so they are computed with an inlined
 ///   logarithm (or, for Grimshaw's roots, from the sums above) together with
