@@ -438,7 +438,7 @@ fn insert_statement(rows: usize) -> String {
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql.push_str(" ON CONFLICT DO NOTHING");
     sql
 }
 
@@ -449,7 +449,7 @@ mod tests {
     #[test]
     fn statement_numbers_parameters_in_order() {
         let sql = insert_statement(2);
-        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT"));
+        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
         assert_eq!(sql.matches('?').count(), 22);
     }
 }

@@ -3,11 +3,14 @@
 -- PostgreSQL migration is this file with at most type spellings changed.
 
 -- Every event. Times are microseconds since the Unix epoch (UTC); the id is a
--- UUIDv7 as its 16 bytes (PostgreSQL: UUID), which sort in time order and keep
--- the two indexes that hold it less than half the size of the text form;
--- data is the event's JSON object.
+-- UUIDv7 as its 16 bytes (PostgreSQL: UUID), half the size of the text form in
+-- every index that holds it; data is the event's JSON object.
+--
+-- The table is clustered on (time_us, id), the keyset of every newest-first
+-- list, so pages are contiguous reads and an insert touches four B-trees (the
+-- table and three indexes) instead of five with a rowid table.
 CREATE TABLE events (
-    id        BLOB     NOT NULL PRIMARY KEY,
+    id        BLOB     NOT NULL,
     time_us   BIGINT   NOT NULL,
     sensor    TEXT     NOT NULL,
     kind      TEXT     NOT NULL,
@@ -17,10 +20,11 @@ CREATE TABLE events (
     dst_ip    TEXT,
     dst_port  INTEGER,
     summary   TEXT     NOT NULL,
-    data      TEXT     NOT NULL
-);
--- Newest-first pages walk (time_us, id) backwards: the keyset of every list.
-CREATE INDEX events_time ON events (time_us, id);
+    data      TEXT     NOT NULL,
+    PRIMARY KEY (time_us, id)
+) WITHOUT ROWID;
+-- Ids are unique across sensors; a resent event is recognised by its id.
+CREATE UNIQUE INDEX events_id ON events (id);
 CREATE INDEX events_kind_time ON events (kind, time_us);
 CREATE INDEX events_src_time ON events (src_ip, time_us);
 
