@@ -246,3 +246,76 @@ fn generated_streams_match_the_c_library() {
     }
     eprint!("{report}");
 }
+
+/// Random parameters and distributions against the C library, bit for bit.
+/// The comparison of a stream stops where the C library enters its Nt/n < q
+/// lock-in (anomaly threshold not beyond the excess threshold), where this
+/// crate deliberately differs (see `guards::the_lock_in_cannot_happen`).
+#[test]
+fn random_parameters_match_the_c_library_bit_for_bit() {
+    let mut total = 0usize;
+    let mut compared_excesses = 0usize;
+    for seed in 0..48u64 {
+        let mut r = Rng(seed * 7919 + 1);
+        let level = [0.9, 0.95, 0.97, 0.98, 0.99, 0.995][(r.next_u64() % 6) as usize];
+        let q = (1.0 - level) * [0.5, 0.1, 0.05, 0.01][(r.next_u64() % 4) as usize];
+        let max_excess = [1usize, 3, 10, 40, 100, 250][(r.next_u64() % 6) as usize];
+        let config = SpotConfig {
+            q,
+            level,
+            max_excess,
+            low: r.next_u64() % 2 == 0,
+            discard_anomalies: r.next_u64() % 4 != 0,
+        };
+        let dist = seed % 8;
+        let mut draw = |r: &mut Rng| match dist {
+            0 => r.gauss(),
+            1 => r.exponential(),
+            2 => r.pareto(1.5 + 3.0 * (seed as f64 / 48.0)),
+            3 => r.uniform(),
+            4 => (0.5 * r.gauss()).exp(),
+            // Counts with many ties: excesses of exactly zero happen.
+            5 => (r.exponential() * 2.0).floor(),
+            6 => {
+                if r.uniform() < 0.01 {
+                    r.gauss() * 10.0
+                } else {
+                    r.gauss()
+                }
+            }
+            _ => 1000.0 + r.gauss() * 1e-3,
+        };
+        let fit: Vec<f64> = (0..3000).map(|_| draw(&mut r)).collect();
+        let stream: Vec<f64> = (0..20_000).map(|_| draw(&mut r)).collect();
+        let mut spot = Spot::new(config).expect("valid");
+        if let Err(e) = spot.fit(&fit) {
+            eprintln!("seed {seed}: not fitted ({e})");
+            continue;
+        }
+        let expected = run_c(&config, &fit, &stream);
+        let up = if config.low { -1.0 } else { 1.0 };
+        let t = spot.excess_threshold();
+        for (k, (&x, &(st, z))) in stream.iter().zip(&expected).enumerate() {
+            if config.discard_anomalies && up * (spot.anomaly_threshold() - t) <= 0.0 {
+                eprintln!("seed {seed}: lock-in regime from step {k}, comparison stops");
+                break;
+            }
+            let got = spot.step(x).expect("step");
+            assert_eq!(
+                code(got),
+                st,
+                "seed {seed} {config:?}: status differs at step {k} (x = {x})"
+            );
+            assert_eq!(
+                spot.anomaly_threshold().to_bits(),
+                z.to_bits(),
+                "seed {seed} {config:?}: threshold differs at step {k}: {} vs {z}",
+                spot.anomaly_threshold()
+            );
+            total += 1;
+            compared_excesses += usize::from(got == Status::Excess);
+        }
+    }
+    eprintln!("{total} steps compared, {compared_excesses} refits");
+    assert!(total > 500_000, "{total}");
+}

@@ -7,3 +7,4 @@ mod guards;
 mod persist;
 mod props;
 mod reference;
+mod variants;
