@@ -264,11 +264,11 @@ fn random_parameters_match_the_c_library_bit_for_bit() {
             q,
             level,
             max_excess,
-            low: r.next_u64() % 2 == 0,
-            discard_anomalies: r.next_u64() % 4 != 0,
+            low: r.next_u64().is_multiple_of(2),
+            discard_anomalies: !r.next_u64().is_multiple_of(4),
         };
         let dist = seed % 8;
-        let mut draw = |r: &mut Rng| match dist {
+        let draw = |r: &mut Rng| match dist {
             0 => r.gauss(),
             1 => r.exponential(),
             2 => r.pareto(1.5 + 3.0 * (seed as f64 / 48.0)),
