@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use nectar_store::{JsonlConfig, JsonlLog, Role, Store, WriterConfig, WriterHandle};
+use nectar_store::{JsonlConfig, JsonlLog, Role, Store, WriterConfig, WriterHandle, spawn_bus};
 use nectar_web::{AppState, WebConfig};
 use tracing::{info, warn};
 
@@ -74,6 +74,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
     );
 
+    // In-process sensors (honeypots, detectors) send events here; the bus batches
+    // them into the writer.
+    let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
+
     let web = WebConfig {
         max_body_bytes: config.server.max_body_bytes,
         max_batch_events: config.server.max_batch_events,
@@ -130,8 +134,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    // Every producer handle is gone with the server; the writer drains its queue and
-    // stops. Its commits are what requests were acknowledged with.
+    // Producers are stopped: drain the bus, then the writer (every producer handle
+    // is gone with the server). The writer's commits are what requests were
+    // acknowledged with.
+    drop(bus);
+    bus_task.await.context("the event bus failed")?;
     drop(writer);
     writer_task.await.context("the event writer failed")?;
     store.close().await;

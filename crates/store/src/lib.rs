@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod bus;
 mod error;
 mod jsonl;
 mod query;
@@ -15,6 +16,7 @@ mod store;
 mod writer;
 
 pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
+pub use bus::{BusStats, EventSender, spawn_bus};
 pub use error::StoreError;
 pub use jsonl::{JsonlConfig, JsonlLog};
 pub use query::{BucketCount, Cursor, EventFilter, KindCount, KindFilter, Page};

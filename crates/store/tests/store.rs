@@ -105,3 +105,39 @@ async fn resends_are_stored_once() {
         1_500
     );
 }
+
+#[tokio::test]
+async fn the_bus_forwards_in_batches_and_drains_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, task) = open(dir.path()).await;
+    let (sender, bus) = nectar_store::spawn_bus(writer.clone(), 1_000, 100);
+    for i in 0..950 {
+        sender.send(event(i, Kind::SshCommand)).await;
+    }
+    assert!(sender.try_send(event(950, Kind::SshCommand)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sender
+        .stats()
+        .forwarded
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 951
+    {
+        assert!(std::time::Instant::now() < deadline, "bus did not forward");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        sender
+            .stats()
+            .dropped_full
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    drop(sender);
+    bus.await.unwrap();
+    assert_eq!(
+        store.count_events(&EventFilter::default()).await.unwrap(),
+        951
+    );
+    drop(writer);
+    task.await.unwrap();
+}
