@@ -318,9 +318,17 @@ impl Values {
                     field
                 }
             };
-            let x: f64 = field
-                .parse()
-                .map_err(|_| usage(format!("line {n}: '{}' is not a number", shorten(field))))?;
+            let x: f64 = field.parse().map_err(|_| {
+                let hint = if matches!(self.column, Column::Line) && n == 1 {
+                    " (a header? use --column 1 to skip it)"
+                } else {
+                    ""
+                };
+                usage(format!(
+                    "line {n}: '{}' is not a number{hint}",
+                    shorten(field)
+                ))
+            })?;
             if !x.is_finite() {
                 return Err(usage(format!("line {n}: {field} is not a finite number")));
             }

@@ -48,8 +48,8 @@ fn read_stream(csv: &Path) -> RefStream {
         q: p["q"].as_f64().expect("q"),
         level: p["level"].as_f64().expect("level"),
         max_excess: p["max_excess"].as_u64().expect("max_excess") as usize,
-        low: p["low"].as_u64().expect("low") != 0,
-        discard_anomalies: p["discard_anomalies"].as_u64().expect("discard") != 0,
+        low: flag(&p["low"]).expect("low"),
+        discard_anomalies: flag(&p["discard_anomalies"]).expect("discard_anomalies"),
     };
     let text = std::fs::read_to_string(csv).expect("readable csv");
     let mut lines = text.lines();
@@ -77,6 +77,11 @@ fn read_stream(csv: &Path) -> RefStream {
         fit,
         steps,
     }
+}
+
+/// A 0/1 or boolean JSON flag.
+fn flag(v: &serde_json::Value) -> Option<bool> {
+    v.as_bool().or_else(|| v.as_u64().map(|x| x != 0))
 }
 
 /// Relative difference, 0 when both are equal (including both NaN).
