@@ -589,7 +589,7 @@ fn ln_normal(s: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn rng(seed: u64) -> impl FnMut() -> f64 {
+    pub(super) fn rng(seed: u64) -> impl FnMut() -> f64 {
         let mut s = seed;
         move || {
             s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -651,5 +651,65 @@ mod tests {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod stress {
+    use super::*;
+
+    /// Long randomized comparison of the fast fitter with the reference, on
+    /// awkward excess sets (ties, zeros, huge and tiny scales, outliers).
+    /// `cargo test --release -p nectar-spot -- --ignored stress`
+    #[test]
+    #[ignore]
+    fn fitter_equals_reference_on_awkward_data() {
+        let mut fits = 0u64;
+        for seed in 0..400u64 {
+            let mut u = tests::rng(seed);
+            let cap = [1usize, 2, 5, 17, 64, 200, 500, 1000][(seed % 8) as usize];
+            let scale = [1.0, 1e-100, 1e100, 1e-8, 3e7][(seed / 8 % 5) as usize];
+            let kind = seed / 40 % 10;
+            let mut peaks = Peaks::new(cap);
+            let mut fitter = Fitter::default();
+            for i in 0..3000 {
+                let y = match kind {
+                    0 => -u().ln(),
+                    1 => u().powf(-0.7) - 1.0,
+                    2 => u(),
+                    3 => (u() * 4.0).floor(),
+                    4 => 1.0,
+                    5 => {
+                        if u() < 0.05 {
+                            0.0
+                        } else {
+                            -u().ln()
+                        }
+                    }
+                    6 => {
+                        if u() < 0.01 {
+                            1e6 * u()
+                        } else {
+                            u()
+                        }
+                    }
+                    7 => (1.0 - u()).powf(4.0),
+                    8 => (i % 7) as f64 * 0.25,
+                    _ => u().powf(-2.5) - 1.0,
+                } * scale;
+                let p = peaks.push(y);
+                fitter.slot_written(p.slot);
+                let a = fitter.fit(&peaks);
+                let b = fit_reference(&peaks);
+                fits += 1;
+                assert!(
+                    a.gamma.to_bits() == b.gamma.to_bits()
+                        && a.sigma.to_bits() == b.sigma.to_bits()
+                        || (a.gamma.is_nan() && b.gamma.is_nan()),
+                    "seed {seed} push {i}: {a:?} vs {b:?}"
+                );
+            }
+        }
+        eprintln!("{fits} fits identical");
     }
 }
