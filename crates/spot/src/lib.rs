@@ -54,7 +54,7 @@ mod spot;
 pub use bispot::{BiSpot, BiStatus};
 pub use dspot::{DSpot, Detector, MAX_DEPTH};
 pub use error::SpotError;
-pub use spot::{MAX_EXCESS_LIMIT, Spot, SpotConfig, Status};
+pub use spot::{MAX_DISTANCE, MAX_EXCESS_LIMIT, Spot, SpotConfig, Status};
 
 #[doc(hidden)]
 pub mod __private {
