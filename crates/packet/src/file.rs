@@ -135,7 +135,7 @@ pub struct RawPacket<'a> {
 }
 
 impl<'a> RawPacket<'a> {
-    /// Decodes the packet (see [`decode`]).
+    /// Decodes the packet (see [`decode()`]).
     #[inline]
     pub fn decode(&self) -> PacketView<'a> {
         decode(self.link, self.data, self.ts_ns, self.wire_len)

@@ -2,7 +2,7 @@
 //!
 //! Sources yield [`RawPacket`]s borrowed from their buffers: [`FileReader`]
 //! streams pcap and pcapng files (or standard input), [`LiveCapture`] reads a
-//! Linux interface through a `TPACKET_V3` ring. [`decode`] turns a frame into
+//! Linux interface through a `TPACKET_V3` ring. [`decode()`] turns a frame into
 //! a [`PacketView`] whose [`PacketMeta`] holds what detectors count, without
 //! allocating; what could not be decoded is classified by [`DecodeError`] and
 //! counted in [`DecodeErrors`]. [`synth`] writes synthetic captures for tests

@@ -455,4 +455,53 @@ mod fuzz {
     }
 }
 
+/// Small captures written by real tools, kept in the repository so that the
+/// formats are checked even where the tools or root are missing. Made with
+/// `tcpdump -i any` (SLL2) and `dumpcap -i lo -i any` (pcapng, two
+/// interfaces) from 20 UDP datagrams of 20..39 bytes sent to 127.0.0.1:60395.
+mod fixtures {
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    fn udp_payload_lengths(name: &str, format: Format) -> (Vec<usize>, Vec<LinkType>) {
+        let mut r = FileReader::open(fixture(name)).unwrap();
+        assert_eq!(r.format(), format);
+        let mut lens = Vec::new();
+        let mut links = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            let v = p.decode();
+            let m = v.meta;
+            assert_eq!(m.error, None);
+            assert_eq!(m.transport, Transport::Udp);
+            assert_eq!(m.dst_port, 60395);
+            assert_eq!(m.src, Some(ip("127.0.0.1")));
+            lens.push(v.payload().len());
+            if !links.contains(&p.link) {
+                links.push(p.link);
+            }
+        }
+        (lens, links)
+    }
+
+    #[test]
+    fn tcpdump_any_sll2() {
+        let (lens, links) = udp_payload_lengths("any-sll2.pcap", Format::Pcap);
+        assert_eq!(lens, (20..30).collect::<Vec<_>>());
+        assert_eq!(links, [LinkType::LinuxSll2]);
+    }
+
+    #[test]
+    fn dumpcap_two_interface_pcapng() {
+        let (lens, links) = udp_payload_lengths("lo-any.pcapng", Format::PcapNg);
+        assert_eq!(lens.len(), 10);
+        assert_eq!(links.len(), 2, "{links:?}");
+        assert!(links.contains(&LinkType::Ethernet));
+    }
+}
+
 mod tools;
