@@ -338,7 +338,10 @@ impl Default for Fitter {
     fn default() -> Self {
         Fitter {
             columns: Vec::new(),
-            // NaN bits: never the bits of an abscissa we look up.
+            // NaN bits as "empty". A NaN abscissa is only looked up in
+            // degenerate fits (a zero excess makes a bracket end infinite),
+            // where a column of NaN terms gives the same NaN as a direct
+            // evaluation.
             seen: [f64::NAN.to_bits(); SEEN],
             seen_next: 0,
             epoch: 0,
