@@ -299,7 +299,7 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
         clauses.next().push("severity >= ").push_bind(min.rank());
     }
     if let Some(ip) = filter.src_ip {
-        clauses.next().push("src_ip = ").push_bind(ip.to_string());
+        clauses.next().push("src_ip = ").push_bind(ip_bytes(ip));
     }
     if let Some(sensor) = &filter.sensor {
         clauses.next().push("sensor = ").push_bind(sensor.clone());
@@ -333,8 +333,11 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         reason,
     };
     let ip = |col: &str| -> Result<Option<IpAddr>, StoreError> {
-        let text: Option<String> = row.try_get(col)?;
-        text.map(|t| t.parse().map_err(|_| corrupt(format!("{col} {t:?}"))))
+        let bytes: Option<&[u8]> = row.try_get(col)?;
+        bytes
+            .map(|b| {
+                ip_from_bytes(b).ok_or_else(|| corrupt(format!("{col} has {} bytes", b.len())))
+            })
             .transpose()
     };
     let port = |col: &str| -> Result<Option<u16>, StoreError> {
@@ -361,4 +364,21 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         summary: row.try_get("summary")?,
         data: serde_json::from_str(&data).map_err(|e| corrupt(e.to_string()))?,
     })
+}
+
+/// An address as stored: its 4 (IPv4) or 16 (IPv6) bytes, compact in the index.
+pub(crate) fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+/// The address stored as `bytes`, if it has 4 or 16 of them.
+pub(crate) fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        _ => None,
+    }
 }

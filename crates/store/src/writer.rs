@@ -10,7 +10,6 @@
 //! together (group commit): batches grow with load without a timer adding latency
 //! when the server is idle.
 
-use std::io::Write as _;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,6 +97,7 @@ impl WriterHandle {
             stats: stats.clone(),
             rows: RowBuffer::default(),
             lines: Vec::new(),
+            chunk_lines: LineBuffer::default(),
         };
         let task = tokio::spawn(writer.run(rx));
         (WriterHandle { tx, stats }, task)
@@ -133,7 +133,35 @@ struct Writer {
     config: WriterConfig,
     stats: Arc<WriterStats>,
     rows: RowBuffer,
+    /// The JSON lines of the new events of the current transaction.
     lines: Vec<u8>,
+    /// The JSON lines of every event of the current chunk.
+    chunk_lines: LineBuffer,
+}
+
+/// JSON lines of a chunk of events in one reused buffer.
+#[derive(Default)]
+struct LineBuffer {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl LineBuffer {
+    fn fill(&mut self, events: &[Event]) {
+        self.bytes.clear();
+        self.ends.clear();
+        for event in events {
+            // Serialising a typed Event into memory cannot fail.
+            let _ = serde_json::to_writer(&mut self.bytes, event);
+            self.bytes.push(b'\n');
+            self.ends.push(self.bytes.len());
+        }
+    }
+
+    fn line(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
 }
 
 impl Writer {
@@ -216,14 +244,13 @@ impl Writer {
         for request in requests {
             let mut outcome = IngestOutcome::default();
             for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
-                let fresh = self.rows.insert(&mut tx, chunk).await?;
-                for (event, is_new) in chunk.iter().zip(fresh.iter()) {
+                let chunk_lines = self.log.is_some().then_some(&mut self.chunk_lines);
+                let fresh = self.rows.insert(&mut tx, chunk, chunk_lines).await?;
+                for (i, is_new) in fresh.iter().enumerate() {
                     if is_new {
                         outcome.stored += 1;
                         if self.log.is_some() {
-                            // Serialising a typed Event into memory cannot fail.
-                            let _ = serde_json::to_writer(&mut self.lines, event);
-                            self.lines.push(b'\n');
+                            self.lines.extend_from_slice(self.chunk_lines.line(i));
                         }
                     } else {
                         outcome.duplicates += 1;
@@ -322,6 +349,7 @@ impl RowBuffer {
         &mut self,
         conn: &mut SqliteConnection,
         chunk: &[Event],
+        lines: Option<&mut LineBuffer>,
     ) -> Result<Fresh, StoreError> {
         self.render(chunk);
         if self.statement_rows != chunk.len() {
@@ -329,11 +357,18 @@ impl RowBuffer {
             self.statement_rows = chunk.len();
         }
         sqlx::query("SAVEPOINT chunk").execute(&mut *conn).await?;
-        let inserted = self
+        // SQLite runs the statement on sqlx's worker thread; meanwhile this task
+        // writes the chunk's JSON lines, so the two cores work at once.
+        let execute = self
             .bind(&self.statement, chunk, 0..chunk.len())?
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            .execute(&mut *conn);
+        let serialize = async {
+            if let Some(lines) = lines {
+                lines.fill(chunk);
+            }
+        };
+        let (done, ()) = tokio::join!(biased; execute, serialize);
+        let inserted = done?.rows_affected();
         if inserted as usize == chunk.len() {
             sqlx::query("RELEASE chunk").execute(&mut *conn).await?;
             return Ok(Fresh::All(chunk.len()));
@@ -359,10 +394,14 @@ impl RowBuffer {
         for event in chunk {
             // Writes into a Vec cannot fail.
             let text = &mut self.text;
+            // Addresses are stored as their 4 or 16 bytes (see the schema).
             let mut ip_span = |ip: Option<std::net::IpAddr>| {
                 ip.map(|ip| {
                     let start = text.len();
-                    let _ = write!(text, "{ip}");
+                    match ip {
+                        std::net::IpAddr::V4(v4) => text.extend_from_slice(&v4.octets()),
+                        std::net::IpAddr::V6(v6) => text.extend_from_slice(&v6.octets()),
+                    }
                     start..text.len()
                 })
             };
@@ -401,9 +440,9 @@ impl RowBuffer {
                 .bind(event.sensor.as_str())
                 .bind(event.kind.as_str())
                 .bind(event.severity.rank())
-                .bind(row.src_ip.as_ref().map(text).transpose()?)
+                .bind(row.src_ip.clone().map(|r| &self.text[r]))
                 .bind(event.src_port.map(i32::from))
-                .bind(row.dst_ip.as_ref().map(text).transpose()?)
+                .bind(row.dst_ip.clone().map(|r| &self.text[r]))
                 .bind(event.dst_port.map(i32::from))
                 .bind(event.summary.as_str())
                 .bind(text(&row.data)?);
