@@ -19,6 +19,8 @@ pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
 pub use bus::{BusStats, EventSender, spawn_bus};
 pub use error::StoreError;
 pub use jsonl::{JsonlConfig, JsonlLog};
-pub use query::{BucketCount, Cursor, EventFilter, KindCount, KindFilter, Page};
+pub use query::{
+    BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, TopField, ValueCount,
+};
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};

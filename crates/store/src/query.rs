@@ -64,6 +64,8 @@ pub struct EventFilter {
     pub sensor: Option<String>,
     /// Only events whose summary contains this text (case-insensitive for ASCII).
     pub text: Option<String>,
+    /// Only events of this honeypot session (`data.session`).
+    pub session: Option<String>,
 }
 
 /// Where a page of a newest-first list ends: the `(time, id)` of its last event.
@@ -127,6 +129,57 @@ pub struct KindCount {
     pub kind: String,
     /// How many.
     pub count: i64,
+}
+
+/// A value and how many events have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueCount {
+    /// The value, as text (an address, a user name, a command).
+    pub value: String,
+    /// How many events.
+    pub count: i64,
+}
+
+/// What [`Store::top_values`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopField {
+    /// Source addresses.
+    SrcIp,
+    /// Sensors.
+    Sensor,
+    /// A field of `data`, by name: one of a fixed list, never user text, since it
+    /// becomes part of the SQL.
+    Data(DataField),
+}
+
+/// The `data` fields that can be counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataField {
+    /// `data.username` (honeypot logins).
+    Username,
+    /// `data.password` (honeypot logins).
+    Password,
+    /// `data.input` (shell commands).
+    Input,
+    /// `data.statistic` (network alarms).
+    Statistic,
+    /// `data.path` (HTTP requests).
+    Path,
+    /// `data.user_agent` (HTTP requests).
+    UserAgent,
+}
+
+impl DataField {
+    fn json_path(self) -> &'static str {
+        match self {
+            DataField::Username => "'$.username'",
+            DataField::Password => "'$.password'",
+            DataField::Input => "'$.input'",
+            DataField::Statistic => "'$.statistic'",
+            DataField::Path => "'$.path'",
+            DataField::UserAgent => "'$.user_agent'",
+        }
+    }
 }
 
 /// Number of events in one time bucket.
@@ -240,6 +293,76 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Events per severity (every severity, zeros included), lowest first.
+    pub async fn count_by_severity(
+        &self,
+        filter: &EventFilter,
+    ) -> Result<Vec<(Severity, i64)>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT severity, COUNT(*) FROM events");
+        push_filter(&mut Clauses::new(&mut query), filter);
+        query.push(" GROUP BY severity");
+        let rows = query.build().fetch_all(&self.readers).await?;
+        let mut counts: Vec<(Severity, i64)> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in &rows {
+            let rank: i64 = row.try_get(0)?;
+            if let Some(severity) = Severity::from_rank(rank) {
+                counts[severity.rank() as usize].1 = row.try_get(1)?;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The `limit` most frequent values of `field` among events matching `filter`.
+    pub async fn top_values(
+        &self,
+        filter: &EventFilter,
+        field: TopField,
+        limit: usize,
+    ) -> Result<Vec<ValueCount>, StoreError> {
+        let expression = match field {
+            TopField::SrcIp => "src_ip".to_owned(),
+            TopField::Sensor => "sensor".to_owned(),
+            TopField::Data(data) => format!("json_extract(data, {})", data.json_path()),
+        };
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {expression} AS v, COUNT(*) AS n FROM events"
+        ));
+        let mut clauses = Clauses::new(&mut query);
+        push_filter(&mut clauses, filter);
+        // The expression, not its alias: PostgreSQL does not see aliases in WHERE.
+        clauses.next().push(format!("{expression} IS NOT NULL"));
+        query
+            .push(" GROUP BY v ORDER BY n DESC, v LIMIT ")
+            .push_bind(limit.clamp(1, 1_000) as i64);
+        let rows = query.build().fetch_all(&self.readers).await?;
+        rows.iter()
+            .map(|row| {
+                let value = match field {
+                    TopField::SrcIp => {
+                        let bytes: &[u8] = row.try_get(0)?;
+                        ip_from_bytes(bytes)
+                            .map_or_else(|| format!("{bytes:02x?}"), |ip| ip.to_string())
+                    }
+                    _ => {
+                        // json_extract gives text, or a number for numeric fields.
+                        let text: Option<String> = row.try_get(0).ok();
+                        text.unwrap_or_else(|| {
+                            row.try_get::<i64, _>(0)
+                                .map(|n| n.to_string())
+                                .unwrap_or_default()
+                        })
+                    }
+                };
+                Ok(ValueCount {
+                    value,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Joins conditions with WHERE / AND.
 struct Clauses<'a, 'q> {
     query: &'a mut QueryBuilder<'q, Sqlite>,
@@ -303,6 +426,12 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
     }
     if let Some(sensor) = &filter.sensor {
         clauses.next().push("sensor = ").push_bind(sensor.clone());
+    }
+    if let Some(session) = &filter.session {
+        clauses
+            .next()
+            .push("json_extract(data, '$.session') = ")
+            .push_bind(session.clone());
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         let mut pattern = String::with_capacity(text.len() + 2);

@@ -88,8 +88,54 @@ async fn write_read_paginate_and_count() {
     assert!((5..=6).contains(&buckets.len()), "{}", buckets.len());
     assert!(buckets.windows(2).all(|w| w[0].start < w[1].start));
 
+    let severities = store
+        .count_by_severity(&EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(severities.len(), 5);
+    assert!(severities.iter().all(|(_, n)| *n == 500));
+    let top = store
+        .top_values(&EventFilter::default(), nectar_store::TopField::SrcIp, 2)
+        .await
+        .unwrap();
+    assert_eq!(top.len(), 2);
+    assert!(
+        top[0].value.starts_with("192.0.2.") && top[0].count == 834,
+        "{top:?}"
+    );
+
     drop(writer);
     task.await.unwrap();
+}
+
+#[tokio::test]
+async fn data_fields_and_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, _task) = open(dir.path()).await;
+    let events: Vec<Event> = (0..30)
+        .map(|i| {
+            event(i, Kind::SshLoginFailed)
+                .with("username", if i % 3 == 0 { "root" } else { "admin" })
+                .with("session", format!("s{}", i % 2))
+        })
+        .collect();
+    writer.submit(events).await.unwrap();
+    let top = store
+        .top_values(
+            &EventFilter::default(),
+            nectar_store::TopField::Data(nectar_store::DataField::Username),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(top[0].value, "admin");
+    assert_eq!(top[0].count, 20);
+    assert_eq!(top[1].value, "root");
+    let session = EventFilter {
+        session: Some("s1".into()),
+        ..EventFilter::default()
+    };
+    assert_eq!(store.count_events(&session).await.unwrap(), 15);
 }
 
 #[tokio::test]
