@@ -4,19 +4,27 @@
 //!
 //! Flow: [`nectar_packet::PacketMeta`] → [`Windower::push`] (hot path, no
 //! allocation) → one [`WindowReport`] per window (times, [`Counts`],
-//! [`StatValues`], top contributors per [`Class`] and [`Dim`]). SPOT
-//! monitoring of the statistics is layered on top of the reports.
+//! [`StatValues`], top contributors per [`Class`] and [`Dim`]) →
+//! [`Monitors::observe`] (SPOT on every watched statistic, settings from
+//! [`DetectConfig`], the `[detect]` section of the configuration) → [`Alarm`]s,
+//! which become `net.alarm` events ([`Alarm::to_event`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod counters;
 pub mod distinct;
 pub mod heavy;
+pub mod monitor;
 pub mod pipeline;
 pub mod stats;
 pub mod window;
 
+pub use config::{
+    DetectConfig, DetectConfigError, SpotSettings, StatOverride, Width, parse_duration,
+};
 pub use counters::{Accumulator, Class, Counter, CounterKind, Counts, Dim};
+pub use monitor::{Alarm, Direction, ModelError, ModelFile, Monitors, StatStatus};
 pub use pipeline::run_file;
 pub use stats::{Stat, StatInfo, StatValues};
 pub use window::{

@@ -125,6 +125,19 @@ impl WindowReport {
     pub fn is_empty(&self) -> bool {
         self.counts[crate::Counter::Pkts] == 0
     }
+
+    #[cfg(test)]
+    pub(crate) fn set_top_for_tests(&mut self, class: Class, dim: Dim, top: Vec<Contributor>) {
+        self.top[class as usize][dim as usize] = top;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// An empty report for tests of what consumes reports.
+    pub fn empty_report() -> super::WindowReport {
+        super::WindowReport::new()
+    }
 }
 
 /// What the windower did besides emitting windows.

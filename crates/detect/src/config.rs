@@ -1,0 +1,416 @@
+//! The `[detect]` section of the configuration file: window width, which
+//! statistics are watched, and SPOT's settings with global defaults and
+//! per-statistic overrides (`[detect.stat.R_SYN] q = 1e-5`), as NetSpot's
+//! `spot.<param>` / `spot.<STAT>.<param>` keys.
+//!
+//! The binary embeds [`DetectConfig`] in its own configuration; this module
+//! owns the defaults, the meaning of every key (doc comments) and the checks,
+//! whose errors name the key.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::stats::Stat;
+use crate::window::WindowConfig;
+
+/// `[detect]`: network anomaly detection settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Window width in capture time, e.g. "1s", "200ms" (1ms to 1 day).
+    pub window: Width,
+    /// Statistics watched by SPOT (names as in `nectar analyze --stat`).
+    pub stats: Vec<String>,
+    /// Top contributors (sources, destinations, ports) named in an alarm (0 to 32).
+    pub top_n: usize,
+    /// Default anomaly probability of every statistic: a window is an alarm
+    /// when the fitted tail gives its value a probability below q.
+    pub q: f64,
+    /// Default quantile of the learning values taken as the excess threshold.
+    pub level: f64,
+    /// Default number of windows learnt (after `depth` more) before monitoring.
+    pub n_init: usize,
+    /// Default number of most recent excesses kept to fit the tail.
+    pub max_excess: usize,
+    /// Default: raise alarms on values far above normal.
+    pub up: bool,
+    /// Default: raise alarms on values far below normal.
+    pub down: bool,
+    /// Default moving-average length of DSPOT, in windows.
+    pub depth: usize,
+    /// Per-statistic overrides, e.g. `[detect.stat.R_SYN]` with `q = 1e-5`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stat: BTreeMap<String, StatOverride>,
+}
+
+/// SPOT settings of one statistic (NetSpot's `spot.*` keys).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotSettings {
+    /// Anomaly probability: a window is an alarm when the fitted tail gives
+    /// its value a probability below q. In (0, 1 - level).
+    pub q: f64,
+    /// Quantile of the learning values taken as the excess threshold, in (0, 1).
+    pub level: f64,
+    /// Windows learnt (after `depth` more for the moving average) before
+    /// monitoring starts.
+    pub n_init: usize,
+    /// Most recent excesses kept to fit the tail.
+    pub max_excess: usize,
+    /// Raise alarms on values far above normal.
+    pub up: bool,
+    /// Raise alarms on values far below normal.
+    pub down: bool,
+    /// Moving-average length of DSPOT (drift correction), in windows (>= 1).
+    pub depth: usize,
+}
+
+impl Default for SpotSettings {
+    /// NetSpot's defaults (level 0.98, max_excess 200, depth 50, up only).
+    fn default() -> Self {
+        SpotSettings {
+            q: 1e-4,
+            level: 0.98,
+            n_init: 1000,
+            max_excess: 200,
+            up: true,
+            down: false,
+            depth: 50,
+        }
+    }
+}
+
+/// Settings of one statistic that differ from the `[detect]` defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct StatOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_init: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_excess: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub up: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<usize>,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        let d = SpotSettings::default();
+        DetectConfig {
+            window: Width(Duration::from_secs(1)),
+            stats: Stat::ALL
+                .iter()
+                .filter(|s| s.info().monitored)
+                .map(|s| s.name().to_owned())
+                .collect(),
+            top_n: 5,
+            q: d.q,
+            level: d.level,
+            n_init: d.n_init,
+            max_excess: d.max_excess,
+            up: d.up,
+            down: d.down,
+            depth: d.depth,
+            stat: BTreeMap::new(),
+        }
+    }
+}
+
+/// A setting of `[detect]` that cannot work; `key` is its full name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key `{key}`: {reason}")]
+pub struct DetectConfigError {
+    /// The key, e.g. `detect.stat.R_SYN.q`.
+    pub key: String,
+    /// What is wrong and what is accepted.
+    pub reason: String,
+}
+
+fn err(key: impl Into<String>, reason: impl Into<String>) -> DetectConfigError {
+    DetectConfigError {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Names of all statistics, for error messages.
+pub fn stat_names() -> String {
+    Stat::ALL
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Largest `n_init` accepted (the learning buffer holds `n_init + depth` values).
+pub const MAX_N_INIT: usize = 1_000_000;
+
+impl SpotSettings {
+    /// Checks the settings; `prefix` is the key prefix for messages
+    /// (`detect` or `detect.stat.R_SYN`).
+    pub fn validate(&self, prefix: &str) -> Result<(), DetectConfigError> {
+        let k = |name: &str| format!("{prefix}.{name}");
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(err(k("level"), format!("{} is not in (0, 1)", self.level)));
+        }
+        if !(self.q > 0.0 && self.q < 1.0 - self.level) {
+            return Err(err(
+                k("q"),
+                format!(
+                    "{} is not in (0, 1 - level) = (0, {})",
+                    self.q,
+                    1.0 - self.level
+                ),
+            ));
+        }
+        if !(10..=MAX_N_INIT).contains(&self.n_init) {
+            return Err(err(
+                k("n_init"),
+                format!("{} is not in 10..={MAX_N_INIT}", self.n_init),
+            ));
+        }
+        if self.max_excess == 0 || self.max_excess > nectar_spot::MAX_EXCESS_LIMIT {
+            return Err(err(
+                k("max_excess"),
+                format!(
+                    "{} is not in 1..={}",
+                    self.max_excess,
+                    nectar_spot::MAX_EXCESS_LIMIT
+                ),
+            ));
+        }
+        if self.depth == 0 || self.depth > 100_000 {
+            return Err(err(
+                k("depth"),
+                format!("{} is not in 1..=100000", self.depth),
+            ));
+        }
+        if !self.up && !self.down {
+            return Err(err(
+                k("up"),
+                "`up` and `down` are both false: nothing would be watched (remove the statistic from detect.stats instead)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply(mut self, o: &StatOverride) -> SpotSettings {
+        self.q = o.q.unwrap_or(self.q);
+        self.level = o.level.unwrap_or(self.level);
+        self.n_init = o.n_init.unwrap_or(self.n_init);
+        self.max_excess = o.max_excess.unwrap_or(self.max_excess);
+        self.up = o.up.unwrap_or(self.up);
+        self.down = o.down.unwrap_or(self.down);
+        self.depth = o.depth.unwrap_or(self.depth);
+        self
+    }
+}
+
+impl DetectConfig {
+    /// Checks every key; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), DetectConfigError> {
+        let w = self.window.0;
+        if w < Duration::from_millis(1) || w > Duration::from_secs(86_400) {
+            return Err(err("detect.window", "must be between 1ms and 1 day"));
+        }
+        if self.top_n > crate::heavy::CAPACITY {
+            return Err(err(
+                "detect.top_n",
+                format!("at most {}", crate::heavy::CAPACITY),
+            ));
+        }
+        self.monitored()?;
+        self.defaults().validate("detect")?;
+        for name in self.stat.keys() {
+            let Some(stat) = Stat::from_name(name) else {
+                return Err(err(
+                    format!("detect.stat.{name}"),
+                    format!("unknown statistic; one of {}", stat_names()),
+                ));
+            };
+            self.settings(stat)
+                .validate(&format!("detect.stat.{name}"))?;
+        }
+        Ok(())
+    }
+
+    /// The watched statistics, in index order, without duplicates.
+    pub fn monitored(&self) -> Result<Vec<Stat>, DetectConfigError> {
+        let mut out = Vec::new();
+        for name in &self.stats {
+            let stat = Stat::from_name(name).ok_or_else(|| {
+                err(
+                    "detect.stats",
+                    format!("unknown statistic {name:?}; one of {}", stat_names()),
+                )
+            })?;
+            if !out.contains(&stat) {
+                out.push(stat);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The effective settings of one statistic (defaults plus its override).
+    pub fn settings(&self, stat: Stat) -> SpotSettings {
+        match self
+            .stat
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(stat.name()))
+        {
+            Some((_, o)) => self.defaults().apply(o),
+            None => self.defaults(),
+        }
+    }
+
+    /// The `[detect]` defaults as settings.
+    pub fn defaults(&self) -> SpotSettings {
+        SpotSettings {
+            q: self.q,
+            level: self.level,
+            n_init: self.n_init,
+            max_excess: self.max_excess,
+            up: self.up,
+            down: self.down,
+            depth: self.depth,
+        }
+    }
+
+    /// The windower's settings.
+    pub fn window_config(&self) -> WindowConfig {
+        WindowConfig {
+            width: self.window.0,
+            top_n: self.top_n,
+            ..WindowConfig::default()
+        }
+    }
+}
+
+/// A window width, written as text in the file: `1s`, `200ms`, `1m`, `500us`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Width(pub Duration);
+
+impl fmt::Display for Width {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = self.0.as_nanos();
+        let units = [
+            (3_600_000_000_000u128, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+        ];
+        for (size, unit) in units {
+            if ns >= size && ns.is_multiple_of(size) {
+                return write!(f, "{}{unit}", ns / size);
+            }
+        }
+        write!(f, "{ns}ns")
+    }
+}
+
+/// Parses `200ms`, `1s`, `1.5s`, `2m`, `500us` (a number and a unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let expected = || {
+        format!(
+            "{text:?} is not a duration; write a number and a unit (ns, us, ms, s, m, h), e.g. \"200ms\" or \"1s\""
+        )
+    };
+    let value: f64 = num.parse().map_err(|_| expected())?;
+    let scale = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(expected()),
+    };
+    let secs = value * scale;
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(format!("{text:?} is too long"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl std::str::FromStr for Width {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Width, String> {
+        parse_duration(s).map(Width)
+    }
+}
+
+impl Serialize for Width {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Width {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Width, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_round_trip() {
+        for (text, ms) in [
+            ("1s", 1000),
+            ("200ms", 200),
+            ("2m", 120_000),
+            ("1.5s", 1500),
+        ] {
+            let w: Width = text.parse().unwrap();
+            assert_eq!(w.0, Duration::from_millis(ms));
+            assert_eq!(w.to_string().parse::<Width>().unwrap(), w);
+        }
+        assert!("fast".parse::<Width>().is_err());
+        assert!("10".parse::<Width>().is_err());
+        assert!("1e400s".parse::<Width>().is_err());
+    }
+
+    #[test]
+    fn defaults_validate_and_overrides_apply() {
+        let mut c = DetectConfig::default();
+        c.validate().unwrap();
+        assert!(!c.monitored().unwrap().contains(&Stat::Perf));
+        c.stat.insert(
+            "R_SYN".into(),
+            StatOverride {
+                q: Some(1e-5),
+                down: Some(true),
+                ..StatOverride::default()
+            },
+        );
+        let s = c.settings(Stat::RSyn);
+        assert_eq!((s.q, s.down, s.depth), (1e-5, true, 50));
+        c.stat.insert("R_SYNN".into(), StatOverride::default());
+        assert!(c.validate().unwrap_err().key.contains("R_SYNN"));
+        c.stat.remove("R_SYNN");
+        c.stat.get_mut("R_SYN").unwrap().q = Some(0.5);
+        assert_eq!(c.validate().unwrap_err().key, "detect.stat.R_SYN.q");
+    }
+}

@@ -1,0 +1,849 @@
+//! SPOT on every statistic: one DSPOT model per watched statistic, the
+//! learning phase before it (visible as state `learning`), alarms with the
+//! probability of the value under the fitted tail and the top contributors
+//! of the window, and saving / restoring what was learnt.
+//!
+//! Separate from the windows because it is the only stateful, slow-changing
+//! part: windows are cut and forgotten, models live for months and are saved
+//! in the data directory.
+//!
+//! Learning: the first `depth + n_init` finite values of a statistic fill
+//! DSPOT's moving average and train the tail. [`Monitors::finish_learning`]
+//! (end of a baseline capture) fits on what there is when that is fewer,
+//! shrinking `depth` and `n_init` and lowering `level` so that at least
+//! [`MIN_EXCESSES`] training values lie beyond the excess threshold, and says
+//! so. Training data without a tail (a statistic that stayed constant) cannot
+//! be fitted: the statistic keeps learning on later windows (the learning
+//! buffer slides, so memory stays bounded) and says why.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use nectar_event::{Event, Kind, Severity, Timestamp};
+use nectar_spot::{BiSpot, DSpot, Spot, SpotConfig, SpotError, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{DetectConfig, DetectConfigError, SpotSettings, Width};
+use crate::counters::Dim;
+use crate::stats::Stat;
+use crate::window::{Contributor, ContributorKey, WindowReport};
+
+/// Fewest training values (after the moving average) a model is fitted on.
+pub const MIN_FIT: usize = 20;
+/// Fewest training values expected beyond the excess threshold: `level` is
+/// lowered to `1 - MIN_EXCESSES / n_init` when it would leave fewer.
+pub const MIN_EXCESSES: f64 = 10.0;
+
+/// Which side of normal a value fell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Above the upper threshold.
+    Up,
+    /// Below the lower threshold.
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// The DSPOT model of one statistic: upper tail, lower tail or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(clippy::large_enum_variant)] // one per statistic, always boxed in State
+enum Model {
+    Up(DSpot<Spot>),
+    Down(DSpot<Spot>),
+    Both(DSpot<BiSpot>),
+}
+
+impl Model {
+    fn new(s: &SpotSettings) -> Result<Model, SpotError> {
+        let cfg = SpotConfig {
+            q: s.q,
+            level: s.level,
+            max_excess: s.max_excess,
+            low: false,
+            discard_anomalies: true,
+        };
+        Ok(match (s.up, s.down) {
+            (true, true) => Model::Both(DSpot::bispot(cfg, s.depth)?),
+            (false, true) => Model::Down(DSpot::spot(SpotConfig { low: true, ..cfg }, s.depth)?),
+            _ => Model::Up(DSpot::spot(cfg, s.depth)?),
+        })
+    }
+
+    fn fit(&mut self, data: &[f64]) -> Result<(), SpotError> {
+        match self {
+            Model::Up(m) | Model::Down(m) => m.fit(data),
+            Model::Both(m) => m.fit(data),
+        }
+    }
+
+    fn moving_average(&self) -> f64 {
+        match self {
+            Model::Up(m) | Model::Down(m) => m.moving_average(),
+            Model::Both(m) => m.moving_average(),
+        }
+    }
+
+    /// The tail model of one direction, if watched.
+    fn tail(&self, dir: Direction) -> Option<&Spot> {
+        match (self, dir) {
+            (Model::Up(m), Direction::Up) | (Model::Down(m), Direction::Down) => Some(m.inner()),
+            (Model::Both(m), Direction::Up) => Some(m.inner().upper()),
+            (Model::Both(m), Direction::Down) => Some(m.inner().lower()),
+            _ => None,
+        }
+    }
+
+    /// Anomaly thresholds in the statistic's units: (upper, lower).
+    fn thresholds(&self) -> (Option<f64>, Option<f64>) {
+        let m = self.moving_average();
+        let t = |d| self.tail(d).map(|s| m + s.anomaly_threshold());
+        (t(Direction::Up), t(Direction::Down))
+    }
+
+    /// Steps one value; the direction of the anomaly, if any.
+    fn step(&mut self, x: f64) -> Result<Option<Direction>, SpotError> {
+        let anomaly = |s: Status| s == Status::Anomaly;
+        Ok(match self {
+            Model::Up(m) => anomaly(m.step(x)?).then_some(Direction::Up),
+            Model::Down(m) => anomaly(m.step(x)?).then_some(Direction::Down),
+            Model::Both(m) => {
+                let s = m.step(x)?;
+                if anomaly(s.upper) {
+                    Some(Direction::Up)
+                } else if anomaly(s.lower) {
+                    Some(Direction::Down)
+                } else {
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Probability, under the fitted tail, of a residual at least as extreme as
+/// `r`: `Nt/n · (1 + γ·d/σ)^(−1/γ)` with `d` the distance beyond the excess
+/// threshold (NetSpot inverts σ/γ here). 0 beyond the end of a bounded tail
+/// (γ < 0), clamped to [0, 1].
+fn tail_probability(tail: &Spot, r: f64) -> f64 {
+    let p = tail.probability(r);
+    if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) }
+}
+
+/// Severity of an alarm from its probability `p` relative to the risk `q`
+/// the model was asked for: below q·10⁻⁴ critical, below q·10⁻² high,
+/// below q medium, otherwise low (an alarm at the limit of the model).
+pub fn severity(p: f64, q: f64) -> Severity {
+    if p < q * 1e-4 {
+        Severity::Critical
+    } else if p < q * 1e-2 {
+        Severity::High
+    } else if p < q {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// One statistic crossing its threshold in one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarm {
+    /// The statistic.
+    pub stat: Stat,
+    /// Its value in the window.
+    pub value: f64,
+    /// The anomaly threshold it crossed (moving average + SPOT threshold).
+    pub threshold: f64,
+    /// Above or below.
+    pub direction: Direction,
+    /// Window start, ns since the epoch.
+    pub window_start_ns: u64,
+    /// Window end (exclusive), ns since the epoch.
+    pub window_end_ns: u64,
+    /// Probability of a value at least this extreme under the fitted tail.
+    pub probability: f64,
+    /// From the probability (see [`severity`]).
+    pub severity: Severity,
+    /// Top sources of the packets behind the statistic.
+    pub top_src: Vec<Contributor>,
+    /// Top destinations.
+    pub top_dst: Vec<Contributor>,
+    /// Top destination ports.
+    pub top_dst_port: Vec<Contributor>,
+}
+
+fn rfc3339(ns: u64) -> String {
+    Timestamp::from_nanos(i128::from(ns))
+        .unwrap_or_else(|| Timestamp::from_micros(0).unwrap_or_else(Timestamp::now))
+        .to_string()
+}
+
+fn contributors(list: &[Contributor]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|c| {
+                let key = match c.key {
+                    ContributorKey::Addr(a) => Value::String(a.to_string()),
+                    ContributorKey::Port(p) => Value::from(p),
+                };
+                // Rounded: shares are estimates; 4 digits keep events short.
+                json!({"key": key, "share": (c.share * 1e4).round() / 1e4})
+            })
+            .collect(),
+    )
+}
+
+/// A JSON number, or null for NaN / infinity (JSON has neither).
+fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+/// FNV-1a, for deterministic event ids.
+fn fnv(seed: u64, parts: &[&[u8]]) -> u64 {
+    let mut h = seed;
+    for p in parts {
+        for &b in *p {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Alarm {
+    /// The alarm as a `net.alarm` event. The id is a UUIDv7 derived from the
+    /// sensor, statistic, direction and window, so analysing the same capture
+    /// twice into one store stores each alarm once.
+    pub fn to_event(&self, sensor: &str) -> Event {
+        let name = self.stat.name();
+        let dir = self.direction.as_str();
+        let time =
+            Timestamp::from_nanos(i128::from(self.window_start_ns)).unwrap_or_else(Timestamp::now);
+        let start = self.window_start_ns.to_le_bytes();
+        let parts: [&[u8]; 4] = [sensor.as_bytes(), name.as_bytes(), dir.as_bytes(), &start];
+        let a = fnv(0xcbf2_9ce4_8422_2325, &parts);
+        let b = fnv(0x6c62_272e_07bb_0142, &parts);
+        let mut random = [0u8; 10];
+        random[..8].copy_from_slice(&a.to_le_bytes());
+        random[8..].copy_from_slice(&b.to_le_bytes()[..2]);
+        let millis = u64::try_from(time.as_micros().max(0) / 1000).unwrap_or(0);
+        let id = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+
+        let who = match self.top_src.first() {
+            Some(c) => format!("; top source {} ({:.0} %)", c.key, c.share * 100.0),
+            None => String::new(),
+        };
+        let summary = format!(
+            "{name} {} {} threshold {} (p = {:.2e}){who}",
+            short(self.value),
+            if self.direction == Direction::Up {
+                "above"
+            } else {
+                "below"
+            },
+            short(self.threshold),
+            self.probability,
+        );
+        let mut event = Event::new(sensor, Kind::NetAlarm, self.severity, summary).at(time);
+        event.id = id;
+        // The main actor, when one source / destination dominates.
+        let dominant = |l: &[Contributor]| l.first().filter(|c| c.share >= 0.5).map(|c| c.key);
+        if let Some(ContributorKey::Addr(a)) = dominant(&self.top_src) {
+            event = event.from_addr(a, None);
+        }
+        if let Some(ContributorKey::Addr(a)) = dominant(&self.top_dst) {
+            let port = match dominant(&self.top_dst_port) {
+                Some(ContributorKey::Port(p)) => Some(p),
+                _ => None,
+            };
+            event = event.to_addr(a, port);
+        }
+        event
+            .with("stat", name)
+            .with("value", num(self.value))
+            .with("threshold", num(self.threshold))
+            .with("direction", dir)
+            .with("window_start", rfc3339(self.window_start_ns))
+            .with("window_end", rfc3339(self.window_end_ns))
+            .with("probability", num(self.probability))
+            .with("top_src", contributors(&self.top_src))
+            .with("top_dst", contributors(&self.top_dst))
+            .with("top_dst_port", contributors(&self.top_dst_port))
+    }
+}
+
+/// A number in at most 4 significant digits, for summaries.
+fn short(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
+        let s = format!("{x:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_owned()
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    /// Values collected so far (bounded by `depth + n_init`).
+    Learning(Vec<f64>),
+    Monitoring(Box<Model>),
+}
+
+#[derive(Debug, Clone)]
+struct StatMonitor {
+    stat: Stat,
+    /// From the configuration.
+    wanted: SpotSettings,
+    /// What the model was fitted with (after adaptation).
+    used: SpotSettings,
+    state: State,
+    alarms: u64,
+    steps: u64,
+    value: f64,
+    up: f64,
+    down: f64,
+    note: Option<String>,
+}
+
+impl StatMonitor {
+    fn new(stat: Stat, wanted: SpotSettings) -> StatMonitor {
+        StatMonitor {
+            stat,
+            wanted,
+            used: wanted,
+            state: State::Learning(Vec::new()),
+            alarms: 0,
+            steps: 0,
+            value: f64::NAN,
+            up: f64::NAN,
+            down: f64::NAN,
+            note: None,
+        }
+    }
+
+    fn need(&self) -> usize {
+        self.wanted.depth + self.wanted.n_init
+    }
+
+    /// Fits on `values`; with `short`, adapts to fewer values than asked.
+    fn try_fit(&mut self, values: &[f64], short: bool) -> Result<(), String> {
+        let name = self.stat.name();
+        let n = values.len();
+        let mut used = self.wanted;
+        let mut notes = Vec::new();
+        if n < self.need() {
+            if !short {
+                return Err(format!("learning: {n} of {} windows", self.need()));
+            }
+            used.depth = self.wanted.depth.min(n / 4).max(1);
+            used.n_init = n.saturating_sub(used.depth);
+            if used.n_init < MIN_FIT {
+                return Err(format!(
+                    "{name}: only {n} windows with a value; at least {} are needed to learn",
+                    MIN_FIT + 1
+                ));
+            }
+            notes.push(format!(
+                "learnt on {n} windows, fewer than depth {} + n_init {} asked: depth {}, n_init {}",
+                self.wanted.depth, self.wanted.n_init, used.depth, used.n_init
+            ));
+        }
+        let floor = 1.0 - MIN_EXCESSES / used.n_init as f64;
+        if used.level > floor {
+            used.level = floor.max(0.5);
+            notes.push(format!(
+                "level {} leaves under {MIN_EXCESSES} excesses in {} values: level {:.3}",
+                self.wanted.level, used.n_init, used.level
+            ));
+        }
+        if used.q >= 1.0 - used.level {
+            used.q = (1.0 - used.level) / 10.0;
+            notes.push(format!("q lowered to {:e}", used.q));
+        }
+        let data = &values[n - (used.depth + used.n_init)..];
+        let mut model = Model::new(&used).map_err(|e| format!("{name}: {e}"))?;
+        model.fit(data).map_err(|e| match e {
+            SpotError::DegenerateTraining { .. } => format!(
+                "{name}: no tail to learn in {} windows (the value hardly varied): {e}; still learning",
+                data.len()
+            ),
+            e => format!("{name}: {e}"),
+        })?;
+        self.used = used;
+        self.state = State::Monitoring(Box::new(model));
+        self.note = (!notes.is_empty()).then(|| format!("{name}: {}", notes.join("; ")));
+        Ok(())
+    }
+
+    fn observe(&mut self, r: &WindowReport, out: &mut Vec<Alarm>) {
+        let x = r.stats[self.stat];
+        self.value = x;
+        if !x.is_finite() {
+            return;
+        }
+        let need = self.need();
+        match &mut self.state {
+            State::Learning(values) => {
+                values.push(x);
+                if values.len() >= need {
+                    let values = std::mem::take(values);
+                    if let Err(e) = self.try_fit(&values, false) {
+                        // Slide: keep the newer half and keep learning.
+                        self.note = Some(e);
+                        self.state = State::Learning(values[values.len() / 2..].to_vec());
+                    }
+                }
+            }
+            State::Monitoring(model) => {
+                let m = model.moving_average();
+                let (up, down) = model.thresholds();
+                self.up = up.unwrap_or(f64::NAN);
+                self.down = down.unwrap_or(f64::NAN);
+                self.steps += 1;
+                match model.step(x) {
+                    Ok(Some(dir)) => {
+                        let threshold = if dir == Direction::Up {
+                            self.up
+                        } else {
+                            self.down
+                        };
+                        let probability =
+                            model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
+                        self.alarms += 1;
+                        out.push(Alarm {
+                            stat: self.stat,
+                            value: x,
+                            threshold,
+                            direction: dir,
+                            window_start_ns: r.start_ns,
+                            window_end_ns: r.end_ns,
+                            probability,
+                            severity: severity(probability, self.used.q),
+                            top_src: r.top_for(self.stat, Dim::Src).to_vec(),
+                            top_dst: r.top_for(self.stat, Dim::Dst).to_vec(),
+                            top_dst_port: r.top_for(self.stat, Dim::DstPort).to_vec(),
+                        });
+                    }
+                    Ok(None) => {}
+                    // Out of the model's range (a value 1e150 away): skipped.
+                    Err(e) => self.note = Some(format!("{}: value skipped: {e}", self.stat.name())),
+                }
+            }
+        }
+    }
+}
+
+/// What a statistic's monitor is doing, for the API, the summary and charts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatStatus {
+    /// The statistic's name.
+    pub stat: &'static str,
+    /// `learning` or `monitoring`.
+    pub state: &'static str,
+    /// Values learnt so far (learning) or the training size (monitoring).
+    pub learnt: usize,
+    /// Values needed before monitoring starts (`depth + n_init`).
+    pub need: usize,
+    /// Value in the last window (null when it had none).
+    pub value: Option<f64>,
+    /// Upper anomaly threshold the last value was compared with.
+    pub threshold_up: Option<f64>,
+    /// Lower anomaly threshold the last value was compared with.
+    pub threshold_down: Option<f64>,
+    /// Windows monitored.
+    pub windows: u64,
+    /// Alarms raised.
+    pub alarms: u64,
+    /// Settings in use (after adaptation to a short baseline).
+    pub settings: SpotSettings,
+    /// Why it is still learning, or how it adapted.
+    pub note: Option<String>,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// Models saved in a file (JSON): what was learnt, per statistic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// Format version (1).
+    pub format: u32,
+    /// Window width the models were learnt with.
+    pub window: Width,
+    /// Per statistic.
+    stats: BTreeMap<String, SavedStat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedStat {
+    wanted: SpotSettings,
+    used: SpotSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    learning: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model: Option<Model>,
+    alarms: u64,
+}
+
+/// Why saved models could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file is not a model file of this version, or a model in it is
+    /// invalid (hand-edited or truncated).
+    #[error("not a valid model file: {0}")]
+    Invalid(String),
+}
+
+/// The monitors of every watched statistic.
+#[derive(Debug, Clone)]
+pub struct Monitors {
+    stats: Vec<StatMonitor>,
+    window: Width,
+}
+
+impl Monitors {
+    /// Monitors for the statistics of `cfg`, all learning.
+    pub fn new(cfg: &DetectConfig) -> Result<Monitors, DetectConfigError> {
+        cfg.validate()?;
+        Ok(Monitors {
+            stats: cfg
+                .monitored()?
+                .into_iter()
+                .map(|s| StatMonitor::new(s, cfg.settings(s)))
+                .collect(),
+            window: cfg.window,
+        })
+    }
+
+    /// Feeds one window to every monitor; alarms are appended to `out`.
+    pub fn observe(&mut self, r: &WindowReport, out: &mut Vec<Alarm>) {
+        for m in &mut self.stats {
+            m.observe(r, out);
+        }
+    }
+
+    /// Fits every statistic still learning on what it has (end of a
+    /// baseline), adapting to a short baseline. Returns one line per
+    /// statistic that adapted or could not be fitted.
+    pub fn finish_learning(&mut self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for m in &mut self.stats {
+            if let State::Learning(values) = &m.state {
+                let values = values.clone();
+                if let Err(e) = m.try_fit(&values, true) {
+                    m.note = Some(e.clone());
+                    notes.push(e);
+                    continue;
+                }
+            }
+            if let Some(n) = &m.note {
+                notes.push(n.clone());
+            }
+        }
+        notes
+    }
+
+    /// The state of every statistic.
+    pub fn status(&self) -> Vec<StatStatus> {
+        self.stats
+            .iter()
+            .map(|m| {
+                let (state, learnt) = match &m.state {
+                    State::Learning(v) => ("learning", v.len()),
+                    State::Monitoring(_) => ("monitoring", m.used.depth + m.used.n_init),
+                };
+                let monitoring = matches!(m.state, State::Monitoring(_));
+                StatStatus {
+                    stat: m.stat.name(),
+                    state,
+                    learnt,
+                    need: m.need(),
+                    value: finite(m.value),
+                    threshold_up: finite(m.up).filter(|_| monitoring),
+                    threshold_down: finite(m.down).filter(|_| monitoring),
+                    windows: m.steps,
+                    alarms: m.alarms,
+                    settings: m.used,
+                    note: m.note.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The watched statistics.
+    pub fn stats(&self) -> impl Iterator<Item = Stat> + '_ {
+        self.stats.iter().map(|m| m.stat)
+    }
+
+    /// Window width the monitors expect.
+    pub fn window(&self) -> Width {
+        self.window
+    }
+
+    /// Everything learnt, to save.
+    pub fn save(&self) -> ModelFile {
+        ModelFile {
+            format: 1,
+            window: self.window,
+            stats: self
+                .stats
+                .iter()
+                .map(|m| {
+                    let (learning, model) = match &m.state {
+                        State::Learning(v) => (Some(v.clone()), None),
+                        State::Monitoring(model) => (None, Some((**model).clone())),
+                    };
+                    (
+                        m.stat.name().to_owned(),
+                        SavedStat {
+                            wanted: m.wanted,
+                            used: m.used,
+                            learning,
+                            model,
+                            alarms: m.alarms,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Serialises [`Monitors::save`] as JSON (floats round-trip exactly).
+    pub fn save_json(&self) -> String {
+        serde_json::to_string(&self.save()).unwrap_or_default()
+    }
+
+    /// Reads a model file written by [`Monitors::save_json`].
+    pub fn parse_models(text: &str) -> Result<ModelFile, ModelError> {
+        let file: ModelFile =
+            serde_json::from_str(text).map_err(|e| ModelError::Invalid(e.to_string()))?;
+        if file.format != 1 {
+            return Err(ModelError::Invalid(format!(
+                "format {} (this version reads 1)",
+                file.format
+            )));
+        }
+        for (name, s) in &file.stats {
+            let bad = |why: String| ModelError::Invalid(format!("{name}: {why}"));
+            Stat::from_name(name).ok_or_else(|| bad("unknown statistic".into()))?;
+            s.used.validate(name).map_err(|e| bad(e.to_string()))?;
+            s.wanted.validate(name).map_err(|e| bad(e.to_string()))?;
+            match (&s.learning, &s.model) {
+                (Some(v), None) => {
+                    if v.len() > s.wanted.depth + s.wanted.n_init
+                        || v.iter().any(|x| !x.is_finite())
+                    {
+                        return Err(bad("learning values too many or not finite".into()));
+                    }
+                }
+                (None, Some(_)) => {}
+                _ => return Err(bad("needs exactly one of `learning` and `model`".into())),
+            }
+        }
+        Ok(file)
+    }
+
+    /// Restores saved models into these monitors. With `strict`, a statistic
+    /// whose configured settings changed since it was saved starts learning
+    /// afresh (the saved model answers another question); otherwise the
+    /// saved model is used as it is. Statistics not saved keep learning.
+    /// Returns a line per statistic that was not restored or differs.
+    pub fn restore(&mut self, file: &ModelFile, strict: bool) -> Vec<String> {
+        let mut notes = Vec::new();
+        for m in &mut self.stats {
+            let name = m.stat.name();
+            let Some(s) = file.stats.get(name) else {
+                notes.push(format!("{name}: not in the saved models; learning"));
+                continue;
+            };
+            if s.wanted != m.wanted {
+                if strict {
+                    notes.push(format!(
+                        "{name}: settings changed since the model was saved; learning afresh"
+                    ));
+                    continue;
+                }
+                notes.push(format!(
+                    "{name}: using the saved model's settings (q {}, level {}, depth {})",
+                    s.used.q, s.used.level, s.used.depth
+                ));
+                m.wanted = s.wanted;
+            }
+            m.used = s.used;
+            m.alarms = s.alarms;
+            m.state = match (&s.learning, &s.model) {
+                (_, Some(model)) => State::Monitoring(Box::new(model.clone())),
+                (Some(v), None) => State::Learning(v.clone()),
+                (None, None) => State::Learning(Vec::new()),
+            };
+        }
+        notes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Counter;
+    use crate::stats::StatValues;
+    use std::net::IpAddr;
+
+    fn report(i: u64, syn_ratio: f64) -> WindowReport {
+        let mut r = crate::window::tests_support::empty_report();
+        r.index = i;
+        r.start_ns = 1_700_000_000_000_000_000 + i * 200_000_000;
+        r.end_ns = r.start_ns + 200_000_000;
+        r.counts[Counter::Pkts] = 100;
+        let mut v = [f64::NAN; Stat::COUNT];
+        v[Stat::RSyn as usize] = syn_ratio;
+        v[Stat::Traffic as usize] = 500.0 + syn_ratio * 10.0;
+        r.stats = StatValues(v);
+        r
+    }
+
+    fn cfg() -> DetectConfig {
+        DetectConfig {
+            stats: vec!["R_SYN".into(), "TRAFFIC".into()],
+            n_init: 200,
+            depth: 10,
+            ..DetectConfig::default()
+        }
+    }
+
+    fn noise(i: u64) -> f64 {
+        // Deterministic, roughly uniform in [0, 0.1).
+        ((i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) % 1000) as f64 / 10_000.0
+    }
+
+    #[test]
+    fn learns_then_alarms_with_who_and_probability() {
+        let mut m = Monitors::new(&cfg()).unwrap();
+        let mut alarms = Vec::new();
+        for i in 0..209 {
+            m.observe(&report(i, noise(i)), &mut alarms);
+        }
+        assert_eq!(m.status()[0].state, "learning");
+        assert_eq!(m.status()[0].learnt, 209);
+        for i in 209..400 {
+            m.observe(&report(i, noise(i)), &mut alarms);
+        }
+        assert_eq!(m.status()[0].state, "monitoring");
+        assert!(alarms.len() <= 2, "{alarms:?}");
+        alarms.clear();
+        let mut r = report(400, 0.9);
+        r.set_top_for_tests(
+            crate::Class::Syn,
+            Dim::Src,
+            vec![Contributor {
+                key: ContributorKey::Addr(IpAddr::from([10, 9, 0, 2])),
+                packets: 95,
+                share: 0.95,
+            }],
+        );
+        m.observe(&r, &mut alarms);
+        let a = alarms.iter().find(|a| a.stat == Stat::RSyn).unwrap();
+        assert_eq!(a.direction, Direction::Up);
+        assert!(a.value > a.threshold);
+        assert!((0.0..1e-4).contains(&a.probability), "{}", a.probability);
+        let e = a.to_event("sensor-1");
+        assert_eq!(e.kind, Kind::NetAlarm);
+        assert_eq!(e.data["stat"], "R_SYN");
+        assert_eq!(e.data["direction"], "up");
+        assert_eq!(e.data["top_src"][0]["key"], "10.9.0.2");
+        assert_eq!(e.data["top_src"][0]["share"], 0.95);
+        assert_eq!(e.src_ip, Some(IpAddr::from([10, 9, 0, 2])));
+        assert!(e.data["window_start"].as_str().unwrap().ends_with('Z'));
+        // Same alarm, same id.
+        assert_eq!(a.to_event("sensor-1").id, e.id);
+        assert_ne!(a.to_event("sensor-2").id, e.id);
+        assert_eq!(e.id.get_version_num(), 7);
+
+        // Save, restore, continue identically.
+        let text = m.save_json();
+        let file = Monitors::parse_models(&text).unwrap();
+        let mut m2 = Monitors::new(&cfg()).unwrap();
+        assert!(m2.restore(&file, true).is_empty());
+        let (mut a1, mut a2) = (Vec::new(), Vec::new());
+        for i in 401..600 {
+            let x = if i % 50 == 0 { 0.8 } else { noise(i) };
+            m.observe(&report(i, x), &mut a1);
+            m2.observe(&report(i, x), &mut a2);
+        }
+        assert_eq!(a1, a2);
+        assert!(!a1.is_empty());
+        // Changed settings: strict restore relearns.
+        let mut c = cfg();
+        c.q = 1e-5;
+        let mut m3 = Monitors::new(&c).unwrap();
+        assert_eq!(m3.restore(&file, true).len(), 2);
+        assert_eq!(m3.status()[0].state, "learning");
+        assert!(Monitors::parse_models("{\"format\":2}").is_err());
+        assert!(Monitors::parse_models(&text.replace("\"format\":1", "\"format\":2")).is_err());
+    }
+
+    #[test]
+    fn short_baseline_adapts_and_constant_keeps_learning() {
+        let mut c = cfg();
+        c.stats.push("R_ARP".into());
+        let mut m = Monitors::new(&c).unwrap();
+        let mut alarms = Vec::new();
+        for i in 0..80 {
+            let mut r = report(i, noise(i));
+            r.stats.0[Stat::RArp as usize] = 0.0;
+            m.observe(&r, &mut alarms);
+        }
+        let notes = m.finish_learning();
+        let st = m.status();
+        assert_eq!(st[1].stat, "R_ARP");
+        assert_eq!(st[1].state, "learning");
+        assert_eq!(st[0].state, "monitoring");
+        assert!(st[0].settings.n_init < 200);
+        assert!(st[0].settings.level <= 1.0 - MIN_EXCESSES / st[0].settings.n_init as f64);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("R_ARP") && n.contains("no tail")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("R_SYN") && n.contains("learnt on 80")),
+            "{notes:?}"
+        );
+        // Too little for anything.
+        let mut m = Monitors::new(&cfg()).unwrap();
+        for i in 0..5 {
+            m.observe(&report(i, noise(i)), &mut alarms);
+        }
+        assert!(m.finish_learning().iter().all(|n| n.contains("only 5")));
+    }
+
+    #[test]
+    fn probability_and_severity() {
+        assert_eq!(severity(0.0, 1e-4), Severity::Critical);
+        assert_eq!(severity(1e-7, 1e-4), Severity::High);
+        assert_eq!(severity(5e-5, 1e-4), Severity::Medium);
+        assert_eq!(severity(2e-4, 1e-4), Severity::Low);
+        assert_eq!(short(0.5), "0.5");
+        assert_eq!(short(1234.0), "1234");
+        assert_eq!(short(1e-7), "1.000e-7");
+    }
+}
