@@ -202,7 +202,7 @@ pub fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
 /// A password from stdin, or a generated one (and whether it was generated).
 fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if !from_stdin {
-        return Ok((generate_password(), true));
+        return Ok((nectar_web::generate_password(), true));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -221,21 +221,4 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Err(usage("the password must be at most 1024 bytes long"));
     }
     Ok((password, false))
-}
-
-/// 20 characters from a 54-letter alphabet without look-alikes (~115 bits).
-pub fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let secret = nectar_web::new_secret();
-    secret
-        .as_bytes()
-        .chunks(3)
-        .take(20)
-        .map(|c| {
-            let n = c.iter().fold(0usize, |acc, &b| {
-                acc * 16 + (b as char).to_digit(16).unwrap_or(0) as usize
-            });
-            ALPHABET[n % ALPHABET.len()] as char
-        })
-        .collect()
 }

@@ -175,7 +175,7 @@ async fn ensure_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     if store.count_users().await? > 0 {
         return Ok(());
     }
-    let password = crate::admin::generate_password();
+    let password = nectar_web::generate_password();
     let hash = nectar_web::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let path = data_dir.join("initial-admin-password");
     write_private(&path, &format!("{password}\n"))

@@ -125,21 +125,44 @@ fn login_then_latest_events_escaped_under_csp() {
         "{session}"
     );
 
-    let page = client
-        .get(format!("{url}/"))
-        .header(
-            "cookie",
-            format!("nectar_session={}", cookie_value(&session)),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.contains("default-src 'none'"));
-    let html = page.text().unwrap();
+    let cookie = format!("nectar_session={}", cookie_value(&session));
+    let get = |path: &str| {
+        let response = client
+            .get(format!("{url}{path}"))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        (status, response.text().unwrap())
+    };
+    let (status, dashboard) = get("/");
+    assert_eq!(status, 200);
+    assert!(dashboard.contains("203.0.113.66"), "top sources");
+    assert!(dashboard.contains("<svg"), "the chart");
+    for path in [
+        "/?range=1h",
+        "/?range=7d",
+        "/?since=2026-01-01T00:00&until=2030-01-01T00:00",
+        "/sessions",
+        "/detection",
+        "/hosts",
+        "/settings",
+        "/events?kind=ssh.*&severity=high",
+    ] {
+        let (status, html) = get(path);
+        assert_eq!(status, 200, "{path}");
+        assert!(!html.contains("<script"), "{path}");
+    }
+    let (status, _) = get("/events?since=never");
+    assert_eq!(status, 400);
+
+    let (status, html) = get("/events");
+    assert_eq!(status, 200);
     assert!(html.contains("203.0.113.66"));
     assert!(
         !html.contains("<script"),
@@ -155,7 +178,24 @@ fn login_then_latest_events_escaped_under_csp() {
     );
     assert!(!html.contains('\u{1b}'));
     assert!(!html.contains("\"onmouseover"));
+    // Event links are /events/<uuid>; UUIDv7s of this era start with 0.
+    let id_start = html.find("href=\"/events/0").unwrap() + "href=\"/events/".len();
+    let id = &html[id_start..id_start + 36];
+    let (status, detail) = get(&format!("/events/{id}"));
+    assert_eq!(status, 200);
+    assert!(!detail.contains("<script") && detail.contains("\\x1b[31mred"));
 
+    let export = client
+        .get(format!("{url}/events/export.csv"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let csv = export.text().unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.starts_with("id,time,sensor,kind"));
+
+    let html = dashboard;
     // Logging out needs the session's CSRF token and ends the session.
     let csrf = hidden(&html, "csrf");
     let cookie = format!("nectar_session={}", cookie_value(&session));

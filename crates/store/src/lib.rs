@@ -20,7 +20,8 @@ pub use bus::{BusStats, EventSender, spawn_bus};
 pub use error::StoreError;
 pub use jsonl::{JsonlConfig, JsonlLog};
 pub use query::{
-    BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, TopField, ValueCount,
+    BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
+    TopField, ValueCount,
 };
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};

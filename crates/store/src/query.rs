@@ -363,6 +363,84 @@ impl Store {
     }
 }
 
+/// One honeypot session, summarised from its events (those with `data.session`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session id.
+    pub session: String,
+    /// The sensor that recorded it.
+    pub sensor: String,
+    /// The client's address.
+    pub src_ip: Option<IpAddr>,
+    /// First event.
+    pub first: Timestamp,
+    /// Last event.
+    pub last: Timestamp,
+    /// Events in the session.
+    pub events: i64,
+    /// Commands run (`*.command`, `ssh.exec`).
+    pub commands: i64,
+    /// Failed login attempts.
+    pub failed_logins: i64,
+    /// The user name of the accepted login, if any.
+    pub username: Option<String>,
+    /// The password of the accepted login, if any.
+    pub password: Option<String>,
+}
+
+impl Store {
+    /// The most recent honeypot sessions among events matching `filter`, newest first.
+    ///
+    /// This groups events by `data.session` without an index of its own, so it reads
+    /// every event of the time range; keep the range bounded on large stores.
+    pub async fn list_sessions(
+        &self,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT json_extract(data, '$.session') AS s, MAX(sensor), MAX(src_ip), MIN(time_us), MAX(time_us), COUNT(*), \
+             SUM(CASE WHEN kind IN ('ssh.command', 'ssh.exec', 'telnet.command') THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN kind IN ('ssh.login.failed', 'telnet.login.failed') THEN 1 ELSE 0 END), \
+             MAX(CASE WHEN kind IN ('ssh.login.success', 'telnet.login.success') THEN json_extract(data, '$.username') END), \
+             MAX(CASE WHEN kind IN ('ssh.login.success', 'telnet.login.success') THEN json_extract(data, '$.password') END) \
+             FROM events",
+        );
+        let mut clauses = Clauses::new(&mut query);
+        push_filter(&mut clauses, filter);
+        clauses
+            .next()
+            .push("json_extract(data, '$.session') IS NOT NULL");
+        query
+            .push(" GROUP BY s ORDER BY MAX(time_us) DESC LIMIT ")
+            .push_bind(limit.clamp(1, 1_000) as i64);
+        let rows = query.build().fetch_all(&self.readers).await?;
+        let time = |us: i64| {
+            Timestamp::from_micros(us).ok_or_else(|| StoreError::CorruptRow {
+                id: "session".into(),
+                reason: format!("time {us}"),
+            })
+        };
+        rows.iter()
+            .map(|row| {
+                let src: Option<&[u8]> = row.try_get(2)?;
+                Ok(SessionSummary {
+                    session: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    sensor: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                    src_ip: src.and_then(ip_from_bytes),
+                    first: time(row.try_get(3)?)?,
+                    last: time(row.try_get(4)?)?,
+                    events: row.try_get(5)?,
+                    commands: row.try_get(6)?,
+                    failed_logins: row.try_get(7)?,
+                    username: row.try_get(8).ok().flatten(),
+                    password: row.try_get(9).ok().flatten(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Joins conditions with WHERE / AND.
 struct Clauses<'a, 'q> {
     query: &'a mut QueryBuilder<'q, Sqlite>,

@@ -136,6 +136,14 @@ async fn data_fields_and_sessions() {
         ..EventFilter::default()
     };
     assert_eq!(store.count_events(&session).await.unwrap(), 15);
+    let sessions = store
+        .list_sessions(&EventFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0].session, "s1", "newest first");
+    assert_eq!((sessions[0].events, sessions[0].failed_logins), (15, 15));
+    assert!(sessions[0].first < sessions[0].last);
 }
 
 #[tokio::test]

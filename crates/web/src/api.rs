@@ -6,11 +6,12 @@
 
 use std::net::IpAddr;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use nectar_event::{Event, IncomingEvent, Severity, Timestamp};
 use nectar_store::{Cursor, EventFilter, KindFilter, Role};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,45 @@ pub fn routes(config: &WebConfig) -> Router<AppState> {
         .route("/api/v1/health", get(health))
         .route("/api/v1/events", get(list_events).post(post_events))
         .route("/api/v1/events/{id}", get(get_event))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        // The ingest route reads its body itself (see `read_body`).
+        .layer(DefaultBodyLimit::max(
+            config.max_body_bytes.saturating_mul(DRAIN_FACTOR),
+        ))
+}
+
+/// An oversize body is read and thrown away up to this many times the limit before
+/// answering 413, so that a client still sending gets the answer instead of a
+/// connection reset; beyond that the connection is cut.
+const DRAIN_FACTOR: usize = 4;
+
+/// Reads at most `limit` bytes of `body`; `Ok(None)` when it is larger (the excess,
+/// up to `DRAIN_FACTOR` times the limit, is read and discarded).
+async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if e.to_string().contains("length limit") {
+                ApiError::too_large("request body too large")
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            bytes.extend_from_slice(&data);
+        } else {
+            bytes = Vec::new();
+            if total > limit.saturating_mul(DRAIN_FACTOR) {
+                break;
+            }
+        }
+    }
+    Ok((total <= limit).then_some(bytes))
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -40,20 +79,19 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 async fn post_events(
     State(state): State<AppState>,
     caller: ApiCaller,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
-    let body = body.map_err(|rejection| {
-        let status = rejection.status();
-        if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(format!(
-                "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
-                state.config.max_body_bytes
-            ))
-        } else {
-            ApiError::with_status(status, rejection.body_text())
-        }
-    })?;
+    let too_large = || {
+        ApiError::too_large(format!(
+            "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
+            state.config.max_body_bytes
+        ))
+    };
+    let body = read_body(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| too_large())?
+        .ok_or_else(too_large)?;
     let events = parse_batch(&body, &caller.0.name, &state.config)?;
     let outcome = state.writer.submit(events).await?;
     Ok(Json(
@@ -158,6 +196,8 @@ pub struct ListParams {
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Honeypot session id (`data.session`).
+    pub session: Option<String>,
 }
 
 impl ListParams {
@@ -206,6 +246,7 @@ impl ListParams {
         }
         filter.sensor = nonempty(&self.sensor).map(str::to_owned);
         filter.text = nonempty(&self.q).map(str::to_owned);
+        filter.session = nonempty(&self.session).map(|s| s.chars().take(128).collect());
         let limit = match nonempty(&self.limit) {
             None => 100,
             Some(s) => match s.parse::<usize>() {

@@ -35,6 +35,22 @@ pub fn new_secret() -> String {
     hex(&bytes)
 }
 
+/// A password to hand to a person: 20 characters from an alphabet without look-alikes
+/// (no 0/O, 1/l/I), about 116 bits.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(20);
+    let mut rng = rand::rng();
+    while out.len() < 20 {
+        // Rejection sampling keeps every letter equally likely.
+        let byte = (rng.next_u32() & 0xff) as usize;
+        if byte < 256 - 256 % ALPHABET.len() {
+            out.push(ALPHABET[byte % ALPHABET.len()] as char);
+        }
+    }
+    out
+}
+
 /// SHA-256 of `text`, as lowercase hex.
 pub fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))

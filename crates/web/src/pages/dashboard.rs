@@ -1,0 +1,156 @@
+//! The dashboard: what happened in the selected time range at a glance — events over
+//! time, counts by kind and severity, top sources and credentials and commands, and
+//! the latest network alarms.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use nectar_event::{Kind, Severity, Timestamp};
+use nectar_store::{DataField, EventFilter, KindCount, KindFilter, TopField, ValueCount};
+
+use super::events::EventRow;
+use super::timerange::{PRESETS, RangeParams, TimeRange};
+use super::{Layout, charts, render, storage_error};
+use crate::auth::CurrentUser;
+use crate::{AppState, visible};
+
+/// One value of a "top" list, made safe to show and linked to the events behind it.
+pub struct TopRow {
+    pub value: String,
+    pub count: i64,
+    /// Query string of the events page for this value (already URL-encoded), if any.
+    pub link: Option<String>,
+}
+
+pub struct SeverityRow {
+    pub severity: Severity,
+    pub count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    range: TimeRange,
+    presets: Vec<(&'static str, &'static str)>,
+    since_value: String,
+    until_value: String,
+    total: i64,
+    chart: String,
+    kinds: Vec<KindCount>,
+    severities: Vec<SeverityRow>,
+    max_severity_count: i64,
+    sources: Vec<TopRow>,
+    usernames: Vec<TopRow>,
+    passwords: Vec<TopRow>,
+    commands: Vec<TopRow>,
+    alarms: Vec<EventRow>,
+    range_query: String,
+}
+
+fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> Vec<TopRow> {
+    values
+        .into_iter()
+        .map(|v| TopRow {
+            link: param.map(|p| {
+                format!(
+                    "{p}={}&{range_query}",
+                    crate::auth::percent_encode(&v.value)
+                )
+            }),
+            value: visible(&v.value, 80),
+            count: v.count,
+        })
+        .collect()
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Query(params): Query<RangeParams>,
+) -> Response {
+    let now = Timestamp::now();
+    let range = params.resolve(now);
+    let filter = EventFilter {
+        since: range.since,
+        until: range.until,
+        ..EventFilter::default()
+    };
+    let store = &state.store;
+    let result = async {
+        let total = store.count_events(&filter).await?;
+        let buckets = store.count_by_bucket(&filter, range.bucket_us).await?;
+        let kinds = store.count_by_kind(&filter).await?;
+        let severities = store.count_by_severity(&filter).await?;
+        let sources = store.top_values(&filter, TopField::SrcIp, 10).await?;
+        let logins = EventFilter {
+            kind: Some(KindFilter::Prefix("ssh.login".into())),
+            ..filter.clone()
+        };
+        let usernames = store
+            .top_values(&filter, TopField::Data(DataField::Username), 10)
+            .await?;
+        let passwords = store
+            .top_values(&logins, TopField::Data(DataField::Password), 10)
+            .await?;
+        let commands = store
+            .top_values(&filter, TopField::Data(DataField::Input), 10)
+            .await?;
+        let alarms = EventFilter {
+            kind: Some(KindFilter::Exact(Kind::NetAlarm)),
+            ..filter.clone()
+        };
+        let alarms = store.list_events(&alarms, None, 10).await?;
+        Ok::<_, nectar_store::StoreError>((
+            total, buckets, kinds, severities, sources, usernames, passwords, commands, alarms,
+        ))
+    }
+    .await;
+    let (total, buckets, kinds, severities, sources, usernames, passwords, commands, alarms) =
+        match result {
+            Ok(parts) => parts,
+            Err(err) => return storage_error(err),
+        };
+    let start_us = range
+        .since
+        .map(Timestamp::as_micros)
+        .or_else(|| buckets.first().map(|b| b.start.as_micros()))
+        .unwrap_or(now.as_micros() - range.bucket_us);
+    let end_us = range.until.unwrap_or(now).as_micros();
+    let range_query = match range.key {
+        "custom" => format!(
+            "since={}&until={}",
+            range.since.map(|t| t.to_string()).unwrap_or_default(),
+            range.until.map(|t| t.to_string()).unwrap_or_default()
+        ),
+        _ => range
+            .since
+            .map(|t| format!("since={t}"))
+            .unwrap_or_default(),
+    };
+    let form_value = |t: Option<Timestamp>| {
+        t.map(|t| t.to_string()[..16].to_owned())
+            .unwrap_or_default()
+    };
+    render(&DashboardPage {
+        layout: Layout::new(&session, "dashboard"),
+        presets: PRESETS.iter().map(|(k, l, _)| (*k, *l)).collect(),
+        since_value: form_value(range.since),
+        until_value: form_value(range.until),
+        chart: charts::event_bars(&buckets, start_us, end_us, range.bucket_us),
+        total,
+        kinds,
+        max_severity_count: severities.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1),
+        severities: severities
+            .into_iter()
+            .map(|(severity, count)| SeverityRow { severity, count })
+            .collect(),
+        sources: top_rows(sources, Some("src_ip"), &range_query),
+        usernames: top_rows(usernames, None, &range_query),
+        passwords: top_rows(passwords, None, &range_query),
+        commands: top_rows(commands, None, &range_query),
+        alarms: alarms.events.iter().map(EventRow::from_event).collect(),
+        range,
+        range_query,
+    })
+}

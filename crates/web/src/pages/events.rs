@@ -1,0 +1,401 @@
+//! The events pages: the filterable, keyset-paginated table, one event with all its
+//! fields and links to related events, and CSV / JSON export of the current filter.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nectar_event::{Event, Kind, Severity};
+use uuid::Uuid;
+
+use super::timerange::parse_time;
+use super::{Layout, error_page, render, storage_error};
+use crate::api::ListParams;
+use crate::auth::{CurrentUser, percent_encode};
+use crate::{AppState, visible};
+
+/// One row of an events table, with every attacker-controlled value made visible and
+/// cut (askama escapes it for HTML on top).
+pub struct EventRow {
+    pub id: String,
+    pub time: String,
+    pub severity: Severity,
+    pub kind: &'static str,
+    pub sensor: String,
+    pub source: String,
+    pub summary: String,
+}
+
+fn address(ip: Option<IpAddr>, port: Option<u16>) -> String {
+    match (ip, port) {
+        (Some(ip @ IpAddr::V6(_)), Some(port)) => format!("[{ip}]:{port}"),
+        (Some(ip), Some(port)) => format!("{ip}:{port}"),
+        (Some(ip), None) => ip.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
+impl EventRow {
+    pub fn from_event(event: &Event) -> EventRow {
+        let time = event.time.to_string();
+        EventRow {
+            id: event.id.to_string(),
+            time: time.get(..19).unwrap_or(&time).replace('T', " "),
+            severity: event.severity,
+            kind: event.kind.as_str(),
+            sensor: visible(&event.sensor, 40),
+            source: address(event.src_ip, event.src_port),
+            summary: visible(&event.summary, 200),
+        }
+    }
+}
+
+/// The filter form's current values, for re-filling it.
+#[derive(Default)]
+struct FormValues {
+    kind: String,
+    severity: String,
+    src_ip: String,
+    q: String,
+    since: String,
+    until: String,
+    session: String,
+}
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct EventsPage {
+    layout: Layout,
+    form: FormValues,
+    kinds: Vec<String>,
+    severities: [Severity; 5],
+    rows: Vec<EventRow>,
+    total: i64,
+    older: Option<String>,
+    paged: bool,
+    query: String,
+    error: Option<String>,
+}
+
+/// The UI's forms send `datetime-local` values; the API wants RFC 3339.
+fn normalise(mut params: ListParams) -> ListParams {
+    for value in [&mut params.since, &mut params.until] {
+        if let Some(text) = value.as_deref()
+            && let Some(ts) = parse_time(text)
+        {
+            *value = Some(ts.to_string());
+        }
+    }
+    params
+}
+
+/// The query string for `params` without the cursor, URL-encoded.
+fn query_string(params: &ListParams) -> String {
+    let mut out = String::new();
+    let pairs = [
+        ("kind", &params.kind),
+        ("severity", &params.severity),
+        ("min_severity", &params.min_severity),
+        ("src_ip", &params.src_ip),
+        ("sensor", &params.sensor),
+        ("since", &params.since),
+        ("until", &params.until),
+        ("q", &params.q),
+        ("session", &params.session),
+        ("limit", &params.limit),
+    ];
+    for (name, value) in pairs {
+        if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            let _ = write!(out, "{name}={}", percent_encode(value));
+        }
+    }
+    out
+}
+
+/// Every kind and family, for the filter's drop-down.
+fn kind_choices() -> Vec<String> {
+    let mut families: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("{}.*", k.family()))
+        .collect();
+    families.dedup();
+    families.extend(Kind::ALL.iter().map(|k| k.as_str().to_owned()));
+    families
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let layout = Layout::new(&session, "events");
+    let params = params.map(|Query(p)| normalise(p)).unwrap_or_default();
+    let form = FormValues {
+        kind: params.kind.clone().unwrap_or_default(),
+        severity: params.severity.clone().unwrap_or_default(),
+        src_ip: params.src_ip.clone().unwrap_or_default(),
+        q: params.q.clone().unwrap_or_default(),
+        since: params.since.clone().unwrap_or_default(),
+        until: params.until.clone().unwrap_or_default(),
+        session: params.session.clone().unwrap_or_default(),
+    };
+    let query = query_string(&params);
+    let page = |rows, total, older, error| EventsPage {
+        layout,
+        form,
+        kinds: kind_choices(),
+        severities: Severity::ALL,
+        rows,
+        total,
+        older,
+        paged: params.cursor.is_some(),
+        query: query.clone(),
+        error,
+    };
+    let (filter, cursor, limit) = match params.filter() {
+        Ok(parts) => parts,
+        Err(message) => {
+            let mut response = render(&page(Vec::new(), 0, None, Some(message)));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    let limit = if params.limit.is_some() { limit } else { 50 };
+    let listed = state.store.list_events(&filter, cursor, limit).await;
+    let total = state.store.count_events(&filter).await;
+    match (listed, total) {
+        (Ok(listed), Ok(total)) => {
+            let older = listed.next.map(|c| {
+                if query.is_empty() {
+                    format!("cursor={c}")
+                } else {
+                    format!("{query}&cursor={c}")
+                }
+            });
+            let rows = listed.events.iter().map(EventRow::from_event).collect();
+            render(&page(rows, total, older, None))
+        }
+        (Err(err), _) | (_, Err(err)) => storage_error(err),
+    }
+}
+
+/// A field of one event, shown in full (escaped, control characters visible).
+struct Field {
+    name: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "event.html")]
+struct EventPage {
+    layout: Layout,
+    id: String,
+    row: EventRow,
+    destination: String,
+    summary: String,
+    description: &'static str,
+    fields: Vec<Field>,
+    data_json: String,
+    same_source: Option<String>,
+    same_session: Option<String>,
+    session_id: Option<String>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = Uuid::try_parse(&id) else {
+        return error_page(StatusCode::BAD_REQUEST, "That is not an event id.");
+    };
+    let event = match state.store.get_event(id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, "No event has this id."),
+        Err(err) => return storage_error(err),
+    };
+    let fields = event
+        .data
+        .iter()
+        .map(|(name, value)| Field {
+            name: visible(name, 80),
+            value: match value {
+                serde_json::Value::String(s) => visible(s, 20_000),
+                other => visible(&other.to_string(), 20_000),
+            },
+        })
+        .collect();
+    let session_id = event
+        .data
+        .get("session")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    render(&EventPage {
+        layout: Layout::new(&session, "events"),
+        id: event.id.to_string(),
+        destination: address(event.dst_ip, event.dst_port),
+        summary: visible(&event.summary, 20_000),
+        description: event.kind.description(),
+        fields,
+        data_json: visible_json(&event.data),
+        same_source: event
+            .src_ip
+            .map(|ip| format!("src_ip={}", percent_encode(&ip.to_string()))),
+        same_session: session_id
+            .as_deref()
+            .map(|s| format!("session={}", percent_encode(s))),
+        session_id: session_id.map(|s| visible(&s, 80)),
+        row: EventRow::from_event(&event),
+    })
+}
+
+/// Pretty JSON with newlines kept but every other control character (serde_json
+/// already escapes them inside strings) and bidi override made visible.
+fn visible_json(data: &serde_json::Map<String, serde_json::Value>) -> String {
+    let pretty = serde_json::to_string_pretty(data).unwrap_or_default();
+    pretty
+        .lines()
+        .map(|line| visible(line, 20_000))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Most rows one export returns.
+const EXPORT_LIMIT: usize = 50_000;
+
+async fn export_events(state: &AppState, params: ListParams) -> Result<Vec<Event>, Response> {
+    let (filter, mut cursor, _) = params
+        .filter()
+        .map_err(|message| error_page(StatusCode::BAD_REQUEST, &message))?;
+    let mut events = Vec::new();
+    while events.len() < EXPORT_LIMIT {
+        let page = state
+            .store
+            .list_events(&filter, cursor, 1_000.min(EXPORT_LIMIT - events.len()))
+            .await
+            .map_err(storage_error)?;
+        events.extend(page.events);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(events)
+}
+
+fn attachment(content_type: &'static str, name: &'static str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The current filter's events (newest first, at most 50,000) as CSV.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    CurrentUser(_session): CurrentUser,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let events = match export_events(&state, normalise(params)).await {
+        Ok(events) => events,
+        Err(response) => return response,
+    };
+    let mut csv = String::from(
+        "id,time,sensor,kind,severity,src_ip,src_port,dst_ip,dst_port,summary,data\r\n",
+    );
+    for e in &events {
+        let cells = [
+            e.id.to_string(),
+            e.time.to_string(),
+            e.sensor.clone(),
+            e.kind.to_string(),
+            e.severity.to_string(),
+            e.src_ip.map(|i| i.to_string()).unwrap_or_default(),
+            e.src_port.map(|p| p.to_string()).unwrap_or_default(),
+            e.dst_ip.map(|i| i.to_string()).unwrap_or_default(),
+            e.dst_port.map(|p| p.to_string()).unwrap_or_default(),
+            e.summary.clone(),
+            serde_json::to_string(&e.data).unwrap_or_default(),
+        ];
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                csv.push(',');
+            }
+            csv_cell(&mut csv, cell);
+        }
+        csv.push_str("\r\n");
+    }
+    attachment(
+        "text/csv; charset=utf-8",
+        "attachment; filename=\"nectar-events.csv\"",
+        csv,
+    )
+}
+
+/// Quotes a CSV cell, and defuses spreadsheet formulas: a cell an attacker made start
+/// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` so Excel shows it as text.
+fn csv_cell(out: &mut String, cell: &str) {
+    out.push('"');
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push('\'');
+    }
+    for c in cell.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// The current filter's events (newest first, at most 50,000) as a JSON array.
+pub async fn export_json(
+    State(state): State<AppState>,
+    CurrentUser(_session): CurrentUser,
+    Query(params): Query<ListParams>,
+) -> Response {
+    match export_events(&state, normalise(params)).await {
+        Ok(events) => attachment(
+            "application/json",
+            "attachment; filename=\"nectar-events.json\"",
+            serde_json::to_string(&events).unwrap_or_else(|_| "[]".into()),
+        ),
+        Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut out = String::new();
+        csv_cell(&mut out, "=HYPERLINK(\"x\")");
+        assert_eq!(out, "\"'=HYPERLINK(\"\"x\"\")\"");
+        let mut out = String::new();
+        csv_cell(&mut out, "plain, text");
+        assert_eq!(out, "\"plain, text\"");
+    }
+
+    #[test]
+    fn query_string_encodes_and_skips_blanks() {
+        let params = ListParams {
+            kind: Some("ssh.*".into()),
+            q: Some("a b&c".into()),
+            src_ip: Some("  ".into()),
+            ..ListParams::default()
+        };
+        assert_eq!(query_string(&params), "kind=ssh.%2A&q=a%20b%26c");
+    }
+}

@@ -1,0 +1,221 @@
+//! The server-rendered UI: every page is HTML from an askama template (escaping on),
+//! styled by one CSS file, with no JavaScript. Filters and pagination live in the URL,
+//! so every view is a bookmark.
+//!
+//! Every state-changing request is a POST carrying the session's CSRF token and is
+//! refused when the browser says it comes from another site (`Origin`,
+//! `Sec-Fetch-Site`); roles are checked in each handler through [`Layout::require`].
+// Helpers return the ready error page as `Err(Response)`; handlers return it as is,
+// so boxing it would only add an allocation on the refusal path.
+#![allow(clippy::result_large_err)]
+
+mod charts;
+mod dashboard;
+mod events;
+mod login;
+mod sessions;
+mod settings;
+mod timerange;
+
+use std::net::{IpAddr, SocketAddr};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use nectar_store::{Role, WebSession};
+use serde::Deserialize;
+use tracing::error;
+
+use crate::auth::secrets_equal;
+use crate::{AppState, visible};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::dashboard))
+        .route("/events", get(events::list))
+        .route("/events/export.csv", get(events::export_csv))
+        .route("/events/export.json", get(events::export_json))
+        .route("/events/{id}", get(events::detail))
+        .route("/sessions", get(sessions::list))
+        .route("/detection", get(placeholder_detection))
+        .route("/hosts", get(placeholder_hosts))
+        .route("/settings", get(settings::page))
+        .route("/settings/users", post(settings::create_user))
+        .route("/settings/users/password", post(settings::reset_password))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/tokens/revoke", post(settings::revoke_token))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/static/style.css", get(stylesheet))
+        .route_layer(axum::middleware::from_fn(same_origin_only))
+}
+
+/// What every page's frame shows: who is logged in, their CSRF token for the forms,
+/// and which navigation entry is current.
+pub struct Layout {
+    pub user: String,
+    pub role: Role,
+    pub csrf: String,
+    pub active: &'static str,
+}
+
+impl Layout {
+    pub fn new(session: &WebSession, active: &'static str) -> Layout {
+        Layout {
+            user: visible(&session.user.name, 64),
+            role: session.user.role,
+            csrf: session.csrf_token.clone(),
+            active,
+        }
+    }
+
+    /// Whether the user may see admin controls.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Refuses (403) users below `role`, and forms without this session's CSRF token.
+    pub fn require(&self, role: Role, csrf: &str) -> Result<(), Response> {
+        if self.role < role {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                &format!("This needs the {role} role; you are {}.", self.role),
+            ));
+        }
+        if !secrets_equal(&self.csrf, csrf) {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "The form's security token is missing or stale. Reload the page and try again.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A form whose only field is the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+/// Refuses cross-site state-changing requests before any handler runs.
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let headers = request.headers();
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        if matches!(fetch_site, Some(site) if site != "same-origin" && site != "none") {
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        }
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            if origin == "null" || Some(origin_host) != host {
+                return (StatusCode::FORBIDDEN, "cross-origin request refused").into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/style.css"),
+    )
+}
+
+/// A page as HTML, or a 500 if the template fails (it cannot, short of a bug).
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => {
+            error!(error = %err, "A page template failed to render.");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    message: String,
+}
+
+/// A small HTML page saying what went wrong.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let mut response = render(&ErrorPage {
+        status: status.as_u16(),
+        message: message.to_owned(),
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// A storage failure while building a page: logged, and a 500 page.
+pub fn storage_error(err: nectar_store::StoreError) -> Response {
+    error!(error = %err, "Storage error while building a page.");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Storage error; see the server log.",
+    )
+}
+
+/// The peer's address (unspecified when the server was not started with connect info,
+/// as in in-process tests).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip()),
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "placeholder.html")]
+struct Placeholder {
+    layout: Layout,
+    title: &'static str,
+    text: &'static str,
+}
+
+async fn placeholder_detection(
+    crate::auth::CurrentUser(session): crate::auth::CurrentUser,
+) -> Response {
+    render(&Placeholder {
+        layout: Layout::new(&session, "detection"),
+        title: "Detection",
+        text: "Network anomaly detection (SPOT on traffic statistics) is not running in this server yet. Its alarms appear on the dashboard and under Events as kind net.alarm.",
+    })
+}
+
+async fn placeholder_hosts(
+    crate::auth::CurrentUser(session): crate::auth::CurrentUser,
+) -> Response {
+    render(&Placeholder {
+        layout: Layout::new(&session, "hosts"),
+        title: "Hosts",
+        text: "Hosts and subnets (inventory, discovery, enrichment) are not built yet.",
+    })
+}

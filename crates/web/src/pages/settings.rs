@@ -1,0 +1,243 @@
+//! Settings: users and API tokens. Everyone sees the page; only admins see and use the
+//! forms that change anything, and every change is a POST with the CSRF token.
+//! New passwords and tokens are shown once, on the page that answers the POST.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use nectar_store::{ApiToken, Role, StoreError, User};
+use serde::Deserialize;
+use tracing::info;
+
+use super::{Layout, error_page, render, storage_error};
+use crate::auth::{CurrentUser, hash_password, new_secret, sha256_hex};
+use crate::{AppState, visible};
+
+pub struct UserRow {
+    pub name: String,
+    pub role: Role,
+    pub created: String,
+    pub disabled: bool,
+}
+
+pub struct TokenRow {
+    pub name: String,
+    pub role: Role,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    tokens: Vec<TokenRow>,
+    /// A message after an action (what was done).
+    notice: Option<String>,
+    /// A secret shown once (a generated password or a new token).
+    secret: Option<String>,
+    roles: [Role; 3],
+}
+
+const ROLES: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
+
+async fn page_with(
+    state: &AppState,
+    layout: Layout,
+    notice: Option<String>,
+    secret: Option<String>,
+) -> Response {
+    let is_admin = layout.is_admin();
+    let users = match state.store.list_users().await {
+        Ok(users) => users,
+        Err(err) => return storage_error(err),
+    };
+    let tokens = if is_admin {
+        match state.store.list_tokens().await {
+            Ok(tokens) => tokens,
+            Err(err) => return storage_error(err),
+        }
+    } else {
+        Vec::new()
+    };
+    let short = super::timerange::short;
+    render(&SettingsPage {
+        layout,
+        users: users
+            .iter()
+            .map(|u: &User| UserRow {
+                name: visible(&u.name, 64),
+                role: u.role,
+                created: short(u.created),
+                disabled: u.disabled,
+            })
+            .collect(),
+        tokens: tokens
+            .iter()
+            .map(|t: &ApiToken| TokenRow {
+                name: visible(&t.name, 64),
+                role: t.role,
+                created: short(t.created),
+                last_used: t.last_used.map_or("never".into(), short),
+                revoked: t.revoked.is_some(),
+            })
+            .collect(),
+        notice,
+        secret,
+        roles: ROLES,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> Response {
+    page_with(&state, Layout::new(&session, "settings"), None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NameRoleForm {
+    csrf: String,
+    name: String,
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+fn check_name(name: &str) -> Result<&str, Response> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Names are 1 to 64 letters, digits, '-', '_', '.' or '@'.",
+        ))
+    }
+}
+
+fn parse_role(role: Option<&str>) -> Result<Role, Response> {
+    role.unwrap_or("analyst")
+        .parse()
+        .map_err(|e: String| error_page(StatusCode::BAD_REQUEST, &e))
+}
+
+fn conflict(err: StoreError) -> Response {
+    match err {
+        StoreError::Exists { .. } | StoreError::NotFound { .. } => {
+            error_page(StatusCode::CONFLICT, &err.to_string())
+        }
+        other => storage_error(other),
+    }
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Form(form): Form<NameRoleForm>,
+) -> Response {
+    let layout = Layout::new(&session, "settings");
+    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
+        return refused;
+    }
+    let (name, role) = match (check_name(&form.name), parse_role(form.role.as_deref())) {
+        (Ok(name), Ok(role)) => (name.to_owned(), role),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let password = crate::auth::generate_password();
+    let Ok(hash) = hash_password(&password) else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not hash the password.",
+        );
+    };
+    if let Err(err) = state.store.create_user(&name, &hash, role).await {
+        return conflict(err);
+    }
+    info!(by = %session.user.name, user = %name, %role, "User created from the web UI.");
+    let notice = format!("User {name} created with role {role}. Their password, shown only now:");
+    page_with(&state, layout, Some(notice), Some(password)).await
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let layout = Layout::new(&session, "settings");
+    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
+        return refused;
+    }
+    let name = match check_name(&form.name) {
+        Ok(name) => name.to_owned(),
+        Err(r) => return r,
+    };
+    let password = crate::auth::generate_password();
+    let Ok(hash) = hash_password(&password) else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not hash the password.",
+        );
+    };
+    if let Err(err) = state.store.set_password(&name, &hash).await {
+        return conflict(err);
+    }
+    info!(by = %session.user.name, user = %name, "Password reset from the web UI.");
+    let notice = format!(
+        "Password of {name} reset; their sessions are closed. New password, shown only now:"
+    );
+    page_with(&state, layout, Some(notice), Some(password)).await
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Form(form): Form<NameRoleForm>,
+) -> Response {
+    let layout = Layout::new(&session, "settings");
+    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
+        return refused;
+    }
+    let (name, role) = match (check_name(&form.name), parse_role(form.role.as_deref())) {
+        (Ok(name), Ok(role)) => (name.to_owned(), role),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let secret = format!("nct_{}", new_secret());
+    if let Err(err) = state
+        .store
+        .create_token(&name, &sha256_hex(&secret), role)
+        .await
+    {
+        return conflict(err);
+    }
+    info!(by = %session.user.name, token = %name, %role, "API token created from the web UI.");
+    let notice = format!("Token {name} created with role {role}. The token, shown only now:");
+    page_with(&state, layout, Some(notice), Some(secret)).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let layout = Layout::new(&session, "settings");
+    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
+        return refused;
+    }
+    if let Err(err) = state.store.revoke_token(form.name.trim()).await {
+        return conflict(err);
+    }
+    info!(by = %session.user.name, token = %form.name.trim(), "API token revoked from the web UI.");
+    let notice = format!("Token {} revoked.", visible(form.name.trim(), 64));
+    page_with(&state, layout, Some(notice), None).await
+}
