@@ -184,6 +184,20 @@ fn login_then_latest_events_escaped_under_csp() {
     let (status, detail) = get(&format!("/events/{id}"));
     assert_eq!(status, 200);
     assert!(!detail.contains("<script") && detail.contains("\\x1b[31mred"));
+    // The logged-in browser can read the API (the event page links its JSON), not write.
+    let json = client
+        .get(format!("{url}/api/v1/events/{id}"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(json.status(), 200);
+    let write = client
+        .post(format!("{url}/api/v1/events"))
+        .header("cookie", &cookie)
+        .body(r#"[{"kind":"http.request","summary":"x"}]"#)
+        .send()
+        .unwrap();
+    assert_eq!(write.status(), 401);
 
     let export = client
         .get(format!("{url}/events/export.csv"))
@@ -245,7 +259,10 @@ fn login(client: &reqwest::blocking::Client, url: &str, user: &str, password: &s
         .send()
         .unwrap();
     assert_eq!(response.status(), 303, "login of {user}");
-    format!("nectar_session={}", cookie_value(&set_cookie(&response, "nectar_session").unwrap()))
+    format!(
+        "nectar_session={}",
+        cookie_value(&set_cookie(&response, "nectar_session").unwrap())
+    )
 }
 
 #[test]
@@ -261,57 +278,163 @@ fn roles_and_csrf_guard_every_change() {
     let out = std::process::Command::new(crate::util::BIN)
         .arg("--data-dir")
         .arg(&data)
-        .args(["user", "add", "vera", "--role", "viewer", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "vera",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(format!("{viewer_password}\n").as_bytes())?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{viewer_password}\n").as_bytes())?;
             child.wait_with_output()
         })
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let admin = login(&client, url, "admin", admin_password.trim());
     let viewer = login(&client, url, "vera", viewer_password);
-    let page = |cookie: &str| client.get(format!("{url}/settings")).header("cookie", cookie).send().unwrap().text().unwrap();
+    let page = |cookie: &str| {
+        client
+            .get(format!("{url}/settings"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
     let admin_csrf = hidden(&page(&admin), "csrf");
     let viewer_page = page(&viewer);
     let viewer_csrf = hidden(&viewer_page, "csrf");
-    assert!(!viewer_page.contains("Create user"), "viewers see no admin forms");
+    assert!(
+        !viewer_page.contains("Create user"),
+        "viewers see no admin forms"
+    );
 
     let post = |cookie: &str, path: &str, form: &[(&str, &str)]| {
-        client.post(format!("{url}{path}")).header("cookie", cookie).form(form).send().unwrap().status().as_u16()
+        client
+            .post(format!("{url}{path}"))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
     };
     // A viewer with a valid token is refused, and nothing changes.
-    assert_eq!(post(&viewer, "/settings/users", &[("csrf", &viewer_csrf), ("name", "mallory"), ("role", "admin")]), 403);
-    assert_eq!(post(&viewer, "/settings/tokens", &[("csrf", &viewer_csrf), ("name", "t1"), ("role", "admin")]), 403);
-    assert_eq!(post(&viewer, "/settings/users/password", &[("csrf", &viewer_csrf), ("name", "admin")]), 403);
+    assert_eq!(
+        post(
+            &viewer,
+            "/settings/users",
+            &[
+                ("csrf", &viewer_csrf),
+                ("name", "mallory"),
+                ("role", "admin")
+            ]
+        ),
+        403
+    );
+    assert_eq!(
+        post(
+            &viewer,
+            "/settings/tokens",
+            &[("csrf", &viewer_csrf), ("name", "t1"), ("role", "admin")]
+        ),
+        403
+    );
+    assert_eq!(
+        post(
+            &viewer,
+            "/settings/users/password",
+            &[("csrf", &viewer_csrf), ("name", "admin")]
+        ),
+        403
+    );
     // An admin without the CSRF token is refused too.
-    assert_eq!(post(&admin, "/settings/users", &[("csrf", "nope"), ("name", "mallory"), ("role", "admin")]), 403);
+    assert_eq!(
+        post(
+            &admin,
+            "/settings/users",
+            &[("csrf", "nope"), ("name", "mallory"), ("role", "admin")]
+        ),
+        403
+    );
     assert_eq!(post(&admin, "/settings/users", &[("name", "mallory")]), 422);
     assert!(!page(&admin).contains("mallory"));
     // Not logged in: sent to the login form.
-    assert_eq!(post("", "/settings/users", &[("csrf", &admin_csrf), ("name", "mallory")]), 303);
+    assert_eq!(
+        post(
+            "",
+            "/settings/users",
+            &[("csrf", &admin_csrf), ("name", "mallory")]
+        ),
+        303
+    );
 
     // The admin can, and sees the new secret once.
     let response = client
         .post(format!("{url}/settings/tokens"))
         .header("cookie", &admin)
-        .form(&[("csrf", admin_csrf.as_str()), ("name", "sensor-9"), ("role", "analyst")])
+        .form(&[
+            ("csrf", admin_csrf.as_str()),
+            ("name", "sensor-9"),
+            ("role", "analyst"),
+        ])
         .send()
         .unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().unwrap();
     let token_start = html.find("nct_").unwrap();
     let token = &html[token_start..token_start + 68];
-    let health = client.get(format!("{url}/api/v1/events")).bearer_auth(token).send().unwrap();
-    assert_eq!(health.status(), 200, "a token made in the UI works on the API");
-    assert_eq!(post(&admin, "/settings/users", &[("csrf", &admin_csrf), ("name", "newbie"), ("role", "viewer")]), 200);
+    let health = client
+        .get(format!("{url}/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(
+        health.status(),
+        200,
+        "a token made in the UI works on the API"
+    );
+    assert_eq!(
+        post(
+            &admin,
+            "/settings/users",
+            &[
+                ("csrf", &admin_csrf),
+                ("name", "newbie"),
+                ("role", "viewer")
+            ]
+        ),
+        200
+    );
     assert!(page(&admin).contains("newbie"));
-    assert_eq!(post(&admin, "/settings/tokens/revoke", &[("csrf", &admin_csrf), ("name", "sensor-9")]), 200);
-    let revoked = client.get(format!("{url}/api/v1/events")).bearer_auth(token).send().unwrap();
+    assert_eq!(
+        post(
+            &admin,
+            "/settings/tokens/revoke",
+            &[("csrf", &admin_csrf), ("name", "sensor-9")]
+        ),
+        200
+    );
+    let revoked = client
+        .get(format!("{url}/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     assert_eq!(revoked.status(), 401);
 }

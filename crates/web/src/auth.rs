@@ -121,12 +121,21 @@ impl FromRequestParts<AppState> for ApiCaller {
                 "missing bearer token: send `Authorization: Bearer <token>` (create one with `nectar token create --name NAME`)",
             )
         };
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(missing)?
-            .to_str()
-            .map_err(|_| missing())?;
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // A browser logged in to the UI may read the API with its session cookie
+            // (SameSite=Strict, and reads change nothing); writes need a token.
+            if (parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD)
+                && let Some(secret) = cookie(&parts.headers, SESSION_COOKIE)
+                && let Some(session) = state.store.session(&sha256_hex(secret)).await?
+            {
+                return Ok(ApiCaller(TokenOwner {
+                    name: session.user.name,
+                    role: session.user.role,
+                }));
+            }
+            return Err(missing());
+        };
+        let value = value.to_str().map_err(|_| missing())?;
         let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(missing());
