@@ -12,6 +12,7 @@ mod bus;
 mod error;
 mod jsonl;
 mod query;
+mod rollup;
 mod store;
 mod writer;
 
@@ -23,5 +24,6 @@ pub use query::{
     BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
     TopField, ValueCount,
 };
+pub use rollup::RollupRange;
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};

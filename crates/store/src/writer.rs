@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
+use crate::rollup::RollupBatch;
 use crate::{JsonlLog, Store, StoreError};
 
 /// Batching and queueing limits of the writer.
@@ -241,6 +242,7 @@ impl Writer {
         let mut tx = conn.begin().await?;
         self.lines.clear();
         let mut outcomes = Vec::with_capacity(requests.len());
+        let mut rollup = RollupBatch::default();
         for request in requests {
             let mut outcome = IngestOutcome::default();
             for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
@@ -249,6 +251,7 @@ impl Writer {
                 for (i, is_new) in fresh.iter().enumerate() {
                     if is_new {
                         outcome.stored += 1;
+                        rollup.add(&chunk[i]);
                         if self.log.is_some() {
                             self.lines.extend_from_slice(self.chunk_lines.line(i));
                         }
@@ -258,6 +261,9 @@ impl Writer {
                 }
             }
             outcomes.push(outcome);
+        }
+        if !rollup.is_empty() {
+            rollup.flush(&mut tx).await?;
         }
         tx.commit().await?;
         drop(conn);

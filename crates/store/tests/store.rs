@@ -195,3 +195,70 @@ async fn the_bus_forwards_in_batches_and_drains_on_close() {
     drop(writer);
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn rollups_agree_with_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, _task) = open(dir.path()).await;
+    let kinds = [Kind::SshLoginFailed, Kind::SshCommand, Kind::HttpRequest];
+    let events: Vec<Event> = (0..3_000)
+        .map(|i| {
+            event(i, kinds[(i % 3) as usize])
+                .with("username", format!("user{}", i % 7))
+                .with("password", format!("pw{}", i % 5))
+                .with("input", "uname -a")
+        })
+        .collect();
+    // Two submissions, one resent: rollups count each event once.
+    writer.submit(events[..2_000].to_vec()).await.unwrap();
+    writer.submit(events.clone()).await.unwrap();
+    let since = events[100].time;
+    let until = events[2_900].time;
+    let filter = EventFilter {
+        since: Some(since),
+        until: Some(until),
+        ..EventFilter::default()
+    };
+    // Rollups count whole minutes: the one holding `since` and the one holding `until`.
+    let range = nectar_store::RollupRange::new(Some(since), Some(until));
+    let rolled = store.rollup_by_kind(range).await.unwrap();
+    let exact = store.count_by_kind(&filter).await.unwrap();
+    let aligned_since =
+        nectar_event::Timestamp::from_micros(since.as_micros() / 60_000_000 * 60_000_000).unwrap();
+    let aligned_until =
+        nectar_event::Timestamp::from_micros((until.as_micros() / 60_000_000 + 1) * 60_000_000)
+            .unwrap();
+    let aligned = EventFilter {
+        since: Some(aligned_since),
+        until: Some(aligned_until),
+        ..filter.clone()
+    };
+    let exact_aligned = store.count_by_kind(&aligned).await.unwrap();
+    assert_eq!(rolled, exact_aligned, "exact {exact:?}");
+    let severities = store.rollup_by_severity(range).await.unwrap();
+    assert_eq!(severities, store.count_by_severity(&aligned).await.unwrap());
+    let buckets = store.rollup_by_bucket(range, 600_000_000).await.unwrap();
+    assert_eq!(
+        buckets,
+        store.count_by_bucket(&aligned, 600_000_000).await.unwrap()
+    );
+    for field in [
+        nectar_store::TopField::SrcIp,
+        nectar_store::TopField::Data(nectar_store::DataField::Username),
+        nectar_store::TopField::Data(nectar_store::DataField::Input),
+    ] {
+        let rolled = store.rollup_top(range, field, 5).await.unwrap();
+        let exact = store.top_values(&aligned, field, 5).await.unwrap();
+        assert_eq!(rolled, exact, "{field:?}");
+    }
+    // Passwords are counted for logins only.
+    let logins = EventFilter {
+        kind: Some(KindFilter::Prefix("ssh.login".into())),
+        ..aligned.clone()
+    };
+    let pw = nectar_store::TopField::Data(nectar_store::DataField::Password);
+    assert_eq!(
+        store.rollup_top(range, pw, 5).await.unwrap(),
+        store.top_values(&logins, pw, 5).await.unwrap()
+    );
+}

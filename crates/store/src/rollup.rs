@@ -1,0 +1,308 @@
+//! Rollups: counts per minute and per hour (by kind and severity, and of the values a
+//! dashboard ranks: source addresses, user names, passwords, commands), kept by the
+//! writer inside each event transaction and read by the dashboard.
+//!
+//! A batch is first summed in memory, borrowing its strings from the events, then
+//! written as a few multi-row upserts (`ON CONFLICT ... DO UPDATE SET n = n + ...`,
+//! which SQLite and PostgreSQL both accept).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use nectar_event::{Event, Kind, Timestamp};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::query::{DataField, KindCount, TopField, ValueCount};
+use crate::{BucketCount, Store, StoreError};
+use nectar_event::Severity;
+
+/// The rollup resolutions: (code in the table, bucket width in µs).
+const MINUTE: (i16, i64) = (1, 60_000_000);
+const HOUR: (i16, i64) = (2, 3_600_000_000);
+const RESOLUTIONS: [(i16, i64); 2] = [MINUTE, HOUR];
+
+/// Field codes of `rollup_values`.
+fn field_code(field: TopField) -> Option<i16> {
+    match field {
+        TopField::SrcIp => Some(1),
+        TopField::Data(DataField::Username) => Some(2),
+        TopField::Data(DataField::Password) => Some(3),
+        TopField::Data(DataField::Input) => Some(4),
+        _ => None,
+    }
+}
+
+/// Longest value kept in a rollup; longer ones are cut (the events keep them whole).
+const MAX_VALUE_BYTES: usize = 256;
+
+fn cut(value: &str) -> &str {
+    if value.len() <= MAX_VALUE_BYTES {
+        return value;
+    }
+    let mut end = MAX_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+fn is_login(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::SshLoginFailed
+            | Kind::SshLoginSuccess
+            | Kind::TelnetLoginFailed
+            | Kind::TelnetLoginSuccess
+            | Kind::HttpLogin
+    )
+}
+
+/// A batch's rollup, summed in memory.
+#[derive(Default)]
+pub(crate) struct RollupBatch<'a> {
+    counts: HashMap<(i16, i64, &'static str, i16), i64>,
+    sources: HashMap<(i16, i64, IpAddr), i64>,
+    values: HashMap<(i16, i16, i64, &'a str), i64>,
+}
+
+impl<'a> RollupBatch<'a> {
+    pub(crate) fn add(&mut self, event: &'a Event) {
+        let time = event.time.as_micros();
+        for (resolution, width) in RESOLUTIONS {
+            let bucket = time.div_euclid(width) * width;
+            *self
+                .counts
+                .entry((
+                    resolution,
+                    bucket,
+                    event.kind.as_str(),
+                    event.severity.rank(),
+                ))
+                .or_default() += 1;
+            if let Some(ip) = event.src_ip {
+                *self.sources.entry((resolution, bucket, ip)).or_default() += 1;
+            }
+            let mut value = |field: i16, key: &str| {
+                if let Some(text) = event.data.get(key).and_then(|v| v.as_str()) {
+                    *self
+                        .values
+                        .entry((resolution, field, bucket, cut(text)))
+                        .or_default() += 1;
+                }
+            };
+            value(2, "username");
+            if is_login(event.kind) {
+                value(3, "password");
+            }
+            value(4, "input");
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Writes the batch's sums (inside the caller's transaction) and empties it.
+    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+        let counts: Vec<_> = self.counts.drain().collect();
+        for rows in counts.chunks(1_000) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO rollup_counts (resolution, bucket_us, kind, severity, n) ",
+            );
+            query.push_values(
+                rows,
+                |mut row, ((resolution, bucket, kind, severity), n)| {
+                    row.push_bind(*resolution)
+                        .push_bind(*bucket)
+                        .push_bind(*kind)
+                        .push_bind(*severity)
+                        .push_bind(*n);
+                },
+            );
+            query.push(
+                " ON CONFLICT (resolution, bucket_us, kind, severity) DO UPDATE SET n = n + excluded.n",
+            );
+            query.build().execute(&mut *conn).await?;
+        }
+        let sources: Vec<(i16, i16, i64, String, i64)> = self
+            .sources
+            .drain()
+            .map(|((resolution, bucket, ip), n)| (resolution, 1, bucket, ip.to_string(), n))
+            .collect();
+        let values: Vec<(i16, i16, i64, String, i64)> = self
+            .values
+            .drain()
+            .map(|((resolution, field, bucket, value), n)| {
+                (resolution, field, bucket, value.to_owned(), n)
+            })
+            .collect();
+        for rows in sources.chunks(1_000).chain(values.chunks(1_000)) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO rollup_values (resolution, field, bucket_us, value, n) ",
+            );
+            query.push_values(rows, |mut row, (resolution, field, bucket, value, n)| {
+                row.push_bind(*resolution)
+                    .push_bind(*field)
+                    .push_bind(*bucket)
+                    .push_bind(value.as_str())
+                    .push_bind(*n);
+            });
+            query.push(
+                " ON CONFLICT (resolution, field, bucket_us, value) DO UPDATE SET n = n + excluded.n",
+            );
+            query.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A time range read from the rollups: whole buckets of the chosen resolution.
+#[derive(Debug, Clone, Copy)]
+pub struct RollupRange {
+    resolution: i16,
+    from_us: i64,
+    to_us: i64,
+}
+
+impl RollupRange {
+    /// The buckets covering `since..until` (open ends: everything), per minute for
+    /// ranges up to two days and per hour beyond. Whole buckets are counted: from
+    /// the one holding `since` to the one holding `until`.
+    pub fn new(since: Option<Timestamp>, until: Option<Timestamp>) -> RollupRange {
+        let from_us = since.map_or(i64::MIN, Timestamp::as_micros);
+        let to_us = until.map_or(i64::MAX, Timestamp::as_micros);
+        let span = to_us.saturating_sub(from_us);
+        let (resolution, width) = if since.is_some() && span <= 2 * 86_400_000_000 {
+            MINUTE
+        } else {
+            HOUR
+        };
+        RollupRange {
+            resolution,
+            from_us: if from_us == i64::MIN {
+                from_us
+            } else {
+                from_us.div_euclid(width) * width
+            },
+            to_us,
+        }
+    }
+
+    /// Bucket width in µs.
+    pub fn width_us(&self) -> i64 {
+        if self.resolution == MINUTE.0 {
+            MINUTE.1
+        } else {
+            HOUR.1
+        }
+    }
+}
+
+impl Store {
+    /// Events per kind in the range, from the rollups; most frequent first.
+    pub async fn rollup_by_kind(&self, range: RollupRange) -> Result<Vec<KindCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, SUM(n) AS total FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+             GROUP BY kind ORDER BY total DESC, kind",
+        )
+        .bind(range.resolution)
+        .bind(range.from_us)
+        .bind(range.to_us)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KindCount {
+                    kind: row.try_get(0)?,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Events per severity in the range (every severity, zeros included), from the rollups.
+    pub async fn rollup_by_severity(
+        &self,
+        range: RollupRange,
+    ) -> Result<Vec<(Severity, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT severity, SUM(n) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+             GROUP BY severity",
+        )
+        .bind(range.resolution)
+        .bind(range.from_us)
+        .bind(range.to_us)
+        .fetch_all(&self.readers)
+        .await?;
+        let mut counts: Vec<(Severity, i64)> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in &rows {
+            if let Some(severity) = Severity::from_rank(row.try_get(0)?) {
+                counts[severity.rank() as usize].1 = row.try_get(1)?;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Events per bucket of `bucket_us` (a multiple of the rollup width), oldest first.
+    pub async fn rollup_by_bucket(
+        &self,
+        range: RollupRange,
+        bucket_us: i64,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        let width = range.width_us();
+        let bucket_us = (bucket_us.max(width) / width) * width;
+        let rows = sqlx::query(
+            "SELECT (bucket_us / ?) * ? AS b, SUM(n) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+             GROUP BY b ORDER BY b",
+        )
+        .bind(bucket_us)
+        .bind(bucket_us)
+        .bind(range.resolution)
+        .bind(range.from_us)
+        .bind(range.to_us)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .filter_map(|row| {
+                let start: i64 = row.try_get(0).ok()?;
+                let count: i64 = row.try_get(1).ok()?;
+                Some(Ok(BucketCount {
+                    start: Timestamp::from_micros(start)?,
+                    count,
+                }))
+            })
+            .collect()
+    }
+
+    /// The most frequent values of `field` in the range, from the rollups. Fields
+    /// without a rollup give an empty list.
+    pub async fn rollup_top(
+        &self,
+        range: RollupRange,
+        field: TopField,
+        limit: usize,
+    ) -> Result<Vec<ValueCount>, StoreError> {
+        let Some(code) = field_code(field) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT value, SUM(n) AS total FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us >= ? AND bucket_us < ? \
+             GROUP BY value ORDER BY total DESC, value LIMIT ?",
+        )
+        .bind(range.resolution)
+        .bind(code)
+        .bind(range.from_us)
+        .bind(range.to_us)
+        .bind(limit.clamp(1, 1_000) as i64)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ValueCount {
+                    value: row.try_get(0)?,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+}
