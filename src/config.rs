@@ -30,6 +30,8 @@ pub struct Config {
     pub event_log: EventLogConfig,
     /// Nectar's own log (stderr).
     pub log: LogConfig,
+    /// The honeypots `serve` runs.
+    pub honeypot: crate::honeypot_cfg::HoneypotSection,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             store: StoreSection::default(),
             event_log: EventLogConfig::default(),
             log: LogConfig::default(),
+            honeypot: Default::default(),
         }
     }
 }
@@ -260,6 +263,7 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(format!("key `log.level`: {e}"));
         }
+        crate::honeypot_cfg::validate(self)?;
         Ok(())
     }
 
@@ -340,12 +344,13 @@ impl Config {
         );
         line("# The RUST_LOG environment variable overrides it.".into());
         line(format!("level = {}", lit(&self.log.level)));
+        crate::honeypot_cfg::commented(self, &mut line);
         out
     }
 }
 
 /// A value as a TOML literal.
-fn lit<T: Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn lit<T: Serialize + ?Sized>(value: &T) -> String {
     toml::Value::try_from(value)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| "\"\"".into())

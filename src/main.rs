@@ -5,6 +5,7 @@
 mod admin;
 mod config;
 mod exit;
+mod honeypot_cfg;
 mod serve;
 mod spot_cmd;
 

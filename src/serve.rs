@@ -20,12 +20,20 @@ pub struct ServeArgs {
     /// Address of the web UI and API; overrides `server.listen` (e.g. 0.0.0.0:8080).
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
+
+    /// Address of the SSH honeypot; overrides `honeypot.ssh.listen` (e.g. 127.0.0.1:0).
+    #[arg(long, value_name = "HOST:PORT")]
+    honeypot_ssh_listen: Option<String>,
 }
 
 pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.server.listen.0 =
             parse_listen(&listen).map_err(|e| usage(format!("--listen: {e}")))?;
+    }
+    if let Some(listen) = args.honeypot_ssh_listen {
+        config.honeypot.ssh.listen =
+            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-ssh-listen: {e}")))?;
     }
     init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +85,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // In-process sensors (honeypots, detectors) send events here; the bus batches
     // them into the writer.
     let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
+    let ssh = start_ssh_honeypot(&config, &bus).await;
 
     let web = WebConfig {
         max_body_bytes: config.server.max_body_bytes,
@@ -137,6 +146,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Producers are stopped: drain the bus, then the writer (every producer handle
     // is gone with the server). The writer's commits are what requests were
     // acknowledged with.
+    if let Some(ssh) = ssh {
+        ssh.stop(Duration::from_secs(10)).await;
+    }
     drop(bus);
     bus_task.await.context("the event bus failed")?;
     drop(writer);
@@ -144,6 +156,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())
+}
+
+/// Starts the SSH honeypot if enabled. A port that cannot be bound is logged and
+/// the rest of Nectar keeps running: a honeypot is one sensor among several.
+async fn start_ssh_honeypot(
+    config: &Config,
+    bus: &nectar_store::EventSender,
+) -> Option<nectar_honeypot::ssh::SshHoneypot> {
+    let ssh = &config.honeypot.ssh;
+    if !ssh.enabled {
+        return None;
+    }
+    let state = config.data_dir.join("ssh");
+    match nectar_honeypot::ssh::SshHoneypot::start(
+        ssh.clone(),
+        &state,
+        &config.sensor_name,
+        bus.clone(),
+    )
+    .await
+    {
+        Ok(honeypot) => {
+            println!("SSH honeypot listening on {}", honeypot.local_addr());
+            let _ = std::io::stdout().flush();
+            Some(honeypot)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                "The SSH honeypot is not running (honeypot.ssh.listen = {}); set another port or `honeypot.ssh.enabled = false`.",
+                ssh.listen
+            );
+            None
+        }
+    }
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.

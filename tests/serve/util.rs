@@ -57,6 +57,8 @@ impl Server {
             .arg("--data-dir")
             .arg(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            // Tests run concurrently: never the default 0.0.0.0:2222.
+            .args(["--honeypot-ssh-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .env_remove("NECTAR_CONFIG")
             .stdout(Stdio::piped())

@@ -1,0 +1,40 @@
+//! Nectar's honeypots. [`ssh`] is an SSH server (russh) that looks like Debian 12's
+//! OpenSSH, records every login attempt, and hands accepted logins to [`shell`], a
+//! fake bash over a fake filesystem that never runs anything on the real machine.
+//!
+//! Honeypots only produce events: they send them on the store's bus
+//! ([`nectar_store::EventSender`]) and never wait for a commit or touch the
+//! database. What the SSH fingerprint still differs from OpenSSH 9.2p1 in is
+//! listed in [`ssh::profile`] and in `BENCHMARKS.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod shell;
+pub mod ssh;
+
+use std::path::PathBuf;
+
+/// Why a honeypot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The listen address is taken or not ours (another program on the port, or a
+    /// port below 1024 without CAP_NET_BIND_SERVICE).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// A host key file could not be read, parsed or written.
+    #[error("host key {path}: {reason}")]
+    HostKey {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A configuration value is unusable (the message names the key).
+    #[error("{0}")]
+    Config(String),
+}

@@ -1,0 +1,720 @@
+//! The fake filesystem: a read-only Debian 12 tree shared by every session, and a
+//! small copy-on-write overlay per session for what the attacker changes (`touch`,
+//! `mkdir`, `rm`, `echo > file`, `chmod`). Nothing touches the real disk.
+//!
+//! The base is built once per persona; a session costs only its overlay, which is
+//! capped in entries and bytes so a script writing in a loop cannot grow memory.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::shell::persona::Persona;
+
+/// What a path holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    File(Arc<[u8]>),
+    /// A symbolic link to the given path.
+    Link(&'static str),
+}
+
+/// One file, directory or link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Contents.
+    pub content: Content,
+    /// Permission bits (e.g. 0o755).
+    pub mode: u32,
+    /// Owner uid (0 root).
+    pub uid: usize,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+}
+
+impl Node {
+    fn dir(mode: u32, mtime: u64) -> Node {
+        Node {
+            content: Content::Dir,
+            mode,
+            uid: 0,
+            mtime,
+        }
+    }
+
+    fn file(data: impl Into<Arc<[u8]>>, mode: u32, mtime: u64) -> Node {
+        Node {
+            content: Content::File(data.into()),
+            mode,
+            uid: 0,
+            mtime,
+        }
+    }
+
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.content == Content::Dir
+    }
+
+    /// Size in bytes as `ls -l` shows it.
+    pub fn size(&self) -> usize {
+        match &self.content {
+            Content::Dir => 4096,
+            Content::File(data) => data.len(),
+            Content::Link(target) => target.len(),
+        }
+    }
+}
+
+/// Why a filesystem operation failed, worded like coreutils.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsError {
+    /// ENOENT.
+    NotFound,
+    /// EISDIR.
+    IsDir,
+    /// ENOTDIR.
+    NotDir,
+    /// EEXIST.
+    Exists,
+    /// ENOTEMPTY.
+    NotEmpty,
+    /// ENOSPC: the session's overlay is full.
+    NoSpace,
+    /// EPERM (e.g. removing `/`).
+    Denied,
+}
+
+impl FsError {
+    /// The strerror text.
+    pub fn text(self) -> &'static str {
+        match self {
+            FsError::NotFound => "No such file or directory",
+            FsError::IsDir => "Is a directory",
+            FsError::NotDir => "Not a directory",
+            FsError::Exists => "File exists",
+            FsError::NotEmpty => "Directory not empty",
+            FsError::NoSpace => "No space left on device",
+            FsError::Denied => "Operation not permitted",
+        }
+    }
+}
+
+/// Install time of the base system (2024-11-25 09:14 UTC).
+pub const BASE_MTIME: u64 = 1_732_526_040;
+
+/// The first 64 bytes of an x86-64 ELF executable: what `cat`, `head -c` and
+/// `dd bs=52 count=1 if=/bin/sh` show of any binary (Mirai reads the e_machine
+/// field to pick its build).
+pub const ELF_HEADER: &[u8] = &[
+    0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0, 1, 0, 0, 0, 0x60,
+    0x61, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x38, 0x2c, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0x40, 0, 0x38, 0, 0x0d, 0, 0x40, 0, 0x1e, 0, 0x1d, 0,
+];
+
+/// The read-only tree shared by all sessions.
+#[derive(Debug)]
+pub struct BaseFs {
+    nodes: BTreeMap<String, Node>,
+}
+
+/// Top-level links of Debian 12's merged /usr.
+const LINKS: &[(&str, &str)] = &[
+    ("/bin", "/usr/bin"),
+    ("/sbin", "/usr/sbin"),
+    ("/lib", "/usr/lib"),
+    ("/lib64", "/usr/lib64"),
+    ("/var/run", "/run"),
+];
+
+impl BaseFs {
+    /// Builds the tree for `persona`; `bins` are (directory, name) of executables.
+    pub fn build(persona: &Persona, bins: &[(&str, &str)]) -> BaseFs {
+        let t = BASE_MTIME;
+        let mut nodes = BTreeMap::new();
+        let dirs = [
+            "/",
+            "/boot",
+            "/dev",
+            "/dev/shm",
+            "/etc",
+            "/etc/ssh",
+            "/etc/cron.d",
+            "/etc/network",
+            "/home",
+            "/media",
+            "/mnt",
+            "/opt",
+            "/proc",
+            "/root",
+            "/root/.ssh",
+            "/run",
+            "/srv",
+            "/sys",
+            "/tmp",
+            "/usr",
+            "/usr/bin",
+            "/usr/sbin",
+            "/usr/lib",
+            "/usr/lib64",
+            "/usr/local",
+            "/usr/local/bin",
+            "/usr/share",
+            "/var",
+            "/var/log",
+            "/var/tmp",
+            "/var/spool",
+            "/var/spool/cron",
+            "/var/spool/cron/crontabs",
+            "/var/www",
+            "/var/lib",
+            "/var/cache",
+            "/var/mail",
+            "/var/backups",
+        ];
+        for d in dirs {
+            let mode = if d == "/tmp" || d == "/var/tmp" || d == "/dev/shm" {
+                0o1777
+            } else if d == "/root" || d == "/root/.ssh" {
+                0o700
+            } else {
+                0o755
+            };
+            nodes.insert(d.to_owned(), Node::dir(mode, t));
+        }
+        for (link, target) in LINKS {
+            nodes.insert(
+                (*link).to_owned(),
+                Node {
+                    content: Content::Link(target),
+                    mode: 0o777,
+                    uid: 0,
+                    mtime: t,
+                },
+            );
+        }
+        for user in &persona.users {
+            let home = format!("/home/{user}");
+            let uid = persona.uid(user);
+            for (path, node) in [
+                (home.clone(), Node::dir(0o755, t)),
+                (
+                    format!("{home}/.bashrc"),
+                    Node::file(BASHRC.as_bytes(), 0o644, t),
+                ),
+                (
+                    format!("{home}/.profile"),
+                    Node::file(PROFILE.as_bytes(), 0o644, t),
+                ),
+            ] {
+                nodes.insert(path, Node { uid, ..node });
+            }
+        }
+        let hostname = &persona.hostname;
+        let text_files: Vec<(&str, String, u32)> = vec![
+            ("/etc/passwd", persona.passwd(), 0o644),
+            ("/etc/shadow", shadow(persona), 0o640),
+            ("/etc/group", group(persona), 0o644),
+            ("/etc/hostname", format!("{hostname}\n"), 0o644),
+            (
+                "/etc/hosts",
+                format!("127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
+                0o644,
+            ),
+            ("/etc/issue", "Debian GNU/Linux 12 \\n \\l\n\n".into(), 0o644),
+            ("/etc/issue.net", "Debian GNU/Linux 12\n".into(), 0o644),
+            ("/etc/debian_version", "12.8\n".into(), 0o644),
+            ("/etc/os-release", OS_RELEASE.into(), 0o644),
+            ("/usr/lib/os-release", OS_RELEASE.into(), 0o644),
+            ("/etc/resolv.conf", "nameserver 1.1.1.1\nnameserver 8.8.8.8\n".into(), 0o644),
+            ("/etc/shells", "# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n".into(), 0o644),
+            ("/etc/crontab", CRONTAB.into(), 0o644),
+            ("/etc/fstab", "# /etc/fstab: static file system information.\nUUID=5c3b6c4e-2b1c-4f5e-9a4e-1d2f3a4b5c6d /               ext4    errors=remount-ro 0       1\n".into(), 0o644),
+            ("/etc/motd", MOTD.into(), 0o644),
+            ("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nPrintMotd no\nAcceptEnv LANG LC_*\nSubsystem\tsftp\t/usr/lib/openssh/sftp-server\nPermitRootLogin yes\n".into(), 0o644),
+            ("/root/.bashrc", BASHRC.into(), 0o644),
+            ("/root/.profile", PROFILE.into(), 0o644),
+            ("/proc/cpuinfo", persona.cpuinfo(), 0o444),
+            ("/proc/meminfo", persona.meminfo(), 0o444),
+            ("/proc/version", format!("Linux version {} (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) {}\n", crate::shell::persona::KERNEL_RELEASE, crate::shell::persona::KERNEL_VERSION), 0o444),
+            ("/proc/loadavg", "0.08 0.03 0.01 1/121 1337\n".into(), 0o444),
+            ("/proc/uptime", "1824311.52 3611220.81\n".into(), 0o444),
+            ("/proc/mounts", "/dev/vda1 / ext4 rw,relatime,errors=remount-ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\ntmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=402648k,mode=755 0 0\n".into(), 0o444),
+            ("/var/log/auth.log", String::new(), 0o640),
+        ];
+        for (path, text, mode) in text_files {
+            nodes.insert(path.to_owned(), Node::file(text.into_bytes(), mode, t));
+        }
+        let elf: Arc<[u8]> = Arc::from(ELF_HEADER);
+        for (dir, name) in bins {
+            nodes.insert(
+                format!("{dir}/{name}"),
+                Node {
+                    content: Content::File(elf.clone()),
+                    mode: 0o755,
+                    uid: 0,
+                    mtime: t,
+                },
+            );
+        }
+        BaseFs { nodes }
+    }
+}
+
+/// Resolves `.`/`..`, `~` and the relative path against `cwd`, then Debian's
+/// top-level links; always an absolute path without a trailing slash.
+pub fn normalize(cwd: &str, home: &str, path: &str) -> String {
+    let joined = if path == "~" || path.starts_with("~/") {
+        format!("{home}{}", &path[1..])
+    } else if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{cwd}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = String::with_capacity(joined.len() + 1);
+    for p in &parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    for (link, target) in LINKS {
+        if out == *link {
+            return out; // the link itself; callers follow it where it matters
+        }
+        if let Some(rest) = out.strip_prefix(link)
+            && rest.starts_with('/')
+        {
+            return format!("{target}{rest}");
+        }
+    }
+    out
+}
+
+fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Largest number of paths a session may create or delete.
+const MAX_ENTRIES: usize = 512;
+/// Largest number of bytes a session may write into files.
+const MAX_BYTES: usize = 512 * 1024;
+
+/// A session's view: the shared base plus its own changes.
+#[derive(Debug)]
+pub struct Fs {
+    base: Arc<BaseFs>,
+    /// `None` marks a deleted path (and hides everything under it).
+    overlay: BTreeMap<String, Option<Node>>,
+    bytes: usize,
+}
+
+impl Fs {
+    /// A fresh view of `base`.
+    pub fn new(base: Arc<BaseFs>) -> Fs {
+        Fs {
+            base,
+            overlay: BTreeMap::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The node at an already normalized path, following a top-level link.
+    pub fn get(&self, path: &str) -> Option<Cow<'_, Node>> {
+        let node = self.get_nofollow(path)?;
+        if let Content::Link(target) = node.content {
+            return self.get_nofollow(target);
+        }
+        Some(node)
+    }
+
+    /// The node at a normalized path, not following a link.
+    pub fn get_nofollow(&self, path: &str) -> Option<Cow<'_, Node>> {
+        if let Some(entry) = self.overlay.get(path) {
+            return entry.as_ref().map(Cow::Borrowed);
+        }
+        if self.hidden(path) {
+            return None;
+        }
+        self.base.nodes.get(path).map(Cow::Borrowed)
+    }
+
+    /// Whether an ancestor of `path` was deleted in this session.
+    fn hidden(&self, path: &str) -> bool {
+        if self.overlay.is_empty() {
+            return false;
+        }
+        let mut p = path;
+        while p != "/" {
+            p = parent_of(p);
+            if let Some(None) = self.overlay.get(p) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// File contents.
+    pub fn read(&self, path: &str) -> Result<Arc<[u8]>, FsError> {
+        match self.get(path).map(|n| n.into_owned().content) {
+            None => Err(FsError::NotFound),
+            Some(Content::Dir) => Err(FsError::IsDir),
+            Some(Content::File(data)) => Ok(data),
+            Some(Content::Link(_)) => Err(FsError::NotFound),
+        }
+    }
+
+    fn parent_is_dir(&self, path: &str) -> Result<(), FsError> {
+        match self.get(parent_of(path)) {
+            Some(n) if n.is_dir() => Ok(()),
+            Some(_) => Err(FsError::NotDir),
+            None => Err(FsError::NotFound),
+        }
+    }
+
+    fn put(&mut self, path: &str, node: Option<Node>) -> Result<(), FsError> {
+        if !self.overlay.contains_key(path) && self.overlay.len() >= MAX_ENTRIES {
+            return Err(FsError::NoSpace);
+        }
+        let old = match self.overlay.get(path) {
+            Some(Some(Node {
+                content: Content::File(d),
+                ..
+            })) => d.len(),
+            _ => 0,
+        };
+        let new = match &node {
+            Some(Node {
+                content: Content::File(d),
+                ..
+            }) => d.len(),
+            _ => 0,
+        };
+        let bytes = self.bytes - old + new;
+        if bytes > MAX_BYTES {
+            return Err(FsError::NoSpace);
+        }
+        self.bytes = bytes;
+        self.overlay.insert(path.to_owned(), node);
+        Ok(())
+    }
+
+    /// Writes (or appends to) a file, creating it.
+    pub fn write(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        append: bool,
+        uid: usize,
+        now: u64,
+    ) -> Result<(), FsError> {
+        let (mode, old) = match self.get(path) {
+            Some(n) if n.is_dir() => return Err(FsError::IsDir),
+            Some(n) => match &n.content {
+                Content::File(d) => (n.mode, d.clone()),
+                _ => (n.mode, Arc::from(&[][..])),
+            },
+            None => {
+                self.parent_is_dir(path)?;
+                (0o644, Arc::from(&[][..]))
+            }
+        };
+        let mut bytes = if append { old.to_vec() } else { Vec::new() };
+        bytes.extend_from_slice(data);
+        self.put(
+            path,
+            Some(Node {
+                content: Content::File(bytes.into()),
+                mode,
+                uid,
+                mtime: now,
+            }),
+        )
+    }
+
+    /// Updates the time of a file, creating it empty (`touch`).
+    pub fn touch(&mut self, path: &str, uid: usize, now: u64) -> Result<(), FsError> {
+        match self.get(path) {
+            Some(n) => {
+                let node = Node {
+                    mtime: now,
+                    ..n.into_owned()
+                };
+                self.put(path, Some(node))
+            }
+            None => self.write(path, b"", false, uid, now),
+        }
+    }
+
+    /// Creates a directory (`parents`: also its missing parents, no error if it exists).
+    pub fn mkdir(
+        &mut self,
+        path: &str,
+        parents: bool,
+        uid: usize,
+        now: u64,
+    ) -> Result<(), FsError> {
+        if let Some(n) = self.get(path) {
+            return if parents && n.is_dir() {
+                Ok(())
+            } else {
+                Err(FsError::Exists)
+            };
+        }
+        if parents && path != "/" {
+            let parent = parent_of(path).to_owned();
+            self.mkdir(&parent, true, uid, now)?;
+        }
+        self.parent_is_dir(path)?;
+        self.put(
+            path,
+            Some(Node {
+                uid,
+                ..Node::dir(0o755, now)
+            }),
+        )
+    }
+
+    /// Removes a path (`recursive` for a non-empty directory).
+    pub fn remove(&mut self, path: &str, recursive: bool, dir_ok: bool) -> Result<(), FsError> {
+        if path == "/" {
+            return Err(FsError::Denied);
+        }
+        let node = self.get_nofollow(path).ok_or(FsError::NotFound)?;
+        if node.is_dir() {
+            if !dir_ok {
+                return Err(FsError::IsDir);
+            }
+            if !recursive && !self.list(path).is_empty() {
+                return Err(FsError::NotEmpty);
+            }
+        }
+        // Drop what the session created below it, then hide the path itself.
+        let prefix = format!("{path}/");
+        let below: Vec<String> = self
+            .overlay
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in below {
+            if let Some(Some(Node {
+                content: Content::File(d),
+                ..
+            })) = self.overlay.remove(&k)
+            {
+                self.bytes -= d.len();
+            }
+        }
+        if self.base.nodes.contains_key(path) {
+            self.put(path, None)
+        } else {
+            if let Some(Some(Node {
+                content: Content::File(d),
+                ..
+            })) = self.overlay.remove(path)
+            {
+                self.bytes -= d.len();
+            }
+            Ok(())
+        }
+    }
+
+    /// Changes permission bits.
+    pub fn chmod(&mut self, path: &str, mode: u32) -> Result<(), FsError> {
+        let node = self
+            .get_nofollow(path)
+            .ok_or(FsError::NotFound)?
+            .into_owned();
+        self.put(
+            path,
+            Some(Node {
+                mode: mode & 0o7777,
+                ..node
+            }),
+        )
+    }
+
+    /// Copies a file.
+    pub fn copy(&mut self, from: &str, to: &str, uid: usize, now: u64) -> Result<(), FsError> {
+        let data = self.read(from)?;
+        let to = match self.get(to) {
+            Some(n) if n.is_dir() => format!("{}/{}", to.trim_end_matches('/'), basename(from)),
+            _ => to.to_owned(),
+        };
+        self.write(&to, &data, false, uid, now)
+    }
+
+    /// The entries of a directory: (name, node), sorted by name.
+    pub fn list(&self, dir: &str) -> Vec<(String, Node)> {
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries: BTreeMap<String, Node> = BTreeMap::new();
+        let direct = |k: &str| -> Option<String> {
+            let rest = k.strip_prefix(&prefix)?;
+            (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_owned())
+        };
+        for (k, v) in self
+            .base
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            if let Some(name) = direct(k)
+                && !self.overlay.contains_key(k.as_str())
+                && !self.hidden(k)
+            {
+                entries.insert(name, v.clone());
+            }
+        }
+        for (k, v) in self
+            .overlay
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            if let (Some(name), Some(node)) = (direct(k), v)
+                && !self.hidden(k)
+            {
+                entries.insert(name, node.clone());
+            }
+        }
+        entries.into_iter().collect()
+    }
+}
+
+/// The last component of a path.
+pub fn basename(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("/")
+}
+
+fn shadow(persona: &Persona) -> String {
+    let mut out = String::from(
+        "root:$y$j9T$Q0xV6l0n5G2hT1a8b3c4d.$Wq3yXh9kZ1mN4pR7sT0uV2wX5yZ8aB1cD4eF7gH0iJ2:20052:0:99999:7:::\n\
+daemon:*:20052:0:99999:7:::\nbin:*:20052:0:99999:7:::\nsys:*:20052:0:99999:7:::\nsync:*:20052:0:99999:7:::\n\
+www-data:*:20052:0:99999:7:::\nnobody:*:20052:0:99999:7:::\nsshd:*:20052:0:99999:7:::\n",
+    );
+    for user in &persona.users {
+        out.push_str(&format!(
+            "{user}:$y$j9T$k3Lm9Np2Qr5St8Uv1Wx4Yz$A7bC0dE3fG6hI9jK2lM5nO8pQ1rS4tU7vW0xY3zA6bC:20052:0:99999:7:::\n"
+        ));
+    }
+    out
+}
+
+fn group(persona: &Persona) -> String {
+    let mut out = String::from(
+        "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nlp:x:7:\nmail:x:8:\n\
+news:x:9:\nsudo:x:27:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n",
+    );
+    for user in &persona.users {
+        let id = persona.uid(user);
+        out.push_str(&format!("{user}:x:{id}:\n"));
+    }
+    out
+}
+
+const OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL=\"https://www.debian.org/\"\nSUPPORT_URL=\"https://www.debian.org/support\"\nBUG_REPORT_URL=\"https://bugs.debian.org/\"\n";
+
+/// The message of the day Debian prints at login.
+pub const MOTD: &str = "\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n";
+
+const BASHRC: &str = "# ~/.bashrc: executed by bash(1) for non-login shells.\n\nexport LS_OPTIONS='--color=auto'\nalias ls='ls $LS_OPTIONS'\n";
+
+const PROFILE: &str = "# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n";
+
+const CRONTAB: &str = "# /etc/crontab: system-wide crontab\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n\n17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly\n25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs() -> Fs {
+        let persona = Persona::new("web-1", vec!["pi".into()]);
+        Fs::new(Arc::new(BaseFs::build(&persona, &[("/usr/bin", "ls")])))
+    }
+
+    #[test]
+    fn paths_normalize_like_a_shell() {
+        assert_eq!(normalize("/root", "/root", ".."), "/");
+        assert_eq!(
+            normalize("/root", "/root", "../../etc/./passwd"),
+            "/etc/passwd"
+        );
+        assert_eq!(normalize("/tmp", "/root", "~/.ssh"), "/root/.ssh");
+        assert_eq!(normalize("/", "/root", "/bin/ls"), "/usr/bin/ls");
+        assert_eq!(normalize("/", "/root", "/bin"), "/bin");
+        assert_eq!(normalize("/", "/root", "/var/run/x"), "/run/x");
+    }
+
+    #[test]
+    fn overlay_writes_deletes_and_lists() {
+        let mut fs = fs();
+        assert!(fs.get("/bin").unwrap().is_dir());
+        assert_eq!(&*fs.read("/usr/bin/ls").unwrap(), ELF_HEADER);
+        fs.write("/tmp/a", b"x", false, 0, 1).unwrap();
+        fs.write("/tmp/a", b"y", true, 0, 1).unwrap();
+        assert_eq!(&*fs.read("/tmp/a").unwrap(), b"xy");
+        assert_eq!(
+            fs.write("/nope/a", b"", false, 0, 1),
+            Err(FsError::NotFound)
+        );
+        fs.mkdir("/tmp/d/e", true, 0, 1).unwrap();
+        assert_eq!(fs.mkdir("/tmp/d", false, 0, 1), Err(FsError::Exists));
+        let names: Vec<_> = fs.list("/tmp").into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["a", "d"]);
+        assert_eq!(fs.remove("/tmp/d", false, true), Err(FsError::NotEmpty));
+        fs.remove("/tmp/d", true, true).unwrap();
+        assert!(fs.get("/tmp/d/e").is_none());
+        fs.remove("/root/.ssh", true, true).unwrap();
+        assert!(fs.get("/root/.ssh").is_none());
+        assert!(fs.list("/root").iter().all(|(n, _)| n != ".ssh"));
+        fs.mkdir("/root/.ssh", false, 0, 2).unwrap();
+        assert!(fs.get("/root/.ssh").unwrap().is_dir());
+        assert_eq!(fs.remove("/", true, true), Err(FsError::Denied));
+        fs.remove("/etc", true, true).unwrap();
+        assert!(fs.read("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn overlay_is_bounded() {
+        let mut fs = fs();
+        let big = vec![b'a'; 100 * 1024];
+        let mut failed = false;
+        for i in 0..20 {
+            if fs.write(&format!("/tmp/{i}"), &big, false, 0, 1) == Err(FsError::NoSpace) {
+                failed = true;
+            }
+        }
+        assert!(failed);
+        assert!(fs.bytes <= MAX_BYTES);
+        for i in 0..MAX_ENTRIES + 10 {
+            let _ = fs.touch(&format!("/tmp/t{i}"), 0, 1);
+        }
+        assert!(fs.overlay.len() <= MAX_ENTRIES);
+    }
+}

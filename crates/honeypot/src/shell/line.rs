@@ -1,0 +1,170 @@
+//! The terminal line discipline of an interactive session: echo, backspace,
+//! Ctrl-C, Ctrl-D, Ctrl-U, and escape sequences (arrow keys) swallowed. Bytes in,
+//! echo bytes and finished lines out.
+//!
+//! A line longer than the limit keeps its first `max` bytes; the rest is dropped
+//! (and reported once), so a client streaming without a newline costs nothing.
+
+/// What a chunk of input produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// A finished line (without its end).
+    Line(String),
+    /// Ctrl-C: the line was discarded.
+    Interrupt,
+    /// Ctrl-D on an empty line: log out.
+    Eof,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Esc {
+    None,
+    /// After ESC.
+    Start,
+    /// Inside `ESC [` ... up to a final byte.
+    Csi,
+    /// Inside `ESC O x`.
+    Ss3,
+}
+
+/// The editor's state.
+#[derive(Debug)]
+pub struct LineEditor {
+    buf: Vec<u8>,
+    max: usize,
+    esc: Esc,
+    last_cr: bool,
+    /// Set when a line was cut at the limit (cleared by the caller).
+    pub truncated: bool,
+}
+
+impl LineEditor {
+    /// An editor keeping at most `max` bytes per line.
+    pub fn new(max: usize) -> LineEditor {
+        LineEditor {
+            buf: Vec::new(),
+            max,
+            esc: Esc::None,
+            last_cr: false,
+            truncated: false,
+        }
+    }
+
+    /// Feeds bytes; echo goes to `echo`, finished keys to `keys`.
+    pub fn feed(&mut self, input: &[u8], echo: &mut Vec<u8>, keys: &mut Vec<Key>) {
+        for &b in input {
+            match self.esc {
+                Esc::Start => {
+                    self.esc = match b {
+                        b'[' => Esc::Csi,
+                        b'O' => Esc::Ss3,
+                        _ => Esc::None,
+                    };
+                    continue;
+                }
+                Esc::Csi => {
+                    if (0x40..=0x7e).contains(&b) {
+                        self.esc = Esc::None;
+                    }
+                    continue;
+                }
+                Esc::Ss3 => {
+                    self.esc = Esc::None;
+                    continue;
+                }
+                Esc::None => {}
+            }
+            let was_cr = std::mem::replace(&mut self.last_cr, false);
+            match b {
+                0x1b => self.esc = Esc::Start,
+                b'\r' | b'\n' => {
+                    if b == b'\n' && was_cr {
+                        continue; // CR LF is one line end
+                    }
+                    self.last_cr = b == b'\r';
+                    echo.extend_from_slice(b"\r\n");
+                    let line = String::from_utf8_lossy(&self.buf).into_owned();
+                    self.buf.clear();
+                    keys.push(Key::Line(line));
+                }
+                0x7f | 0x08 => {
+                    // Remove one whole UTF-8 character.
+                    let mut removed = false;
+                    while let Some(last) = self.buf.pop() {
+                        removed = true;
+                        if last & 0xc0 != 0x80 {
+                            break;
+                        }
+                    }
+                    if removed {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
+                }
+                0x03 => {
+                    echo.extend_from_slice(b"^C\r\n");
+                    self.buf.clear();
+                    keys.push(Key::Interrupt);
+                }
+                0x04 => {
+                    if self.buf.is_empty() {
+                        keys.push(Key::Eof);
+                    }
+                }
+                0x15 => {
+                    for _ in 0..String::from_utf8_lossy(&self.buf).chars().count() {
+                        echo.extend_from_slice(b"\x08 \x08");
+                    }
+                    self.buf.clear();
+                }
+                b'\t' => {}
+                b if b < 0x20 => {}
+                b => {
+                    if self.buf.len() < self.max {
+                        self.buf.push(b);
+                        echo.push(b);
+                    } else {
+                        self.truncated = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8]) -> (Vec<u8>, Vec<Key>) {
+        let mut ed = LineEditor::new(16);
+        let (mut echo, mut keys) = (Vec::new(), Vec::new());
+        ed.feed(input, &mut echo, &mut keys);
+        (echo, keys)
+    }
+
+    #[test]
+    fn editing_keys() {
+        let (echo, keys) = run(b"lx\x7fs\r\n");
+        assert_eq!(keys, [Key::Line("ls".into())]);
+        assert_eq!(echo, b"lx\x08 \x08s\r\n");
+        let (_, keys) = run(b"abc\x03pwd\r");
+        assert_eq!(keys, [Key::Interrupt, Key::Line("pwd".into())]);
+        let (_, keys) = run(b"i\x1b[A\x1b[1;5Cd\x1bOB\n\x04");
+        assert_eq!(keys, [Key::Line("id".into()), Key::Eof]);
+        let (_, keys) = run("é\x7fa\r".as_bytes());
+        assert_eq!(keys, [Key::Line("a".into())]);
+        let (_, keys) = run(b"abc\x15w\r");
+        assert_eq!(keys, [Key::Line("w".into())]);
+    }
+
+    #[test]
+    fn long_lines_are_cut() {
+        let mut ed = LineEditor::new(4);
+        let (mut echo, mut keys) = (Vec::new(), Vec::new());
+        ed.feed(&[b'a'; 10_000], &mut echo, &mut keys);
+        ed.feed(b"\r", &mut echo, &mut keys);
+        assert_eq!(keys, [Key::Line("aaaa".into())]);
+        assert!(ed.truncated);
+        assert!(echo.len() < 10);
+    }
+}

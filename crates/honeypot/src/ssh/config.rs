@@ -1,0 +1,182 @@
+//! `[honeypot.ssh]`: every setting of the SSH honeypot, each with a default, so that
+//! `nectar serve` runs a believable Debian 12 OpenSSH on port 2222 with no file.
+//!
+//! The doc comments on the fields are the user documentation; `validate` names the
+//! key of any value that parses but cannot work.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ssh::auth::CredentialRule;
+
+/// Settings of the SSH honeypot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshHoneypotConfig {
+    /// Run the SSH honeypot.
+    pub enabled: bool,
+    /// Address and port to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The identification string sent to clients: the OpenSSH build we pretend to be.
+    pub banner: String,
+    /// Host name shown in the prompt and by `hostname`/`uname -n`; empty: one is
+    /// picked at first start and kept in the data directory.
+    pub hostname: String,
+    /// Accepted logins, as `user:password` rules read in order, first match wins:
+    /// `*` matches anything, a password starting with `!` refuses it
+    /// (`root:!root`, then `root:*`). Anything no rule accepts is refused.
+    pub credentials: Vec<String>,
+    /// Milliseconds to wait before answering a refused login (0: none, like a
+    /// fast real server; Cowrie uses 1000).
+    pub failure_delay_ms: u64,
+    /// Refused logins on one connection before it is closed with OpenSSH's "Too
+    /// many authentication failures" (OpenSSH's MaxAuthTries is 6).
+    pub max_auth_attempts: u32,
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Connections open at once from one source address.
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to log in (OpenSSH's LoginGraceTime is 120).
+    pub login_grace_seconds: u64,
+    /// Seconds without any traffic before a connection is closed.
+    pub idle_timeout_seconds: u64,
+    /// Longest a connection may last, in seconds.
+    pub max_session_seconds: u64,
+    /// Longest command line the fake shell keeps, in bytes; the rest is dropped.
+    pub max_line_bytes: usize,
+    /// Bytes a client may send on one connection (all of SSH) before it is closed.
+    pub max_session_bytes: u64,
+    /// Commands one session may run before it is closed.
+    pub max_commands: usize,
+    /// The listen backlog: connections the kernel queues before they are accepted.
+    pub backlog: u32,
+}
+
+impl Default for SshHoneypotConfig {
+    fn default() -> Self {
+        SshHoneypotConfig {
+            enabled: true,
+            listen: SocketAddr::from(([0, 0, 0, 0], 2222)),
+            banner: crate::ssh::profile::DEBIAN_12_BANNER.into(),
+            hostname: String::new(),
+            credentials: CredentialRule::DEFAULTS
+                .iter()
+                .map(|s| (*s).into())
+                .collect(),
+            failure_delay_ms: 0,
+            max_auth_attempts: 6,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
+            login_grace_seconds: 120,
+            idle_timeout_seconds: 300,
+            max_session_seconds: 3600,
+            max_line_bytes: 8192,
+            max_session_bytes: 4 * 1024 * 1024,
+            max_commands: 1000,
+            backlog: 1024,
+        }
+    }
+}
+
+impl SshHoneypotConfig {
+    /// Checks values that parse but cannot work; the error names the key relative to
+    /// this section (`listen`, `credentials`, ...), for the caller to prefix.
+    pub fn validate(&self) -> Result<(), String> {
+        let banner = &self.banner;
+        if !(banner.starts_with("SSH-2.0-") && banner.len() <= 253)
+            || banner.bytes().any(|b| !(0x20..0x7f).contains(&b))
+        {
+            return Err(format!(
+                "key `banner`: must start with \"SSH-2.0-\" and be at most 253 printable ASCII characters (got {banner:?})"
+            ));
+        }
+        if self.hostname.len() > 64
+            || !self
+                .hostname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err("key `hostname`: letters, digits, '-' and '.', at most 64".into());
+        }
+        for (i, rule) in self.credentials.iter().enumerate() {
+            CredentialRule::parse(rule)
+                .map_err(|e| format!("key `credentials` (entry {}): {e}", i + 1))?;
+        }
+        let positive = [
+            ("max_auth_attempts", u64::from(self.max_auth_attempts)),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
+            ("login_grace_seconds", self.login_grace_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("max_session_seconds", self.max_session_seconds),
+            ("max_line_bytes", self.max_line_bytes as u64),
+            ("max_session_bytes", self.max_session_bytes),
+            ("max_commands", self.max_commands as u64),
+            ("backlog", u64::from(self.backlog)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("key `{key}`: must be greater than 0"));
+            }
+        }
+        let at_most = [
+            ("failure_delay_ms", self.failure_delay_ms, 60_000),
+            ("max_auth_attempts", u64::from(self.max_auth_attempts), 100),
+            ("max_connections", self.max_connections as u64, 1_000_000),
+            ("max_line_bytes", self.max_line_bytes as u64, 1 << 20),
+            ("max_commands", self.max_commands as u64, 1_000_000),
+            ("backlog", u64::from(self.backlog), 65_535),
+        ];
+        for (key, value, max) in at_most {
+            if value > max {
+                return Err(format!("key `{key}`: at most {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_name_keys_when_not() {
+        SshHoneypotConfig::default().validate().unwrap();
+        let bad = [
+            (
+                SshHoneypotConfig {
+                    banner: "OpenSSH".into(),
+                    ..Default::default()
+                },
+                "banner",
+            ),
+            (
+                SshHoneypotConfig {
+                    credentials: vec!["nocolon".into()],
+                    ..Default::default()
+                },
+                "credentials",
+            ),
+            (
+                SshHoneypotConfig {
+                    max_connections: 0,
+                    ..Default::default()
+                },
+                "max_connections",
+            ),
+            (
+                SshHoneypotConfig {
+                    hostname: "a b".into(),
+                    ..Default::default()
+                },
+                "hostname",
+            ),
+        ];
+        for (config, key) in bad {
+            let err = config.validate().unwrap_err();
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
+    }
+}

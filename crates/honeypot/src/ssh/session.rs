@@ -1,0 +1,776 @@
+//! One SSH connection: the russh handler, its state, and every event the
+//! connection produces (made here, in one place, with the same `data.session`).
+//!
+//! Authentication: each attempt (password, public key, keyboard-interactive) is an
+//! `ssh.login.*` event with the client's version string and HASSH; after
+//! `max_auth_attempts` refusals the client gets OpenSSH's disconnect. After login,
+//! `shell` and `exec` run the fake shell; forwarding is refused and logged.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use nectar_event::{Event, Kind, Severity};
+use russh::keys::HashAlg;
+use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect, MethodKind, MethodSet};
+use tokio::net::TcpStream;
+
+use super::Shared;
+use super::profile::TOO_MANY_FAILURES;
+use super::tap::{Hello, Tap};
+use crate::shell::{Action, Limits, Origin, Shell};
+
+/// Channels one connection may open (OpenSSH clients use one or two).
+const MAX_CHANNELS: usize = 4;
+
+/// Runs one connection to its end, then records its close.
+pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let local = stream.local_addr().ok();
+    let hello = Arc::new(Hello::default());
+    let handle_cell: Arc<OnceLock<russh::server::Handle>> = Arc::new(OnceLock::new());
+    let started = Instant::now();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let conn = Conn {
+        shared: shared.clone(),
+        id: id[id.len() - 12..].to_owned(),
+        peer,
+        local,
+        hello: hello.clone(),
+        kex_noted: false,
+        failures: 0,
+        user: None,
+        handle: handle_cell.clone(),
+        channels: Vec::new(),
+    };
+    conn.send(conn.event(
+        Kind::SessionConnect,
+        Severity::Info,
+        format!("SSH connection from {}", peer.ip()),
+    ))
+    .await;
+    let _ = stream.set_nodelay(true);
+    let tap = Tap::new(stream, hello.clone(), shared.config.max_session_bytes);
+    let closer = conn.clone_for_close();
+    let config = shared.russh.clone();
+    let mut stop = shared.stop.clone();
+    let mut reason = "closed";
+    match russh::server::run_stream(config, tap, conn).await {
+        Ok(running) => {
+            let _ = handle_cell.set(running.handle());
+            let handle = running.handle();
+            let login_grace = Duration::from_secs(shared.config.login_grace_seconds);
+            let max_session = Duration::from_secs(shared.config.max_session_seconds);
+            let mut running = std::pin::pin!(running);
+            let grace = tokio::time::sleep(login_grace);
+            let whole = tokio::time::sleep(max_session);
+            tokio::pin!(grace, whole);
+            let mut grace_armed = true;
+            loop {
+                tokio::select! {
+                    _ = &mut running => break,
+                    _ = &mut grace, if grace_armed => {
+                        grace_armed = false;
+                        if closer.logged_in() {
+                            continue;
+                        }
+                        reason = "login_grace_seconds";
+                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, "Timeout before authentication".into(), String::new())).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut running).await;
+                        break;
+                    }
+                    _ = &mut whole => {
+                        reason = "max_session_seconds";
+                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, String::new(), String::new())).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut running).await;
+                        break;
+                    }
+                    _ = stop.changed() => {
+                        reason = "shutdown";
+                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, String::new(), String::new())).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), &mut running).await;
+                        break;
+                    }
+                }
+            }
+        }
+        Err(_) => reason = "handshake",
+    }
+    if hello.over_limit.load(Ordering::Relaxed) {
+        reason = "max_session_bytes";
+    }
+    closer.finish(reason, started.elapsed()).await;
+}
+
+/// The handler russh calls for one connection.
+pub(crate) struct Conn {
+    shared: Arc<Shared>,
+    id: String,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    hello: Arc<Hello>,
+    kex_noted: bool,
+    failures: u32,
+    user: Option<String>,
+    handle: Arc<OnceLock<russh::server::Handle>>,
+    channels: Vec<Chan>,
+}
+
+struct Chan {
+    id: ChannelId,
+    pty: bool,
+    shell: Option<Box<Shell>>,
+}
+
+/// What the connection task keeps to report the close.
+struct Closer {
+    shared: Arc<Shared>,
+    id: String,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    hello: Arc<Hello>,
+    logged_in: Arc<OnceLock<()>>,
+}
+
+impl Closer {
+    fn logged_in(&self) -> bool {
+        self.logged_in.get().is_some()
+    }
+
+    async fn finish(&self, reason: &str, duration: Duration) {
+        let mut summary = format!("SSH connection from {} closed", self.peer.ip());
+        let mut event = base_event(
+            &self.shared,
+            &self.id,
+            self.peer,
+            self.local,
+            Kind::SessionClose,
+            Severity::Info,
+            String::new(),
+        );
+        if let Some(line) = self.hello.refused_ident.get() {
+            summary = format!("Not an SSH client ({})", clip(line, 60));
+            event = event.with("client_version", line.clone());
+        }
+        event.summary = summary;
+        let event = event
+            .with(
+                "duration",
+                (duration.as_secs_f64() * 1000.0).round() / 1000.0,
+            )
+            .with("reason", reason);
+        self.shared.bus.send(event).await;
+        if reason.starts_with("max_") || reason == "login_grace_seconds" {
+            let limit = base_event(
+                &self.shared,
+                &self.id,
+                self.peer,
+                self.local,
+                Kind::SensorStatus,
+                Severity::Low,
+                format!("SSH session closed at limit {reason}"),
+            )
+            .with("limit", reason);
+            self.shared.bus.send(limit).await;
+        }
+    }
+}
+
+fn base_event(
+    shared: &Shared,
+    session: &str,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    kind: Kind,
+    severity: Severity,
+    summary: String,
+) -> Event {
+    let mut event = Event::new(shared.sensor.clone(), kind, severity, summary)
+        .from_addr(peer.ip(), Some(peer.port()))
+        .with("session", session.to_owned())
+        .with("protocol", "ssh");
+    if let Some(local) = local {
+        event = event.to_addr(local.ip(), Some(local.port()));
+    }
+    event
+}
+
+/// At most `max` characters, control characters shown escaped, for summaries.
+fn clip(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Bounds an attacker string kept in event data.
+fn bounded(text: &str) -> String {
+    const MAX: usize = 16 * 1024;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+impl Conn {
+    fn clone_for_close(&self) -> Closer {
+        let logged_in = Arc::new(OnceLock::new());
+        Closer {
+            shared: self.shared.clone(),
+            id: self.id.clone(),
+            peer: self.peer,
+            local: self.local,
+            hello: self.hello.clone(),
+            logged_in,
+        }
+    }
+
+    fn event(&self, kind: Kind, severity: Severity, summary: String) -> Event {
+        base_event(
+            &self.shared,
+            &self.id,
+            self.peer,
+            self.local,
+            kind,
+            severity,
+            summary,
+        )
+    }
+
+    async fn send(&self, event: Event) {
+        self.shared.bus.send(event).await;
+    }
+
+    fn client_version(&self) -> String {
+        self.hello.ident.get().cloned().unwrap_or_default()
+    }
+
+    fn hassh(&self) -> String {
+        self.hello.kex.get().map(|k| k.hassh()).unwrap_or_default()
+    }
+
+    /// Logs the client's algorithm lists the first time its HASSH is seen.
+    async fn note_kex(&mut self) {
+        if self.kex_noted {
+            return;
+        }
+        self.kex_noted = true;
+        let Some(kex) = self.hello.kex.get() else {
+            return;
+        };
+        let hassh = kex.hassh();
+        let new = {
+            let mut seen = self
+                .shared
+                .seen_hassh
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if seen.len() >= super::MAX_HASSH {
+                seen.clear();
+            }
+            seen.insert(hassh.clone())
+        };
+        if !new {
+            return;
+        }
+        let mut event = self
+            .event(
+                Kind::SshClientKex,
+                Severity::Info,
+                format!(
+                    "New SSH client fingerprint {hassh} ({})",
+                    clip(&self.client_version(), 60)
+                ),
+            )
+            .with("hassh", hassh)
+            .with("hasshAlgorithms", kex.hassh_algorithms())
+            .with("client_version", self.client_version());
+        for (k, v) in kex.to_json() {
+            event = event.with(&k, v);
+        }
+        self.send(event).await;
+    }
+
+    /// Records one attempt; returns the answer for russh.
+    async fn attempt(
+        &mut self,
+        user: &str,
+        method: &'static str,
+        secret: Option<&str>,
+        extra: Vec<(&'static str, String)>,
+        accepted: bool,
+    ) -> Auth {
+        self.note_kex().await;
+        let (kind, severity, verdict) = if accepted {
+            (Kind::SshLoginSuccess, Severity::Medium, "accepted")
+        } else {
+            (Kind::SshLoginFailed, Severity::Low, "refused")
+        };
+        let shown = match secret {
+            Some(s) => format!("{}/{}", clip(user, 64), clip(s, 64)),
+            None => format!("{} ({method})", clip(user, 64)),
+        };
+        let mut event = self
+            .event(kind, severity, format!("{shown} {verdict}"))
+            .with("username", bounded(user))
+            .with("method", method)
+            .with("client_version", self.client_version())
+            .with("hassh", self.hassh());
+        if let Some(secret) = secret {
+            event = event.with("password", bounded(secret));
+        }
+        for (k, v) in extra {
+            event = event.with(k, v);
+        }
+        self.send(event).await;
+        if accepted {
+            self.user = Some(user.chars().take(32).collect());
+            return Auth::Accept;
+        }
+        self.failures += 1;
+        if self.failures >= self.shared.config.max_auth_attempts {
+            if let Some(handle) = self.handle.get() {
+                let handle = handle.clone();
+                // Queued behind this reply: the client reads the refusal, then
+                // OpenSSH's disconnect.
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        handle.disconnect(
+                            Disconnect::ProtocolError,
+                            TOO_MANY_FAILURES.into(),
+                            String::new(),
+                        ),
+                    )
+                    .await;
+                });
+            }
+            let limit = self
+                .event(
+                    Kind::SensorStatus,
+                    Severity::Low,
+                    format!("SSH client {} hit max_auth_attempts", self.peer.ip()),
+                )
+                .with("limit", "max_auth_attempts");
+            self.send(limit).await;
+        }
+        Auth::Reject {
+            // Keep offering password after a refusal (russh would drop it), as
+            // OpenSSH does, so brute-forcers keep trying on one connection.
+            proceed_with_methods: Some(MethodSet::from(
+                &[
+                    MethodKind::PublicKey,
+                    MethodKind::Password,
+                    MethodKind::KeyboardInteractive,
+                ][..],
+            )),
+            partial_success: false,
+        }
+    }
+
+    fn chan(&mut self, id: ChannelId) -> Option<&mut Chan> {
+        self.channels.iter_mut().find(|c| c.id == id)
+    }
+
+    fn new_shell(&self, pty: bool) -> Box<Shell> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Box::new(Shell::new(
+            self.shared.world.clone(),
+            self.user.as_deref().unwrap_or("root"),
+            Limits {
+                max_line_bytes: self.shared.config.max_line_bytes,
+                max_commands: self.shared.config.max_commands,
+            },
+            Origin {
+                client_ip: self.peer.ip().to_string(),
+                server_ip: self.local.map(|a| a.ip().to_string()).unwrap_or_default(),
+                now,
+            },
+            pty,
+        ))
+    }
+
+    /// Sends shell output, records its actions, and ends the channel on exit.
+    async fn deliver(
+        &mut self,
+        channel: ChannelId,
+        out: crate::shell::Output,
+        exec: bool,
+        session: &mut Session,
+    ) {
+        for action in out.actions {
+            let event = match action {
+                Action::Command(input) => {
+                    let kind = if exec {
+                        Kind::SshExec
+                    } else {
+                        Kind::SshCommand
+                    };
+                    self.event(
+                        kind,
+                        Severity::Medium,
+                        format!(
+                            "{}: {}",
+                            self.user.as_deref().unwrap_or("?"),
+                            clip(&input, 200)
+                        ),
+                    )
+                    .with("input", bounded(&input))
+                    .with("username", self.user.clone().unwrap_or_default())
+                }
+                Action::Download { tool, url, outfile } => self
+                    .event(
+                        Kind::SshDownload,
+                        Severity::High,
+                        format!("{tool} {}", clip(&url, 200)),
+                    )
+                    .with("url", bounded(&url))
+                    .with("tool", tool)
+                    .with("outfile", outfile)
+                    .with("fetched", false),
+                Action::Limit(which) => {
+                    let key = if which == "line" {
+                        "max_line_bytes"
+                    } else {
+                        "max_commands"
+                    };
+                    self.event(
+                        Kind::SensorStatus,
+                        Severity::Low,
+                        format!("SSH session hit {key}"),
+                    )
+                    .with("limit", key)
+                }
+            };
+            self.send(event).await;
+        }
+        if !out.data.is_empty() {
+            let _ = session.data(channel, out.data);
+        }
+        if let Some(code) = out.exit {
+            let _ = session.exit_status_request(channel, code);
+            let _ = session.eof(channel);
+            let _ = session.close(channel);
+            if let Some(chan) = self.chan(channel) {
+                chan.shell = None;
+            }
+        }
+    }
+}
+
+impl russh::server::Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
+        self.note_kex().await;
+        Ok(Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(
+                &[
+                    MethodKind::PublicKey,
+                    MethodKind::Password,
+                    MethodKind::KeyboardInteractive,
+                ][..],
+            )),
+            partial_success: false,
+        })
+    }
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        let ok = self.shared.credentials.accepts(user, password);
+        Ok(self
+            .attempt(user, "password", Some(password), Vec::new(), ok)
+            .await)
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // Keys are never accepted: log the offer and refuse before any signature.
+        let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256).to_string();
+        let key_type = offer.algorithm.to_string();
+        let extra = vec![("key_type", key_type), ("fingerprint", fingerprint)];
+        Ok(self.attempt(user, "publickey", None, extra, false).await)
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        _key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(Auth::reject())
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        response: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        let Some(response) = response else {
+            // Ask like OpenSSH with PAM: one hidden "Password: " prompt.
+            return Ok(Auth::Partial {
+                name: Cow::Borrowed(""),
+                instructions: Cow::Borrowed(""),
+                prompts: Cow::Owned(vec![(Cow::Borrowed("Password: "), false)]),
+            });
+        };
+        let answers: Vec<String> = response
+            .take(8)
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned())
+            .collect();
+        let password = answers.first().cloned().unwrap_or_default();
+        let ok = self.shared.credentials.accepts(user, &password);
+        Ok(self
+            .attempt(
+                user,
+                "keyboard-interactive",
+                Some(&password),
+                Vec::new(),
+                ok,
+            )
+            .await)
+    }
+
+    async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channels.len() >= MAX_CHANNELS {
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        // Data arrives through `data`; the channel object itself is not needed.
+        self.channels.push(Chan {
+            id: channel.id(),
+            pty: false,
+            shell: None,
+        });
+        drop(channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.retain(|c| c.id != channel);
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // A client without a terminal closing stdin: the shell ends.
+        if let Some(chan) = self.chan(channel)
+            && chan.shell.is_some()
+            && !chan.pty
+        {
+            chan.shell = None;
+            let _ = session.exit_status_request(channel, 0);
+            let _ = session.eof(channel);
+            let _ = session.close(channel);
+        }
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _cols: u32,
+        _rows: u32,
+        _pw: u32,
+        _ph: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.chan(channel) {
+            Some(chan) => {
+                chan.pty = true;
+                let _ = session.channel_success(channel);
+            }
+            None => {
+                let _ = session.channel_failure(channel);
+            }
+        }
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        _value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let _ = session.channel_success(channel);
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(pty) = self
+            .chan(channel)
+            .filter(|c| c.shell.is_none())
+            .map(|c| c.pty)
+        else {
+            let _ = session.channel_failure(channel);
+            return Ok(());
+        };
+        let mut shell = self.new_shell(pty);
+        let greeting = if pty { Some(shell.greeting()) } else { None };
+        if let Some(chan) = self.chan(channel) {
+            chan.shell = Some(shell);
+        }
+        let _ = session.channel_success(channel);
+        if let Some(out) = greeting {
+            self.deliver(channel, out, false, session).await;
+        }
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(pty) = self
+            .chan(channel)
+            .filter(|c| c.shell.is_none())
+            .map(|c| c.pty)
+        else {
+            let _ = session.channel_failure(channel);
+            return Ok(());
+        };
+        let _ = session.channel_success(channel);
+        let command = String::from_utf8_lossy(data).into_owned();
+        let mut shell = self.new_shell(pty);
+        let out = shell.exec(&command);
+        self.deliver(channel, out, true, session).await;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // No SFTP: OpenSSH without the subsystem answers the same way.
+        let _ = session.channel_failure(channel);
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(chan) = self.chan(channel) else {
+            return Ok(());
+        };
+        let Some(shell) = chan.shell.as_mut() else {
+            return Ok(());
+        };
+        let out = shell.feed(data);
+        self.deliver(channel, out, false, session).await;
+        Ok(())
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<Msg>,
+        host: &str,
+        port: u32,
+        originator: &str,
+        originator_port: u32,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        drop(channel);
+        let event = self
+            .event(
+                Kind::SshForward,
+                Severity::Medium,
+                format!("direct-tcpip to {}:{port} refused", clip(host, 100)),
+            )
+            .with("request", "direct-tcpip")
+            .with("target_host", bounded(host))
+            .with("target_port", port)
+            .with("originator_host", bounded(originator))
+            .with("originator_port", originator_port);
+        self.send(event).await;
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        address: &str,
+        port: &mut u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        let event = self
+            .event(
+                Kind::SshForward,
+                Severity::Medium,
+                format!("tcpip-forward of {}:{port} refused", clip(address, 100)),
+            )
+            .with("request", "tcpip-forward")
+            .with("target_host", bounded(address))
+            .with("target_port", *port);
+        self.send(event).await;
+        Ok(false)
+    }
+
+    async fn channel_open_x11(
+        &mut self,
+        channel: Channel<Msg>,
+        _a: &str,
+        _p: u32,
+        reply: ChannelOpenHandle,
+        _s: &mut Session,
+    ) -> Result<(), Self::Error> {
+        drop(channel);
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+        Ok(())
+    }
+}

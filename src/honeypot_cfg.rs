@@ -1,0 +1,68 @@
+//! `[honeypot.*]` in the configuration file: which honeypots `serve` runs and how.
+//! The settings themselves live in `nectar-honeypot` (one struct per honeypot);
+//! this file checks them with errors naming the full key and prints them commented.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, lit};
+
+/// `[honeypot]`
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HoneypotSection {
+    /// `[honeypot.ssh]`: the SSH honeypot.
+    pub ssh: nectar_honeypot::ssh::SshHoneypotConfig,
+}
+
+/// Checks `[honeypot.*]`; errors name the key (`honeypot.ssh.listen`).
+pub fn validate(config: &Config) -> Result<(), String> {
+    config
+        .honeypot
+        .ssh
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.ssh.", 1))
+}
+
+/// Appends `[honeypot.ssh]` with a comment per key to the commented configuration.
+pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
+    let ssh = &config.honeypot.ssh;
+    line(String::new());
+    line("[honeypot.ssh]".into());
+    line("# Run the SSH honeypot (it looks like Debian 12's OpenSSH 9.2p1).".into());
+    line(format!("enabled = {}", ssh.enabled));
+    line("# Address and port to listen on; 22 needs CAP_NET_BIND_SERVICE.".into());
+    line(format!("listen = {}", lit(&ssh.listen.to_string())));
+    line("# Identification string sent to clients: the OpenSSH build we pretend to be.".into());
+    line(format!("banner = {}", lit(&ssh.banner)));
+    line("# Host name in the prompt; empty: picked at first start, kept in data_dir.".into());
+    line(format!("hostname = {}", lit(&ssh.hostname)));
+    line("# Accepted logins, \"user:password\", first match wins; * matches anything,".into());
+    line("# a password starting with ! refuses (\"root:!root\" before \"root:*\").".into());
+    line(format!("credentials = {}", lit(&ssh.credentials)));
+    line("# Milliseconds to wait before answering a refused login (0: none).".into());
+    line(format!("failure_delay_ms = {}", ssh.failure_delay_ms));
+    line("# Refused logins per connection before OpenSSH's \"Too many authentication".into());
+    line("# failures\" disconnect (OpenSSH's MaxAuthTries is 6).".into());
+    line(format!("max_auth_attempts = {}", ssh.max_auth_attempts));
+    line("# Connections open at once, in total and per source address.".into());
+    line(format!("max_connections = {}", ssh.max_connections));
+    line(format!(
+        "max_connections_per_ip = {}",
+        ssh.max_connections_per_ip
+    ));
+    line("# Seconds to log in (OpenSSH's LoginGraceTime), seconds of silence before".into());
+    line("# a connection is closed, and the longest a connection may last.".into());
+    line(format!("login_grace_seconds = {}", ssh.login_grace_seconds));
+    line(format!(
+        "idle_timeout_seconds = {}",
+        ssh.idle_timeout_seconds
+    ));
+    line(format!("max_session_seconds = {}", ssh.max_session_seconds));
+    line("# Longest command line kept, bytes a client may send per connection, and".into());
+    line("# commands per session.".into());
+    line(format!("max_line_bytes = {}", ssh.max_line_bytes));
+    line(format!("max_session_bytes = {}", ssh.max_session_bytes));
+    line(format!("max_commands = {}", ssh.max_commands));
+    line("# Connections the kernel queues before they are accepted.".into());
+    line(format!("backlog = {}", ssh.backlog));
+}
