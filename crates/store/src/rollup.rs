@@ -124,17 +124,21 @@ impl<'a> RollupBatch<'a> {
             );
             query.build().execute(&mut *conn).await?;
         }
-        let sources: Vec<(i16, i16, i64, String, i64)> = self
+        // Addresses are formatted once per distinct address; other values are bound
+        // straight from the events they were counted in.
+        let formatted: Vec<(i16, i64, String, i64)> = self
             .sources
             .drain()
-            .map(|((resolution, bucket, ip), n)| (resolution, 1, bucket, ip.to_string(), n))
+            .map(|((resolution, bucket, ip), n)| (resolution, bucket, ip.to_string(), n))
             .collect();
-        let values: Vec<(i16, i16, i64, String, i64)> = self
+        let sources: Vec<(i16, i16, i64, &str, i64)> = formatted
+            .iter()
+            .map(|(resolution, bucket, ip, n)| (*resolution, 1, *bucket, ip.as_str(), *n))
+            .collect();
+        let values: Vec<(i16, i16, i64, &str, i64)> = self
             .values
             .drain()
-            .map(|((resolution, field, bucket, value), n)| {
-                (resolution, field, bucket, value.to_owned(), n)
-            })
+            .map(|((resolution, field, bucket, value), n)| (resolution, field, bucket, value, n))
             .collect();
         for rows in sources.chunks(1_000).chain(values.chunks(1_000)) {
             let mut query = QueryBuilder::<Sqlite>::new(
@@ -144,7 +148,7 @@ impl<'a> RollupBatch<'a> {
                 row.push_bind(*resolution)
                     .push_bind(*field)
                     .push_bind(*bucket)
-                    .push_bind(value.as_str())
+                    .push_bind(*value)
                     .push_bind(*n);
             });
             query.push(
@@ -274,8 +278,8 @@ impl Store {
             .collect()
     }
 
-    /// The most frequent values of `field` in the range, from the rollups. Fields
-    /// without a rollup give an empty list.
+    /// The most frequent values of `field` in the range, from the hourly rollups (whole
+    /// hours, from the one holding `since`). Fields without a rollup give an empty list.
     pub async fn rollup_top(
         &self,
         range: RollupRange,
@@ -285,13 +289,20 @@ impl Store {
         let Some(code) = field_code(field) else {
             return Ok(Vec::new());
         };
+        // Values are rolled up per hour only.
+        let (resolution, width) = HOUR;
+        let from_us = if range.from_us == i64::MIN {
+            range.from_us
+        } else {
+            range.from_us.div_euclid(width) * width
+        };
         let rows = sqlx::query(
             "SELECT value, SUM(n) AS total FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us >= ? AND bucket_us < ? \
              GROUP BY value ORDER BY total DESC, value LIMIT ?",
         )
-        .bind(range.resolution)
+        .bind(resolution)
         .bind(code)
-        .bind(range.from_us)
+        .bind(from_us)
         .bind(range.to_us)
         .bind(limit.clamp(1, 1_000) as i64)
         .fetch_all(&self.readers)

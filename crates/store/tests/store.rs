@@ -242,6 +242,20 @@ async fn rollups_agree_with_the_events() {
         buckets,
         store.count_by_bucket(&aligned, 600_000_000).await.unwrap()
     );
+    // Ranked values are per hour: compare over whole hours.
+    let hour_since =
+        nectar_event::Timestamp::from_micros(since.as_micros() / 3_600_000_000 * 3_600_000_000)
+            .unwrap();
+    let hour_until = nectar_event::Timestamp::from_micros(
+        (until.as_micros() / 3_600_000_000 + 1) * 3_600_000_000,
+    )
+    .unwrap();
+    let range = nectar_store::RollupRange::new(Some(hour_since), Some(hour_until));
+    let aligned = EventFilter {
+        since: Some(hour_since),
+        until: Some(hour_until),
+        ..filter.clone()
+    };
     for field in [
         nectar_store::TopField::SrcIp,
         nectar_store::TopField::Data(nectar_store::DataField::Username),
