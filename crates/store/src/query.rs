@@ -248,6 +248,17 @@ impl Store {
         Ok(query.build().fetch_one(&self.readers).await?.try_get(0)?)
     }
 
+    /// How many events match `filter`, counting no further than `cap`: `(n, false)`
+    /// when exact, `(cap, true)` when there are at least `cap`. A page can then say
+    /// "10,000+" without reading a million rows.
+    pub async fn count_events_capped(&self, filter: &EventFilter, cap: usize) -> Result<(i64, bool), StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM events");
+        push_filter(&mut Clauses::new(&mut query), filter);
+        query.push(" LIMIT ").push_bind(cap as i64).push(")");
+        let n: i64 = query.build().fetch_one(&self.readers).await?.try_get(0)?;
+        Ok((n, n >= cap as i64))
+    }
+
     /// Events per kind, most frequent first.
     pub async fn count_by_kind(&self, filter: &EventFilter) -> Result<Vec<KindCount>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new("SELECT kind, COUNT(*) AS n FROM events");

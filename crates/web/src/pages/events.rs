@@ -53,6 +53,9 @@ impl EventRow {
     }
 }
 
+/// The events page counts matches up to this many, then shows "10000+".
+const COUNT_CAP: usize = 10_000;
+
 /// The filter form's current values, for re-filling it.
 #[derive(Default)]
 struct FormValues {
@@ -73,7 +76,7 @@ struct EventsPage {
     kinds: Vec<String>,
     severities: [Severity; 5],
     rows: Vec<EventRow>,
-    total: i64,
+    total: String,
     older: Option<String>,
     paged: bool,
     query: String,
@@ -161,16 +164,17 @@ pub async fn list(
     let (filter, cursor, limit) = match params.filter() {
         Ok(parts) => parts,
         Err(message) => {
-            let mut response = render(&page(Vec::new(), 0, None, Some(message)));
+            let mut response = render(&page(Vec::new(), "0".into(), None, Some(message)));
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return response;
         }
     };
     let limit = if params.limit.is_some() { limit } else { 50 };
     let listed = state.store.list_events(&filter, cursor, limit).await;
-    let total = state.store.count_events(&filter).await;
+    let total = state.store.count_events_capped(&filter, COUNT_CAP).await;
     match (listed, total) {
-        (Ok(listed), Ok(total)) => {
+        (Ok(listed), Ok((count, capped))) => {
+            let total = if capped { format!("{count}+") } else { count.to_string() };
             let older = listed.next.map(|c| {
                 if query.is_empty() {
                     format!("cursor={c}")
