@@ -528,7 +528,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.is_empty())
                 .count();
-            if lines >= 2 || ctx.shell.pty && ctx.stdin.is_empty() && false {
+            if lines >= 2 {
                 ctx.print(
                     "New password: Retype new password: passwd: password updated successfully\n",
                 );
@@ -2121,8 +2121,8 @@ fn dd(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     let blocks = n / bs.max(1);
     ctx.eprint(&format!(
         "{blocks}+{} records in\n{blocks}+{} records out\n{n} bytes copied, 0.000112 s, 464 kB/s\n",
-        usize::from(n % bs.max(1) != 0),
-        usize::from(n % bs.max(1) != 0)
+        usize::from(!n.is_multiple_of(bs.max(1))),
+        usize::from(!n.is_multiple_of(bs.max(1)))
     ));
     0
 }
@@ -2465,13 +2465,7 @@ mod tests {
         assert!(regex_match("NAME", "name", true));
         // No exponential blow-up.
         let long = "a".repeat(8_000);
-        assert!(
-            !regex_match(
-                &".*".repeat(50).to_string().replace("*.", "*."),
-                &(long.clone() + "b"),
-                false
-            ) || true
-        );
+        assert!(regex_match(&".*".repeat(50), &long, false));
         assert!(!regex_match("a*a*a*a*a*a*a*a*c", &long, false));
     }
 }

@@ -349,11 +349,11 @@ fn lex(line: &str, depth: usize) -> Result<Vec<Token>, SyntaxError> {
             }
             '\\' => {
                 in_word = true;
-                if let Some(&n) = chars.get(i + 1) {
-                    if n != '\n' {
-                        flush_lit(&mut lit, &mut word, false);
-                        word.push(Part::Lit(n.to_string(), true));
-                    }
+                if let Some(&n) = chars.get(i + 1)
+                    && n != '\n'
+                {
+                    flush_lit(&mut lit, &mut word, false);
+                    word.push(Part::Lit(n.to_string(), true));
                 }
                 i += 2;
             }

@@ -53,7 +53,7 @@ fn common_bot_commands_answer_like_debian() {
             &mut sh,
             "free -m | grep Mem | awk '{print $2 ,$3, $4, $5, $6, $7}'"
         ),
-        "3932 942 1612 1 1376 3067\n"
+        "3932 943 1612 1 1376 3067\n"
     );
     assert_eq!(
         run(&mut sh, "df -h | head -n 2 | awk 'FNR == 2 {print $2;}'"),
