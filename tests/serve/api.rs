@@ -140,6 +140,18 @@ fn ingest_ten_thousand_and_query_them_back() {
         assert!(body["error"].as_str().unwrap().len() > 5);
     }
 
+    let summary: Value = client
+        .get(format!("{}/api/v1/summary?range=all", server.url))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(summary["total"], 10_000, "{summary}");
+    assert_eq!(summary["by_kind"]["net.alarm"], 2_500);
+    assert_eq!(summary["by_severity"]["critical"], 2_000);
+    assert_eq!(summary["top_sources"].as_array().unwrap().len(), 10);
+
     let status = server.sigterm();
     assert!(status.success(), "serve exited with {status}");
     let log = std::fs::File::open(data.join("events.jsonl")).unwrap();

@@ -27,6 +27,8 @@ pub fn routes(config: &WebConfig) -> Router<AppState> {
         .route("/api/v1/health", get(health))
         .route("/api/v1/events", get(list_events).post(post_events))
         .route("/api/v1/events/{id}", get(get_event))
+        .route("/api/v1/summary", get(summary))
+        .route("/api/v1/sessions", get(sessions))
         // The ingest route reads its body itself (see `read_body`).
         .layer(DefaultBodyLimit::max(
             config.max_body_bytes.saturating_mul(DRAIN_FACTOR),
@@ -304,6 +306,62 @@ async fn get_event(
 /// The trimmed value of a parameter, if present and not blank.
 fn nonempty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The dashboard's data: counts by kind, severity and time bucket, and the top
+/// sources, user names, passwords and commands, for `range` (`1h`, `24h`, `7d`,
+/// `30d`, `all`) or `since`/`until`; from the rollups (whole minutes or hours).
+async fn summary(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(params): Query<crate::pages::RangeParams>,
+) -> Result<Json<Value>, ApiError> {
+    use nectar_store::{DataField, RollupRange, TopField};
+    caller.require(Role::Viewer)?;
+    let range = params.resolve(Timestamp::now());
+    let rolled = RollupRange::new(range.since, range.until);
+    let store = &state.store;
+    let top = |values: Vec<nectar_store::ValueCount>| {
+        values
+            .into_iter()
+            .map(|v| json!({"value": v.value, "count": v.count}))
+            .collect::<Vec<_>>()
+    };
+    let severities = store.rollup_by_severity(rolled).await?;
+    Ok(Json(json!({
+        "range": {"since": range.since, "until": range.until, "bucket_seconds": range.bucket_us / 1_000_000},
+        "total": severities.iter().map(|(_, n)| n).sum::<i64>(),
+        "by_severity": severities.iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "by_kind": store.rollup_by_kind(rolled).await?.into_iter().map(|k| (k.kind, json!(k.count))).collect::<serde_json::Map<_, _>>(),
+        "over_time": store.rollup_by_bucket(rolled, range.bucket_us).await?.into_iter().map(|b| json!({"start": b.start, "count": b.count})).collect::<Vec<_>>(),
+        "top_sources": top(store.rollup_top(rolled, TopField::SrcIp, 10).await?),
+        "top_usernames": top(store.rollup_top(rolled, TopField::Data(DataField::Username), 10).await?),
+        "top_passwords": top(store.rollup_top(rolled, TopField::Data(DataField::Password), 10).await?),
+        "top_commands": top(store.rollup_top(rolled, TopField::Data(DataField::Input), 10).await?),
+    })))
+}
+
+/// Honeypot sessions of the range, newest first (at most 200).
+async fn sessions(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(params): Query<crate::pages::RangeParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let range = params.resolve(Timestamp::now());
+    let filter = EventFilter {
+        since: range.since,
+        until: range.until,
+        ..EventFilter::default()
+    };
+    let sessions = state.store.list_sessions(&filter, 200).await?;
+    Ok(Json(json!({
+        "sessions": sessions.iter().map(|s| json!({
+            "session": s.session, "sensor": s.sensor, "src_ip": s.src_ip,
+            "first": s.first, "last": s.last, "events": s.events, "commands": s.commands,
+            "failed_logins": s.failed_logins, "username": s.username, "password": s.password,
+        })).collect::<Vec<_>>()
+    })))
 }
 
 #[cfg(test)]

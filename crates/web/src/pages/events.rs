@@ -174,7 +174,11 @@ pub async fn list(
     let total = state.store.count_events_capped(&filter, COUNT_CAP).await;
     match (listed, total) {
         (Ok(listed), Ok((count, capped))) => {
-            let total = if capped { format!("{count}+") } else { count.to_string() };
+            let total = if capped {
+                format!("{count}+")
+            } else {
+                count.to_string()
+            };
             let older = listed.next.map(|c| {
                 if query.is_empty() {
                     format!("cursor={c}")

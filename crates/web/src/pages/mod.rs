@@ -17,6 +17,8 @@ mod sessions;
 mod settings;
 mod timerange;
 
+pub use timerange::RangeParams;
+
 use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
