@@ -24,6 +24,6 @@ pub use query::{
     BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
     TopField, ValueCount,
 };
-pub use rollup::RollupRange;
+pub use rollup::{KEEP_VALUES_PER_HOUR, RollupRange};
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};

@@ -251,7 +251,11 @@ impl Store {
     /// How many events match `filter`, counting no further than `cap`: `(n, false)`
     /// when exact, `(cap, true)` when there are at least `cap`. A page can then say
     /// "10,000+" without reading a million rows.
-    pub async fn count_events_capped(&self, filter: &EventFilter, cap: usize) -> Result<(i64, bool), StoreError> {
+    pub async fn count_events_capped(
+        &self,
+        filter: &EventFilter,
+        cap: usize,
+    ) -> Result<(i64, bool), StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM events");
         push_filter(&mut Clauses::new(&mut query), filter);
         query.push(" LIMIT ").push_bind(cap as i64).push(")");

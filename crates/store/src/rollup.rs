@@ -6,7 +6,7 @@
 //! written as a few multi-row upserts (`ON CONFLICT ... DO UPDATE SET n = n + ...`,
 //! which SQLite and PostgreSQL both accept).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use nectar_event::{Event, Kind, Timestamp};
@@ -102,6 +102,12 @@ impl<'a> RollupBatch<'a> {
         self.counts.is_empty()
     }
 
+    /// The hour buckets whose ranked values this batch touched.
+    pub(crate) fn value_buckets(&self, into: &mut HashSet<i64>) {
+        into.extend(self.values.keys().map(|(_, _, bucket, _)| *bucket));
+        into.extend(self.sources.keys().map(|(_, bucket, _)| *bucket));
+    }
+
     /// Writes the batch's sums (inside the caller's transaction) and empties it.
     pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
         let counts: Vec<_> = self.counts.drain().collect();
@@ -157,6 +163,41 @@ impl<'a> RollupBatch<'a> {
             query.build().execute(&mut *conn).await?;
         }
         Ok(())
+    }
+}
+
+/// Ranked values kept per field and hour once pruned: a brute force makes nearly
+/// every password distinct, and ranking them all would make the dashboard read a
+/// row per event. Pruning keeps the heavy hitters, so top lists are approximate: a
+/// value's count may miss up to the count of the 200th value at the time of pruning.
+pub const KEEP_VALUES_PER_HOUR: i64 = 200;
+
+impl Store {
+    /// Keeps only the `KEEP_VALUES_PER_HOUR` most frequent values of each field in
+    /// each of `buckets` (hour starts).
+    pub(crate) async fn prune_rollup_values(
+        &self,
+        buckets: &HashSet<i64>,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for bucket in buckets {
+            deleted += sqlx::query(
+                "DELETE FROM rollup_values WHERE resolution = ? AND bucket_us = ? AND (field, value) IN ( \
+                   SELECT field, value FROM ( \
+                     SELECT field, value, ROW_NUMBER() OVER (PARTITION BY field ORDER BY n DESC, value) AS place \
+                     FROM rollup_values WHERE resolution = ? AND bucket_us = ?) \
+                   WHERE place > ?)",
+            )
+            .bind(HOUR.0)
+            .bind(*bucket)
+            .bind(HOUR.0)
+            .bind(*bucket)
+            .bind(KEEP_VALUES_PER_HOUR)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        }
+        Ok(deleted)
     }
 }
 

@@ -10,10 +10,11 @@
 //! together (group commit): batches grow with load without a timer adding latency
 //! when the server is idle.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nectar_event::Event;
 use sqlx::{Connection, SqliteConnection};
@@ -99,6 +100,8 @@ impl WriterHandle {
             rows: RowBuffer::default(),
             lines: Vec::new(),
             chunk_lines: LineBuffer::default(),
+            dirty_buckets: HashSet::new(),
+            last_prune: Instant::now(),
         };
         let task = tokio::spawn(writer.run(rx));
         (WriterHandle { tx, stats }, task)
@@ -138,7 +141,13 @@ struct Writer {
     lines: Vec<u8>,
     /// The JSON lines of every event of the current chunk.
     chunk_lines: LineBuffer,
+    /// Hour buckets of ranked values written since the last pruning.
+    dirty_buckets: HashSet<i64>,
+    last_prune: Instant,
 }
+
+/// How often the ranked values of recently written hours are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(10);
 
 /// JSON lines of a chunk of events in one reused buffer.
 #[derive(Default)]
@@ -190,7 +199,9 @@ impl Writer {
                 batch.push(next);
             }
             self.commit(&mut batch).await;
+            self.prune_if_due(false).await;
         }
+        self.prune_if_due(true).await;
         if let Some(log) = self.log.take() {
             drop(log);
         }
@@ -223,6 +234,20 @@ impl Writer {
                     }
                 }
             }
+        }
+    }
+
+    /// Prunes the ranked values of the hours written lately, every `PRUNE_EVERY` (and
+    /// at shutdown), so the dashboard reads a bounded number of rows per hour.
+    async fn prune_if_due(&mut self, now: bool) {
+        if self.dirty_buckets.is_empty() || (!now && self.last_prune.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.last_prune = Instant::now();
+        let buckets = std::mem::take(&mut self.dirty_buckets);
+        if let Err(err) = self.store.prune_rollup_values(&buckets).await {
+            warn!(error = %err, "Could not prune the dashboard rollups; will retry.");
+            self.dirty_buckets.extend(buckets);
         }
     }
 
@@ -263,6 +288,7 @@ impl Writer {
             outcomes.push(outcome);
         }
         if !rollup.is_empty() {
+            rollup.value_buckets(&mut self.dirty_buckets);
             rollup.flush(&mut tx).await?;
         }
         tx.commit().await?;

@@ -276,3 +276,29 @@ async fn rollups_agree_with_the_events() {
         store.top_values(&logins, pw, 5).await.unwrap()
     );
 }
+
+#[tokio::test]
+async fn ranked_values_are_pruned_to_the_heavy_hitters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, task) = open(dir.path()).await;
+    // One hour: 1,000 distinct one-off passwords, and three frequent ones.
+    let mut events = Vec::new();
+    for i in 0..1_000 {
+        events.push(event(i % 3_000, Kind::SshLoginFailed).with("password", format!("once{i}")));
+    }
+    for (word, times) in [("123456", 300), ("password", 200), ("admin", 100)] {
+        for i in 0..times {
+            events.push(event(i % 3_000, Kind::SshLoginFailed).with("password", word));
+        }
+    }
+    writer.submit(events).await.unwrap();
+    drop(writer);
+    task.await.unwrap(); // prunes at shutdown
+    let range = nectar_store::RollupRange::new(None, None);
+    let field = nectar_store::TopField::Data(nectar_store::DataField::Password);
+    let top = store.rollup_top(range, field, 1_000).await.unwrap();
+    assert_eq!(top.len(), nectar_store::KEEP_VALUES_PER_HOUR as usize);
+    let names: Vec<&str> = top.iter().take(3).map(|v| v.value.as_str()).collect();
+    assert_eq!(names, ["123456", "password", "admin"]);
+    assert_eq!(top[0].count, 300);
+}
