@@ -90,12 +90,7 @@ fn name_error(err: StoreError) -> anyhow::Error {
 }
 
 fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if ok {
+    if nectar_web::valid_name(name) {
         Ok(())
     } else {
         Err(usage(format!(

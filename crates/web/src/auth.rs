@@ -51,6 +51,16 @@ pub fn generate_password() -> String {
     out
 }
 
+/// Whether `name` may name a user or a token: 1 to 64 letters, digits, `-`, `_`, `.`
+/// or `@` (names appear in logs, URLs and tables; nothing there needs escaping).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+}
+
 /// SHA-256 of `text`, as lowercase hex.
 pub fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))

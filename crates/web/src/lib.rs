@@ -21,7 +21,9 @@ use axum::Router;
 use nectar_event::Limits;
 use nectar_store::{Store, WriterHandle};
 
-pub use auth::{LoginLimiter, generate_password, hash_password, new_secret, sha256_hex};
+pub use auth::{
+    LoginLimiter, generate_password, hash_password, new_secret, sha256_hex, valid_name,
+};
 pub use headers::CONTENT_SECURITY_POLICY;
 pub use text::visible;
 

@@ -111,12 +111,7 @@ pub struct NameForm {
 
 fn check_name(name: &str) -> Result<&str, Response> {
     let name = name.trim();
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if ok {
+    if crate::auth::valid_name(name) {
         Ok(name)
     } else {
         Err(error_page(
@@ -130,6 +125,14 @@ fn parse_role(role: Option<&str>) -> Result<Role, Response> {
     role.unwrap_or("analyst")
         .parse()
         .map_err(|e: String| error_page(StatusCode::BAD_REQUEST, &e))
+}
+
+/// The checks every "create" form shares: an admin, the CSRF token, a valid name and
+/// role.
+fn admin_name_role(layout: &Layout, form: &NameRoleForm) -> Result<(String, Role), Response> {
+    layout.require(Role::Admin, &form.csrf)?;
+    let name = check_name(&form.name)?.to_owned();
+    Ok((name, parse_role(form.role.as_deref())?))
 }
 
 fn conflict(err: StoreError) -> Response {
@@ -147,12 +150,9 @@ pub async fn create_user(
     Form(form): Form<NameRoleForm>,
 ) -> Response {
     let layout = Layout::new(&session, "settings");
-    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
-        return refused;
-    }
-    let (name, role) = match (check_name(&form.name), parse_role(form.role.as_deref())) {
-        (Ok(name), Ok(role)) => (name.to_owned(), role),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (name, role) = match admin_name_role(&layout, &form) {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
     let password = crate::auth::generate_password();
     let Ok(hash) = hash_password(&password) else {
@@ -205,12 +205,9 @@ pub async fn create_token(
     Form(form): Form<NameRoleForm>,
 ) -> Response {
     let layout = Layout::new(&session, "settings");
-    if let Err(refused) = layout.require(Role::Admin, &form.csrf) {
-        return refused;
-    }
-    let (name, role) = match (check_name(&form.name), parse_role(form.role.as_deref())) {
-        (Ok(name), Ok(role)) => (name.to_owned(), role),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (name, role) = match admin_name_role(&layout, &form) {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
     let secret = format!("nct_{}", new_secret());
     if let Err(err) = state
