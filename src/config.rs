@@ -32,6 +32,12 @@ pub struct Config {
     pub log: LogConfig,
     /// The honeypots `serve` runs.
     pub honeypot: crate::honeypot_cfg::HoneypotSection,
+    /// Network anomaly detection (windows, statistics, SPOT).
+    pub detect: nectar_detect::DetectConfig,
+    /// Live capture in `serve`.
+    pub capture: crate::detect_cfg::CaptureConfig,
+    /// Where windows and alarms go besides the store.
+    pub sinks: crate::detect_cfg::SinksConfig,
 }
 
 impl Default for Config {
@@ -44,6 +50,9 @@ impl Default for Config {
             event_log: EventLogConfig::default(),
             log: LogConfig::default(),
             honeypot: Default::default(),
+            detect: Default::default(),
+            capture: Default::default(),
+            sinks: Default::default(),
         }
     }
 }
@@ -264,6 +273,7 @@ impl Config {
             return Err(format!("key `log.level`: {e}"));
         }
         crate::honeypot_cfg::validate(self)?;
+        crate::detect_cfg::validate(self)?;
         Ok(())
     }
 
@@ -345,6 +355,7 @@ impl Config {
         line("# The RUST_LOG environment variable overrides it.".into());
         line(format!("level = {}", lit(&self.log.level)));
         crate::honeypot_cfg::commented(self, &mut line);
+        crate::detect_cfg::commented(self, &mut line);
         out
     }
 }
@@ -381,6 +392,16 @@ mod tests {
         config.server.listen = ListenAddr("[::1]:9000".parse().unwrap());
         config.store.durability = Durability::Full;
         config.event_log.path = PathBuf::from("/var/log/nectar \"events\".jsonl");
+        config.detect.window = "200ms".parse().unwrap();
+        config.detect.stat.insert(
+            "R_SYN".into(),
+            nectar_detect::StatOverride {
+                q: Some(1e-5),
+                down: Some(true),
+                ..Default::default()
+            },
+        );
+        config.capture.interface = "eth0".into();
         let text = config.to_commented_toml();
         assert_eq!(Config::parse(&text).unwrap(), config);
         // Every key of the structure appears in the commented file.
@@ -431,6 +452,21 @@ mod tests {
             ),
             ("colour = 1\n", "colour", true),
             ("[log]\nlevel = \"info,[\"\n", "log.level", false),
+            ("[detect]\nwindow = \"fast\"\n", "detect.window", true),
+            ("[detect]\nq = 0.5\n", "detect.q", false),
+            ("[detect]\nstats = [\"R_SIN\"]\n", "detect.stats", false),
+            (
+                "[detect.stat.R_SYN]\nlevel = 2.0\n",
+                "detect.stat.R_SYN.level",
+                false,
+            ),
+            ("[detect.stat.NOPE]\nq = 1e-5\n", "detect.stat.NOPE", false),
+            ("[capture]\nsnaplen = 1\n", "capture.snaplen", false),
+            (
+                "[sinks.influxdb]\nenabled = true\nurl = \"https://x\"\n",
+                "sinks.influxdb.url",
+                false,
+            ),
         ];
         for (text, key, has_line) in cases {
             let err = Config::parse(text).unwrap_err();

@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod analyze;
 mod config;
+mod detect_cfg;
 mod exit;
 mod honeypot_cfg;
 mod serve;
@@ -67,6 +69,12 @@ enum Command {
     /// libspot 3.1.0 with the same parameters; `--depth N` runs DSPOT (drift-aware).
     /// Example: `nectar spot --fit 2000 --q 1e-3 values.txt`.
     Spot(spot_cmd::SpotArgs),
+    /// Look for network anomalies in capture files (pcap, pcapng).
+    ///
+    /// Counts packets per time window, watches every statistic with SPOT and prints
+    /// a summary and the alarms. For short captures learn on benign traffic first:
+    /// `nectar analyze --baseline benign.pcap --window 200ms attack.pcap`.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -98,5 +106,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => admin::token(&config, command),
         Command::User(command) => admin::user(&config, command),
         Command::Spot(args) => spot_cmd::run(&args),
+        Command::Analyze(args) => analyze::run(&config, &args),
     }
 }

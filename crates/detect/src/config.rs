@@ -27,6 +27,9 @@ pub struct DetectConfig {
     pub stats: Vec<String>,
     /// Top contributors (sources, destinations, ports) named in an alarm (0 to 32).
     pub top_n: usize,
+    /// Fewest packets a window needs for an alarm on a ratio statistic (all
+    /// but TRAFFIC): a ratio over a handful of packets is too coarse to judge.
+    pub min_packets: u64,
     /// Default anomaly probability of every statistic: a window is an alarm
     /// when the fitted tail gives its value a probability below q.
     pub q: f64,
@@ -116,6 +119,7 @@ impl Default for DetectConfig {
                 .map(|s| s.name().to_owned())
                 .collect(),
             top_n: 5,
+            min_packets: 50,
             q: d.q,
             level: d.level,
             n_init: d.n_init,

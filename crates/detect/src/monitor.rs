@@ -105,10 +105,10 @@ impl Model {
         }
     }
 
-    /// Anomaly thresholds in the statistic's units: (upper, lower).
+    /// Alarm thresholds in the statistic's units: (upper, lower).
     fn thresholds(&self) -> (Option<f64>, Option<f64>) {
         let m = self.moving_average();
-        let t = |d| self.tail(d).map(|s| m + s.anomaly_threshold());
+        let t = |d| self.tail(d).map(|s| m + alarm_threshold(s));
         (t(Direction::Up), t(Direction::Down))
     }
 
@@ -132,12 +132,51 @@ impl Model {
     }
 }
 
-/// Probability, under the fitted tail, of a residual at least as extreme as
-/// `r`: `Nt/n · (1 + γ·d/σ)^(−1/γ)` with `d` the distance beyond the excess
-/// threshold (NetSpot inverts σ/γ here). 0 beyond the end of a bounded tail
-/// (γ < 0), clamped to [0, 1].
+/// Excesses a bounded tail (GPD shape γ < 0) must rest on before its end
+/// point is trusted. Fitted on a few dozen excesses (a short baseline), a
+/// negative γ mostly says "nothing larger was seen yet" and puts the
+/// threshold just above the largest learnt value; until then alarms use the
+/// exponential tail (γ = 0) with the same scale, whose threshold is farther.
+pub const MIN_BOUNDED_EXCESSES: u64 = 100;
+
+/// Whether the exponential tail stands in for a fitted bounded one.
+fn floored(tail: &Spot) -> bool {
+    tail.gamma() < 0.0 && tail.nt() < MIN_BOUNDED_EXCESSES
+}
+
+fn sign(tail: &Spot) -> f64 {
+    if tail.config().low { -1.0 } else { 1.0 }
+}
+
+/// The alarm threshold of one tail in residual units: SPOT's anomaly
+/// threshold, or the exponential tail's (see [`MIN_BOUNDED_EXCESSES`]).
+fn alarm_threshold(tail: &Spot) -> f64 {
+    let z = tail.anomaly_threshold();
+    if !floored(tail) {
+        return z;
+    }
+    let s = tail.nt() as f64 / tail.n().max(1) as f64;
+    let z_exp = tail.excess_threshold() + sign(tail) * tail.sigma() * (s / tail.config().q).ln();
+    if z_exp.is_finite() && sign(tail) * (z_exp - z) > 0.0 {
+        z_exp
+    } else {
+        z
+    }
+}
+
+/// Probability, under the tail behind the alarm threshold, of a residual at
+/// least as extreme as `r`: `Nt/n · (1 + γ·d/σ)^(−1/γ)` (or
+/// `Nt/n · exp(−d/σ)` for the exponential tail), `d` the distance beyond the
+/// excess threshold — NetSpot inverts σ/γ here. 0 beyond the end of a
+/// bounded tail, clamped to [0, 1].
 fn tail_probability(tail: &Spot, r: f64) -> f64 {
-    let p = tail.probability(r);
+    let p = if floored(tail) {
+        let s = tail.nt() as f64 / tail.n().max(1) as f64;
+        let d = sign(tail) * (r - tail.excess_threshold());
+        s * (-d / tail.sigma()).exp()
+    } else {
+        tail.probability(r)
+    };
     if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) }
 }
 
@@ -317,10 +356,12 @@ struct StatMonitor {
     up: f64,
     down: f64,
     note: Option<String>,
+    min_packets: u64,
+    suppressed: u64,
 }
 
 impl StatMonitor {
-    fn new(stat: Stat, wanted: SpotSettings) -> StatMonitor {
+    fn new(stat: Stat, wanted: SpotSettings, min_packets: u64) -> StatMonitor {
         StatMonitor {
             stat,
             wanted,
@@ -332,6 +373,8 @@ impl StatMonitor {
             up: f64::NAN,
             down: f64::NAN,
             note: None,
+            min_packets,
+            suppressed: 0,
         }
     }
 
@@ -389,9 +432,58 @@ impl StatMonitor {
         Ok(())
     }
 
-    fn observe(&mut self, r: &WindowReport, out: &mut Vec<Alarm>) {
+    /// Whether this window's value is an alarm, judged against the model
+    /// as it is (nothing changes). Quantised data can put the anomaly
+    /// threshold on or below the excess threshold (e.g. a ratio that is 0 in
+    /// almost every learning window): a value must be strictly beyond both.
+    /// A ratio over a handful of packets is too coarse to judge.
+    fn judge(&mut self, r: &WindowReport) -> Option<Alarm> {
         let x = r.stats[self.stat];
         self.value = x;
+        let State::Monitoring(model) = &self.state else {
+            return None;
+        };
+        let m = model.moving_average();
+        let (up, down) = model.thresholds();
+        self.up = up.unwrap_or(f64::NAN);
+        self.down = down.unwrap_or(f64::NAN);
+        if !x.is_finite() {
+            return None;
+        }
+        // Beyond by more than rounding noise.
+        let eps = |a: f64| 1e-9 * (1.0 + a.abs());
+        let dir = [(Direction::Up, 1.0, self.up), (Direction::Down, -1.0, self.down)]
+            .into_iter()
+            .find(|&(dir, sign, threshold)| {
+                let t = model.tail(dir).map_or(f64::NAN, |s| s.excess_threshold());
+                sign * (x - threshold) > eps(threshold) && sign * (x - m - t) > eps(m + t)
+            });
+        let (dir, _, threshold) = dir?;
+        if self.stat != Stat::Traffic && r.counts[crate::Counter::Pkts] < self.min_packets {
+            self.suppressed += 1;
+            return None;
+        }
+        let probability = model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
+        self.alarms += 1;
+        Some(Alarm {
+            stat: self.stat,
+            value: x,
+            threshold,
+            direction: dir,
+            window_start_ns: r.start_ns,
+            window_end_ns: r.end_ns,
+            probability,
+            severity: severity(probability, self.used.q),
+            top_src: r.top_for(self.stat, Dim::Src).to_vec(),
+            top_dst: r.top_for(self.stat, Dim::Dst).to_vec(),
+            top_dst_port: r.top_for(self.stat, Dim::DstPort).to_vec(),
+        })
+    }
+
+    /// Learns from a window judged normal: learning values, or a DSPOT step
+    /// (which keeps its own anomalies out of the model).
+    fn learn(&mut self, r: &WindowReport) {
+        let x = r.stats[self.stat];
         if !x.is_finite() {
             return;
         }
@@ -409,38 +501,10 @@ impl StatMonitor {
                 }
             }
             State::Monitoring(model) => {
-                let m = model.moving_average();
-                let (up, down) = model.thresholds();
-                self.up = up.unwrap_or(f64::NAN);
-                self.down = down.unwrap_or(f64::NAN);
                 self.steps += 1;
-                match model.step(x) {
-                    Ok(Some(dir)) => {
-                        let threshold = if dir == Direction::Up {
-                            self.up
-                        } else {
-                            self.down
-                        };
-                        let probability =
-                            model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
-                        self.alarms += 1;
-                        out.push(Alarm {
-                            stat: self.stat,
-                            value: x,
-                            threshold,
-                            direction: dir,
-                            window_start_ns: r.start_ns,
-                            window_end_ns: r.end_ns,
-                            probability,
-                            severity: severity(probability, self.used.q),
-                            top_src: r.top_for(self.stat, Dim::Src).to_vec(),
-                            top_dst: r.top_for(self.stat, Dim::Dst).to_vec(),
-                            top_dst_port: r.top_for(self.stat, Dim::DstPort).to_vec(),
-                        });
-                    }
-                    Ok(None) => {}
+                if let Err(e) = model.step(x) {
                     // Out of the model's range (a value 1e150 away): skipped.
-                    Err(e) => self.note = Some(format!("{}: value skipped: {e}", self.stat.name())),
+                    self.note = Some(format!("{}: value skipped: {e}", self.stat.name()));
                 }
             }
         }
@@ -468,6 +532,9 @@ pub struct StatStatus {
     pub windows: u64,
     /// Alarms raised.
     pub alarms: u64,
+    /// Values beyond the threshold in windows with fewer than
+    /// `detect.min_packets` packets (no alarm).
+    pub suppressed: u64,
     /// Settings in use (after adaptation to a short baseline).
     pub settings: SpotSettings,
     /// Why it is still learning, or how it adapted.
@@ -516,6 +583,7 @@ pub enum ModelError {
 pub struct Monitors {
     stats: Vec<StatMonitor>,
     window: Width,
+    anomalous_windows: u64,
 }
 
 impl Monitors {
@@ -526,17 +594,37 @@ impl Monitors {
             stats: cfg
                 .monitored()?
                 .into_iter()
-                .map(|s| StatMonitor::new(s, cfg.settings(s)))
+                .map(|s| StatMonitor::new(s, cfg.settings(s), cfg.min_packets))
                 .collect(),
             window: cfg.window,
+            anomalous_windows: 0,
         })
     }
 
     /// Feeds one window to every monitor; alarms are appended to `out`.
+    ///
+    /// A window in which any statistic raises an alarm is not learnt by any
+    /// model: an attack window is not normal traffic for the other
+    /// statistics either (a SYN flood lowers R_ACK; learning that would
+    /// drag R_ACK's moving average down and make its return to normal look
+    /// like an anomaly that, being an anomaly, is never learnt).
     pub fn observe(&mut self, r: &WindowReport, out: &mut Vec<Alarm>) {
+        let before = out.len();
         for m in &mut self.stats {
-            m.observe(r, out);
+            out.extend(m.judge(r));
         }
+        if out.len() > before {
+            self.anomalous_windows += 1;
+            return;
+        }
+        for m in &mut self.stats {
+            m.learn(r);
+        }
+    }
+
+    /// Windows not learnt because they raised an alarm.
+    pub fn anomalous_windows(&self) -> u64 {
+        self.anomalous_windows
     }
 
     /// Fits every statistic still learning on what it has (end of a
@@ -580,6 +668,7 @@ impl Monitors {
                     threshold_down: finite(m.down).filter(|_| monitoring),
                     windows: m.steps,
                     alarms: m.alarms,
+                    suppressed: m.suppressed,
                     settings: m.used,
                     note: m.note.clone(),
                 }

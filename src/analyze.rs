@@ -1,0 +1,554 @@
+//! `nectar analyze FILE...`: offline detection on capture files — decode,
+//! windows, SPOT on every statistic — then a summary and the alarms as a
+//! table, or the alarm events as JSON lines with `--json`.
+//!
+//! The usual workflow for short captures: `--baseline benign.pcap` learns
+//! the models on benign traffic first (adapting to a baseline shorter than
+//! `n_init` and saying so), then the other files are analysed with learning
+//! over. `--save-model` / `--model` keep and reuse what was learnt; `--store`
+//! puts the alarm events into the data directory's store.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use nectar_detect::{Alarm, DetectConfig, Monitors, Stat, WindowReport, Windower};
+use nectar_event::Event;
+use nectar_packet::{DecodeErrors, FileReader};
+
+use crate::config::Config;
+use crate::exit::usage;
+
+/// Flags of `nectar analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng; `-` reads standard input).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Benign captures to learn the models on before analysing FILE.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub baseline: Vec<PathBuf>,
+
+    /// Window width, e.g. 200ms or 1s (default: detect.window, 1s).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+
+    /// Statistics to watch (repeat or comma-separate; default: detect.stats).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub stat: Vec<String>,
+
+    /// Print the alarm events as JSON lines on stdout (summary on stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Save the learnt models to this file (JSON) at the end.
+    #[arg(long, value_name = "PATH")]
+    pub save_model: Option<PathBuf>,
+
+    /// Start from models saved with --save-model instead of learning.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Also store the alarm events in the data directory's database.
+    #[arg(long)]
+    pub store: bool,
+
+    /// No progress bar even on a terminal.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What one pass over files produced.
+#[derive(Default)]
+struct Totals {
+    packets: u64,
+    bytes: u64,
+    windows: u64,
+    empty_windows: u64,
+    late_packets: u64,
+    errors: DecodeErrors,
+    alarms: Vec<u64>,
+}
+
+pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
+    let mut detect = config.detect.clone();
+    let saved = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("--model {}: {e}", path.display())))?;
+            let file = Monitors::parse_models(&text)
+                .map_err(|e| usage(format!("--model {}: {e}", path.display())))?;
+            Some(file)
+        }
+        None => None,
+    };
+    if let Some(w) = &args.window {
+        detect.window = w.parse().map_err(|e| usage(format!("--window: {e}")))?;
+        if let Some(file) = &saved
+            && file.window != detect.window
+        {
+            return Err(usage(format!(
+                "--window {} differs from the {} windows the --model was learnt with; drop --window or relearn",
+                detect.window, file.window
+            )));
+        }
+    } else if let Some(file) = &saved {
+        detect.window = file.window;
+    }
+    if !args.stat.is_empty() {
+        detect.stats = args.stat.iter().map(|s| s.trim().to_owned()).collect();
+    }
+    if let Err(e) = detect.validate() {
+        let flag = match e.key.as_str() {
+            "detect.window" => "--window".to_owned(),
+            "detect.stats" if !args.stat.is_empty() => "--stat".to_owned(),
+            _ => format!("key `{}` (--config)", e.key),
+        };
+        return Err(usage(format!("{flag}: {}", e.reason)));
+    }
+    for f in args.baseline.iter().chain(&args.files) {
+        if f.as_os_str() != "-" && !f.is_file() {
+            return Err(usage(format!("{}: no such file", f.display())));
+        }
+    }
+    let mut monitors = Monitors::new(&detect).map_err(|e| usage(e.to_string()))?;
+    let mut err = std::io::stderr();
+    if let Some(file) = &saved {
+        for note in monitors.restore(file, false) {
+            let _ = writeln!(err, "model: {note}");
+        }
+    }
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let sensor = config.sensor_name.clone();
+    let mut sink = AlarmSink::new(config, args, &sensor)?;
+
+    // Learn on the baseline.
+    if !args.baseline.is_empty() {
+        let mut base = Totals::default();
+        let mut ignored = Vec::new();
+        for path in &args.baseline {
+            pass(
+                path,
+                &detect,
+                &mut monitors,
+                &mut base,
+                progress,
+                &mut |a| ignored.push(a.stat),
+            )?;
+        }
+        let _ = writeln!(
+            err,
+            "Baseline: {} packets, {} windows of {}.",
+            base.packets, base.windows, detect.window
+        );
+        for note in monitors.finish_learning() {
+            let _ = writeln!(err, "baseline: {note}");
+        }
+        if !ignored.is_empty() {
+            let _ = writeln!(
+                err,
+                "baseline: {} alarm(s) inside the baseline itself (not reported; a sign of a noisy statistic)",
+                ignored.len()
+            );
+        }
+    }
+
+    let started = Instant::now();
+    let mut totals = Totals {
+        alarms: vec![0; Stat::COUNT],
+        ..Totals::default()
+    };
+    let mut alarms_out: Vec<Alarm> = Vec::new();
+    let mut failure = None;
+    for path in &args.files {
+        let result = pass(
+            path,
+            &detect,
+            &mut monitors,
+            &mut totals,
+            progress,
+            &mut |a| sink.alarm(a, &mut alarms_out),
+        );
+        sink.flush()?;
+        if let Err(e) = result {
+            failure = Some(e);
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    sink.finish()?;
+
+    // Summary.
+    let mut out: Box<dyn Write> = if args.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    summary(&mut out, &totals, &monitors, &detect, elapsed)?;
+    if !args.json {
+        alarm_table(&mut out, &alarms_out)?;
+    }
+    if let Some(path) = &args.save_model {
+        save_models(path, &monitors)?;
+        writeln!(out, "Models saved to {}.", path.display())?;
+    }
+    out.flush()?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Writes the models atomically (temporary file, then rename).
+pub fn save_models(path: &Path, monitors: &Monitors) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, monitors.save_json())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// One file through decode, windows and monitors.
+fn pass(
+    path: &Path,
+    detect: &DetectConfig,
+    monitors: &mut Monitors,
+    totals: &mut Totals,
+    progress: bool,
+    on_alarm: &mut dyn FnMut(&Alarm),
+) -> anyhow::Result<()> {
+    let mut reader = if path.as_os_str() == "-" {
+        FileReader::from_reader(std::io::stdin(), "standard input")
+    } else {
+        FileReader::open(path)
+    }
+    .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = (progress && size > 0).then(|| {
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.display().to_string());
+        bar
+    });
+    let mut windower =
+        Windower::new(&detect.window_config()).map_err(|e| usage(format!("--window: {e}")))?;
+    let mut alarms = Vec::new();
+    let mut emit = |r: &WindowReport| {
+        monitors.observe(r, &mut alarms);
+        for a in alarms.drain(..) {
+            if let Some(n) = totals.alarms.get_mut(a.stat as usize) {
+                *n += 1;
+            }
+            on_alarm(&a);
+        }
+    };
+    let mut errors = DecodeErrors::default();
+    let mut packets = 0u64;
+    let result = loop {
+        match reader.next_packet() {
+            Ok(Some(p)) => {
+                let view = p.decode();
+                errors.record_meta(&view.meta);
+                windower.push(&view.meta, &mut emit);
+                packets += 1;
+                if packets & 0xffff == 0
+                    && let Some(bar) = &bar
+                {
+                    bar.set_position(reader.bytes_read());
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    windower.finish(&mut emit);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let st = windower.stats();
+    totals.packets += packets;
+    totals.bytes += reader.bytes_read();
+    totals.windows += st.windows;
+    totals.empty_windows += st.empty_windows;
+    totals.late_packets += st.late_packets;
+    totals.errors.merge(&errors);
+    result.map_err(|e| {
+        usage(format!(
+            "{}: {e} (the {packets} packets before it were analysed)",
+            path.display()
+        ))
+    })
+}
+
+/// Where alarms go: JSON lines on stdout, the table, the store.
+struct AlarmSink {
+    json: bool,
+    sensor: String,
+    stdout: std::io::BufWriter<std::io::Stdout>,
+    store: Option<StoreSink>,
+    pending: Vec<Event>,
+}
+
+struct StoreSink {
+    runtime: tokio::runtime::Runtime,
+    writer: Option<nectar_store::WriterHandle>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    store: nectar_store::Store,
+    stored: usize,
+    duplicates: usize,
+}
+
+impl AlarmSink {
+    fn new(config: &Config, args: &AnalyzeArgs, sensor: &str) -> anyhow::Result<AlarmSink> {
+        let store = if args.store {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let (store, writer, task) = runtime.block_on(open_writer(config))?;
+            Some(StoreSink {
+                runtime,
+                writer: Some(writer),
+                task: Some(task),
+                store,
+                stored: 0,
+                duplicates: 0,
+            })
+        } else {
+            None
+        };
+        Ok(AlarmSink {
+            json: args.json,
+            sensor: sensor.to_owned(),
+            stdout: std::io::BufWriter::new(std::io::stdout()),
+            store,
+            pending: Vec::new(),
+        })
+    }
+
+    fn alarm(&mut self, a: &Alarm, table: &mut Vec<Alarm>) {
+        if self.json || self.store.is_some() {
+            let event = a.to_event(&self.sensor);
+            if self.json
+                && let Ok(line) = serde_json::to_string(&event)
+            {
+                let _ = writeln!(self.stdout, "{line}");
+            }
+            if self.store.is_some() {
+                self.pending.push(event);
+            }
+        }
+        if !self.json {
+            // The table shows the first 10,000; the summary counts them all.
+            if table.len() < 10_000 {
+                table.push(a.clone());
+            }
+        }
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.stdout.flush()?;
+        if let Some(s) = &mut self.store {
+            for chunk in std::mem::take(&mut self.pending).chunks(1000) {
+                if let Some(w) = &s.writer {
+                    let outcome = s
+                        .runtime
+                        .block_on(w.submit(chunk.to_vec()))
+                        .context("cannot store the alarm events")?;
+                    s.stored += outcome.stored;
+                    s.duplicates += outcome.duplicates;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        self.flush()?;
+        if let Some(mut s) = self.store.take() {
+            drop(s.writer.take());
+            if let Some(task) = s.task.take() {
+                s.runtime
+                    .block_on(task)
+                    .context("the event writer failed")?;
+            }
+            s.runtime.block_on(s.store.close());
+            eprintln!(
+                "Stored {} alarm event(s) ({} already there).",
+                s.stored, s.duplicates
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn open_writer(
+    config: &Config,
+) -> anyhow::Result<(
+    nectar_store::Store,
+    nectar_store::WriterHandle,
+    tokio::task::JoinHandle<()>,
+)> {
+    let store = crate::admin::open_store(config).await?;
+    let log = if config.event_log.enabled {
+        let path = config.event_log_path();
+        Some(
+            nectar_store::JsonlLog::open(nectar_store::JsonlConfig {
+                path: path.clone(),
+                max_bytes: config.event_log.max_bytes,
+                keep: config.event_log.keep,
+            })
+            .with_context(|| format!("cannot open the event log {}", path.display()))?,
+        )
+    } else {
+        None
+    };
+    let (writer, task) = nectar_store::WriterHandle::spawn(
+        store.clone(),
+        log,
+        nectar_store::WriterConfig {
+            max_batch_events: config.store.max_batch_events,
+            max_delay: Duration::from_millis(config.store.max_delay_ms),
+            queue_requests: config.store.queue_batches,
+        },
+    );
+    Ok((store, writer, task))
+}
+
+fn summary(
+    out: &mut dyn Write,
+    t: &Totals,
+    monitors: &Monitors,
+    detect: &DetectConfig,
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "Packets: {} ({:.1} MB) in {:.2} s: {:.2} M packets/s, {:.0} MB/s",
+        t.packets,
+        t.bytes as f64 / 1e6,
+        secs,
+        t.packets as f64 / secs / 1e6,
+        t.bytes as f64 / secs / 1e6
+    )?;
+    writeln!(
+        out,
+        "Windows: {} of {} ({} empty){}",
+        t.windows,
+        detect.window,
+        t.empty_windows,
+        if t.late_packets > 0 {
+            format!(", {} packets out of order", t.late_packets)
+        } else {
+            String::new()
+        }
+    )?;
+    if t.errors.total() == 0 {
+        writeln!(out, "Decode errors: none")?;
+    } else {
+        let list: Vec<String> = t
+            .errors
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(e, n)| format!("{} {n}", e.name()))
+            .collect();
+        writeln!(
+            out,
+            "Decode errors: {} ({})",
+            t.errors.total(),
+            list.join(", ")
+        )?;
+    }
+    let total: u64 = t.alarms.iter().sum();
+    writeln!(out, "Alarms: {total}")?;
+    writeln!(
+        out,
+        "  {:<15} {:<10} {:>7} {:>12} {:>12} {:>12}",
+        "statistic", "state", "alarms", "last value", "threshold", "learnt"
+    )?;
+    for s in monitors.status() {
+        let n = Stat::from_name(s.stat)
+            .and_then(|st| t.alarms.get(st as usize).copied())
+            .unwrap_or(0);
+        let thr = s.threshold_up.or(s.threshold_down);
+        writeln!(
+            out,
+            "  {:<15} {:<10} {:>7} {:>12} {:>12} {:>12}",
+            s.stat,
+            s.state,
+            n,
+            fmt_opt(s.value),
+            fmt_opt(thr),
+            format!("{}/{}", s.learnt, s.need)
+        )?;
+    }
+    for s in monitors.status() {
+        if s.state == "learning" {
+            writeln!(
+                out,
+                "{}: still learning ({} of {} windows with a value): no alarms possible; give --baseline FILE, a longer capture, or a smaller detect.n_init",
+                s.stat, s.learnt, s.need
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.abs() >= 1e5 || (v != 0.0 && v.abs() < 1e-3) => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}"),
+        None => "-".into(),
+    }
+}
+
+fn alarm_table(out: &mut dyn Write, alarms: &[Alarm]) -> std::io::Result<()> {
+    if alarms.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<27} {:<15} {:<4} {:>11} {:>11} {:>9} {:<8} {:<24} {:<24} port",
+        "window start",
+        "statistic",
+        "dir",
+        "value",
+        "threshold",
+        "p",
+        "severity",
+        "top source",
+        "top destination"
+    )?;
+    let top = |l: &[nectar_detect::Contributor]| match l.first() {
+        Some(c) => format!("{} {:.0}%", c.key, c.share * 100.0),
+        None => "-".into(),
+    };
+    for a in alarms {
+        let start = nectar_event::Timestamp::from_nanos(i128::from(a.window_start_ns))
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<27} {:<15} {:<4} {:>11} {:>11} {:>9.2e} {:<8} {:<24} {:<24} {}",
+            start,
+            a.stat.name(),
+            a.direction.as_str(),
+            fmt_opt(Some(a.value)),
+            fmt_opt(Some(a.threshold)),
+            a.probability,
+            a.severity.as_str(),
+            top(&a.top_src),
+            top(&a.top_dst),
+            top(&a.top_dst_port),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of network detection: `nectar analyze` on captures made
+//! with real tools in network namespaces, on generated captures, and the
+//! InfluxDB sink against a real InfluxDB.
+
+mod analyze;
+mod influx;
+mod netns;
+mod util;
