@@ -45,8 +45,11 @@ pub enum Action {
 /// Output of one call into the shell.
 #[derive(Debug, Default)]
 pub struct Output {
-    /// Bytes for the terminal.
+    /// Bytes for the terminal (stdout; with a terminal, stderr too, as on a pty).
     pub data: Vec<u8>,
+    /// Error output of a session without a terminal, for SSH's extended data
+    /// (stderr); always empty when the session has a terminal.
+    pub err: Vec<u8>,
     /// What to record.
     pub actions: Vec<Action>,
     /// Set when the session should end, with its exit status.
@@ -117,6 +120,8 @@ pub struct Shell {
     pty: bool,
     /// Terminal output being built for the current call.
     term: Vec<u8>,
+    /// Error output being built for the current call (no terminal only).
+    err_term: Vec<u8>,
     actions: Vec<Action>,
     exit: Option<u32>,
 }
@@ -144,6 +149,7 @@ impl Shell {
             origin,
             pty,
             term: Vec::new(),
+            err_term: Vec::new(),
             actions: Vec::new(),
             exit: None,
         }
@@ -298,15 +304,27 @@ impl Shell {
         let data = if self.pty { crlf(&data) } else { data };
         Output {
             data,
+            err: std::mem::take(&mut self.err_term),
             actions: std::mem::take(&mut self.actions),
             exit: self.exit,
         }
     }
 
-    /// Writes a line to the terminal's stderr.
+    /// Writes a line to stderr.
     fn err_line(&mut self, text: &str) {
-        push_bounded(&mut self.term, text.as_bytes());
-        push_bounded(&mut self.term, b"\n");
+        let err = self.stderr();
+        push_bounded(err, text.as_bytes());
+        push_bounded(err, b"\n");
+    }
+
+    /// Where stderr goes: the terminal when there is one (a pty merges both
+    /// streams), else its own stream.
+    fn stderr(&mut self) -> &mut Vec<u8> {
+        if self.pty {
+            &mut self.term
+        } else {
+            &mut self.err_term
+        }
     }
 
     /// Runs a parsed list; the last stdout goes to `sink` (or, at depth 0, to the
@@ -435,7 +453,7 @@ impl Shell {
                 }
             }
         }
-        push_bounded(&mut self.term, &cmd_err);
+        push_bounded(self.stderr(), &cmd_err);
         push_bounded(out, &cmd_out);
         status
     }

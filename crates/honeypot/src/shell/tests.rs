@@ -20,8 +20,12 @@ fn shell() -> Shell {
     )
 }
 
+/// stdout then stderr of `line` (no terminal, so the two are separate streams).
 fn run(sh: &mut Shell, line: &str) -> String {
-    String::from_utf8_lossy(&sh.exec(line).data).into_owned()
+    let out = sh.exec(line);
+    let mut all = out.data;
+    all.extend_from_slice(&out.err);
+    String::from_utf8_lossy(&all).into_owned()
 }
 
 #[test]
@@ -77,10 +81,10 @@ fn common_bot_commands_answer_like_debian() {
 #[test]
 fn control_flow_quoting_and_substitution() {
     let mut sh = shell();
-    assert_eq!(
-        run(&mut sh, "cd /nope || cd /tmp && pwd"),
-        "-bash: cd: /nope: No such file or directory\n/tmp\n"
-    );
+    let out = sh.exec("cd /nope || cd /tmp && pwd");
+    assert_eq!(out.data, b"/tmp\n");
+    // No terminal: errors are stderr, sent apart (SSH extended data).
+    assert_eq!(out.err, b"-bash: cd: /nope: No such file or directory\n");
     assert_eq!(
         run(&mut sh, "echo \"$(pwd) `whoami`\" '$HOME' $HOME"),
         "/tmp root $HOME /root\n"
@@ -141,7 +145,8 @@ fn downloads_are_recorded_not_fetched() {
             "ftp://198.51.100.7/f.sh"
         ]
     );
-    let text = String::from_utf8_lossy(&out.data);
+    // wget reports on stderr, as the real one does.
+    let text = String::from_utf8_lossy(&out.err);
     assert!(text.contains("saved"), "{text}");
     assert!(!text.contains("command not found"), "{text}");
     assert!(run(&mut sh, "ls -l /tmp/x86").starts_with("-rwxrwxrwx"));

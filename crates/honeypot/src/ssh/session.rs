@@ -44,6 +44,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         user: None,
         handle: handle_cell.clone(),
         channels: Vec::new(),
+        logged_in: Arc::new(OnceLock::new()),
     };
     conn.send(conn.event(
         Kind::SessionConnect,
@@ -116,6 +117,8 @@ pub(crate) struct Conn {
     user: Option<String>,
     handle: Arc<OnceLock<russh::server::Handle>>,
     channels: Vec<Chan>,
+    /// Set at the first accepted login, so the login grace timer spares the session.
+    logged_in: Arc<OnceLock<()>>,
 }
 
 struct Chan {
@@ -229,7 +232,7 @@ fn bounded(text: &str) -> String {
 
 impl Conn {
     fn clone_for_close(&self) -> Closer {
-        let logged_in = Arc::new(OnceLock::new());
+        let logged_in = self.logged_in.clone();
         Closer {
             shared: self.shared.clone(),
             id: self.id.clone(),
@@ -340,6 +343,7 @@ impl Conn {
         self.send(event).await;
         if accepted {
             self.user = Some(user.chars().take(32).collect());
+            let _ = self.logged_in.set(());
             return Auth::Accept;
         }
         self.failures += 1;
@@ -463,6 +467,10 @@ impl Conn {
         }
         if !out.data.is_empty() {
             let _ = session.data(channel, out.data);
+        }
+        if !out.err.is_empty() {
+            // SSH_EXTENDED_DATA_STDERR, as sshd sends a command's stderr.
+            let _ = session.extended_data(channel, 1, out.err);
         }
         if let Some(code) = out.exit {
             let _ = session.exit_status_request(channel, code);
