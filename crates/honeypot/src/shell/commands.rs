@@ -61,7 +61,10 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "getconf"),
     ("/usr/bin", "grep"),
     ("/usr/bin", "groups"),
+    ("/usr/bin", "find"),
     ("/usr/bin", "head"),
+    ("/usr/bin", "hexdump"),
+    ("/usr/bin", "od"),
     ("/usr/bin", "hostname"),
     ("/usr/bin", "id"),
     ("/usr/bin", "ip"),
@@ -192,6 +195,12 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "false" => 1,
+        // Compound commands are not interpreted: bash would run them, and saying
+        // "command not found" to a `for` loop would give the honeypot away.
+        "while" | "for" | "if" | "until" | "case" | "do" | "done" | "then" | "fi" | "else"
+        | "elif" | "esac" | "function" | "select" | "{" | "}" => 0,
+        "find" => find(ctx, rest),
+        "od" | "hexdump" | "xxd" => hexdump(ctx, name, rest),
         "export" | "env" | "printenv" | "set" | "declare" => {
             if name == "env" && !rest.is_empty() {
                 let skip = rest
@@ -1319,6 +1328,160 @@ fn ps(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
 }
 
 /// The text of the named files, or stdin when none.
+/// `find [path...] [-name P] [-iname P] [-type f|d] [-maxdepth N]`, over the
+/// fake filesystem; at most 2,000 lines.
+fn find(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
+    let mut roots = Vec::new();
+    let (mut name, mut kind, mut max_depth, mut icase) = (None, None, usize::MAX, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-name" | "-iname" => {
+                icase = a == "-iname";
+                name = it.next().cloned();
+            }
+            "-type" => kind = it.next().cloned(),
+            "-maxdepth" => max_depth = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            _ if a.starts_with('-') => {
+                it.next();
+            }
+            _ => roots.push(a.clone()),
+        }
+    }
+    if roots.is_empty() {
+        roots.push(".".into());
+    }
+    let mut lines = 0usize;
+    let mut status = 0;
+    for root in roots {
+        let abs = ctx.path(&root);
+        let Some(node) = ctx.shell.fs.get(&abs).map(|n| n.into_owned()) else {
+            ctx.eprint(&format!("find: ‘{root}’: No such file or directory\n"));
+            status = 1;
+            continue;
+        };
+        // (shown path, absolute path, is_dir, depth)
+        let mut stack = vec![(root.clone(), abs, node.is_dir(), 0usize)];
+        while let Some((shown, abs, is_dir, depth)) = stack.pop() {
+            if lines >= 2_000 {
+                return status;
+            }
+            let base = super::fs::basename(&shown).to_owned();
+            let name_ok = name.as_ref().is_none_or(|p| {
+                if icase {
+                    super::wildcard(&p.to_lowercase(), &base.to_lowercase())
+                } else {
+                    super::wildcard(p, &base)
+                }
+            });
+            let kind_ok = match kind.as_deref() {
+                Some("d") => is_dir,
+                Some("f") => !is_dir,
+                _ => true,
+            };
+            if name_ok && kind_ok {
+                ctx.print(&format!("{shown}\n"));
+                lines += 1;
+            }
+            if is_dir && depth < max_depth && !abs.starts_with("/proc") {
+                let mut children = ctx.shell.fs.list(&abs);
+                children.reverse();
+                for (child, node) in children {
+                    let sep = if shown.ends_with('/') { "" } else { "/" };
+                    let child_abs = if abs == "/" {
+                        format!("/{child}")
+                    } else {
+                        format!("{abs}/{child}")
+                    };
+                    stack.push((
+                        format!("{shown}{sep}{child}"),
+                        child_abs,
+                        node.is_dir(),
+                        depth + 1,
+                    ));
+                }
+            }
+        }
+    }
+    status
+}
+
+/// `od` (octal words, or `-c` characters), `hexdump [-C]` and `xxd`, of at most
+/// 64 KiB of input.
+fn hexdump(ctx: &mut Ctx<'_, '_>, name: &str, args: &[String]) -> i32 {
+    let files: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect();
+    let mut data = read_inputs(ctx, &files).into_bytes();
+    data.truncate(64 * 1024);
+    let canonical = name == "xxd" || args.iter().any(|a| a == "-C");
+    let chars = name == "od" && args.iter().any(|a| a == "-c");
+    let mut out = String::new();
+    for (row, chunk) in data.chunks(16).enumerate() {
+        let offset = row * 16;
+        if name == "od" {
+            out.push_str(&format!("{offset:07o}"));
+            if chars {
+                for &b in chunk {
+                    let c = match b {
+                        b'\n' => "\\n".to_owned(),
+                        b'\t' => "\\t".to_owned(),
+                        b'\r' => "\\r".to_owned(),
+                        0 => "\\0".to_owned(),
+                        0x20..=0x7e => (b as char).to_string(),
+                        _ => format!("{b:03o}"),
+                    };
+                    out.push_str(&format!("{c:>4}"));
+                }
+            } else {
+                for pair in chunk.chunks(2) {
+                    let w = u16::from(pair[0]) | u16::from(*pair.get(1).unwrap_or(&0)) << 8;
+                    out.push_str(&format!(" {w:06o}"));
+                }
+            }
+        } else if canonical {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let text: String = chunk
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            if name == "xxd" {
+                let groups: Vec<String> = hex.chunks(2).map(|g| g.concat()).collect();
+                out.push_str(&format!("{offset:08x}: {:<40} {text}", groups.join(" ")));
+            } else {
+                let (a, b) = hex.split_at(hex.len().min(8));
+                out.push_str(&format!(
+                    "{offset:08x}  {:<23}  {:<23}  |{text}|",
+                    a.join(" "),
+                    b.join(" ")
+                ));
+            }
+        } else {
+            out.push_str(&format!("{offset:07x}"));
+            for pair in chunk.chunks(2) {
+                let w = u16::from(pair[0]) | u16::from(*pair.get(1).unwrap_or(&0)) << 8;
+                out.push_str(&format!(" {w:04x}"));
+            }
+        }
+        out.push('\n');
+    }
+    if name == "od" {
+        out.push_str(&format!("{:07o}\n", data.len()));
+    } else if name != "xxd" && !data.is_empty() {
+        out.push_str(&format!("{:08x}\n", data.len()));
+    }
+    ctx.print(&out);
+    0
+}
+
 fn read_inputs(ctx: &mut Ctx<'_, '_>, files: &[String]) -> String {
     let names: Vec<&String> = files.iter().filter(|a| !a.starts_with('-')).collect();
     if names.is_empty() {

@@ -412,12 +412,36 @@ impl Shell {
                 Redirect::ErrToOut => err_to_out = true,
                 Redirect::OutToErr => out_to_err = true,
                 Redirect::HereDoc => stdin_owned = Some(Vec::new()),
+                Redirect::HereString(word) => {
+                    let mut text = self.expand(word, depth).join(" ").into_bytes();
+                    text.truncate(MAX_VAR_BYTES);
+                    text.push(b'\n');
+                    stdin_owned = Some(text);
+                }
             }
         }
         let stdin = stdin_owned.as_deref().unwrap_or(stdin);
         let mut cmd_out = Vec::new();
         let mut cmd_err = Vec::new();
-        let status = if args.is_empty() {
+        let status = if let Some(source) = &command.group {
+            // A subshell: its own variables and directory are not kept after.
+            if depth >= parser::MAX_DEPTH {
+                0
+            } else {
+                match parser::parse(source) {
+                    Ok(list) => {
+                        let saved = (self.cwd.clone(), self.vars.clone(), self.exit);
+                        let status = self.run_list(&list, &mut cmd_out, depth + 1);
+                        (self.cwd, self.vars, self.exit) = saved;
+                        status
+                    }
+                    Err(e) => {
+                        cmd_err.extend_from_slice(format!("-bash: {}\n", e.0).as_bytes());
+                        2
+                    }
+                }
+            }
+        } else if args.is_empty() {
             0
         } else {
             let redirected = outfile.as_ref().is_some_and(|(_, _, fd)| *fd == 1);

@@ -41,6 +41,8 @@ pub enum Redirect {
     OutToErr,
     /// `<<WORD` (the here-document body is not read; stdin is empty).
     HereDoc,
+    /// `<<< word`: the word and a newline on stdin.
+    HereString(Word),
 }
 
 /// A simple command.
@@ -50,6 +52,8 @@ pub struct Command {
     pub words: Vec<Word>,
     /// Redirections, in order.
     pub redirects: Vec<Redirect>,
+    /// `( list )`: the source of a subshell run in place of words.
+    pub group: Option<String>,
 }
 
 /// Commands joined by `|`.
@@ -88,8 +92,10 @@ pub struct SyntaxError(pub String);
 enum Token {
     Word(Word),
     Op(&'static str),
-    /// A redirection operator with its fd: `>`, `>>`, `<`, `2>&1`, `>&2`, `&>`, `<<`.
+    /// A redirection operator with its fd: `>`, `>>`, `<`, `2>&1`, `>&2`, `&>`, `<<`, `<<<`.
     Redir(u8, &'static str),
+    /// `( list )`: the source between the parentheses.
+    Group(String),
 }
 
 /// Parses one line.
@@ -103,7 +109,16 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
     let unexpected = |t: &str| SyntaxError(format!("syntax error near unexpected token `{t}'"));
     while let Some(token) = tokens.next() {
         match token {
+            Token::Group(source) => {
+                if !command.words.is_empty() || command.group.is_some() {
+                    return Err(unexpected("("));
+                }
+                command.group = Some(source);
+            }
             Token::Word(w) => {
+                if command.group.is_some() {
+                    return Err(unexpected(&word_text(&w)));
+                }
                 if command.words.is_empty()
                     && command.redirects.is_empty()
                     && pipeline.commands.is_empty()
@@ -118,6 +133,12 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
                 let redirect = match op {
                     "2>&1" => Redirect::ErrToOut,
                     ">&2" => Redirect::OutToErr,
+                    "<<<" => {
+                        let Some(Token::Word(word)) = tokens.next() else {
+                            return Err(unexpected("newline"));
+                        };
+                        Redirect::HereString(word)
+                    }
                     "<<" => {
                         if let Some(Token::Word(_)) = tokens.peek() {
                             tokens.next();
@@ -149,7 +170,10 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
                 command.redirects.push(redirect);
             }
             Token::Op(op) => {
-                if command.words.is_empty() && command.redirects.is_empty() {
+                if command.words.is_empty()
+                    && command.redirects.is_empty()
+                    && command.group.is_none()
+                {
                     // Blank lines and a trailing `;` are fine; an operator with
                     // nothing before it is not.
                     if (op == ";" || op == "&")
@@ -176,7 +200,7 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
             }
         }
     }
-    if !command.words.is_empty() || !command.redirects.is_empty() {
+    if !command.words.is_empty() || !command.redirects.is_empty() || command.group.is_some() {
         pipeline.commands.push(command);
     } else if !pipeline.commands.is_empty() || join != Join::Always {
         return Err(SyntaxError("syntax error: unexpected end of file".into()));
@@ -185,6 +209,45 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
         list.push((join, pipeline));
     }
     Ok(list)
+}
+
+/// Index of the `)` closing a group whose body starts at `start`, skipping quotes.
+fn group_end(chars: &[char], start: usize) -> Option<usize> {
+    let mut level = 0usize;
+    let mut quote: Option<char> = None;
+    let mut i = start;
+    while i < chars.len() {
+        let c = chars[i];
+        match (quote, c) {
+            (Some('"'), '\\') => i += 1,
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\\') => i += 1,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => {
+                level += 1;
+                if level > MAX_DEPTH {
+                    return None;
+                }
+            }
+            (None, ')') if level == 0 => return Some(i),
+            (None, ')') => level -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A word's literal text, for error messages.
+fn word_text(word: &Word) -> String {
+    word.iter()
+        .map(|p| match p {
+            Part::Lit(s, _) => s.clone(),
+            Part::Var(s, _) => format!("${s}"),
+            Part::Subst(s, _) => format!("$({s})"),
+        })
+        .collect()
 }
 
 fn lex(line: &str, depth: usize) -> Result<Vec<Token>, SyntaxError> {
@@ -246,7 +309,13 @@ fn lex(line: &str, depth: usize) -> Result<Vec<Token>, SyntaxError> {
                     ('&', _) => ("&", 1),
                     ('|', _) => ("|", 1),
                     ('(', _) => {
-                        return Err(SyntaxError("syntax error near unexpected token `('".into()));
+                        // A subshell: keep its source, parsed when it runs.
+                        let end = group_end(&chars, i + 1).ok_or_else(|| {
+                            SyntaxError("unexpected EOF while looking for matching `)'".into())
+                        })?;
+                        tokens.push(Token::Group(chars[i + 1..end].iter().collect()));
+                        i = end + 1;
+                        continue;
                     }
                     _ => return Err(SyntaxError("syntax error near unexpected token `)'".into())),
                 };
@@ -265,7 +334,9 @@ fn lex(line: &str, depth: usize) -> Result<Vec<Token>, SyntaxError> {
                 }
                 let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
                 let (op, len) = if c == '<' {
-                    if rest.starts_with("<<") {
+                    if rest.starts_with("<<<") {
+                        ("<<<", 3)
+                    } else if rest.starts_with("<<") {
                         ("<<", 2)
                     } else {
                         ("<", 1)
@@ -514,7 +585,15 @@ mod tests {
         assert!(parse("echo 'x").unwrap_err().0.contains("matching"));
         assert!(parse("| x").unwrap_err().0.contains("unexpected token `|'"));
         assert!(parse("a &&").is_err());
-        assert!(parse("(a)").is_err());
+        assert_eq!(
+            parse("(a; b) | c").unwrap()[0].1.commands[0]
+                .group
+                .as_deref(),
+            Some("a; b")
+        );
+        assert!(parse("(a").unwrap_err().0.contains("matching `)'"));
+        assert!(parse("(a) b").is_err());
+        assert!(parse(&"(".repeat(100)).is_err());
         assert_eq!(parse("").unwrap(), vec![]);
         assert_eq!(parse("   # comment").unwrap(), vec![]);
         assert_eq!(parse("a;").unwrap().len(), 1);
