@@ -8,6 +8,8 @@ mod config;
 mod detect_cfg;
 mod exit;
 mod honeypot_cfg;
+mod influx;
+mod live;
 mod serve;
 mod spot_cmd;
 

@@ -86,6 +86,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // them into the writer.
     let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
     let ssh = start_ssh_honeypot(&config, &bus).await;
+    let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
         max_body_bytes: config.server.max_body_bytes,
@@ -94,7 +95,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         session_hours: config.server.session_hours,
         ..WebConfig::default()
     };
-    let app = nectar_web::router(AppState::new(store.clone(), writer.clone(), web));
+    let mut state = AppState::new(store.clone(), writer.clone(), web);
+    if let Some(d) = &detector {
+        state = state.with_detector(d.clone());
+    }
+    let app = nectar_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen.0)
         .await
         .map_err(|e| {
@@ -148,6 +153,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // acknowledged with.
     if let Some(ssh) = ssh {
         ssh.stop(Duration::from_secs(10)).await;
+    }
+    if let Some(d) = detector {
+        tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
     }
     drop(bus);
     bus_task.await.context("the event bus failed")?;

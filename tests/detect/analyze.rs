@@ -16,7 +16,7 @@ const FLOOD: (u64, u64) = (START + 40_000_000_000, START + 45_000_000_000);
 
 /// `secs` of mixed traffic at 2,000 packets/s; with `flood`, a SYN flood of
 /// 20,000 packets/s from 198.51.100.66 to port 80 during [`FLOOD`].
-fn capture(path: &Path, secs: u64, seed: u64, flood: bool) {
+pub fn capture(path: &Path, secs: u64, seed: u64, flood: bool) {
     let file = std::fs::File::create(path).unwrap();
     let mut w = PcapWriter::new(
         std::io::BufWriter::new(file),

@@ -5,4 +5,8 @@
 mod analyze;
 mod influx;
 mod netns;
+mod serve;
+#[allow(dead_code)]
+#[path = "../serve/util.rs"]
+mod serve_util;
 mod util;

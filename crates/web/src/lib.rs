@@ -9,6 +9,7 @@
 
 mod api;
 pub mod auth;
+pub mod detect;
 mod error;
 mod headers;
 mod pages;
@@ -62,6 +63,7 @@ pub struct AppState {
     pub(crate) config: Arc<WebConfig>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
+    pub(crate) detector: Option<detect::DetectHandle>,
 }
 
 impl AppState {
@@ -73,7 +75,14 @@ impl AppState {
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
+            detector: None,
         }
+    }
+
+    /// Adds the live network detector (`/api/v1/detect/...`).
+    pub fn with_detector(mut self, detector: detect::DetectHandle) -> AppState {
+        self.detector = Some(detector);
+        self
     }
 }
 
@@ -84,6 +93,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes(&state.config))
+        .merge(detect::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)

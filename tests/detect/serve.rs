@@ -1,0 +1,171 @@
+//! Live detection in `nectar serve`: `[capture] file` replayed through the
+//! pipeline with models learnt by `nectar analyze --save-model`, the
+//! detector API with its roles, alarms on the bus, windows in JSON lines;
+//! and `serve` without `[capture]`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::analyze::capture;
+use crate::serve_util::{Server, client, token};
+use crate::util::nectar;
+
+/// Learns models for 500 ms windows on a benign capture, saved where
+/// `serve` looks for them.
+pub fn learn(data: &Path, dir: &Path) {
+    let base = dir.join("base.pcap");
+    capture(&base, 240, 7, false);
+    std::fs::create_dir_all(data).unwrap();
+    let models = data.join("detect-models.json");
+    let out = nectar(
+        data,
+        &[
+            "analyze",
+            "--window",
+            "500ms",
+            "--baseline",
+            base.to_str().unwrap(),
+            "--save-model",
+            models.to_str().unwrap(),
+            base.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls the detector until the replay is over.
+pub fn wait_done(url: &str, token: &str) -> Value {
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let st: Value = c
+            .get(format!("{url}/api/v1/detect/stats"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if st["running"] == false && st["windows"].as_u64().unwrap_or(0) > 0 {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "replay did not finish: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_replays_a_capture_and_reports_alarms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    learn(&data, dir.path());
+    let attack = dir.path().join("attack.pcap");
+    capture(&attack, 90, 8, true);
+    let windows = dir.path().join("windows.jsonl");
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[detect]\nwindow = \"500ms\"\n[capture]\nfile = {:?}\nhistory = 50\n[sinks]\nwindows_jsonl = {:?}\n[honeypot.ssh]\nenabled = false\n",
+            attack.to_str().unwrap(),
+            windows.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let viewer = token(&data, "viewer-1", "viewer");
+    let analyst = token(&data, "analyst-1", "analyst");
+    let server = Server::start(&data, Some(&config));
+    let c = client();
+
+    let st = wait_done(&server.url, &viewer);
+    assert_eq!(st["source"], format!("file {}", attack.display()));
+    assert_eq!(st["error"], Value::Null, "{st}");
+    assert!(st["alarms"].as_u64().unwrap() >= 2, "{st}");
+    assert_eq!(st["decode_errors"], 0);
+    let stats = st["stats"].as_array().unwrap();
+    let syn = stats.iter().find(|s| s["stat"] == "R_SYN").unwrap();
+    assert_eq!(syn["state"], "monitoring", "{syn}");
+    assert!(syn["threshold_up"].is_f64(), "{syn}");
+    assert_eq!(syn["history"].as_array().unwrap().len(), 50);
+    assert!(syn["alarms"].as_u64().unwrap() >= 1, "{syn}");
+
+    // The alarms went through the bus into the store.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let events = loop {
+        let body: Value = c
+            .get(format!(
+                "{}/api/v1/events?kind=net.alarm&limit=1000",
+                server.url
+            ))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let events = body["events"].as_array().unwrap().clone();
+        if events.len() as u64 == st["alarms"].as_u64().unwrap() || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(events.len() as u64, st["alarms"].as_u64().unwrap());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["data"]["stat"] == "R_SYN"
+                && e["data"]["top_src"][0]["key"] == "198.51.100.66"),
+        "{events:?}"
+    );
+    // One JSON line per window.
+    let lines = std::fs::read_to_string(&windows).unwrap();
+    assert_eq!(
+        lines.lines().count() as u64,
+        st["windows"].as_u64().unwrap()
+    );
+    let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert!(first["stats"]["TRAFFIC"]["value"].is_f64(), "{first}");
+
+    // Control: viewers may read, not control; analysts may.
+    let post = |path: &str, t: Option<&str>| {
+        let mut r = c.post(format!("{}/api/v1/detect/{path}", server.url));
+        if let Some(t) = t {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap()
+    };
+    assert_eq!(post("start", None).status(), 401);
+    assert_eq!(post("start", Some(&viewer)).status(), 403);
+    let r = post("start", Some(&analyst));
+    assert_eq!(r.status(), 200);
+    // The replay runs again; models continue (no relearning).
+    let st2 = wait_done(&server.url, &viewer);
+    assert!(st2["windows"].as_u64().unwrap() > st["windows"].as_u64().unwrap());
+    assert_eq!(post("stop", Some(&analyst)).status(), 200);
+    assert_eq!(post("stop", Some(&analyst)).status(), 409);
+    drop(server);
+    // Models were saved at stop.
+    assert!(data.join("detect-models.json").is_file());
+}
+
+#[test]
+fn serve_without_capture_has_no_detector() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let viewer = token(&data, "v", "viewer");
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[honeypot.ssh]\nenabled = false\n").unwrap();
+    let server = Server::start(&data, Some(&config));
+    let r = client()
+        .get(format!("{}/api/v1/detect/stats", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().unwrap().contains("[capture]"));
+}
