@@ -232,4 +232,3 @@ fn hostile_input_never_panics() {
     let deep = "echo ".to_string() + &"$(echo ".repeat(100) + &")".repeat(100);
     let _ = sh.exec(&deep);
 }
-
