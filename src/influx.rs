@@ -50,19 +50,25 @@ impl InfluxSink {
         let (tx, rx) = std::sync::mpsc::sync_channel(cfg.batch_points.max(1) * 4);
         let stats = Arc::new(InfluxStats::default());
         let url = write_url(cfg);
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
         let writer = Writer {
             rx,
-            client,
             url,
             cfg: cfg.clone(),
             stats: stats.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("influxdb".into())
-            .spawn(move || writer.run())?;
+            .spawn(move || {
+                // Built on this thread: reqwest's blocking client runs its own
+                // runtime, which must not be created or dropped in async code.
+                match reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                {
+                    Ok(client) => writer.run(&client),
+                    Err(e) => warn!(error = %e, "Cannot start the InfluxDB client."),
+                }
+            })?;
         Ok(InfluxSink {
             tx: Some(tx),
             thread: Some(thread),
@@ -224,14 +230,13 @@ pub fn alarm_line(sensor: &str, a: &Alarm) -> String {
 
 struct Writer {
     rx: Receiver<String>,
-    client: reqwest::blocking::Client,
     url: String,
     cfg: InfluxConfig,
     stats: Arc<InfluxStats>,
 }
 
 impl Writer {
-    fn run(self) {
+    fn run(self, client: &reqwest::blocking::Client) {
         let mut buffer: VecDeque<String> = VecDeque::new();
         let flush_every = Duration::from_millis(self.cfg.flush_ms);
         let mut last_flush = Instant::now();
@@ -273,7 +278,7 @@ impl Writer {
                 acc
             });
             last_flush = Instant::now();
-            match self.post(body) {
+            match self.post(client, body) {
                 Ok(()) => {
                     buffer.drain(..n);
                     self.stats.written.fetch_add(n as u64, Ordering::Relaxed);
@@ -307,8 +312,8 @@ impl Writer {
         }
     }
 
-    fn post(&self, body: String) -> Result<(), Failure> {
-        let mut req = self.client.post(&self.url).body(body);
+    fn post(&self, client: &reqwest::blocking::Client, body: String) -> Result<(), Failure> {
+        let mut req = client.post(&self.url).body(body);
         if self.cfg.version == 2 {
             req = req.header("Authorization", format!("Token {}", self.cfg.token));
         }
