@@ -45,14 +45,14 @@ TCK=$(getconf CLK_TCK)
 
 echo "# nectar $("$BIN" --version) pid $SP idle_rss_kib $(rss "$SP") port $PORT"
 if [ "$Q" = 1 ]; then
-  L attempts --total 200 --concurrency 100 --per-conn 1
+  L attempts --total 200 --concurrency 100 --per-conn 1 --user nobody --password wrong
   L hold --concurrency 50 --password 123456 --shell --hold-s 3
   exit 0
 fi
-for c in 100 200 400 800; do L attempts --total $((c*8)) --concurrency $c --per-conn 1; done
+for c in 100 200 400 800; do L attempts --total $((c*8)) --concurrency $c --per-conn 1 --user nobody --password wrong; done
 L attempts --total 2400 --concurrency 800 --per-conn 3 --user admin --password nope
 L attempts --total 2400 --concurrency 800 --per-conn 6 --user admin --password nope
-a=$(cpu "$SP"); L attempts --total 3000 --concurrency 200 --per-conn 1 >/dev/null; b=$(cpu "$SP")
+a=$(cpu "$SP"); L attempts --total 3000 --concurrency 200 --per-conn 1 --user nobody --password wrong >/dev/null; b=$(cpu "$SP")
 echo "{\"nectar_cpu_ms_per_ssh_conn\": $(python3 -c "print(round(($b-$a)/$TCK*1000/3000,3))")}"
 L hold --concurrency 200 --password 123456 --hold-s 10
 L hold --concurrency 200 --password 123456 --shell --hold-s 10
