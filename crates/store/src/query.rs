@@ -492,12 +492,16 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
             clauses.next().push("kind = ").push_bind(kind.as_str());
         }
         Some(KindFilter::Prefix(prefix)) => {
-            // A range on the index instead of LIKE: '/' sorts right after '.'.
+            // A range instead of LIKE: '/' sorts right after '.'. The unary `+` keeps
+            // SQLite off the (kind, time) index here: a family spans several kinds,
+            // so that index cannot give time order and SQLite would sort every match
+            // (1.7 s for 570,000 of a million events); walking the time-ordered
+            // table and filtering finds a page in milliseconds.
             clauses
                 .next()
-                .push("kind > ")
+                .push("+kind > ")
                 .push_bind(format!("{prefix}."))
-                .push(" AND kind < ")
+                .push(" AND +kind < ")
                 .push_bind(format!("{prefix}/"));
         }
         None => {}
