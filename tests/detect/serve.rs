@@ -94,6 +94,15 @@ fn serve_replays_a_capture_and_reports_alarms() {
     assert_eq!(syn["history"].as_array().unwrap().len(), 50);
     assert!(syn["alarms"].as_u64().unwrap() >= 1, "{syn}");
 
+    // The Detection page charts every statistic with its thresholds and alarms.
+    let page = detection_page(&server.url, &data);
+    assert!(
+        page.contains("R_SYN") && page.contains("monitoring"),
+        "{page}"
+    );
+    assert!(page.matches("<svg class=\"chart series\"").count() >= 9);
+    assert!(page.contains("class=\"threshold\""), "{page}");
+
     // The alarms went through the bus into the store.
     let deadline = Instant::now() + Duration::from_secs(20);
     let events = loop {
@@ -168,4 +177,49 @@ fn serve_without_capture_has_no_detector() {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().unwrap().contains("[capture]"));
+}
+
+/// Logs in as the first-start admin and returns the Detection page's HTML.
+fn detection_page(url: &str, data: &std::path::Path) -> String {
+    let c = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = c.get(format!("{url}/login")).send().unwrap();
+    let set = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let login_cookie = set.split(';').next().unwrap().to_owned();
+    let html = form.text().unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = html[start..].split('"').next().unwrap().to_owned();
+    let password = std::fs::read_to_string(data.join("initial-admin-password")).unwrap();
+    let response = c
+        .post(format!("{url}/login"))
+        .header("cookie", login_cookie)
+        .form(&[
+            ("username", "admin"),
+            ("password", password.trim()),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("nectar_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = c
+        .get(format!("{url}/detection"))
+        .header("cookie", session)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().unwrap()
 }

@@ -11,6 +11,7 @@
 
 mod charts;
 mod dashboard;
+mod detection;
 mod events;
 mod login;
 mod sessions;
@@ -44,7 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/export.json", get(events::export_json))
         .route("/events/{id}", get(events::detail))
         .route("/sessions", get(sessions::list))
-        .route("/detection", get(placeholder_detection))
+        .route("/detection", get(detection::page))
         .route("/hosts", get(placeholder_hosts))
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::create_user))
@@ -200,16 +201,6 @@ struct Placeholder {
     layout: Layout,
     title: &'static str,
     text: &'static str,
-}
-
-async fn placeholder_detection(
-    crate::auth::CurrentUser(session): crate::auth::CurrentUser,
-) -> Response {
-    render(&Placeholder {
-        layout: Layout::new(&session, "detection"),
-        title: "Detection",
-        text: "Network anomaly detection (SPOT on traffic statistics) is not running in this server yet. Its alarms appear on the dashboard and under Events as kind net.alarm.",
-    })
 }
 
 async fn placeholder_hosts(
