@@ -452,12 +452,15 @@ impl StatMonitor {
         }
         // Beyond by more than rounding noise.
         let eps = |a: f64| 1e-9 * (1.0 + a.abs());
-        let dir = [(Direction::Up, 1.0, self.up), (Direction::Down, -1.0, self.down)]
-            .into_iter()
-            .find(|&(dir, sign, threshold)| {
-                let t = model.tail(dir).map_or(f64::NAN, |s| s.excess_threshold());
-                sign * (x - threshold) > eps(threshold) && sign * (x - m - t) > eps(m + t)
-            });
+        let dir = [
+            (Direction::Up, 1.0, self.up),
+            (Direction::Down, -1.0, self.down),
+        ]
+        .into_iter()
+        .find(|&(dir, sign, threshold)| {
+            let t = model.tail(dir).map_or(f64::NAN, |s| s.excess_threshold());
+            sign * (x - threshold) > eps(threshold) && sign * (x - m - t) > eps(m + t)
+        });
         let (dir, _, threshold) = dir?;
         if self.stat != Stat::Traffic && r.counts[crate::Counter::Pkts] < self.min_packets {
             self.suppressed += 1;
