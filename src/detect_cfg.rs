@@ -205,6 +205,9 @@ pub fn commented(c: &Config, line: &mut dyn FnMut(String)) {
     line("# Fewest packets in a window for an alarm on a ratio (every statistic but".into());
     line("# TRAFFIC): a ratio over a handful of packets is too coarse to judge.".into());
     line(format!("min_packets = {}", d.min_packets));
+    line("# Windows in a row beyond its threshold after which a statistic is taken".into());
+    line("# to have changed for good and learns afresh (0: never; alarms go on).".into());
+    line(format!("relearn_after = {}", d.relearn_after));
     line("# SPOT defaults for every statistic; override per statistic in a table".into());
     line("# [detect.stat.NAME], e.g. [detect.stat.R_SYN] with q = 1e-5.".into());
     line("# Alarm probability: an alarm when the fitted tail gives the value a".into());

@@ -30,6 +30,11 @@ pub struct DetectConfig {
     /// Fewest packets a window needs for an alarm on a ratio statistic (all
     /// but TRAFFIC): a ratio over a handful of packets is too coarse to judge.
     pub min_packets: u64,
+    /// Windows in a row beyond its threshold after which a statistic is
+    /// taken to have changed for good and learns afresh (0: never). Without
+    /// it a lasting change of normal traffic would alarm forever, since
+    /// anomalous windows are never learnt.
+    pub relearn_after: u64,
     /// Default anomaly probability of every statistic: a window is an alarm
     /// when the fitted tail gives its value a probability below q.
     pub q: f64,
@@ -120,6 +125,7 @@ impl Default for DetectConfig {
                 .collect(),
             top_n: 5,
             min_packets: 50,
+            relearn_after: 3_600,
             q: d.q,
             level: d.level,
             n_init: d.n_init,

@@ -358,6 +358,8 @@ struct StatMonitor {
     note: Option<String>,
     min_packets: u64,
     suppressed: u64,
+    /// Windows in a row with an alarm.
+    streak: u64,
 }
 
 impl StatMonitor {
@@ -375,6 +377,7 @@ impl StatMonitor {
             note: None,
             min_packets,
             suppressed: 0,
+            streak: 0,
         }
     }
 
@@ -461,13 +464,17 @@ impl StatMonitor {
             let t = model.tail(dir).map_or(f64::NAN, |s| s.excess_threshold());
             sign * (x - threshold) > eps(threshold) && sign * (x - m - t) > eps(m + t)
         });
-        let (dir, _, threshold) = dir?;
+        let Some((dir, _, threshold)) = dir else {
+            self.streak = 0;
+            return None;
+        };
         if self.stat != Stat::Traffic && r.counts[crate::Counter::Pkts] < self.min_packets {
             self.suppressed += 1;
             return None;
         }
         let probability = model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
         self.alarms += 1;
+        self.streak += 1;
         Some(Alarm {
             stat: self.stat,
             value: x,
@@ -587,6 +594,7 @@ pub struct Monitors {
     stats: Vec<StatMonitor>,
     window: Width,
     anomalous_windows: u64,
+    relearn_after: u64,
 }
 
 impl Monitors {
@@ -601,6 +609,7 @@ impl Monitors {
                 .collect(),
             window: cfg.window,
             anomalous_windows: 0,
+            relearn_after: cfg.relearn_after,
         })
     }
 
@@ -618,6 +627,20 @@ impl Monitors {
         }
         if out.len() > before {
             self.anomalous_windows += 1;
+            if self.relearn_after > 0 {
+                for m in &mut self.stats {
+                    if m.streak >= self.relearn_after {
+                        m.note = Some(format!(
+                            "{}: {} windows in a row beyond the threshold: taken as a lasting change; learning afresh",
+                            m.stat.name(),
+                            m.streak
+                        ));
+                        m.state = State::Learning(Vec::new());
+                        m.used = m.wanted;
+                        m.streak = 0;
+                    }
+                }
+            }
             return;
         }
         for m in &mut self.stats {
@@ -926,6 +949,27 @@ mod tests {
             m.observe(&report(i, noise(i)), &mut alarms);
         }
         assert!(m.finish_learning().iter().all(|n| n.contains("only 5")));
+    }
+
+    #[test]
+    fn lasting_change_is_relearnt() {
+        let mut c = cfg();
+        c.relearn_after = 20;
+        let mut m = Monitors::new(&c).unwrap();
+        let mut alarms = Vec::new();
+        for i in 0..300 {
+            m.observe(&report(i, noise(i)), &mut alarms);
+        }
+        assert_eq!(m.status()[0].state, "monitoring");
+        alarms.clear();
+        for i in 300..330 {
+            m.observe(&report(i, 0.9), &mut alarms);
+        }
+        let syn = alarms.iter().filter(|a| a.stat == Stat::RSyn).count();
+        assert_eq!(syn, 20, "alarms until the change is taken as lasting");
+        let st = &m.status()[0];
+        assert_eq!(st.state, "learning");
+        assert!(st.note.as_deref().unwrap_or("").contains("learning afresh"));
     }
 
     #[test]
