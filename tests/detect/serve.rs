@@ -223,3 +223,106 @@ fn detection_page(url: &str, data: &std::path::Path) -> String {
     assert_eq!(page.status(), 200);
     page.text().unwrap()
 }
+
+#[test]
+fn serve_captures_live_on_loopback() {
+    if !crate::util::require("live capture test", &[], true) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        "[detect]\nwindow = \"100ms\"\nn_init = 20\ndepth = 5\n[capture]\ninterface = \"lo\"\npromiscuous = false\nsnaplen = 256\nsave_seconds = 1\n[honeypot.ssh]\nenabled = false\n",
+    )
+    .unwrap();
+    let viewer = token(&data, "v", "viewer");
+    let analyst = token(&data, "a", "analyst");
+    let server = Server::start(&data, Some(&config));
+    let c = client();
+    let stats = || -> Value {
+        c.get(format!("{}/api/v1/detect/stats", server.url))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    // Our own requests are loopback traffic; quiet periods still close
+    // windows on time.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        let st = stats();
+        let syn = st["stats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stat"] == "TRAFFIC")
+            .cloned()
+            .unwrap();
+        if st["windows"].as_u64().unwrap() >= 30 && syn["state"] == "monitoring" {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "live windows did not come: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(st["running"], true, "{st}");
+    assert_eq!(st["source"], "interface lo");
+    assert!(st["packets"].as_u64().unwrap() > 0, "{st}");
+    let r = c
+        .post(format!("{}/api/v1/detect/stop", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(stats()["running"], false);
+    // Models of a live run are saved too.
+    let saved = std::fs::read_to_string(data.join("detect-models.json")).unwrap();
+    assert!(saved.contains("\"TRAFFIC\""), "{saved}");
+    let r = c
+        .post(format!("{}/api/v1/detect/start", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(stats()["running"], true);
+}
+
+#[test]
+fn serve_starts_when_the_capture_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        "[capture]\ninterface = \"nope0\"\n[honeypot.ssh]\nenabled = false\n",
+    )
+    .unwrap();
+    let viewer = token(&data, "v", "viewer");
+    let analyst = token(&data, "a", "analyst");
+    let server = Server::start(&data, Some(&config));
+    let c = client();
+    let st: Value = c
+        .get(format!("{}/api/v1/detect/stats", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(st["running"], false, "{st}");
+    let error = st["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("capture.interface") && error.contains("nope0"),
+        "{st}"
+    );
+    let r = c
+        .post(format!("{}/api/v1/detect/start", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().unwrap().contains("nope0"));
+}
