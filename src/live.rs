@@ -423,16 +423,17 @@ impl Pipeline {
         if let Some(e) = &error {
             warn!(error = %e, "Detector capture failed.");
         }
-        {
-            let mut s = lock(&self.shared.snapshot);
-            s.running = false;
-            s.error = error;
-        }
+        // Sinks first, so "not running" means everything was handed over.
         if let Some(f) = &mut self.jsonl {
             let _ = f.flush();
         }
         if let Some(mut i) = self.influx.take() {
             i.close();
+        }
+        {
+            let mut s = lock(&self.shared.snapshot);
+            s.running = false;
+            s.error = error;
         }
         self.monitors
     }
