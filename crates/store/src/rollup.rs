@@ -70,45 +70,49 @@ impl<'a> RollupBatch<'a> {
         let time = event.time.as_micros();
         for (resolution, width) in RESOLUTIONS {
             let bucket = time.div_euclid(width) * width;
-            *self
-                .counts
-                .entry((
-                    resolution,
-                    bucket,
-                    event.kind.as_str(),
-                    event.severity.rank(),
-                ))
-                .or_default() += 1;
-            if let Some(ip) = event.src_ip {
-                *self.sources.entry((resolution, bucket, ip)).or_default() += 1;
-            }
-            let mut value = |field: i16, key: &str| {
-                if let Some(text) = event.data.get(key).and_then(|v| v.as_str()) {
-                    *self
-                        .values
-                        .entry((resolution, field, bucket, cut(text)))
-                        .or_default() += 1;
-                }
-            };
-            value(2, "username");
-            if is_login(event.kind) {
-                value(3, "password");
-            }
-            value(4, "input");
+            let key = (resolution, bucket, event.kind.as_str(), event.severity.rank());
+            *self.counts.entry(key).or_default() += 1;
         }
+        // Ranked values per hour only: top lists do not need minutes.
+        let (resolution, width) = HOUR;
+        let bucket = time.div_euclid(width) * width;
+        if let Some(ip) = event.src_ip {
+            *self.sources.entry((resolution, bucket, ip)).or_default() += 1;
+        }
+        let mut value = |field: i16, key: &str| {
+            if let Some(text) = event.data.get(key).and_then(|v| v.as_str()) {
+                *self.values.entry((resolution, field, bucket, cut(text))).or_default() += 1;
+            }
+        };
+        value(2, "username");
+        if is_login(event.kind) {
+            value(3, "password");
+        }
+        value(4, "input");
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.counts.is_empty()
     }
 
-    /// The hour buckets whose ranked values this batch touched.
-    pub(crate) fn value_buckets(&self, into: &mut HashSet<i64>) {
-        into.extend(self.values.keys().map(|(_, _, bucket, _)| *bucket));
-        into.extend(self.sources.keys().map(|(_, bucket, _)| *bucket));
+    /// Moves the batch's ranked values into `pending` (copying each distinct value
+    /// once per flush period, not once per event).
+    pub(crate) fn move_values(&mut self, pending: &mut PendingValues) {
+        for ((_, bucket, ip), n) in self.sources.drain() {
+            *pending.sources.entry((bucket, ip)).or_default() += n;
+        }
+        for ((_, field, bucket, value), n) in self.values.drain() {
+            let values = pending.values.entry((field, bucket)).or_default();
+            match values.get_mut(value) {
+                Some(count) => *count += n,
+                None => {
+                    values.insert(value.to_owned(), n);
+                }
+            }
+        }
     }
 
-    /// Writes the batch's sums (inside the caller's transaction) and empties it.
+    /// Writes the batch's counts (inside the caller's transaction) and empties them.
     pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
         let counts: Vec<_> = self.counts.drain().collect();
         for rows in counts.chunks(1_000) {
@@ -130,23 +134,50 @@ impl<'a> RollupBatch<'a> {
             );
             query.build().execute(&mut *conn).await?;
         }
-        // Addresses are formatted once per distinct address; other values are bound
-        // straight from the events they were counted in.
-        let formatted: Vec<(i16, i64, String, i64)> = self
+        Ok(())
+    }
+}
+
+/// Ranked values (sources, user names, passwords, commands) summed over many
+/// transactions and written about once a second in a transaction of their own.
+///
+/// Why not in each event transaction like the counts: these are many distinct rows
+/// (a brute force makes nearly every password new), and upserting them batch by
+/// batch cost a third of ingest throughput. They are approximate anyway (pruned to
+/// the heaviest), so losing up to a second of them in a crash is the trade: the
+/// counts by kind, severity and time stay exact and transactional.
+#[derive(Default)]
+pub(crate) struct PendingValues {
+    sources: HashMap<(i64, IpAddr), i64>,
+    values: HashMap<(i16, i64), HashMap<String, i64>>,
+}
+
+impl PendingValues {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sources.is_empty() && self.values.is_empty()
+    }
+
+    /// Writes everything pending in one transaction, then prunes the hours touched.
+    pub(crate) async fn flush(&mut self, store: &Store) -> Result<(), StoreError> {
+        let (resolution, _) = HOUR;
+        let mut buckets: HashSet<i64> = self.sources.keys().map(|(b, _)| *b).collect();
+        buckets.extend(self.values.keys().map(|(_, b)| *b));
+        let formatted: Vec<(i16, i16, i64, String, i64)> = self
             .sources
             .drain()
-            .map(|((resolution, bucket, ip), n)| (resolution, bucket, ip.to_string(), n))
+            .map(|((bucket, ip), n)| (resolution, 1, bucket, ip.to_string(), n))
             .collect();
-        let sources: Vec<(i16, i16, i64, &str, i64)> = formatted
+        let mut rows: Vec<(i16, i16, i64, &str, i64)> = formatted
             .iter()
-            .map(|(resolution, bucket, ip, n)| (*resolution, 1, *bucket, ip.as_str(), *n))
+            .map(|(r, f, b, v, n)| (*r, *f, *b, v.as_str(), *n))
             .collect();
-        let values: Vec<(i16, i16, i64, &str, i64)> = self
-            .values
-            .drain()
-            .map(|((resolution, field, bucket, value), n)| (resolution, field, bucket, value, n))
-            .collect();
-        for rows in sources.chunks(1_000).chain(values.chunks(1_000)) {
+        let values = std::mem::take(&mut self.values);
+        for ((field, bucket), counts) in &values {
+            rows.extend(counts.iter().map(|(v, n)| (resolution, *field, *bucket, v.as_str(), *n)));
+        }
+        let mut conn = store.writer.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for rows in rows.chunks(1_000) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO rollup_values (resolution, field, bucket_us, value, n) ",
             );
@@ -160,8 +191,11 @@ impl<'a> RollupBatch<'a> {
             query.push(
                 " ON CONFLICT (resolution, field, bucket_us, value) DO UPDATE SET n = n + excluded.n",
             );
-            query.build().execute(&mut *conn).await?;
+            query.build().execute(&mut *tx).await?;
         }
+        tx.commit().await?;
+        drop(conn);
+        store.prune_rollup_values(&buckets).await?;
         Ok(())
     }
 }

@@ -10,7 +10,6 @@
 //! together (group commit): batches grow with load without a timer adding latency
 //! when the server is idle.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
-use crate::rollup::RollupBatch;
+use crate::rollup::{PendingValues, RollupBatch};
 use crate::{JsonlLog, Store, StoreError};
 
 /// Batching and queueing limits of the writer.
@@ -100,8 +99,8 @@ impl WriterHandle {
             rows: RowBuffer::default(),
             lines: Vec::new(),
             chunk_lines: LineBuffer::default(),
-            dirty_buckets: HashSet::new(),
-            last_prune: Instant::now(),
+            pending_values: PendingValues::default(),
+            last_values_flush: Instant::now(),
         };
         let task = tokio::spawn(writer.run(rx));
         (WriterHandle { tx, stats }, task)
@@ -141,13 +140,13 @@ struct Writer {
     lines: Vec<u8>,
     /// The JSON lines of every event of the current chunk.
     chunk_lines: LineBuffer,
-    /// Hour buckets of ranked values written since the last pruning.
-    dirty_buckets: HashSet<i64>,
-    last_prune: Instant,
+    /// Ranked values of committed events not yet written (see `PendingValues`).
+    pending_values: PendingValues,
+    last_values_flush: Instant,
 }
 
-/// How often the ranked values of recently written hours are pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(10);
+/// How often the pending ranked values are written (and their hours pruned).
+const VALUES_EVERY: Duration = Duration::from_secs(1);
 
 /// JSON lines of a chunk of events in one reused buffer.
 #[derive(Default)]
@@ -199,9 +198,9 @@ impl Writer {
                 batch.push(next);
             }
             self.commit(&mut batch).await;
-            self.prune_if_due(false).await;
+            self.flush_values_if_due(false).await;
         }
-        self.prune_if_due(true).await;
+        self.flush_values_if_due(true).await;
         if let Some(log) = self.log.take() {
             drop(log);
         }
@@ -237,17 +236,17 @@ impl Writer {
         }
     }
 
-    /// Prunes the ranked values of the hours written lately, every `PRUNE_EVERY` (and
-    /// at shutdown), so the dashboard reads a bounded number of rows per hour.
-    async fn prune_if_due(&mut self, now: bool) {
-        if self.dirty_buckets.is_empty() || (!now && self.last_prune.elapsed() < PRUNE_EVERY) {
+    /// Writes the pending ranked values every `VALUES_EVERY` (and at shutdown).
+    async fn flush_values_if_due(&mut self, now: bool) {
+        if self.pending_values.is_empty()
+            || (!now && self.last_values_flush.elapsed() < VALUES_EVERY)
+        {
             return;
         }
-        self.last_prune = Instant::now();
-        let buckets = std::mem::take(&mut self.dirty_buckets);
-        if let Err(err) = self.store.prune_rollup_values(&buckets).await {
-            warn!(error = %err, "Could not prune the dashboard rollups; will retry.");
-            self.dirty_buckets.extend(buckets);
+        self.last_values_flush = Instant::now();
+        if let Err(err) = self.pending_values.flush(&self.store).await {
+            // The dashboard's top lists miss these; the events themselves are stored.
+            warn!(error = %err, "Could not write the dashboard's ranked values.");
         }
     }
 
@@ -288,11 +287,12 @@ impl Writer {
             outcomes.push(outcome);
         }
         if !rollup.is_empty() {
-            rollup.value_buckets(&mut self.dirty_buckets);
             rollup.flush(&mut tx).await?;
         }
         tx.commit().await?;
         drop(conn);
+        // Only now, after the commit: a failed transaction must not be counted.
+        rollup.move_values(&mut self.pending_values);
 
         let stored: usize = outcomes.iter().map(|o| o.stored).sum();
         let duplicates: usize = outcomes.iter().map(|o| o.duplicates).sum();

@@ -199,7 +199,7 @@ async fn the_bus_forwards_in_batches_and_drains_on_close() {
 #[tokio::test]
 async fn rollups_agree_with_the_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, _task) = open(dir.path()).await;
+    let (store, writer, task) = open(dir.path()).await;
     let kinds = [Kind::SshLoginFailed, Kind::SshCommand, Kind::HttpRequest];
     let events: Vec<Event> = (0..3_000)
         .map(|i| {
@@ -212,6 +212,9 @@ async fn rollups_agree_with_the_events() {
     // Two submissions, one resent: rollups count each event once.
     writer.submit(events[..2_000].to_vec()).await.unwrap();
     writer.submit(events.clone()).await.unwrap();
+    // Ranked values are written about once a second, and at shutdown.
+    drop(writer);
+    task.await.unwrap();
     let since = events[100].time;
     let until = events[2_900].time;
     let filter = EventFilter {
