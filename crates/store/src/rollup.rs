@@ -70,7 +70,12 @@ impl<'a> RollupBatch<'a> {
         let time = event.time.as_micros();
         for (resolution, width) in RESOLUTIONS {
             let bucket = time.div_euclid(width) * width;
-            let key = (resolution, bucket, event.kind.as_str(), event.severity.rank());
+            let key = (
+                resolution,
+                bucket,
+                event.kind.as_str(),
+                event.severity.rank(),
+            );
             *self.counts.entry(key).or_default() += 1;
         }
         // Ranked values per hour only: top lists do not need minutes.
@@ -81,7 +86,10 @@ impl<'a> RollupBatch<'a> {
         }
         let mut value = |field: i16, key: &str| {
             if let Some(text) = event.data.get(key).and_then(|v| v.as_str()) {
-                *self.values.entry((resolution, field, bucket, cut(text))).or_default() += 1;
+                *self
+                    .values
+                    .entry((resolution, field, bucket, cut(text)))
+                    .or_default() += 1;
             }
         };
         value(2, "username");
@@ -157,11 +165,16 @@ impl PendingValues {
         self.sources.is_empty() && self.values.is_empty()
     }
 
-    /// Writes everything pending in one transaction, then prunes the hours touched.
-    pub(crate) async fn flush(&mut self, store: &Store) -> Result<(), StoreError> {
+    /// Writes everything pending in one transaction. The hours it touched are added
+    /// to `touched`, for [`Store::prune_rollup_values`] later.
+    pub(crate) async fn flush(
+        &mut self,
+        store: &Store,
+        touched: &mut HashSet<i64>,
+    ) -> Result<(), StoreError> {
         let (resolution, _) = HOUR;
-        let mut buckets: HashSet<i64> = self.sources.keys().map(|(b, _)| *b).collect();
-        buckets.extend(self.values.keys().map(|(_, b)| *b));
+        touched.extend(self.sources.keys().map(|(b, _)| *b));
+        touched.extend(self.values.keys().map(|(_, b)| *b));
         let formatted: Vec<(i16, i16, i64, String, i64)> = self
             .sources
             .drain()
@@ -173,7 +186,11 @@ impl PendingValues {
             .collect();
         let values = std::mem::take(&mut self.values);
         for ((field, bucket), counts) in &values {
-            rows.extend(counts.iter().map(|(v, n)| (resolution, *field, *bucket, v.as_str(), *n)));
+            rows.extend(
+                counts
+                    .iter()
+                    .map(|(v, n)| (resolution, *field, *bucket, v.as_str(), *n)),
+            );
         }
         let mut conn = store.writer.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -194,8 +211,6 @@ impl PendingValues {
             query.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        drop(conn);
-        store.prune_rollup_values(&buckets).await?;
         Ok(())
     }
 }

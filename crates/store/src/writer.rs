@@ -10,6 +10,7 @@
 //! together (group commit): batches grow with load without a timer adding latency
 //! when the server is idle.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +102,8 @@ impl WriterHandle {
             chunk_lines: LineBuffer::default(),
             pending_values: PendingValues::default(),
             last_values_flush: Instant::now(),
+            touched_hours: HashSet::new(),
+            last_prune: Instant::now(),
         };
         let task = tokio::spawn(writer.run(rx));
         (WriterHandle { tx, stats }, task)
@@ -143,10 +146,15 @@ struct Writer {
     /// Ranked values of committed events not yet written (see `PendingValues`).
     pending_values: PendingValues,
     last_values_flush: Instant,
+    /// Hours whose ranked values were written since the last pruning.
+    touched_hours: HashSet<i64>,
+    last_prune: Instant,
 }
 
-/// How often the pending ranked values are written (and their hours pruned).
-const VALUES_EVERY: Duration = Duration::from_secs(1);
+/// How often the pending ranked values are written.
+const VALUES_EVERY: Duration = Duration::from_secs(5);
+/// How often the hours they touched are pruned to the heaviest values.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// JSON lines of a chunk of events in one reused buffer.
 #[derive(Default)]
@@ -236,7 +244,8 @@ impl Writer {
         }
     }
 
-    /// Writes the pending ranked values every `VALUES_EVERY` (and at shutdown).
+    /// Writes the pending ranked values every `VALUES_EVERY` and prunes every
+    /// `PRUNE_EVERY` (both at shutdown).
     async fn flush_values_if_due(&mut self, now: bool) {
         if self.pending_values.is_empty()
             || (!now && self.last_values_flush.elapsed() < VALUES_EVERY)
@@ -244,9 +253,21 @@ impl Writer {
             return;
         }
         self.last_values_flush = Instant::now();
-        if let Err(err) = self.pending_values.flush(&self.store).await {
+        if let Err(err) = self
+            .pending_values
+            .flush(&self.store, &mut self.touched_hours)
+            .await
+        {
             // The dashboard's top lists miss these; the events themselves are stored.
             warn!(error = %err, "Could not write the dashboard's ranked values.");
+        }
+        if now || self.last_prune.elapsed() >= PRUNE_EVERY {
+            self.last_prune = Instant::now();
+            let hours = std::mem::take(&mut self.touched_hours);
+            if let Err(err) = self.store.prune_rollup_values(&hours).await {
+                warn!(error = %err, "Could not prune the dashboard's ranked values; will retry.");
+                self.touched_hours.extend(hours);
+            }
         }
     }
 
