@@ -140,14 +140,25 @@ fn ingest_ten_thousand_and_query_them_back() {
         assert!(body["error"].as_str().unwrap().len() > 5);
     }
 
-    let summary: Value = client
-        .get(format!("{}/api/v1/summary?range=all", server.url))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    // Counts are committed with the events; the top lists follow within a second.
+    let summary_now = || -> Value {
+        client
+            .get(format!("{}/api/v1/summary?range=all", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let mut summary = summary_now();
     assert_eq!(summary["total"], 10_000, "{summary}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while summary["top_sources"].as_array().unwrap().len() < 10
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        summary = summary_now();
+    }
     assert_eq!(summary["by_kind"]["net.alarm"], 2_500);
     assert_eq!(summary["by_severity"]["critical"], 2_000);
     assert_eq!(summary["top_sources"].as_array().unwrap().len(), 10);

@@ -151,8 +151,9 @@ struct Writer {
     last_prune: Instant,
 }
 
-/// How often the pending ranked values are written.
-const VALUES_EVERY: Duration = Duration::from_secs(5);
+/// How often the pending ranked values are written (the dashboard's top lists lag
+/// by at most this much).
+const VALUES_EVERY: Duration = Duration::from_secs(1);
 /// How often the hours they touched are pruned to the heaviest values.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -184,7 +185,22 @@ impl LineBuffer {
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let mut batch: Vec<Request> = Vec::new();
-        while let Some(first) = rx.recv().await {
+        loop {
+            // While rollups wait to be written, wake up for them even when no events
+            // come; otherwise sleep until the next request.
+            let waiting = !self.pending_values.is_empty() || !self.touched_hours.is_empty();
+            let first = if waiting {
+                match tokio::time::timeout(VALUES_EVERY, rx.recv()).await {
+                    Ok(request) => request,
+                    Err(_) => {
+                        self.maintain_rollups(false).await;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(first) = first else { break };
             let mut events = first.events.len();
             batch.push(first);
             let deadline = tokio::time::Instant::now() + self.config.max_delay;
@@ -206,9 +222,9 @@ impl Writer {
                 batch.push(next);
             }
             self.commit(&mut batch).await;
-            self.flush_values_if_due(false).await;
+            self.maintain_rollups(false).await;
         }
-        self.flush_values_if_due(true).await;
+        self.maintain_rollups(true).await;
         if let Some(log) = self.log.take() {
             drop(log);
         }
@@ -244,24 +260,25 @@ impl Writer {
         }
     }
 
-    /// Writes the pending ranked values every `VALUES_EVERY` and prunes every
-    /// `PRUNE_EVERY` (both at shutdown).
-    async fn flush_values_if_due(&mut self, now: bool) {
-        if self.pending_values.is_empty()
-            || (!now && self.last_values_flush.elapsed() < VALUES_EVERY)
+    /// Writes the pending ranked values every `VALUES_EVERY` and prunes the hours they
+    /// touched every `PRUNE_EVERY`; both at once at shutdown.
+    async fn maintain_rollups(&mut self, shutdown: bool) {
+        if !self.pending_values.is_empty()
+            && (shutdown || self.last_values_flush.elapsed() >= VALUES_EVERY)
         {
-            return;
+            self.last_values_flush = Instant::now();
+            if let Err(err) = self
+                .pending_values
+                .flush(&self.store, &mut self.touched_hours)
+                .await
+            {
+                // The dashboard's top lists miss these; the events themselves are stored.
+                warn!(error = %err, "Could not write the dashboard's ranked values.");
+            }
         }
-        self.last_values_flush = Instant::now();
-        if let Err(err) = self
-            .pending_values
-            .flush(&self.store, &mut self.touched_hours)
-            .await
+        if !self.touched_hours.is_empty()
+            && (shutdown || self.last_prune.elapsed() >= PRUNE_EVERY)
         {
-            // The dashboard's top lists miss these; the events themselves are stored.
-            warn!(error = %err, "Could not write the dashboard's ranked values.");
-        }
-        if now || self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
             let hours = std::mem::take(&mut self.touched_hours);
             if let Err(err) = self.store.prune_rollup_values(&hours).await {
