@@ -276,8 +276,7 @@ impl Writer {
                 warn!(error = %err, "Could not write the dashboard's ranked values.");
             }
         }
-        if !self.touched_hours.is_empty()
-            && (shutdown || self.last_prune.elapsed() >= PRUNE_EVERY)
+        if !self.touched_hours.is_empty() && (shutdown || self.last_prune.elapsed() >= PRUNE_EVERY)
         {
             self.last_prune = Instant::now();
             let hours = std::mem::take(&mut self.touched_hours);
