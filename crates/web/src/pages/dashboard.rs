@@ -82,30 +82,21 @@ pub async fn dashboard(
     // Everything but the alarm list comes from the rollups: the page costs the same
     // with a thousand events or a hundred million.
     let rolled = RollupRange::new(range.since, range.until);
-    let result = async {
-        let buckets = store.rollup_by_bucket(rolled, range.bucket_us).await?;
-        let kinds = store.rollup_by_kind(rolled).await?;
-        let severities = store.rollup_by_severity(rolled).await?;
-        let sources = store.rollup_top(rolled, TopField::SrcIp, 10).await?;
-        let usernames = store
-            .rollup_top(rolled, TopField::Data(DataField::Username), 10)
-            .await?;
-        let passwords = store
-            .rollup_top(rolled, TopField::Data(DataField::Password), 10)
-            .await?;
-        let commands = store
-            .rollup_top(rolled, TopField::Data(DataField::Input), 10)
-            .await?;
-        let alarms = EventFilter {
-            kind: Some(KindFilter::Exact(Kind::NetAlarm)),
-            ..filter.clone()
-        };
-        let alarms = store.list_events(&alarms, None, 10).await?;
-        Ok::<_, nectar_store::StoreError>((
-            buckets, kinds, severities, sources, usernames, passwords, commands, alarms,
-        ))
-    }
-    .await;
+    let alarms = EventFilter {
+        kind: Some(KindFilter::Exact(Kind::NetAlarm)),
+        ..filter.clone()
+    };
+    // The panels are independent reads: run them at once on the reader pool.
+    let result = tokio::try_join!(
+        store.rollup_by_bucket(rolled, range.bucket_us),
+        store.rollup_by_kind(rolled),
+        store.rollup_by_severity(rolled),
+        store.rollup_top(rolled, TopField::SrcIp, 10),
+        store.rollup_top(rolled, TopField::Data(DataField::Username), 10),
+        store.rollup_top(rolled, TopField::Data(DataField::Password), 10),
+        store.rollup_top(rolled, TopField::Data(DataField::Input), 10),
+        store.list_events(&alarms, None, 10),
+    );
     let (buckets, kinds, severities, sources, usernames, passwords, commands, alarms) = match result
     {
         Ok(parts) => parts,
