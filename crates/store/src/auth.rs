@@ -136,6 +136,37 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
 }
 
 impl Store {
+    /// Inserts a named row with a secret and a role into `table` (users or tokens,
+    /// never user text: the names become SQL); a taken name is `StoreError::Exists`.
+    async fn insert_named(
+        &self,
+        table: &'static str,
+        secret_column: &'static str,
+        what: &'static str,
+        name: &str,
+        secret: &str,
+        role: Role,
+    ) -> Result<i64, StoreError> {
+        let sql = format!(
+            "INSERT INTO {table} (name, {secret_column}, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id"
+        );
+        let result = sqlx::query(&sql)
+            .bind(name)
+            .bind(secret)
+            .bind(role.as_str())
+            .bind(Timestamp::now().as_micros())
+            .fetch_one(&self.writer)
+            .await;
+        match result {
+            Ok(row) => Ok(row.try_get(0)?),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
+                what,
+                name: name.to_owned(),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Adds a user; fails with [`StoreError::Exists`] if the name is taken.
     pub async fn create_user(
         &self,
@@ -143,23 +174,8 @@ impl Store {
         password_hash: &str,
         role: Role,
     ) -> Result<i64, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO users (name, password_hash, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(name)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .bind(Timestamp::now().as_micros())
-        .fetch_one(&self.writer)
-        .await;
-        match result {
-            Ok(row) => Ok(row.try_get(0)?),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
-                what: "user",
-                name: name.to_owned(),
-            }),
-            Err(err) => Err(err.into()),
-        }
+        self.insert_named("users", "password_hash", "user", name, password_hash, role)
+            .await
     }
 
     /// Number of users.
@@ -216,23 +232,15 @@ impl Store {
         secret_sha256: &str,
         role: Role,
     ) -> Result<i64, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO api_tokens (name, token_sha256, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id",
+        self.insert_named(
+            "api_tokens",
+            "token_sha256",
+            "token",
+            name,
+            secret_sha256,
+            role,
         )
-        .bind(name)
-        .bind(secret_sha256)
-        .bind(role.as_str())
-        .bind(Timestamp::now().as_micros())
-        .fetch_one(&self.writer)
-        .await;
-        match result {
-            Ok(row) => Ok(row.try_get(0)?),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
-                what: "token",
-                name: name.to_owned(),
-            }),
-            Err(err) => Err(err.into()),
-        }
+        .await
     }
 
     /// The owner of a live (not revoked) token, by the SHA-256 of its secret.
