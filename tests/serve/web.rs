@@ -445,4 +445,40 @@ fn roles_and_csrf_guard_every_change() {
         .send()
         .unwrap();
     assert_eq!(revoked.status(), 401);
+
+    // Anyone may change their own password, knowing the current one; it ends their sessions.
+    let new_password = "password-of-vera-2";
+    let form = |current: &'static str| {
+        [
+            ("csrf", viewer_csrf.clone()),
+            ("current", current.to_owned()),
+            ("new", new_password.to_owned()),
+            ("repeat", new_password.to_owned()),
+        ]
+    };
+    let change = |current: &'static str| {
+        client
+            .post(format!("{url}/settings/password"))
+            .header("cookie", &viewer)
+            .form(&form(current))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(change("wrong-guess-123"), 403);
+    assert_eq!(change(viewer_password), 303);
+    let old = client
+        .get(format!("{url}/settings"))
+        .header("cookie", &viewer)
+        .send()
+        .unwrap();
+    assert_eq!(old.status(), 303, "the old session ended");
+    let again = login(&client, url, "vera", new_password);
+    let page = client
+        .get(format!("{url}/settings"))
+        .header("cookie", &again)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
 }

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users/password", post(settings::reset_password))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/revoke", post(settings::revoke_token))
+        .route("/settings/password", post(settings::change_own_password))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", post(login::logout))
         .route("/static/style.css", get(stylesheet))

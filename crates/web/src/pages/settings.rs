@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use nectar_store::{ApiToken, Role, StoreError, User};
 use serde::Deserialize;
 use tracing::info;
@@ -237,4 +237,54 @@ pub async fn revoke_token(
     info!(by = %session.user.name, token = %form.name.trim(), "API token revoked from the web UI.");
     let notice = format!("Token {} revoked.", visible(form.name.trim(), 64));
     page_with(&state, layout, Some(notice), None).await
+}
+
+#[derive(Deserialize)]
+pub struct OwnPasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    repeat: String,
+}
+
+/// Any user changes their own password: the current one is checked (a stolen session
+/// alone cannot lock the owner out), and their other sessions end with it.
+pub async fn change_own_password(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Form(form): Form<OwnPasswordForm>,
+) -> Response {
+    let layout = Layout::new(&session, "settings");
+    if let Err(refused) = layout.require(Role::Viewer, &form.csrf) {
+        return refused;
+    }
+    if form.new != form.repeat {
+        return error_page(StatusCode::BAD_REQUEST, "The two new passwords differ.");
+    }
+    if form.new.chars().count() < 10 || form.new.len() > 1024 {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "A password must be 10 to 1024 characters long.",
+        );
+    }
+    let (current, hash) = (form.current.clone(), session.user.password_hash.clone());
+    let matches =
+        tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash))
+            .await
+            .unwrap_or(false);
+    if !matches {
+        return error_page(StatusCode::FORBIDDEN, "The current password is wrong.");
+    }
+    let Ok(hash) = hash_password(&form.new) else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not hash the password.",
+        );
+    };
+    if let Err(err) = state.store.set_password(&session.user.name, &hash).await {
+        return conflict(err);
+    }
+    info!(user = %session.user.name, "Password changed by its owner.");
+    // Every session of the user ended, this one too: log in again.
+    axum::response::Redirect::to("/login").into_response()
 }
