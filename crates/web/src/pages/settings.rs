@@ -127,6 +127,18 @@ fn parse_role(role: Option<&str>) -> Result<Role, Response> {
         .map_err(|e: String| error_page(StatusCode::BAD_REQUEST, &e))
 }
 
+/// Hashes a password on the blocking pool: argon2 takes tens of milliseconds of
+/// CPU, which would stall every other request on an async worker.
+async fn hash_off_thread(password: String) -> Result<String, Response> {
+    match tokio::task::spawn_blocking(move || hash_password(&password)).await {
+        Ok(Ok(hash)) => Ok(hash),
+        _ => Err(error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not hash the password.",
+        )),
+    }
+}
+
 /// The checks every "create" form shares: an admin, the CSRF token, a valid name and
 /// role.
 fn admin_name_role(layout: &Layout, form: &NameRoleForm) -> Result<(String, Role), Response> {
@@ -155,11 +167,9 @@ pub async fn create_user(
         Err(refused) => return refused,
     };
     let password = crate::auth::generate_password();
-    let Ok(hash) = hash_password(&password) else {
-        return error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Could not hash the password.",
-        );
+    let hash = match hash_off_thread(password.clone()).await {
+        Ok(hash) => hash,
+        Err(failed) => return failed,
     };
     if let Err(err) = state.store.create_user(&name, &hash, role).await {
         return conflict(err);
@@ -183,11 +193,9 @@ pub async fn reset_password(
         Err(r) => return r,
     };
     let password = crate::auth::generate_password();
-    let Ok(hash) = hash_password(&password) else {
-        return error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Could not hash the password.",
-        );
+    let hash = match hash_off_thread(password.clone()).await {
+        Ok(hash) => hash,
+        Err(failed) => return failed,
     };
     if let Err(err) = state.store.set_password(&name, &hash).await {
         return conflict(err);
@@ -275,11 +283,9 @@ pub async fn change_own_password(
     if !matches {
         return error_page(StatusCode::FORBIDDEN, "The current password is wrong.");
     }
-    let Ok(hash) = hash_password(&form.new) else {
-        return error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Could not hash the password.",
-        );
+    let hash = match hash_off_thread(form.new.clone()).await {
+        Ok(hash) => hash,
+        Err(failed) => return failed,
     };
     if let Err(err) = state.store.set_password(&session.user.name, &hash).await {
         return conflict(err);
