@@ -2,7 +2,9 @@
 //! file in a temporary data directory, real HTTP over loopback.
 
 mod api;
+mod browser;
 mod cli;
 mod crash;
 mod util;
 mod web;
+mod webdriver;

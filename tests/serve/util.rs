@@ -38,6 +38,8 @@ pub fn token(dir: &Path, name: &str, role: &str) -> String {
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// Where the SSH honeypot listens (it prints this before the URL).
+    pub ssh_addr: Option<String>,
 }
 
 impl Server {
@@ -70,14 +72,27 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("Nectar is listening on ") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                    let _ = tx.send((true, rest.trim_end_matches('/').to_owned()));
+                } else if let Some(rest) = line.strip_prefix("SSH honeypot listening on ") {
+                    let _ = tx.send((false, rest.trim().to_owned()));
                 }
             }
         });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("nectar serve did not print its URL within 60 s");
-        Server { child, url }
+        let mut ssh_addr = None;
+        let url = loop {
+            match rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("nectar serve did not print its URL within 60 s")
+            {
+                (true, url) => break url,
+                (false, addr) => ssh_addr = Some(addr),
+            }
+        };
+        Server {
+            child,
+            url,
+            ssh_addr,
+        }
     }
 
     pub fn sigterm(&mut self) -> std::process::ExitStatus {
