@@ -12,6 +12,16 @@ use crate::config::{Config, lit};
 pub struct HoneypotSection {
     /// `[honeypot.ssh]`: the SSH honeypot.
     pub ssh: nectar_honeypot::ssh::SshHoneypotConfig,
+    /// `[honeypot.recordings]`: asciicast recordings of interactive sessions.
+    pub recordings: nectar_honeypot::capture::RecordingsConfig,
+}
+
+/// What honeypot sessions leave on disk, as configured; shared by every honeypot.
+pub fn capture(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<nectar_honeypot::capture::Capture>> {
+    nectar_honeypot::capture::Capture::new(&config.data_dir, config.honeypot.recordings.clone())
+        .map_err(|e| crate::exit::usage(format!("honeypot: {e}")))
 }
 
 /// Checks `[honeypot.*]`; errors name the key (`honeypot.ssh.listen`).
@@ -20,7 +30,12 @@ pub fn validate(config: &Config) -> Result<(), String> {
         .honeypot
         .ssh
         .validate()
-        .map_err(|e| e.replacen("key `", "key `honeypot.ssh.", 1))
+        .map_err(|e| e.replacen("key `", "key `honeypot.ssh.", 1))?;
+    config
+        .honeypot
+        .recordings
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.recordings.", 1))
 }
 
 /// Appends `[honeypot.ssh]` with a comment per key to the commented configuration.
@@ -65,4 +80,15 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line(format!("max_commands = {}", ssh.max_commands));
     line("# Connections the kernel queues before they are accepted.".into());
     line(format!("backlog = {}", ssh.backlog));
+
+    let recordings = &config.honeypot.recordings;
+    line(String::new());
+    line("[honeypot.recordings]".into());
+    line("# Record interactive sessions (SSH shell, Telnet) in asciicast v2, one file".into());
+    line("# per session in data_dir/recordings/YYYY/MM/DD/SESSION.cast; the session's".into());
+    line("# close event names it (data.recording). Play one with `nectar replay SESSION`.".into());
+    line(format!("enabled = {}", recordings.enabled));
+    line("# Largest recording in bytes; past it the recording stops and a sensor.status".into());
+    line("# event names max_recording_bytes.".into());
+    line(format!("max_bytes = {}", recordings.max_bytes));
 }

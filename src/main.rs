@@ -10,6 +10,7 @@ mod exit;
 mod honeypot_cfg;
 mod influx;
 mod live;
+mod replay;
 mod serve;
 mod spot_cmd;
 
@@ -77,6 +78,12 @@ enum Command {
     /// a summary and the alarms. For short captures learn on benign traffic first:
     /// `nectar analyze --baseline benign.pcap --window 200ms attack.pcap`.
     Analyze(analyze::AnalyzeArgs),
+    /// Play a honeypot session's recording in the terminal, with its timing.
+    ///
+    /// `nectar replay SESSION` takes a session id (the events' `data.session`) or
+    /// a .cast file. Escape sequences that could act on your terminal (title,
+    /// clipboard, reports) are removed unless --raw.
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,5 +116,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => admin::user(&config, command),
         Command::Spot(args) => spot_cmd::run(&args),
         Command::Analyze(args) => analyze::run(&config, &args),
+        Command::Replay(args) => replay::run(&config, &args),
     }
 }

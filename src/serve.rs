@@ -85,7 +85,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // In-process sensors (honeypots, detectors) send events here; the bus batches
     // them into the writer.
     let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
-    let ssh = start_ssh_honeypot(&config, &bus).await;
+    // What honeypot sessions leave on disk (recordings), shared by every honeypot.
+    let capture = crate::honeypot_cfg::capture(&config)?;
+    let ssh = start_ssh_honeypot(&config, &bus, &capture).await;
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
@@ -171,6 +173,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn start_ssh_honeypot(
     config: &Config,
     bus: &nectar_store::EventSender,
+    capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
 ) -> Option<nectar_honeypot::ssh::SshHoneypot> {
     let ssh = &config.honeypot.ssh;
     if !ssh.enabled {
@@ -182,6 +185,7 @@ async fn start_ssh_honeypot(
         &state,
         &config.sensor_name,
         bus.clone(),
+        capture.clone(),
     )
     .await
     {

@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod capture;
 mod cli;
 mod crash;
 mod util;

@@ -8,20 +8,27 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nectar_event::{Event, Kind};
+use nectar_honeypot::capture::{Capture, RecordingsConfig};
 use nectar_honeypot::ssh::parser::KexInit;
 use nectar_honeypot::ssh::profile::{self, openssh_9_2};
 use nectar_honeypot::ssh::{SshHoneypot, SshHoneypotConfig};
 use nectar_store::EventSender;
 use tokio::sync::mpsc::Receiver;
 
+mod capture;
+
 struct Pot {
     honeypot: Option<SshHoneypot>,
     events: Receiver<Event>,
     addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn start(config: SshHoneypotConfig) -> Pot {
+    start_with(config, RecordingsConfig::default()).await
+}
+
+async fn start_with(config: SshHoneypotConfig, recordings: RecordingsConfig) -> Pot {
     let dir = tempfile::tempdir().unwrap();
     let (bus, events) = EventSender::channel(100_000);
     let config = SshHoneypotConfig {
@@ -29,7 +36,8 @@ async fn start(config: SshHoneypotConfig) -> Pot {
         hostname: "web-7".into(),
         ..config
     };
-    let honeypot = SshHoneypot::start(config, dir.path(), "test", bus)
+    let capture = Capture::new(dir.path(), recordings).unwrap();
+    let honeypot = SshHoneypot::start(config, dir.path(), "test", bus, capture)
         .await
         .unwrap();
     let addr = honeypot.local_addr();
@@ -37,7 +45,7 @@ async fn start(config: SshHoneypotConfig) -> Pot {
         honeypot: Some(honeypot),
         events,
         addr,
-        _dir: dir,
+        dir,
     }
 }
 

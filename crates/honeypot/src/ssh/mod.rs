@@ -32,6 +32,7 @@ use tracing::{info, warn};
 pub use config::SshHoneypotConfig;
 
 use crate::Error;
+use crate::capture::Capture;
 use crate::shell::World;
 use crate::shell::persona::Persona;
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub bus: EventSender,
     pub credentials: auth::Credentials,
     pub world: Arc<World>,
+    /// Recordings (and uploads) of sessions.
+    pub capture: Arc<Capture>,
     pub russh: Arc<russh::server::Config>,
     /// HASSHes whose algorithm lists were already logged (bounded).
     pub seen_hassh: Mutex<HashSet<String>>,
@@ -64,12 +67,14 @@ pub struct SshHoneypot {
 
 impl SshHoneypot {
     /// Binds the listener, loads or creates the host keys in `state_dir`, and starts
-    /// accepting. Events go to `bus` with `sensor` as their sensor name.
+    /// accepting. Events go to `bus` with `sensor` as their sensor name; sessions are
+    /// recorded (and uploads kept) as `capture` says.
     pub async fn start(
         config: SshHoneypotConfig,
         state_dir: &Path,
         sensor: &str,
         bus: EventSender,
+        capture: Arc<Capture>,
     ) -> Result<SshHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let credentials = auth::Credentials::parse(&config.credentials).map_err(Error::Config)?;
@@ -104,6 +109,7 @@ impl SshHoneypot {
             bus,
             credentials,
             world,
+            capture,
             russh,
             seen_hassh: Mutex::new(HashSet::new()),
             per_ip: Mutex::new(HashMap::new()),

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nectar_event::{Event, Kind, Severity};
@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
+use crate::capture::{SessionRecording, Terminal};
 use crate::shell::{Action, Limits, Origin, Shell};
 
 /// Channels one connection may open (OpenSSH clients use one or two).
@@ -45,6 +46,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         handle: handle_cell.clone(),
         channels: Vec::new(),
         logged_in: Arc::new(OnceLock::new()),
+        recordings: Arc::new(Mutex::new(Vec::new())),
     };
     conn.send(conn.event(
         Kind::SessionConnect,
@@ -119,12 +121,16 @@ pub(crate) struct Conn {
     channels: Vec<Chan>,
     /// Set at the first accepted login, so the login grace timer spares the session.
     logged_in: Arc<OnceLock<()>>,
+    /// Recordings started on this connection (relative paths), for the close event.
+    recordings: Arc<Mutex<Vec<String>>>,
 }
 
 struct Chan {
     id: ChannelId,
     pty: bool,
+    terminal: Terminal,
     shell: Option<Box<Shell>>,
+    recording: Option<SessionRecording>,
 }
 
 /// What the connection task keeps to report the close.
@@ -135,6 +141,7 @@ struct Closer {
     local: Option<SocketAddr>,
     hello: Arc<Hello>,
     logged_in: Arc<OnceLock<()>>,
+    recordings: Arc<Mutex<Vec<String>>>,
 }
 
 impl Closer {
@@ -158,12 +165,20 @@ impl Closer {
             event = event.with("client_version", line.clone());
         }
         event.summary = summary;
-        let event = event
+        let mut event = event
             .with(
                 "duration",
                 (duration.as_secs_f64() * 1000.0).round() / 1000.0,
             )
             .with("reason", reason);
+        let recordings =
+            std::mem::take(&mut *self.recordings.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(first) = recordings.first() {
+            event = event.with("recording", first.clone());
+        }
+        if recordings.len() > 1 {
+            event = event.with("recordings", recordings);
+        }
         self.shared.bus.send(event).await;
         if reason.starts_with("max_") || reason == "login_grace_seconds" {
             let limit = base_event(
@@ -240,6 +255,7 @@ impl Conn {
             local: self.local,
             hello: self.hello.clone(),
             logged_in,
+            recordings: self.recordings.clone(),
         }
     }
 
@@ -421,6 +437,48 @@ impl Conn {
         ))
     }
 
+    /// Reports a recording that stopped early (size bound or write error).
+    async fn recording_stopped(&self, limit: &'static str) {
+        let event = self
+            .event(
+                Kind::SensorStatus,
+                Severity::Low,
+                format!("SSH session recording stopped at {limit}"),
+            )
+            .with("limit", limit);
+        self.send(event).await;
+    }
+
+    /// Starts recording the shell of `channel` (one file per shell; a second shell
+    /// on the same connection gets `-2`, ...).
+    fn start_recording(&mut self, channel: ChannelId) {
+        let count = self.recordings.lock().map_or(0, |r| r.len());
+        let name = if count == 0 {
+            self.id.clone()
+        } else {
+            format!("{}-{}", self.id, count + 1)
+        };
+        let title = format!(
+            "SSH session {} from {} ({})",
+            self.id,
+            self.peer.ip(),
+            self.user.as_deref().unwrap_or("?")
+        );
+        let capture = self.shared.capture.clone();
+        let Some(chan) = self.chan(channel) else {
+            return;
+        };
+        let Some(recording) = capture.record(&name, &chan.terminal, title) else {
+            return;
+        };
+        let relative = recording.relative_path().to_owned();
+        chan.recording = Some(recording);
+        self.recordings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(relative);
+    }
+
     /// Sends shell output, records its actions, and ends the channel on exit.
     async fn deliver(
         &mut self,
@@ -474,6 +532,15 @@ impl Conn {
                 }
             };
             self.send(event).await;
+        }
+        let stopped = self.chan(channel).and_then(|c| {
+            let rec = c.recording.as_mut()?;
+            let a = rec.output(&out.data);
+            let b = rec.output(&out.err);
+            a.or(b)
+        });
+        if let Some(limit) = stopped {
+            self.recording_stopped(limit).await;
         }
         if !out.data.is_empty() {
             let _ = session.data(channel, out.data);
@@ -589,7 +656,9 @@ impl russh::server::Handler for Conn {
         self.channels.push(Chan {
             id: channel.id(),
             pty: false,
+            terminal: Terminal::default(),
             shell: None,
+            recording: None,
         });
         drop(channel);
         reply.accept().await;
@@ -626,9 +695,9 @@ impl russh::server::Handler for Conn {
     async fn pty_request(
         &mut self,
         channel: ChannelId,
-        _term: &str,
-        _cols: u32,
-        _rows: u32,
+        term: &str,
+        cols: u32,
+        rows: u32,
         _pw: u32,
         _ph: u32,
         _modes: &[(russh::Pty, u32)],
@@ -637,6 +706,7 @@ impl russh::server::Handler for Conn {
         match self.chan(channel) {
             Some(chan) => {
                 chan.pty = true;
+                chan.terminal = Terminal::new(term, cols, rows);
                 let _ = session.channel_success(channel);
             }
             None => {
@@ -675,6 +745,7 @@ impl russh::server::Handler for Conn {
         if let Some(chan) = self.chan(channel) {
             chan.shell = Some(shell);
         }
+        self.start_recording(channel);
         let _ = session.channel_success(channel);
         if let Some(out) = greeting {
             self.deliver(channel, out, false, session).await;
@@ -724,11 +795,37 @@ impl russh::server::Handler for Conn {
         let Some(chan) = self.chan(channel) else {
             return Ok(());
         };
+        if chan.shell.is_none() {
+            return Ok(());
+        }
+        let stopped = chan.recording.as_mut().and_then(|r| r.input(data));
         let Some(shell) = chan.shell.as_mut() else {
             return Ok(());
         };
         let out = shell.feed(data);
+        if let Some(limit) = stopped {
+            self.recording_stopped(limit).await;
+        }
         self.deliver(channel, out, false, session).await;
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        cols: u32,
+        rows: u32,
+        _pw: u32,
+        _ph: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let stopped = self
+            .chan(channel)
+            .and_then(|c| c.recording.as_mut())
+            .and_then(|r| r.resize(cols, rows));
+        if let Some(limit) = stopped {
+            self.recording_stopped(limit).await;
+        }
         Ok(())
     }
 

@@ -1,0 +1,17 @@
+//! What the honeypots keep of a session besides its events, and how it is read back:
+//!
+//! - [`asciicast`]: session recordings in asciicast v2 (what `asciinema play`
+//!   plays), written with a size bound, and read back for `nectar replay` and the UI;
+//! - [`terminal`]: a filter that keeps the colours and cursor movement of a
+//!   recorded terminal but drops the escape sequences an attacker could use against
+//!   the analyst's own terminal (clipboard, title, device reports);
+//!
+//! It is a crate of its own, with plain blocking file I/O and no async runtime, so
+//! that the honeypots (which write), the binary (`replay`, `decrypt`) and the web UI
+//! (which reads) share one definition of the formats without depending on each other.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod asciicast;
+pub mod file;
+pub mod terminal;
