@@ -5,6 +5,7 @@
 mod admin;
 mod analyze;
 mod config;
+mod ctl;
 mod detect_cfg;
 mod exit;
 mod honeypot_cfg;
@@ -65,6 +66,12 @@ enum Command {
     /// Manage the people who log in to the web UI.
     #[command(subcommand)]
     User(admin::UserCommand),
+    /// Talk to a running server over its API: status, events (list, follow),
+    /// sessions, detection, capture, users and tokens.
+    ///
+    /// The server and token come from --url/--token, NECTAR_URL/NECTAR_TOKEN, or
+    /// ~/.config/nectar/ctl.toml (`url = "..."`, `token = "nct_..."`).
+    Ctl(ctl::CtlArgs),
     /// Run the SPOT anomaly detector over a file of numbers.
     ///
     /// Trains on the first `--fit` values, then prints `index,value,status,threshold`
@@ -114,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(command) => admin::token(&config, command),
         Command::User(command) => admin::user(&config, command),
+        Command::Ctl(args) => ctl::run(args),
         Command::Spot(args) => spot_cmd::run(&args),
         Command::Analyze(args) => analyze::run(&config, &args),
         Command::Replay(args) => replay::run(&config, &args),

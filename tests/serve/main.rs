@@ -6,6 +6,7 @@ mod browser;
 mod capture;
 mod cli;
 mod crash;
+mod ctl;
 mod util;
 mod web;
 mod webdriver;

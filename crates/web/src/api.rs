@@ -29,6 +29,7 @@ pub fn routes(config: &WebConfig) -> Router<AppState> {
         .route("/api/v1/events/{id}", get(get_event))
         .route("/api/v1/summary", get(summary))
         .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{id}", get(session_detail))
         // The ingest route reads its body itself (see `read_body`).
         .layer(DefaultBodyLimit::max(
             config.max_body_bytes.saturating_mul(DRAIN_FACTOR),
@@ -356,11 +357,53 @@ async fn sessions(
     };
     let sessions = state.store.list_sessions(&filter, 200).await?;
     Ok(Json(json!({
-        "sessions": sessions.iter().map(|s| json!({
-            "session": s.session, "sensor": s.sensor, "src_ip": s.src_ip,
-            "first": s.first, "last": s.last, "events": s.events, "commands": s.commands,
-            "failed_logins": s.failed_logins, "username": s.username, "password": s.password,
-        })).collect::<Vec<_>>()
+        "sessions": sessions.iter().map(session_json).collect::<Vec<_>>()
+    })))
+}
+
+fn session_json(s: &nectar_store::SessionSummary) -> Value {
+    json!({
+        "session": s.session, "sensor": s.sensor, "src_ip": s.src_ip,
+        "first": s.first, "last": s.last, "events": s.events, "commands": s.commands,
+        "failed_logins": s.failed_logins, "username": s.username, "password": s.password,
+    })
+}
+
+/// Most events a session's answer carries (its transcript, oldest first).
+const SESSION_EVENTS: usize = 1_000;
+
+/// One honeypot session: its summary and its events, oldest first (the transcript:
+/// logins, commands, downloads), at most 1,000; `truncated` says whether there were more.
+async fn session_detail(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    if id.is_empty() || id.chars().count() > 128 {
+        return Err(ApiError::bad_request("a session id is 1 to 128 characters"));
+    }
+    let filter = EventFilter {
+        session: Some(id.clone()),
+        ..EventFilter::default()
+    };
+    let summary = state
+        .store
+        .list_sessions(&filter, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found(format!("no session {:?}", crate::visible(&id, 64))))?;
+    let page = state
+        .store
+        .list_events(&filter, None, SESSION_EVENTS)
+        .await?;
+    let mut events = page.events;
+    events.reverse();
+    Ok(Json(json!({
+        "session": session_json(&summary),
+        "events": events,
+        "truncated": page.next.is_some(),
     })))
 }
 

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod api_admin;
 pub mod auth;
 pub mod detect;
 mod error;
@@ -93,6 +94,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes(&state.config))
+        .merge(api_admin::routes())
         .merge(detect::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn(headers::security_headers))

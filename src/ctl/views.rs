@@ -1,0 +1,337 @@
+//! `nectar ctl status`, `sessions`, `detect` and `capture`: the dashboard's,
+//! Sessions' and Detection's data on the command line.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::Out;
+use super::client::Api;
+use super::output::{Table, cell, fields, json as print_json, line};
+use crate::exit::usage;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Range of the counts: 1h, 24h, 7d, 30d or all.
+    #[arg(long, default_value = "24h")]
+    range: String,
+}
+
+/// Health (no token needed), the caller, and the range's summary.
+pub fn status(api: &Api, out: Out, args: &StatusArgs) -> anyhow::Result<()> {
+    let health = api.get_public(&["health"])?;
+    let me = api.get(&["me"], &[])?;
+    let summary = api.get(&["summary"], &[("range", args.range.clone())])?;
+    if out.json {
+        print_json(&json!({"health": health, "me": me, "summary": summary}));
+        return Ok(());
+    }
+    fields(&[
+        ("server", cell(&health["status"], 20)),
+        ("version", cell(&health["version"], 40)),
+        (
+            "uptime",
+            uptime(health["uptime_seconds"].as_u64().unwrap_or(0)),
+        ),
+        (
+            "you",
+            format!("{} ({})", cell(&me["name"], 64), cell(&me["role"], 16)),
+        ),
+        (
+            "range",
+            format!(
+                "{} .. {}",
+                cell(&summary["range"]["since"], 40),
+                cell(&summary["range"]["until"], 40)
+            ),
+        ),
+        ("events", cell(&summary["total"], 20)),
+        ("by severity", pairs(&summary["by_severity"])),
+        ("by kind", pairs(&summary["by_kind"])),
+    ]);
+    for (title, key) in [
+        ("TOP SOURCE", "top_sources"),
+        ("TOP USER NAME", "top_usernames"),
+        ("TOP PASSWORD", "top_passwords"),
+        ("TOP COMMAND", "top_commands"),
+    ] {
+        let Some(values) = summary[key].as_array().filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        line("");
+        let mut table = Table::new(&["COUNT", title]);
+        for v in values {
+            table.row(vec![cell(&v["count"], 20), cell(&v["value"], 100)]);
+        }
+        table.print();
+    }
+    Ok(())
+}
+
+fn uptime(seconds: u64) -> String {
+    format!(
+        "{}d {:02}h {:02}m {:02}s",
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60
+    )
+}
+
+/// `{"a": 1, "b": 2}` as `a 1, b 2`.
+fn pairs(map: &Value) -> String {
+    map.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| format!("{} {}", nectar_web::visible(k, 40), cell(v, 20)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Sessions of a time range, newest first (at most 200).
+    List {
+        /// 1h, 24h, 7d, 30d or all (ignored with --since/--until).
+        #[arg(long, default_value = "24h")]
+        range: String,
+        /// From this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// One session: who, when, and its events oldest first (the transcript).
+    Show {
+        /// The session id (SESSION column of `sessions list`).
+        id: String,
+    },
+}
+
+pub fn sessions(api: &Api, out: Out, command: SessionsCommand) -> anyhow::Result<()> {
+    match command {
+        SessionsCommand::List {
+            range,
+            since,
+            until,
+        } => {
+            let answer = api.get(
+                &["sessions"],
+                &[
+                    ("range", range),
+                    ("since", since.unwrap_or_default()),
+                    ("until", until.unwrap_or_default()),
+                ],
+            )?;
+            if out.json {
+                print_json(&answer);
+                return Ok(());
+            }
+            let mut table = Table::new(&[
+                "STARTED", "SOURCE", "SENSOR", "LOGIN", "FAILED", "COMMANDS", "EVENTS", "SESSION",
+            ]);
+            for s in answer["sessions"].as_array().into_iter().flatten() {
+                table.row(vec![
+                    cell(&s["first"], 40),
+                    cell(&s["src_ip"], 45),
+                    cell(&s["sensor"], 24),
+                    login(s),
+                    cell(&s["failed_logins"], 10),
+                    cell(&s["commands"], 10),
+                    cell(&s["events"], 10),
+                    cell(&s["session"], 64),
+                ]);
+            }
+            if table.is_empty() {
+                eprintln!("no honeypot sessions in this range");
+            } else {
+                table.print();
+            }
+            Ok(())
+        }
+        SessionsCommand::Show { id } => {
+            let answer = api.get(&["sessions", &id], &[])?;
+            if out.json {
+                print_json(&answer);
+                return Ok(());
+            }
+            let s = &answer["session"];
+            fields(&[
+                ("session", cell(&s["session"], 128)),
+                ("source", cell(&s["src_ip"], 45)),
+                ("sensor", cell(&s["sensor"], 64)),
+                ("login", login(s)),
+                ("first", cell(&s["first"], 40)),
+                ("last", cell(&s["last"], 40)),
+                ("failed logins", cell(&s["failed_logins"], 10)),
+                ("commands", cell(&s["commands"], 10)),
+                ("events", cell(&s["events"], 10)),
+            ]);
+            line("");
+            let mut table = Table::new(&["TIME", "KIND", "WHAT"]);
+            for e in answer["events"].as_array().into_iter().flatten() {
+                let what = e["data"]
+                    .get("input")
+                    .or_else(|| e["data"].get("url"))
+                    .unwrap_or(&e["summary"]);
+                table.row(vec![
+                    cell(&e["time"], 40),
+                    cell(&e["kind"], 30),
+                    cell(what, 200),
+                ]);
+            }
+            table.print();
+            if answer["truncated"] == json!(true) {
+                eprintln!("note: only the latest 1,000 events of this session are shown");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn login(s: &Value) -> String {
+    if s["username"].is_null() {
+        String::new()
+    } else {
+        format!("{}/{}", cell(&s["username"], 40), cell(&s["password"], 40))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DetectCommand {
+    /// Every statistic: state, last value, thresholds, alarms.
+    Stats,
+    /// One statistic's recent windows: value and thresholds.
+    Series {
+        /// The statistic's name (STAT column of `detect stats`).
+        stat: String,
+    },
+}
+
+pub fn detect(api: &Api, out: Out, command: DetectCommand) -> anyhow::Result<()> {
+    let status = api.get(&["detect", "stats"], &[])?;
+    let stats = status["stats"].as_array().cloned().unwrap_or_default();
+    match command {
+        DetectCommand::Stats => {
+            if out.json {
+                print_json(&status);
+                return Ok(());
+            }
+            capture_fields(&status);
+            line("");
+            let mut table = Table::new(&[
+                "STAT", "STATE", "LEARNT", "VALUE", "LOWER", "UPPER", "ALARMS", "NOTE",
+            ]);
+            for s in &stats {
+                table.row(vec![
+                    cell(&s["stat"], 40),
+                    cell(&s["state"], 20),
+                    format!("{}/{}", cell(&s["learnt"], 12), cell(&s["need"], 12)),
+                    number(&s["value"]),
+                    number(&s["threshold_down"]),
+                    number(&s["threshold_up"]),
+                    cell(&s["alarms"], 12),
+                    cell(&s["note"], 80),
+                ]);
+            }
+            table.print();
+            Ok(())
+        }
+        DetectCommand::Series { stat } => {
+            let Some(found) = stats.iter().find(|s| s["stat"].as_str() == Some(&stat)) else {
+                let names: Vec<String> = stats.iter().map(|s| cell(&s["stat"], 40)).collect();
+                return Err(usage(format!(
+                    "no statistic {:?}; the server has: {}",
+                    nectar_web::visible(&stat, 64),
+                    names.join(", ")
+                )));
+            };
+            if out.json {
+                print_json(found);
+                return Ok(());
+            }
+            let mut table = Table::new(&["WINDOW START", "VALUE", "LOWER", "UPPER"]);
+            for p in found["history"].as_array().into_iter().flatten() {
+                table.row(vec![
+                    cell(&p["window_start"], 40),
+                    number(&p["value"]),
+                    number(&p["threshold_down"]),
+                    number(&p["threshold_up"]),
+                ]);
+            }
+            if table.is_empty() {
+                eprintln!("no windows yet");
+            } else {
+                table.print();
+            }
+            Ok(())
+        }
+    }
+}
+
+fn number(v: &Value) -> String {
+    v.as_f64().map_or_else(String::new, |x| format!("{x:.6}"))
+}
+
+fn capture_fields(status: &Value) {
+    fields(&[
+        (
+            "capture",
+            if status["running"] == json!(true) {
+                "running".into()
+            } else {
+                "stopped".into()
+            },
+        ),
+        ("source", cell(&status["source"], 200)),
+        ("window", cell(&status["window"], 20)),
+        ("packets", cell(&status["packets"], 20)),
+        ("windows", cell(&status["windows"], 20)),
+        ("alarms", cell(&status["alarms"], 20)),
+        ("decode errors", cell(&status["decode_errors"], 20)),
+        ("last window end", cell(&status["last_window_end"], 40)),
+        ("error", cell(&status["error"], 500)),
+    ]);
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaptureCommand {
+    /// Start capturing and detecting (role analyst or admin).
+    Start,
+    /// Stop capturing; the models are saved (role analyst or admin).
+    Stop,
+    /// Running or not, packets and windows so far.
+    Status,
+}
+
+pub fn capture(api: &Api, out: Out, command: CaptureCommand) -> anyhow::Result<()> {
+    let answer = match command {
+        CaptureCommand::Start => api.post(&["detect", "start"], &json!({}))?,
+        CaptureCommand::Stop => api.post(&["detect", "stop"], &json!({}))?,
+        CaptureCommand::Status => {
+            let mut status = api.get(&["detect", "stats"], &[])?;
+            if let Value::Object(o) = &mut status {
+                o.remove("stats");
+            }
+            status
+        }
+    };
+    if out.json {
+        print_json(&answer);
+    } else if answer.get("packets").is_some() {
+        capture_fields(&answer);
+    } else {
+        let state = if answer["running"] == json!(true) {
+            "running"
+        } else {
+            "stopped"
+        };
+        line(&format!(
+            "capture {state} ({})",
+            cell(&answer["source"], 200)
+        ));
+    }
+    Ok(())
+}
