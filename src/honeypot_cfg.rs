@@ -12,6 +12,8 @@ use crate::config::{Config, lit};
 pub struct HoneypotSection {
     /// `[honeypot.ssh]`: the SSH honeypot.
     pub ssh: nectar_honeypot::ssh::SshHoneypotConfig,
+    /// `[honeypot.telnet]`: the Telnet honeypot.
+    pub telnet: nectar_honeypot::telnet::TelnetHoneypotConfig,
     /// `[honeypot.recordings]`: asciicast recordings of interactive sessions.
     pub recordings: nectar_honeypot::capture::RecordingsConfig,
 }
@@ -35,10 +37,16 @@ pub fn validate(config: &Config) -> Result<(), String> {
         .honeypot
         .recordings
         .validate()
-        .map_err(|e| e.replacen("key `", "key `honeypot.recordings.", 1))
+        .map_err(|e| e.replacen("key `", "key `honeypot.recordings.", 1))?;
+    config
+        .honeypot
+        .telnet
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.telnet.", 1))
 }
 
-/// Appends `[honeypot.ssh]` with a comment per key to the commented configuration.
+/// Appends `[honeypot.ssh]` and `[honeypot.telnet]` with a comment per key to the
+/// commented configuration.
 pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     let ssh = &config.honeypot.ssh;
     line(String::new());
@@ -91,4 +99,58 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line("# Largest recording in bytes; past it the recording stops and a sensor.status".into());
     line("# event names max_recording_bytes.".into());
     line(format!("max_bytes = {}", recordings.max_bytes));
+
+    commented_telnet(config, line);
+}
+
+fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
+    let telnet = &config.honeypot.telnet;
+    line(String::new());
+    line("[honeypot.telnet]".into());
+    line("# Run the Telnet honeypot (login prompt, then the same fake shell as SSH).".into());
+    line(format!("enabled = {}", telnet.enabled));
+    line("# Address and port to listen on; 23 needs CAP_NET_BIND_SERVICE.".into());
+    line(format!("listen = {}", lit(&telnet.listen.to_string())));
+    line("# \"busybox\": BusyBox telnetd and ash, what IoT bots look for; \"debian\":".into());
+    line("# Debian 12's telnetd and bash.".into());
+    let profile = match telnet.profile {
+        nectar_honeypot::telnet::TelnetProfile::Busybox => "busybox",
+        nectar_honeypot::telnet::TelnetProfile::Debian => "debian",
+    };
+    line(format!("profile = {}", lit(profile)));
+    line("# Host name in the login prompt; empty: picked at first start, kept in data_dir.".into());
+    line(format!("hostname = {}", lit(&telnet.hostname)));
+    line("# Accepted logins, \"user:password\", first match wins (as in [honeypot.ssh]).".into());
+    line(format!("credentials = {}", lit(&telnet.credentials)));
+    line("# Milliseconds to wait before \"Login incorrect\" (0: none; BusyBox waits 3000).".into());
+    line(format!("failure_delay_ms = {}", telnet.failure_delay_ms));
+    line("# Refused logins per connection before it is closed (login allows 3).".into());
+    line(format!("max_auth_attempts = {}", telnet.max_auth_attempts));
+    line("# Connections open at once, in total and per source address.".into());
+    line(format!("max_connections = {}", telnet.max_connections));
+    line(format!(
+        "max_connections_per_ip = {}",
+        telnet.max_connections_per_ip
+    ));
+    line("# Seconds to log in, seconds of silence before a connection is closed, and".into());
+    line("# the longest a connection may last.".into());
+    line(format!(
+        "login_grace_seconds = {}",
+        telnet.login_grace_seconds
+    ));
+    line(format!(
+        "idle_timeout_seconds = {}",
+        telnet.idle_timeout_seconds
+    ));
+    line(format!(
+        "max_session_seconds = {}",
+        telnet.max_session_seconds
+    ));
+    line("# Longest line kept, bytes a client may send per connection, and commands".into());
+    line("# per session.".into());
+    line(format!("max_line_bytes = {}", telnet.max_line_bytes));
+    line(format!("max_session_bytes = {}", telnet.max_session_bytes));
+    line(format!("max_commands = {}", telnet.max_commands));
+    line("# Connections the kernel queues before they are accepted.".into());
+    line(format!("backlog = {}", telnet.backlog));
 }

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Address of the SSH honeypot; overrides `honeypot.ssh.listen` (e.g. 127.0.0.1:0).
     #[arg(long, value_name = "HOST:PORT")]
     honeypot_ssh_listen: Option<String>,
+
+    /// Address of the Telnet honeypot; overrides `honeypot.telnet.listen` (e.g. 127.0.0.1:0).
+    #[arg(long, value_name = "HOST:PORT")]
+    honeypot_telnet_listen: Option<String>,
 }
 
 pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
@@ -34,6 +38,10 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.honeypot_ssh_listen {
         config.honeypot.ssh.listen =
             parse_listen(&listen).map_err(|e| usage(format!("--honeypot-ssh-listen: {e}")))?;
+    }
+    if let Some(listen) = args.honeypot_telnet_listen {
+        config.honeypot.telnet.listen =
+            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-telnet-listen: {e}")))?;
     }
     init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -88,6 +96,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(&config)?;
     let ssh = start_ssh_honeypot(&config, &bus, &capture).await;
+    let telnet = start_telnet_honeypot(&config, &bus, &capture).await;
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
@@ -156,6 +165,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(ssh) = ssh {
         ssh.stop(Duration::from_secs(10)).await;
     }
+    if let Some(telnet) = telnet {
+        telnet.stop(Duration::from_secs(10)).await;
+    }
     if let Some(d) = detector {
         tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
     }
@@ -199,6 +211,43 @@ async fn start_ssh_honeypot(
                 error = %e,
                 "The SSH honeypot is not running (honeypot.ssh.listen = {}); set another port or `honeypot.ssh.enabled = false`.",
                 ssh.listen
+            );
+            None
+        }
+    }
+}
+
+/// Starts the Telnet honeypot if enabled; like SSH, a port that cannot be bound
+/// is logged and the rest of Nectar keeps running.
+async fn start_telnet_honeypot(
+    config: &Config,
+    bus: &nectar_store::EventSender,
+    capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
+) -> Option<nectar_honeypot::telnet::TelnetHoneypot> {
+    let telnet = &config.honeypot.telnet;
+    if !telnet.enabled {
+        return None;
+    }
+    let state = config.data_dir.join("telnet");
+    match nectar_honeypot::telnet::TelnetHoneypot::start(
+        telnet.clone(),
+        &state,
+        &config.sensor_name,
+        bus.clone(),
+        capture.clone(),
+    )
+    .await
+    {
+        Ok(honeypot) => {
+            println!("Telnet honeypot listening on {}", honeypot.local_addr());
+            let _ = std::io::stdout().flush();
+            Some(honeypot)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                "The Telnet honeypot is not running (honeypot.telnet.listen = {}); set another port or `honeypot.telnet.enabled = false`.",
+                telnet.listen
             );
             None
         }

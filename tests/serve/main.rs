@@ -7,6 +7,7 @@ mod capture;
 mod cli;
 mod crash;
 mod ctl;
+mod honeypots;
 mod util;
 mod web;
 mod webdriver;

@@ -40,6 +40,8 @@ pub struct Server {
     pub url: String,
     /// Where the SSH honeypot listens (it prints this before the URL).
     pub ssh_addr: Option<String>,
+    /// Where the Telnet honeypot listens (printed before the URL too).
+    pub telnet: Option<std::net::SocketAddr>,
 }
 
 impl Server {
@@ -61,6 +63,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             // Tests run concurrently: never the default 0.0.0.0:2222.
             .args(["--honeypot-ssh-listen", "127.0.0.1:0"])
+            .args(["--honeypot-telnet-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .env_remove("NECTAR_CONFIG")
             .stdout(Stdio::piped())
@@ -70,28 +73,27 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let (mut ssh, mut telnet) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("SSH honeypot listening on ") {
+                    ssh = Some(rest.trim().to_owned());
+                }
+                if let Some(rest) = line.strip_prefix("Telnet honeypot listening on ") {
+                    telnet = rest.parse().ok();
+                }
                 if let Some(rest) = line.strip_prefix("Nectar is listening on ") {
-                    let _ = tx.send((true, rest.trim_end_matches('/').to_owned()));
-                } else if let Some(rest) = line.strip_prefix("SSH honeypot listening on ") {
-                    let _ = tx.send((false, rest.trim().to_owned()));
+                    let _ = tx.send((rest.trim_end_matches('/').to_owned(), ssh.clone(), telnet));
                 }
             }
         });
-        let mut ssh_addr = None;
-        let url = loop {
-            match rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("nectar serve did not print its URL within 60 s")
-            {
-                (true, url) => break url,
-                (false, addr) => ssh_addr = Some(addr),
-            }
-        };
+        let (url, ssh_addr, telnet) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("nectar serve did not print its URL within 60 s");
         Server {
             child,
             url,
             ssh_addr,
+            telnet,
         }
     }
 

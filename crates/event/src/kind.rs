@@ -63,6 +63,8 @@ kinds! {
     TelnetLoginFailed => "telnet.login.failed",
     /// A command typed in a Telnet shell.
     TelnetCommand => "telnet.command",
+    /// A file an attacker fetched from the network inside the Telnet fake shell (wget, curl, tftp).
+    TelnetDownload => "telnet.download",
     /// A request to the HTTP honeypot.
     HttpRequest => "http.request",
     /// Credentials posted to a login form of the HTTP honeypot.

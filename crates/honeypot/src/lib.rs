@@ -1,6 +1,8 @@
 //! Nectar's honeypots. [`ssh`] is an SSH server (russh) that looks like Debian 12's
 //! OpenSSH, records every login attempt, and hands accepted logins to [`shell`], a
 //! fake bash over a fake filesystem that never runs anything on the real machine.
+//! [`telnet`] is a Telnet login (BusyBox or Debian telnetd) in front of the same
+//! shell; both accept the same [`credentials`].
 //!
 //! Honeypots only produce events: they send them on the store's bus
 //! ([`nectar_store::EventSender`]) and never wait for a commit or touch the
@@ -10,8 +12,11 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod credentials;
+mod listener;
 pub mod shell;
 pub mod ssh;
+pub mod telnet;
 
 use std::path::PathBuf;
 

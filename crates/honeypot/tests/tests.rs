@@ -1,6 +1,9 @@
 //! The SSH honeypot against real clients: OpenSSH (`ssh` + `sshpass`), paramiko,
 //! and a raw socket reading our KEXINIT. Only 127.0.0.1, bounded counts and time.
-//! A test whose tool is missing skips locally and fails when `CI=true`.
+//! A test whose tool is missing skips locally and fails when `CI=true`. The
+//! Telnet honeypot's tests are in [`telnet`].
+
+mod telnet;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -155,11 +155,78 @@ const BUILTINS: &[&str] = &[
     "builtin", "declare", "local",
 ];
 
-/// Applets `busybox` says it has.
+/// Applets `busybox` says it has (each one is emulated by [`run`]).
 const APPLETS: &[&str] = &[
-    "ash", "awk", "cat", "chmod", "cp", "echo", "ftpget", "grep", "head", "ls", "mkdir", "mv",
-    "ps", "rm", "sh", "tail", "tftp", "uname", "wc", "wget", "whoami",
+    "[",
+    "arch",
+    "ash",
+    "awk",
+    "base64",
+    "cat",
+    "cd",
+    "chmod",
+    "chown",
+    "cp",
+    "cut",
+    "date",
+    "dd",
+    "df",
+    "echo",
+    "env",
+    "false",
+    "find",
+    "free",
+    "ftpget",
+    "grep",
+    "head",
+    "hexdump",
+    "hostname",
+    "id",
+    "ifconfig",
+    "kill",
+    "killall",
+    "ln",
+    "ls",
+    "md5sum",
+    "mkdir",
+    "mount",
+    "mv",
+    "nohup",
+    "nproc",
+    "od",
+    "printf",
+    "ps",
+    "pwd",
+    "reboot",
+    "rm",
+    "rmdir",
+    "sed",
+    "sh",
+    "sha256sum",
+    "sleep",
+    "sort",
+    "tail",
+    "tee",
+    "test",
+    "tftp",
+    "touch",
+    "tr",
+    "true",
+    "uname",
+    "uniq",
+    "uptime",
+    "wc",
+    "wget",
+    "which",
+    "whoami",
+    "xargs",
 ];
+
+/// What BusyBox's ash prints when it starts interactively.
+pub const BUSYBOX_SHELL_BANNER: &str = "\n\nBusyBox v1.35.0 (Debian 1:1.35.0-4+b3) built-in shell (ash)\nEnter 'help' for a list of built-in commands.\n\n";
+
+/// The first line of every BusyBox usage text.
+const BUSYBOX_VERSION_LINE: &str = "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\n";
 
 fn which(name: &str) -> Option<String> {
     BINS.iter()
@@ -195,6 +262,16 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "false" => 1,
+        // Router and DVR command-line words Mirai-like bots type to reach a shell.
+        "system" | "shell" | "linuxshell" | "start-shell" | "development"
+            if ctx.shell.profile == super::Profile::Busybox =>
+        {
+            0
+        }
+        "help" if ctx.shell.profile == super::Profile::Busybox => {
+            ctx.print("Built-in commands:\n------------------\n\t. : [ [[ alias bg break cd chdir command continue echo eval exec\n\texit export false fg getopts hash help history jobs kill let\n\tlocal printf pwd read readonly return set shift source test times\n\ttrap true type ulimit umask unalias unset wait\n");
+            0
+        }
         // Compound commands are not interpreted: bash would run them, and saying
         // "command not found" to a `for` loop would give the honeypot away.
         "while" | "for" | "if" | "until" | "case" | "do" | "done" | "then" | "fi" | "else"
@@ -470,7 +547,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                     ctx.print(&line);
                 } else {
                     if name == "type" {
-                        ctx.eprint(&format!("-bash: type: {n}: not found\n"));
+                        let sh = ctx.shell.name();
+                        ctx.eprint(&format!("{sh}: type: {n}: not found\n"));
                     }
                     status = 1;
                 }
@@ -479,7 +557,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "busybox" => {
             let Some(applet) = rest.first() else {
-                ctx.print("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\nBusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n");
+                ctx.print(BUSYBOX_VERSION_LINE);
+                ctx.print("BusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n");
                 return 0;
             };
             if applet == "--list" {
@@ -746,7 +825,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                     ctx.print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n");
                 }
                 if name == "yum" || name == "dnf" {
-                    ctx.eprint(&format!("-bash: {name}: command not found\n"));
+                    let msg = ctx.shell.not_found(name);
+                    ctx.eprint(&msg);
                     return 127;
                 }
             }
@@ -771,7 +851,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "read" => 0,
         _ => {
-            ctx.eprint(&format!("-bash: {name}: command not found\n"));
+            let msg = ctx.shell.not_found(name);
+            ctx.eprint(&msg);
             127
         }
     }
@@ -835,15 +916,21 @@ fn run_path(ctx: &mut Ctx<'_, '_>, name: &str, rest: &[String]) -> i32 {
     let p = ctx.path(name);
     match ctx.shell.fs.get(&p).map(|n| n.into_owned()) {
         None => {
-            ctx.eprint(&format!("-bash: {name}: No such file or directory\n"));
+            let msg = match ctx.shell.profile {
+                super::Profile::Bash => format!("-bash: {name}: No such file or directory\n"),
+                super::Profile::Busybox => ctx.shell.not_found(name),
+            };
+            ctx.eprint(&msg);
             127
         }
         Some(n) if n.is_dir() => {
-            ctx.eprint(&format!("-bash: {name}: Is a directory\n"));
+            let sh = ctx.shell.name();
+            ctx.eprint(&format!("{sh}: {name}: Is a directory\n"));
             126
         }
         Some(n) if n.mode & 0o111 == 0 => {
-            ctx.eprint(&format!("-bash: {name}: Permission denied\n"));
+            let sh = ctx.shell.name();
+            ctx.eprint(&format!("{sh}: {name}: Permission denied\n"));
             126
         }
         Some(n) => {
@@ -1048,11 +1135,13 @@ fn cd(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         Some(_) => {
-            ctx.eprint(&format!("-bash: cd: {target}: Not a directory\n"));
+            let sh = ctx.shell.name();
+            ctx.eprint(&format!("{sh}: cd: {target}: Not a directory\n"));
             1
         }
         None => {
-            ctx.eprint(&format!("-bash: cd: {target}: No such file or directory\n"));
+            let sh = ctx.shell.name();
+            ctx.eprint(&format!("{sh}: cd: {target}: No such file or directory\n"));
             1
         }
     }
@@ -2388,6 +2477,18 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
         }
         i += 1;
     }
+    if (tool == "tftp" || tool == "ftpget") && positional.is_empty() {
+        // BusyBox without its operands: the usage text, nothing fetched.
+        let usage = if tool == "tftp" {
+            "Usage: tftp [OPTIONS] HOST [PORT]\n\nTransfer a file from/to tftp server\n\n\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n\t-p\tPut file\n\t-b SIZE\tTransfer blocks of SIZE octets\n"
+        } else {
+            "Usage: ftpget [OPTIONS] HOST [LOCAL_FILE] REMOTE_FILE\n\nDownload a file via FTP\n\n\t-c\tContinue previous transfer\n\t-v\tVerbose\n\t-u USER\tUsername\n\t-p PASS\tPassword\n\t-P PORT\n"
+        };
+        ctx.eprint(BUSYBOX_VERSION_LINE);
+        ctx.eprint("\n");
+        ctx.eprint(usage);
+        return 1;
+    }
     let url = match tool {
         "tftp" => {
             let host = positional
@@ -2421,6 +2522,11 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
         _ => match url {
             Some(u) if u.contains("://") => u,
             Some(u) => format!("http://{u}"),
+            None if tool == "wget" && ctx.shell.profile == super::Profile::Busybox => {
+                ctx.eprint(BUSYBOX_VERSION_LINE);
+                ctx.eprint("\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header 'HEADER: VALUE'] [-Y on/off]\n\t[--no-check-certificate] [-P DIR] [-U AGENT] [-T SEC] URL...\n\nRetrieve files via HTTP or FTP\n");
+                return 1;
+            }
             None => {
                 let msg = if tool == "wget" {
                     "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n"

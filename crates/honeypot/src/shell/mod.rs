@@ -42,6 +42,18 @@ pub enum Action {
     Limit(&'static str),
 }
 
+/// Which shell a session looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Debian 12's bash: `-bash: x: command not found`, `root@host:~# `.
+    #[default]
+    Bash,
+    /// BusyBox's ash on an embedded device, what Mirai-like IoT bots expect behind
+    /// Telnet: `-sh: x: not found`, a `~ # ` prompt, router CLI words (`enable`,
+    /// `system`, `shell`) that drop to the shell, usage texts of BusyBox applets.
+    Busybox,
+}
+
 /// Output of one call into the shell.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -118,6 +130,7 @@ pub struct Shell {
     limits: Limits,
     origin: Origin,
     pty: bool,
+    profile: Profile,
     /// Terminal output being built for the current call.
     term: Vec<u8>,
     /// Error output being built for the current call (no terminal only).
@@ -148,6 +161,7 @@ impl Shell {
             limits,
             origin,
             pty,
+            profile: Profile::Bash,
             term: Vec::new(),
             err_term: Vec::new(),
             actions: Vec::new(),
@@ -155,8 +169,36 @@ impl Shell {
         }
     }
 
-    /// The login banner (Debian's motd and "Last login") followed by the prompt.
+    /// The same session looking like `profile`.
+    pub fn with_profile(mut self, profile: Profile) -> Shell {
+        self.profile = profile;
+        self
+    }
+
+    /// The shell's name in its error messages (`-bash`, or `-sh` for BusyBox).
+    fn name(&self) -> &'static str {
+        match self.profile {
+            Profile::Bash => "-bash",
+            Profile::Busybox => "-sh",
+        }
+    }
+
+    /// The error for a command that does not exist.
+    fn not_found(&self, command: &str) -> String {
+        match self.profile {
+            Profile::Bash => format!("-bash: {command}: command not found\n"),
+            Profile::Busybox => format!("-sh: {command}: not found\n"),
+        }
+    }
+
+    /// The login banner (Debian's motd and "Last login", or BusyBox's shell
+    /// banner) followed by the prompt.
     pub fn greeting(&mut self) -> Output {
+        if self.profile == Profile::Busybox {
+            self.term
+                .extend_from_slice(commands::BUSYBOX_SHELL_BANNER.as_bytes());
+            return self.finish(true);
+        }
         let when = commands::date_string(self.origin.now.saturating_sub(86_400 * 3 + 7_211));
         let text = format!(
             "Linux {} {} {} {}\n{}\nLast login: {when} from {}\n",
@@ -181,6 +223,9 @@ impl Shell {
             self.cwd.clone()
         };
         let sigil = if self.uid == 0 { '#' } else { '$' };
+        if self.profile == Profile::Busybox {
+            return format!("{dir} {sigil} ");
+        }
         format!(
             "{}@{}:{dir}{sigil} ",
             self.user, self.world.persona.hostname
@@ -289,7 +334,7 @@ impl Shell {
                 self.run_list(&list, &mut sink, 0);
             }
             Err(e) => {
-                self.err_line(&format!("-bash: {}", e.0));
+                self.err_line(&format!("{}: {}", self.name(), e.0));
                 self.status = 2;
             }
         }
@@ -400,7 +445,7 @@ impl Shell {
                     match self.fs.read(&path) {
                         Ok(data) => stdin_owned = Some(data.to_vec()),
                         Err(e) => {
-                            self.err_line(&format!("-bash: {name}: {}", e.text()));
+                            self.err_line(&format!("{}: {name}: {}", self.name(), e.text()));
                             return 1;
                         }
                     }
@@ -436,7 +481,7 @@ impl Shell {
                         status
                     }
                     Err(e) => {
-                        cmd_err.extend_from_slice(format!("-bash: {}\n", e.0).as_bytes());
+                        cmd_err.extend_from_slice(format!("{}: {}\n", self.name(), e.0).as_bytes());
                         2
                     }
                 }
@@ -473,7 +518,7 @@ impl Shell {
                 let path = self.path(&name);
                 let (uid, now) = (self.uid, self.origin.now);
                 if let Err(e) = self.fs.write(&path, &data, append, uid, now) {
-                    self.err_line(&format!("-bash: {name}: {}", e.text()));
+                    self.err_line(&format!("{}: {name}: {}", self.name(), e.text()));
                 }
             }
         }
@@ -577,7 +622,7 @@ impl Shell {
             "?" => return self.status.to_string(),
             "$" => return "2841".into(),
             "#" => return "0".into(),
-            "0" => return "-bash".into(),
+            "0" => return self.name().into(),
             "@" | "*" => return String::new(),
             "RANDOM" => return (self.origin.now % 32_768).to_string(),
             "PWD" => return self.cwd.clone(),

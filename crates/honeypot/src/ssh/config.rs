@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ssh::auth::CredentialRule;
+use crate::credentials::CredentialRule;
 
 /// Settings of the SSH honeypot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
 use crate::capture::{SessionRecording, Terminal};
+use crate::listener::{bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
 
 /// Channels one connection may open (OpenSSH clients use one or two).
@@ -213,36 +214,6 @@ fn base_event(
         event = event.to_addr(local.ip(), Some(local.port()));
     }
     event
-}
-
-/// At most `max` characters, control characters shown escaped, for summaries.
-fn clip(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Bounds an attacker string kept in event data.
-fn bounded(text: &str) -> String {
-    const MAX: usize = 16 * 1024;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 impl Conn {

@@ -1,4 +1,5 @@
-//! Which credentials the honeypot accepts: Cowrie-style `user:password` rules.
+//! Which credentials the honeypots (SSH and Telnet) accept: Cowrie-style
+//! `user:password` rules, shared so both protocols refuse and accept the same pairs.
 //!
 //! Accepting everything is itself a tell (a real server refuses most guesses), so
 //! the default is a short list of the weak pairs bots try first.
@@ -90,6 +91,22 @@ impl Credentials {
             .find(|r| r.user.matches(user) && r.password.matches(password))
             .is_some_and(|r| r.accept)
     }
+}
+
+/// The login names the rules accept besides root and `*`, in order and without
+/// repeats: the fake machine's /etc/passwd lists them so whoever logs in exists.
+pub fn login_names(rules: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for rule in rules {
+        if let Some((user, _)) = rule.split_once(':')
+            && user != "root"
+            && user != "*"
+            && !names.iter().any(|n| n == user)
+        {
+            names.push(user.to_owned());
+        }
+    }
+    names
 }
 
 #[cfg(test)]

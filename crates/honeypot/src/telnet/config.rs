@@ -1,0 +1,178 @@
+//! `[honeypot.telnet]`: every setting of the Telnet honeypot, each with a default,
+//! so that `nectar serve` runs a BusyBox-like Telnet login on port 2323 with no file.
+//!
+//! The doc comments on the fields are the user documentation; `validate` names the
+//! key of any value that parses but cannot work.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::CredentialRule;
+
+/// Which telnetd the honeypot impersonates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelnetProfile {
+    /// BusyBox telnetd and ash on an embedded device (what IoT bots look for).
+    #[default]
+    Busybox,
+    /// Debian 12's telnetd, `/etc/issue.net` and bash.
+    Debian,
+}
+
+/// Settings of the Telnet honeypot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelnetHoneypotConfig {
+    /// Run the Telnet honeypot.
+    pub enabled: bool,
+    /// Address and port to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// `busybox` (IoT device) or `debian` (a Debian 12 server).
+    pub profile: TelnetProfile,
+    /// Host name in the login prompt and the shell; empty: one is picked at first
+    /// start and kept in the data directory.
+    pub hostname: String,
+    /// Accepted logins, as `user:password` rules read in order, first match wins
+    /// (the same rules as `[honeypot.ssh] credentials`).
+    pub credentials: Vec<String>,
+    /// Milliseconds to wait before answering a refused login (0: none; BusyBox
+    /// login waits 3000).
+    pub failure_delay_ms: u64,
+    /// Refused logins on one connection before it is closed (`login` allows 3).
+    pub max_auth_attempts: u32,
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Connections open at once from one source address.
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to log in (`login`'s timeout is 60).
+    pub login_grace_seconds: u64,
+    /// Seconds without any traffic before a connection is closed.
+    pub idle_timeout_seconds: u64,
+    /// Longest a connection may last, in seconds.
+    pub max_session_seconds: u64,
+    /// Longest line kept (user name, password, command), in bytes; the rest is dropped.
+    pub max_line_bytes: usize,
+    /// Bytes a client may send on one connection before it is closed.
+    pub max_session_bytes: u64,
+    /// Commands one session may run before it is closed.
+    pub max_commands: usize,
+    /// The listen backlog: connections the kernel queues before they are accepted.
+    pub backlog: u32,
+}
+
+impl Default for TelnetHoneypotConfig {
+    fn default() -> Self {
+        TelnetHoneypotConfig {
+            enabled: true,
+            listen: SocketAddr::from(([0, 0, 0, 0], 2323)),
+            profile: TelnetProfile::Busybox,
+            hostname: String::new(),
+            credentials: CredentialRule::DEFAULTS
+                .iter()
+                .map(|s| (*s).into())
+                .collect(),
+            failure_delay_ms: 0,
+            max_auth_attempts: 3,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
+            login_grace_seconds: 60,
+            idle_timeout_seconds: 300,
+            max_session_seconds: 3600,
+            max_line_bytes: 8192,
+            max_session_bytes: 4 * 1024 * 1024,
+            max_commands: 1000,
+            backlog: 1024,
+        }
+    }
+}
+
+impl TelnetHoneypotConfig {
+    /// Checks values that parse but cannot work; the error names the key relative to
+    /// this section (`listen`, `credentials`, ...), for the caller to prefix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.hostname.len() > 64
+            || !self
+                .hostname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err("key `hostname`: letters, digits, '-' and '.', at most 64".into());
+        }
+        for (i, rule) in self.credentials.iter().enumerate() {
+            CredentialRule::parse(rule)
+                .map_err(|e| format!("key `credentials` (entry {}): {e}", i + 1))?;
+        }
+        let positive = [
+            ("max_auth_attempts", u64::from(self.max_auth_attempts)),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
+            ("login_grace_seconds", self.login_grace_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("max_session_seconds", self.max_session_seconds),
+            ("max_line_bytes", self.max_line_bytes as u64),
+            ("max_session_bytes", self.max_session_bytes),
+            ("max_commands", self.max_commands as u64),
+            ("backlog", u64::from(self.backlog)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("key `{key}`: must be greater than 0"));
+            }
+        }
+        let at_most = [
+            ("failure_delay_ms", self.failure_delay_ms, 60_000),
+            ("max_auth_attempts", u64::from(self.max_auth_attempts), 100),
+            ("max_connections", self.max_connections as u64, 1_000_000),
+            ("max_line_bytes", self.max_line_bytes as u64, 1 << 20),
+            ("max_commands", self.max_commands as u64, 1_000_000),
+            ("backlog", u64::from(self.backlog), 65_535),
+        ];
+        for (key, value, max) in at_most {
+            if value > max {
+                return Err(format!("key `{key}`: at most {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_name_keys_when_not() {
+        TelnetHoneypotConfig::default().validate().unwrap();
+        let bad = [
+            (
+                TelnetHoneypotConfig {
+                    credentials: vec!["nocolon".into()],
+                    ..Default::default()
+                },
+                "credentials",
+            ),
+            (
+                TelnetHoneypotConfig {
+                    max_session_bytes: 0,
+                    ..Default::default()
+                },
+                "max_session_bytes",
+            ),
+            (
+                TelnetHoneypotConfig {
+                    hostname: "a;b".into(),
+                    ..Default::default()
+                },
+                "hostname",
+            ),
+        ];
+        for (config, key) in bad {
+            let err = config.validate().unwrap_err();
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
+        let parsed: TelnetHoneypotConfig = serde_json::from_str(r#"{"profile":"debian"}"#).unwrap();
+        assert_eq!(parsed.profile, TelnetProfile::Debian);
+    }
+}
