@@ -14,6 +14,8 @@ pub struct HoneypotSection {
     pub ssh: nectar_honeypot::ssh::SshHoneypotConfig,
     /// `[honeypot.telnet]`: the Telnet honeypot.
     pub telnet: nectar_honeypot::telnet::TelnetHoneypotConfig,
+    /// `[honeypot.cowrie]`: honeypot events in Cowrie's JSON format too.
+    pub cowrie: nectar_honeypot::cowrie::CowrieOutputConfig,
     /// `[honeypot.recordings]`: asciicast recordings of interactive sessions.
     pub recordings: nectar_honeypot::capture::RecordingsConfig,
 }
@@ -42,7 +44,12 @@ pub fn validate(config: &Config) -> Result<(), String> {
         .honeypot
         .telnet
         .validate()
-        .map_err(|e| e.replacen("key `", "key `honeypot.telnet.", 1))
+        .map_err(|e| e.replacen("key `", "key `honeypot.telnet.", 1))?;
+    config
+        .honeypot
+        .cowrie
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.cowrie.", 1))
 }
 
 /// Appends `[honeypot.ssh]` and `[honeypot.telnet]` with a comment per key to the
@@ -103,6 +110,23 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     commented_telnet(config, line);
 }
 
+fn commented_cowrie(config: &Config, line: &mut dyn FnMut(String)) {
+    let cowrie = &config.honeypot.cowrie;
+    line(String::new());
+    line("[honeypot.cowrie]".into());
+    line("# Also write SSH and Telnet honeypot events as Cowrie's JSON lines (its".into());
+    line("# eventids and field names), for pipelines built for Cowrie.".into());
+    line(format!("enabled = {}", cowrie.enabled));
+    line("# The file; a relative path is inside data_dir.".into());
+    line(format!(
+        "path = {}",
+        lit(&cowrie.path.display().to_string())
+    ));
+    line("# Rotate past this many bytes (0: never), keeping this many old files.".into());
+    line(format!("max_bytes = {}", cowrie.max_bytes));
+    line(format!("keep = {}", cowrie.keep));
+}
+
 fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
     let telnet = &config.honeypot.telnet;
     line(String::new());
@@ -153,4 +177,5 @@ fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
     line(format!("max_commands = {}", telnet.max_commands));
     line("# Connections the kernel queues before they are accepted.".into());
     line(format!("backlog = {}", telnet.backlog));
+    commented_cowrie(config, line);
 }

@@ -95,8 +95,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(&config)?;
-    let ssh = start_ssh_honeypot(&config, &bus, &capture).await;
-    let telnet = start_telnet_honeypot(&config, &bus, &capture).await;
+    // With [honeypot.cowrie], honeypot events pass through the Cowrie log first.
+    let (cowrie, honeypot_bus) = if config.honeypot.cowrie.enabled {
+        let (sink, sender) = nectar_honeypot::cowrie::CowrieSink::start(
+            &config.honeypot.cowrie,
+            &config.data_dir,
+            bus.clone(),
+        )
+        .map_err(|e| usage(format!("honeypot.cowrie: {e}")))?;
+        (Some(sink), sender)
+    } else {
+        (None, bus.clone())
+    };
+    let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture).await;
+    let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture).await;
+    drop(honeypot_bus);
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
@@ -167,6 +180,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(telnet) = telnet {
         telnet.stop(Duration::from_secs(10)).await;
+    }
+    if let Some(cowrie) = cowrie
+        && tokio::time::timeout(Duration::from_secs(10), cowrie.finish())
+            .await
+            .is_err()
+    {
+        warn!("The Cowrie log did not finish in time.");
     }
     if let Some(d) = detector {
         tokio::task::spawn_blocking(move || d.shutdown()).await.ok();

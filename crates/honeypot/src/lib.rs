@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod cowrie;
 pub mod credentials;
 mod listener;
 pub mod shell;

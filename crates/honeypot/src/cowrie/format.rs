@@ -1,0 +1,286 @@
+//! Nectar's honeypot events in Cowrie's JSON (`cowrie.json`), without I/O: the
+//! `eventid`s and field names of Cowrie 3.1 (`cowrie.core.eventids`), so ELK,
+//! Splunk and T-Pot pipelines built for Cowrie read Nectar unchanged.
+//!
+//! Every line carries Cowrie's common fields: `eventid`, `timestamp` (ISO 8601,
+//! microseconds, `Z`), `session` (12 hex digits), `protocol` (`ssh`/`telnet`),
+//! `src_ip`, `src_port`, `dst_ip`, `dst_port`, `sensor`, `uuid` and `message`.
+//! Events Cowrie has no id for (limits, network alarms) are not written.
+
+use std::collections::HashSet;
+
+use nectar_event::{Event, Kind};
+use serde_json::{Map, Value, json};
+
+/// Sessions remembered for `cowrie.client.version` (sent once per session);
+/// cleared when full so a flood of connections costs bounded memory.
+const MAX_SESSIONS: usize = 65_536;
+
+/// The mapping's state: which sessions already had their client version line.
+#[derive(Debug)]
+pub struct CowrieFormat {
+    uuid: String,
+    versioned: HashSet<String>,
+}
+
+impl CowrieFormat {
+    /// A formatter whose lines name the sensor `uuid`.
+    pub fn new(uuid: String) -> CowrieFormat {
+        CowrieFormat {
+            uuid,
+            versioned: HashSet::new(),
+        }
+    }
+
+    /// Appends the Cowrie lines for `event` (none, one or two) to `out`.
+    pub fn write(&mut self, event: &Event, out: &mut Vec<u8>) {
+        let data = &event.data;
+        let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or("");
+        let (Some(session), Some(protocol)) = (
+            data.get("session").and_then(Value::as_str),
+            data.get("protocol").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        let session = session.to_owned();
+        let mut lines: Vec<(&str, Map<String, Value>, String)> = Vec::new();
+        match event.kind {
+            Kind::SessionConnect => {
+                let message = format!(
+                    "New connection: {}:{} ({}:{}) [session: {session}]",
+                    ip(&event.src_ip),
+                    event.src_port.unwrap_or(0),
+                    ip(&event.dst_ip),
+                    event.dst_port.unwrap_or(0),
+                );
+                lines.push(("cowrie.session.connect", Map::new(), message));
+            }
+            Kind::SshClientKex => {
+                let mut fields = Map::new();
+                for key in [
+                    "hassh",
+                    "hasshAlgorithms",
+                    "kexAlgs",
+                    "keyAlgs",
+                    "encCS",
+                    "macCS",
+                    "compCS",
+                    "langCS",
+                ] {
+                    fields.insert(key.into(), data.get(key).cloned().unwrap_or(Value::Null));
+                }
+                let message = format!("SSH client hassh fingerprint: {}", text("hassh"));
+                self.version_line(event, &session, &mut lines);
+                lines.push(("cowrie.client.kex", fields, message));
+            }
+            Kind::SshLoginFailed
+            | Kind::SshLoginSuccess
+            | Kind::TelnetLoginFailed
+            | Kind::TelnetLoginSuccess => {
+                self.version_line(event, &session, &mut lines);
+                let success =
+                    matches!(event.kind, Kind::SshLoginSuccess | Kind::TelnetLoginSuccess);
+                if text("method") == "publickey" {
+                    let mut fields = Map::new();
+                    fields.insert("username".into(), text("username").into());
+                    fields.insert("fingerprint".into(), text("fingerprint").into());
+                    fields.insert("key".into(), "".into());
+                    fields.insert("type".into(), text("key_type").into());
+                    let message = format!(
+                        "public key attempt for user {} of type {} with fingerprint {}",
+                        text("username"),
+                        text("key_type"),
+                        text("fingerprint")
+                    );
+                    lines.push(("cowrie.client.fingerprint", fields, message));
+                } else {
+                    let mut fields = Map::new();
+                    fields.insert("username".into(), text("username").into());
+                    fields.insert("password".into(), text("password").into());
+                    let message = format!(
+                        "login attempt [{}/{}] {}",
+                        text("username"),
+                        text("password"),
+                        if success { "succeeded" } else { "failed" }
+                    );
+                    let id = if success {
+                        "cowrie.login.success"
+                    } else {
+                        "cowrie.login.failed"
+                    };
+                    lines.push((id, fields, message));
+                }
+            }
+            Kind::SshCommand | Kind::SshExec | Kind::TelnetCommand => {
+                let mut fields = Map::new();
+                fields.insert("input".into(), text("input").into());
+                let message = format!("CMD: {}", text("input"));
+                lines.push(("cowrie.command.input", fields, message));
+            }
+            Kind::SshDownload | Kind::TelnetDownload => {
+                // Nothing is fetched, so there is no SHA-256 of the content: the
+                // field is left out rather than made up.
+                let mut fields = Map::new();
+                fields.insert("url".into(), text("url").into());
+                fields.insert("outfile".into(), text("outfile").into());
+                fields.insert("destfile".into(), text("outfile").into());
+                if let Some(sha) = data.get("sha256").or_else(|| data.get("shasum")) {
+                    fields.insert("shasum".into(), sha.clone());
+                }
+                let message = format!(
+                    "Download of URL ({}) to {} recorded, not fetched",
+                    text("url"),
+                    text("outfile")
+                );
+                lines.push(("cowrie.session.file_download", fields, message));
+            }
+            Kind::SshForward if text("request") == "direct-tcpip" => {
+                let mut fields = Map::new();
+                fields.insert("dst_ip".into(), text("target_host").into());
+                fields.insert(
+                    "dst_port".into(),
+                    data.get("target_port").cloned().unwrap_or(Value::Null),
+                );
+                let message = format!(
+                    "direct-tcp connection request to {}:{} from {}:{}",
+                    text("target_host"),
+                    data.get("target_port").and_then(Value::as_u64).unwrap_or(0),
+                    text("originator_host"),
+                    data.get("originator_port")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0)
+                );
+                lines.push(("cowrie.direct-tcpip.request", fields, message));
+            }
+            Kind::SessionClose => {
+                self.versioned.remove(&session);
+                let seconds = data.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
+                let mut fields = Map::new();
+                fields.insert("duration".into(), json!(seconds));
+                fields.insert(
+                    "duration_ms".into(),
+                    json!((seconds * 1000.0).round() as u64),
+                );
+                let message = format!("Connection lost after {seconds:.1} seconds");
+                lines.push(("cowrie.session.closed", fields, message));
+            }
+            _ => {}
+        }
+        for (id, fields, message) in lines {
+            let mut object = Map::new();
+            object.insert("eventid".into(), id.into());
+            object.insert(
+                "timestamp".into(),
+                serde_json::to_value(event.time).unwrap_or(Value::Null),
+            );
+            object.insert("session".into(), session.clone().into());
+            object.insert("protocol".into(), protocol.into());
+            object.insert("src_ip".into(), ip(&event.src_ip).into());
+            object.insert("src_port".into(), json!(event.src_port.unwrap_or(0)));
+            object.insert("dst_ip".into(), ip(&event.dst_ip).into());
+            object.insert("dst_port".into(), json!(event.dst_port.unwrap_or(0)));
+            object.insert("sensor".into(), event.sensor.clone().into());
+            object.insert("uuid".into(), self.uuid.clone().into());
+            // Per-event fields win over the common ones (direct-tcpip's dst_*).
+            object.extend(fields);
+            object.insert("message".into(), message.into());
+            if serde_json::to_writer(&mut *out, &Value::Object(object)).is_ok() {
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// `cowrie.client.version` before the first event of an SSH session that
+    /// knows the client's identification string.
+    fn version_line(
+        &mut self,
+        event: &Event,
+        session: &str,
+        lines: &mut Vec<(&str, Map<String, Value>, String)>,
+    ) {
+        let Some(version) = event.data.get("client_version").and_then(Value::as_str) else {
+            return;
+        };
+        if version.is_empty() || self.versioned.contains(session) {
+            return;
+        }
+        if self.versioned.len() >= MAX_SESSIONS {
+            self.versioned.clear();
+        }
+        self.versioned.insert(session.to_owned());
+        let mut fields = Map::new();
+        fields.insert("version".into(), version.into());
+        lines.push((
+            "cowrie.client.version",
+            fields,
+            format!("Remote SSH version: {version}"),
+        ));
+    }
+}
+
+fn ip(addr: &Option<std::net::IpAddr>) -> String {
+    addr.map(|a| a.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nectar_event::Severity;
+
+    fn event(kind: Kind, data: Value) -> Event {
+        let mut e = Event::new("pot-1", kind, Severity::Low, "x")
+            .from_addr("203.0.113.7".parse().unwrap(), Some(51234))
+            .to_addr("10.0.0.5".parse().unwrap(), Some(22));
+        if let Value::Object(map) = data {
+            for (k, v) in map {
+                e = e.with(&k, v);
+            }
+        }
+        e
+    }
+
+    fn lines(f: &mut CowrieFormat, e: &Event) -> Vec<Value> {
+        let mut out = Vec::new();
+        f.write(e, &mut out);
+        out.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn login_lines_match_cowrie() {
+        let mut f = CowrieFormat::new("u-1".into());
+        let failed = event(
+            Kind::SshLoginFailed,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "username": "admin",
+                   "password": "admin", "method": "password", "client_version": "SSH-2.0-Go"}),
+        );
+        let out = lines(&mut f, &failed);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0]["eventid"], "cowrie.client.version");
+        assert_eq!(out[0]["version"], "SSH-2.0-Go");
+        let l = &out[1];
+        assert_eq!(l["eventid"], "cowrie.login.failed");
+        assert_eq!(l["message"], "login attempt [admin/admin] failed");
+        assert_eq!(l["session"], "fc3e06cb9819");
+        assert_eq!(l["src_ip"], "203.0.113.7");
+        assert_eq!(l["src_port"], 51234);
+        assert_eq!(l["dst_port"], 22);
+        assert_eq!(l["sensor"], "pot-1");
+        assert_eq!(l["uuid"], "u-1");
+        assert!(l["timestamp"].as_str().unwrap().ends_with('Z'));
+        // The version line comes once per session.
+        assert_eq!(lines(&mut f, &failed).len(), 1);
+        let close = event(
+            Kind::SessionClose,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "duration": 1.5}),
+        );
+        let l = &lines(&mut f, &close)[0];
+        assert_eq!(l["eventid"], "cowrie.session.closed");
+        assert_eq!(l["duration"], 1.5);
+        assert_eq!(l["duration_ms"], 1500);
+        // Not a honeypot session event: nothing.
+        assert!(lines(&mut f, &event(Kind::NetAlarm, json!({}))).is_empty());
+    }
+}
