@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod ctl;
 mod honeypots;
+mod openapi;
 mod util;
 mod web;
 mod webdriver;

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod detect;
 mod error;
 mod headers;
+pub mod openapi;
 mod pages;
 mod text;
 
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes(&state.config))
         .merge(api_admin::routes())
+        .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn(headers::security_headers))
