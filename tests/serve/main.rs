@@ -2,6 +2,7 @@
 //! file in a temporary data directory, real HTTP over loopback.
 
 mod api;
+mod api_roles;
 mod browser;
 mod capture;
 mod cli;

@@ -256,7 +256,7 @@ fn login_then_latest_events_escaped_under_csp() {
 }
 
 /// Logs `user` in through the form and returns the session cookie header value.
-fn login(client: &reqwest::blocking::Client, url: &str, user: &str, password: &str) -> String {
+pub fn login(client: &reqwest::blocking::Client, url: &str, user: &str, password: &str) -> String {
     let form = client.get(format!("{url}/login")).send().unwrap();
     let login_cookie = cookie_value(&set_cookie(&form, "nectar_login_csrf").unwrap());
     let csrf = hidden(&form.text().unwrap(), "csrf");
