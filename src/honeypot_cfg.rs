@@ -18,14 +18,20 @@ pub struct HoneypotSection {
     pub cowrie: nectar_honeypot::cowrie::CowrieOutputConfig,
     /// `[honeypot.recordings]`: asciicast recordings of interactive sessions.
     pub recordings: nectar_honeypot::capture::RecordingsConfig,
+    /// `[honeypot.uploads]`: uploaded and written files, kept by SHA-256.
+    pub uploads: nectar_honeypot::capture::UploadsConfig,
 }
 
 /// What honeypot sessions leave on disk, as configured; shared by every honeypot.
 pub fn capture(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<nectar_honeypot::capture::Capture>> {
-    nectar_honeypot::capture::Capture::new(&config.data_dir, config.honeypot.recordings.clone())
-        .map_err(|e| crate::exit::usage(format!("honeypot: {e}")))
+    nectar_honeypot::capture::Capture::new(
+        &config.data_dir,
+        config.honeypot.recordings.clone(),
+        config.honeypot.uploads.clone(),
+    )
+    .map_err(|e| crate::exit::usage(format!("honeypot: {e}")))
 }
 
 /// Checks `[honeypot.*]`; errors name the key (`honeypot.ssh.listen`).
@@ -49,7 +55,12 @@ pub fn validate(config: &Config) -> Result<(), String> {
         .honeypot
         .cowrie
         .validate()
-        .map_err(|e| e.replacen("key `", "key `honeypot.cowrie.", 1))
+        .map_err(|e| e.replacen("key `", "key `honeypot.cowrie.", 1))?;
+    config
+        .honeypot
+        .uploads
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.uploads.", 1))
 }
 
 /// Appends `[honeypot.ssh]` and `[honeypot.telnet]` with a comment per key to the
@@ -106,6 +117,20 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line("# Largest recording in bytes; past it the recording stops and a sensor.status".into());
     line("# event names max_recording_bytes.".into());
     line(format!("max_bytes = {}", recordings.max_bytes));
+
+    let uploads = &config.honeypot.uploads;
+    line(String::new());
+    line("[honeypot.uploads]".into());
+    line("# Keep files uploaded over SCP or SFTP, and files written through the fake".into());
+    line("# shell (echo > f, printf, tee, cat > f, here-documents), in".into());
+    line(
+        "# data_dir/uploads/, named by SHA-256 (stored once); each is an ssh.upload event.".into(),
+    );
+    line(format!("enabled = {}", uploads.enabled));
+    line("# Largest file kept, in bytes (an SSH connection also ends at".into());
+    line("# honeypot.ssh.max_session_bytes), and most bytes the directory may hold.".into());
+    line(format!("max_file_bytes = {}", uploads.max_file_bytes));
+    line(format!("quota_bytes = {}", uploads.quota_bytes));
 
     commented_telnet(config, line);
 }

@@ -65,6 +65,8 @@ kinds! {
     TelnetCommand => "telnet.command",
     /// A file an attacker fetched from the network inside the Telnet fake shell (wget, curl, tftp).
     TelnetDownload => "telnet.download",
+    /// A file written through the Telnet fake shell (`echo > f`, `cat > f`, here-documents), stored by SHA-256.
+    TelnetUpload => "telnet.upload",
     /// A request to the HTTP honeypot.
     HttpRequest => "http.request",
     /// Credentials posted to a login form of the HTTP honeypot.

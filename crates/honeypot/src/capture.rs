@@ -4,15 +4,21 @@
 //! [`SessionRecording`] and feeds it the bytes its fake shell exchanges with the
 //! client.
 //!
+//! Uploads (SCP, SFTP, files written through the shell) go through the same
+//! object: [`Capture::store_upload`] for content in memory, [`Capture::begin_upload`]
+//! for a stream, and [`upload_event`] gives every protocol the same event fields.
+//!
 //! The formats and file handling live in `nectar-capture`; this module owns the
-//! settings (`[honeypot.recordings]`), where files go, and the mapping of a stopped
-//! recording to the limit an event should name.
+//! settings (`[honeypot.recordings]`, `[honeypot.uploads]`), where files go, and the
+//! mapping of a stopped recording or a refused upload to what an event says.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use nectar_capture::asciicast::{self, Header, Recorder, Step};
+use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
+use nectar_event::Event;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
@@ -47,25 +53,79 @@ impl RecordingsConfig {
     }
 }
 
+/// `[honeypot.uploads]`: files attackers upload or write, kept by SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// Keep uploaded files (SCP, SFTP, and files written through the fake shell)
+    /// in `DATA_DIR/uploads/`, named by their SHA-256; each is an `ssh.upload` event.
+    pub enabled: bool,
+    /// Largest file kept, in bytes; a larger one is refused (and logged).
+    pub max_file_bytes: u64,
+    /// Most bytes the upload directory may hold; past it uploads are refused.
+    pub quota_bytes: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig {
+            enabled: true,
+            max_file_bytes: 4 * 1024 * 1024,
+            quota_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl UploadsConfig {
+    /// Checks values; errors name the key relative to the section.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_file_bytes == 0 {
+            return Err("key `max_file_bytes`: must be greater than 0".into());
+        }
+        if self.quota_bytes < self.max_file_bytes {
+            return Err("key `quota_bytes`: must be at least max_file_bytes".into());
+        }
+        Ok(())
+    }
+}
+
 /// Where and how sessions are captured; shared by every honeypot.
 #[derive(Debug)]
 pub struct Capture {
     data_dir: PathBuf,
     recordings: RecordingsConfig,
+    uploads: Option<Arc<UploadStore>>,
 }
 
 impl Capture {
-    /// Captures into `data_dir` with these settings.
+    /// Captures into `data_dir` with these settings (opens the upload directory).
     pub fn new(
         data_dir: &Path,
         recordings: RecordingsConfig,
+        uploads: UploadsConfig,
     ) -> Result<Arc<Capture>, crate::Error> {
         recordings
             .validate()
             .map_err(|e| crate::Error::Config(e.replacen("key `", "key `recordings.", 1)))?;
+        uploads
+            .validate()
+            .map_err(|e| crate::Error::Config(e.replacen("key `", "key `uploads.", 1)))?;
+        let store = if uploads.enabled {
+            let opened = UploadStore::open(data_dir, uploads.max_file_bytes, uploads.quota_bytes)
+                .map_err(|e| {
+                crate::Error::Config(format!(
+                    "cannot open the upload directory {}: {e}",
+                    data_dir.join("uploads").display()
+                ))
+            })?;
+            Some(opened)
+        } else {
+            None
+        };
         Ok(Arc::new(Capture {
             data_dir: data_dir.to_owned(),
             recordings,
+            uploads: store,
         }))
     }
 
@@ -77,7 +137,24 @@ impl Capture {
                 enabled: false,
                 ..RecordingsConfig::default()
             },
+            uploads: None,
         })
+    }
+
+    /// Keeps a file whose content is in memory (written through the shell).
+    pub fn store_upload(&self, data: &[u8]) -> Verdict {
+        match &self.uploads {
+            Some(store) => store.store(data),
+            None => disabled(data.len() as u64),
+        }
+    }
+
+    /// Starts receiving a file (SCP, SFTP); `announced` is its size if known.
+    pub fn begin_upload(&self, announced: Option<u64>) -> Result<Upload, Verdict> {
+        match &self.uploads {
+            Some(store) => store.begin(announced),
+            None => Err(disabled(announced.unwrap_or(0))),
+        }
     }
 
     /// The data directory files are written under.
@@ -174,6 +251,99 @@ impl SessionRecording {
     pub fn resize(&mut self, width: u32, height: u32) -> Option<&'static str> {
         stopped(self.recorder.resize(width, height))
     }
+}
+
+fn disabled(size: u64) -> Verdict {
+    Verdict::Refused {
+        reason: Refusal::Disabled,
+        size,
+        sha256: None,
+    }
+}
+
+/// Fills an upload event (`ssh.upload`, or the Telnet equivalent): `via` (`scp`,
+/// `sftp`, `shell`), `filename` as the client sent it (attacker data, never used
+/// as a path here), `path` where it went in the fake filesystem, `size`, `sha256`,
+/// `stored`, and `file` (where it is, relative to the data directory) or `reason`.
+/// Sets the summary and severity too.
+pub fn upload_event(
+    mut event: Event,
+    via: &str,
+    filename: &str,
+    path: &str,
+    verdict: &Verdict,
+) -> Event {
+    let shown = clip(path, 120);
+    event = event
+        .with("via", via.to_owned())
+        .with("filename", bounded(filename))
+        .with("path", bounded(path));
+    match verdict {
+        Verdict::Stored {
+            sha256,
+            size,
+            path: file,
+            duplicate,
+        } => {
+            event.summary = format!(
+                "{via} upload {shown} ({size} bytes, sha256 {}) stored",
+                &sha256[..16]
+            );
+            event.severity = nectar_event::Severity::High;
+            event
+                .with("size", *size)
+                .with("sha256", sha256.clone())
+                .with("stored", true)
+                .with("duplicate", *duplicate)
+                .with("file", file.clone())
+        }
+        Verdict::Refused {
+            reason,
+            size,
+            sha256,
+        } => {
+            event.summary = format!(
+                "{via} upload {shown} ({size} bytes) refused: {}",
+                reason.as_str()
+            );
+            event.severity = nectar_event::Severity::Medium;
+            let mut event = event
+                .with("size", *size)
+                .with("stored", false)
+                .with("reason", reason.as_str());
+            if let Some(sha256) = sha256 {
+                event = event.with("sha256", sha256.clone());
+            }
+            event
+        }
+    }
+}
+
+/// At most `max` characters, control characters shown escaped.
+fn clip(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most 4 KiB of an attacker string, cut on a character boundary.
+fn bounded(text: &str) -> String {
+    const MAX: usize = 4096;
+    let mut end = text.len().min(MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// The key an event names when a recording stops early.

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nectar_event::{Event, Kind};
-use nectar_honeypot::capture::{Capture, RecordingsConfig};
+use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::ssh::parser::KexInit;
 use nectar_honeypot::ssh::profile::{self, openssh_9_2};
 use nectar_honeypot::ssh::{SshHoneypot, SshHoneypotConfig};
@@ -32,6 +32,14 @@ async fn start(config: SshHoneypotConfig) -> Pot {
 }
 
 async fn start_with(config: SshHoneypotConfig, recordings: RecordingsConfig) -> Pot {
+    start_full(config, recordings, UploadsConfig::default()).await
+}
+
+async fn start_full(
+    config: SshHoneypotConfig,
+    recordings: RecordingsConfig,
+    uploads: UploadsConfig,
+) -> Pot {
     let dir = tempfile::tempdir().unwrap();
     let (bus, events) = EventSender::channel(100_000);
     let config = SshHoneypotConfig {
@@ -39,7 +47,7 @@ async fn start_with(config: SshHoneypotConfig, recordings: RecordingsConfig) -> 
         hostname: "web-7".into(),
         ..config
     };
-    let capture = Capture::new(dir.path(), recordings).unwrap();
+    let capture = Capture::new(dir.path(), recordings, uploads).unwrap();
     let honeypot = SshHoneypot::start(config, dir.path(), "test", bus, capture)
         .await
         .unwrap();

@@ -134,6 +134,37 @@ impl CowrieFormat {
                 );
                 lines.push(("cowrie.session.file_download", fields, message));
             }
+            // Stored uploads only (Cowrie has no id for a refused one). Files
+            // written through the shell are Cowrie's "Saved redir contents".
+            Kind::SshUpload | Kind::TelnetUpload
+                if data.get("stored") == Some(&Value::Bool(true)) =>
+            {
+                let mut fields = Map::new();
+                fields.insert("outfile".into(), text("file").into());
+                fields.insert("shasum".into(), text("sha256").into());
+                if text("via") == "shell" {
+                    fields.insert("url".into(), text("path").into());
+                    fields.insert("destfile".into(), text("path").into());
+                    fields.insert(
+                        "duplicate".into(),
+                        data.get("duplicate").cloned().unwrap_or(Value::Bool(false)),
+                    );
+                    let message = format!(
+                        "Saved redir contents with SHA-256 {} to {}",
+                        text("sha256"),
+                        text("path")
+                    );
+                    lines.push(("cowrie.session.file_download", fields, message));
+                } else {
+                    fields.insert("filename".into(), text("filename").into());
+                    let message = format!(
+                        "SFTP Uploaded file \"{}\" to {}",
+                        text("filename"),
+                        text("file")
+                    );
+                    lines.push(("cowrie.session.file_upload", fields, message));
+                }
+            }
             Kind::SshForward if text("request") == "direct-tcpip" => {
                 let mut fields = Map::new();
                 fields.insert("dst_ip".into(), text("target_host").into());
@@ -282,5 +313,38 @@ mod tests {
         assert_eq!(l["duration_ms"], 1500);
         // Not a honeypot session event: nothing.
         assert!(lines(&mut f, &event(Kind::NetAlarm, json!({}))).is_empty());
+    }
+
+    #[test]
+    fn uploads_are_file_upload_and_shell_writes_saved_redir_contents() {
+        let mut f = CowrieFormat::new("u-1".into());
+        let sha = "a".repeat(64);
+        let scp = event(
+            Kind::SshUpload,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "via": "scp", "filename": "x.sh",
+                   "path": "/tmp/x.sh", "sha256": sha, "stored": true, "file": "uploads/aa/aaa"}),
+        );
+        let l = &lines(&mut f, &scp)[0];
+        assert_eq!(l["eventid"], "cowrie.session.file_upload");
+        assert_eq!(
+            (&l["filename"], &l["shasum"], &l["outfile"]),
+            (&json!("x.sh"), &json!(sha), &json!("uploads/aa/aaa"))
+        );
+        let shell = event(
+            Kind::TelnetUpload,
+            json!({"session": "fc3e06cb9819", "protocol": "telnet", "via": "shell", "filename": "/tmp/.s",
+                   "path": "/tmp/.s", "sha256": sha, "stored": true, "file": "uploads/aa/aaa", "duplicate": true}),
+        );
+        let l = &lines(&mut f, &shell)[0];
+        assert_eq!(l["eventid"], "cowrie.session.file_download");
+        assert_eq!(
+            (&l["destfile"], &l["duplicate"]),
+            (&json!("/tmp/.s"), &json!(true))
+        );
+        let refused = event(
+            Kind::SshUpload,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "via": "sftp", "stored": false}),
+        );
+        assert!(lines(&mut f, &refused).is_empty());
     }
 }

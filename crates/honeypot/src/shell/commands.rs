@@ -2606,6 +2606,7 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
             ctx.eprint(&format!("{target}: {}\n", e.text()));
             return 1;
         }
+        ctx.shell.fs.forget_written(&p);
     }
     if quiet {
         return 0;

@@ -324,7 +324,12 @@ pub struct Fs {
     /// `None` marks a deleted path (and hides everything under it).
     overlay: BTreeMap<String, Option<Node>>,
     bytes: usize,
+    /// Files written since the caller last asked ([`Fs::take_written`]).
+    written: Vec<String>,
 }
+
+/// Most distinct files reported written per command line.
+const MAX_WRITTEN: usize = 32;
 
 impl Fs {
     /// A fresh view of `base`.
@@ -333,6 +338,7 @@ impl Fs {
             base,
             overlay: BTreeMap::new(),
             bytes: 0,
+            written: Vec::new(),
         }
     }
 
@@ -443,6 +449,51 @@ impl Fs {
             Some(Node {
                 content: Content::File(bytes.into()),
                 mode,
+                uid,
+                mtime: now,
+            }),
+        )?;
+        if !self.written.iter().any(|p| p == path) && self.written.len() < MAX_WRITTEN {
+            self.written.push(path.to_owned());
+        }
+        Ok(())
+    }
+
+    /// The files written (`>`, `>>`, `tee`, ...) since the last call.
+    pub fn take_written(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.written)
+    }
+
+    /// Forgets that `path` was written (a fake download's content is ours, not
+    /// the attacker's).
+    pub fn forget_written(&mut self, path: &str) {
+        self.written.retain(|p| p != path);
+    }
+
+    /// Places a file that arrived another way (an SCP or SFTP upload): not
+    /// reported as written. If the session's overlay has no room for all of it,
+    /// only its beginning is kept (the full file is in the upload store).
+    pub fn place(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        mode: u32,
+        uid: usize,
+        now: u64,
+    ) -> Result<(), FsError> {
+        if self.get(path).is_some_and(|n| n.is_dir()) {
+            return Err(FsError::IsDir);
+        }
+        if self.parent_is_dir(path).is_err() {
+            // The directory was made in another channel (SFTP `mkdir`).
+            self.mkdir(parent_of(path), true, uid, now)?;
+        }
+        let room = MAX_BYTES.saturating_sub(self.bytes).min(data.len());
+        self.put(
+            path,
+            Some(Node {
+                content: Content::File(data[..room].into()),
+                mode: mode & 0o7777,
                 uid,
                 mtime: now,
             }),

@@ -40,6 +40,14 @@ pub enum Action {
     },
     /// A limit was hit: `line` (line cut), `commands` (session closed).
     Limit(&'static str),
+    /// A command line wrote a file (`echo ... > f`, `printf`, `tee`, `cat > f`
+    /// with typed input, a here-document): its path and content after the line.
+    FileWrite {
+        /// Absolute path in the fake filesystem.
+        path: String,
+        /// The file's content.
+        data: Arc<[u8]>,
+    },
 }
 
 /// Which shell a session looks like.
@@ -82,6 +90,11 @@ impl World {
         let base = Arc::new(BaseFs::build(&persona, commands::BINS));
         Arc::new(World { persona, base })
     }
+
+    /// A fresh filesystem view (for a session that is not a shell: SFTP).
+    pub fn new_fs(&self) -> Fs {
+        Fs::new(self.base.clone())
+    }
 }
 
 /// Per-session limits.
@@ -109,6 +122,9 @@ const MAX_COMMAND_OUTPUT: usize = 256 * 1024;
 /// Most lines kept in `history`, and bytes per kept line.
 const MAX_HISTORY: usize = 50;
 const MAX_HISTORY_LINE: usize = 512;
+/// Most bytes of terminal input kept for a command reading it (`cat > f` until
+/// Ctrl-D, a here-document); more is dropped.
+const MAX_PENDING_INPUT: usize = 256 * 1024;
 /// Most variables, and bytes per value.
 const MAX_VARS: usize = 64;
 const MAX_VAR_BYTES: usize = 4096;
@@ -137,6 +153,21 @@ pub struct Shell {
     err_term: Vec<u8>,
     actions: Vec<Action>,
     exit: Option<u32>,
+    /// A command waiting for the lines typed after it (`cat > f`, `<<EOF`).
+    pending: Option<Pending>,
+    /// Input for the first command of the next line run (what `cat` reads).
+    terminal_stdin: Option<Vec<u8>>,
+    /// The body of the next here-document.
+    heredoc: Option<Vec<u8>>,
+}
+
+/// A command line that reads the terminal, and what was typed for it so far.
+#[derive(Debug)]
+struct Pending {
+    line: String,
+    input: Vec<u8>,
+    /// `Some(word)`: a here-document ending at a line `word`; `None`: until Ctrl-D.
+    delimiter: Option<String>,
 }
 
 impl Shell {
@@ -166,6 +197,9 @@ impl Shell {
             err_term: Vec::new(),
             actions: Vec::new(),
             exit: None,
+            pending: None,
+            terminal_stdin: None,
+            heredoc: None,
         }
     }
 
@@ -258,14 +292,22 @@ impl Shell {
             match key {
                 Key::Line(line) => {
                     self.interactive_line(&line);
-                    if self.exit.is_none() {
-                        let prompt = self.prompt();
-                        self.term.extend_from_slice(prompt.as_bytes());
-                    }
+                    self.prompt_again();
                 }
                 Key::Interrupt => {
+                    // Ctrl-C ends `cat > f` with what it read; a here-document
+                    // is abandoned, as in bash.
+                    if let Some(p) = self.pending.take()
+                        && p.delimiter.is_none()
+                    {
+                        self.run_pending(p);
+                    }
                     let prompt = self.prompt();
                     self.term.extend_from_slice(prompt.as_bytes());
+                }
+                Key::Eof if self.pending.is_some() => {
+                    self.end_pending();
+                    self.prompt_again();
                 }
                 Key::Eof => {
                     self.term.extend_from_slice(b"logout\n");
@@ -274,6 +316,76 @@ impl Shell {
             }
         }
         self.finish(false)
+    }
+
+    /// After a line: the prompt, or `> ` inside a here-document, or nothing while
+    /// `cat` reads the terminal.
+    fn prompt_again(&mut self) {
+        if self.exit.is_some() {
+            return;
+        }
+        match &self.pending {
+            None => {
+                let prompt = self.prompt();
+                self.term.extend_from_slice(prompt.as_bytes());
+            }
+            Some(p) if p.delimiter.is_some() => self.term.extend_from_slice(b"> "),
+            Some(_) => {}
+        }
+    }
+
+    /// The client closed its input (Ctrl-D on a terminal, EOF without one): a
+    /// command reading it runs with what it got.
+    pub fn end_input(&mut self) -> Output {
+        self.end_pending();
+        self.finish(false)
+    }
+
+    fn end_pending(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.run_pending(p);
+        }
+    }
+
+    fn run_pending(&mut self, pending: Pending) {
+        if pending.delimiter.is_some() {
+            self.heredoc = Some(pending.input);
+        } else {
+            self.terminal_stdin = Some(pending.input);
+        }
+        self.run_top(&pending.line);
+        self.heredoc = None;
+        self.terminal_stdin = None;
+    }
+
+    /// Whether `line` reads the lines typed after it: a here-document, or `cat`
+    /// with no file (so it reads the terminal until Ctrl-D).
+    fn reads_terminal(line: &str) -> Option<Option<String>> {
+        let list = parser::parse(line).ok()?;
+        for (_, pipeline) in &list {
+            for command in &pipeline.commands {
+                for r in &command.redirects {
+                    if let Redirect::HereDoc(word) = r {
+                        return Some(Some(word.clone()));
+                    }
+                }
+            }
+        }
+        let (_, first) = list.first()?;
+        let command = first.commands.first()?;
+        let is_cat = command.words.first().is_some_and(
+            |w| matches!(w.as_slice(), [Part::Lit(name, _)] if name == "cat" || name == "/bin/cat"),
+        );
+        let only_flags = command
+            .words
+            .iter()
+            .skip(1)
+            .all(|w| matches!(w.as_slice(), [Part::Lit(arg, _)] if arg.starts_with('-')));
+        let own_input = command
+            .redirects
+            .iter()
+            .any(|r| matches!(r, Redirect::In(_) | Redirect::HereString(_)));
+        (is_cat && only_flags && !own_input && command.group.is_none()).then_some(None)
     }
 
     /// Input of a shell without a terminal (`ssh host < script`): lines, no echo.
@@ -309,6 +421,15 @@ impl Shell {
     }
 
     fn interactive_line(&mut self, line: &str) {
+        if let Some(pending) = self.pending.as_mut() {
+            if pending.delimiter.as_deref() == Some(line.trim_start_matches('\t')) {
+                self.end_pending();
+            } else if pending.input.len() + line.len() < MAX_PENDING_INPUT {
+                pending.input.extend_from_slice(line.as_bytes());
+                pending.input.push(b'\n');
+            }
+            return;
+        }
         if line.trim().is_empty() {
             return;
         }
@@ -318,6 +439,14 @@ impl Shell {
         }
         self.history
             .push_back(line.chars().take(MAX_HISTORY_LINE).collect());
+        if let Some(delimiter) = Self::reads_terminal(line) {
+            self.pending = Some(Pending {
+                line: line.to_owned(),
+                input: Vec::new(),
+                delimiter,
+            });
+            return;
+        }
         self.run_top(line);
     }
 
@@ -338,6 +467,29 @@ impl Shell {
                 self.status = 2;
             }
         }
+        for path in self.fs.take_written() {
+            if let Ok(data) = self.fs.read(&path)
+                && !data.is_empty()
+            {
+                self.actions.push(Action::FileWrite { path, data });
+            }
+        }
+    }
+
+    /// The absolute path `name` means in this session (`~`, `..`, relative).
+    pub fn resolve(&self, name: &str) -> String {
+        self.path(name)
+    }
+
+    /// Whether `path` (absolute) is a directory in this session's filesystem.
+    pub fn is_dir(&self, path: &str) -> bool {
+        self.fs.get(path).is_some_and(|n| n.is_dir())
+    }
+
+    /// Puts a file that arrived over SCP or SFTP into this session's filesystem.
+    pub fn place_file(&mut self, path: &str, data: &[u8], mode: u32, now: u64) {
+        let uid = self.uid;
+        let _ = self.fs.place(path, data, mode, uid, now);
     }
 
     fn finish(&mut self, prompt: bool) -> Output {
@@ -387,7 +539,12 @@ impl Shell {
             if !run {
                 continue;
             }
-            let mut input: Vec<u8> = Vec::new();
+            // What was typed for `cat` goes to the line's first command only.
+            let mut input: Vec<u8> = if depth == 0 {
+                self.terminal_stdin.take().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             let count = pipeline.commands.len();
             let mut status = 0;
             for (i, command) in pipeline.commands.iter().enumerate() {
@@ -456,7 +613,9 @@ impl Shell {
                 }
                 Redirect::ErrToOut => err_to_out = true,
                 Redirect::OutToErr => out_to_err = true,
-                Redirect::HereDoc => stdin_owned = Some(Vec::new()),
+                Redirect::HereDoc(_) => {
+                    stdin_owned = Some(self.heredoc.take().unwrap_or_default());
+                }
                 Redirect::HereString(word) => {
                     let mut text = self.expand(word, depth).join(" ").into_bytes();
                     text.truncate(MAX_VAR_BYTES);

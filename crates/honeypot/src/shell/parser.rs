@@ -39,8 +39,9 @@ pub enum Redirect {
     ErrToOut,
     /// `>&2` / `1>&2`.
     OutToErr,
-    /// `<<WORD` (the here-document body is not read; stdin is empty).
-    HereDoc,
+    /// `<<WORD`: a here-document ending at a line `WORD` (quotes removed); the
+    /// shell collects its body from the lines that follow.
+    HereDoc(String),
     /// `<<< word`: the word and a newline on stdin.
     HereString(Word),
 }
@@ -140,10 +141,13 @@ pub fn parse(line: &str) -> Result<List, SyntaxError> {
                         Redirect::HereString(word)
                     }
                     "<<" => {
-                        if let Some(Token::Word(_)) = tokens.peek() {
+                        let mut delimiter = String::new();
+                        if let Some(Token::Word(w)) = tokens.peek() {
+                            delimiter = word_text(w);
                             tokens.next();
                         }
-                        Redirect::HereDoc
+                        // `<<-EOF` strips tabs; the `-` is not part of the word.
+                        Redirect::HereDoc(delimiter.trim_start_matches('-').to_owned())
                     }
                     _ => {
                         let Some(Token::Word(target)) = tokens.next() else {

@@ -3,6 +3,10 @@
 use super::*;
 
 fn shell() -> Shell {
+    shell_with(false)
+}
+
+fn shell_with(pty: bool) -> Shell {
     let world = World::new(Persona::new("web-1", vec!["pi".into(), "admin".into()]));
     Shell::new(
         world,
@@ -16,7 +20,7 @@ fn shell() -> Shell {
             server_ip: "10.0.0.5".into(),
             now: 1_732_871_331,
         },
-        false,
+        pty,
     )
 }
 
@@ -231,4 +235,42 @@ fn hostile_input_never_panics() {
     }
     let deep = "echo ".to_string() + &"$(echo ".repeat(100) + &")".repeat(100);
     let _ = sh.exec(&deep);
+}
+
+#[test]
+fn cat_reads_the_terminal_until_ctrl_d_and_heredocs_until_their_word() {
+    let mut sh = shell_with(true);
+    let mut actions = Vec::new();
+    for chunk in [
+        &b"cat > /tmp/a\r"[..],
+        b"one\rtwo\r",
+        b"\x04",
+        b"cat > /tmp/b << 'END'\r",
+        b"x\rEND\r",
+        b"cat > /tmp/c\rpartial\r\x03",
+        b"cat /tmp/a /tmp/b /tmp/c\r",
+    ] {
+        let out = sh.feed(chunk);
+        actions.extend(out.actions);
+        if chunk.ends_with(b"END\r") {
+            assert!(String::from_utf8_lossy(&out.data).ends_with("# "));
+        }
+    }
+    let writes: Vec<(String, Vec<u8>)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::FileWrite { path, data } => Some((path.clone(), data.to_vec())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            ("/tmp/a".to_owned(), b"one\ntwo\n".to_vec()),
+            ("/tmp/b".to_owned(), b"x\n".to_vec()),
+            ("/tmp/c".to_owned(), b"partial\n".to_vec()),
+        ]
+    );
+    let out = sh.feed(b"echo done\r");
+    assert!(String::from_utf8_lossy(&out.data).contains("done"));
 }

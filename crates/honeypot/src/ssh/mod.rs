@@ -12,7 +12,9 @@ pub mod config;
 pub mod hostkeys;
 pub mod parser;
 pub mod profile;
+pub mod scp;
 pub mod session;
+pub mod sftp;
 pub mod tap;
 
 use std::collections::HashSet;

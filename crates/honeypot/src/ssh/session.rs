@@ -21,9 +21,10 @@ use tokio::net::TcpStream;
 use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
-use crate::capture::{SessionRecording, Terminal};
+use crate::capture::{SessionRecording, Terminal, upload_event};
 use crate::listener::{bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
+use crate::ssh::scp::{self, Received, ScpSink};
 
 /// Channels one connection may open (OpenSSH clients use one or two).
 const MAX_CHANNELS: usize = 4;
@@ -48,6 +49,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         channels: Vec::new(),
         logged_in: Arc::new(OnceLock::new()),
         recordings: Arc::new(Mutex::new(Vec::new())),
+        placed: Arc::new(Mutex::new(Vec::new())),
     };
     conn.send(conn.event(
         Kind::SessionConnect,
@@ -124,14 +126,37 @@ pub(crate) struct Conn {
     logged_in: Arc<OnceLock<()>>,
     /// Recordings started on this connection (relative paths), for the close event.
     recordings: Arc<Mutex<Vec<String>>>,
+    /// Files uploaded on this connection (SCP, SFTP), shown by its shells.
+    placed: Arc<Mutex<Vec<Placed>>>,
 }
+
+/// A file uploaded on a connection, as its fake filesystem shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Placed {
+    pub path: String,
+    pub head: Arc<[u8]>,
+    pub mode: u32,
+}
+
+/// Most uploaded files one connection's shells show.
+pub(crate) const MAX_PLACED: usize = 64;
 
 struct Chan {
     id: ChannelId,
+    /// The channel itself, kept only until the client says what it is for: the
+    /// SFTP subsystem reads it as a stream; anything else drops it (russh would
+    /// otherwise queue every data message on it).
+    channel: Option<Channel<Msg>>,
     pty: bool,
     terminal: Terminal,
     shell: Option<Box<Shell>>,
     recording: Option<SessionRecording>,
+    /// `scp -t`: the channel receives files instead of running a shell.
+    scp: Option<Box<ScpSink>>,
+    /// How many of the connection's uploaded files this channel's shell has.
+    placed_seen: usize,
+    /// The channel runs the SFTP subsystem (in its own task).
+    sftp: bool,
 }
 
 /// What the connection task keeps to report the close.
@@ -197,6 +222,38 @@ impl Closer {
     }
 }
 
+/// What an event of this connection is made from, for work done outside the
+/// handler (the SFTP subsystem runs in its own task).
+#[derive(Clone)]
+pub(crate) struct EventBase {
+    shared: Arc<Shared>,
+    id: String,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+}
+
+impl EventBase {
+    pub(crate) fn event(&self, kind: Kind, severity: Severity, summary: String) -> Event {
+        base_event(
+            &self.shared,
+            &self.id,
+            self.peer,
+            self.local,
+            kind,
+            severity,
+            summary,
+        )
+    }
+
+    pub(crate) async fn send(&self, event: Event) {
+        self.shared.bus.send(event).await;
+    }
+
+    pub(crate) fn capture(&self) -> &crate::capture::Capture {
+        &self.shared.capture
+    }
+}
+
 fn base_event(
     shared: &Shared,
     session: &str,
@@ -227,6 +284,15 @@ impl Conn {
             hello: self.hello.clone(),
             logged_in,
             recordings: self.recordings.clone(),
+        }
+    }
+
+    fn event_base(&self) -> EventBase {
+        EventBase {
+            shared: self.shared.clone(),
+            id: self.id.clone(),
+            peer: self.peer,
+            local: self.local,
         }
     }
 
@@ -392,7 +458,7 @@ impl Conn {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Box::new(Shell::new(
+        let mut shell = Box::new(Shell::new(
             self.shared.world.clone(),
             self.user.as_deref().unwrap_or("root"),
             Limits {
@@ -405,7 +471,69 @@ impl Conn {
                 now,
             },
             pty,
-        ))
+        ));
+        // Files uploaded earlier on this connection are there.
+        for file in self.placed.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            shell.place_file(&file.path, &file.head, file.mode, now);
+        }
+        shell
+    }
+
+    /// Gives the shell of `channel` the files uploaded on this connection since
+    /// it last looked.
+    fn sync_placed(&mut self, channel: ChannelId) {
+        let placed = self.placed.clone();
+        let Some(chan) = self.chan(channel) else {
+            return;
+        };
+        let Some(shell) = chan.shell.as_mut() else {
+            return;
+        };
+        let list = placed.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        for file in list.iter().skip(chan.placed_seen) {
+            shell.place_file(&file.path, &file.head, file.mode, now);
+        }
+        chan.placed_seen = list.len();
+    }
+
+    /// Records files an SCP sink received: an `ssh.upload` event each, and the
+    /// stored ones join the connection's filesystem.
+    async fn received(&mut self, files: Vec<Received>) {
+        for file in files {
+            let base = self.event(Kind::SshUpload, Severity::High, String::new());
+            let event = upload_event(base, "scp", &file.filename, &file.path, &file.verdict)
+                .with("username", self.user.clone().unwrap_or_default());
+            self.send(event).await;
+            if matches!(
+                file.verdict,
+                nectar_capture::uploads::Verdict::Stored { .. }
+            ) {
+                let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+                if placed.len() < MAX_PLACED {
+                    placed.push(Placed {
+                        path: file.path,
+                        head: file.head.into(),
+                        mode: file.mode,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Ends an SCP channel with scp's exit status.
+    fn end_scp(&mut self, channel: ChannelId, session: &mut Session) {
+        let Some(chan) = self.chan(channel) else {
+            return;
+        };
+        let Some(sink) = chan.scp.take() else {
+            return;
+        };
+        let _ = session.exit_status_request(channel, u32::from(sink.failed));
+        let _ = session.eof(channel);
+        let _ = session.close(channel);
     }
 
     /// Reports a recording that stopped early (size bound or write error).
@@ -488,6 +616,12 @@ impl Conn {
                     .with("tool", tool)
                     .with("outfile", outfile)
                     .with("fetched", false),
+                Action::FileWrite { path, data } => {
+                    let verdict = self.shared.capture.store_upload(&data);
+                    let base = self.event(Kind::SshUpload, Severity::High, String::new());
+                    upload_event(base, "shell", &path, &path, &verdict)
+                        .with("username", self.user.clone().unwrap_or_default())
+                }
                 Action::Limit(which) => {
                     let key = if which == "line" {
                         "max_line_bytes"
@@ -623,15 +757,17 @@ impl russh::server::Handler for Conn {
             reply.reject(ChannelOpenFailure::ResourceShortage).await;
             return Ok(());
         }
-        // Data arrives through `data`; the channel object itself is not needed.
         self.channels.push(Chan {
             id: channel.id(),
+            channel: Some(channel),
             pty: false,
             terminal: Terminal::default(),
             shell: None,
             recording: None,
+            scp: None,
+            placed_seen: 0,
+            sftp: false,
         });
-        drop(channel);
         reply.accept().await;
         Ok(())
     }
@@ -650,16 +786,31 @@ impl russh::server::Handler for Conn {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // A client without a terminal closing stdin: the shell ends.
-        if let Some(chan) = self.chan(channel)
-            && chan.shell.is_some()
-            && !chan.pty
-        {
-            chan.shell = None;
+        if self.chan(channel).is_some_and(|c| c.scp.is_some()) {
+            self.end_scp(channel, session);
+            return Ok(());
+        }
+        if self.chan(channel).is_some_and(|c| c.sftp) {
+            // The client ended its SFTP session: sftp-server exits 0.
             let _ = session.exit_status_request(channel, 0);
             let _ = session.eof(channel);
             let _ = session.close(channel);
+            return Ok(());
         }
+        // A client without a terminal closing stdin: a command still reading it
+        // (`cat > f`) runs, then the shell ends.
+        let Some(chan) = self.chan(channel) else {
+            return Ok(());
+        };
+        if chan.pty {
+            return Ok(());
+        }
+        let Some(shell) = chan.shell.as_mut() else {
+            return Ok(());
+        };
+        let mut out = shell.end_input();
+        out.exit.get_or_insert(0);
+        self.deliver(channel, out, false, session).await;
         Ok(())
     }
 
@@ -705,8 +856,11 @@ impl russh::server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         let Some(pty) = self
             .chan(channel)
-            .filter(|c| c.shell.is_none())
-            .map(|c| c.pty)
+            .filter(|c| c.shell.is_none() && c.scp.is_none())
+            .map(|c| {
+                c.channel = None;
+                c.pty
+            })
         else {
             let _ = session.channel_failure(channel);
             return Ok(());
@@ -732,8 +886,11 @@ impl russh::server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         let Some(pty) = self
             .chan(channel)
-            .filter(|c| c.shell.is_none())
-            .map(|c| c.pty)
+            .filter(|c| c.shell.is_none() && c.scp.is_none())
+            .map(|c| {
+                c.channel = None;
+                c.pty
+            })
         else {
             let _ = session.channel_failure(channel);
             return Ok(());
@@ -741,6 +898,22 @@ impl russh::server::Handler for Conn {
         let _ = session.channel_success(channel);
         let command = String::from_utf8_lossy(data).into_owned();
         let mut shell = self.new_shell(pty);
+        if let Some((target, must_be_dir)) = scp::sink_target(&command) {
+            // `scp -t TARGET`: receive files on this channel.
+            let target = shell.resolve(&target);
+            let is_dir = must_be_dir || shell.is_dir(&target);
+            let sink = ScpSink::new(self.shared.capture.clone(), target, is_dir);
+            if let Some(chan) = self.chan(channel) {
+                chan.scp = Some(Box::new(sink));
+            }
+            let out = crate::shell::Output {
+                data: ScpSink::greeting().to_vec(),
+                actions: vec![Action::Command(command)],
+                ..Default::default()
+            };
+            self.deliver(channel, out, true, session).await;
+            return Ok(());
+        }
         let out = shell.exec(&command);
         self.deliver(channel, out, true, session).await;
         Ok(())
@@ -749,11 +922,46 @@ impl russh::server::Handler for Conn {
     async fn subsystem_request(
         &mut self,
         channel: ChannelId,
-        _name: &str,
+        name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // No SFTP: OpenSSH without the subsystem answers the same way.
-        let _ = session.channel_failure(channel);
+        let taken = self
+            .chan(channel)
+            .filter(|c| c.shell.is_none() && c.scp.is_none())
+            .and_then(|c| c.channel.take());
+        let Some(stream) = taken.filter(|_| name == "sftp") else {
+            // Other subsystems: refused, as by an sshd without them.
+            let _ = session.channel_failure(channel);
+            return Ok(());
+        };
+        let event = self
+            .event(
+                Kind::SshExec,
+                Severity::Medium,
+                format!("{}: SFTP session", self.user.as_deref().unwrap_or("?")),
+            )
+            .with("input", "subsystem sftp")
+            .with("subsystem", "sftp")
+            .with("username", self.user.clone().unwrap_or_default());
+        self.send(event).await;
+        let user = self.user.clone().unwrap_or_else(|| "root".into());
+        let persona = &self.shared.world.persona;
+        let sftp = super::sftp::Sftp::new(
+            self.event_base(),
+            self.shared.world.new_fs(),
+            &user,
+            persona.home(&user),
+            persona.uid(&user),
+            self.placed.clone(),
+        );
+        if let Some(chan) = self.chan(channel) {
+            chan.sftp = true;
+        }
+        let _ = session.channel_success(channel);
+        let config = russh_sftp::server::Config {
+            max_client_packet_len: 64 * 1024,
+        };
+        russh_sftp::server::run_with_config(stream.into_stream(), sftp, config).await;
         Ok(())
     }
 
@@ -766,9 +974,28 @@ impl russh::server::Handler for Conn {
         let Some(chan) = self.chan(channel) else {
             return Ok(());
         };
+        chan.channel = None;
+        if let Some(sink) = chan.scp.as_mut() {
+            let mut reply = Vec::new();
+            let mut files = Vec::new();
+            sink.feed(data, &mut reply, &mut files);
+            let done = sink.is_done();
+            if !reply.is_empty() {
+                let _ = session.data(channel, reply);
+            }
+            self.received(files).await;
+            if done {
+                self.end_scp(channel, session);
+            }
+            return Ok(());
+        }
         if chan.shell.is_none() {
             return Ok(());
         }
+        self.sync_placed(channel);
+        let Some(chan) = self.chan(channel) else {
+            return Ok(());
+        };
         let stopped = chan.recording.as_mut().and_then(|r| r.input(data));
         let Some(shell) = chan.shell.as_mut() else {
             return Ok(());

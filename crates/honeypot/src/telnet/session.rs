@@ -20,7 +20,7 @@ use super::Shared;
 use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
-use crate::capture::{SessionRecording, Terminal};
+use crate::capture::{SessionRecording, Terminal, upload_event};
 use crate::listener::{bounded, clip, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Profile, Shell};
@@ -375,6 +375,12 @@ impl Conn {
                     .with("tool", tool)
                     .with("outfile", outfile)
                     .with("fetched", false),
+                Action::FileWrite { path, data } => {
+                    let verdict = self.shared.capture.store_upload(&data);
+                    let base = self.event(Kind::TelnetUpload, Severity::High, String::new());
+                    upload_event(base, "shell", &path, &path, &verdict)
+                        .with("username", user.clone())
+                }
                 Action::Limit(which) => {
                     let key = if which == "line" {
                         "max_line_bytes"

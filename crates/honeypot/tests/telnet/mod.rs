@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nectar_event::{Event, Kind};
-use nectar_honeypot::capture::{Capture, RecordingsConfig};
+use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::telnet::{TelnetHoneypot, TelnetHoneypotConfig};
 use nectar_store::EventSender;
 use serde_json::Value;
@@ -34,7 +34,12 @@ async fn start(config: TelnetHoneypotConfig) -> Pot {
         hostname: "cam-3".into(),
         ..config
     };
-    let capture = Capture::new(dir.path(), RecordingsConfig::default()).unwrap();
+    let capture = Capture::new(
+        dir.path(),
+        RecordingsConfig::default(),
+        UploadsConfig::default(),
+    )
+    .unwrap();
     let honeypot = TelnetHoneypot::start(config, dir.path(), "test", bus, capture)
         .await
         .unwrap();
@@ -476,4 +481,32 @@ async fn hostile_streams_end_at_limits_without_growing_memory() {
         .collect();
     assert!(limits.contains(&"max_line_bytes"), "{limits:?}");
     assert!(limits.contains(&"max_session_bytes"), "{limits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_echoed_into_a_file_is_an_upload_stored_by_sha256() {
+    if !have("python3", &["-V"]) {
+        return;
+    }
+    let pot = start(TelnetHoneypotConfig::default()).await;
+    let addr = pot.addr;
+    let run = tokio::task::spawn_blocking(move || {
+        bot(addr, "raw", "root", "123456", Some("echo_loader.txt"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(run["login"], "ok", "{run}");
+    let (events, dir) = pot.finish_keeping_files().await;
+    let uploads = of(&events, Kind::TelnetUpload);
+    // `echo -ne ... > .s` then `>> .s`: one event per command line, the file as
+    // it stands after the line.
+    let last = uploads.last().expect("a telnet.upload event");
+    let content = b"\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00";
+    use sha2::Digest;
+    let sha = nectar_capture::uploads::hex(&sha2::Sha256::digest(content));
+    assert_eq!(last.data["path"], "/var/tmp/.s");
+    assert_eq!(last.data["via"], "shell");
+    assert_eq!(last.data["sha256"], sha.as_str());
+    let stored = std::fs::read(dir.path().join(last.data["file"].as_str().unwrap())).unwrap();
+    assert_eq!(stored, content);
 }
