@@ -476,6 +476,20 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
     }
     // No raw terminal escape made it into the DOM.
     assert!(!seen_text.contains('\u{1b}'));
+    // A value too long for its cell is cut, and the whole is one click away.
+    browser.goto(&format!("{url}/sessions"));
+    let long = "<img src=x onerror=document.title='pwned2'>";
+    let cut = browser
+        .find_all("details.cut")
+        .into_iter()
+        .find(|d| {
+            d.text()
+                .starts_with("<img src=x onerror=document.title='pwn")
+        })
+        .expect("the long user name is cut");
+    assert!(cut.text().ends_with('…'), "{}", cut.text());
+    cut.click();
+    assert!(cut.text().contains(long), "{}", cut.text());
     // The hostile summary is in the table cell as text, not markup.
     browser.goto(&format!("{url}/events?q=pwned1"));
     let cells = browser.find_all("table.events td.summary");

@@ -37,6 +37,29 @@ pub fn visible(s: &str, max_chars: usize) -> String {
     out
 }
 
+/// An attacker's value ready for a table cell: `short` fits the cell; when it had
+/// to be cut, `full` holds the whole value (made visible the same way, up to
+/// `FULL_CHARS`) for the page to offer behind a `<details>` disclosure.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shown {
+    /// The value, cut to the cell.
+    pub short: String,
+    /// The whole value when `short` is cut.
+    pub full: Option<String>,
+}
+
+/// Most characters a disclosed value shows (the event's JSON has the rest).
+pub const FULL_CHARS: usize = 20_000;
+
+/// `s` for a cell of `max_chars` characters, with the whole value when cut.
+pub fn shown(s: &str, max_chars: usize) -> Shown {
+    let cut = s.chars().nth(max_chars).is_some();
+    Shown {
+        short: visible(s, max_chars),
+        full: cut.then(|| visible(s, FULL_CHARS)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +71,13 @@ mod tests {
         assert_eq!(visible("abcdef", 3), "abc…");
         assert_eq!(visible("\u{202e}gnp.exe", 100), "\\u{202e}gnp.exe");
         assert_eq!(visible("\u{9b}", 10), "\\x9b");
+    }
+
+    #[test]
+    fn shown_keeps_the_whole_when_cut() {
+        assert_eq!(shown("abc", 3).full, None);
+        let long = shown("abcdef\x1b", 3);
+        assert_eq!(long.short, "abc…");
+        assert_eq!(long.full.as_deref(), Some("abcdef\\x1b"));
     }
 }

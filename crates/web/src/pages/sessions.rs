@@ -9,17 +9,18 @@ use nectar_store::{EventFilter, SessionSummary};
 use super::timerange::{RangeParams, short};
 use super::{Layout, render, storage_error};
 use crate::auth::{CurrentUser, percent_encode};
+use crate::text::{Shown, shown};
 use crate::{AppState, visible};
 
 pub struct SessionRow {
     pub link: String,
-    pub session: String,
+    pub session: Shown,
     pub sensor: String,
     pub source: String,
     pub started: String,
     pub duration: String,
-    pub username: String,
-    pub password: String,
+    pub username: Option<Shown>,
+    pub password: Option<Shown>,
     pub failed_logins: i64,
     pub commands: i64,
     pub events: i64,
@@ -30,7 +31,7 @@ impl SessionRow {
         let seconds = (s.last.as_micros() - s.first.as_micros()) / 1_000_000;
         SessionRow {
             link: format!("session={}", percent_encode(&s.session)),
-            session: visible(&s.session, 40),
+            session: shown(&s.session, 40),
             sensor: visible(&s.sensor, 40),
             source: s.src_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             started: short(s.first),
@@ -39,16 +40,8 @@ impl SessionRow {
             } else {
                 format!("{}m {:02}s", seconds / 60, seconds % 60)
             },
-            username: s
-                .username
-                .as_deref()
-                .map(|u| visible(u, 40))
-                .unwrap_or_default(),
-            password: s
-                .password
-                .as_deref()
-                .map(|p| visible(p, 40))
-                .unwrap_or_default(),
+            username: s.username.as_deref().map(|u| shown(u, 40)),
+            password: s.password.as_deref().map(|p| shown(p, 40)),
             failed_logins: s.failed_logins,
             commands: s.commands,
             events: s.events,
