@@ -1,6 +1,6 @@
 //! The web UI in a real browser: Debian's headless Chromium driven over WebDriver
 //! logs in, visits every page, submits the filters and takes screenshots; then, with
-//! hostile values stored through the API and the SSH honeypot, proves that no
+//! hostile values stored through the API and the SSH and Telnet honeypots, proves that no
 //! attacker script runs and the pages show the payloads as text.
 //! Without chromium these tests skip locally and fail under `CI=true`.
 
@@ -331,6 +331,18 @@ fn ssh_tools_available() -> bool {
     ok
 }
 
+/// Sends `input` to the Telnet honeypot and reads until it closes (at most 20 s).
+fn telnet(addr: std::net::SocketAddr, input: &[u8]) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(input).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+}
+
 /// What the page's DOM says about injected content: every one of these must be
 /// empty or false.
 const INJECTION_PROBE: &str = r#"
@@ -397,11 +409,23 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         "123456",
         "echo '<script>document.title=\"pwned8\"</script>' \u{1b}[31m",
     );
+    // And the Telnet honeypot, the way bots talk to it: lines over a raw socket.
+    let telnet_addr = server.telnet.expect("the Telnet honeypot runs");
+    telnet(
+        telnet_addr,
+        b"<svg/onload=document.title='pwned9'>\r\n\x1b[5mpw\r\n\x04",
+    );
+    telnet(
+        telnet_addr,
+        b"root\r\n123456\r\necho \"<iframe src=javascript:document.title='pwned10'>\" \x1b]0;title\x07\r\nexit\r\n",
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let (failed, exec) = loop {
         let failed = all_events(&url, &sensor, "kind=ssh.login.failed");
         let exec = all_events(&url, &sensor, "kind=ssh.exec");
-        if !failed.is_empty() && !exec.is_empty() {
+        let telnet_done = all_events(&url, &sensor, "kind=telnet.command").len() >= 2
+            && !all_events(&url, &sensor, "kind=telnet.login.failed").is_empty();
+        if !failed.is_empty() && !exec.is_empty() && telnet_done {
             break (failed, exec);
         }
         assert!(
@@ -471,6 +495,8 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         "\"><svg onload=document.title='pwned7'>",
         "<script>document.title=\"pwned8\"</script>",
         "\\x1b[31m",
+        "<svg/onload=document.title='pwned9'>",
+        "<iframe src=javascript:document.title='pwned10'>",
     ] {
         assert!(seen_text.contains(text), "{text:?} is not shown as text");
     }
@@ -491,7 +517,7 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
     cut.click();
     assert!(cut.text().contains(long), "{}", cut.text());
     // The hostile summary is in the table cell as text, not markup.
-    browser.goto(&format!("{url}/events?q=pwned1"));
+    browser.goto(&format!("{url}/events?q=pwned1%27%3C"));
     let cells = browser.find_all("table.events td.summary");
     assert!(!cells.is_empty());
     assert!(
