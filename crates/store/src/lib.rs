@@ -12,6 +12,7 @@ mod bus;
 mod error;
 mod jsonl;
 mod query;
+mod ranked;
 mod rollup;
 mod store;
 mod writer;
@@ -24,6 +25,7 @@ pub use query::{
     BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
     TopField, ValueCount,
 };
-pub use rollup::{KEEP_VALUES_PER_HOUR, RollupRange};
+pub use ranked::KEEP_VALUES_PER_BUCKET;
+pub use rollup::RollupRange;
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};

@@ -6,19 +6,20 @@
 //! written as a few multi-row upserts (`ON CONFLICT ... DO UPDATE SET n = n + ...`,
 //! which SQLite and PostgreSQL both accept).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nectar_event::{Event, Kind, Timestamp};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::query::{DataField, KindCount, TopField, ValueCount};
+use crate::ranked::{DAY, RankedValues};
 use crate::{BucketCount, Store, StoreError};
 use nectar_event::Severity;
 
 /// The rollup resolutions: (code in the table, bucket width in µs).
 const MINUTE: (i16, i64) = (1, 60_000_000);
-const HOUR: (i16, i64) = (2, 3_600_000_000);
+use crate::ranked::HOUR;
 const RESOLUTIONS: [(i16, i64); 2] = [MINUTE, HOUR];
 
 /// Field codes of `rollup_values`.
@@ -78,7 +79,7 @@ impl<'a> RollupBatch<'a> {
             );
             *self.counts.entry(key).or_default() += 1;
         }
-        // Ranked values per hour only: top lists do not need minutes.
+        // Ranked values per hour (and day, from the hours): top lists need no minutes.
         let (resolution, width) = HOUR;
         let bucket = time.div_euclid(width) * width;
         if let Some(ip) = event.src_ip {
@@ -103,20 +104,15 @@ impl<'a> RollupBatch<'a> {
         self.counts.is_empty()
     }
 
-    /// Moves the batch's ranked values into `pending` (copying each distinct value
-    /// once per flush period, not once per event).
-    pub(crate) fn move_values(&mut self, pending: &mut PendingValues) {
+    /// Moves the batch's ranked values into the writer's summaries (each distinct
+    /// value of the batch once, not each event).
+    pub(crate) fn move_values(&mut self, ranked: &mut RankedValues) {
+        let now = std::time::Instant::now();
         for ((_, bucket, ip), n) in self.sources.drain() {
-            *pending.sources.entry((bucket, ip)).or_default() += n;
+            ranked.add_source(bucket, ip, n, now);
         }
         for ((_, field, bucket, value), n) in self.values.drain() {
-            let values = pending.values.entry((field, bucket)).or_default();
-            match values.get_mut(value) {
-                Some(count) => *count += n,
-                None => {
-                    values.insert(value.to_owned(), n);
-                }
-            }
+            ranked.add(field, bucket, value, n, now);
         }
     }
 
@@ -143,110 +139,6 @@ impl<'a> RollupBatch<'a> {
             query.build().execute(&mut *conn).await?;
         }
         Ok(())
-    }
-}
-
-/// Ranked values (sources, user names, passwords, commands) summed over many
-/// transactions and written about once a second in a transaction of their own.
-///
-/// Why not in each event transaction like the counts: these are many distinct rows
-/// (a brute force makes nearly every password new), and upserting them batch by
-/// batch cost a third of ingest throughput. They are approximate anyway (pruned to
-/// the heaviest), so losing up to a second of them in a crash is the trade: the
-/// counts by kind, severity and time stay exact and transactional.
-#[derive(Default)]
-pub(crate) struct PendingValues {
-    sources: HashMap<(i64, IpAddr), i64>,
-    values: HashMap<(i16, i64), HashMap<String, i64>>,
-}
-
-impl PendingValues {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.sources.is_empty() && self.values.is_empty()
-    }
-
-    /// Writes everything pending in one transaction. The hours it touched are added
-    /// to `touched`, for [`Store::prune_rollup_values`] later.
-    pub(crate) async fn flush(
-        &mut self,
-        store: &Store,
-        touched: &mut HashSet<i64>,
-    ) -> Result<(), StoreError> {
-        let (resolution, _) = HOUR;
-        touched.extend(self.sources.keys().map(|(b, _)| *b));
-        touched.extend(self.values.keys().map(|(_, b)| *b));
-        let formatted: Vec<(i16, i16, i64, String, i64)> = self
-            .sources
-            .drain()
-            .map(|((bucket, ip), n)| (resolution, 1, bucket, ip.to_string(), n))
-            .collect();
-        let mut rows: Vec<(i16, i16, i64, &str, i64)> = formatted
-            .iter()
-            .map(|(r, f, b, v, n)| (*r, *f, *b, v.as_str(), *n))
-            .collect();
-        let values = std::mem::take(&mut self.values);
-        for ((field, bucket), counts) in &values {
-            rows.extend(
-                counts
-                    .iter()
-                    .map(|(v, n)| (resolution, *field, *bucket, v.as_str(), *n)),
-            );
-        }
-        let mut conn = store.writer.acquire().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for rows in rows.chunks(1_000) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO rollup_values (resolution, field, bucket_us, value, n) ",
-            );
-            query.push_values(rows, |mut row, (resolution, field, bucket, value, n)| {
-                row.push_bind(*resolution)
-                    .push_bind(*field)
-                    .push_bind(*bucket)
-                    .push_bind(*value)
-                    .push_bind(*n);
-            });
-            query.push(
-                " ON CONFLICT (resolution, field, bucket_us, value) DO UPDATE SET n = n + excluded.n",
-            );
-            query.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// Ranked values kept per field and hour once pruned: a brute force makes nearly
-/// every password distinct, and ranking them all would make the dashboard read a
-/// row per event. Pruning keeps the heavy hitters, so top lists are approximate: a
-/// value's count may miss up to the count of the 200th value at the time of pruning.
-pub const KEEP_VALUES_PER_HOUR: i64 = 200;
-
-impl Store {
-    /// Keeps only the `KEEP_VALUES_PER_HOUR` most frequent values of each field in
-    /// each of `buckets` (hour starts).
-    pub(crate) async fn prune_rollup_values(
-        &self,
-        buckets: &HashSet<i64>,
-    ) -> Result<u64, StoreError> {
-        let mut deleted = 0;
-        for bucket in buckets {
-            deleted += sqlx::query(
-                "DELETE FROM rollup_values WHERE resolution = ? AND bucket_us = ? AND (field, value) IN ( \
-                   SELECT field, value FROM ( \
-                     SELECT field, value, ROW_NUMBER() OVER (PARTITION BY field ORDER BY n DESC, value) AS place \
-                     FROM rollup_values WHERE resolution = ? AND bucket_us = ?) \
-                   WHERE place > ?)",
-            )
-            .bind(HOUR.0)
-            .bind(*bucket)
-            .bind(HOUR.0)
-            .bind(*bucket)
-            .bind(KEEP_VALUES_PER_HOUR)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        }
-        Ok(deleted)
     }
 }
 
@@ -368,8 +260,9 @@ impl Store {
             .collect()
     }
 
-    /// The most frequent values of `field` in the range, from the hourly rollups (whole
-    /// hours, from the one holding `since`). Fields without a rollup give an empty list.
+    /// The most frequent values of `field` in the range, from the ranked values per
+    /// hour (ranges up to two days) or per day (longer ones): whole buckets, from
+    /// the one holding `since`. Fields without a rollup give an empty list.
     pub async fn rollup_top(
         &self,
         range: RollupRange,
@@ -379,8 +272,11 @@ impl Store {
         let Some(code) = field_code(field) else {
             return Ok(Vec::new());
         };
-        // Values are rolled up per hour only.
-        let (resolution, width) = HOUR;
+        let (resolution, width) = if range.resolution == MINUTE.0 {
+            HOUR
+        } else {
+            DAY
+        };
         let from_us = if range.from_us == i64::MIN {
             range.from_us
         } else {

@@ -10,7 +10,6 @@
 //! together (group commit): batches grow with load without a timer adding latency
 //! when the server is idle.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
-use crate::rollup::{PendingValues, RollupBatch};
+use crate::ranked::RankedValues;
+use crate::rollup::RollupBatch;
 use crate::{JsonlLog, Store, StoreError};
 
 /// Batching and queueing limits of the writer.
@@ -100,10 +100,8 @@ impl WriterHandle {
             rows: RowBuffer::default(),
             lines: Vec::new(),
             chunk_lines: LineBuffer::default(),
-            pending_values: PendingValues::default(),
+            ranked: RankedValues::default(),
             last_values_flush: Instant::now(),
-            touched_hours: HashSet::new(),
-            last_prune: Instant::now(),
         };
         let task = tokio::spawn(writer.run(rx));
         (WriterHandle { tx, stats }, task)
@@ -143,19 +141,14 @@ struct Writer {
     lines: Vec<u8>,
     /// The JSON lines of every event of the current chunk.
     chunk_lines: LineBuffer,
-    /// Ranked values of committed events not yet written (see `PendingValues`).
-    pending_values: PendingValues,
+    /// The dashboard's top lists, summed in memory (see `RankedValues`).
+    ranked: RankedValues,
     last_values_flush: Instant,
-    /// Hours whose ranked values were written since the last pruning.
-    touched_hours: HashSet<i64>,
-    last_prune: Instant,
 }
 
-/// How often the pending ranked values are written (the dashboard's top lists lag
-/// by at most this much).
+/// How often changed ranked values are written (the dashboard's top lists lag by
+/// about this much).
 const VALUES_EVERY: Duration = Duration::from_secs(1);
-/// How often the hours they touched are pruned to the heaviest values.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// JSON lines of a chunk of events in one reused buffer.
 #[derive(Default)]
@@ -188,7 +181,7 @@ impl Writer {
         loop {
             // While rollups wait to be written, wake up for them even when no events
             // come; otherwise sleep until the next request.
-            let waiting = !self.pending_values.is_empty() || !self.touched_hours.is_empty();
+            let waiting = self.ranked.is_dirty();
             let first = if waiting {
                 match tokio::time::timeout(VALUES_EVERY, rx.recv()).await {
                     Ok(request) => request,
@@ -260,29 +253,15 @@ impl Writer {
         }
     }
 
-    /// Writes the pending ranked values every `VALUES_EVERY` and prunes the hours they
-    /// touched every `PRUNE_EVERY`; both at once at shutdown.
+    /// Writes the changed ranked values every `VALUES_EVERY`, and all of them at
+    /// shutdown.
     async fn maintain_rollups(&mut self, shutdown: bool) {
-        if !self.pending_values.is_empty()
-            && (shutdown || self.last_values_flush.elapsed() >= VALUES_EVERY)
+        if (shutdown || self.last_values_flush.elapsed() >= VALUES_EVERY) && self.ranked.is_dirty()
         {
             self.last_values_flush = Instant::now();
-            if let Err(err) = self
-                .pending_values
-                .flush(&self.store, &mut self.touched_hours)
-                .await
-            {
+            if let Err(err) = self.ranked.flush(&self.store, shutdown).await {
                 // The dashboard's top lists miss these; the events themselves are stored.
                 warn!(error = %err, "Could not write the dashboard's ranked values.");
-            }
-        }
-        if !self.touched_hours.is_empty() && (shutdown || self.last_prune.elapsed() >= PRUNE_EVERY)
-        {
-            self.last_prune = Instant::now();
-            let hours = std::mem::take(&mut self.touched_hours);
-            if let Err(err) = self.store.prune_rollup_values(&hours).await {
-                warn!(error = %err, "Could not prune the dashboard's ranked values; will retry.");
-                self.touched_hours.extend(hours);
             }
         }
     }
@@ -329,7 +308,7 @@ impl Writer {
         tx.commit().await?;
         drop(conn);
         // Only now, after the commit: a failed transaction must not be counted.
-        rollup.move_values(&mut self.pending_values);
+        rollup.move_values(&mut self.ranked);
 
         let stored: usize = outcomes.iter().map(|o| o.stored).sum();
         let duplicates: usize = outcomes.iter().map(|o| o.duplicates).sum();

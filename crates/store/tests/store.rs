@@ -300,8 +300,60 @@ async fn ranked_values_are_pruned_to_the_heavy_hitters() {
     let range = nectar_store::RollupRange::new(None, None);
     let field = nectar_store::TopField::Data(nectar_store::DataField::Password);
     let top = store.rollup_top(range, field, 1_000).await.unwrap();
-    assert_eq!(top.len(), nectar_store::KEEP_VALUES_PER_HOUR as usize);
+    assert_eq!(top.len(), nectar_store::KEEP_VALUES_PER_BUCKET);
     let names: Vec<&str> = top.iter().take(3).map(|v| v.value.as_str()).collect();
     assert_eq!(names, ["123456", "password", "admin"]);
     assert_eq!(top[0].count, 300);
+}
+
+#[tokio::test]
+async fn ranked_values_continue_across_restarts_and_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = 86_400_000_000i64;
+    let start = 1_700_006_400_000_000i64 / day * day; // a midnight
+    // Each run: "root" once an hour for 48 hours, and a one-off user per event.
+    let logins = |run: i64| -> Vec<Event> {
+        (0..48)
+            .flat_map(|h| {
+                let at = Timestamp::from_micros(start + h * 3_600_000_000 + run).unwrap();
+                [
+                    Event::new("test", Kind::SshLoginFailed, Severity::Low, "login")
+                        .at(at)
+                        .with("username", "root"),
+                    Event::new("test", Kind::SshLoginFailed, Severity::Low, "login")
+                        .at(at)
+                        .with("username", format!("once{run}-{h}")),
+                ]
+            })
+            .collect()
+    };
+    for run in 0..2 {
+        // A new writer each time, as after a restart: its summaries start empty and
+        // must add to what the table holds.
+        let (store, writer, task) = open(dir.path()).await;
+        writer.submit(logins(run)).await.unwrap();
+        drop(writer);
+        task.await.unwrap();
+        store.close().await;
+    }
+    let (store, _writer, _task) = open(dir.path()).await;
+    let field = nectar_store::TopField::Data(nectar_store::DataField::Username);
+    // Two days: read per day.
+    let week = nectar_store::RollupRange::new(
+        Some(Timestamp::from_micros(start - 5 * day).unwrap()),
+        None,
+    );
+    let top = store.rollup_top(week, field, 3).await.unwrap();
+    assert_eq!(top[0].value, "root");
+    assert_eq!(top[0].count, 96);
+    assert_eq!(top[1].count, 1);
+    // One hour: read per hour.
+    let hour = nectar_store::RollupRange::new(
+        Some(Timestamp::from_micros(start + 3_600_000_000).unwrap()),
+        Some(Timestamp::from_micros(start + 2 * 3_600_000_000 - 1).unwrap()),
+    );
+    let top = store.rollup_top(hour, field, 5).await.unwrap();
+    let names: Vec<&str> = top.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(names, ["root", "once0-1", "once1-1"]);
+    assert_eq!(top[0].count, 2);
 }
