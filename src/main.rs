@@ -22,6 +22,13 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+/// mimalloc instead of glibc's malloc: the ingest path (events, JSON, SQLite's
+/// bound values) allocates a lot, and mimalloc did the ingest benchmark's work in
+/// 12 % fewer instructions (callgrind); it also hands freed memory back to the
+/// system, where glibc kept a honeypot's RSS at its peak after sessions closed.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Nectar watches a network and lures attackers, and turns what it sees into events
 /// that a security team browses in a web UI.
 ///

@@ -8,6 +8,10 @@
 
 use std::time::Instant;
 
+/// The allocator of the `nectar` binary, so the figure is the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use nectar_event::{Event, Kind, Severity};
 use nectar_store::{
     Durability, JsonlConfig, JsonlLog, Store, StoreConfig, WriterConfig, WriterHandle,
