@@ -12,6 +12,19 @@ use serde_json::Value;
 use super::settings::Settings;
 use crate::exit::usage;
 
+/// The server could not be reached or did not answer (as opposed to answering
+/// with a refusal); `events follow` waits and tries again on this one.
+#[derive(Debug)]
+pub struct Unreachable(pub String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
 /// A connection to one Nectar server.
 pub struct Api {
     http: Client,
@@ -105,21 +118,25 @@ impl Api {
             StatusCode::FORBIDDEN => anyhow!("not allowed (403 Forbidden): {message}"),
             StatusCode::NOT_FOUND => anyhow!("not found (404): {message}"),
             StatusCode::CONFLICT => anyhow!("conflict (409): {message}"),
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => anyhow::Error::new(
+                Unreachable(format!("the server answered {status}: {message}")),
+            ),
             other => anyhow!("the server answered {other}: {message}"),
         })
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> anyhow::Error {
-        if err.is_connect() {
-            anyhow!(
+        let message = if err.is_connect() {
+            format!(
                 "cannot reach the Nectar server at {}: connection refused or no route; \
                  is `nectar serve` running there? (set --url or NECTAR_URL)",
                 self.base
             )
         } else if err.is_timeout() {
-            anyhow!("the Nectar server at {} did not answer in time", self.base)
+            format!("the Nectar server at {} did not answer in time", self.base)
         } else {
-            anyhow!("request to {} failed: {err}", self.base)
-        }
+            format!("request to {} failed: {err}", self.base)
+        };
+        anyhow::Error::new(Unreachable(message))
     }
 }

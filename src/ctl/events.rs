@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use super::Out;
-use super::client::Api;
+use super::client::{Api, Unreachable};
 use super::output::{Table, cell, fields, json};
 use crate::exit::usage;
 
@@ -239,29 +239,30 @@ fn follow(api: &Api, out: Out, args: &FollowArgs) -> anyhow::Result<()> {
         show(out, &mut table, event);
     }
     table.flush();
+    let mut unreachable = false;
     loop {
         std::thread::sleep(Duration::from_secs_f64(args.interval));
         let mut since_query = query.clone();
         if let Some(time) = &newest {
             since_query.push(("since", time.clone()));
         }
-        let mut fresh = Vec::new();
-        let mut cursor = None;
-        for pages in 1.. {
-            let (events, next) = page(api, &since_query, cursor.as_deref(), 1000)?;
-            fresh.extend(events);
-            match next {
-                Some(next) if pages < FOLLOW_MAX_PAGES => cursor = Some(next),
-                Some(_) => {
-                    eprintln!(
-                        "note: more than {} events arrived between two polls; older ones of this burst are not shown",
-                        FOLLOW_MAX_PAGES * 1000
-                    );
-                    break;
+        let fresh = match poll(api, &since_query) {
+            Ok(fresh) => {
+                if std::mem::take(&mut unreachable) {
+                    eprintln!("note: the server answers again");
                 }
-                None => break,
+                fresh
             }
-        }
+            // A restarting server or a network blip: say so once, keep polling.
+            Err(err) if err.downcast_ref::<Unreachable>().is_some() => {
+                if !unreachable {
+                    eprintln!("note: {err:#}; retrying every {} s", args.interval);
+                    unreachable = true;
+                }
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         if let Some(first) = fresh.first().and_then(|e| e["time"].as_str()) {
             let first = first.to_owned();
             let new: Vec<&Value> = fresh
@@ -283,6 +284,29 @@ fn follow(api: &Api, out: Out, args: &FollowArgs) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Every event of `query` (which holds `since`), newest first, up to
+/// `FOLLOW_MAX_PAGES` pages.
+fn poll(api: &Api, query: &[(&str, String)]) -> anyhow::Result<Vec<Value>> {
+    let mut fresh = Vec::new();
+    let mut cursor = None;
+    for pages in 1.. {
+        let (events, next) = page(api, query, cursor.as_deref(), 1000)?;
+        fresh.extend(events);
+        match next {
+            Some(next) if pages < FOLLOW_MAX_PAGES => cursor = Some(next),
+            Some(_) => {
+                eprintln!(
+                    "note: more than {} events arrived between two polls; older ones of this burst are not shown",
+                    FOLLOW_MAX_PAGES * 1000
+                );
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(fresh)
 }
 
 fn show(out: Out, table: &mut EventTable, event: &Value) {
