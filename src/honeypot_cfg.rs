@@ -20,6 +20,8 @@ pub struct HoneypotSection {
     pub recordings: nectar_honeypot::capture::RecordingsConfig,
     /// `[honeypot.uploads]`: uploaded and written files, kept by SHA-256.
     pub uploads: nectar_honeypot::capture::UploadsConfig,
+    /// `[honeypot.http]`: the HTTP honeypot.
+    pub http: nectar_honeypot::http::HttpHoneypotConfig,
 }
 
 /// What honeypot sessions leave on disk, as configured; shared by every honeypot.
@@ -60,7 +62,12 @@ pub fn validate(config: &Config) -> Result<(), String> {
         .honeypot
         .uploads
         .validate()
-        .map_err(|e| e.replacen("key `", "key `honeypot.uploads.", 1))
+        .map_err(|e| e.replacen("key `", "key `honeypot.uploads.", 1))?;
+    config
+        .honeypot
+        .http
+        .validate()
+        .map_err(|e| e.replacen("key `", "key `honeypot.http.", 1))
 }
 
 /// Appends `[honeypot.ssh]` and `[honeypot.telnet]` with a comment per key to the
@@ -133,6 +140,7 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line(format!("quota_bytes = {}", uploads.quota_bytes));
 
     commented_telnet(config, line);
+    crate::honeypot_http_cfg::commented(&config.honeypot.http, line);
 }
 
 fn commented_cowrie(config: &Config, line: &mut dyn FnMut(String)) {

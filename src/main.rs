@@ -9,10 +9,12 @@ mod ctl;
 mod detect_cfg;
 mod exit;
 mod honeypot_cfg;
+mod honeypot_http_cfg;
 mod influx;
 mod live;
 mod replay;
 mod serve;
+mod serve_http;
 mod spot_cmd;
 
 use std::path::PathBuf;

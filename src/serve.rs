@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Address of the Telnet honeypot; overrides `honeypot.telnet.listen` (e.g. 127.0.0.1:0).
     #[arg(long, value_name = "HOST:PORT")]
     honeypot_telnet_listen: Option<String>,
+    /// Address of the HTTP honeypot; overrides `honeypot.http.listen` (e.g. 127.0.0.1:0).
+    #[arg(long, value_name = "HOST:PORT")]
+    honeypot_http_listen: Option<String>,
 }
 
 pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
@@ -42,6 +45,10 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.honeypot_telnet_listen {
         config.honeypot.telnet.listen =
             parse_listen(&listen).map_err(|e| usage(format!("--honeypot-telnet-listen: {e}")))?;
+    }
+    if let Some(listen) = args.honeypot_http_listen {
+        config.honeypot.http.listen =
+            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-http-listen: {e}")))?;
     }
     init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -107,9 +114,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         (None, bus.clone())
     };
-    let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture).await;
+    let honeytokens = load_honeytokens(&config)?;
+    let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
     let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture).await;
     drop(honeypot_bus);
+    // HTTP events have no Cowrie form: straight to the bus.
+    let http = crate::serve_http::start(&config, &bus, &honeytokens).await;
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
@@ -178,6 +188,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(ssh) = ssh {
         ssh.stop(Duration::from_secs(10)).await;
     }
+    if let Some(http) = http {
+        http.stop(Duration::from_secs(10)).await;
+    }
     if let Some(telnet) = telnet {
         telnet.stop(Duration::from_secs(10)).await;
     }
@@ -206,18 +219,20 @@ async fn start_ssh_honeypot(
     config: &Config,
     bus: &nectar_store::EventSender,
     capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
+    honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
 ) -> Option<nectar_honeypot::ssh::SshHoneypot> {
     let ssh = &config.honeypot.ssh;
     if !ssh.enabled {
         return None;
     }
     let state = config.data_dir.join("ssh");
-    match nectar_honeypot::ssh::SshHoneypot::start(
+    match nectar_honeypot::ssh::SshHoneypot::start_with_honeytokens(
         ssh.clone(),
         &state,
         &config.sensor_name,
         bus.clone(),
         capture.clone(),
+        honeytokens.clone(),
     )
     .await
     {
@@ -272,6 +287,21 @@ async fn start_telnet_honeypot(
             None
         }
     }
+}
+
+/// This installation's honeytokens (made on first start), shared by the
+/// honeypots: the HTTP one plants them, every one watches for them.
+fn load_honeytokens(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>> {
+    if !config.honeypot.http.enabled {
+        return Ok(std::sync::Arc::new(
+            nectar_honeypot::honeytoken::Honeytokens::empty(),
+        ));
+    }
+    let tokens = nectar_honeypot::honeytoken::Honeytokens::load_or_create(&config.data_dir)
+        .context("cannot load the honeytokens")?;
+    Ok(std::sync::Arc::new(tokens))
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.

@@ -108,7 +108,7 @@ fn windows_and_alarms_reach_a_real_influxdb() {
         format!(
             "sensor_name = \"edge 1\"\n[detect]\nwindow = \"500ms\"\n[capture]\nfile = {:?}\n\
              [sinks.influxdb]\nenabled = true\nurl = {:?}\ndatabase = \"nectar\"\nbatch_points = 50\nflush_ms = 200\n\
-             [honeypot.ssh]\nenabled = false\n",
+             [honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n",
             attack.to_str().unwrap(),
             influx.url
         ),

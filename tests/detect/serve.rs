@@ -71,7 +71,7 @@ fn serve_replays_a_capture_and_reports_alarms() {
     std::fs::write(
         &config,
         format!(
-            "[detect]\nwindow = \"500ms\"\n[capture]\nfile = {:?}\nhistory = 50\n[sinks]\nwindows_jsonl = {:?}\n[honeypot.ssh]\nenabled = false\n",
+            "[detect]\nwindow = \"500ms\"\n[capture]\nfile = {:?}\nhistory = 50\n[sinks]\nwindows_jsonl = {:?}\n[honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n",
             attack.to_str().unwrap(),
             windows.to_str().unwrap()
         ),
@@ -168,7 +168,11 @@ fn serve_without_capture_has_no_detector() {
     std::fs::create_dir_all(&data).unwrap();
     let viewer = token(&data, "v", "viewer");
     let config = dir.path().join("nectar.toml");
-    std::fs::write(&config, "[honeypot.ssh]\nenabled = false\n").unwrap();
+    std::fs::write(
+        &config,
+        "[honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n",
+    )
+    .unwrap();
     let server = Server::start(&data, Some(&config));
     let r = client()
         .get(format!("{}/api/v1/detect/stats", server.url))
@@ -235,7 +239,7 @@ fn serve_captures_live_on_loopback() {
     let config = dir.path().join("nectar.toml");
     std::fs::write(
         &config,
-        "[detect]\nwindow = \"100ms\"\nn_init = 20\ndepth = 5\n[capture]\ninterface = \"lo\"\npromiscuous = false\nsnaplen = 256\nsave_seconds = 1\n[honeypot.ssh]\nenabled = false\n",
+        "[detect]\nwindow = \"100ms\"\nn_init = 20\ndepth = 5\n[capture]\ninterface = \"lo\"\npromiscuous = false\nsnaplen = 256\nsave_seconds = 1\n[honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n",
     )
     .unwrap();
     let viewer = token(&data, "v", "viewer");
@@ -298,7 +302,7 @@ fn serve_starts_when_the_capture_cannot() {
     let config = dir.path().join("nectar.toml");
     std::fs::write(
         &config,
-        "[capture]\ninterface = \"nope0\"\n[honeypot.ssh]\nenabled = false\n",
+        "[capture]\ninterface = \"nope0\"\n[honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n",
     )
     .unwrap();
     let viewer = token(&data, "v", "viewer");

@@ -42,6 +42,8 @@ pub struct Server {
     pub ssh_addr: Option<String>,
     /// Where the Telnet honeypot listens (printed before the URL too).
     pub telnet: Option<std::net::SocketAddr>,
+    /// Every line `serve` printed on stdout so far.
+    pub printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -64,6 +66,7 @@ impl Server {
             // Tests run concurrently: never the default 0.0.0.0:2222.
             .args(["--honeypot-ssh-listen", "127.0.0.1:0"])
             .args(["--honeypot-telnet-listen", "127.0.0.1:0"])
+            .args(["--honeypot-http-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .env_remove("NECTAR_CONFIG")
             .stdout(Stdio::piped())
@@ -72,6 +75,8 @@ impl Server {
             .expect("spawn nectar serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
             let (mut ssh, mut telnet) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -81,6 +86,7 @@ impl Server {
                 if let Some(rest) = line.strip_prefix("Telnet honeypot listening on ") {
                     telnet = rest.parse().ok();
                 }
+                lines.lock().unwrap().push(line.clone());
                 if let Some(rest) = line.strip_prefix("Nectar is listening on ") {
                     let _ = tx.send((rest.trim_end_matches('/').to_owned(), ssh.clone(), telnet));
                 }
@@ -94,7 +100,18 @@ impl Server {
             url,
             ssh_addr,
             telnet,
+            printed,
         }
+    }
+
+    /// The rest of the line `serve` printed starting with `prefix` (e.g. "HTTP
+    /// honeypot listening on "); the honeypots print before the URL.
+    pub fn printed_after(&self, prefix: &str) -> Option<String> {
+        self.printed
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
     }
 
     pub fn sigterm(&mut self) -> std::process::ExitStatus {

@@ -1,4 +1,6 @@
-//! Nectar's honeypots. [`ssh`] is an SSH server (russh) that looks like Debian 12's
+//! Nectar's honeypots. [`http`] is a web server that looks like Apache (or nginx)
+//! on Debian, serves bait pages with [`honeytoken`]s and classifies every request.
+//! [`ssh`] is an SSH server (russh) that looks like Debian 12's
 //! OpenSSH, records every login attempt, and hands accepted logins to [`shell`], a
 //! fake bash over a fake filesystem that never runs anything on the real machine.
 //! [`telnet`] is a Telnet login (BusyBox or Debian telnetd) in front of the same
@@ -14,6 +16,8 @@
 pub mod capture;
 pub mod cowrie;
 pub mod credentials;
+pub mod honeytoken;
+pub mod http;
 mod listener;
 pub mod shell;
 pub mod ssh;
@@ -36,6 +40,15 @@ pub enum Error {
     /// A host key file could not be read, parsed or written.
     #[error("host key {path}: {reason}")]
     HostKey {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A state file of the honeypot (honeytokens, TLS certificate) could not be
+    /// read, parsed or written.
+    #[error("{path}: {reason}")]
+    State {
         /// The file.
         path: PathBuf,
         /// What went wrong.

@@ -1,4 +1,4 @@
-//! The SSH honeypot against real clients: OpenSSH (`ssh` + `sshpass`), paramiko,
+//! The honeypots against real clients. SSH: OpenSSH (`ssh` + `sshpass`), paramiko,
 //! and a raw socket reading our KEXINIT. Only 127.0.0.1, bounded counts and time.
 //! A test whose tool is missing skips locally and fails when `CI=true`. The
 //! Telnet honeypot's tests are in [`telnet`].
@@ -612,3 +612,5 @@ async fn bot_scripts_over_openssh_meet_few_not_found() {
     let execs = of(&events, Kind::SshExec);
     assert_eq!(execs.len(), 1 + BOT_SCRIPT.lines().count());
 }
+
+mod http;

@@ -67,7 +67,7 @@ fn load_or_generate_one(dir: &Path, kind: &str) -> Result<PrivateKey, Error> {
 
 /// Writes a file only its owner can read, through a temporary name so a crash never
 /// leaves half a key behind.
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

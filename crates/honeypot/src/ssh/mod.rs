@@ -51,6 +51,9 @@ pub(crate) struct Shared {
     pub seen_hassh: Mutex<HashSet<String>>,
     /// Flips to true at shutdown.
     pub stop: watch::Receiver<bool>,
+    /// Fake secrets planted by the HTTP honeypot; a login with one is a
+    /// `credential.reuse` event.
+    pub honeytokens: Arc<crate::honeytoken::Honeytokens>,
 }
 
 /// Most distinct HASSHes remembered; the set is cleared when full, so a flood of
@@ -74,6 +77,19 @@ impl SshHoneypot {
         sensor: &str,
         bus: EventSender,
         capture: Arc<Capture>,
+    ) -> Result<SshHoneypot, Error> {
+        let none = Arc::new(crate::honeytoken::Honeytokens::empty());
+        SshHoneypot::start_with_honeytokens(config, state_dir, sensor, bus, capture, none).await
+    }
+
+    /// Like [`SshHoneypot::start`], watching for `honeytokens` in passwords.
+    pub async fn start_with_honeytokens(
+        config: SshHoneypotConfig,
+        state_dir: &Path,
+        sensor: &str,
+        bus: EventSender,
+        capture: Arc<Capture>,
+        honeytokens: Arc<crate::honeytoken::Honeytokens>,
     ) -> Result<SshHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
@@ -110,6 +126,7 @@ impl SshHoneypot {
             russh,
             seen_hassh: Mutex::new(HashSet::new()),
             stop: stop_rx.clone(),
+            honeytokens,
         });
         let task = tokio::spawn(listener::accept_loop(
             socket,

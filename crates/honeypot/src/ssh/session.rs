@@ -394,6 +394,22 @@ impl Conn {
             event = event.with(k, v);
         }
         self.send(event).await;
+        if let Some(token) = secret.and_then(|s| self.shared.honeytokens.exact(s)) {
+            let reuse = crate::honeytoken::Honeytokens::reuse_event(
+                token,
+                &self.shared.sensor,
+                "ssh",
+                "password",
+                Some((self.peer.ip(), self.peer.port())),
+            )
+            .with("username", bounded(user))
+            .with("session", self.id.clone());
+            let reuse = match self.local {
+                Some(local) => reuse.to_addr(local.ip(), Some(local.port())),
+                None => reuse,
+            };
+            self.send(reuse).await;
+        }
         if accepted {
             self.user = Some(user.chars().take(32).collect());
             let _ = self.logged_in.set(());

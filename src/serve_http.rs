@@ -1,0 +1,49 @@
+//! Starting the HTTP honeypot inside `serve`: like the SSH one, a port that cannot
+//! be bound is logged and the rest of Nectar keeps running.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use nectar_honeypot::honeytoken::Honeytokens;
+use nectar_honeypot::http::HttpHoneypot;
+
+use crate::config::Config;
+
+/// Starts the HTTP honeypot if enabled; prints its address(es) on stdout.
+pub async fn start(
+    config: &Config,
+    bus: &nectar_store::EventSender,
+    honeytokens: &Arc<Honeytokens>,
+) -> Option<HttpHoneypot> {
+    let http = &config.honeypot.http;
+    if !http.enabled {
+        return None;
+    }
+    let state = config.data_dir.join("http");
+    match HttpHoneypot::start(
+        http.clone(),
+        &state,
+        &config.sensor_name,
+        bus.clone(),
+        honeytokens.clone(),
+    )
+    .await
+    {
+        Ok(honeypot) => {
+            println!("HTTP honeypot listening on {}", honeypot.local_addr());
+            if let Some(addr) = honeypot.tls_addr() {
+                println!("HTTPS honeypot listening on {addr}");
+            }
+            let _ = std::io::stdout().flush();
+            Some(honeypot)
+        }
+        Err(e) => {
+            tracing::error!(
+                error = %e,
+                "The HTTP honeypot is not running (honeypot.http.listen = {}); set another port or `honeypot.http.enabled = false`.",
+                http.listen
+            );
+            None
+        }
+    }
+}
