@@ -393,6 +393,9 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         events.push(json!({"kind": "http.request", "severity": "medium", "src_ip": "203.0.113.67",
             "summary": payload, "data": {"path": payload, "user_agent": payload, "referer": payload}}));
     }
+    // A sensor name longer than the table's cell: cut there, whole on the event page.
+    events.push(json!({"kind": "sensor.status", "summary": "long sensor",
+        "sensor": "<script>document.title='pwned11'</script>-sensor-x"}));
     post_events(&url, &sensor, &Value::Array(events));
 
     // Through the SSH honeypot with a real client: hostile user names, passwords and
@@ -497,6 +500,7 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         "\\x1b[31m",
         "<svg/onload=document.title='pwned9'>",
         "<iframe src=javascript:document.title='pwned10'>",
+        "<script>document.title='pwned11'</script>-sensor-x",
     ] {
         assert!(seen_text.contains(text), "{text:?} is not shown as text");
     }

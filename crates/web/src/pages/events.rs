@@ -259,7 +259,11 @@ pub async fn detail(
             .as_deref()
             .map(|s| format!("session={}", percent_encode(s))),
         session_id: session_id.map(|s| visible(&s, 80)),
-        row: EventRow::from_event(&event),
+        row: EventRow {
+            // The table cuts the sensor's name; this page shows all of it.
+            sensor: visible(&event.sensor, 20_000),
+            ..EventRow::from_event(&event)
+        },
     })
 }
 
