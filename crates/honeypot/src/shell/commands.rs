@@ -853,6 +853,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         _ => {
             let msg = ctx.shell.not_found(name);
             ctx.eprint(&msg);
+            ctx.shell
+                .actions
+                .push(Action::NotFound(name.chars().take(64).collect()));
             127
         }
     }
@@ -921,6 +924,9 @@ fn run_path(ctx: &mut Ctx<'_, '_>, name: &str, rest: &[String]) -> i32 {
                 super::Profile::Busybox => ctx.shell.not_found(name),
             };
             ctx.eprint(&msg);
+            ctx.shell
+                .actions
+                .push(Action::NotFound(name.chars().take(64).collect()));
             127
         }
         Some(n) if n.is_dir() => {

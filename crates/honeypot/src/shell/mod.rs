@@ -48,6 +48,40 @@ pub enum Action {
         /// The file's content.
         data: Arc<[u8]>,
     },
+    /// A command the fake machine does not have (what the emulation lacks, or a
+    /// bot's probe); [`with_unknown`] attaches it to its command line.
+    NotFound(String),
+}
+
+/// Most unknown command names noted per command line.
+const MAX_NOT_FOUND: usize = 16;
+
+/// Pairs each action with the unknown command names that followed it up to the
+/// next command line (empty for all but [`Action::Command`]), dropping the
+/// [`Action::NotFound`]s: a `*.command` event then says which of its commands
+/// were not found.
+pub fn with_unknown(actions: Vec<Action>) -> Vec<(Action, Vec<String>)> {
+    let mut out: Vec<(Action, Vec<String>)> = Vec::with_capacity(actions.len());
+    let mut last_command: Option<usize> = None;
+    for action in actions {
+        match action {
+            Action::NotFound(name) => {
+                if let Some((_, names)) = last_command.and_then(|i| out.get_mut(i))
+                    && names.len() < MAX_NOT_FOUND
+                    && !names.contains(&name)
+                {
+                    names.push(name);
+                }
+            }
+            other => {
+                if matches!(other, Action::Command(_)) {
+                    last_command = Some(out.len());
+                }
+                out.push((other, Vec::new()));
+            }
+        }
+    }
+    out
 }
 
 /// Which shell a session looks like.

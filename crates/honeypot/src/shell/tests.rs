@@ -274,3 +274,32 @@ fn cat_reads_the_terminal_until_ctrl_d_and_heredocs_until_their_word() {
     let out = sh.feed(b"echo done\r");
     assert!(String::from_utf8_lossy(&out.data).contains("done"));
 }
+
+#[test]
+fn unknown_commands_are_attached_to_their_line() {
+    let mut sh = shell();
+    let out = sh.exec("id; nosuch; ./missing || echo x");
+    let grouped = with_unknown(out.actions);
+    assert_eq!(grouped.len(), 1);
+    assert!(matches!(&grouped[0].0, Action::Command(c) if c.starts_with("id;")));
+    assert_eq!(grouped[0].1, ["nosuch", "./missing"]);
+    let busybox = Shell::new(
+        World::new(Persona::new("cam-1", vec![])),
+        "root",
+        Limits {
+            max_line_bytes: 4096,
+            max_commands: 50,
+        },
+        Origin {
+            client_ip: "203.0.113.9".into(),
+            server_ip: "10.0.0.5".into(),
+            now: 1_732_871_331,
+        },
+        false,
+    )
+    .with_profile(Profile::Busybox);
+    let mut busybox = busybox;
+    assert_eq!(run(&mut busybox, "nosuch"), "-sh: nosuch: not found\n");
+    assert_eq!(run(&mut busybox, "enable; system; shell; sh"), "");
+    assert_eq!(busybox.prompt(), "~ # ");
+}

@@ -22,7 +22,7 @@ use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
 use crate::capture::{SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip};
+use crate::listener::{EventExt, bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
 
@@ -602,8 +602,9 @@ impl Conn {
         exec: bool,
         session: &mut Session,
     ) {
-        for action in out.actions {
+        for (action, unknown) in crate::shell::with_unknown(out.actions) {
             let event = match action {
+                Action::NotFound(_) => continue,
                 Action::Command(input) => {
                     let kind = if exec {
                         Kind::SshExec
@@ -621,6 +622,7 @@ impl Conn {
                     )
                     .with("input", bounded(&input))
                     .with("username", self.user.clone().unwrap_or_default())
+                    .with_unknown(unknown)
                 }
                 Action::Download { tool, url, outfile } => self
                     .event(

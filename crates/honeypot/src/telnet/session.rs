@@ -21,7 +21,7 @@ use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
 use crate::capture::{SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip, session_id};
+use crate::listener::{EventExt, bounded, clip, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Profile, Shell};
 
@@ -355,8 +355,9 @@ impl Conn {
     /// Records the shell's actions and queues its output; a reason when it exited.
     async fn deliver(&mut self, output: Output, out: &mut Vec<u8>) -> Option<&'static str> {
         let user = self.user.clone().unwrap_or_default();
-        for action in output.actions {
+        for (action, unknown) in crate::shell::with_unknown(output.actions) {
             let event = match action {
+                Action::NotFound(_) => continue,
                 Action::Command(input) => self
                     .event(
                         Kind::TelnetCommand,
@@ -364,7 +365,8 @@ impl Conn {
                         format!("{}: {}", clip(&user, 32), clip(&input, 200)),
                     )
                     .with("input", bounded(&input))
-                    .with("username", user.clone()),
+                    .with("username", user.clone())
+                    .with_unknown(unknown),
                 Action::Download { tool, url, outfile } => self
                     .event(
                         Kind::TelnetDownload,

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Telnet honeypot benchmark: `nectar serve` (release) against Cowrie's Telnet, in
+# the same run, with the same clients: failed logins per second (a new connection
+# per attempt, ../shared/peers/telnet_login_load.py) at 40, 200 and 2,000
+# concurrent connections, and memory per open logged-in shell (scripts/telnet_hold.py).
+# Each server is pinned to core 0 and the clients to core 1. Loopback only, every
+# load bounded in count and time; servers are stopped by their PID.
+#
+#   CARGO_TARGET_DIR=target cargo build --release -p nectar
+#   sudo scripts/bench_telnet_honeypot.sh          # ~5 min; QUICK=1 for a smoke run
+#
+# Cowrie: installed from PyPI into /tmp/cowrie-venv and run as an unprivileged
+# user, as ../shared/peers/run_cowrie_bench.sh does (COWRIE=0 skips it).
+# Needs root (Cowrie refuses to run as root, so it runs as `cowriebench`),
+# python3, taskset, and ulimit -n above 4,000.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+BIN=${NECTAR_BIN:-$ROOT/target/release/nectar}
+LOAD=${LOAD:-$ROOT/../shared/peers/telnet_login_load.py}
+HOLD=$HERE/telnet_hold.py
+PORT=${PORT:-2324}
+CPORT=${COWRIE_PORT:-2223}
+Q=${QUICK:-0}
+WITH_COWRIE=${COWRIE:-1}
+WITH_NECTAR=${NECTAR:-1}
+ulimit -n 20000 2>/dev/null || true
+DIR=$(mktemp -d /tmp/nectar-telnet-bench.XXXXXX)
+
+cat > "$DIR/nectar.toml" <<EOF
+data_dir = "$DIR/data"
+[server]
+listen = "127.0.0.1:0"
+[honeypot.ssh]
+enabled = false
+[honeypot.telnet]
+listen = "127.0.0.1:$PORT"
+hostname = "cam-1"
+failure_delay_ms = 0
+max_connections = 12000
+# All load comes from 127.0.0.1.
+max_connections_per_ip = 12000
+backlog = 4096
+EOF
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+
+# Attempts: admin/wrongpass is refused by both servers' default credentials.
+attempts() { # port pid total concurrency
+  timeout 300 taskset -c 1 python3 "$LOAD" --port "$1" --total "$3" --concurrency "$4" \
+    --user admin --password wrongpass --timeout 10
+}
+run_set() { # label port pid password
+  echo "# $1 pid $3 idle_rss_kib $(rss "$3")"
+  if [ "$Q" = 1 ]; then
+    attempts "$2" "$3" 400 40
+    timeout 120 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 100 --password "$4" --hold-s 1
+    return
+  fi
+  for c in 40 200 2000; do
+    for run in 1 2 3; do attempts "$2" "$3" $((c < 2000 ? 4000 : 10000)) "$c"; done
+  done
+  timeout 300 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 1000 --password "$4" --hold-s 3
+}
+
+# --- Nectar ---
+if [ "$WITH_NECTAR" = 1 ]; then
+  taskset -c 0 "$BIN" serve --config "$DIR/nectar.toml" >"$DIR/serve.log" 2>&1 &
+  NP=$!
+  PIDS+=("$NP")
+  for _ in $(seq 120); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.5; done
+  sleep 1
+  run_set "nectar $("$BIN" --version)" "$PORT" "$NP" 123456
+  kill "$NP"; wait "$NP" 2>/dev/null || true
+fi
+
+# --- Cowrie (same clients, same core) ---
+if [ "$WITH_COWRIE" = 1 ]; then
+  VENV=/tmp/cowrie-venv; RUN=/tmp/cowrie-telnet-run; USR=cowriebench
+  [ -x "$VENV/bin/cowrie" ] || { /usr/bin/python3 -m venv "$VENV"; "$VENV/bin/pip" -q install "cowrie==3.1.4"; }
+  id "$USR" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$USR"
+  mkdir -p "$RUN/etc" "$RUN/var/log/cowrie" "$RUN/var/lib/cowrie/downloads" "$RUN/var/lib/cowrie/tty" "$RUN/var/run"
+  cat > "$RUN/etc/cowrie.cfg" <<EOF
+[honeypot]
+hostname = svr04
+[ssh]
+enabled = false
+[telnet]
+enabled = true
+listen_endpoints = tcp:$CPORT:interface=127.0.0.1
+[output_jsonlog]
+enabled = true
+EOF
+  # root logs in with any password but root and 123456; others always fail.
+  printf 'root:x:!root\nroot:x:!123456\nroot:x:*\n' > "$RUN/etc/userdb.txt"
+  rm -f "$RUN/var/run/cowrie.pid"
+  chown -R "$USR" "$RUN"
+  su -s /bin/bash "$USR" -c "cd $RUN && PATH=$VENV/bin:\$PATH cowrie start" >/dev/null
+  for _ in $(seq 60); do [ -s "$RUN/var/run/cowrie.pid" ] && ss -ltn | grep -q "127.0.0.1:$CPORT " && break; sleep 1; done
+  CP=$(cat "$RUN/var/run/cowrie.pid")
+  PIDS+=("$CP")
+  taskset -a -p -c 0 "$CP" >/dev/null
+  sleep 1
+  run_set "cowrie 3.1.4" "$CPORT" "$CP" s3cret
+  su -s /bin/bash "$USR" -c "cd $RUN && PATH=$VENV/bin:\$PATH cowrie stop" >/dev/null || kill "$CP"
+fi
+rm -rf "$DIR"
