@@ -48,22 +48,40 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 
-# Attempts: admin/wrongpass is refused by both servers' default credentials.
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+# Attempts: admin/wrongpass is refused by both servers' default credentials. The
+# client's rate is bounded by its own core, so the server's CPU time per attempt
+# (utime+stime over the run) is printed too: it gives logins/s per server core.
 attempts() { # port pid total concurrency
+  local a b
+  a=$(cpu "$2")
   timeout 300 taskset -c 1 python3 "$LOAD" --port "$1" --total "$3" --concurrency "$4" \
     --user admin --password wrongpass --timeout 10
+  b=$(cpu "$2")
+  echo "{\"server_cpu_ms_per_attempt\": $(python3 -c "print(round(($b-$a)/$TCK*1000/$3,3))"), \"concurrency\": $4}"
 }
+# CPU ticks of a process by thread name (where the time went: runtime, SQLite, ...).
+threads() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s\t%s\n' "$(cat "$t/comm")" "$(awk '{print $14+$15}' "$t/stat")"
+  done | awk -F'\t' '{a[$1]+=$2} END {for (k in a) printf "# thread %s cpu_ticks %d\n", k, a[k]}'
+}
+# Memory first, on the fresh process (a heap grown by the load would hide it),
+# then the login rates.
 run_set() { # label port pid password
   echo "# $1 pid $3 idle_rss_kib $(rss "$3")"
   if [ "$Q" = 1 ]; then
-    attempts "$2" "$3" 400 40
     timeout 120 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 100 --password "$4" --hold-s 1
+    attempts "$2" "$3" 400 40
     return
   fi
+  timeout 300 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 1000 --password "$4" --hold-s 3
   for c in 40 200 2000; do
     for run in 1 2 3; do attempts "$2" "$3" $((c < 2000 ? 4000 : 10000)) "$c"; done
   done
-  timeout 300 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 1000 --password "$4" --hold-s 3
+  echo "# $1 rss_after_load_kib $(rss "$3")"
+  threads "$3"
 }
 
 # --- Nectar ---
