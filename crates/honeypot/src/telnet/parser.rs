@@ -354,6 +354,42 @@ mod tests {
         assert!(cmds.is_empty());
     }
 
+    /// Pseudo-random streams, IAC-heavy, fed whole and in random pieces: the
+    /// parser never panics, never emits more data than it got, keeps its
+    /// subnegotiation buffer bounded, and does not depend on how input is split.
+    #[test]
+    fn random_streams_parse_the_same_in_any_pieces() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200 {
+            let len = (next() % 4096) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| match next() % 8 {
+                    0 | 1 => IAC,
+                    2 => [SB, SE, WILL, DO][(next() % 4) as usize],
+                    _ => next() as u8,
+                })
+                .collect();
+            let (whole_data, whole_cmds) = parse(&[&input]);
+            let mut p = Parser::new();
+            let (mut data, mut cmds) = (Vec::new(), Vec::new());
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let n = ((next() % 17) as usize).min(rest.len()).max(1);
+                p.feed(&rest[..n], &mut data, &mut cmds);
+                assert!(p.sub.len() <= MAX_SUB);
+                rest = &rest[n..];
+            }
+            assert!(whole_data.len() <= input.len());
+            assert_eq!((data, cmds), (whole_data, whole_cmds));
+        }
+    }
+
     #[test]
     fn escaping_doubles_iac() {
         let mut out = Vec::new();

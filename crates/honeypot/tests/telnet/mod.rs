@@ -510,3 +510,74 @@ async fn a_binary_echoed_into_a_file_is_an_upload_stored_by_sha256() {
     let stored = std::fs::read(dir.path().join(last.data["file"].as_str().unwrap())).unwrap();
     assert_eq!(stored, content);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_telnet_client_negotiates_and_runs_a_debian_shell() {
+    if !have("telnet", &["--version"]) {
+        return;
+    }
+    let pot = start(TelnetHoneypotConfig {
+        profile: nectar_honeypot::telnet::TelnetProfile::Debian,
+        ..Default::default()
+    })
+    .await;
+    let addr = pot.addr;
+    let transcript = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("timeout")
+            .args(["30", "telnet", "127.0.0.1", &addr.port().to_string()])
+            .env("TERM", "vt100")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // Typed at a person's pace, each line after the previous answer.
+        for line in ["root", "123456", "uname -a", "nosuchcmd", "exit"] {
+            std::thread::sleep(Duration::from_millis(700));
+            stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(
+        transcript.contains("Debian GNU/Linux 12\r\n"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("cam-3 login: root"), "{transcript}");
+    assert!(
+        !transcript.contains("123456"),
+        "password echoed: {transcript}"
+    );
+    assert!(
+        transcript.contains("root@cam-3:~# uname -a\r\nLinux cam-3 "),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("-bash: nosuchcmd: command not found"),
+        "{transcript}"
+    );
+    let events = pot.finish().await;
+    let ok = of(&events, Kind::TelnetLoginSuccess);
+    assert_eq!(ok.len(), 1);
+    // The client answered our DO TTYPE and the SEND that followed.
+    assert_eq!(
+        ok[0].data["term"]
+            .as_str()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("vt100"),
+        "{:?}",
+        ok[0].data
+    );
+    let typed = of(&events, Kind::TelnetCommand);
+    let nosuch = typed
+        .iter()
+        .find(|e| e.data["input"] == "nosuchcmd")
+        .unwrap();
+    assert_eq!(nosuch.data["unknown"], serde_json::json!(["nosuchcmd"]));
+    assert_eq!(of(&events, Kind::SessionClose)[0].data["negotiated"], true);
+}
