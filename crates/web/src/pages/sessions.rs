@@ -1,13 +1,16 @@
 //! Honeypot sessions: one row per SSH/Telnet session (events sharing `data.session`),
-//! with source, credentials, duration and commands, linking to the session's events.
+//! with source, credentials, duration and commands; and a page per session with its
+//! transcript (logins, commands, downloads, uploads, oldest first) and where its
+//! terminal recording is.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use nectar_store::{EventFilter, SessionSummary};
 
 use super::timerange::{RangeParams, short};
-use super::{Layout, render, storage_error};
+use super::{Layout, error_page, render, storage_error};
 use crate::auth::{CurrentUser, percent_encode};
 use crate::text::{Shown, shown};
 use crate::{AppState, visible};
@@ -30,7 +33,8 @@ impl SessionRow {
     fn from_summary(s: &SessionSummary) -> SessionRow {
         let seconds = (s.last.as_micros() - s.first.as_micros()) / 1_000_000;
         SessionRow {
-            link: format!("session={}", percent_encode(&s.session)),
+            // A path segment: `/` must be encoded too.
+            link: percent_encode(&s.session).replace('/', "%2F"),
             session: shown(&s.session, 40),
             sensor: visible(&s.sensor, 40),
             source: s.src_ip.map(|ip| ip.to_string()).unwrap_or_default(),
@@ -76,4 +80,106 @@ pub async fn list(
         }),
         Err(err) => storage_error(err),
     }
+}
+
+/// One line of a session's transcript.
+pub struct TranscriptRow {
+    pub event: String,
+    pub time: String,
+    pub kind: &'static str,
+    /// The command, the URL fetched, the file uploaded, or the summary.
+    pub what: Shown,
+}
+
+#[derive(Template)]
+#[template(path = "session.html")]
+struct SessionPage {
+    layout: Layout,
+    row: SessionRow,
+    /// `session=...` for the events page and the API.
+    query: String,
+    transcript: Vec<TranscriptRow>,
+    truncated: bool,
+    /// Recording names from `session.close` events.
+    recordings: Vec<String>,
+}
+
+/// Most events the page shows (the latest; the events page pages through all).
+const TRANSCRIPT_EVENTS: usize = 1_000;
+
+/// What a transcript line says: the attacker's input for commands, the URL for
+/// downloads, the path and hash for uploads, the summary otherwise.
+fn what(event: &nectar_event::Event) -> Shown {
+    let data = &event.data;
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str());
+    if let Some(input) = text("input") {
+        return shown(input, 200);
+    }
+    if let Some(url) = text("url") {
+        return shown(url, 200);
+    }
+    if let Some(path) = text("path").or_else(|| text("filename")) {
+        let hash = text("sha256")
+            .map(|h| format!(" (sha256 {h})"))
+            .unwrap_or_default();
+        return shown(&format!("{path}{hash}"), 200);
+    }
+    shown(&event.summary, 200)
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<String>,
+) -> Response {
+    if id.is_empty() || id.chars().count() > 128 {
+        return error_page(StatusCode::BAD_REQUEST, "That is not a session id.");
+    }
+    let filter = EventFilter {
+        session: Some(id.clone()),
+        ..EventFilter::default()
+    };
+    let summary = match state.store.list_sessions(&filter, 1).await {
+        Ok(list) => match list.into_iter().next() {
+            Some(summary) => summary,
+            None => return error_page(StatusCode::NOT_FOUND, "No session has this id."),
+        },
+        Err(err) => return storage_error(err),
+    };
+    let page = match state
+        .store
+        .list_events(&filter, None, TRANSCRIPT_EVENTS)
+        .await
+    {
+        Ok(page) => page,
+        Err(err) => return storage_error(err),
+    };
+    let recordings = page
+        .events
+        .iter()
+        .filter_map(|e| e.data.get("recording").and_then(|v| v.as_str()))
+        .map(|r| visible(r, 200))
+        .collect();
+    let transcript = page
+        .events
+        .iter()
+        .rev()
+        .map(|e| {
+            let time = e.time.to_string();
+            TranscriptRow {
+                event: e.id.to_string(),
+                time: time.get(11..23).unwrap_or(&time).to_owned(),
+                kind: e.kind.as_str(),
+                what: what(e),
+            }
+        })
+        .collect();
+    render(&SessionPage {
+        layout: Layout::new(&session, "sessions"),
+        row: SessionRow::from_summary(&summary),
+        query: format!("session={}", percent_encode(&id)),
+        transcript,
+        truncated: page.next.is_some(),
+        recordings,
+    })
 }
