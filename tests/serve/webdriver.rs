@@ -40,9 +40,20 @@ pub fn chromium_available() -> bool {
     found
 }
 
+/// The chromedriver process, killed when dropped (also when starting the browser
+/// session fails).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running chromedriver with one browser session; both end when dropped.
 pub struct Browser {
-    driver: Child,
+    _driver: Driver,
     http: reqwest::blocking::Client,
     base: String,
     _profile: tempfile::TempDir,
@@ -52,13 +63,15 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and a headless Chromium with a
     /// fresh profile, its window `width` x `height`.
     pub fn start(width: u32, height: u32) -> Browser {
-        let mut driver = Command::new("chromedriver")
-            .args(["--port=0", "--allowed-ips=127.0.0.1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn chromedriver");
-        let stdout = driver.stdout.take().unwrap();
+        let mut driver = Driver(
+            Command::new("chromedriver")
+                .args(["--port=0", "--allowed-ips=127.0.0.1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn chromedriver"),
+        );
+        let stdout = driver.0.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -107,7 +120,7 @@ impl Browser {
             .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
             .to_owned();
         let mut browser = Browser {
-            driver,
+            _driver: driver,
             http,
             base: format!("{root}/session/{id}"),
             _profile: profile,
@@ -242,8 +255,6 @@ impl Drop for Browser {
             .delete(&self.base)
             .timeout(Duration::from_secs(20))
             .send();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
