@@ -220,17 +220,22 @@ async fn change_own_password(
             "too many wrong passwords; wait 15 minutes",
         ));
     }
-    let user = state.store.user_by_name(&name).await?;
+    let user = state
+        .store
+        .user_by_name(&name)
+        .await?
+        .filter(|u| !u.disabled);
+    // As at login: an unknown name is checked against a fixed hash, so the time
+    // taken does not tell which names exist.
+    let hash = user.as_ref().map_or_else(
+        || crate::pages::login::DUMMY_HASH.clone(),
+        |u| u.password_hash.clone(),
+    );
     let current = change.current;
-    let matches = match user.filter(|u| !u.disabled) {
-        Some(user) => {
-            let hash = user.password_hash;
-            tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-                .await
-                .unwrap_or(false)
-        }
-        None => false,
-    };
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .unwrap_or(false)
+        && user.is_some();
     if !matches {
         state.limiter.failed(ip, &name);
         return Err(ApiError::forbidden(

@@ -170,7 +170,7 @@ pub async fn login(
 
 /// An argon2id hash of a random secret, verified when a user does not exist so that
 /// a login for an unknown name costs as much as one for a real name.
-static DUMMY_HASH: LazyLock<String> =
+pub(crate) static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| crate::auth::hash_password(&new_secret()).unwrap_or_default());
 
 pub async fn logout(

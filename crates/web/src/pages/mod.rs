@@ -13,7 +13,7 @@ mod charts;
 mod dashboard;
 mod detection;
 mod events;
-mod login;
+pub(crate) mod login;
 mod sessions;
 mod settings;
 mod timerange;
