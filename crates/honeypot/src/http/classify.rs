@@ -190,7 +190,10 @@ impl Classifier {
             if patterns.is_empty() {
                 continue;
             }
+            // ASCII classes (`\w`, `\b`, `\s` over bytes): attack syntax is ASCII,
+            // and it keeps every rule on the fast lazy DFA whatever bytes arrive.
             let set = RegexSetBuilder::new(&patterns)
+                .unicode(false)
                 .case_insensitive(true)
                 .size_limit(64 << 20)
                 .build()
@@ -199,7 +202,12 @@ impl Classifier {
                     let bad = patterns
                         .iter()
                         .zip(&index)
-                        .find(|(p, _)| regex::bytes::Regex::new(p).is_err())
+                        .find(|(p, _)| {
+                            regex::bytes::RegexBuilder::new(p)
+                                .unicode(false)
+                                .build()
+                                .is_err()
+                        })
                         .map(|(_, i)| specs[usize::from(*i)].id.clone())
                         .unwrap_or_default();
                     format!("rule {bad:?}: {e}")

@@ -6,6 +6,7 @@
 mod browser;
 mod fingerprint;
 mod limits;
+mod tls;
 mod tools;
 
 use std::io::{Read, Write};
@@ -23,7 +24,6 @@ pub struct Pot {
     honeypot: Option<HttpHoneypot>,
     events: Receiver<Event>,
     pub addr: SocketAddr,
-    #[allow(dead_code)]
     pub tls_addr: Option<SocketAddr>,
     pub tokens: Arc<Honeytokens>,
     pub dir: tempfile::TempDir,
@@ -64,7 +64,12 @@ pub async fn start_in(config: HttpHoneypotConfig, dir: tempfile::TempDir) -> Pot
 
 impl Pot {
     /// Stops the honeypot and returns every event it produced.
-    pub async fn finish(mut self) -> Vec<Event> {
+    pub async fn finish(self) -> Vec<Event> {
+        self.finish_keeping_dir().await.0
+    }
+
+    /// Like `finish`, handing back the data directory for a restart.
+    pub async fn finish_keeping_dir(mut self) -> (Vec<Event>, tempfile::TempDir) {
         if let Some(h) = self.honeypot.take() {
             h.stop(Duration::from_secs(10)).await;
         }
@@ -72,7 +77,7 @@ impl Pot {
         while let Ok(e) = self.events.try_recv() {
             out.push(e);
         }
-        out
+        (out, self.dir)
     }
 
     pub fn port(&self) -> String {
