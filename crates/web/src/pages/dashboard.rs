@@ -13,12 +13,14 @@ use nectar_store::{
 use super::events::EventRow;
 use super::timerange::{PRESETS, RangeParams, TimeRange};
 use super::{Layout, charts, render, storage_error};
+use crate::AppState;
 use crate::auth::CurrentUser;
-use crate::{AppState, visible};
 
 /// One value of a "top" list, made safe to show and linked to the events behind it.
 pub struct TopRow {
-    pub value: String,
+    /// Cut to the cell, with the whole value (as far as the rollups keep it: 256
+    /// bytes) behind a disclosure.
+    pub value: crate::text::Shown,
     pub count: i64,
     /// Query string of the events page for this value (already URL-encoded), if any.
     pub link: Option<String>,
@@ -60,7 +62,7 @@ fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> 
                     crate::auth::percent_encode(&v.value)
                 )
             }),
-            value: visible(&v.value, 80),
+            value: crate::text::shown(&v.value, 80),
             count: v.count,
         })
         .collect()
