@@ -116,7 +116,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let honeytokens = load_honeytokens(&config)?;
     let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
-    let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture).await;
+    let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
     drop(honeypot_bus);
     // HTTP events have no Cowrie form: straight to the bus.
     let http = crate::serve_http::start(&config, &bus, &honeytokens).await;
@@ -258,18 +258,20 @@ async fn start_telnet_honeypot(
     config: &Config,
     bus: &nectar_store::EventSender,
     capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
+    honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
 ) -> Option<nectar_honeypot::telnet::TelnetHoneypot> {
     let telnet = &config.honeypot.telnet;
     if !telnet.enabled {
         return None;
     }
     let state = config.data_dir.join("telnet");
-    match nectar_honeypot::telnet::TelnetHoneypot::start(
+    match nectar_honeypot::telnet::TelnetHoneypot::start_with_honeytokens(
         telnet.clone(),
         &state,
         &config.sensor_name,
         bus.clone(),
         capture.clone(),
+        honeytokens.clone(),
     )
     .await
     {

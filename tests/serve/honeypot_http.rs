@@ -1,6 +1,6 @@
 //! The HTTP honeypot inside `nectar serve`: its requests reach the store through
-//! the bus, and a honeytoken read from its bait and tried as an SSH password is a
-//! `credential.reuse` event. Real curl and OpenSSH, loopback only.
+//! the bus, and a honeytoken read from its bait and tried as an SSH or Telnet
+//! password is a `credential.reuse` event. Real curl and OpenSSH, loopback only.
 
 use std::process::Command;
 use std::time::Duration;
@@ -35,7 +35,7 @@ fn wait_events(url: &str, token: &str, query: &str, n: usize) -> Vec<serde_json:
 }
 
 #[test]
-fn honeytoken_from_http_bait_used_over_ssh_is_credential_reuse() {
+fn honeytoken_from_http_bait_used_over_ssh_and_telnet_is_credential_reuse() {
     if !have("curl", "curl") || !have("sshpass", "sshpass") || !have("ssh", "openssh-client") {
         return;
     }
@@ -82,13 +82,37 @@ fn honeytoken_from_http_bait_used_over_ssh_is_credential_reuse() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the honeytoken must not log in");
+    // ... and on Telnet, the way raw-TCP bots do (no option negotiation).
+    let telnet = server
+        .telnet
+        .expect("serve prints the Telnet honeypot's address");
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(telnet).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(format!("admin\r\n{password}\r\n").as_bytes())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+    }
     let token = token(&data, "reader", "viewer");
-    let reuse = wait_events(&server.url, &token, "kind=credential.reuse", 1);
-    assert_eq!(reuse.len(), 1, "{reuse:#?}");
-    assert_eq!(reuse[0]["data"]["token"], "db_password");
-    assert_eq!(reuse[0]["data"]["protocol"], "ssh");
-    assert_eq!(reuse[0]["data"]["username"], "root");
-    assert_eq!(reuse[0]["severity"], "high");
+    let reuse = wait_events(&server.url, &token, "kind=credential.reuse", 2);
+    assert_eq!(reuse.len(), 2, "{reuse:#?}");
+    let by = |protocol: &str| {
+        reuse
+            .iter()
+            .find(|e| e["data"]["protocol"] == protocol)
+            .unwrap_or_else(|| panic!("no {protocol} reuse in {reuse:#?}"))
+            .clone()
+    };
+    let ssh = by("ssh");
+    assert_eq!(ssh["data"]["token"], "db_password");
+    assert_eq!(ssh["data"]["username"], "root");
+    assert_eq!(ssh["severity"], "high");
+    let telnet = by("telnet");
+    assert_eq!(telnet["data"]["token"], "db_password");
+    assert_eq!(telnet["data"]["username"], "admin");
     let requests = wait_events(&server.url, &token, "kind=http.request", 1);
     let bait = requests
         .iter()

@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     pub capture: Arc<Capture>,
     /// Flips to true at shutdown.
     pub stop: watch::Receiver<bool>,
+    /// Fake secrets planted by the HTTP honeypot; a login with one is a
+    /// `credential.reuse` event.
+    pub honeytokens: Arc<crate::honeytoken::Honeytokens>,
 }
 
 /// A running Telnet honeypot.
@@ -61,6 +64,19 @@ impl TelnetHoneypot {
         sensor: &str,
         bus: EventSender,
         capture: Arc<Capture>,
+    ) -> Result<TelnetHoneypot, Error> {
+        let none = Arc::new(crate::honeytoken::Honeytokens::empty());
+        TelnetHoneypot::start_with_honeytokens(config, state_dir, sensor, bus, capture, none).await
+    }
+
+    /// Like [`TelnetHoneypot::start`], watching for `honeytokens` in passwords.
+    pub async fn start_with_honeytokens(
+        config: TelnetHoneypotConfig,
+        state_dir: &Path,
+        sensor: &str,
+        bus: EventSender,
+        capture: Arc<Capture>,
+        honeytokens: Arc<crate::honeytoken::Honeytokens>,
     ) -> Result<TelnetHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
@@ -93,6 +109,7 @@ impl TelnetHoneypot {
             world,
             capture,
             stop: stop_rx.clone(),
+            honeytokens,
         });
         let task = tokio::spawn(listener::accept_loop(
             socket,

@@ -264,6 +264,21 @@ impl Conn {
             event = event.with("width", width).with("height", height);
         }
         self.shared.bus.send(event).await;
+        if let Some(token) = self.shared.honeytokens.exact(&password) {
+            let mut reuse = crate::honeytoken::Honeytokens::reuse_event(
+                token,
+                &self.shared.sensor,
+                "telnet",
+                "password",
+                Some((self.peer.ip(), self.peer.port())),
+            )
+            .with("username", bounded(&user))
+            .with("session", self.id.clone());
+            if let Some(local) = self.local {
+                reuse = reuse.to_addr(local.ip(), Some(local.port()));
+            }
+            self.shared.bus.send(reuse).await;
+        }
         if accepted {
             out.extend_from_slice(b"\r\n");
             let mut shell = self.new_shell(&user);
