@@ -223,3 +223,28 @@ async fn keepalive_requests_per_ip_rate_and_connections_are_bounded() {
         "{status:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let request = b"GET /?via=proxy HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.1, 203.0.113.9\r\nConnection: close\r\n\r\n";
+    let mut sources = Vec::new();
+    for trusted in [vec![], vec!["127.0.0.1".parse().unwrap()]] {
+        let pot = start(HttpHoneypotConfig {
+            trusted_proxies: trusted,
+            ..Default::default()
+        })
+        .await;
+        let addr = pot.addr;
+        tokio::task::spawn_blocking(move || raw(addr, request, Duration::from_secs(5)))
+            .await
+            .unwrap();
+        let events = pot.finish().await;
+        let e = of(&events, Kind::HttpRequest)[0].clone();
+        sources.push((e.src_ip.unwrap().to_string(), e.data.get("proxy").cloned()));
+    }
+    // Untrusted: the peer. Trusted: the address the proxy saw (the last one).
+    assert_eq!(sources[0].0, "127.0.0.1");
+    assert_eq!(sources[0].1, None);
+    assert_eq!(sources[1].0, "203.0.113.9");
+    assert_eq!(sources[1].1, Some(serde_json::json!("127.0.0.1")));
+}
