@@ -581,3 +581,43 @@ async fn real_telnet_client_negotiates_and_runs_a_debian_shell() {
     assert_eq!(nosuch.data["unknown"], serde_json::json!(["nosuchcmd"]));
     assert_eq!(of(&events, Kind::SessionClose)[0].data["negotiated"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_caps_refuse_and_report() {
+    let pot = start(TelnetHoneypotConfig {
+        max_connections: 3,
+        max_connections_per_ip: 2,
+        ..Default::default()
+    })
+    .await;
+    let addr = pot.addr;
+    let third_closed = tokio::task::spawn_blocking(move || {
+        let mut held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        // Both got their prompt: they are sessions, not queued connections.
+        for s in &mut held {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 256];
+            assert!(s.read(&mut buf).unwrap() > 0);
+        }
+        let mut third = TcpStream::connect(addr).unwrap();
+        third
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut all = Vec::new();
+        let _ = third.read_to_end(&mut all);
+        all.is_empty()
+    })
+    .await
+    .unwrap();
+    assert!(
+        third_closed,
+        "a third connection from one address is closed unanswered"
+    );
+    let events = pot.finish().await;
+    let refusal = of(&events, Kind::SensorStatus)
+        .into_iter()
+        .find(|e| e.data["limit"] == "max_connections_per_ip")
+        .expect("a refusal event");
+    assert_eq!(refusal.data["protocol"], "telnet");
+    assert_eq!(refusal.data["refused_max_connections_per_ip"], 1);
+}
