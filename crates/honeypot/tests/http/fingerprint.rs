@@ -255,7 +255,18 @@ impl LiveApache {
 }
 
 impl Drop for LiveApache {
+    /// SIGTERM to the parent: Apache then stops its worker processes too (SIGKILL
+    /// would leave them running, orphaned). SIGKILL only if it does not exit.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
