@@ -73,6 +73,9 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Seconds to wait for open requests at shutdown before closing them.
     pub shutdown_grace_seconds: u64,
+    /// An age identity file (the private key of `honeypot.encrypt_to`): the UI and
+    /// API show captured passwords decrypted. Empty: they show "(encrypted)".
+    pub identity: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +87,7 @@ impl Default for ServerConfig {
             session_hours: 12,
             secure_cookies: false,
             shutdown_grace_seconds: 30,
+            identity: PathBuf::new(),
         }
     }
 }
@@ -321,6 +325,10 @@ impl Config {
             "shutdown_grace_seconds = {}",
             self.server.shutdown_grace_seconds
         ));
+        line("# An age identity file, the private key of honeypot.encrypt_to: the UI and".into());
+        line("# API then show captured passwords decrypted (else \"(encrypted)\"). Keep it".into());
+        line("# off the sensors; empty: none.".into());
+        line(format!("identity = {}", lit(&self.server.identity)));
         line(String::new());
         line("[store]".into());
         line("# \"normal\": a committed event survives a crash of Nectar (kill -9);".into());

@@ -10,6 +10,9 @@ use crate::config::{Config, lit};
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HoneypotSection {
+    /// An age X25519 public key (`age1...`): passwords, recordings and uploads are
+    /// written encrypted to it. Empty: in clear.
+    pub encrypt_to: String,
     /// `[honeypot.ssh]`: the SSH honeypot.
     pub ssh: nectar_honeypot::ssh::SshHoneypotConfig,
     /// `[honeypot.telnet]`: the Telnet honeypot.
@@ -28,16 +31,22 @@ pub struct HoneypotSection {
 pub fn capture(
     config: &Config,
 ) -> anyhow::Result<std::sync::Arc<nectar_honeypot::capture::Capture>> {
-    nectar_honeypot::capture::Capture::new(
+    nectar_honeypot::capture::Capture::with_encryption(
         &config.data_dir,
         config.honeypot.recordings.clone(),
         config.honeypot.uploads.clone(),
+        &config.honeypot.encrypt_to,
     )
     .map_err(|e| crate::exit::usage(format!("honeypot: {e}")))
 }
 
 /// Checks `[honeypot.*]`; errors name the key (`honeypot.ssh.listen`).
 pub fn validate(config: &Config) -> Result<(), String> {
+    let key = config.honeypot.encrypt_to.trim();
+    if !key.is_empty() {
+        nectar_capture::seal::Sealer::new(key)
+            .map_err(|e| format!("key `honeypot.encrypt_to`: {e}"))?;
+    }
     config
         .honeypot
         .ssh
@@ -73,6 +82,13 @@ pub fn validate(config: &Config) -> Result<(), String> {
 /// Appends `[honeypot.ssh]` and `[honeypot.telnet]` with a comment per key to the
 /// commented configuration.
 pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
+    line(String::new());
+    line("[honeypot]".into());
+    line("# An age public key (age1..., from `nectar age-keygen` or `age-keygen`):".into());
+    line("# captured passwords (data.password_enc instead of data.password), recordings".into());
+    line("# (.cast.age) and uploads (.age) are written encrypted to it, so this machine".into());
+    line("# cannot read back what it captured. Read them with `nectar decrypt`.".into());
+    line(format!("encrypt_to = {}", lit(&config.honeypot.encrypt_to)));
     let ssh = &config.honeypot.ssh;
     line(String::new());
     line("[honeypot.ssh]".into());

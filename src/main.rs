@@ -6,6 +6,7 @@ mod admin;
 mod analyze;
 mod config;
 mod ctl;
+mod decrypt;
 mod detect_cfg;
 mod exit;
 mod honeypot_cfg;
@@ -100,6 +101,17 @@ enum Command {
     /// a .cast file. Escape sequences that could act on your terminal (title,
     /// clipboard, reports) are removed unless --raw.
     Replay(replay::ReplayArgs),
+    /// Read back what was captured with `[honeypot] encrypt_to`.
+    ///
+    /// `nectar decrypt --identity KEY events.jsonl` prints the log with every
+    /// `*_enc` field decrypted (`password_enc` becomes `password`); given an age
+    /// file (a `.cast.age` recording, an upload) it prints the plaintext.
+    Decrypt(decrypt::DecryptArgs),
+    /// Make an age key pair for `[honeypot] encrypt_to` (like `age-keygen`).
+    ///
+    /// The identity (private key) goes to --output or stdout, the public key to
+    /// stderr. Keep the identity off the sensors.
+    AgeKeygen(decrypt::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,5 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Spot(args) => spot_cmd::run(&args),
         Command::Analyze(args) => analyze::run(&config, &args),
         Command::Replay(args) => replay::run(&config, &args),
+        Command::Decrypt(args) => decrypt::run(&args),
+        Command::AgeKeygen(args) => decrypt::keygen(&args),
     }
 }

@@ -30,6 +30,10 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "SECONDS")]
     max_idle: Option<f64>,
 
+    /// The age identity file, for a recording encrypted with `honeypot.encrypt_to`.
+    #[arg(long, short = 'i', value_name = "KEY")]
+    identity: Option<PathBuf>,
+
     /// Write the recorded output byte for byte, escape sequences included (an
     /// attacker's output can then set your terminal's title, clipboard, ...).
     #[arg(long)]
@@ -46,10 +50,13 @@ pub fn run(config: &Config, args: &ReplayArgs) -> anyhow::Result<()> {
         return Err(usage("--max-idle: must be a number of seconds, 0 or more"));
     }
     let path = locate(&config.data_dir, &args.session)?;
-    let file =
-        std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (_, frames) = asciicast::read(std::io::BufReader::new(file))
-        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let identity = match &args.identity {
+        Some(key) => Some(crate::decrypt::identity(key, "--identity")?),
+        None => None,
+    };
+    let data = crate::decrypt::read_recording(&path, identity.as_ref())?;
+    let (_, frames) =
+        asciicast::read(&data[..]).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut filter = Filter::new();

@@ -130,6 +130,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), writer.clone(), web);
+    if !config.server.identity.as_os_str().is_empty() {
+        let path = &config.server.identity;
+        let identity = nectar_capture::seal::Opener::from_file(path)
+            .map_err(|e| usage(format!("server.identity: {}: {e}", path.display())))?;
+        state = state.with_identity(identity);
+    }
     if let Some(d) = &detector {
         state = state.with_detector(d.clone());
     }

@@ -112,3 +112,261 @@ fn replay_plays_a_recorded_session_without_its_dangerous_escapes() {
         );
     }
 }
+
+/// Every file under `dir`, recursively.
+fn all_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// One failed Telnet login (raw socket, no option negotiation).
+fn telnet_login(addr: std::net::SocketAddr, user: &str, password: &str) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    let mut wait_for = |s: &mut std::net::TcpStream, word: &[u8]| {
+        while !seen.windows(word.len()).any(|w| w == word) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        seen.clear();
+    };
+    wait_for(&mut s, b"login: ");
+    s.write_all(format!("{user}\r\n").as_bytes()).unwrap();
+    wait_for(&mut s, b"assword: ");
+    s.write_all(format!("{password}\r\n").as_bytes()).unwrap();
+    wait_for(&mut s, b"incorrect");
+}
+
+#[test]
+fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
+    if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("identity.txt");
+    let out = nectar(&data, &["age-keygen", "--output", key.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let public = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .expect("the public key on stderr")
+        .to_owned();
+    let accepted = "Tr0ub4dor-ok-71";
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[honeypot]\nencrypt_to = \"{public}\"\n[honeypot.ssh]\ncredentials = [\"root:{accepted}\"]\n[honeypot.telnet]\ncredentials = [\"root:{accepted}\"]\n[honeypot.cowrie]\nenabled = true\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&data, Some(&config));
+    let ssh = server.ssh_addr.clone().unwrap();
+    let (host, port) = ssh.rsplit_once(':').unwrap();
+    // A brute force: five refused passwords, each on its own connection.
+    let refused: Vec<String> = (1..=5).map(|i| format!("Brute-{i}-q7Zx")).collect();
+    for password in &refused {
+        let out = Command::new("timeout")
+            .args(["20", "sshpass", "-p", password, "ssh"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+            .args(["-o", "NumberOfPasswordPrompts=1", "-p", port])
+            .arg(format!("root@{host}"))
+            .arg("true")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+    }
+    let telnet_password = "Telnet-pw-8kLm";
+    telnet_login(
+        server.telnet.expect("the Telnet honeypot runs"),
+        "root",
+        telnet_password,
+    );
+    // A session with the accepted password: recorded, and a file written.
+    let shown = openssh_shell(
+        &ssh,
+        "root",
+        accepted,
+        b"echo Upl0ad-marker > /tmp/m.sh\nexit\n",
+    );
+    assert!(shown.contains("root@"), "{shown}");
+    assert!(server.sigterm().success());
+
+    let mut secrets: Vec<&str> = refused.iter().map(String::as_str).collect();
+    secrets.push(accepted);
+    secrets.push(telnet_password);
+    let mut files = Vec::new();
+    all_files(&data, &mut files);
+    files.push(data.with_extension("stderr.log"));
+    assert!(files.iter().any(|f| f.ends_with("nectar.db")));
+    assert!(files.iter().any(|f| f.ends_with("cowrie.json")));
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in clear in {}",
+                file.display()
+            );
+        }
+    }
+
+    let events = logged_events(&data);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "ssh.login.failed")
+        .collect();
+    assert_eq!(failed.len(), 5);
+    for e in &failed {
+        assert!(e["data"]["password_enc"].is_string() && e["data"].get("password").is_none());
+        assert_eq!(e["summary"], "root/(encrypted) refused");
+    }
+    // The identity gives every password back.
+    let log = data.join("events.jsonl");
+    let out = nectar(
+        &data,
+        &[
+            "decrypt",
+            "--identity",
+            key.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clear = String::from_utf8_lossy(&out.stdout);
+    for secret in &secrets {
+        assert!(
+            clear.contains(&format!("\"password\":\"{secret}\"")),
+            "{secret} not decrypted"
+        );
+    }
+
+    // The Cowrie-format log too.
+    let cowrie = data.join("cowrie.json");
+    let out = nectar(
+        &data,
+        &[
+            "decrypt",
+            "-i",
+            key.to_str().unwrap(),
+            cowrie.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let clear = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        clear.contains(&format!("\"password\":\"{}\"", refused[0])),
+        "{clear}"
+    );
+
+    // The recording is an age file; replay needs the identity.
+    let close = events
+        .iter()
+        .find(|e| e["kind"] == "session.close" && e["data"]["recording"].is_string())
+        .unwrap();
+    let recording = close["data"]["recording"].as_str().unwrap();
+    assert!(recording.ends_with(".cast.age"), "{recording}");
+    let session = close["data"]["session"].as_str().unwrap();
+    let out = nectar(&data, &["replay", session]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--identity"));
+    let out = nectar(
+        &data,
+        &[
+            "replay",
+            "--speed",
+            "1000",
+            "--identity",
+            key.to_str().unwrap(),
+            session,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("echo Upl0ad-marker"));
+
+    // The upload: stored encrypted, its SHA-256 that of the plaintext.
+    let upload = events.iter().find(|e| e["kind"] == "ssh.upload").unwrap();
+    let file = data.join(upload["data"]["file"].as_str().unwrap());
+    assert!(file.to_str().unwrap().ends_with(".age"));
+    let on_disk = std::fs::read(&file).unwrap();
+    assert!(!on_disk.windows(6).any(|w| w == b"Upl0ad"));
+    let out = nectar(
+        &data,
+        &[
+            "decrypt",
+            "-i",
+            key.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.stdout, b"Upl0ad-marker\n");
+    use sha2::Digest;
+    let sha = sha2::Sha256::digest(&out.stdout);
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(upload["data"]["sha256"], hex.as_str());
+
+    // The API shows passwords only to a server given the identity.
+    let token = crate::util::token(&data, "reader", "viewer");
+    let failed_via_api = |server: &Server| {
+        let body: serde_json::Value = crate::util::client()
+            .get(format!(
+                "{}/api/v1/events?kind=ssh.login.failed&limit=1",
+                server.url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        body["events"][0]["data"].clone()
+    };
+    let mut plain = Server::start(&data, None);
+    let shown = failed_via_api(&plain);
+    assert!(shown.get("password").is_none() && shown["password_enc"].is_string());
+    assert!(plain.sigterm().success());
+    let with_key = dir.path().join("with-key.toml");
+    std::fs::write(
+        &with_key,
+        format!("[server]\nidentity = \"{}\"\n", key.display()),
+    )
+    .unwrap();
+    let mut keyed = Server::start(&data, Some(&with_key));
+    let shown = failed_via_api(&keyed);
+    assert!(
+        refused.iter().any(|p| shown["password"] == p.as_str()),
+        "{shown}"
+    );
+    assert!(keyed.sigterm().success());
+}

@@ -138,10 +138,16 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts a recording in a new file `path` (parents created); at most
-    /// `max_bytes` of it are written.
-    pub fn create(path: &Path, header: &Header, max_bytes: u64) -> std::io::Result<Recorder> {
-        let mut file = CaptureFile::create(path)?;
+    /// Starts a recording in a new file `path` (parents created), or `path.age`
+    /// encrypted to `sealer`; at most `max_bytes` of it are written (counted
+    /// before encryption).
+    pub fn create(
+        path: &Path,
+        header: &Header,
+        max_bytes: u64,
+        sealer: Option<&crate::seal::Sealer>,
+    ) -> std::io::Result<Recorder> {
+        let mut file = CaptureFile::create(path, sealer)?;
         let mut line = serde_json::to_vec(header).map_err(std::io::Error::other)?;
         line.push(b'\n');
         file.write_all(&line)?;
@@ -399,7 +405,7 @@ mod tests {
         let path = dir.path().join("a/b/s.cast");
         let mut header = Header::new(0, 0);
         header.title = Some("t".into());
-        let mut rec = Recorder::create(&path, &header, 200).unwrap();
+        let mut rec = Recorder::create(&path, &header, 200, None).unwrap();
         assert_eq!(rec.output(b"hello \x1b[31mred\r\n"), Step::Recorded);
         assert_eq!(rec.input(b"ls\r"), Step::Recorded);
         assert_eq!(rec.resize(100, 40), Step::Recorded);
@@ -416,7 +422,7 @@ mod tests {
         assert_eq!(frames[0].data, "hello \x1b[31mred\r\n");
         assert_eq!(frames[2].data, "100x40");
         // A second recording with the same name is refused, never overwritten.
-        assert!(Recorder::create(&path, &header, 200).is_err());
+        assert!(Recorder::create(&path, &header, 200, None).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`asciicast`]: session recordings in asciicast v2 (what `asciinema play`
 //!   plays), written with a size bound, and read back for `nectar replay` and the UI;
 //! - [`uploads`]: uploaded files stored once by SHA-256, bounded per file and in total;
+//! - [`seal`]: age encryption of what is captured (to a public key) and its reading back;
 //! - [`terminal`]: a filter that keeps the colours and cursor movement of a
 //!   recorded terminal but drops the escape sequences an attacker could use against
 //!   the analyst's own terminal (clipboard, title, device reports);
@@ -15,5 +16,6 @@
 
 pub mod asciicast;
 pub mod file;
+pub mod seal;
 pub mod terminal;
 pub mod uploads;

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 
 use crate::file::CaptureFile;
+use crate::seal::Sealer;
 
 /// Why an upload was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,9 @@ pub struct UploadStore {
     quota_bytes: u64,
     /// Bytes stored under `uploads/` (counted at open, then kept up to date).
     used: AtomicU64,
+    /// Files are encrypted to this key (named `SHA256.age`; the hash is of the
+    /// plaintext, computed before encryption).
+    sealer: Option<Sealer>,
 }
 
 const DIR: &str = "uploads";
@@ -87,6 +91,7 @@ impl UploadStore {
         data_dir: &Path,
         max_file_bytes: u64,
         quota_bytes: u64,
+        sealer: Option<Sealer>,
     ) -> std::io::Result<Arc<Self>> {
         let root = data_dir.join(DIR);
         std::fs::create_dir_all(root.join(PARTIAL))?;
@@ -110,6 +115,7 @@ impl UploadStore {
             max_file_bytes,
             quota_bytes,
             used: AtomicU64::new(used),
+            sealer,
         }))
     }
 
@@ -145,15 +151,17 @@ impl UploadStore {
             NEXT_PARTIAL.fetch_add(1, Ordering::Relaxed)
         );
         let path = self.data_dir.join(DIR).join(PARTIAL).join(name);
-        let file = CaptureFile::create(&path).map_err(|_| Verdict::Refused {
-            reason: Refusal::WriteError,
-            size: announced.unwrap_or(0),
-            sha256: None,
-        })?;
+        let file =
+            CaptureFile::create(&path, self.sealer.as_ref()).map_err(|_| Verdict::Refused {
+                reason: Refusal::WriteError,
+                size: announced.unwrap_or(0),
+                sha256: None,
+            })?;
+        let partial = file.path().to_owned();
         Ok(Upload {
             store: self.clone(),
             file: Some(file),
-            partial: path,
+            partial,
             hasher: Sha256::new(),
             size: 0,
         })
@@ -243,7 +251,12 @@ impl Upload {
             let _ = std::fs::remove_file(&self.partial);
             return refused(Refusal::WriteError);
         }
-        let relative = format!("{DIR}/{}/{sha256}", &sha256[..2]);
+        let suffix = if self.store.sealer.is_some() {
+            ".age"
+        } else {
+            ""
+        };
+        let relative = format!("{DIR}/{}/{sha256}{suffix}", &sha256[..2]);
         let target = self.store.data_dir.join(&relative);
         if target.exists() {
             let _ = std::fs::remove_file(&self.partial);
@@ -307,7 +320,7 @@ mod tests {
     #[test]
     fn stores_once_by_hash() {
         let dir = tempfile::tempdir().unwrap();
-        let store = UploadStore::open(dir.path(), 100, 1000).unwrap();
+        let store = UploadStore::open(dir.path(), 100, 1000, None).unwrap();
         let first = store.store(b"#!/bin/sh\necho hi\n");
         let Verdict::Stored {
             sha256,
@@ -334,7 +347,7 @@ mod tests {
         assert_eq!(store.used_bytes(), 18);
         // Reopening counts what is there.
         assert_eq!(
-            UploadStore::open(dir.path(), 100, 1000)
+            UploadStore::open(dir.path(), 100, 1000, None)
                 .unwrap()
                 .used_bytes(),
             18
@@ -344,7 +357,7 @@ mod tests {
     #[test]
     fn refuses_past_the_file_bound_and_the_quota_leaving_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = UploadStore::open(dir.path(), 10, 15).unwrap();
+        let store = UploadStore::open(dir.path(), 10, 15, None).unwrap();
         assert!(matches!(
             store.begin(Some(11)),
             Err(Verdict::Refused {
@@ -375,5 +388,37 @@ mod tests {
         ));
         let partial = dir.path().join("uploads/.partial");
         assert_eq!(std::fs::read_dir(partial).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn sealed_uploads_are_named_by_the_plaintext_hash_and_read_back_with_the_identity() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let (identity, public) = crate::seal::generate();
+        let sealer = Sealer::new(&public).unwrap();
+        let store = UploadStore::open(dir.path(), 1000, 100_000, Some(sealer)).unwrap();
+        let Verdict::Stored { sha256, path, .. } = store.store(b"secret payload") else {
+            panic!()
+        };
+        assert_eq!(sha256, sha(b"secret payload"));
+        assert!(path.ends_with(".age"));
+        let on_disk = std::fs::read(dir.path().join(&path)).unwrap();
+        assert!(crate::seal::is_age(&on_disk));
+        assert!(!on_disk.windows(6).any(|w| w == b"secret"));
+        let opener = crate::seal::Opener::parse(&identity).unwrap();
+        let mut back = Vec::new();
+        opener
+            .open(&on_disk[..])
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, b"secret payload");
+        assert!(matches!(
+            store.store(b"secret payload"),
+            Verdict::Stored {
+                duplicate: true,
+                ..
+            }
+        ));
     }
 }

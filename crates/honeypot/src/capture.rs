@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use nectar_capture::asciicast::{self, Header, Recorder, Step};
+use nectar_capture::seal::Sealer;
 use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,9 @@ pub struct Capture {
     data_dir: PathBuf,
     recordings: RecordingsConfig,
     uploads: Option<Arc<UploadStore>>,
+    /// `[honeypot] encrypt_to`: passwords, recordings and uploads are encrypted
+    /// to this age public key.
+    sealer: Option<Sealer>,
 }
 
 impl Capture {
@@ -104,6 +108,25 @@ impl Capture {
         recordings: RecordingsConfig,
         uploads: UploadsConfig,
     ) -> Result<Arc<Capture>, crate::Error> {
+        Capture::with_encryption(data_dir, recordings, uploads, "")
+    }
+
+    /// The same, encrypting what is captured to the age public key `encrypt_to`
+    /// (`[honeypot] encrypt_to`; empty: no encryption).
+    pub fn with_encryption(
+        data_dir: &Path,
+        recordings: RecordingsConfig,
+        uploads: UploadsConfig,
+        encrypt_to: &str,
+    ) -> Result<Arc<Capture>, crate::Error> {
+        let sealer = if encrypt_to.trim().is_empty() {
+            None
+        } else {
+            Some(
+                Sealer::new(encrypt_to)
+                    .map_err(|e| crate::Error::Config(format!("key `encrypt_to`: {e}")))?,
+            )
+        };
         recordings
             .validate()
             .map_err(|e| crate::Error::Config(e.replacen("key `", "key `recordings.", 1)))?;
@@ -111,8 +134,13 @@ impl Capture {
             .validate()
             .map_err(|e| crate::Error::Config(e.replacen("key `", "key `uploads.", 1)))?;
         let store = if uploads.enabled {
-            let opened = UploadStore::open(data_dir, uploads.max_file_bytes, uploads.quota_bytes)
-                .map_err(|e| {
+            let opened = UploadStore::open(
+                data_dir,
+                uploads.max_file_bytes,
+                uploads.quota_bytes,
+                sealer.clone(),
+            )
+            .map_err(|e| {
                 crate::Error::Config(format!(
                     "cannot open the upload directory {}: {e}",
                     data_dir.join("uploads").display()
@@ -126,6 +154,7 @@ impl Capture {
             data_dir: data_dir.to_owned(),
             recordings,
             uploads: store,
+            sealer,
         }))
     }
 
@@ -138,7 +167,31 @@ impl Capture {
                 ..RecordingsConfig::default()
             },
             uploads: None,
+            sealer: None,
         })
+    }
+
+    /// Whether captures are encrypted (`encrypt_to` is set).
+    pub fn encrypts(&self) -> bool {
+        self.sealer.is_some()
+    }
+
+    /// Adds a captured secret (a password) to an event: as `key`, or, when
+    /// captures are encrypted, only as `key_enc` (age, base64), never in clear.
+    pub fn secret(&self, event: Event, key: &str, value: &str) -> Event {
+        match &self.sealer {
+            Some(sealer) => event.with(&format!("{key}_enc"), sealer.seal_text(value)),
+            None => event.with(key, value.to_owned()),
+        }
+    }
+
+    /// A secret as a summary may show it: itself (clipped), or "(encrypted)".
+    pub fn shown_secret(&self, value: &str) -> String {
+        if self.sealer.is_some() {
+            "(encrypted)".into()
+        } else {
+            clip(value, 64)
+        }
     }
 
     /// Keeps a file whose content is in memory (written through the shell).
@@ -189,7 +242,16 @@ impl Capture {
         }
         header.env = Some(env);
         let path = self.data_dir.join(&relative);
-        match Recorder::create(&path, &header, self.recordings.max_bytes) {
+        let relative = match &self.sealer {
+            Some(_) => format!("{relative}.age"),
+            None => relative,
+        };
+        match Recorder::create(
+            &path,
+            &header,
+            self.recordings.max_bytes,
+            self.sealer.as_ref(),
+        ) {
             Ok(recorder) => Some(SessionRecording { recorder, relative }),
             Err(e) => {
                 warn!(path = %path.display(), error = %e, "Cannot start a session recording.");

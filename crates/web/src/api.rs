@@ -275,7 +275,10 @@ async fn list_events(
     caller.require(Role::Viewer)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (filter, cursor, limit) = params.filter().map_err(ApiError::bad_request)?;
-    let page = state.store.list_events(&filter, cursor, limit).await?;
+    let mut page = state.store.list_events(&filter, cursor, limit).await?;
+    for event in &mut page.events {
+        state.reveal(event);
+    }
     Ok(Json(EventList {
         events: page.events,
         next_cursor: page.next.map(|c| c.to_string()),
@@ -300,7 +303,10 @@ async fn get_event(
         .store
         .get_event(id)
         .await?
-        .map(Json)
+        .map(|mut event| {
+            state.reveal(&mut event);
+            Json(event)
+        })
         .ok_or_else(|| ApiError::not_found(format!("no event with id {id}")))
 }
 

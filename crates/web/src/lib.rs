@@ -66,6 +66,8 @@ pub struct AppState {
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
     pub(crate) detector: Option<detect::DetectHandle>,
+    /// `[server] identity`: decrypts captured secrets (`*_enc` fields) for display.
+    pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
 }
 
 impl AppState {
@@ -78,6 +80,21 @@ impl AppState {
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
             detector: None,
+            identity: None,
+        }
+    }
+
+    /// Shows captured secrets decrypted with this identity (`[server] identity`).
+    pub fn with_identity(mut self, identity: nectar_capture::seal::Opener) -> AppState {
+        self.identity = Some(Arc::new(identity));
+        self
+    }
+
+    /// Decrypts an event's `*_enc` fields (a password captured with
+    /// `encrypt_to`) when the server has the identity; else leaves them.
+    pub(crate) fn reveal(&self, event: &mut nectar_event::Event) {
+        if let Some(identity) = &self.identity {
+            nectar_capture::seal::open_map(&mut event.data, identity);
         }
     }
 

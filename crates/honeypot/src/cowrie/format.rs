@@ -96,11 +96,21 @@ impl CowrieFormat {
                 } else {
                     let mut fields = Map::new();
                     fields.insert("username".into(), text("username").into());
-                    fields.insert("password".into(), text("password").into());
+                    // Encrypted at rest (`encrypt_to`): the ciphertext, which
+                    // `nectar decrypt` turns back into Cowrie's `password`.
+                    let shown = match data.get("password_enc") {
+                        Some(sealed) => {
+                            fields.insert("password_enc".into(), sealed.clone());
+                            "(encrypted)"
+                        }
+                        None => {
+                            fields.insert("password".into(), text("password").into());
+                            text("password")
+                        }
+                    };
                     let message = format!(
-                        "login attempt [{}/{}] {}",
+                        "login attempt [{}/{shown}] {}",
                         text("username"),
-                        text("password"),
                         if success { "succeeded" } else { "failed" }
                     );
                     let id = if success {

@@ -378,7 +378,7 @@ impl Conn {
             (Kind::SshLoginFailed, Severity::Low, "refused")
         };
         let shown = match secret {
-            Some(s) => format!("{}/{}", clip(user, 64), clip(s, 64)),
+            Some(s) => format!("{}/{}", clip(user, 64), self.shared.capture.shown_secret(s)),
             None => format!("{} ({method})", clip(user, 64)),
         };
         let mut event = self
@@ -388,7 +388,10 @@ impl Conn {
             .with("client_version", self.client_version())
             .with("hassh", self.hassh());
         if let Some(secret) = secret {
-            event = event.with("password", bounded(secret));
+            event = self
+                .shared
+                .capture
+                .secret(event, "password", &bounded(secret));
         }
         for (k, v) in extra {
             event = event.with(k, v);

@@ -252,11 +252,18 @@ impl Conn {
             .event(
                 kind,
                 severity,
-                format!("{}/{} {verdict}", clip(&user, 64), clip(&password, 64)),
+                format!(
+                    "{}/{} {verdict}",
+                    clip(&user, 64),
+                    self.shared.capture.shown_secret(&password)
+                ),
             )
             .with("username", bounded(&user))
-            .with("password", bounded(&password))
             .with("method", "password");
+        event = self
+            .shared
+            .capture
+            .secret(event, "password", &bounded(&password));
         if let Some(term) = &self.options.term {
             event = event.with("term", term.clone());
         }

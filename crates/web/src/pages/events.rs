@@ -223,11 +223,14 @@ pub async fn detail(
     let Ok(id) = Uuid::try_parse(&id) else {
         return error_page(StatusCode::BAD_REQUEST, "That is not an event id.");
     };
-    let event = match state.store.get_event(id).await {
+    let mut event = match state.store.get_event(id).await {
         Ok(Some(event)) => event,
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "No event has this id."),
         Err(err) => return storage_error(err),
     };
+    // Captured secrets: decrypted with `[server] identity`, else "(encrypted)".
+    state.reveal(&mut event);
+    nectar_capture::seal::mark_encrypted(&mut event.data);
     let fields = event
         .data
         .iter()
@@ -292,7 +295,10 @@ async fn export_events(state: &AppState, params: ListParams) -> Result<Vec<Event
             .list_events(&filter, cursor, 1_000.min(EXPORT_LIMIT - events.len()))
             .await
             .map_err(storage_error)?;
-        events.extend(page.events);
+        events.extend(page.events.into_iter().map(|mut e| {
+            state.reveal(&mut e);
+            e
+        }));
         match page.next {
             Some(next) => cursor = Some(next),
             None => break,
