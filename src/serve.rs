@@ -119,7 +119,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
     drop(honeypot_bus);
     // HTTP events have no Cowrie form: straight to the bus.
-    let http = crate::serve_http::start(&config, &bus, &honeytokens).await;
+    let http = crate::serve_http::start(&config, &bus, &honeytokens, &capture).await;
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {

@@ -14,18 +14,20 @@ pub async fn start(
     config: &Config,
     bus: &nectar_store::EventSender,
     honeytokens: &Arc<Honeytokens>,
+    capture: &Arc<nectar_honeypot::capture::Capture>,
 ) -> Option<HttpHoneypot> {
     let http = &config.honeypot.http;
     if !http.enabled {
         return None;
     }
     let state = config.data_dir.join("http");
-    match HttpHoneypot::start(
+    match HttpHoneypot::start_with_capture(
         http.clone(),
         &state,
         &config.sensor_name,
         bus.clone(),
         honeytokens.clone(),
+        capture.clone(),
     )
     .await
     {

@@ -206,6 +206,17 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
         "root",
         telnet_password,
     );
+    let http_password = "Http-pw-3vQx";
+    let http = server
+        .printed_after("HTTP honeypot listening on ")
+        .expect("the HTTP honeypot runs");
+    let answer = crate::util::client()
+        .post(format!("http://{}/wp-login.php", http.trim()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("log=admin&pwd={http_password}&wp-submit=Log+In"))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
     // A session with the accepted password: recorded, and a file written.
     let shown = openssh_shell(
         &ssh,
@@ -219,6 +230,7 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     let mut secrets: Vec<&str> = refused.iter().map(String::as_str).collect();
     secrets.push(accepted);
     secrets.push(telnet_password);
+    secrets.push(http_password);
     let mut files = Vec::new();
     all_files(&data, &mut files);
     files.push(data.with_extension("stderr.log"));

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub site: site::Site,
     pub classifier: classify::Classifier,
     pub tokens: Arc<Honeytokens>,
+    /// Encrypts captured passwords when `[honeypot] encrypt_to` is set.
+    pub capture: Arc<crate::capture::Capture>,
     pub stop: watch::Receiver<bool>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     rate: Mutex<HashMap<IpAddr, Bucket>>,
@@ -172,6 +174,20 @@ impl HttpHoneypot {
         bus: EventSender,
         tokens: Arc<Honeytokens>,
     ) -> Result<HttpHoneypot, Error> {
+        let capture = crate::capture::Capture::disabled();
+        HttpHoneypot::start_with_capture(config, state_dir, sensor, bus, tokens, capture).await
+    }
+
+    /// [`HttpHoneypot::start`], with captured passwords encrypted as `capture`
+    /// says (`[honeypot] encrypt_to`).
+    pub async fn start_with_capture(
+        config: HttpHoneypotConfig,
+        state_dir: &Path,
+        sensor: &str,
+        bus: EventSender,
+        tokens: Arc<Honeytokens>,
+        capture: Arc<crate::capture::Capture>,
+    ) -> Result<HttpHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let user_rules = if config.rules_file.as_os_str().is_empty() {
             None
@@ -217,6 +233,7 @@ impl HttpHoneypot {
             site,
             classifier,
             tokens,
+            capture,
             stop: stop_rx,
             per_ip: Mutex::new(HashMap::new()),
             rate: Mutex::new(HashMap::new()),

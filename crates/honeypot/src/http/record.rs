@@ -316,9 +316,13 @@ pub(crate) async fn request(
         event = event.with("host", clip(host, 255));
     }
     if !req.body.is_empty() {
-        event = event.with("body_sha256", sha256_hex(req.body)).with(
+        // A posted body holds what login forms send: encrypted with the passwords
+        // when `[honeypot] encrypt_to` is set.
+        event = event.with("body_sha256", sha256_hex(req.body));
+        event = shared.capture.secret(
+            event,
             "body_preview",
-            lossy(req.body, shared.config.body_preview_bytes),
+            &lossy(req.body, shared.config.body_preview_bytes),
         );
     }
     if let Some(p) = outcome.persona {
@@ -401,7 +405,7 @@ async fn login_event(
     let summary = format!(
         "{}/{} posted to {}",
         clip(user, 64),
-        clip(password, 64),
+        shared.capture.shown_secret(password),
         clip(req.raw_path, 128)
     );
     let mut event = base_event(
@@ -413,13 +417,15 @@ async fn login_event(
         src,
     )
     .with("username", clip(user, 1024))
-    .with("password", clip(password, 1024))
     .with("path", clip(req.raw_path, PATH_MAX))
     .with("format", format)
     .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX));
     if !persona.is_empty() {
         event = event.with("persona", persona);
     }
+    event = shared
+        .capture
+        .secret(event, "password", clip(password, 1024));
     shared.bus.send(event).await;
 }
 
