@@ -130,6 +130,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), writer.clone(), web);
+    state = state.with_data_dir(config.data_dir.clone());
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
         let identity = nectar_capture::seal::Opener::from_file(path)

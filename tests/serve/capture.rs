@@ -98,6 +98,28 @@ fn replay_plays_a_recorded_session_without_its_dangerous_escapes() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b]0;owned\x07"));
 
+    // The session page shows the terminal output as text: no escape sequence,
+    // under the CSP, escaped.
+    let server = Server::start(&data, None);
+    let client = crate::util::client();
+    let password = std::fs::read_to_string(data.join("initial-admin-password")).unwrap();
+    let cookie = crate::web::login(&client, &server.url, "admin", password.trim());
+    let page = client
+        .get(format!("{}/sessions/{session}", server.url))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let terminal = page
+        .split("<pre class=\"terminal\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no terminal section: {page}"));
+    assert!(terminal.contains("\nRED\n"), "{terminal}");
+    assert!(!page.contains('\x1b'));
+    drop(server);
+
     // Mistakes: exit 2 and a message naming what to fix.
     for (args, word) in [
         (&["replay", "nosuchsession"][..], "nosuchsession"),

@@ -197,6 +197,34 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// The text of terminal output without any escape sequence (colours and cursor
+/// movement dropped too) and with CR LF as LF: for showing a transcript as text.
+pub fn plain(text: &str) -> String {
+    let safe = sanitize(text);
+    let mut out = String::with_capacity(safe.len());
+    let mut chars = safe.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some('(' | ')' | '*' | '+') => {
+                    chars.next();
+                }
+                _ => {}
+            },
+            '\r' if chars.peek() == Some(&'\n') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +270,12 @@ mod tests {
         f.push("1mc", &mut out);
         assert_eq!(out, "ab\u{1b}[31mc");
         assert_eq!(f.dropped(), 1);
+    }
+
+    #[test]
+    fn plain_text_has_no_escapes_at_all() {
+        let s = "\u{1b}[1;31mred\u{1b}[0m\r\n\u{1b}]0;t\u{7}\u{1b}(0q\u{1b}(Bok\u{1b}7";
+        assert_eq!(plain(s), "red\nqok");
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct AppState {
     pub(crate) detector: Option<detect::DetectHandle>,
     /// `[server] identity`: decrypts captured secrets (`*_enc` fields) for display.
     pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
+    /// The data directory, where session recordings are (for the session page).
+    pub(crate) data_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -81,7 +83,14 @@ impl AppState {
             started: Instant::now(),
             detector: None,
             identity: None,
+            data_dir: None,
         }
+    }
+
+    /// Shows session recordings from this data directory on the session page.
+    pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> AppState {
+        self.data_dir = Some(dir);
+        self
     }
 
     /// Shows captured secrets decrypted with this identity (`[server] identity`).

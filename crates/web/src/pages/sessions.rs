@@ -102,6 +102,66 @@ struct SessionPage {
     truncated: bool,
     /// Recording names from `session.close` events.
     recordings: Vec<String>,
+    /// The terminal output of the first recording, as text (escape sequences
+    /// removed, control characters shown), one entry per line.
+    terminal: Vec<String>,
+    /// Why the terminal output is not shown (encrypted, unreadable), if so.
+    terminal_note: String,
+}
+
+/// Most bytes of a recording the page reads.
+const MAX_RECORDING_READ: u64 = 4 * 1024 * 1024;
+/// Most lines of terminal output the page shows.
+const MAX_TERMINAL_LINES: usize = 2_000;
+
+/// The output of a recording (relative to the data directory), as lines of
+/// text; or why it cannot be shown.
+fn terminal_text(state: &AppState, relative: &str) -> Result<Vec<String>, String> {
+    use std::io::Read;
+    let Some(dir) = &state.data_dir else {
+        return Err(String::new());
+    };
+    // The name comes from an event: only a plain path under recordings/.
+    let safe = relative.starts_with("recordings/")
+        && relative
+            .split('/')
+            .all(|p| !p.is_empty() && p != ".." && p != ".");
+    if !safe {
+        return Err("The recording's name is not a path under recordings/.".into());
+    }
+    let file = std::fs::File::open(dir.join(relative))
+        .map_err(|e| format!("The recording cannot be read ({e})."))?;
+    let mut input = std::io::BufReader::new(file);
+    let mut data = Vec::new();
+    let head = std::io::BufRead::fill_buf(&mut input).map_err(|e| e.to_string())?;
+    if nectar_capture::seal::is_age(head) {
+        let Some(identity) = &state.identity else {
+            return Err("The recording is encrypted (give the server its identity, or use nectar replay --identity).".into());
+        };
+        identity
+            .open(input)
+            .map_err(|e| e.to_string())?
+            .take(MAX_RECORDING_READ)
+            .read_to_end(&mut data)
+            .map_err(|e| e.to_string())?;
+    } else {
+        input
+            .take(MAX_RECORDING_READ)
+            .read_to_end(&mut data)
+            .map_err(|e| e.to_string())?;
+    }
+    let (_, frames) = nectar_capture::asciicast::read(&data[..])
+        .map_err(|e| format!("The recording is damaged ({e})."))?;
+    let output: String = frames
+        .iter()
+        .filter(|f| f.code == "o")
+        .map(|f| f.data.as_str())
+        .collect();
+    Ok(nectar_capture::terminal::plain(&output)
+        .split('\n')
+        .take(MAX_TERMINAL_LINES)
+        .map(|line| visible(line, 4_000))
+        .collect())
 }
 
 /// Most events the page shows (the latest; the events page pages through all).
@@ -154,12 +214,19 @@ pub async fn detail(
         Ok(page) => page,
         Err(err) => return storage_error(err),
     };
-    let recordings = page
+    let recorded: Vec<&str> = page
         .events
         .iter()
         .filter_map(|e| e.data.get("recording").and_then(|v| v.as_str()))
-        .map(|r| visible(r, 200))
         .collect();
+    let (terminal, terminal_note) = match recorded.first() {
+        Some(first) => match terminal_text(&state, first) {
+            Ok(lines) => (lines, String::new()),
+            Err(note) => (Vec::new(), note),
+        },
+        None => (Vec::new(), String::new()),
+    };
+    let recordings = recorded.iter().map(|r| visible(r, 200)).collect();
     let transcript = page
         .events
         .iter()
@@ -181,5 +248,7 @@ pub async fn detail(
         transcript,
         truncated: page.next.is_some(),
         recordings,
+        terminal,
+        terminal_note,
     })
 }
