@@ -36,7 +36,10 @@ def main():
     config = os.path.join(work, "nectar.toml")
     with open(config, "w") as f:
         f.write('[server]\nlisten = "127.0.0.1:0"\n')
-        f.write('[honeypot.ssh]\nlisten = "127.0.0.1:0"\n' if honeypot_configurable() else "")
+        # The honeypots listen on loopback ports of the system's choosing, so the
+        # bench never takes (or fails on) their public default ports.
+        for section in honeypot_sections():
+            f.write(f'[honeypot.{section}]\nlisten = "127.0.0.1:0"\n')
     server = subprocess.Popen([BIN, "--config", config, "--data-dir", data, "serve"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -79,9 +82,10 @@ def main():
         subprocess.run(["rm", "-rf", work])
 
 
-def honeypot_configurable():
+def honeypot_sections():
+    """The honeypots this build has (those with a `listen` key)."""
     out = subprocess.run([BIN, "config"], capture_output=True, text=True).stdout
-    return "[honeypot.ssh]" in out
+    return [name for name in ("ssh", "telnet", "http") if f"[honeypot.{name}]" in out]
 
 
 def fill(url, token):
