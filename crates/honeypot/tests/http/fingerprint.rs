@@ -188,6 +188,9 @@ async fn nginx_profile_matches_captured_nginx() {
 struct LiveApache {
     child: Child,
     port: u16,
+    /// The copied configuration directory: on every worker's command line, so the
+    /// workers can be found even if the parent exits before them.
+    conf: String,
     _dir: tempfile::TempDir,
 }
 
@@ -249,6 +252,7 @@ impl LiveApache {
         LiveApache {
             child,
             port,
+            conf: conf.display().to_string(),
             _dir: dir,
         }
     }
@@ -263,12 +267,17 @@ impl Drop for LiveApache {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Seen here: www-data workers outliving the parent after SIGTERM. They are
+        // ours by the unique configuration path on their command line.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", &format!("apache2 -d {}", self.conf)])
+            .status();
     }
 }
 
