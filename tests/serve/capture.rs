@@ -239,6 +239,21 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
         .send()
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // Credentials outside a form: Basic auth, and a password in a query string.
+    let basic_password = "Basic-pw-7Tzq";
+    let query_password = "Query-pw-5Rbn";
+    crate::util::client()
+        .get(format!("http://{}/admin/", http.trim()))
+        .basic_auth("admin", Some(basic_password))
+        .send()
+        .unwrap();
+    crate::util::client()
+        .get(format!(
+            "http://{}/login.php?user=admin&password={query_password}",
+            http.trim()
+        ))
+        .send()
+        .unwrap();
     // A session with the accepted password: recorded, and a file written.
     let shown = openssh_shell(
         &ssh,
@@ -253,6 +268,7 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     secrets.push(accepted);
     secrets.push(telnet_password);
     secrets.push(http_password);
+    secrets.push(basic_password);
     let mut files = Vec::new();
     all_files(&data, &mut files);
     files.push(data.with_extension("stderr.log"));
@@ -260,7 +276,7 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     assert!(files.iter().any(|f| f.ends_with("cowrie.json")));
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
-        for secret in &secrets {
+        for secret in secrets.iter().chain([&query_password]) {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{secret} in clear in {}",
@@ -302,6 +318,12 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
             "{secret} not decrypted"
         );
     }
+    assert!(
+        clear.contains(&format!(
+            "\"query\":\"user=admin&password={query_password}\""
+        )),
+        "the query string not decrypted"
+    );
 
     // The Cowrie-format log too.
     let cowrie = data.join("cowrie.json");

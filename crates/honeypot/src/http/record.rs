@@ -176,6 +176,15 @@ fn normalize_path(path: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
+/// Whether a query string carries a password-like parameter (`password=`,
+/// `passwd=`, `pwd=`, `pass=`, `secret=`...), which encryption at rest must seal.
+fn query_names_a_secret(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+        ["pass", "pwd", "secret"].iter().any(|s| name.contains(s))
+    })
+}
+
 fn lossy(bytes: &[u8], max: usize) -> String {
     let cut = &bytes[..bytes.len().min(max)];
     String::from_utf8_lossy(cut).into_owned()
@@ -263,13 +272,27 @@ pub(crate) async fn request(
     } else {
         Severity::Info
     };
+    // With `[honeypot] encrypt_to`, credentials outside a form are sealed too: the
+    // Authorization headers (Basic auth is base64, not a secret) and a query string
+    // that names a password.
+    let encrypts = shared.capture.encrypts();
+    let secret_query = encrypts && query_names_a_secret(req.query);
     let mut summary = String::with_capacity(96);
-    let _ = write!(
-        summary,
-        "{} {}",
-        clip(req.method, 16),
-        clip(req.target, 160)
-    );
+    if secret_query {
+        let _ = write!(
+            summary,
+            "{} {}?(encrypted)",
+            clip(req.method, 16),
+            clip(req.raw_path, 160)
+        );
+    } else {
+        let _ = write!(
+            summary,
+            "{} {}",
+            clip(req.method, 16),
+            clip(req.target, 160)
+        );
+    }
     let _ = write!(summary, " -> {}", outcome.status);
     if !classes.is_empty() {
         summary.push_str(" [");
@@ -281,20 +304,37 @@ pub(crate) async fn request(
         }
         summary.push(']');
     }
+    let mut sealed_headers: Vec<(&'static str, String)> = Vec::new();
     let headers: Vec<Value> = req
         .headers
         .iter()
         .map(|(n, v)| {
-            Value::Array(vec![
-                Value::from(lossy(n, 256)),
-                Value::from(lossy(v, HEADER_VALUE_MAX)),
-            ])
+            let mut value = lossy(v, HEADER_VALUE_MAX);
+            if encrypts {
+                for (header, key) in [
+                    (&b"authorization"[..], "authorization"),
+                    (&b"proxy-authorization"[..], "proxy_authorization"),
+                ] {
+                    if n.eq_ignore_ascii_case(header) {
+                        sealed_headers
+                            .push((key, std::mem::replace(&mut value, "(encrypted)".into())));
+                    }
+                }
+            }
+            Value::Array(vec![Value::from(lossy(n, 256)), Value::from(value)])
         })
         .collect();
     let mut event = base_event(shared, info, Kind::HttpRequest, severity, summary, src)
         .with("method", clip(req.method, 64))
         .with("path", clip(req.raw_path, PATH_MAX))
-        .with("query", clip(req.query, PATH_MAX))
+        .with(
+            "query",
+            if secret_query {
+                "(encrypted)"
+            } else {
+                clip(req.query, PATH_MAX)
+            },
+        )
         .with("version", if req.http10 { "HTTP/1.0" } else { "HTTP/1.1" })
         .with("headers", Value::Array(headers))
         .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX))
@@ -314,6 +354,14 @@ pub(crate) async fn request(
         .with("body_bytes", req.body.len());
     if let Some(host) = req.host {
         event = event.with("host", clip(host, 255));
+    }
+    if secret_query {
+        event = shared
+            .capture
+            .secret(event, "query", clip(req.query, PATH_MAX));
+    }
+    for (key, value) in &sealed_headers {
+        event = shared.capture.secret(event, key, value);
     }
     if !req.body.is_empty() {
         // A posted body holds what login forms send: encrypted with the passwords
