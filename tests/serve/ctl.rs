@@ -150,8 +150,16 @@ fn ctl_status_events_and_sessions() {
         "summary": "evil \u{1b}[31mred\u{1b}[0m", "data": {"input": "cat /etc/passwd \u{1b}[2J", "session": "sess-1"}}));
     post(url, &s.analyst, &Value::Array(events));
 
-    // status: health, who, counts.
-    let text = ok(&ctl(home, url, &s.viewer, &["status"]));
+    // status: health, who, counts. The top lists follow the events within about a
+    // second (the store writes them apart from the events).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let text = loop {
+        let text = ok(&ctl(home, url, &s.viewer, &["status"]));
+        if text.contains("192.0.2.10") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     for part in [
         "server",
         "ok",
