@@ -232,31 +232,16 @@ async fn start_ssh_honeypot(
     if !ssh.enabled {
         return None;
     }
-    let state = config.data_dir.join("ssh");
-    match nectar_honeypot::ssh::SshHoneypot::start_with_honeytokens(
+    let started = nectar_honeypot::ssh::SshHoneypot::start_with_honeytokens(
         ssh.clone(),
-        &state,
+        &config.data_dir.join("ssh"),
         &config.sensor_name,
         bus.clone(),
         capture.clone(),
         honeytokens.clone(),
     )
-    .await
-    {
-        Ok(honeypot) => {
-            println!("SSH honeypot listening on {}", honeypot.local_addr());
-            let _ = std::io::stdout().flush();
-            Some(honeypot)
-        }
-        Err(e) => {
-            tracing::error!(
-                error = %e,
-                "The SSH honeypot is not running (honeypot.ssh.listen = {}); set another port or `honeypot.ssh.enabled = false`.",
-                ssh.listen
-            );
-            None
-        }
-    }
+    .await;
+    announce("SSH", "ssh", ssh.listen, started, |h| h.local_addr())
 }
 
 /// Starts the Telnet honeypot if enabled; like SSH, a port that cannot be bound
@@ -271,27 +256,39 @@ async fn start_telnet_honeypot(
     if !telnet.enabled {
         return None;
     }
-    let state = config.data_dir.join("telnet");
-    match nectar_honeypot::telnet::TelnetHoneypot::start_with_honeytokens(
+    let started = nectar_honeypot::telnet::TelnetHoneypot::start_with_honeytokens(
         telnet.clone(),
-        &state,
+        &config.data_dir.join("telnet"),
         &config.sensor_name,
         bus.clone(),
         capture.clone(),
         honeytokens.clone(),
     )
-    .await
-    {
+    .await;
+    announce("Telnet", "telnet", telnet.listen, started, |h| {
+        h.local_addr()
+    })
+}
+
+/// Prints where a started honeypot listens (tests and scripts read that line), or
+/// logs why it did not start, naming its `honeypot.SECTION` keys.
+pub(crate) fn announce<H, E: std::fmt::Display>(
+    name: &str,
+    section: &str,
+    listen: std::net::SocketAddr,
+    started: Result<H, E>,
+    local_addr: impl Fn(&H) -> std::net::SocketAddr,
+) -> Option<H> {
+    match started {
         Ok(honeypot) => {
-            println!("Telnet honeypot listening on {}", honeypot.local_addr());
+            println!("{name} honeypot listening on {}", local_addr(&honeypot));
             let _ = std::io::stdout().flush();
             Some(honeypot)
         }
         Err(e) => {
             tracing::error!(
                 error = %e,
-                "The Telnet honeypot is not running (honeypot.telnet.listen = {}); set another port or `honeypot.telnet.enabled = false`.",
-                telnet.listen
+                "The {name} honeypot is not running (honeypot.{section}.listen = {listen}); set another port or `honeypot.{section}.enabled = false`."
             );
             None
         }

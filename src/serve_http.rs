@@ -20,32 +20,20 @@ pub async fn start(
     if !http.enabled {
         return None;
     }
-    let state = config.data_dir.join("http");
-    match HttpHoneypot::start_with_capture(
+    let started = HttpHoneypot::start_with_capture(
         http.clone(),
-        &state,
+        &config.data_dir.join("http"),
         &config.sensor_name,
         bus.clone(),
         honeytokens.clone(),
         capture.clone(),
     )
-    .await
-    {
-        Ok(honeypot) => {
-            println!("HTTP honeypot listening on {}", honeypot.local_addr());
-            if let Some(addr) = honeypot.tls_addr() {
-                println!("HTTPS honeypot listening on {addr}");
-            }
-            let _ = std::io::stdout().flush();
-            Some(honeypot)
-        }
-        Err(e) => {
-            tracing::error!(
-                error = %e,
-                "The HTTP honeypot is not running (honeypot.http.listen = {}); set another port or `honeypot.http.enabled = false`.",
-                http.listen
-            );
-            None
-        }
+    .await;
+    let honeypot =
+        crate::serve::announce("HTTP", "http", http.listen, started, |h| h.local_addr())?;
+    if let Some(addr) = honeypot.tls_addr() {
+        println!("HTTPS honeypot listening on {addr}");
+        let _ = std::io::stdout().flush();
     }
+    Some(honeypot)
 }
