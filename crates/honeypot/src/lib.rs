@@ -19,6 +19,7 @@ pub mod credentials;
 pub mod honeytoken;
 pub mod http;
 mod listener;
+mod session_settings;
 pub mod shell;
 pub mod ssh;
 pub mod telnet;
