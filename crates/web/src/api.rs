@@ -96,10 +96,38 @@ async fn post_events(
         .map_err(|_| too_large())?
         .ok_or_else(too_large)?;
     let events = parse_batch(&body, &caller.0.name, &state.config)?;
+    let copies = state
+        .honeypot_copies
+        .as_ref()
+        .map(|_| honeypot_events(&events));
     let outcome = state.writer.submit(events).await?;
+    // Only what this batch newly stored: a resent batch is not copied twice (the
+    // Cowrie sink skips the resent ids of a batch partly stored before).
+    if let (Some(sink), Some(copies)) = (&state.honeypot_copies, copies)
+        && outcome.stored > 0
+    {
+        for event in copies {
+            sink.send(event).await;
+        }
+    }
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))
+}
+
+/// The events of a batch that are SSH or Telnet honeypot sessions' (what the
+/// Cowrie log writes).
+fn honeypot_events(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.data.get("protocol").and_then(Value::as_str),
+                Some("ssh" | "telnet")
+            ) && e.data.get("session").is_some()
+        })
+        .cloned()
+        .collect()
 }
 
 /// Reads a JSON array or NDJSON (one event per line) body into checked events.

@@ -70,6 +70,9 @@ pub struct AppState {
     pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
     /// The data directory, where session recordings are (for the session page).
     pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// The Cowrie log's input for events stored already (`[honeypot.cowrie]`):
+    /// SSH and Telnet honeypot events remote sensors post go there once stored.
+    pub(crate) honeypot_copies: Option<nectar_store::EventSender>,
 }
 
 impl AppState {
@@ -84,12 +87,20 @@ impl AppState {
             detector: None,
             identity: None,
             data_dir: None,
+            honeypot_copies: None,
         }
     }
 
     /// Shows session recordings from this data directory on the session page.
     pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> AppState {
         self.data_dir = Some(dir);
+        self
+    }
+
+    /// Copies SSH and Telnet honeypot events that remote sensors post to
+    /// `copies` once they are stored (the Cowrie log's input for stored events).
+    pub fn with_honeypot_copies(mut self, copies: nectar_store::EventSender) -> AppState {
+        self.honeypot_copies = Some(copies);
         self
     }
 

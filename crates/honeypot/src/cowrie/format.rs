@@ -42,6 +42,10 @@ impl CowrieFormat {
         ) else {
             return;
         };
+        // HTTP honeypot sessions (and anything else) have no Cowrie form.
+        if protocol != "ssh" && protocol != "telnet" {
+            return;
+        }
         let session = session.to_owned();
         let mut lines: Vec<(&str, Map<String, Value>, String)> = Vec::new();
         match event.kind {
