@@ -160,6 +160,57 @@ async fn resends_are_stored_once() {
     );
 }
 
+/// A resent batch committed together with fresh ones: the writer's fast path gives
+/// up the whole transaction and redoes it row by row, so every request gets its own
+/// count, the counts per kind agree, and the JSON-lines copy has each event once.
+#[tokio::test]
+async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
+        .await
+        .unwrap();
+    let log = nectar_store::JsonlLog::open(nectar_store::JsonlConfig {
+        path: dir.path().join("events.jsonl"),
+        max_bytes: 0,
+        keep: 0,
+    })
+    .unwrap();
+    let (writer, task) = WriterHandle::spawn(store.clone(), Some(log), WriterConfig::default());
+    let events: Vec<Event> = (0..4_000).map(|i| event(i, Kind::NetAlarm)).collect();
+    writer.submit(events[..1_000].to_vec()).await.unwrap();
+    // Submitted at once, so the writer takes them into one transaction.
+    let (resent, fresh_a, fresh_b) = tokio::join!(
+        writer.submit(events[500..1_500].to_vec()),
+        writer.submit(events[1_500..2_500].to_vec()),
+        writer.submit(events[2_500..4_000].to_vec()),
+    );
+    let resent = resent.unwrap();
+    assert_eq!((resent.stored, resent.duplicates), (500, 500));
+    assert_eq!(fresh_a.unwrap().stored, 1_000);
+    assert_eq!(fresh_b.unwrap().stored, 1_500);
+    drop(writer);
+    task.await.unwrap();
+    assert_eq!(
+        store.count_events(&EventFilter::default()).await.unwrap(),
+        4_000
+    );
+    // The dashboard's counts, kept by the writer: a given-up transaction added nothing.
+    let rolled = store
+        .rollup_by_kind(nectar_store::RollupRange::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(rolled.iter().map(|k| k.count).sum::<i64>(), 4_000);
+    let lines = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let mut ids: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Event>(l).unwrap().id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 4_000, "each stored event once in the log");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4_000);
+}
+
 #[tokio::test]
 async fn the_bus_forwards_in_batches_and_drains_on_close() {
     let dir = tempfile::tempdir().unwrap();
