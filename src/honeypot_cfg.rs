@@ -145,13 +145,16 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line(String::new());
     line("[honeypot.uploads]".into());
     line("# Keep files uploaded over SCP or SFTP, and files written through the fake".into());
-    line("# shell (echo > f, printf, tee, cat > f, here-documents), in".into());
+    line("# shell (echo > f, printf, tee, cat > f, here-documents) or sent as the input".into());
+    line("# of an exec'd `cat > f` (ssh host 'cat > f' < file), whole, in".into());
     line(
         "# data_dir/uploads/, named by SHA-256 (stored once); each is an ssh.upload event.".into(),
     );
     line(format!("enabled = {}", uploads.enabled));
     line("# Largest file kept, in bytes (an SSH connection also ends at".into());
     line("# honeypot.ssh.max_session_bytes), and most bytes the directory may hold.".into());
+    line("# (The session's fake filesystem keeps the first 64 KiB of each file, and".into());
+    line("# reports its real size and SHA-256.)".into());
     line(format!("max_file_bytes = {}", uploads.max_file_bytes));
     line(format!("quota_bytes = {}", uploads.quota_bytes));
 

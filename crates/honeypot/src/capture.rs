@@ -6,7 +6,9 @@
 //!
 //! Uploads (SCP, SFTP, files written through the shell) go through the same
 //! object: [`Capture::store_upload`] for content in memory, [`Capture::begin_upload`]
-//! for a stream, and [`upload_event`] gives every protocol the same event fields.
+//! for a stream, [`Capture::begin_stream`] for a stream whose length nobody
+//! announced (the stdin of an `exec`: `ssh host 'cat > f' < file`), and
+//! [`upload_event`] gives every protocol the same event fields.
 //!
 //! The formats and file handling live in `nectar-capture`; this module owns the
 //! settings (`[honeypot.recordings]`, `[honeypot.uploads]`), where files go, and the
@@ -21,6 +23,7 @@ use nectar_capture::seal::Sealer;
 use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tracing::warn;
 
 /// `[honeypot.recordings]`: session recordings (asciicast v2).
@@ -58,8 +61,12 @@ impl RecordingsConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UploadsConfig {
-    /// Keep uploaded files (SCP, SFTP, and files written through the fake shell)
-    /// in `DATA_DIR/uploads/`, named by their SHA-256; each is an `ssh.upload` event.
+    /// Keep uploaded files (SCP, SFTP, the input of an exec'd `cat > f`, and files
+    /// written through the fake shell) in `DATA_DIR/uploads/`, named by their
+    /// SHA-256; each is an `ssh.upload` event. Stored files are whole; the
+    /// session's fake filesystem keeps only the first
+    /// [`KEPT_FILE_BYTES`](crate::shell::fs::KEPT_FILE_BYTES) of each, and
+    /// reports the real size and hash.
     pub enabled: bool,
     /// Largest file kept, in bytes; a larger one is refused (and logged).
     pub max_file_bytes: u64,
@@ -210,6 +217,22 @@ impl Capture {
         }
     }
 
+    /// Starts receiving a stream of unknown length (the stdin of an `exec`) as
+    /// an upload: the whole of it, up to `max_file_bytes`, to the upload store.
+    pub fn begin_stream(&self) -> IncomingFile {
+        let (upload, refused) = match self.begin_upload(None) {
+            Ok(upload) => (Some(upload), None),
+            Err(verdict) => (None, Some(verdict)),
+        };
+        IncomingFile {
+            upload,
+            refused,
+            head: Vec::new(),
+            size: 0,
+            hasher: Sha256::new(),
+        }
+    }
+
     /// The data directory files are written under.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -257,6 +280,74 @@ impl Capture {
                 warn!(path = %path.display(), error = %e, "Cannot start a session recording.");
                 None
             }
+        }
+    }
+}
+
+/// A file arriving as a stream (the stdin of an `exec`): written whole to the
+/// upload store as it comes (memory stays at its first
+/// [`KEPT_FILE_BYTES`](crate::shell::fs::KEPT_FILE_BYTES), kept for the fake
+/// filesystem), refused once past `max_file_bytes` but still counted and
+/// hashed, so the event gives the size and SHA-256 of what was sent.
+pub struct IncomingFile {
+    upload: Option<Upload>,
+    refused: Option<Verdict>,
+    head: Vec<u8>,
+    size: u64,
+    hasher: Sha256,
+}
+
+/// An [`IncomingFile`] at its end.
+#[derive(Debug)]
+pub struct StreamEnd {
+    /// What the upload store did (a refusal carries the whole size and hash).
+    pub verdict: Verdict,
+    /// The beginning, for the fake filesystem.
+    pub head: Vec<u8>,
+    /// The whole stream's size and hash.
+    pub full: crate::shell::fs::FullFile,
+}
+
+impl IncomingFile {
+    /// Takes the next bytes.
+    pub fn feed(&mut self, data: &[u8]) {
+        let room = crate::shell::fs::KEPT_FILE_BYTES.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&data[..data.len().min(room)]);
+        self.size = self.size.saturating_add(data.len() as u64);
+        self.hasher.update(data);
+        if let Some(upload) = self.upload.as_mut()
+            && let Err(verdict) = upload.write(data)
+        {
+            self.upload = None;
+            self.refused = Some(verdict);
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Ends the stream: stores it under its hash, or says why not.
+    pub fn finish(self) -> StreamEnd {
+        let sha256: [u8; 32] = self.hasher.finalize().into();
+        let verdict = match (self.upload, self.refused) {
+            (Some(upload), None) => upload.finish(),
+            (_, Some(Verdict::Refused { reason, .. })) => Verdict::Refused {
+                reason,
+                size: self.size,
+                sha256: Some(nectar_capture::uploads::hex(&sha256)),
+            },
+            (_, Some(other)) => other,
+            (None, None) => disabled(self.size),
+        };
+        StreamEnd {
+            verdict,
+            head: self.head,
+            full: crate::shell::fs::FullFile {
+                size: self.size,
+                sha256,
+            },
         }
     }
 }
@@ -320,6 +411,15 @@ fn disabled(size: u64) -> Verdict {
         reason: Refusal::Disabled,
         size,
         sha256: None,
+    }
+}
+
+/// The size and hash of a stored upload, for the fake filesystem that keeps
+/// only its beginning.
+pub fn full_file(verdict: &Verdict) -> Option<crate::shell::fs::FullFile> {
+    match verdict {
+        Verdict::Stored { sha256, size, .. } => crate::shell::fs::FullFile::from_hex(*size, sha256),
+        Verdict::Refused { .. } => None,
     }
 }
 

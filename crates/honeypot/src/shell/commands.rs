@@ -727,28 +727,38 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "base64" => base64(ctx, rest),
         "md5sum" | "sha256sum" => {
             let files: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
-            let inputs: Vec<(String, Vec<u8>)> = if files.is_empty() {
-                vec![("-".into(), ctx.stdin.to_vec())]
+            type Input = (String, Vec<u8>, Option<super::fs::FullFile>);
+            let inputs: Vec<Input> = if files.is_empty() {
+                vec![("-".into(), ctx.stdin.to_vec(), None)]
             } else {
                 files
                     .iter()
                     .filter_map(|f| {
+                        let path = ctx.path(f);
+                        let full = ctx.shell.fs.get(&path).and_then(|n| n.full);
                         ctx.shell
                             .fs
-                            .read(&ctx.path(f))
+                            .read(&path)
                             .ok()
-                            .map(|d| ((*f).clone(), d.to_vec()))
+                            .map(|d| ((*f).clone(), d.to_vec(), full))
                     })
                     .collect()
             };
-            for (f, data) in inputs {
-                use md5::Digest;
-                let digest = md5::Md5::digest(&data);
-                let mut hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                if name == "sha256sum" {
-                    let again = md5::Md5::digest(hex.as_bytes());
-                    hex.extend(again.iter().map(|b| format!("{b:02x}")));
-                }
+            for (f, data, full) in inputs {
+                let hex = if name == "sha256sum" {
+                    // An upload the filesystem keeps only the beginning of has
+                    // its whole file's hash.
+                    let digest = match full {
+                        Some(full) => full.sha256,
+                        None => <sha2::Sha256 as sha2::Digest>::digest(&data).into(),
+                    };
+                    nectar_capture::uploads::hex(&digest)
+                } else {
+                    // (Of such an upload, the MD5 of its kept beginning: the
+                    // upload store hashes with SHA-256 only.)
+                    use md5::Digest;
+                    nectar_capture::uploads::hex(&md5::Md5::digest(&data))
+                };
                 ctx.print(&format!("{hex}  {f}\n"));
             }
             0
@@ -1852,6 +1862,9 @@ fn wc(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         .flat_map(|a| a.chars().skip(1))
         .collect();
     let files: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    // Bytes of uploaded files the filesystem does not keep (beyond their
+    // beginning) still count: `wc -c` gives the real size.
+    let mut not_kept = 0;
     let data = if files.is_empty() {
         ctx.stdin.to_vec()
     } else {
@@ -1859,7 +1872,12 @@ fn wc(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         for f in &files {
             let p = ctx.path(f);
             match ctx.shell.fs.read(&p) {
-                Ok(x) => d.extend_from_slice(&x),
+                Ok(x) => {
+                    if let Some(full) = ctx.shell.fs.get(&p).and_then(|n| n.full) {
+                        not_kept += (full.size as usize).saturating_sub(x.len());
+                    }
+                    d.extend_from_slice(&x);
+                }
                 Err(e) => {
                     ctx.eprint(&format!("wc: {f}: {}\n", e.text()));
                     return 1;
@@ -1870,7 +1888,7 @@ fn wc(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     };
     let l = data.iter().filter(|&&b| b == b'\n').count();
     let w = String::from_utf8_lossy(&data).split_whitespace().count();
-    let c = data.len();
+    let c = data.len() + not_kept;
     let mut cols = Vec::new();
     if flags.contains('l') {
         cols.push(l);

@@ -4,6 +4,12 @@
 //!
 //! The base is built once per persona; a session costs only its overlay, which is
 //! capped in entries and bytes so a script writing in a loop cannot grow memory.
+//!
+//! Files that arrive whole from outside (SCP, SFTP, the stdin of an `exec`) are
+//! kept complete in the upload store, not here: the overlay keeps at most the
+//! first [`KEPT_FILE_BYTES`] of each (what `cat` shows), and their [`FullFile`]
+//! (real size and SHA-256), which `ls -l`, `stat`, `wc -c`, `sha256sum` and SFTP
+//! report.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -22,6 +28,43 @@ pub enum Content {
     Link(&'static str),
 }
 
+/// Bytes of an uploaded file the session's filesystem keeps (its beginning); the
+/// whole file is in the upload store, up to `[honeypot.uploads] max_file_bytes`.
+pub const KEPT_FILE_BYTES: usize = 64 * 1024;
+
+/// The real size and SHA-256 of a file of which the overlay keeps only the
+/// beginning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullFile {
+    /// Bytes in the whole file.
+    pub size: u64,
+    /// SHA-256 of the whole file.
+    pub sha256: [u8; 32],
+}
+
+impl FullFile {
+    /// The size and hash of `data`.
+    pub fn of(data: &[u8]) -> FullFile {
+        use sha2::Digest;
+        FullFile {
+            size: data.len() as u64,
+            sha256: sha2::Sha256::digest(data).into(),
+        }
+    }
+
+    /// From an upload's size and hex SHA-256 (`None` if the hash is not hex).
+    pub fn from_hex(size: u64, sha256: &str) -> Option<FullFile> {
+        let mut out = [0u8; 32];
+        if sha256.len() != 64 {
+            return None;
+        }
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(sha256.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(FullFile { size, sha256: out })
+    }
+}
+
 /// One file, directory or link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
@@ -33,6 +76,9 @@ pub struct Node {
     pub uid: usize,
     /// Modification time, seconds since the epoch.
     pub mtime: u64,
+    /// Set when `content` is only the beginning of the file (an upload larger
+    /// than [`KEPT_FILE_BYTES`]): the whole file's size and hash.
+    pub full: Option<FullFile>,
 }
 
 impl Node {
@@ -42,6 +88,7 @@ impl Node {
             mode,
             uid: 0,
             mtime,
+            full: None,
         }
     }
 
@@ -51,6 +98,7 @@ impl Node {
             mode,
             uid: 0,
             mtime,
+            full: None,
         }
     }
 
@@ -63,7 +111,7 @@ impl Node {
     pub fn size(&self) -> usize {
         match &self.content {
             Content::Dir => 4096,
-            Content::File(data) => data.len(),
+            Content::File(data) => self.full.map_or(data.len(), |f| f.size as usize),
             Content::Link(target) => target.len(),
         }
     }
@@ -193,6 +241,7 @@ impl BaseFs {
                     mode: 0o777,
                     uid: 0,
                     mtime: t,
+                    full: None,
                 },
             );
         }
@@ -257,6 +306,7 @@ impl BaseFs {
                     mode: 0o755,
                     uid: 0,
                     mtime: t,
+                    full: None,
                 },
             );
         }
@@ -326,6 +376,10 @@ pub struct Fs {
     bytes: usize,
     /// Files written since the caller last asked ([`Fs::take_written`]).
     written: Vec<String>,
+    /// The beginning of a stream being written (an `exec`'s stdin that `cat`
+    /// copies) and the whole stream's size and hash: a file written with exactly
+    /// that beginning is that stream ([`Fs::expect_stream`]).
+    stream: Option<(Vec<u8>, FullFile)>,
 }
 
 /// Most distinct files reported written per command line.
@@ -339,6 +393,7 @@ impl Fs {
             overlay: BTreeMap::new(),
             bytes: 0,
             written: Vec::new(),
+            stream: None,
         }
     }
 
@@ -442,6 +497,12 @@ impl Fs {
                 (0o644, Arc::from(&[][..]))
             }
         };
+        let full = match &self.stream {
+            Some((head, full)) if !append && data == head.as_slice() => {
+                Some(*full).filter(|f| f.size != data.len() as u64)
+            }
+            _ => None,
+        };
         let mut bytes = if append { old.to_vec() } else { Vec::new() };
         bytes.extend_from_slice(data);
         self.put(
@@ -451,6 +512,7 @@ impl Fs {
                 mode,
                 uid,
                 mtime: now,
+                full,
             }),
         )?;
         if !self.written.iter().any(|p| p == path) && self.written.len() < MAX_WRITTEN {
@@ -471,12 +533,15 @@ impl Fs {
     }
 
     /// Places a file that arrived another way (an SCP or SFTP upload): not
-    /// reported as written. If the session's overlay has no room for all of it,
-    /// only its beginning is kept (the full file is in the upload store).
+    /// reported as written. `data` is its beginning (at most
+    /// [`KEPT_FILE_BYTES`] are kept, fewer if the session's overlay is nearly
+    /// full) and `full` the whole file's size and hash when `data` is not all of
+    /// it (the whole file is in the upload store).
     pub fn place(
         &mut self,
         path: &str,
         data: &[u8],
+        full: Option<FullFile>,
         mode: u32,
         uid: usize,
         now: u64,
@@ -488,7 +553,13 @@ impl Fs {
             // The directory was made in another channel (SFTP `mkdir`).
             self.mkdir(parent_of(path), true, uid, now)?;
         }
-        let room = MAX_BYTES.saturating_sub(self.bytes).min(data.len());
+        let room = MAX_BYTES
+            .saturating_sub(self.bytes)
+            .min(KEPT_FILE_BYTES)
+            .min(data.len());
+        let full = full
+            .or_else(|| (room < data.len()).then(|| FullFile::of(data)))
+            .filter(|f| f.size != room as u64);
         self.put(
             path,
             Some(Node {
@@ -496,8 +567,22 @@ impl Fs {
                 mode: mode & 0o7777,
                 uid,
                 mtime: now,
+                full,
             }),
         )
+    }
+
+    /// Until [`Fs::end_stream`], a file written (not appended) with exactly
+    /// `head` is the beginning of the whole stream `full` (an `exec`'s stdin
+    /// that `cat > f` writes, whose whole content went to the upload store), and
+    /// shows that size and hash.
+    pub fn expect_stream(&mut self, head: &[u8], full: FullFile) {
+        self.stream = Some((head.to_vec(), full));
+    }
+
+    /// Ends [`Fs::expect_stream`].
+    pub fn end_stream(&mut self) {
+        self.stream = None;
     }
 
     /// Updates the time of a file, creating it empty (`touch`).
@@ -606,11 +691,19 @@ impl Fs {
     /// Copies a file.
     pub fn copy(&mut self, from: &str, to: &str, uid: usize, now: u64) -> Result<(), FsError> {
         let data = self.read(from)?;
+        let full = self.get(from).and_then(|n| n.full);
         let to = match self.get(to) {
             Some(n) if n.is_dir() => format!("{}/{}", to.trim_end_matches('/'), basename(from)),
             _ => to.to_owned(),
         };
-        self.write(&to, &data, false, uid, now)
+        self.write(&to, &data, false, uid, now)?;
+        // A copy of an upload kept in part is as large as the upload.
+        if let Some(full) = full
+            && let Some(Some(node)) = self.overlay.get_mut(&to)
+        {
+            node.full = Some(full);
+        }
+        Ok(())
     }
 
     /// The entries of a directory: (name, node), sorted by name.

@@ -193,6 +193,9 @@ pub struct Shell {
     terminal_stdin: Option<Vec<u8>>,
     /// The body of the next here-document.
     heredoc: Option<Vec<u8>>,
+    /// An `exec`'d command line that reads the channel's input as a file (`cat >
+    /// f`), waiting for its end ([`Shell::end_stdin`]).
+    exec_stdin: Option<String>,
 }
 
 /// A command line that reads the terminal, and what was typed for it so far.
@@ -234,6 +237,7 @@ impl Shell {
             pending: None,
             terminal_stdin: None,
             heredoc: None,
+            exec_stdin: None,
         }
     }
 
@@ -304,16 +308,17 @@ impl Shell {
     pub fn feed(&mut self, input: &[u8]) -> Output {
         let mut echo = Vec::new();
         let mut keys = Vec::new();
+        if !self.pty {
+            // No terminal: lines end at LF, no echo, no editing (on every call,
+            // not only the first).
+            return self.feed_raw(input);
+        }
         let truncated = match self.editor.as_mut() {
             Some(editor) => {
                 editor.feed(input, &mut echo, &mut keys);
                 std::mem::take(&mut editor.truncated)
             }
-            None => {
-                // No terminal: lines end at LF, no echo, no editing.
-                self.editor = Some(LineEditor::new(self.limits.max_line_bytes));
-                return self.feed_raw(input);
-            }
+            None => false,
         };
         if truncated {
             self.actions.push(Action::Limit("line"));
@@ -426,9 +431,9 @@ impl Shell {
     fn feed_raw(&mut self, input: &[u8]) -> Output {
         let mut keys = Vec::new();
         let mut echo = Vec::new();
-        if let Some(editor) = self.editor.as_mut() {
-            editor.feed(input, &mut echo, &mut keys);
-        }
+        let max_line = self.limits.max_line_bytes;
+        let editor = self.editor.get_or_insert_with(|| LineEditor::new(max_line));
+        editor.feed(input, &mut echo, &mut keys);
         for key in keys {
             if let Key::Line(line) = key
                 && self.exit.is_none()
@@ -447,11 +452,97 @@ impl Shell {
             self.actions.push(Action::Limit("line"));
         }
         self.actions.push(Action::Command(line.clone()));
+        if Self::reads_terminal(&line) == Some(None) {
+            // `ssh host 'cat > f; chmod +x f' < file`: the line runs when the
+            // input ends, with it as `cat`'s input.
+            self.exec_stdin = Some(line);
+            return self.finish(false);
+        }
+        if Self::reads_script(&line) {
+            // `ssh host sh < script`: the input is commands, as without a
+            // terminal; the session ends with the input.
+            return self.finish(false);
+        }
         self.run_top(&line);
         if self.exit.is_none() {
             self.exit = Some(self.status as u32 & 0xff);
         }
         self.finish(false)
+    }
+
+    /// Whether an `exec`'d line waits for the channel's input as a file (then the
+    /// caller keeps the input, as an upload, and calls [`Shell::end_stdin`]).
+    pub fn reads_stdin(&self) -> bool {
+        self.exec_stdin.is_some()
+    }
+
+    /// Runs the `exec`'d line that waited for its input: `head` is the input's
+    /// beginning (what `cat` gets; at most [`fs::KEPT_FILE_BYTES`]) and `full`
+    /// the whole input's size and hash. Returns the output (with the exit
+    /// status) and the file the input went to, if it went to one; that file is
+    /// not reported as a [`Action::FileWrite`] (the caller reports the whole
+    /// input, stored as an upload).
+    pub fn end_stdin(&mut self, head: &[u8], full: fs::FullFile) -> (Output, Option<String>) {
+        let Some(line) = self.exec_stdin.take() else {
+            return (self.finish(false), None);
+        };
+        self.terminal_stdin = Some(head.to_vec());
+        self.fs.expect_stream(head, full);
+        self.run_top(&line);
+        self.fs.end_stream();
+        self.terminal_stdin = None;
+        let mut target = None;
+        if !head.is_empty()
+            && let Some(i) = self
+                .actions
+                .iter()
+                .position(|a| matches!(a, Action::FileWrite { data, .. } if data.ends_with(head)))
+            && let Action::FileWrite { path, .. } = self.actions.remove(i)
+        {
+            target = Some(path);
+        }
+        if self.exit.is_none() {
+            self.exit = Some(self.status as u32 & 0xff);
+        }
+        (self.finish(false), target)
+    }
+
+    /// Permission bits of the file at `path` (absolute), if there is one.
+    pub fn mode_of(&self, path: &str) -> Option<u32> {
+        self.fs.get(path).map(|n| n.mode)
+    }
+
+    /// Whether `line` is a shell with no script (`sh`, `bash -s`), which reads
+    /// its commands from its input.
+    fn reads_script(line: &str) -> bool {
+        let Ok(list) = parser::parse(line) else {
+            return false;
+        };
+        let [(_, pipeline)] = list.as_slice() else {
+            return false;
+        };
+        let [command] = pipeline.commands.as_slice() else {
+            return false;
+        };
+        if !command.redirects.is_empty() || command.group.is_some() {
+            return false;
+        }
+        let words: Vec<&str> = command
+            .words
+            .iter()
+            .map(|w| match w.as_slice() {
+                [Part::Lit(text, _)] => text.as_str(),
+                _ => "\0",
+            })
+            .collect();
+        let (name, flags) = match words.as_slice() {
+            ["busybox", name, flags @ ..] => (*name, flags),
+            [name, flags @ ..] => (*name, flags),
+            [] => return false,
+        };
+        let name = name.rsplit('/').next().unwrap_or(name);
+        matches!(name, "sh" | "bash" | "ash" | "dash")
+            && flags.iter().all(|f| matches!(*f, "-s" | "-" | "-i"))
     }
 
     fn interactive_line(&mut self, line: &str) {
@@ -521,9 +612,18 @@ impl Shell {
     }
 
     /// Puts a file that arrived over SCP or SFTP into this session's filesystem.
-    pub fn place_file(&mut self, path: &str, data: &[u8], mode: u32, now: u64) {
+    /// `data` is its beginning, `full` the whole file's size and hash when
+    /// `data` is not all of it.
+    pub fn place_file(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        full: Option<fs::FullFile>,
+        mode: u32,
+        now: u64,
+    ) {
         let uid = self.uid;
-        let _ = self.fs.place(path, data, mode, uid, now);
+        let _ = self.fs.place(path, data, full, mode, uid, now);
     }
 
     fn finish(&mut self, prompt: bool) -> Output {

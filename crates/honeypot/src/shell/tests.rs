@@ -303,3 +303,48 @@ fn unknown_commands_are_attached_to_their_line() {
     assert_eq!(run(&mut busybox, "enable; system; shell; sh"), "");
     assert_eq!(busybox.prompt(), "~ # ");
 }
+
+#[test]
+fn an_upload_kept_in_part_reports_its_whole_size_and_hash() {
+    use sha2::Digest;
+    let mut sh = shell();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    sh.place_file("/tmp/big", &data, None, 0o755, 1_732_871_331);
+    let kept = run(&mut sh, "cat /tmp/big | wc -c");
+    assert_eq!(kept, format!("{}\n", fs::KEPT_FILE_BYTES));
+    assert_eq!(run(&mut sh, "wc -c /tmp/big"), "100000 /tmp/big\n");
+    assert!(run(&mut sh, "ls -l /tmp/big").contains(" 100000 "));
+    let sha = nectar_capture::uploads::hex(&sha2::Sha256::digest(&data));
+    assert_eq!(
+        run(&mut sh, "sha256sum /tmp/big"),
+        format!("{sha}  /tmp/big\n")
+    );
+    // Copied, the file keeps its size.
+    run(&mut sh, "cp /tmp/big /tmp/copy");
+    assert!(run(&mut sh, "ls -l /tmp/copy").contains(" 100000 "));
+    // sha256sum is SHA-256.
+    assert_eq!(
+        run(&mut sh, "echo -n abc | sha256sum"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n"
+    );
+}
+
+#[test]
+fn an_exec_reading_its_input_waits_for_it() {
+    let mut sh = shell();
+    let out = sh.exec("cat > /tmp/x; chmod +x /tmp/x; wc -c /tmp/x");
+    assert_eq!(out.exit, None);
+    assert!(sh.reads_stdin());
+    let full = fs::FullFile::of(b"#!/bin/sh\necho hi\n");
+    let (out, path) = sh.end_stdin(b"#!/bin/sh\necho hi\n", full);
+    assert_eq!(out.exit, Some(0));
+    assert_eq!(path.as_deref(), Some("/tmp/x"));
+    assert_eq!(String::from_utf8_lossy(&out.data), "18 /tmp/x\n");
+    // The file is the caller's upload, not a FileWrite.
+    assert!(
+        !out.actions
+            .iter()
+            .any(|a| matches!(a, Action::FileWrite { .. }))
+    );
+    assert_eq!(sh.mode_of("/tmp/x"), Some(0o755));
+}

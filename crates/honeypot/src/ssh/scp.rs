@@ -20,7 +20,7 @@ const MAX_HEADER: usize = 1024;
 /// Deepest directory nesting of `scp -r`.
 const MAX_DEPTH: usize = 16;
 /// Bytes of each file kept in memory for the session's fake filesystem.
-pub const HEAD_BYTES: usize = 64 * 1024;
+pub const HEAD_BYTES: usize = crate::shell::fs::KEPT_FILE_BYTES;
 
 /// One file received (or refused).
 #[derive(Debug)]

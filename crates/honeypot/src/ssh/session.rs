@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
-use crate::capture::{SessionRecording, Terminal, upload_event};
+use crate::capture::{IncomingFile, SessionRecording, Terminal, upload_event};
 use crate::listener::{EventExt, bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
@@ -134,7 +134,10 @@ pub(crate) struct Conn {
 #[derive(Debug, Clone)]
 pub(crate) struct Placed {
     pub path: String,
+    /// The beginning the fake filesystem keeps (`fs::KEPT_FILE_BYTES`).
     pub head: Arc<[u8]>,
+    /// The whole file's size and hash when `head` is not all of it.
+    pub full: Option<crate::shell::fs::FullFile>,
     pub mode: u32,
 }
 
@@ -157,6 +160,8 @@ struct Chan {
     placed_seen: usize,
     /// The channel runs the SFTP subsystem (in its own task).
     sftp: bool,
+    /// An `exec`'d `cat > f` reads the channel's input: kept as an upload.
+    stdin: Option<Box<IncomingFile>>,
 }
 
 /// What the connection task keeps to report the close.
@@ -493,7 +498,7 @@ impl Conn {
         ));
         // Files uploaded earlier on this connection are there.
         for file in self.placed.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            shell.place_file(&file.path, &file.head, file.mode, now);
+            shell.place_file(&file.path, &file.head, file.full, file.mode, now);
         }
         shell
     }
@@ -513,7 +518,7 @@ impl Conn {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         for file in list.iter().skip(chan.placed_seen) {
-            shell.place_file(&file.path, &file.head, file.mode, now);
+            shell.place_file(&file.path, &file.head, file.full, file.mode, now);
         }
         chan.placed_seen = list.len();
     }
@@ -533,6 +538,7 @@ impl Conn {
                 let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
                 if placed.len() < MAX_PLACED {
                     placed.push(Placed {
+                        full: crate::capture::full_file(&file.verdict),
                         path: file.path,
                         head: file.head.into(),
                         mode: file.mode,
@@ -540,6 +546,46 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// The input of an `exec`'d `cat > f` ended: the line runs, the input is an
+    /// `ssh.upload` event (`via` `exec`), and, stored, joins the connection's
+    /// filesystem.
+    async fn end_stdin(&mut self, channel: ChannelId, session: &mut Session) {
+        let Some(chan) = self.chan(channel) else {
+            return;
+        };
+        let Some(stdin) = chan.stdin.take() else {
+            return;
+        };
+        let Some(shell) = chan.shell.as_mut() else {
+            return;
+        };
+        let end = stdin.finish();
+        let (out, target) = shell.end_stdin(&end.head, end.full);
+        let path = target.unwrap_or_default();
+        let mode = shell.mode_of(&path).unwrap_or(0o644);
+        if end.full.size > 0 {
+            let base = self.event(Kind::SshUpload, Severity::High, String::new());
+            let name = if path.is_empty() { "-" } else { path.as_str() };
+            let event = upload_event(base, "exec", name, &path, &end.verdict)
+                .with("username", self.user.clone().unwrap_or_default());
+            self.send(event).await;
+        }
+        if !path.is_empty()
+            && matches!(end.verdict, nectar_capture::uploads::Verdict::Stored { .. })
+        {
+            let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
+            if placed.len() < MAX_PLACED {
+                placed.push(Placed {
+                    full: Some(end.full),
+                    path,
+                    head: end.head.into(),
+                    mode,
+                });
+            }
+        }
+        self.deliver(channel, out, true, session).await;
     }
 
     /// Ends an SCP channel with scp's exit status.
@@ -788,6 +834,7 @@ impl russh::server::Handler for Conn {
             scp: None,
             placed_seen: 0,
             sftp: false,
+            stdin: None,
         });
         reply.accept().await;
         Ok(())
@@ -796,8 +843,10 @@ impl russh::server::Handler for Conn {
     async fn channel_close(
         &mut self,
         channel: ChannelId,
-        _session: &mut Session,
+        session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Closed without EOF: what the command read is still an upload.
+        self.end_stdin(channel, session).await;
         self.channels.retain(|c| c.id != channel);
         Ok(())
     }
@@ -809,6 +858,10 @@ impl russh::server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         if self.chan(channel).is_some_and(|c| c.scp.is_some()) {
             self.end_scp(channel, session);
+            return Ok(());
+        }
+        if self.chan(channel).is_some_and(|c| c.stdin.is_some()) {
+            self.end_stdin(channel, session).await;
             return Ok(());
         }
         if self.chan(channel).is_some_and(|c| c.sftp) {
@@ -936,6 +989,17 @@ impl russh::server::Handler for Conn {
             return Ok(());
         }
         let out = shell.exec(&command);
+        if out.exit.is_none() {
+            // The command reads the channel's input: a file (`cat > f`), kept
+            // as an upload, or a script (`sh`).
+            let stdin = shell
+                .reads_stdin()
+                .then(|| Box::new(self.shared.capture.begin_stream()));
+            if let Some(chan) = self.chan(channel) {
+                chan.shell = Some(shell);
+                chan.stdin = stdin;
+            }
+        }
         self.deliver(channel, out, true, session).await;
         Ok(())
     }
@@ -1008,6 +1072,10 @@ impl russh::server::Handler for Conn {
             if done {
                 self.end_scp(channel, session);
             }
+            return Ok(());
+        }
+        if let Some(stdin) = chan.stdin.as_mut() {
+            stdin.feed(data);
             return Ok(());
         }
         if chan.shell.is_none() {

@@ -111,7 +111,9 @@ impl Sftp {
         let now = now();
         let files = sftp.placed.lock().map(|p| p.clone()).unwrap_or_default();
         for file in files {
-            let _ = sftp.fs.place(&file.path, &file.head, file.mode, uid, now);
+            let _ = sftp
+                .fs
+                .place(&file.path, &file.head, file.full, file.mode, uid, now);
         }
         sftp
     }
@@ -151,14 +153,16 @@ impl Sftp {
             .with("username", self.user.clone());
         self.base.send(event).await;
         if matches!(verdict, Verdict::Stored { .. }) {
+            let full = crate::capture::full_file(&verdict);
             let _ = self
                 .fs
-                .place(&file.path, &file.head, file.mode, self.uid, now());
+                .place(&file.path, &file.head, full, file.mode, self.uid, now());
             let mut placed = self.placed.lock().unwrap_or_else(|p| p.into_inner());
             if placed.len() < MAX_PLACED {
                 placed.push(Placed {
                     path: file.path,
                     head: file.head.into(),
+                    full,
                     mode: file.mode,
                 });
             }

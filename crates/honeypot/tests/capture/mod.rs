@@ -524,3 +524,5 @@ cat /tmp/b.txt /tmp/c.sh\nexit\n";
         assert_eq!(sha256_hex(&stored), e.data["sha256"].as_str().unwrap());
     }
 }
+
+mod exec_stdin;
