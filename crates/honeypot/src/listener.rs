@@ -253,20 +253,3 @@ pub(crate) fn bounded(text: &str) -> String {
     }
     text[..end].to_owned()
 }
-
-/// Event helpers the honeypot sessions share.
-pub(crate) trait EventExt {
-    /// Adds `data.unknown`, the commands of a line the fake machine did not have
-    /// (nothing when there were none).
-    fn with_unknown(self, names: Vec<String>) -> Event;
-}
-
-impl EventExt for Event {
-    fn with_unknown(self, names: Vec<String>) -> Event {
-        if names.is_empty() {
-            self
-        } else {
-            self.with("unknown", names)
-        }
-    }
-}

@@ -127,16 +127,19 @@ impl CowrieFormat {
             }
             Kind::SshCommand | Kind::SshExec | Kind::TelnetCommand => {
                 let mut fields = Map::new();
-                fields.insert("input".into(), text("input").into());
-                let message = format!("CMD: {}", text("input"));
+                // Encrypted at rest (`encrypt_to`): the ciphertext, which `nectar
+                // decrypt` turns back into Cowrie's `input`.
+                let shown = sealed_or_clear(data, "input", &mut fields);
+                let message = format!("CMD: {shown}");
                 lines.push(("cowrie.command.input", fields.clone(), message));
                 // Cowrie's answer to a line whose command it does not have.
                 if data
                     .get("unknown")
                     .and_then(Value::as_array)
                     .is_some_and(|a| !a.is_empty())
+                    || data.contains_key("unknown_enc")
                 {
-                    let message = format!("Command not found: {}", text("input"));
+                    let message = format!("Command not found: {shown}");
                     lines.push(("cowrie.command.failed", fields, message));
                 }
             }
@@ -144,15 +147,14 @@ impl CowrieFormat {
                 // Nothing is fetched, so there is no SHA-256 of the content: the
                 // field is left out rather than made up.
                 let mut fields = Map::new();
-                fields.insert("url".into(), text("url").into());
+                let shown = sealed_or_clear(data, "url", &mut fields);
                 fields.insert("outfile".into(), text("outfile").into());
                 fields.insert("destfile".into(), text("outfile").into());
                 if let Some(sha) = data.get("sha256").or_else(|| data.get("shasum")) {
                     fields.insert("shasum".into(), sha.clone());
                 }
                 let message = format!(
-                    "Download of URL ({}) to {} recorded, not fetched",
-                    text("url"),
+                    "Download of URL ({shown}) to {} recorded, not fetched",
                     text("outfile")
                 );
                 lines.push(("cowrie.session.file_download", fields, message));
@@ -272,6 +274,23 @@ impl CowrieFormat {
     }
 }
 
+/// Copies `key` of `data` to `fields`, or `key_enc` when the event has it sealed
+/// (`encrypt_to`); returns what a message may show of it.
+fn sealed_or_clear<'a>(
+    data: &'a Map<String, Value>,
+    key: &str,
+    fields: &mut Map<String, Value>,
+) -> &'a str {
+    let sealed = format!("{key}_enc");
+    if let Some(value) = data.get(&sealed) {
+        fields.insert(sealed, value.clone());
+        return "(encrypted)";
+    }
+    let clear = data.get(key).and_then(Value::as_str).unwrap_or("");
+    fields.insert(key.into(), clear.into());
+    clear
+}
+
 fn ip(addr: &Option<std::net::IpAddr>) -> String {
     addr.map(|a| a.to_string()).unwrap_or_default()
 }
@@ -344,6 +363,22 @@ mod tests {
         assert_eq!(out[1]["eventid"], "cowrie.command.failed");
         assert_eq!(out[1]["input"], "foo; id");
         assert_eq!(out[1]["message"], "Command not found: foo; id");
+        // Sealed with `encrypt_to`: the ciphertext, never the line.
+        let sealed = event(
+            Kind::SshCommand,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "input_enc": "YWdl",
+                   "unknown_enc": "YWdl", "url_enc": "x"}),
+        );
+        let out = lines(&mut f, &sealed);
+        assert_eq!(out[0]["input_enc"], "YWdl");
+        assert!(out[0].get("input").is_none());
+        assert_eq!(out[0]["message"], "CMD: (encrypted)");
+        assert_eq!(out[1]["eventid"], "cowrie.command.failed");
+        let http = event(
+            Kind::SessionConnect,
+            json!({"session": "fc3e06cb9819", "protocol": "http"}),
+        );
+        assert!(lines(&mut f, &http).is_empty());
         // Not a honeypot session event: nothing.
         assert!(lines(&mut f, &event(Kind::NetAlarm, json!({}))).is_empty());
     }

@@ -22,7 +22,7 @@ use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
 use crate::capture::{IncomingFile, SessionRecording, Terminal, upload_event};
-use crate::listener::{EventExt, bounded, clip};
+use crate::listener::{bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
 
@@ -660,29 +660,16 @@ impl Conn {
                     } else {
                         Kind::SshCommand
                     };
-                    self.event(
-                        kind,
-                        Severity::Medium,
-                        format!(
-                            "{}: {}",
-                            self.user.as_deref().unwrap_or("?"),
-                            clip(&input, 200)
-                        ),
-                    )
-                    .with("input", bounded(&input))
-                    .with("username", self.user.clone().unwrap_or_default())
-                    .with_unknown(unknown)
+                    let base = self
+                        .event(kind, Severity::Medium, String::new())
+                        .with("username", self.user.clone().unwrap_or_default());
+                    let who = self.user.as_deref().unwrap_or("?");
+                    self.shared.capture.command(base, who, &input, unknown)
                 }
-                Action::Download { tool, url, outfile } => self
-                    .event(
-                        Kind::SshDownload,
-                        Severity::High,
-                        format!("{tool} {}", clip(&url, 200)),
-                    )
-                    .with("url", bounded(&url))
-                    .with("tool", tool)
-                    .with("outfile", outfile)
-                    .with("fetched", false),
+                Action::Download { tool, url, outfile } => {
+                    let base = self.event(Kind::SshDownload, Severity::High, String::new());
+                    self.shared.capture.download(base, tool, &url, outfile)
+                }
                 Action::FileWrite { path, data } => {
                     let verdict = self.shared.capture.store_upload(&data);
                     let base = self.event(Kind::SshUpload, Severity::High, String::new());

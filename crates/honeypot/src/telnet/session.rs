@@ -21,7 +21,7 @@ use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
 use crate::capture::{SessionRecording, Terminal, upload_event};
-use crate::listener::{EventExt, bounded, clip, session_id};
+use crate::listener::{bounded, clip, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Profile, Shell};
 
@@ -380,25 +380,18 @@ impl Conn {
         for (action, unknown) in crate::shell::with_unknown(output.actions) {
             let event = match action {
                 Action::NotFound(_) => continue,
-                Action::Command(input) => self
-                    .event(
-                        Kind::TelnetCommand,
-                        Severity::Medium,
-                        format!("{}: {}", clip(&user, 32), clip(&input, 200)),
-                    )
-                    .with("input", bounded(&input))
-                    .with("username", user.clone())
-                    .with_unknown(unknown),
-                Action::Download { tool, url, outfile } => self
-                    .event(
-                        Kind::TelnetDownload,
-                        Severity::High,
-                        format!("{tool} {}", clip(&url, 200)),
-                    )
-                    .with("url", bounded(&url))
-                    .with("tool", tool)
-                    .with("outfile", outfile)
-                    .with("fetched", false),
+                Action::Command(input) => {
+                    let base = self
+                        .event(Kind::TelnetCommand, Severity::Medium, String::new())
+                        .with("username", user.clone());
+                    self.shared
+                        .capture
+                        .command(base, &clip(&user, 32), &input, unknown)
+                }
+                Action::Download { tool, url, outfile } => {
+                    let base = self.event(Kind::TelnetDownload, Severity::High, String::new());
+                    self.shared.capture.download(base, tool, &url, outfile)
+                }
                 Action::FileWrite { path, data } => {
                     let verdict = self.shared.capture.store_upload(&data);
                     let base = self.event(Kind::TelnetUpload, Severity::High, String::new());

@@ -227,8 +227,15 @@ pub async fn detail(
         None => (Vec::new(), String::new()),
     };
     let recordings = recorded.iter().map(|r| visible(r, 200)).collect();
-    let transcript = page
-        .events
+    // Typed commands and URLs sealed with `encrypt_to`: shown with the server's
+    // identity, "(encrypted)" without it.
+    let truncated = page.next.is_some();
+    let mut events = page.events;
+    for event in &mut events {
+        state.reveal(event);
+        nectar_capture::seal::mark_encrypted(&mut event.data);
+    }
+    let transcript = events
         .iter()
         .rev()
         .map(|e| {
@@ -246,7 +253,7 @@ pub async fn detail(
         row: SessionRow::from_summary(&summary),
         query: format!("session={}", percent_encode(&id)),
         transcript,
-        truncated: page.next.is_some(),
+        truncated,
         recordings,
         terminal,
         terminal_note,
