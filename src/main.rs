@@ -29,6 +29,7 @@ use crate::config::Config;
 /// bound values) allocates a lot, and mimalloc did the ingest benchmark's work in
 /// 12 % fewer instructions (callgrind); it also hands freed memory back to the
 /// system, where glibc kept a honeypot's RSS at its peak after sessions closed.
+/// With the `override` feature (workspace Cargo.toml) SQLite's mallocs use it too.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

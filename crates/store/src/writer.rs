@@ -97,9 +97,8 @@ impl WriterHandle {
             log,
             config,
             stats: stats.clone(),
-            rows: RowBuffer::default(),
+            rows: Default::default(),
             lines: Vec::new(),
-            chunk_lines: LineBuffer::default(),
             ranked: RankedValues::default(),
             last_values_flush: Instant::now(),
         };
@@ -136,11 +135,10 @@ struct Writer {
     log: Option<JsonlLog>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
-    rows: RowBuffer,
+    /// Two, so that the next chunk is rendered while SQLite inserts the current one.
+    rows: [RowBuffer; 2],
     /// The JSON lines of the new events of the current transaction.
     lines: Vec<u8>,
-    /// The JSON lines of every event of the current chunk.
-    chunk_lines: LineBuffer,
     /// The dashboard's top lists, summed in memory (see `RankedValues`).
     ranked: RankedValues,
     last_values_flush: Instant,
@@ -150,29 +148,11 @@ struct Writer {
 /// about this much).
 const VALUES_EVERY: Duration = Duration::from_secs(1);
 
-/// JSON lines of a chunk of events in one reused buffer.
-#[derive(Default)]
-struct LineBuffer {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl LineBuffer {
-    fn fill(&mut self, events: &[Event]) {
-        self.bytes.clear();
-        self.ends.clear();
-        for event in events {
-            // Serialising a typed Event into memory cannot fail.
-            let _ = serde_json::to_writer(&mut self.bytes, event);
-            self.bytes.push(b'\n');
-            self.ends.push(self.bytes.len());
-        }
-    }
-
-    fn line(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
-    }
+/// Appends `event` to `lines` as one JSON line.
+fn append_line(lines: &mut Vec<u8>, event: &Event) {
+    // Serialising a typed Event into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *lines, event);
+    lines.push(b'\n');
 }
 
 impl Writer {
@@ -303,34 +283,24 @@ impl Writer {
         let mut conn = self.store.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         self.lines.clear();
-        let mut outcomes = Vec::with_capacity(requests.len());
         let mut rollup = RollupBatch::default();
-        for request in requests {
-            let mut outcome = IngestOutcome::default();
-            for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
-                let chunk_lines = self.log.is_some().then_some(&mut self.chunk_lines);
-                let fresh = match mode {
-                    Mode::Fast => match self.rows.insert_all(&mut tx, chunk, chunk_lines).await? {
-                        Some(fresh) => fresh,
-                        // Dropping the transaction rolls it back.
-                        None => return Ok(None),
-                    },
-                    Mode::Careful => self.rows.insert_each(&mut tx, chunk, chunk_lines).await?,
-                };
-                for (i, is_new) in fresh.iter().enumerate() {
-                    if is_new {
-                        outcome.stored += 1;
-                        rollup.add(&chunk[i]);
-                        if self.log.is_some() {
-                            self.lines.extend_from_slice(self.chunk_lines.line(i));
-                        }
-                    } else {
-                        outcome.duplicates += 1;
-                    }
+        let outcomes = match mode {
+            Mode::Fast => {
+                let log = self.log.is_some().then_some(&mut self.lines);
+                if !insert_all(&mut self.rows, &mut tx, requests, log, &mut rollup).await? {
+                    // Dropping the transaction rolls it back.
+                    return Ok(None);
                 }
+                requests
+                    .iter()
+                    .map(|request| IngestOutcome {
+                        stored: request.events.len(),
+                        duplicates: 0,
+                    })
+                    .collect()
             }
-            outcomes.push(outcome);
-        }
+            Mode::Careful => self.insert_each(&mut tx, requests, &mut rollup).await?,
+        };
         if !rollup.is_empty() {
             rollup.flush(&mut tx).await?;
         }
@@ -350,6 +320,35 @@ impl Writer {
             .fetch_add(duplicates as u64, Ordering::Relaxed);
         self.append_log().await;
         Ok(Some(outcomes))
+    }
+
+    /// `Mode::Careful`: each request's events row by row, counting which were new.
+    async fn insert_each<'a>(
+        &mut self,
+        conn: &mut SqliteConnection,
+        requests: &'a [Request],
+        rollup: &mut RollupBatch<'a>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let mut outcome = IngestOutcome::default();
+            for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
+                let fresh = self.rows[0].insert_each(conn, chunk).await?;
+                for (event, is_new) in chunk.iter().zip(fresh) {
+                    if is_new {
+                        outcome.stored += 1;
+                        rollup.add(event);
+                        if self.log.is_some() {
+                            append_line(&mut self.lines, event);
+                        }
+                    } else {
+                        outcome.duplicates += 1;
+                    }
+                }
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
     }
 
     /// Appends the committed events to the JSON-lines log, off the async threads.
@@ -402,20 +401,57 @@ enum Mode {
 const ROWS_PER_STATEMENT: usize = 1_000;
 const COLUMNS: usize = 11;
 
-/// Which rows of a chunk were new.
-enum Fresh {
-    All(usize),
-    Some(Vec<bool>),
-}
-
-impl Fresh {
-    fn iter(&self) -> impl Iterator<Item = bool> + '_ {
-        let (all, some) = match self {
-            Fresh::All(n) => (*n, &[][..]),
-            Fresh::Some(flags) => (0, &flags[..]),
-        };
-        std::iter::repeat_n(true, all).chain(some.iter().copied())
+/// `Mode::Fast`: every request's events in multi-row statements. False (the caller
+/// gives up the transaction) as soon as a statement stored fewer rows than it had,
+/// because some ids were stored before.
+///
+/// A pipeline, because SQLite runs each statement on sqlx's worker thread: while it
+/// inserts chunk k, this task renders chunk k+1 into the other buffer, writes chunk
+/// k's JSON lines and adds it to the rollups, so the worker never waits for them.
+async fn insert_all<'a>(
+    rows: &mut [RowBuffer; 2],
+    conn: &mut SqliteConnection,
+    requests: &'a [Request],
+    mut lines: Option<&mut Vec<u8>>,
+    rollup: &mut RollupBatch<'a>,
+) -> Result<bool, StoreError> {
+    // Collected (a few slices a transaction): an iterator adaptor with a closure held
+    // across the awaits below trips the compiler's Send check of the spawned task.
+    let mut all: Vec<&'a [Event]> = Vec::new();
+    for request in requests {
+        all.extend(request.events.chunks(ROWS_PER_STATEMENT));
     }
+    let mut chunks = all.into_iter().peekable();
+    let [first, second] = rows;
+    let (mut current, mut next) = (first, second);
+    if let Some(chunk) = chunks.peek() {
+        current.prepare(chunk);
+    }
+    while let Some(chunk) = chunks.next() {
+        let execute = current
+            .bind(&current.statement, chunk, 0..chunk.len())?
+            .execute(&mut *conn);
+        let following = chunks.peek().copied();
+        let side_work = async {
+            if let Some(following) = following {
+                next.prepare(following);
+            }
+            if let Some(lines) = lines.as_deref_mut() {
+                for event in chunk {
+                    append_line(lines, event);
+                }
+            }
+            for event in chunk {
+                rollup.add(event);
+            }
+        };
+        let (done, ()) = tokio::join!(biased; execute, side_work);
+        if done?.rows_affected() as usize != chunk.len() {
+            return Ok(false);
+        }
+        std::mem::swap(&mut current, &mut next);
+    }
+    Ok(true)
 }
 
 /// Text columns of a chunk, rendered into one reused buffer so that binding a row
@@ -435,46 +471,22 @@ struct RowText {
 }
 
 impl RowBuffer {
-    /// Inserts the chunk in one statement; `None` if some of its ids were stored
-    /// before (the caller then gives up the transaction).
-    async fn insert_all(
-        &mut self,
-        conn: &mut SqliteConnection,
-        chunk: &[Event],
-        lines: Option<&mut LineBuffer>,
-    ) -> Result<Option<Fresh>, StoreError> {
+    /// Renders the chunk and makes the statement text fit its row count.
+    fn prepare(&mut self, chunk: &[Event]) {
         self.render(chunk);
         if self.statement_rows != chunk.len() {
             self.statement = insert_statement(chunk.len());
             self.statement_rows = chunk.len();
         }
-        // SQLite runs the statement on sqlx's worker thread; meanwhile this task
-        // writes the chunk's JSON lines, so the two cores work at once.
-        let execute = self
-            .bind(&self.statement, chunk, 0..chunk.len())?
-            .execute(&mut *conn);
-        let serialize = async {
-            if let Some(lines) = lines {
-                lines.fill(chunk);
-            }
-        };
-        let (done, ()) = tokio::join!(biased; execute, serialize);
-        let inserted = done?.rows_affected();
-        Ok((inserted as usize == chunk.len()).then_some(Fresh::All(chunk.len())))
     }
 
-    /// Inserts the chunk row by row, to learn which rows are new (only for batches
-    /// that were partly stored before).
+    /// Inserts a chunk row by row; which rows were new.
     async fn insert_each(
         &mut self,
         conn: &mut SqliteConnection,
         chunk: &[Event],
-        lines: Option<&mut LineBuffer>,
-    ) -> Result<Fresh, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         self.render(chunk);
-        if let Some(lines) = lines {
-            lines.fill(chunk);
-        }
         let single = insert_statement(1);
         let mut fresh = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
@@ -484,7 +496,7 @@ impl RowBuffer {
                 .await?;
             fresh.push(done.rows_affected() == 1);
         }
-        Ok(Fresh::Some(fresh))
+        Ok(fresh)
     }
 
     fn render(&mut self, chunk: &[Event]) {
