@@ -70,6 +70,12 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(64)
+            // 8 KiB pages for new files (SQLite's default is 4): the event table and
+            // its indexes split half as often and a commit writes fewer WAL frames
+            // (callgrind, ingest bench: 3.9% fewer instructions; 16 KiB gained only
+            // 0.7% more and makes every random index read twice as large). Files
+            // made with another size keep it: SQLite ignores this once a file exists.
+            .page_size(8192)
             // 64 MiB of page cache: the indexes' hot pages stay in memory under load.
             .pragma("cache_size", "-65536")
             // Checkpoint every ~40 MiB of WAL rather than 4 MiB: fewer, larger
@@ -108,5 +114,28 @@ impl Store {
             .await;
         self.readers.close().await;
         self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn new_files_use_8_kib_pages_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
+            .await
+            .unwrap();
+        let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!((page_size, mode.as_str()), (8192, "wal"));
+        store.close().await;
     }
 }
