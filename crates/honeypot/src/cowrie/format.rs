@@ -16,11 +16,19 @@ use serde_json::{Map, Value, json};
 /// cleared when full so a flood of connections costs bounded memory.
 const MAX_SESSIONS: usize = 65_536;
 
-/// The mapping's state: which sessions already had their client version line.
+/// What the fake machine's binaries are (Cowrie's `arch`, in
+/// `cowrie.session.params`): every ELF in the fake filesystem is x86-64.
+const ARCH: &str = "linux-x64-lsb";
+
+/// The mapping's state: which sessions already had their client version line,
+/// and which recordings' input hashes were seen (Cowrie's `duplicate`).
 #[derive(Debug)]
 pub struct CowrieFormat {
     uuid: String,
     versioned: HashSet<String>,
+    /// Input hashes of recordings written so far; cleared when full, so a flood
+    /// costs bounded memory (a replayed script may then be `duplicate: false`).
+    recorded: HashSet<String>,
 }
 
 impl CowrieFormat {
@@ -29,6 +37,7 @@ impl CowrieFormat {
         CowrieFormat {
             uuid,
             versioned: HashSet::new(),
+            recorded: HashSet::new(),
         }
     }
 
@@ -123,6 +132,15 @@ impl CowrieFormat {
                         "cowrie.login.failed"
                     };
                     lines.push((id, fields, message));
+                    if success {
+                        let mut fields = Map::new();
+                        fields.insert("arch".into(), ARCH.into());
+                        lines.push((
+                            "cowrie.session.params",
+                            fields,
+                            format!("Session parameters: arch {ARCH}"),
+                        ));
+                    }
                 }
             }
             Kind::SshCommand | Kind::SshExec | Kind::TelnetCommand => {
@@ -211,6 +229,46 @@ impl CowrieFormat {
             Kind::SessionClose => {
                 self.versioned.remove(&session);
                 let seconds = data.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
+                if let (Some(width), Some(height)) = (
+                    data.get("width").and_then(Value::as_u64),
+                    data.get("height").and_then(Value::as_u64),
+                ) {
+                    let mut fields = Map::new();
+                    fields.insert("width".into(), json!(width));
+                    fields.insert("height".into(), json!(height));
+                    lines.push((
+                        "cowrie.client.size",
+                        fields,
+                        format!("Terminal Size: {width} {height}"),
+                    ));
+                }
+                if let Some(ttylog) = data.get("recording").and_then(Value::as_str) {
+                    let shasum = text("recording_input_sha256");
+                    if self.recorded.len() >= MAX_SESSIONS {
+                        self.recorded.clear();
+                    }
+                    let duplicate = !shasum.is_empty() && !self.recorded.insert(shasum.to_owned());
+                    let mut fields = Map::new();
+                    fields.insert("ttylog".into(), ttylog.into());
+                    fields.insert(
+                        "size".into(),
+                        data.get("recording_bytes").cloned().unwrap_or(json!(0)),
+                    );
+                    fields.insert("shasum".into(), shasum.into());
+                    fields.insert("duplicate".into(), duplicate.into());
+                    fields.insert(
+                        "duration_ms".into(),
+                        json!((seconds * 1000.0).round() as u64),
+                    );
+                    lines.push((
+                        "cowrie.log.closed",
+                        fields,
+                        format!(
+                            "Closing TTY Log: {ttylog} after {} seconds",
+                            seconds.round()
+                        ),
+                    ));
+                }
                 let mut fields = Map::new();
                 fields.insert("duration".into(), json!(seconds));
                 fields.insert(
@@ -353,6 +411,43 @@ mod tests {
         assert_eq!(l["eventid"], "cowrie.session.closed");
         assert_eq!(l["duration"], 1.5);
         assert_eq!(l["duration_ms"], 1500);
+        // A recorded session: its terminal, then its recording, then the close.
+        let sha = "b".repeat(64);
+        let recorded = event(
+            Kind::SessionClose,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "duration": 2.0, "width": 132,
+                   "height": 43, "recording": "recordings/2026/11/24/fc3e06cb9819.cast",
+                   "recording_bytes": 4242, "recording_input_sha256": sha}),
+        );
+        let out = lines(&mut f, &recorded);
+        let ids: Vec<&str> = out.iter().map(|l| l["eventid"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            [
+                "cowrie.client.size",
+                "cowrie.log.closed",
+                "cowrie.session.closed"
+            ]
+        );
+        assert_eq!(
+            (&out[0]["width"], &out[0]["height"]),
+            (&json!(132), &json!(43))
+        );
+        assert_eq!(out[1]["ttylog"], "recordings/2026/11/24/fc3e06cb9819.cast");
+        assert_eq!(out[1]["size"], 4242);
+        assert_eq!(out[1]["shasum"], sha.as_str());
+        assert_eq!(out[1]["duplicate"], false);
+        assert_eq!(out[1]["duration_ms"], 2000);
+        // The same input again (a replayed bot script): a duplicate.
+        assert_eq!(lines(&mut f, &recorded)[1]["duplicate"], true);
+        let success = event(
+            Kind::TelnetLoginSuccess,
+            json!({"session": "fc3e06cb9819", "protocol": "telnet", "username": "root",
+                   "password": "x"}),
+        );
+        let out = lines(&mut f, &success);
+        assert_eq!(out[1]["eventid"], "cowrie.session.params");
+        assert_eq!(out[1]["arch"], "linux-x64-lsb");
         let typed = event(
             Kind::TelnetCommand,
             json!({"session": "fc3e06cb9819", "protocol": "telnet", "input": "foo; id",

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
-use crate::capture::{IncomingFile, SessionRecording, Terminal, upload_event};
+use crate::capture::{IncomingFile, RecordingLog, SessionRecording, Terminal, upload_event};
 use crate::listener::{bounded, clip};
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
@@ -125,7 +125,7 @@ pub(crate) struct Conn {
     /// Set at the first accepted login, so the login grace timer spares the session.
     logged_in: Arc<OnceLock<()>>,
     /// Recordings started on this connection (relative paths), for the close event.
-    recordings: Arc<Mutex<Vec<String>>>,
+    recordings: Arc<Mutex<Vec<Arc<RecordingLog>>>>,
     /// Files uploaded on this connection (SCP, SFTP), shown by its shells.
     placed: Arc<Mutex<Vec<Placed>>>,
 }
@@ -172,7 +172,7 @@ struct Closer {
     local: Option<SocketAddr>,
     hello: Arc<Hello>,
     logged_in: Arc<OnceLock<()>>,
-    recordings: Arc<Mutex<Vec<String>>>,
+    recordings: Arc<Mutex<Vec<Arc<RecordingLog>>>>,
 }
 
 impl Closer {
@@ -205,10 +205,20 @@ impl Closer {
         let recordings =
             std::mem::take(&mut *self.recordings.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(first) = recordings.first() {
-            event = event.with("recording", first.clone());
+            event = first.describe(event.with("recording", first.relative_path().to_owned()));
         }
         if recordings.len() > 1 {
-            event = event.with("recordings", recordings);
+            let all: Vec<&str> = recordings.iter().map(|r| r.relative_path()).collect();
+            event = event.with("recordings", all);
+        }
+        // The client's terminal (Cowrie's `cowrie.client.size`).
+        if let Some(terminal) = self.hello.terminal.get() {
+            event = event
+                .with("width", terminal.width)
+                .with("height", terminal.height);
+            if !terminal.term.is_empty() {
+                event = event.with("term", terminal.term.clone());
+            }
         }
         self.shared.bus.send(event).await;
         if reason.starts_with("max_") || reason == "login_grace_seconds" {
@@ -635,12 +645,12 @@ impl Conn {
         let Some(recording) = capture.record(&name, &chan.terminal, title) else {
             return;
         };
-        let relative = recording.relative_path().to_owned();
+        let log = recording.log();
         chan.recording = Some(recording);
         self.recordings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(relative);
+            .push(log);
     }
 
     /// Sends shell output, records its actions, and ends the channel on exit.
@@ -886,10 +896,12 @@ impl russh::server::Handler for Conn {
         _modes: &[(russh::Pty, u32)],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let hello = self.hello.clone();
         match self.chan(channel) {
             Some(chan) => {
                 chan.pty = true;
                 chan.terminal = Terminal::new(term, cols, rows);
+                let _ = hello.terminal.set(chan.terminal.clone());
                 let _ = session.channel_success(channel);
             }
             None => {

@@ -32,6 +32,8 @@ pub struct Hello {
     pub over_limit: AtomicBool,
     /// The first line was not SSH (and was answered like OpenSSH).
     pub refused_ident: OnceLock<String>,
+    /// The terminal of the connection's first pty request (for the close event).
+    pub terminal: OnceLock<crate::capture::Terminal>,
 }
 
 enum Phase {

@@ -20,7 +20,7 @@ use super::Shared;
 use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
-use crate::capture::{SessionRecording, Terminal, upload_event};
+use crate::capture::{RecordingLog, SessionRecording, Terminal, upload_event};
 use crate::listener::{bounded, clip, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Profile, Shell};
@@ -79,8 +79,8 @@ struct Conn {
     received: u64,
     /// The shell's recording while it runs.
     recording: Option<SessionRecording>,
-    /// Its file, relative to the data directory, for the close event.
-    recorded: Option<String>,
+    /// Its file, size and input hash, for the close event.
+    recorded: Option<std::sync::Arc<RecordingLog>>,
 }
 
 impl Conn {
@@ -357,7 +357,7 @@ impl Conn {
             self.user.as_deref().unwrap_or("?")
         );
         if let Some(recording) = self.shared.capture.record(&self.id, &terminal, title) {
-            self.recorded = Some(recording.relative_path().to_owned());
+            self.recorded = Some(recording.log());
             self.recording = Some(recording);
         }
     }
@@ -455,8 +455,12 @@ impl Conn {
         if let Some(term) = &self.options.term {
             event = event.with("term", term.clone());
         }
+        if let Some((width, height)) = self.options.window {
+            event = event.with("width", width).with("height", height);
+        }
         if let Some(recording) = &self.recorded {
-            event = event.with("recording", recording.clone());
+            event =
+                recording.describe(event.with("recording", recording.relative_path().to_owned()));
         }
         self.shared.bus.send(event).await;
         if reason.starts_with("max_") && reason != "max_auth_attempts"

@@ -149,6 +149,26 @@ c.close()
     assert!(text_of(&frames, "i").contains("echo café\n"));
     assert!(text_of(&frames, "o").contains("café\r\n"));
     assert!(frames.iter().any(|f| f.code == "r" && f.data == "100x30"));
+    // The close event: the terminal, and the recording's size and input hash
+    // (Cowrie's `cowrie.client.size` and `cowrie.log.closed`).
+    let close = of(&events, Kind::SessionClose)
+        .into_iter()
+        .find(|e| e.data.contains_key("recording"))
+        .unwrap();
+    assert_eq!(
+        (&close.data["width"], &close.data["height"]),
+        (&132.into(), &43.into())
+    );
+    assert_eq!(close.data["term"], "vt220");
+    let (path, _, _) = recording_of(&events, &dir);
+    assert_eq!(
+        close.data["recording_bytes"],
+        std::fs::metadata(&path).unwrap().len()
+    );
+    assert_eq!(
+        close.data["recording_input_sha256"],
+        sha256_hex("echo caf\u{e9}\nexit\n".as_bytes())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
