@@ -22,6 +22,8 @@ use nectar_capture::asciicast::{self, Header, Recorder, Step};
 use nectar_capture::seal::Sealer;
 use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
+
+use crate::shell::LineNotes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::warn;
@@ -207,14 +209,20 @@ impl Capture {
     }
 
     /// Fills a command event (`ssh.command`, `ssh.exec`, `telnet.command`): the
-    /// line typed (`input`), the names in it the shell did not have
-    /// (`unknown`), and the summary `WHO: LINE`. With `encrypt_to` the line and
-    /// the names are sealed like passwords (`input_enc`, `unknown_enc`, a JSON
-    /// array), as commands carry secrets (`echo root:pw | chpasswd`, `mysql
+    /// line typed (`input`), the bytes typed for it when line editing changed
+    /// them (`raw`, escaped: control characters and escape sequences are
+    /// evidence), the names in it the shell did not have (`unknown`), and the
+    /// summary `WHO: LINE`. With `encrypt_to` the line, its raw bytes and the
+    /// names are sealed like passwords (`input_enc`, `raw_enc`, `unknown_enc`, a
+    /// JSON array), as commands carry secrets (`echo root:pw | chpasswd`, `mysql
     /// -pPW`), and the summary says "(encrypted)".
-    pub fn command(&self, mut event: Event, who: &str, input: &str, unknown: Vec<String>) -> Event {
+    pub fn command(&self, mut event: Event, who: &str, input: &str, notes: LineNotes) -> Event {
         event.summary = format!("{who}: {}", self.shown(input, 200));
-        let event = self.secret(event, "input", &bounded(input));
+        let mut event = self.secret(event, "input", &bounded(input));
+        if let Some(raw) = &notes.raw {
+            event = self.secret(event, "raw", &bounded(raw));
+        }
+        let unknown = notes.unknown;
         if unknown.is_empty() {
             return event;
         }

@@ -4,6 +4,12 @@
 //!
 //! A line longer than the limit keeps its first `max` bytes; the rest is dropped
 //! (and reported once), so a client streaming without a newline costs nothing.
+//!
+//! What the editing swallows (control characters, escape sequences, the keys
+//! that edited the line) is evidence too (a bot probing for a real terminal, a
+//! human's corrections): an editor [`LineEditor::keeping_raw`] also keeps each
+//! line's bytes as they came, at most `max` of them, when they differ from the
+//! line ([`LineEditor::take_raw_lines`]). They are never interpreted.
 
 /// What a chunk of input produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +42,13 @@ pub struct LineEditor {
     last_cr: bool,
     /// Set when a line was cut at the limit (cleared by the caller).
     pub truncated: bool,
+    /// The current line's bytes as they came (`None`: not kept).
+    raw: Option<Vec<u8>>,
+    /// The current line's raw bytes differ from the line.
+    edited: bool,
+    /// For each line finished since the last [`LineEditor::take_raw_lines`],
+    /// its raw bytes if they differ from it.
+    raw_lines: Vec<Option<Vec<u8>>>,
 }
 
 impl LineEditor {
@@ -47,12 +60,56 @@ impl LineEditor {
             esc: Esc::None,
             last_cr: false,
             truncated: false,
+            raw: None,
+            edited: false,
+            raw_lines: Vec::new(),
         }
+    }
+
+    /// The same editor, also keeping each line's raw bytes.
+    pub fn keeping_raw(mut self) -> LineEditor {
+        self.raw = Some(Vec::new());
+        self
+    }
+
+    /// For each [`Key::Line`] produced since the last call, in order: its bytes
+    /// as they came when editing changed them (control characters, escape
+    /// sequences, backspaces), else `None`. Empty unless
+    /// [`LineEditor::keeping_raw`].
+    pub fn take_raw_lines(&mut self) -> Vec<Option<Vec<u8>>> {
+        std::mem::take(&mut self.raw_lines)
+    }
+
+    /// Ends the current line's raw bytes: kept for a finished line, dropped for
+    /// a discarded one.
+    fn end_raw(&mut self, finished: bool) {
+        let edited = std::mem::replace(&mut self.edited, false);
+        let Some(raw) = self.raw.as_mut() else {
+            return;
+        };
+        if finished {
+            self.raw_lines.push(edited.then(|| raw.clone()));
+        }
+        raw.clear();
     }
 
     /// Feeds bytes; echo goes to `echo`, finished keys to `keys`.
     pub fn feed(&mut self, input: &[u8], echo: &mut Vec<u8>, keys: &mut Vec<Key>) {
         for &b in input {
+            // Every byte of the line, as it came (bounded like the line).
+            let noted = match self.raw.as_mut() {
+                Some(raw) if raw.len() < self.max => {
+                    raw.push(b);
+                    true
+                }
+                _ => false,
+            };
+            // CR NUL is Telnet's bare CR: a line end, like CR LF.
+            let line_end = matches!(b, b'\r' | b'\n') || (b == 0 && self.last_cr);
+            let swallowed = !line_end && (self.esc != Esc::None || b < 0x20 || b == 0x7f);
+            if swallowed {
+                self.edited = true;
+            }
             match self.esc {
                 Esc::Start => {
                     self.esc = match b {
@@ -77,8 +134,12 @@ impl LineEditor {
             let was_cr = std::mem::replace(&mut self.last_cr, false);
             match b {
                 0x1b => self.esc = Esc::Start,
-                b'\r' | b'\n' => {
-                    if b == b'\n' && was_cr {
+                b'\r' | b'\n' | 0 if line_end => {
+                    // The line's end is not part of its raw bytes.
+                    if noted && let Some(raw) = self.raw.as_mut() {
+                        raw.pop();
+                    }
+                    if b != b'\r' && was_cr {
                         continue; // CR LF is one line end
                     }
                     self.last_cr = b == b'\r';
@@ -86,6 +147,7 @@ impl LineEditor {
                     let line = String::from_utf8_lossy(&self.buf).into_owned();
                     self.buf.clear();
                     keys.push(Key::Line(line));
+                    self.end_raw(true);
                 }
                 0x7f | 0x08 => {
                     // Remove one whole UTF-8 character.
@@ -104,10 +166,12 @@ impl LineEditor {
                     echo.extend_from_slice(b"^C\r\n");
                     self.buf.clear();
                     keys.push(Key::Interrupt);
+                    self.end_raw(false);
                 }
                 0x04 => {
                     if self.buf.is_empty() {
                         keys.push(Key::Eof);
+                        self.end_raw(false);
                     }
                 }
                 0x15 => {
@@ -155,6 +219,42 @@ mod tests {
         assert_eq!(keys, [Key::Line("a".into())]);
         let (_, keys) = run(b"abc\x15w\r");
         assert_eq!(keys, [Key::Line("w".into())]);
+    }
+
+    #[test]
+    fn raw_bytes_are_kept_when_editing_changed_the_line() {
+        let mut ed = LineEditor::new(64).keeping_raw();
+        let (mut echo, mut keys) = (Vec::new(), Vec::new());
+        ed.feed(
+            b"id\r\nuname\x1b[A\x08\x08-a\r\ngone\x03echo \x00hi\n",
+            &mut echo,
+            &mut keys,
+        );
+        assert_eq!(
+            keys,
+            [
+                Key::Line("id".into()),
+                Key::Line("una-a".into()),
+                Key::Interrupt,
+                Key::Line("echo hi".into())
+            ]
+        );
+        assert_eq!(
+            ed.take_raw_lines(),
+            [
+                None,
+                Some(b"uname\x1b[A\x08\x08-a".to_vec()),
+                Some(b"echo \x00hi".to_vec())
+            ]
+        );
+        assert!(ed.take_raw_lines().is_empty());
+        // Telnet's CR NUL and CR LF end a line, and are not editing.
+        ed.feed(b"ls\r\0pwd\r\n", &mut echo, &mut keys);
+        assert_eq!(ed.take_raw_lines(), [None, None]);
+        // Not kept unless asked for.
+        let mut plain = LineEditor::new(64);
+        plain.feed(b"a\x1b[Ab\r", &mut echo, &mut keys);
+        assert!(plain.take_raw_lines().is_empty());
     }
 
     #[test]

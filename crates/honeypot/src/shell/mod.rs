@@ -49,36 +49,87 @@ pub enum Action {
         data: Arc<[u8]>,
     },
     /// A command the fake machine does not have (what the emulation lacks, or a
-    /// bot's probe); [`with_unknown`] attaches it to its command line.
+    /// bot's probe); [`with_notes`] attaches it to its command line.
     NotFound(String),
+    /// The bytes typed for the command line before it, as they came, when line
+    /// editing changed them (control characters, escape sequences, backspaces),
+    /// escaped for display ([`escape_bytes`]); [`with_notes`] attaches it.
+    Typed(String),
+}
+
+/// What [`with_notes`] attaches to a command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineNotes {
+    /// The commands in it the fake machine did not have.
+    pub unknown: Vec<String>,
+    /// Its bytes as typed, escaped, when editing changed them.
+    pub raw: Option<String>,
 }
 
 /// Most unknown command names noted per command line.
 const MAX_NOT_FOUND: usize = 16;
 
-/// Pairs each action with the unknown command names that followed it up to the
-/// next command line (empty for all but [`Action::Command`]), dropping the
-/// [`Action::NotFound`]s: a `*.command` event then says which of its commands
-/// were not found.
-pub fn with_unknown(actions: Vec<Action>) -> Vec<(Action, Vec<String>)> {
-    let mut out: Vec<(Action, Vec<String>)> = Vec::with_capacity(actions.len());
+/// Pairs each action with what followed it up to the next command line (empty
+/// for all but [`Action::Command`]): the unknown command names and the raw bytes
+/// typed, dropping the [`Action::NotFound`]s and [`Action::Typed`]s. A
+/// `*.command` event then says which of its commands were not found, and how it
+/// was typed.
+pub fn with_notes(actions: Vec<Action>) -> Vec<(Action, LineNotes)> {
+    let mut out: Vec<(Action, LineNotes)> = Vec::with_capacity(actions.len());
     let mut last_command: Option<usize> = None;
     for action in actions {
         match action {
             Action::NotFound(name) => {
-                if let Some((_, names)) = last_command.and_then(|i| out.get_mut(i))
-                    && names.len() < MAX_NOT_FOUND
-                    && !names.contains(&name)
+                if let Some((_, notes)) = last_command.and_then(|i| out.get_mut(i))
+                    && notes.unknown.len() < MAX_NOT_FOUND
+                    && !notes.unknown.contains(&name)
                 {
-                    names.push(name);
+                    notes.unknown.push(name);
+                }
+            }
+            Action::Typed(raw) => {
+                if let Some((_, notes)) = last_command.and_then(|i| out.get_mut(i)) {
+                    notes.raw = Some(raw);
                 }
             }
             other => {
                 if matches!(other, Action::Command(_)) {
                     last_command = Some(out.len());
                 }
-                out.push((other, Vec::new()));
+                out.push((other, LineNotes::default()));
             }
+        }
+    }
+    out
+}
+
+/// Bytes shown as text that a terminal or a browser can display without
+/// interpreting any of it: printable characters as they are, a backslash as
+/// `\\`, control characters (C0, DEL, C1), separators and bidirectional
+/// controls, and bytes that are not UTF-8 as `\xNN` (`\u{NN}` above ASCII),
+/// so `ESC [ A` reads `\x1b[A`.
+pub fn escape_bytes(data: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(data.len() + 8);
+    for chunk in data.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x80 && c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                // C1 controls, and what reorders or breaks displayed text (line
+                // and paragraph separators, bidirectional controls, BOM).
+                c if c.is_control()
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
+                {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
@@ -223,7 +274,7 @@ impl Shell {
             uid,
             vars: Vec::new(),
             history: VecDeque::new(),
-            editor: pty.then(|| LineEditor::new(limits.max_line_bytes)),
+            editor: pty.then(|| LineEditor::new(limits.max_line_bytes).keeping_raw()),
             status: 0,
             commands: 0,
             limits,
@@ -313,13 +364,17 @@ impl Shell {
             // not only the first).
             return self.feed_raw(input);
         }
-        let truncated = match self.editor.as_mut() {
+        let (truncated, raws) = match self.editor.as_mut() {
             Some(editor) => {
                 editor.feed(input, &mut echo, &mut keys);
-                std::mem::take(&mut editor.truncated)
+                (
+                    std::mem::take(&mut editor.truncated),
+                    editor.take_raw_lines(),
+                )
             }
-            None => false,
+            None => (false, Vec::new()),
         };
+        let mut raws = raws.into_iter();
         if truncated {
             self.actions.push(Action::Limit("line"));
         }
@@ -330,7 +385,8 @@ impl Shell {
             }
             match key {
                 Key::Line(line) => {
-                    self.interactive_line(&line);
+                    let raw = raws.next().flatten();
+                    self.interactive_line(&line, raw);
                     self.prompt_again();
                 }
                 Key::Interrupt => {
@@ -432,13 +488,17 @@ impl Shell {
         let mut keys = Vec::new();
         let mut echo = Vec::new();
         let max_line = self.limits.max_line_bytes;
-        let editor = self.editor.get_or_insert_with(|| LineEditor::new(max_line));
+        let editor = self
+            .editor
+            .get_or_insert_with(|| LineEditor::new(max_line).keeping_raw());
         editor.feed(input, &mut echo, &mut keys);
+        let mut raws = editor.take_raw_lines().into_iter();
         for key in keys {
-            if let Key::Line(line) = key
-                && self.exit.is_none()
-            {
-                self.interactive_line(&line);
+            if let Key::Line(line) = key {
+                let raw = raws.next().flatten();
+                if self.exit.is_none() {
+                    self.interactive_line(&line, raw);
+                }
             }
         }
         self.finish(false)
@@ -545,7 +605,9 @@ impl Shell {
             && flags.iter().all(|f| matches!(*f, "-s" | "-" | "-i"))
     }
 
-    fn interactive_line(&mut self, line: &str) {
+    /// Runs (or keeps for a command reading the terminal) a line typed;
+    /// `raw` is its bytes as they came when editing changed them.
+    fn interactive_line(&mut self, line: &str, raw: Option<Vec<u8>>) {
         if let Some(pending) = self.pending.as_mut() {
             if pending.delimiter.as_deref() == Some(line.trim_start_matches('\t')) {
                 self.end_pending();
@@ -559,6 +621,9 @@ impl Shell {
             return;
         }
         self.actions.push(Action::Command(line.to_owned()));
+        if let Some(raw) = raw {
+            self.actions.push(Action::Typed(escape_bytes(&raw)));
+        }
         if self.history.len() >= MAX_HISTORY {
             self.history.pop_front();
         }

@@ -177,7 +177,13 @@ fn interactive_editing_prompt_and_limits() {
         String::from_utf8_lossy(&out.data),
         "pwf\x08 \x08d\r\n/root\r\nroot@web-1:~# "
     );
-    assert_eq!(out.actions, [Action::Command("pwd".into())]);
+    assert_eq!(
+        out.actions,
+        [
+            Action::Command("pwd".into()),
+            Action::Typed("pwf\\x7fd".into())
+        ]
+    );
     let out = sh.feed(&[b'x'; 1000]);
     assert_eq!(out.actions, [Action::Limit("line")]);
     sh.feed(b"\r");
@@ -279,10 +285,10 @@ fn cat_reads_the_terminal_until_ctrl_d_and_heredocs_until_their_word() {
 fn unknown_commands_are_attached_to_their_line() {
     let mut sh = shell();
     let out = sh.exec("id; nosuch; ./missing || echo x");
-    let grouped = with_unknown(out.actions);
+    let grouped = with_notes(out.actions);
     assert_eq!(grouped.len(), 1);
     assert!(matches!(&grouped[0].0, Action::Command(c) if c.starts_with("id;")));
-    assert_eq!(grouped[0].1, ["nosuch", "./missing"]);
+    assert_eq!(grouped[0].1.unknown, ["nosuch", "./missing"]);
     let busybox = Shell::new(
         World::new(Persona::new("cam-1", vec![])),
         "root",
@@ -347,4 +353,17 @@ fn an_exec_reading_its_input_waits_for_it() {
             .any(|a| matches!(a, Action::FileWrite { .. }))
     );
     assert_eq!(sh.mode_of("/tmp/x"), Some(0o755));
+}
+
+#[test]
+fn what_line_editing_swallowed_is_kept_escaped() {
+    let mut sh = shell_with(true);
+    let out = sh.feed(b"una\x1b[Ame\tx\x7f\r");
+    let grouped = with_notes(out.actions);
+    assert!(matches!(&grouped[0].0, Action::Command(c) if c == "uname"));
+    assert_eq!(grouped[0].1.raw.as_deref(), Some("una\\x1b[Ame\\x09x\\x7f"));
+    assert_eq!(
+        escape_bytes(b"a\\b\xff\xc2\x9b\xe2\x80\xa8\x00"),
+        "a\\\\b\\xff\\u{9b}\\u{2028}\\x00"
+    );
 }

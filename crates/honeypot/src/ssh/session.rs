@@ -661,9 +661,9 @@ impl Conn {
         exec: bool,
         session: &mut Session,
     ) {
-        for (action, unknown) in crate::shell::with_unknown(out.actions) {
+        for (action, notes) in crate::shell::with_notes(out.actions) {
             let event = match action {
-                Action::NotFound(_) => continue,
+                Action::NotFound(_) | Action::Typed(_) => continue,
                 Action::Command(input) => {
                     let kind = if exec {
                         Kind::SshExec
@@ -674,7 +674,7 @@ impl Conn {
                         .event(kind, Severity::Medium, String::new())
                         .with("username", self.user.clone().unwrap_or_default());
                     let who = self.user.as_deref().unwrap_or("?");
-                    self.shared.capture.command(base, who, &input, unknown)
+                    self.shared.capture.command(base, who, &input, notes)
                 }
                 Action::Download { tool, url, outfile } => {
                     let base = self.event(Kind::SshDownload, Severity::High, String::new());

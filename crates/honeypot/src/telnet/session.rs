@@ -377,16 +377,16 @@ impl Conn {
     /// Records the shell's actions and queues its output; a reason when it exited.
     async fn deliver(&mut self, output: Output, out: &mut Vec<u8>) -> Option<&'static str> {
         let user = self.user.clone().unwrap_or_default();
-        for (action, unknown) in crate::shell::with_unknown(output.actions) {
+        for (action, notes) in crate::shell::with_notes(output.actions) {
             let event = match action {
-                Action::NotFound(_) => continue,
+                Action::NotFound(_) | Action::Typed(_) => continue,
                 Action::Command(input) => {
                     let base = self
                         .event(Kind::TelnetCommand, Severity::Medium, String::new())
                         .with("username", user.clone());
                     self.shared
                         .capture
-                        .command(base, &clip(&user, 32), &input, unknown)
+                        .command(base, &clip(&user, 32), &input, notes)
                 }
                 Action::Download { tool, url, outfile } => {
                     let base = self.event(Kind::TelnetDownload, Severity::High, String::new());

@@ -122,6 +122,8 @@ ch = c.invoke_shell(term="vt220", width=132, height=43)
 time.sleep(0.5)
 ch.send(b"echo caf\xc3\xa9\n")
 time.sleep(0.3)
+ch.send(b"id\x1b[A\x08\x08whoami\n")
+time.sleep(0.3)
 ch.resize_pty(width=100, height=30)
 time.sleep(0.3)
 ch.send(b"exit\n")
@@ -167,8 +169,19 @@ c.close()
     );
     assert_eq!(
         close.data["recording_input_sha256"],
-        sha256_hex("echo caf\u{e9}\nexit\n".as_bytes())
+        sha256_hex("echo caf\u{e9}\nid\x1b[A\x08\x08whoami\nexit\n".as_bytes())
     );
+    // What line editing swallowed is in the command's event, escaped.
+    let edited = of(&events, Kind::SshCommand)
+        .into_iter()
+        .find(|e| e.data["input"] == "whoami")
+        .expect("the edited line");
+    assert_eq!(edited.data["raw"], "id\\x1b[A\\x08\\x08whoami");
+    let plain = of(&events, Kind::SshCommand)
+        .into_iter()
+        .find(|e| e.data["input"] == "echo caf\u{e9}")
+        .expect("the plain line");
+    assert!(plain.data.get("raw").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
