@@ -512,7 +512,7 @@ impl Shell {
             self.actions.push(Action::Limit("line"));
         }
         self.actions.push(Action::Command(line.clone()));
-        if Self::reads_terminal(&line) == Some(None) {
+        if Self::reads_terminal(&line) == Some(None) || Self::copies_input(&line) {
             // `ssh host 'cat > f; chmod +x f' < file`: the line runs when the
             // input ends, with it as `cat`'s input.
             self.exec_stdin = Some(line);
@@ -570,6 +570,42 @@ impl Shell {
     /// Permission bits of the file at `path` (absolute), if there is one.
     pub fn mode_of(&self, path: &str) -> Option<u32> {
         self.fs.get(path).map(|n| n.mode)
+    }
+
+    /// Whether the first command of `line` is another that copies its input
+    /// when given no input file (`tee f`, `dd of=f`, `base64 -d > f`): an
+    /// `exec` of it waits for the channel's input, like `cat`.
+    fn copies_input(line: &str) -> bool {
+        let Ok(list) = parser::parse(line) else {
+            return false;
+        };
+        let Some(command) = list.first().and_then(|(_, p)| p.commands.first()) else {
+            return false;
+        };
+        let own_input = command
+            .redirects
+            .iter()
+            .any(|r| matches!(r, Redirect::In(_) | Redirect::HereString(_)));
+        if own_input || command.group.is_some() {
+            return false;
+        }
+        let words: Vec<&str> = command
+            .words
+            .iter()
+            .map(|w| match w.as_slice() {
+                [Part::Lit(text, _)] => text.as_str(),
+                _ => "",
+            })
+            .collect();
+        let Some((name, args)) = words.split_first() else {
+            return false;
+        };
+        match name.rsplit('/').next().unwrap_or(name) {
+            "tee" => true,
+            "dd" => !args.iter().any(|a| a.starts_with("if=")),
+            "base64" => args.iter().all(|a| a.starts_with('-')),
+            _ => false,
+        }
     }
 
     /// Whether `line` is a shell with no script (`sh`, `bash -s`), which reads

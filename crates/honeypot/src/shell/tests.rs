@@ -367,3 +367,34 @@ fn what_line_editing_swallowed_is_kept_escaped() {
         "a\\\\b\\xff\\u{9b}\\u{2028}\\x00"
     );
 }
+
+#[test]
+fn an_exec_of_tee_dd_or_base64_waits_for_its_input_too() {
+    for line in ["tee /tmp/t", "dd of=/tmp/d bs=1k", "base64 -d > /tmp/b"] {
+        let mut sh = shell();
+        assert_eq!(sh.exec(line).exit, None, "{line}");
+        assert!(sh.reads_stdin(), "{line}");
+    }
+    for line in [
+        "dd if=/bin/sh of=/tmp/x",
+        "base64 /etc/passwd",
+        "tee /tmp/t < /etc/hosts",
+    ] {
+        let mut sh = shell();
+        assert!(sh.exec(line).exit.is_some(), "{line}");
+    }
+    let mut sh = shell();
+    sh.exec("tee /tmp/t >/dev/null");
+    let input = b"payload\n";
+    let (out, path) = sh.end_stdin(input, fs::FullFile::of(input));
+    assert_eq!(path.as_deref(), Some("/tmp/t"));
+    assert_eq!(out.exit, Some(0));
+    let mut sh = shell();
+    sh.exec("base64 -d > /tmp/b");
+    let (out, path) = sh.end_stdin(b"aGk=\n", fs::FullFile::of(b"aGk=\n"));
+    // The decoded file is a write of its own; the input went to no file.
+    assert_eq!(path, None);
+    assert!(out.actions.iter().any(
+        |a| matches!(a, Action::FileWrite { path, data } if path == "/tmp/b" && &data[..] == b"hi")
+    ));
+}

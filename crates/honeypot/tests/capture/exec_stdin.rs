@@ -57,7 +57,7 @@ async fn exec_stdin_is_an_upload_with_openssh_and_paramiko() {
     let (_, other) = sample(local.path(), "other", 100_000, 8);
     let bot_sha = sha256_hex(&bot);
     let other_sha = sha256_hex(&other);
-    let (dropper, script) = tokio::task::spawn_blocking(move || {
+    let (dropper, script, decoder) = tokio::task::spawn_blocking(move || {
         (
             ssh_with_stdin(
                 addr,
@@ -66,10 +66,18 @@ async fn exec_stdin_is_an_upload_with_openssh_and_paramiko() {
             ),
             // A shell with no script reads its commands from the input.
             ssh_with_stdin(addr, "sh", b"echo from-script\nuname -s\n"),
+            // Another command that copies its input: the input is an upload,
+            // and so is the file it decodes to.
+            ssh_with_stdin(
+                addr,
+                "base64 -d > /tmp/b; wc -c /tmp/b",
+                b"IyEvYmluL3NoCmlkCg==\n",
+            ),
         )
     })
     .await
     .unwrap();
+    assert_eq!(String::from_utf8_lossy(&decoder.stdout), "13 /tmp/b\n");
     let shown = String::from_utf8_lossy(&dropper.stdout);
     assert!(
         dropper.status.success(),
@@ -127,7 +135,22 @@ c.close()
 
     let events = pot.finish().await;
     let ups = uploads(&events);
-    assert_eq!(ups.len(), 2, "{ups:?}");
+    assert_eq!(ups.len(), 4, "{ups:?}");
+    let decoded = ups
+        .iter()
+        .find(|e| e.data["path"] == "/tmp/b")
+        .expect("the decoded file");
+    assert_eq!(decoded.data["via"], "shell");
+    assert_eq!(decoded.data["sha256"], sha256_hex(b"#!/bin/sh\nid\n"));
+    let encoded = ups
+        .iter()
+        .find(|e| e.data["via"] == "exec" && e.data["path"] == "")
+        .expect("the input");
+    assert_eq!(encoded.data["filename"], "-");
+    assert_eq!(
+        encoded.data["sha256"],
+        sha256_hex(b"IyEvYmluL3NoCmlkCg==\n")
+    );
     for (path, sha, size) in [
         ("/tmp/.x", &bot_sha, 200_000),
         ("/tmp/p.bin", &other_sha, 100_000),
