@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
 # Telnet honeypot benchmark: `nectar serve` (release) against Cowrie's Telnet, in
 # the same run, with the same clients: failed logins per second (a new connection
-# per attempt, ../shared/peers/telnet_login_load.py) at 40, 200 and 2,000
-# concurrent connections, and memory per open logged-in shell (scripts/telnet_hold.py).
-# Each server is pinned to core 0 and the clients to core 1. Loopback only, every
-# load bounded in count and time; servers are stopped by their PID.
+# per attempt) at 40, 200 and 2,000 concurrent connections, and memory per open
+# logged-in shell (scripts/telnet_hold.py). Optionally the floor: a trivial server
+# doing the same exchange with no events (FLOOR=1), so what is Nectar's own shows.
+# Each server is pinned to core 0 and the clients to core 1 (Cowrie is
+# single-threaded, so both servers get one core). Loopback only, every load
+# bounded in count and time; servers are stopped by their PID.
 #
-#   CARGO_TARGET_DIR=target cargo build --release -p nectar
-#   sudo scripts/bench_telnet_honeypot.sh          # ~5 min; QUICK=1 for a smoke run
+#   CARGO_TARGET_DIR=target cargo build --release -p nectar \
+#       -p nectar-honeypot --example telnet_login_load --example telnet_floor_server
+#   sudo scripts/bench_telnet_honeypot.sh          # ~6 min; QUICK=1 for a smoke run
 #
+# The load client is the compiled one (crates/honeypot/examples/telnet_login_load.rs,
+# same steps as ../shared/peers/telnet_login_load.py, which spends a whole core at
+# about 6,000 attempts a second); CLIENT=python uses the Python one.
 # Cowrie: installed from PyPI into /tmp/cowrie-venv and run as an unprivileged
-# user, as ../shared/peers/run_cowrie_bench.sh does (COWRIE=0 skips it).
-# Needs root (Cowrie refuses to run as root, so it runs as `cowriebench`),
-# python3, taskset, and ulimit -n above 4,000.
+# user, as ../shared/peers/run_cowrie_bench.sh does (COWRIE=0 skips it, NECTAR=0
+# skips Nectar). Needs root (Cowrie refuses to run as root, so it runs as
+# `cowriebench`), python3, taskset, and ulimit -n above 4,000.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BIN=${NECTAR_BIN:-$ROOT/target/release/nectar}
-LOAD=${LOAD:-$ROOT/../shared/peers/telnet_login_load.py}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=${NECTAR_BIN:-$TARGET/release/nectar}
+LOAD_BIN=${LOAD_BIN:-$TARGET/release/examples/telnet_login_load}
+FLOOR_BIN=${FLOOR_BIN:-$TARGET/release/examples/telnet_floor_server}
+LOAD_PY=${LOAD_PY:-$ROOT/../shared/peers/telnet_login_load.py}
+CLIENT=${CLIENT:-rust}
+FPORT=${FLOOR_PORT:-2325}
+WITH_FLOOR=${FLOOR:-0}
+# Connections per run: the compiled client finishes 4,000 in well under a second.
+TOTAL=${TOTAL:-20000}
+COWRIE_TOTAL=${COWRIE_TOTAL:-4000}
 HOLD=$HERE/telnet_hold.py
 PORT=${PORT:-2324}
 CPORT=${COWRIE_PORT:-2223}
@@ -53,10 +68,11 @@ TCK=$(getconf CLK_TCK)
 # Attempts: admin/wrongpass is refused by both servers' default credentials. The
 # client's rate is bounded by its own core, so the server's CPU time per attempt
 # (utime+stime over the run) is printed too: it gives logins/s per server core.
+if [ "$CLIENT" = python ]; then LOAD=(python3 "$LOAD_PY"); else LOAD=("$LOAD_BIN" --max-seconds 240); fi
 attempts() { # port pid total concurrency
   local a b
   a=$(cpu "$2")
-  timeout 300 taskset -c 1 python3 "$LOAD" --port "$1" --total "$3" --concurrency "$4" \
+  timeout 300 taskset -c 1 "${LOAD[@]}" --port "$1" --total "$3" --concurrency "$4" \
     --user admin --password wrongpass --timeout 10
   b=$(cpu "$2")
   echo "{\"server_cpu_ms_per_attempt\": $(python3 -c "print(round(($b-$a)/$TCK*1000/$3,3))"), \"concurrency\": $4}"
@@ -69,16 +85,16 @@ threads() {
 }
 # Memory first, on the fresh process (a heap grown by the load would hide it),
 # then the login rates.
-run_set() { # label port pid password
+run_set() { # label port pid password total
   echo "# $1 pid $3 idle_rss_kib $(rss "$3")"
   if [ "$Q" = 1 ]; then
-    timeout 120 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 100 --password "$4" --hold-s 1
+    [ -z "$4" ] || timeout 120 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 100 --password "$4" --hold-s 1
     attempts "$2" "$3" 400 40
     return
   fi
-  timeout 300 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 1000 --password "$4" --hold-s 3
+  [ -z "$4" ] || timeout 300 taskset -c 1 python3 "$HOLD" --port "$2" --server-pid "$3" --sessions 1000 --password "$4" --hold-s 3
   for c in 40 200 2000; do
-    for run in 1 2 3; do attempts "$2" "$3" $((c < 2000 ? 4000 : 10000)) "$c"; done
+    for run in 1 2 3; do attempts "$2" "$3" "$5" "$c"; done
   done
   echo "# $1 rss_after_load_kib $(rss "$3")"
   threads "$3"
@@ -91,8 +107,18 @@ if [ "$WITH_NECTAR" = 1 ]; then
   PIDS+=("$NP")
   for _ in $(seq 120); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.5; done
   sleep 1
-  run_set "nectar $("$BIN" --version)" "$PORT" "$NP" 123456
+  run_set "nectar $("$BIN" --version)" "$PORT" "$NP" 123456 "$TOTAL"
   kill "$NP"; wait "$NP" 2>/dev/null || true
+fi
+
+# --- The floor: the same exchange, no events (no memory hold: it has no shell) ---
+if [ "$WITH_FLOOR" = 1 ]; then
+  taskset -c 0 "$FLOOR_BIN" --port "$FPORT" --max-seconds 900 2>"$DIR/floor.log" &
+  FP=$!
+  PIDS+=("$FP")
+  for _ in $(seq 60); do ss -ltn | grep -q "127.0.0.1:$FPORT " && break; sleep 0.5; done
+  run_set "floor (trivial tokio server)" "$FPORT" "$FP" "" "$TOTAL"
+  kill "$FP"; wait "$FP" 2>/dev/null || true
 fi
 
 # --- Cowrie (same clients, same core) ---
@@ -122,7 +148,7 @@ EOF
   PIDS+=("$CP")
   taskset -a -p -c 0 "$CP" >/dev/null
   sleep 1
-  run_set "cowrie 3.1.4" "$CPORT" "$CP" s3cret
+  run_set "cowrie 3.1.4" "$CPORT" "$CP" s3cret "$COWRIE_TOTAL"
   su -s /bin/bash "$USR" -c "cd $RUN && PATH=$VENV/bin:\$PATH cowrie stop" >/dev/null || kill "$CP"
 fi
 rm -rf "$DIR"
