@@ -114,6 +114,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         (None, bus.clone())
     };
+    // SSH and Telnet sessions hand their events over in bursts (see handoff.rs).
+    let (handoff, honeypot_bus) = nectar_honeypot::handoff::Handoff::start(honeypot_bus);
     let honeytokens = load_honeytokens(&config)?;
     let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
     let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
@@ -203,6 +205,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(telnet) = telnet {
         telnet.stop(Duration::from_secs(10)).await;
+    }
+    if tokio::time::timeout(Duration::from_secs(10), handoff.finish())
+        .await
+        .is_err()
+    {
+        warn!("Honeypot events were still being handed over after 10 s.");
     }
     if let Some(cowrie) = cowrie
         && tokio::time::timeout(Duration::from_secs(10), cowrie.finish())
