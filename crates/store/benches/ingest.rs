@@ -101,9 +101,19 @@ async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -
     }
     // Stopping the writer flushes and prunes the dashboard rollups: timed too, so
     // no work is left out of the figure.
+    let commits = writer
+        .stats()
+        .commits
+        .load(std::sync::atomic::Ordering::Relaxed);
     drop(writer);
     task.await.expect("writer");
     let elapsed = start.elapsed().as_secs_f64();
+    if std::env::var_os("VERBOSE").is_some() {
+        eprintln!(
+            "{events} events in {commits} transactions ({:.0} a transaction), {elapsed:.2} s",
+            events as f64 / commits.max(1) as f64
+        );
+    }
     assert_eq!(
         store
             .count_events(&Default::default())
