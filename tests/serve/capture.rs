@@ -451,7 +451,22 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
             .map(|e| e["data"].clone())
             .collect::<Vec<_>>()
     };
+    // The session page of the session that typed the command.
+    let typed_session = typed_event["data"]["session"].as_str().unwrap().to_owned();
+    let session_page = |server: &Server| {
+        let cookie = crate::util::web_login(server, &data);
+        let answer = crate::util::client()
+            .get(format!("{}/sessions/{typed_session}", server.url))
+            .header("cookie", cookie)
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.text().unwrap()
+    };
     let mut plain = Server::start(&data, None);
+    let page = session_page(&plain);
+    assert!(page.contains("(encrypted)"), "{page}");
+    assert!(!page.contains(command_password), "{page}");
     let shown = failed_via_api(&plain);
     assert!(shown.get("password").is_none() && shown["password_enc"].is_string());
     let commands = chpasswd_via_api(&plain);
@@ -473,6 +488,11 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     assert!(
         refused.iter().any(|p| shown["password"] == p.as_str()),
         "{shown}"
+    );
+    let page = session_page(&keyed);
+    assert!(
+        page.contains(&format!("echo root:{command_password} | chpasswd")),
+        "{page}"
     );
     let commands = chpasswd_via_api(&keyed);
     let chpasswd = format!("echo root:{command_password} | chpasswd");

@@ -179,3 +179,47 @@ pub fn all_events(url: &str, token: &str, query: &str) -> Vec<serde_json::Value>
     }
     panic!("pagination did not end");
 }
+
+/// Logs into the web UI of `server` as the first admin (its password is in the
+/// data directory `data`); returns the `cookie` header value for later pages.
+pub fn web_login(server: &Server, data: &Path) -> String {
+    let password = std::fs::read_to_string(data.join("initial-admin-password"))
+        .expect("the initial admin password")
+        .trim()
+        .to_owned();
+    let client = client();
+    let form = client
+        .get(format!("{}/login", server.url))
+        .send()
+        .expect("GET /login");
+    let csrf_cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("nectar_login_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("the login CSRF cookie")
+        .to_owned();
+    let answer = client
+        .post(format!("{}/login", server.url))
+        .header("cookie", format!("nectar_login_csrf={csrf_cookie}"))
+        .form(&[
+            ("username", "admin"),
+            ("password", password.as_str()),
+            ("csrf", csrf_cookie.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .expect("POST /login");
+    let session = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("nectar_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie after login")
+        .to_owned();
+    format!("nectar_session={session}")
+}
