@@ -14,6 +14,9 @@ enum Out {
     Sealed(age::stream::StreamWriter<BufWriter<File>>),
 }
 
+/// Bytes buffered before a write to the file.
+const FILE_BUFFER: usize = 1024;
+
 /// A capture file being written.
 pub struct CaptureFile {
     path: PathBuf,
@@ -42,7 +45,10 @@ impl CaptureFile {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = BufWriter::with_capacity(8 * 1024, options.open(&path)?);
+        // One of these is open per recorded session for as long as it lasts, so
+        // the buffer is what an idle session costs: 1 KiB (a few dozen
+        // keystroke lines per write) instead of std's 8 KiB.
+        let file = BufWriter::with_capacity(FILE_BUFFER, options.open(&path)?);
         let out = match sealer {
             Some(sealer) => Out::Sealed(sealer.wrap(file)?),
             None => Out::Plain(file),

@@ -51,11 +51,14 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         recordings: Arc::new(Mutex::new(Vec::new())),
         placed: Arc::new(Mutex::new(Vec::new())),
     };
-    conn.send(conn.event(
+    // Every await below that is not the session's main loop is boxed: this
+    // future lives as long as the connection, and an inline state machine is
+    // as large as its largest await (the handshake's alone is over 1 KiB).
+    Box::pin(conn.send(conn.event(
         Kind::SessionConnect,
         Severity::Info,
         format!("SSH connection from {}", peer.ip()),
-    ))
+    )))
     .await;
     let _ = stream.set_nodelay(true);
     let tap = Tap::new(stream, hello.clone(), shared.config.max_session_bytes);
@@ -63,7 +66,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     let config = shared.russh.clone();
     let mut stop = shared.stop.clone();
     let mut reason = "closed";
-    match russh::server::run_stream(config, tap, conn).await {
+    match Box::pin(russh::server::run_stream(config, tap, conn)).await {
         Ok(running) => {
             let _ = handle_cell.set(running.handle());
             let handle = running.handle();
@@ -83,20 +86,17 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
                             continue;
                         }
                         reason = "login_grace_seconds";
-                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, "Timeout before authentication".into(), String::new())).await;
-                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut running).await;
+                        disconnect(&handle, "Timeout before authentication", &mut running, 5).await;
                         break;
                     }
                     _ = &mut whole => {
                         reason = "max_session_seconds";
-                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, String::new(), String::new())).await;
-                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut running).await;
+                        disconnect(&handle, "", &mut running, 5).await;
                         break;
                     }
                     _ = stop.changed() => {
                         reason = "shutdown";
-                        let _ = tokio::time::timeout(Duration::from_secs(1), handle.disconnect(Disconnect::ByApplication, String::new(), String::new())).await;
-                        let _ = tokio::time::timeout(Duration::from_secs(2), &mut running).await;
+                        disconnect(&handle, "", &mut running, 2).await;
                         break;
                     }
                 }
@@ -107,7 +107,29 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     if hello.over_limit.load(Ordering::Relaxed) {
         reason = "max_session_bytes";
     }
-    closer.finish(reason, started.elapsed()).await;
+    Box::pin(closer.finish(reason, started.elapsed())).await;
+}
+
+/// Ends a session from our side (a limit or shutdown): sends the disconnect
+/// with `message`, then gives russh `wait_seconds` to finish. Boxed, so the
+/// connection's long-lived future does not carry these rare states.
+fn disconnect<'a, R>(
+    handle: &'a russh::server::Handle,
+    message: &'a str,
+    running: &'a mut std::pin::Pin<&mut R>,
+    wait_seconds: u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>
+where
+    R: std::future::Future + Send,
+{
+    Box::pin(async move {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            handle.disconnect(Disconnect::ByApplication, message.into(), String::new()),
+        )
+        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(wait_seconds), running.as_mut()).await;
+    })
 }
 
 /// The handler russh calls for one connection.
@@ -332,7 +354,7 @@ impl Conn {
     }
 
     fn hassh(&self) -> String {
-        self.hello.kex.get().map(|k| k.hassh()).unwrap_or_default()
+        self.hello.hassh.get().cloned().unwrap_or_default()
     }
 
     /// Logs the client's algorithm lists the first time its HASSH is seen.
@@ -341,10 +363,17 @@ impl Conn {
             return;
         }
         self.kex_noted = true;
-        let Some(kex) = self.hello.kex.get() else {
+        // Taken: after this the connection keeps only the HASSH.
+        let kex = self
+            .hello
+            .kex
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(kex) = kex else {
             return;
         };
-        let hassh = kex.hassh();
+        let hassh = self.hassh();
         let new = {
             let mut seen = self
                 .shared

@@ -7,9 +7,9 @@
 //! is freed as soon as the KEXINIT is parsed.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -26,8 +26,12 @@ const MAX_LINE: usize = 1024;
 pub struct Hello {
     /// The client's identification line, without CR LF.
     pub ident: OnceLock<String>,
-    /// The client's KEXINIT, once a complete one arrived.
-    pub kex: OnceLock<KexInit>,
+    /// The client's HASSH, once a complete KEXINIT arrived.
+    pub hassh: OnceLock<String>,
+    /// The client's KEXINIT itself, until the session has logged (or skipped)
+    /// its algorithm lists: about 2 KiB a connection that an idle session need
+    /// not keep.
+    pub kex: Mutex<Option<KexInit>>,
     /// The client sent more than `max_session_bytes`.
     pub over_limit: AtomicBool,
     /// The first line was not SSH (and was answered like OpenSSH).
@@ -49,7 +53,18 @@ pub struct Tap {
     phase: Phase,
     received: u64,
     max_bytes: u64,
+    /// Bytes read from the socket that russh has not asked for yet. russh reads
+    /// a packet in two exact reads (its first block, then the rest), which would
+    /// be two `recvfrom` calls a packet; one read into a stack buffer serves
+    /// both. Empty (no allocation) whenever russh has caught up, so an idle
+    /// session keeps nothing here.
+    ahead: Vec<u8>,
+    ahead_at: usize,
 }
+
+/// Reads smaller than this go through a stack buffer of this size, the rest
+/// straight into russh's buffer.
+const READ_AHEAD: usize = 4096;
 
 impl Tap {
     /// Wraps `inner`; at most `max_bytes` are read from it.
@@ -60,6 +75,8 @@ impl Tap {
             phase: Phase::Line(Vec::new()),
             received: 0,
             max_bytes,
+            ahead: Vec::new(),
+            ahead_at: 0,
         }
     }
 
@@ -115,7 +132,8 @@ impl Tap {
                         Ok(None) if take > 0 && !data.is_empty() => continue,
                         Ok(None) => return true,
                         Ok(Some(kex)) => {
-                            let _ = self.hello.kex.set(kex);
+                            let _ = self.hello.hassh.set(kex.hassh());
+                            *self.hello.kex.lock().unwrap_or_else(|p| p.into_inner()) = Some(kex);
                             self.phase = Phase::Done;
                         }
                         // Not ours to judge: russh refuses bad packets itself.
@@ -127,30 +145,64 @@ impl Tap {
     }
 }
 
+impl Tap {
+    /// Counts and observes bytes just read from the socket; false if the
+    /// connection must end here (over `max_bytes`, or not an SSH client).
+    fn admit(&mut self, data: &[u8]) -> bool {
+        self.received = self.received.saturating_add(data.len() as u64);
+        if self.received > self.max_bytes {
+            self.hello.over_limit.store(true, Ordering::Relaxed);
+            return false;
+        }
+        matches!(self.phase, Phase::Done) || self.observe(data)
+    }
+}
+
 impl AsyncRead for Tap {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+        if this.ahead_at < this.ahead.len() {
+            let rest = &this.ahead[this.ahead_at..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.ahead_at += n;
+            if this.ahead_at == this.ahead.len() {
+                this.ahead = Vec::new();
+                this.ahead_at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        if buf.remaining() >= READ_AHEAD {
+            let before = buf.filled().len();
+            match Pin::new(&mut this.inner).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+            let ok = this.admit(&buf.filled()[before..]);
+            if !ok {
+                buf.set_filled(before); // end of stream for russh
+            }
+            return Poll::Ready(Ok(()));
+        }
+        let mut chunk = [0u8; READ_AHEAD];
+        let mut read = ReadBuf::new(&mut chunk);
+        match Pin::new(&mut this.inner).poll_read(cx, &mut read) {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }
-        let new = buf.filled().len() - before;
-        this.received = this.received.saturating_add(new as u64);
-        if this.received > this.max_bytes {
-            this.hello.over_limit.store(true, Ordering::Relaxed);
-            buf.set_filled(before);
+        let data = read.filled();
+        if !this.admit(data) {
             return Poll::Ready(Ok(())); // end of stream for russh
         }
-        if !matches!(this.phase, Phase::Done) {
-            let data = buf.filled()[before..].to_vec();
-            if !this.observe(&data) {
-                buf.set_filled(before);
-            }
+        let n = data.len().min(buf.remaining());
+        buf.put_slice(&data[..n]);
+        if n < data.len() {
+            this.ahead = data[n..].to_vec();
+            this.ahead_at = 0;
         }
         Poll::Ready(Ok(()))
     }
