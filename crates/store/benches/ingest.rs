@@ -1,7 +1,8 @@
 //! Event ingest through the batched writer into SQLite: events per second.
 //!
 //! Run: `cargo bench -p nectar-store --bench ingest` (EVENTS and BATCH env vars
-//! override the defaults). Producers submit batches of `BATCH` events concurrently,
+//! override the defaults, MODES=1 runs only the first configuration, VERBOSE=1 prints
+//! each run's transactions). Producers submit batches of `BATCH` events concurrently,
 //! as sensors posting to the API do; each run starts from an empty database file and
 //! ends when the writer has stopped (rollups flushed and pruned). Prints the median
 //! of five runs.
@@ -129,11 +130,16 @@ fn main() {
     let events = env_usize("EVENTS", 200_000);
     let batch = env_usize("BATCH", 1_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // MODES=1 runs only the first (normal durability, no JSON lines).
+    let modes = env_usize("MODES", 3);
     for (durability, jsonl) in [
         (Durability::Normal, false),
         (Durability::Normal, true),
         (Durability::Full, true),
-    ] {
+    ]
+    .into_iter()
+    .take(modes)
+    {
         let mut rates: Vec<f64> = (0..5)
             .map(|_| runtime.block_on(run(events, batch, durability, jsonl)))
             .collect();
