@@ -305,6 +305,61 @@ async fn interactive_shell_over_a_pty() {
     assert_eq!(commands, ["whoami; pwd", "exit"]);
 }
 
+/// A client that keeps sending is cut at `max_session_bytes` (counted by the tap
+/// under russh, read-ahead included), and the close says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_session_bytes_ends_a_connection_that_keeps_sending() {
+    if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig {
+        max_session_bytes: 256 * 1024,
+        ..SshHoneypotConfig::default()
+    })
+    .await;
+    let addr = pot.addr;
+    let out = tokio::task::spawn_blocking(move || {
+        let port = addr.port().to_string();
+        let mut child = Command::new("timeout")
+            .args(["30", "sshpass", "-p", "raspberry", "ssh"])
+            .args(["-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+            .args(["-o", "PubkeyAuthentication=no", "-p", &port])
+            .args(["pi@127.0.0.1", "cat > /tmp/big"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // 4 MiB, far over the limit; the write fails once the server hangs up.
+        let chunk = vec![b'A'; 64 * 1024];
+        for _ in 0..64 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_ne!(out.code(), Some(124), "ssh was not disconnected (timeout)");
+    let events = pot.finish().await;
+    let closes = of(&events, Kind::SessionClose);
+    assert_eq!(closes.len(), 1);
+    assert_eq!(
+        closes[0].data["reason"], "max_session_bytes",
+        "{:?}",
+        closes[0]
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == Kind::SensorStatus && e.data["limit"] == "max_session_bytes")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paramiko_attempts_exec_and_forwarding() {
     let Some(py) = python_with_paramiko() else {
