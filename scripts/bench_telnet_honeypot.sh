@@ -42,6 +42,9 @@ CPORT=${COWRIE_PORT:-2223}
 Q=${QUICK:-0}
 WITH_COWRIE=${COWRIE:-1}
 WITH_NECTAR=${NECTAR:-1}
+# Cores Nectar may use: 0 (the default) compares one core with Cowrie's one; 0,1
+# lets it use the machine as a deployment would (the client shares core 1).
+NECTAR_CPUS=${NECTAR_CPUS:-0}
 ulimit -n 20000 2>/dev/null || true
 DIR=$(mktemp -d /tmp/nectar-telnet-bench.XXXXXX)
 
@@ -92,7 +95,7 @@ add_server() { LABELS+=("$1"); PORTS+=("$2"); SPIDS+=("$3"); PASSWORDS+=("$4"); 
 
 # --- Nectar ---
 if [ "$WITH_NECTAR" = 1 ]; then
-  taskset -c 0 "$BIN" serve --config "$DIR/nectar.toml" >"$DIR/serve.log" 2>&1 &
+  taskset -c "$NECTAR_CPUS" "$BIN" serve --config "$DIR/nectar.toml" >"$DIR/serve.log" 2>&1 &
   NP=$!
   PIDS+=("$NP")
   for _ in $(seq 120); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.5; done
