@@ -589,14 +589,7 @@ impl Shell {
         if own_input || command.group.is_some() {
             return false;
         }
-        let words: Vec<&str> = command
-            .words
-            .iter()
-            .map(|w| match w.as_slice() {
-                [Part::Lit(text, _)] => text.as_str(),
-                _ => "",
-            })
-            .collect();
+        let words = literal_words(command, "");
         let Some((name, args)) = words.split_first() else {
             return false;
         };
@@ -623,14 +616,7 @@ impl Shell {
         if !command.redirects.is_empty() || command.group.is_some() {
             return false;
         }
-        let words: Vec<&str> = command
-            .words
-            .iter()
-            .map(|w| match w.as_slice() {
-                [Part::Lit(text, _)] => text.as_str(),
-                _ => "\0",
-            })
-            .collect();
+        let words = literal_words(command, "\0");
         let (name, flags) = match words.as_slice() {
             ["busybox", name, flags @ ..] => (*name, flags),
             [name, flags @ ..] => (*name, flags),
@@ -1058,6 +1044,20 @@ impl Shell {
 
 /// PATH of a Debian root login.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A command's words as plain text, `other` for a word that is not a single
+/// literal (quoted parts, substitutions), for deciding what a line will do before
+/// running it.
+fn literal_words<'a>(command: &'a parser::Command, other: &'a str) -> Vec<&'a str> {
+    command
+        .words
+        .iter()
+        .map(|w| match w.as_slice() {
+            [Part::Lit(text, _)] => text.as_str(),
+            _ => other,
+        })
+        .collect()
+}
 
 fn is_assignment(word: &str) -> bool {
     match word.split_once('=') {

@@ -7,11 +7,10 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
 use nectar_event::Kind;
-use nectar_honeypot::capture::{RecordingsConfig, UploadsConfig};
 use nectar_honeypot::ssh::SshHoneypotConfig;
 
-use super::super::{have, of, python_with_paramiko, start, start_full};
-use super::{keep_dir, sample, sha256_hex, stored_files, uploads};
+use super::super::{have, of, python_with_paramiko, start};
+use super::{keep_dir, sample, sha256_hex, start_with_file_limit, stored_files, uploads};
 
 /// OpenSSH's `ssh` running `command` with `input` on its stdin.
 fn ssh_with_stdin(addr: SocketAddr, command: &str, input: &[u8]) -> std::process::Output {
@@ -184,18 +183,8 @@ async fn exec_stdin_over_the_size_limit_is_refused_and_logged() {
     if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
         return;
     }
-    let limits = UploadsConfig {
-        max_file_bytes: 10_000,
-        ..UploadsConfig::default()
-    };
-    let mut pot = start_full(
-        SshHoneypotConfig::default(),
-        RecordingsConfig::default(),
-        limits,
-    )
-    .await;
+    let (pot, tmp) = start_with_file_limit(10_000).await;
     let addr = pot.addr;
-    let tmp = keep_dir(&mut pot);
     let dir = tmp.path().to_owned();
     let local = tempfile::tempdir().unwrap();
     let (_, big) = sample(local.path(), "big", 50_000, 9);

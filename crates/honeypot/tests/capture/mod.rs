@@ -11,7 +11,7 @@ use nectar_event::{Event, Kind};
 use nectar_honeypot::capture::{RecordingsConfig, UploadsConfig};
 use nectar_honeypot::ssh::SshHoneypotConfig;
 
-use super::{have, of, python_with_paramiko, start, start_full, start_with};
+use super::{have, of, python_with_paramiko, start, start_with};
 
 /// An interactive OpenSSH session (`ssh -tt`, commands on stdin) as `user`.
 fn openssh_shell(addr: std::net::SocketAddr, user: &str, password: &str, input: &[u8]) -> String {
@@ -36,6 +36,23 @@ fn openssh_shell(addr: std::net::SocketAddr, user: &str, password: &str, input: 
 /// Takes the honeypot's data directory out of `pot`, so it outlives `finish`.
 fn keep_dir(pot: &mut super::Pot) -> tempfile::TempDir {
     std::mem::replace(&mut pot.dir, tempfile::tempdir().unwrap())
+}
+
+/// An SSH honeypot storing uploads of at most `max_file_bytes`, and its data dir
+/// (kept after the honeypot stops).
+async fn start_with_file_limit(max_file_bytes: u64) -> (super::Pot, tempfile::TempDir) {
+    let limits = UploadsConfig {
+        max_file_bytes,
+        ..UploadsConfig::default()
+    };
+    let mut pot = super::start_full(
+        SshHoneypotConfig::default(),
+        RecordingsConfig::default(),
+        limits,
+    )
+    .await;
+    let tmp = keep_dir(&mut pot);
+    (pot, tmp)
 }
 
 /// The recording a session's close event names, read back.
@@ -340,18 +357,8 @@ async fn an_upload_over_the_size_limit_is_refused_and_logged() {
     if !have("sshpass", &["-V"]) || !have("scp", &["-h"]) {
         return;
     }
-    let limits = UploadsConfig {
-        max_file_bytes: 10_000,
-        ..UploadsConfig::default()
-    };
-    let mut pot = start_full(
-        SshHoneypotConfig::default(),
-        RecordingsConfig::default(),
-        limits,
-    )
-    .await;
+    let (pot, tmp) = start_with_file_limit(10_000).await;
     let addr = pot.addr;
-    let tmp = keep_dir(&mut pot);
     let dir = tmp.path().to_owned();
     let local = tempfile::tempdir().unwrap();
     let (big, _) = sample(local.path(), "big.bin", 50_000, 3);
