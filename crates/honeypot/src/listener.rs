@@ -75,7 +75,7 @@ pub(crate) struct Gate {
     pub max_connections_per_ip: usize,
     pub sensor: String,
     pub bus: EventSender,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_ip: Arc<ConnectionsPerIp>,
 }
 
 impl Gate {
@@ -94,7 +94,7 @@ impl Gate {
             max_connections_per_ip,
             sensor: sensor.to_owned(),
             bus,
-            per_ip: Mutex::new(HashMap::new()),
+            per_ip: ConnectionsPerIp::new(max_connections_per_ip),
         })
     }
 
@@ -165,7 +165,7 @@ pub(crate) async fn accept_loop<F, Fut>(
             drop(stream);
             continue;
         };
-        let Some(ip_guard) = IpGuard::take(&gate, peer.ip()) else {
+        let Some(ip_guard) = gate.per_ip.take(peer.ip()) else {
             refused_ip += 1;
             drop(stream);
             continue;
@@ -191,30 +191,45 @@ pub(crate) async fn accept_loop<F, Fut>(
     let _ = slots.acquire_many(max as u32).await;
 }
 
-/// One slot of a source address's connection allowance.
-struct IpGuard {
-    gate: Arc<Gate>,
-    ip: IpAddr,
+/// Open connections per source address, capped (shared by every honeypot's
+/// accept loop).
+pub(crate) struct ConnectionsPerIp {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
 }
 
-impl IpGuard {
-    fn take(gate: &Arc<Gate>, ip: IpAddr) -> Option<IpGuard> {
-        let mut map = gate.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+impl ConnectionsPerIp {
+    pub(crate) fn new(max: usize) -> Arc<ConnectionsPerIp> {
+        Arc::new(ConnectionsPerIp {
+            max,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A slot for one more connection from `ip`, or `None` when it has `max` open.
+    pub(crate) fn take(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut map = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let count = map.entry(ip).or_insert(0);
-        if *count >= gate.max_connections_per_ip {
+        if *count >= self.max {
             return None;
         }
         *count += 1;
-        Some(IpGuard {
-            gate: gate.clone(),
+        Some(IpSlot {
+            owner: self.clone(),
             ip,
         })
     }
 }
 
-impl Drop for IpGuard {
+/// One connection's place in its source address's allowance, given back on drop.
+pub(crate) struct IpSlot {
+    owner: Arc<ConnectionsPerIp>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
     fn drop(&mut self) {
-        let mut map = self.gate.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = map.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {

@@ -206,7 +206,7 @@ impl Writer {
     /// Commits the requests together; if that fails, each alone, so one bad request
     /// (or a transient error) does not fail the others.
     async fn commit(&mut self, batch: &mut Vec<Request>) {
-        let together = self.transaction_either_way(batch).await;
+        let together = self.transaction(batch).await;
         match together {
             Ok(outcomes) => {
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
@@ -222,7 +222,7 @@ impl Writer {
                 warn!(error = %err, requests = batch.len(), "Batch commit failed; retrying each request alone.");
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
-                    match self.transaction_either_way(single).await {
+                    match self.transaction(single).await {
                         Ok(outcomes) => {
                             let _ = request.reply.send(Ok(outcomes[0]));
                         }
@@ -230,25 +230,6 @@ impl Writer {
                     }
                 }
             }
-        }
-    }
-
-    /// The fast transaction, and if some of its events were stored before (a resent
-    /// batch), the careful one that finds out which.
-    async fn transaction_either_way(
-        &mut self,
-        requests: &[Request],
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        match self.transaction(requests, Mode::Fast).await? {
-            Some(outcomes) => Ok(outcomes),
-            None => self
-                .transaction(requests, Mode::Careful)
-                .await?
-                .ok_or_else(|| StoreError::CorruptRow {
-                    id: String::new(),
-                    reason: "the careful insert reported duplicates it should have sorted out"
-                        .into(),
-                }),
         }
     }
 
@@ -272,34 +253,37 @@ impl Writer {
     }
 
     /// One transaction over `requests`; returns each request's outcome after commit
-    /// and after the new events are in the JSON-lines log. In `Mode::Fast`, returns
-    /// `None` (and commits nothing) as soon as one event turns out to be stored
-    /// already.
+    /// and after the new events are in the JSON-lines log.
+    ///
+    /// First in multi-row statements with nothing to roll back to: without a
+    /// savepoint (or a statement that may abort half-way) SQLite keeps no copy of
+    /// each page it changes, which is most of a savepoint's cost on this
+    /// write-heavy path. If an event turns out to be stored already (a resent
+    /// batch), that attempt is given up and the transaction redone row by row, to
+    /// learn which events are new.
     async fn transaction(
         &mut self,
         requests: &[Request],
-        mode: Mode,
-    ) -> Result<Option<Vec<IngestOutcome>>, StoreError> {
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
         let mut conn = self.store.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         self.lines.clear();
         let mut rollup = RollupBatch::default();
-        let outcomes = match mode {
-            Mode::Fast => {
-                let log = self.log.is_some().then_some(&mut self.lines);
-                if !insert_all(&mut self.rows, &mut tx, requests, log, &mut rollup).await? {
-                    // Dropping the transaction rolls it back.
-                    return Ok(None);
-                }
-                requests
-                    .iter()
-                    .map(|request| IngestOutcome {
-                        stored: request.events.len(),
-                        duplicates: 0,
-                    })
-                    .collect()
-            }
-            Mode::Careful => self.insert_each(&mut tx, requests, &mut rollup).await?,
+        let log = self.log.is_some().then_some(&mut self.lines);
+        let outcomes = if insert_all(&mut self.rows, &mut tx, requests, log, &mut rollup).await? {
+            requests
+                .iter()
+                .map(|request| IngestOutcome {
+                    stored: request.events.len(),
+                    duplicates: 0,
+                })
+                .collect()
+        } else {
+            tx.rollback().await?;
+            tx = conn.begin().await?;
+            self.lines.clear();
+            rollup = RollupBatch::default();
+            self.insert_each(&mut tx, requests, &mut rollup).await?
         };
         if !rollup.is_empty() {
             rollup.flush(&mut tx).await?;
@@ -319,10 +303,10 @@ impl Writer {
             .duplicates
             .fetch_add(duplicates as u64, Ordering::Relaxed);
         self.append_log().await;
-        Ok(Some(outcomes))
+        Ok(outcomes)
     }
 
-    /// `Mode::Careful`: each request's events row by row, counting which were new.
+    /// Each request's events row by row, counting which were new.
     async fn insert_each<'a>(
         &mut self,
         conn: &mut SqliteConnection,
@@ -384,25 +368,12 @@ impl Writer {
     }
 }
 
-/// How a transaction inserts its events.
-#[derive(Clone, Copy)]
-enum Mode {
-    /// Multi-row statements with nothing to roll back to: the whole transaction is
-    /// given up if any event was stored before. Without a savepoint (or a statement
-    /// that may abort half-way) SQLite keeps no copy of each page it changes, which
-    /// is most of the cost of a savepoint on this write-heavy path.
-    Fast,
-    /// Row by row, to learn which events are new. Only for batches that were (partly)
-    /// stored before.
-    Careful,
-}
-
 /// Rows per INSERT statement: 11 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 1_000;
 const COLUMNS: usize = 11;
 
-/// `Mode::Fast`: every request's events in multi-row statements. False (the caller
-/// gives up the transaction) as soon as a statement stored fewer rows than it had,
+/// Every request's events in multi-row statements. False (the caller gives up
+/// the attempt) as soon as a statement stored fewer rows than it had,
 /// because some ids were stored before.
 ///
 /// A pipeline, because SQLite runs each statement on sqlx's worker thread: while it

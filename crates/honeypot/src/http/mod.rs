@@ -36,6 +36,7 @@ pub use config::{HttpHoneypotConfig, ServerProfile, TlsConfig};
 
 use crate::Error;
 use crate::honeytoken::Honeytokens;
+use crate::listener::ConnectionsPerIp;
 
 /// State shared by every connection.
 pub(crate) struct Shared {
@@ -48,7 +49,7 @@ pub(crate) struct Shared {
     /// Encrypts captured passwords when `[honeypot] encrypt_to` is set.
     pub capture: Arc<crate::capture::Capture>,
     pub stop: watch::Receiver<bool>,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_ip: Arc<ConnectionsPerIp>,
     rate: Mutex<HashMap<IpAddr, Bucket>>,
     refused: Refusals,
 }
@@ -226,6 +227,7 @@ impl HttpHoneypot {
             None
         };
         let (stop_tx, stop_rx) = watch::channel(false);
+        let per_ip = ConnectionsPerIp::new(config.max_connections_per_ip);
         let shared = Arc::new(Shared {
             config,
             sensor: sensor.to_owned(),
@@ -235,7 +237,7 @@ impl HttpHoneypot {
             tokens,
             capture,
             stop: stop_rx,
-            per_ip: Mutex::new(HashMap::new()),
+            per_ip,
             rate: Mutex::new(HashMap::new()),
             refused: Refusals::default(),
         });
@@ -347,7 +349,7 @@ async fn accept_loop(
             shared.report_refusals(false);
             continue;
         };
-        let Some(ip_guard) = IpGuard::take(&shared, peer.ip()) else {
+        let Some(ip_guard) = shared.per_ip.take(peer.ip()) else {
             shared.refused.per_ip.fetch_add(1, Ordering::Relaxed);
             shared.report_refusals(false);
             continue;
@@ -396,39 +398,6 @@ async fn run_connection(
                 .server_name()
                 .map(|s| s.chars().take(255).collect());
             conn::serve(shared, stream, info).await;
-        }
-    }
-}
-
-/// One slot of a source address's connection allowance.
-struct IpGuard {
-    shared: Arc<Shared>,
-    ip: IpAddr,
-}
-
-impl IpGuard {
-    fn take(shared: &Arc<Shared>, ip: IpAddr) -> Option<IpGuard> {
-        let mut map = shared.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        let count = map.entry(ip).or_insert(0);
-        if *count >= shared.config.max_connections_per_ip {
-            return None;
-        }
-        *count += 1;
-        Some(IpGuard {
-            shared: shared.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for IpGuard {
-    fn drop(&mut self) {
-        let mut map = self.shared.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = map.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                map.remove(&self.ip);
-            }
         }
     }
 }
