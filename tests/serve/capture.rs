@@ -170,6 +170,50 @@ fn telnet_login(addr: std::net::SocketAddr, user: &str, password: &str) {
     wait_for(&mut s, b"incorrect");
 }
 
+/// With `encrypt_to`, the dashboard and `/api/v1/summary` say how many passwords
+/// and commands are sealed (they cannot rank them) instead of showing nothing.
+fn sealed_values_are_counted_on_the_dashboard(server: &Server, data: &Path) {
+    let token = crate::util::token(data, "sealed-counts", "viewer");
+    let client = crate::util::client();
+    // Ranked values reach the table about once a second.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let summary = loop {
+        let summary: serde_json::Value = client
+            .get(format!("{}/api/v1/summary", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        // Six SSH logins (five refused, one accepted) and one Telnet login at
+        // least; four typed commands.
+        if summary["sealed_passwords"].as_i64() >= Some(7)
+            && summary["sealed_commands"].as_i64() >= Some(4)
+        {
+            break summary;
+        }
+        assert!(std::time::Instant::now() < deadline, "{summary}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(summary["top_passwords"], serde_json::json!([]), "{summary}");
+    assert_eq!(summary["top_commands"], serde_json::json!([]), "{summary}");
+    let cookie = crate::util::web_login(server, data);
+    let page = client
+        .get(format!("{}/", server.url))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let passwords = summary["sealed_passwords"].as_i64().unwrap_or_default();
+    assert!(
+        page.contains(&format!("{passwords} passwords encrypted")),
+        "{page}"
+    );
+    assert!(page.contains("commands encrypted"), "{page}");
+    assert!(page.contains("once the server has the identity"), "{page}");
+}
+
 #[test]
 fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
@@ -263,6 +307,7 @@ fn with_encrypt_to_no_password_is_left_in_clear_and_decrypt_gives_them_back() {
     );
     let shown = openssh_shell(&ssh, "root", accepted, typed.as_bytes());
     assert!(shown.contains("root@"), "{shown}");
+    sealed_values_are_counted_on_the_dashboard(&server, &data);
     assert!(server.sigterm().success());
 
     let mut secrets: Vec<&str> = refused.iter().map(String::as_str).collect();

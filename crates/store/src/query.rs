@@ -170,15 +170,32 @@ pub enum DataField {
 }
 
 impl DataField {
-    fn json_path(self) -> &'static str {
+    /// The field's key in `data`.
+    pub fn key(self) -> &'static str {
         match self {
-            DataField::Username => "'$.username'",
-            DataField::Password => "'$.password'",
-            DataField::Input => "'$.input'",
-            DataField::Statistic => "'$.statistic'",
-            DataField::Path => "'$.path'",
-            DataField::UserAgent => "'$.user_agent'",
+            DataField::Username => "username",
+            DataField::Password => "password",
+            DataField::Input => "input",
+            DataField::Statistic => "statistic",
+            DataField::Path => "path",
+            DataField::UserAgent => "user_agent",
         }
+    }
+
+    /// The key the field has when sealed with `encrypt_to` (`password_enc`, ...).
+    pub fn sealed_key(self) -> &'static str {
+        match self {
+            DataField::Username => "username_enc",
+            DataField::Password => "password_enc",
+            DataField::Input => "input_enc",
+            DataField::Statistic => "statistic_enc",
+            DataField::Path => "path_enc",
+            DataField::UserAgent => "user_agent_enc",
+        }
+    }
+
+    fn json_path(self) -> String {
+        format!("'$.{}'", self.key())
     }
 }
 

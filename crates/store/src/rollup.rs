@@ -33,6 +33,17 @@ fn field_code(field: TopField) -> Option<i16> {
     }
 }
 
+/// Field codes of `rollup_values` counting values sealed with `encrypt_to` (each
+/// under the empty value): they cannot be ranked, since only the identity reads
+/// them, but the dashboard says how many there are rather than showing nothing.
+fn sealed_field_code(field: DataField) -> Option<i16> {
+    match field {
+        DataField::Password => Some(13),
+        DataField::Input => Some(14),
+        _ => None,
+    }
+}
+
 /// Longest value kept in a rollup; longer ones are cut (the events keep them whole).
 const MAX_VALUE_BYTES: usize = 256;
 
@@ -85,19 +96,27 @@ impl<'a> RollupBatch<'a> {
         if let Some(ip) = event.src_ip {
             *self.sources.entry((resolution, bucket, ip)).or_default() += 1;
         }
-        let mut value = |field: i16, key: &str| {
-            if let Some(text) = event.data.get(key).and_then(|v| v.as_str()) {
+        let data = &event.data;
+        let mut count = |field: Option<i16>, value: &'a str| {
+            if let Some(field) = field {
                 *self
                     .values
-                    .entry((resolution, field, bucket, cut(text)))
+                    .entry((resolution, field, bucket, cut(value)))
                     .or_default() += 1;
             }
         };
-        value(2, "username");
+        let mut ranked = |field: DataField| {
+            if let Some(text) = data.get(field.key()).and_then(|v| v.as_str()) {
+                count(field_code(TopField::Data(field)), text);
+            } else if data.contains_key(field.sealed_key()) {
+                count(sealed_field_code(field), "");
+            }
+        };
+        ranked(DataField::Username);
         if is_login(event.kind) {
-            value(3, "password");
+            ranked(DataField::Password);
         }
-        value(4, "input");
+        ranked(DataField::Input);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -269,9 +288,32 @@ impl Store {
         field: TopField,
         limit: usize,
     ) -> Result<Vec<ValueCount>, StoreError> {
-        let Some(code) = field_code(field) else {
-            return Ok(Vec::new());
+        match field_code(field) {
+            Some(code) => self.ranked_values(range, code, limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// How many values of `field` in the range were sealed with `encrypt_to` (and so
+    /// are not in [`Store::rollup_top`]); 0 for fields that are never sealed.
+    pub async fn rollup_sealed(
+        &self,
+        range: RollupRange,
+        field: DataField,
+    ) -> Result<i64, StoreError> {
+        let Some(code) = sealed_field_code(field) else {
+            return Ok(0);
         };
+        let values = self.ranked_values(range, code, 1).await?;
+        Ok(values.first().map_or(0, |v| v.count))
+    }
+
+    async fn ranked_values(
+        &self,
+        range: RollupRange,
+        code: i16,
+        limit: usize,
+    ) -> Result<Vec<ValueCount>, StoreError> {
         let (resolution, width) = if range.resolution == MINUTE.0 {
             HOUR
         } else {

@@ -332,6 +332,51 @@ async fn rollups_agree_with_the_events() {
 }
 
 #[tokio::test]
+async fn sealed_passwords_and_commands_are_counted_not_ranked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, task) = open(dir.path()).await;
+    // With `encrypt_to` the secret is `FIELD_enc` (age, base64) and `FIELD` is absent.
+    let mut events: Vec<Event> = (0..40)
+        .map(|i| {
+            event(i, Kind::SshLoginFailed)
+                .with("username", "root")
+                .with("password_enc", format!("YWdlLWVuY3J5cHRpb24{i}"))
+        })
+        .collect();
+    events.extend((40..52).map(|i| {
+        event(i, Kind::TelnetCommand).with("input_enc", format!("YWdlLWVuY3J5cHRpb24{i}"))
+    }));
+    // Two in clear (a sensor without `encrypt_to`), and a non-login event whose
+    // sealed password is not a login attempt.
+    events.push(event(52, Kind::SshLoginFailed).with("password", "123456"));
+    events.push(event(53, Kind::SshCommand).with("input", "uname -a"));
+    events.push(event(54, Kind::HttpRequest).with("password_enc", "YWdl"));
+    writer.submit(events).await.unwrap();
+    drop(writer);
+    task.await.unwrap();
+    let range = nectar_store::RollupRange::new(None, None);
+    let pw = nectar_store::DataField::Password;
+    let input = nectar_store::DataField::Input;
+    assert_eq!(store.rollup_sealed(range, pw).await.unwrap(), 40);
+    assert_eq!(store.rollup_sealed(range, input).await.unwrap(), 12);
+    let user = nectar_store::DataField::Username;
+    assert_eq!(store.rollup_sealed(range, user).await.unwrap(), 0);
+    // The ranked lists hold only what is in clear.
+    let top = store
+        .rollup_top(range, nectar_store::TopField::Data(pw), 10)
+        .await
+        .unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!((top[0].value.as_str(), top[0].count), ("123456", 1));
+    let top = store
+        .rollup_top(range, nectar_store::TopField::Data(input), 10)
+        .await
+        .unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!((top[0].value.as_str(), top[0].count), ("uname -a", 1));
+}
+
+#[tokio::test]
 async fn ranked_values_are_pruned_to_the_heavy_hitters() {
     let dir = tempfile::tempdir().unwrap();
     let (store, writer, task) = open(dir.path()).await;

@@ -373,6 +373,9 @@ async fn summary(
         "top_usernames": top(store.rollup_top(rolled, TopField::Data(DataField::Username), 10).await?),
         "top_passwords": top(store.rollup_top(rolled, TopField::Data(DataField::Password), 10).await?),
         "top_commands": top(store.rollup_top(rolled, TopField::Data(DataField::Input), 10).await?),
+        // Sealed with `encrypt_to`: counted, never ranked (only the identity reads them).
+        "sealed_passwords": store.rollup_sealed(rolled, DataField::Password).await?,
+        "sealed_commands": store.rollup_sealed(rolled, DataField::Input).await?,
     })))
 }
 

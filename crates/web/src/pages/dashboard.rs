@@ -48,6 +48,11 @@ struct DashboardPage {
     usernames: Vec<TopRow>,
     passwords: Vec<TopRow>,
     commands: Vec<TopRow>,
+    /// Passwords and commands sealed with `encrypt_to`: counted, not ranked.
+    passwords_sealed: i64,
+    commands_sealed: i64,
+    /// The server has the identity, so the events show sealed values decrypted.
+    can_decrypt: bool,
     alarms: Vec<EventRow>,
     range_query: String,
 }
@@ -104,6 +109,14 @@ pub async fn dashboard(
         Ok(parts) => parts,
         Err(err) => return storage_error(err),
     };
+    let sealed = tokio::try_join!(
+        store.rollup_sealed(rolled, DataField::Password),
+        store.rollup_sealed(rolled, DataField::Input),
+    );
+    let (passwords_sealed, commands_sealed) = match sealed {
+        Ok(counts) => counts,
+        Err(err) => return storage_error(err),
+    };
     let total = severities.iter().map(|(_, n)| n).sum();
     let start_us = range
         .since
@@ -143,6 +156,9 @@ pub async fn dashboard(
         usernames: top_rows(usernames, None, &range_query),
         passwords: top_rows(passwords, None, &range_query),
         commands: top_rows(commands, None, &range_query),
+        passwords_sealed,
+        commands_sealed,
+        can_decrypt: state.identity.is_some(),
         alarms: alarms.events.iter().map(EventRow::from_event).collect(),
         range,
         range_query,
