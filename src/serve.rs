@@ -98,8 +98,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     // In-process sensors (honeypots, detectors) send events here; the bus batches
-    // them into the writer.
-    let (bus, bus_task) = spawn_bus(writer.clone(), 65_536, config.store.max_batch_events);
+    // them into the writer, a burst at a time.
+    let (bus, bus_task) = spawn_bus(
+        writer.clone(),
+        65_536,
+        config.store.max_batch_events,
+        nectar_store::BUS_LINGER,
+    );
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(&config)?;
     // With [honeypot.cowrie], honeypot events pass through the Cowrie log first.
@@ -114,8 +119,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         (None, bus.clone())
     };
-    // SSH and Telnet sessions hand their events over in bursts (see handoff.rs).
-    let (handoff, honeypot_bus) = nectar_honeypot::handoff::Handoff::start(honeypot_bus);
     let honeytokens = load_honeytokens(&config)?;
     let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
     let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
@@ -205,12 +208,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(telnet) = telnet {
         telnet.stop(Duration::from_secs(10)).await;
-    }
-    if tokio::time::timeout(Duration::from_secs(10), handoff.finish())
-        .await
-        .is_err()
-    {
-        warn!("Honeypot events were still being handed over after 10 s.");
     }
     if let Some(cowrie) = cowrie
         && tokio::time::timeout(Duration::from_secs(10), cowrie.finish())

@@ -16,7 +16,6 @@
 pub mod capture;
 pub mod cowrie;
 pub mod credentials;
-pub mod handoff;
 pub mod honeytoken;
 pub mod http;
 mod listener;

@@ -18,7 +18,7 @@ mod store;
 mod writer;
 
 pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
-pub use bus::{BusStats, EventSender, spawn_bus};
+pub use bus::{BUS_LINGER, BusStats, EventSender, spawn_bus};
 pub use error::StoreError;
 pub use jsonl::{JsonlConfig, JsonlLog};
 pub use query::{

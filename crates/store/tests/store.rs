@@ -215,7 +215,8 @@ async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
 async fn the_bus_forwards_in_batches_and_drains_on_close() {
     let dir = tempfile::tempdir().unwrap();
     let (store, writer, task) = open(dir.path()).await;
-    let (sender, bus) = nectar_store::spawn_bus(writer.clone(), 1_000, 100);
+    let (sender, bus) =
+        nectar_store::spawn_bus(writer.clone(), 1_000, 100, std::time::Duration::ZERO);
     for i in 0..950 {
         sender.send(event(i, Kind::SshCommand)).await;
     }
@@ -243,6 +244,51 @@ async fn the_bus_forwards_in_batches_and_drains_on_close() {
         store.count_events(&EventFilter::default()).await.unwrap(),
         951
     );
+    drop(writer);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, task) = open(dir.path()).await;
+    let (sender, bus) =
+        nectar_store::spawn_bus(writer.clone(), 100_000, 5_000, nectar_store::BUS_LINGER);
+    // A lone event is committed after the linger, without waiting for company.
+    let sent = tokio::time::Instant::now();
+    sender.send(event(0, Kind::SessionConnect)).await;
+    let forwarded = |s: &nectar_store::EventSender| {
+        s.stats()
+            .forwarded
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while forwarded(&sender) < 1 {
+        assert!(std::time::Instant::now() < deadline, "bus did not forward");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(sent.elapsed() >= nectar_store::BUS_LINGER);
+    // Then a brute force's events, one by one: a few transactions, not thousands.
+    let commits_before = writer
+        .stats()
+        .commits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    for i in 1..10_000 {
+        sender.send(event(i, Kind::SessionConnect)).await;
+    }
+    drop(sender);
+    bus.await.unwrap();
+    let commits = writer
+        .stats()
+        .commits
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - commits_before;
+    assert!((2..=10).contains(&commits), "{commits} transactions");
+    let all = store
+        .list_events(&EventFilter::default(), None, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(all.events.len(), 10_000);
     drop(writer);
     task.await.unwrap();
 }
