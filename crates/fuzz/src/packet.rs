@@ -2,20 +2,7 @@
 
 use nectar_packet::{FileReader, LinkType, decode};
 
-/// Link types a frame is decoded as.
-const LINKS: [LinkType; 9] = [
-    LinkType::Ethernet,
-    LinkType::RawIp,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Null,
-    LinkType::Loop,
-    LinkType::Network(0x0800),
-];
-
-/// Decodes `data` as one frame of every link type, with a wire length that may
+/// Decodes `data` as one frame of every kind of link type, with a wire length that may
 /// disagree with the captured bytes.
 pub fn packet_frame(data: &[u8]) {
     let wire = u32::from_le_bytes([
@@ -24,7 +11,7 @@ pub fn packet_frame(data: &[u8]) {
         0,
         0,
     ]);
-    for link in LINKS {
+    for link in LinkType::SAMPLES {
         let _ = decode(link, data, 1_700_000_000_000_000_000, wire);
     }
 }

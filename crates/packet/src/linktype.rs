@@ -40,6 +40,22 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// One link type of each framing (an ARP EtherType for `Network`, an unknown
+    /// number for `Other`): what tests and fuzzing run a frame through to cover
+    /// every path of the decoder.
+    pub const SAMPLES: [LinkType; 10] = [
+        LinkType::Ethernet,
+        LinkType::RawIp,
+        LinkType::Ipv4,
+        LinkType::Ipv6,
+        LinkType::LinuxSll,
+        LinkType::LinuxSll2,
+        LinkType::Null,
+        LinkType::Loop,
+        LinkType::Network(0x0806),
+        LinkType::Other(9),
+    ];
+
     /// Maps a pcap / pcapng `LINKTYPE_*` number.
     pub fn from_linktype(value: u32) -> LinkType {
         match value {

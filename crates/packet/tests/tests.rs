@@ -366,18 +366,7 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
-    const LINKS: [LinkType; 10] = [
-        LinkType::Ethernet,
-        LinkType::RawIp,
-        LinkType::Ipv4,
-        LinkType::Ipv6,
-        LinkType::LinuxSll,
-        LinkType::LinuxSll2,
-        LinkType::Null,
-        LinkType::Loop,
-        LinkType::Network(0x0806),
-        LinkType::Other(9),
-    ];
+    const LINKS: [LinkType; 10] = LinkType::SAMPLES;
 
     fn drain(bytes: Vec<u8>) -> u64 {
         let Ok(mut r) = FileReader::from_reader(Cursor::new(bytes), "fuzz") else {

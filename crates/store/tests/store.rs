@@ -408,18 +408,14 @@ async fn sealed_passwords_and_commands_are_counted_not_ranked() {
     let user = nectar_store::DataField::Username;
     assert_eq!(store.rollup_sealed(range, user).await.unwrap(), 0);
     // The ranked lists hold only what is in clear.
-    let top = store
-        .rollup_top(range, nectar_store::TopField::Data(pw), 10)
-        .await
-        .unwrap();
-    assert_eq!(top.len(), 1);
-    assert_eq!((top[0].value.as_str(), top[0].count), ("123456", 1));
-    let top = store
-        .rollup_top(range, nectar_store::TopField::Data(input), 10)
-        .await
-        .unwrap();
-    assert_eq!(top.len(), 1);
-    assert_eq!((top[0].value.as_str(), top[0].count), ("uname -a", 1));
+    for (field, clear) in [(pw, "123456"), (input, "uname -a")] {
+        let top = store
+            .rollup_top(range, nectar_store::TopField::Data(field), 10)
+            .await
+            .unwrap();
+        assert_eq!(top.len(), 1, "{field:?}");
+        assert_eq!((top[0].value.as_str(), top[0].count), (clear, 1));
+    }
 }
 
 #[tokio::test]
