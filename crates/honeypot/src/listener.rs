@@ -176,7 +176,10 @@ pub(crate) async fn accept_loop<F, Fut>(
             refused_ip = 0;
             last_report = tokio::time::Instant::now();
         }
-        let run = session(stream, peer);
+        // Boxed: the task's block below would otherwise hold the session's
+        // future twice (captured, then moved into its `.await`), for as long
+        // as the connection lasts.
+        let run = Box::pin(session(stream, peer));
         tokio::spawn(async move {
             run.await;
             drop(ip_guard);
