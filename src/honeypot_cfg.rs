@@ -187,8 +187,9 @@ fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
     line(format!("enabled = {}", telnet.enabled));
     line("# Address and port to listen on; 23 needs CAP_NET_BIND_SERVICE.".into());
     line(format!("listen = {}", lit(&telnet.listen.to_string())));
-    line("# \"busybox\": BusyBox telnetd and ash, what IoT bots look for; \"debian\":".into());
-    line("# Debian 12's telnetd and bash.".into());
+    line("# \"busybox\": BusyBox telnetd and ash on an ARMv7 IP camera (BusyBox 1.24".into());
+    line("# applets, squashfs root, 32-bit ARM binaries), what IoT bots look for;".into());
+    line("# \"debian\": Debian 12's telnetd and bash on the SSH honeypot's x86-64 VM.".into());
     let profile = match telnet.profile {
         nectar_honeypot::telnet::TelnetProfile::Busybox => "busybox",
         nectar_honeypot::telnet::TelnetProfile::Debian => "debian",

@@ -304,7 +304,7 @@ impl Capture {
             .map(|d| d.as_secs());
         header.title = Some(title);
         let mut env = serde_json::Map::new();
-        env.insert("SHELL".into(), "/bin/bash".into());
+        env.insert("SHELL".into(), terminal.shell.into());
         if !terminal.term.is_empty() {
             env.insert("TERM".into(), terminal.term.clone().into());
         }
@@ -412,6 +412,9 @@ pub struct Terminal {
     pub width: u32,
     /// Rows (0: unknown).
     pub height: u32,
+    /// The login shell of the machine the session is on (the recording's
+    /// `SHELL`).
+    pub shell: &'static str,
 }
 
 impl Terminal {
@@ -425,7 +428,13 @@ impl Terminal {
                 .collect(),
             width,
             height,
+            shell: "/bin/bash",
         }
+    }
+
+    /// The same terminal on a machine whose login shell is `shell`.
+    pub fn with_shell(self, shell: &'static str) -> Terminal {
+        Terminal { shell, ..self }
     }
 }
 

@@ -1,9 +1,10 @@
-//! The commands of the fake shell: what bots actually run, answering like Debian 12.
-//! None of them touches the real machine; download tools only report the URL and
-//! print a believable transfer.
+//! The commands of the fake shell: what bots actually run, answering like the
+//! persona's machine (Debian 12's tools, or BusyBox applets on the camera, which
+//! has only the applets its `busybox` lists). None of them touches the real
+//! machine; download tools only report the URL and print a believable transfer.
 
 use super::fs::{Content, FsError, basename};
-use super::persona::{KERNEL_RELEASE, KERNEL_VERSION, MACHINE};
+use super::persona::Persona;
 use super::{Action, Shell};
 
 /// What a command sees.
@@ -34,119 +35,6 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// Executables that exist on the fake machine: (directory, name). `which`, `ls
-/// /usr/bin` and running them by path all agree with this list.
-pub const BINS: &[(&str, &str)] = &[
-    ("/usr/bin", "awk"),
-    ("/usr/bin", "base64"),
-    ("/usr/bin", "bash"),
-    ("/usr/bin", "busybox"),
-    ("/usr/bin", "cat"),
-    ("/usr/bin", "chattr"),
-    ("/usr/bin", "chmod"),
-    ("/usr/bin", "chown"),
-    ("/usr/bin", "cp"),
-    ("/usr/bin", "crontab"),
-    ("/usr/bin", "curl"),
-    ("/usr/bin", "cut"),
-    ("/usr/bin", "dash"),
-    ("/usr/bin", "date"),
-    ("/usr/bin", "dd"),
-    ("/usr/bin", "df"),
-    ("/usr/bin", "dmesg"),
-    ("/usr/bin", "echo"),
-    ("/usr/bin", "env"),
-    ("/usr/bin", "false"),
-    ("/usr/bin", "free"),
-    ("/usr/bin", "getconf"),
-    ("/usr/bin", "grep"),
-    ("/usr/bin", "groups"),
-    ("/usr/bin", "find"),
-    ("/usr/bin", "head"),
-    ("/usr/bin", "hexdump"),
-    ("/usr/bin", "od"),
-    ("/usr/bin", "hostname"),
-    ("/usr/bin", "id"),
-    ("/usr/bin", "ip"),
-    ("/usr/bin", "kill"),
-    ("/usr/bin", "last"),
-    ("/usr/bin", "ln"),
-    ("/usr/bin", "ls"),
-    ("/usr/bin", "lsattr"),
-    ("/usr/bin", "lscpu"),
-    ("/usr/bin", "md5sum"),
-    ("/usr/bin", "mkdir"),
-    ("/usr/bin", "mount"),
-    ("/usr/bin", "mv"),
-    ("/usr/bin", "netstat"),
-    ("/usr/bin", "nohup"),
-    ("/usr/bin", "nproc"),
-    ("/usr/bin", "passwd"),
-    ("/usr/bin", "perl"),
-    ("/usr/bin", "pkill"),
-    ("/usr/bin", "printf"),
-    ("/usr/bin", "ps"),
-    ("/usr/bin", "pwd"),
-    ("/usr/bin", "python3"),
-    ("/usr/bin", "rm"),
-    ("/usr/bin", "rmdir"),
-    ("/usr/bin", "sed"),
-    ("/usr/bin", "sh"),
-    ("/usr/bin", "sleep"),
-    ("/usr/bin", "sort"),
-    ("/usr/bin", "ss"),
-    ("/usr/bin", "su"),
-    ("/usr/bin", "sudo"),
-    ("/usr/bin", "tail"),
-    ("/usr/bin", "tar"),
-    ("/usr/bin", "tee"),
-    ("/usr/bin", "top"),
-    ("/usr/bin", "touch"),
-    ("/usr/bin", "tr"),
-    ("/usr/bin", "true"),
-    ("/usr/bin", "uname"),
-    ("/usr/bin", "uniq"),
-    ("/usr/bin", "uptime"),
-    ("/usr/bin", "users"),
-    ("/usr/bin", "w"),
-    ("/usr/bin", "wc"),
-    ("/usr/bin", "wget"),
-    ("/usr/bin", "who"),
-    ("/usr/bin", "whoami"),
-    ("/usr/bin", "xargs"),
-    ("/usr/bin", "yes"),
-    ("/usr/bin", "apt"),
-    ("/usr/bin", "apt-get"),
-    ("/usr/bin", "dpkg"),
-    ("/usr/bin", "systemctl"),
-    ("/usr/bin", "tftp"),
-    ("/usr/bin", "timeout"),
-    ("/usr/bin", "setsid"),
-    ("/usr/bin", "lastlog"),
-    ("/usr/bin", "locale"),
-    ("/usr/bin", "sha256sum"),
-    ("/usr/bin", "ssh"),
-    ("/usr/bin", "scp"),
-    ("/usr/bin", "ssh-keygen"),
-    ("/usr/bin", "killall"),
-    ("/usr/bin", "which"),
-    ("/usr/bin", "arch"),
-    ("/usr/bin", "gzip"),
-    ("/usr/bin", "stat"),
-    ("/usr/bin", "file"),
-    ("/usr/sbin", "chpasswd"),
-    ("/usr/sbin", "ifconfig"),
-    ("/usr/sbin", "iptables"),
-    ("/usr/sbin", "useradd"),
-    ("/usr/sbin", "usermod"),
-    ("/usr/sbin", "userdel"),
-    ("/usr/sbin", "service"),
-    ("/usr/sbin", "reboot"),
-    ("/usr/sbin", "shutdown"),
-    ("/usr/sbin", "sshd"),
-    ("/usr/sbin", "ftpget"),
-];
-
 /// Shell builtins (found by `type`, not by `which`).
 const BUILTINS: &[&str] = &[
     "cd", "pwd", "echo", "printf", "export", "unset", "set", "history", "exit", "logout", "type",
@@ -155,83 +43,129 @@ const BUILTINS: &[&str] = &[
     "builtin", "declare", "local",
 ];
 
-/// Applets `busybox` says it has (each one is emulated by [`run`]).
-const APPLETS: &[&str] = &[
+/// Builtins of BusyBox's ash, and the router command-line words Mirai-like bots
+/// type to reach a shell, which the camera's login shell accepts.
+const ASH_BUILTINS: &[&str] = &[
+    ".",
+    ":",
     "[",
-    "arch",
-    "ash",
-    "awk",
-    "base64",
-    "cat",
+    "alias",
+    "bg",
+    "break",
     "cd",
-    "chmod",
-    "chown",
-    "cp",
-    "cut",
-    "date",
-    "dd",
-    "df",
+    "chdir",
+    "command",
+    "continue",
     "echo",
-    "env",
+    "eval",
+    "exec",
+    "exit",
+    "export",
     "false",
-    "find",
-    "free",
-    "ftpget",
-    "grep",
-    "head",
-    "hexdump",
-    "hostname",
-    "id",
-    "ifconfig",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
     "kill",
-    "killall",
-    "ln",
-    "ls",
-    "md5sum",
-    "mkdir",
-    "mount",
-    "mv",
-    "nohup",
-    "nproc",
-    "od",
+    "let",
+    "local",
     "printf",
-    "ps",
     "pwd",
-    "reboot",
-    "rm",
-    "rmdir",
-    "sed",
-    "sh",
-    "sha256sum",
-    "sleep",
-    "sort",
-    "tail",
-    "tee",
+    "read",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "source",
     "test",
-    "tftp",
-    "touch",
-    "tr",
+    "times",
+    "trap",
     "true",
-    "uname",
-    "uniq",
-    "uptime",
-    "wc",
-    "wget",
-    "which",
-    "whoami",
-    "xargs",
+    "type",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
+    "logout",
+    "enable",
+    "system",
+    "shell",
+    "linuxshell",
+    "start-shell",
+    "development",
+];
+
+/// Compound-command words, run as no-ops (see [`run`]).
+const KEYWORDS: &[&str] = &[
+    "while", "for", "if", "until", "case", "do", "done", "then", "fi", "else", "elif", "esac",
+    "function", "select", "{", "}",
 ];
 
 /// What BusyBox's ash prints when it starts interactively.
-pub const BUSYBOX_SHELL_BANNER: &str = "\n\nBusyBox v1.35.0 (Debian 1:1.35.0-4+b3) built-in shell (ash)\nEnter 'help' for a list of built-in commands.\n\n";
+pub fn busybox_shell_banner(persona: &Persona) -> String {
+    format!(
+        "\n\nBusyBox {} built-in shell (ash)\nEnter 'help' for a list of built-in commands.\n\n",
+        persona.busybox_version()
+    )
+}
 
 /// The first line of every BusyBox usage text.
-const BUSYBOX_VERSION_LINE: &str = "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\n";
+fn busybox_version_line(persona: &Persona) -> String {
+    format!("BusyBox {} multi-call binary.\n", persona.busybox_version())
+}
 
-fn which(name: &str) -> Option<String> {
-    BINS.iter()
+/// `busybox` without arguments: banner, usage, and the applets, wrapped as
+/// BusyBox wraps them.
+fn busybox_usage(persona: &Persona) -> String {
+    let mut out = busybox_version_line(persona);
+    out.push_str("BusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: busybox --install [-s] [DIR]\n   or: function [arguments]...\n\n\tBusyBox is a multi-call binary that combines many common Unix\n\tutilities into a single executable.  Most people will create a\n\tlink to busybox for each function they wish to use and BusyBox\n\twill act like whatever it was invoked as.\n\nCurrently defined functions:\n");
+    let mut line = String::from("\t");
+    let applets = persona.applets();
+    for (i, applet) in applets.iter().enumerate() {
+        line.push_str(applet);
+        if i + 1 < applets.len() {
+            line.push(',');
+            if line.len() > 70 {
+                out.push_str(&line);
+                out.push('\n');
+                line = String::from("\t");
+                continue;
+            }
+            line.push(' ');
+        }
+    }
+    out.push_str(line.trim_end());
+    out.push_str("\n\n");
+    out
+}
+
+/// Where `name` is installed on `persona`'s machine.
+fn which(persona: &Persona, name: &str) -> Option<String> {
+    persona
+        .bins()
+        .iter()
         .find(|(_, n)| *n == name)
         .map(|(d, n)| format!("{d}/{n}"))
+}
+
+/// Whether the machine has a command called `name` (a builtin or an
+/// executable). Debian answers every name through [`run`]'s own table; the
+/// camera has only ash's builtins and its applets, so `lscpu`, `perl` or
+/// `apt-get` are "not found" there, as on a real one.
+fn has_command(ctx: &Ctx<'_, '_>, name: &str) -> bool {
+    let persona = &ctx.shell.world.persona;
+    match persona.multi_call_binary() {
+        None => true,
+        Some(_) => {
+            ASH_BUILTINS.contains(&name)
+                || KEYWORDS.contains(&name)
+                || name == "busybox"
+                || persona.applets().contains(&name)
+        }
+    }
 }
 
 /// Runs one command with expanded arguments; returns its status.
@@ -241,6 +175,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     // A path to an executable runs "the file": only ours, never the real machine's.
     if name.contains('/') {
         return run_path(ctx, name, rest);
+    }
+    if !has_command(ctx, name) {
+        return command_not_found(ctx, name);
     }
     match name.as_str() {
         ":" | "true" | "enable" | "alias" | "unalias" | "ulimit" | "hash" | "umask" | "wait"
@@ -274,8 +211,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         // Compound commands are not interpreted: bash would run them, and saying
         // "command not found" to a `for` loop would give the honeypot away.
-        "while" | "for" | "if" | "until" | "case" | "do" | "done" | "then" | "fi" | "else"
-        | "elif" | "esac" | "function" | "select" | "{" | "}" => 0,
+        keyword if KEYWORDS.contains(&keyword) => 0,
         "find" => find(ctx, rest),
         "od" | "hexdump" | "xxd" => hexdump(ctx, name, rest),
         "export" | "env" | "printenv" | "set" | "declare" => {
@@ -297,9 +233,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                 ("HOME".to_owned(), ctx.shell.home.clone()),
                 ("LANG".into(), "C.UTF-8".into()),
                 ("LOGNAME".into(), ctx.shell.user.clone()),
-                ("PATH".into(), super::DEFAULT_PATH.into()),
+                ("PATH".into(), ctx.shell.world.persona.default_path().into()),
                 ("PWD".into(), ctx.shell.cwd.clone()),
-                ("SHELL".into(), "/bin/bash".into()),
+                ("SHELL".into(), ctx.shell.world.persona.login_shell().into()),
                 ("SHLVL".into(), "1".into()),
                 (
                     "SSH_CLIENT".into(),
@@ -350,7 +286,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "cat" => cat(ctx, rest),
         "uname" => uname(ctx, rest),
         "arch" => {
-            ctx.print("x86_64\n");
+            let machine = ctx.shell.world.persona.machine_name();
+            ctx.print(&format!("{machine}\n"));
             0
         }
         "id" => {
@@ -392,14 +329,19 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             ctx.print(&format!("{n}\n"));
             0
         }
-        "lscpu" => {
-            let text = ctx.shell.world.persona.lscpu();
-            ctx.print(&text);
-            0
-        }
+        "lscpu" => match ctx.shell.world.persona.lscpu() {
+            Some(text) => {
+                ctx.print(&text);
+                0
+            }
+            None => command_not_found(ctx, name),
+        },
         "getconf" => {
             match rest.first().map(String::as_str) {
-                Some("LONG_BIT") => ctx.print("64\n"),
+                Some("LONG_BIT") => {
+                    let bits = ctx.shell.world.persona.long_bit();
+                    ctx.print(&format!("{bits}\n"));
+                }
                 Some("_NPROCESSORS_ONLN" | "_NPROCESSORS_CONF") => {
                     let n = ctx.shell.world.persona.cpus;
                     ctx.print(&format!("{n}\n"));
@@ -412,11 +354,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "free" => free(ctx, rest),
         "df" => {
             let human = rest.iter().any(|a| a.starts_with('-') && a.contains('h'));
-            ctx.print(if human {
-                "Filesystem      Size  Used Avail Use% Mounted on\nudev            1.9G     0  1.9G   0% /dev\ntmpfs           394M  572K  393M   1% /run\n/dev/vda1        79G  4.1G   71G   6% /\ntmpfs           2.0G     0  2.0G   0% /dev/shm\ntmpfs           5.0M     0  5.0M   0% /run/lock\n/dev/vda15      124M   12M  113M  10% /boot/efi\ntmpfs           394M     0  394M   0% /run/user/0\n"
-            } else {
-                "Filesystem     1K-blocks    Used Available Use% Mounted on\nudev             1995612       0   1995612   0% /dev\ntmpfs             402648     572    402076   1% /run\n/dev/vda1       82486728 4279340  74783704   6% /\ntmpfs            2013224       0   2013224   0% /dev/shm\ntmpfs               5120       0      5120   0% /run/lock\n/dev/vda15        126678   11840    114838  10% /boot/efi\ntmpfs             402644       0    402644   0% /run/user/0\n"
-            });
+            let text = ctx.shell.world.persona.df(human);
+            ctx.print(text);
             0
         }
         "uptime" => {
@@ -457,28 +396,32 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "ps" => ps(ctx, rest),
         "top" => {
-            let text = format!(
-                "top - {}\nTasks:  96 total,   1 running,  95 sleeping,   0 stopped,   0 zombie\n%Cpu(s):  0.3 us,  0.3 sy,  0.0 ni, 99.3 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st\nMiB Mem :   3932.1 total,   1612.2 free,    942.4 used,   1376.2 buff/cache\nMiB Swap:      0.0 total,      0.0 free,      0.0 used.   3067.0 avail Mem\n\n    PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND\n      1 root      20   0  167820  12800   9472 S   0.0   0.3   0:21.74 systemd\n    611 root      20   0   15432   9164   7936 S   0.0   0.2   0:00.08 sshd\n",
-                uptime_line(ctx.shell.origin.now).trim_start()
-            );
+            let text = ctx
+                .shell
+                .world
+                .persona
+                .top(&uptime_line(ctx.shell.origin.now));
             ctx.print(&text);
             0
         }
         "ifconfig" => {
             let ip = server_ip(ctx.shell);
-            let text = format!(
-                "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n        inet {ip}  netmask 255.255.255.0  broadcast 0.0.0.0\n        inet6 fe80::5054:ff:fe3a:1c2d  prefixlen 64  scopeid 0x20<link>\n        ether 52:54:00:3a:1c:2d  txqueuelen 1000  (Ethernet)\n        RX packets 8172635  bytes 2199023255 (2.0 GiB)\n        RX errors 0  dropped 0  overruns 0  frame 0\n        TX packets 5301842  bytes 1073741824 (1.0 GiB)\n        TX errors 0  dropped 0 overruns 0  carrier 0  collisions 0\n\nlo: flags=73<UP,LOOPBACK,RUNNING>  mtu 65536\n        inet 127.0.0.1  netmask 255.0.0.0\n        inet6 ::1  prefixlen 128  scopeid 0x10<host>\n        loop  txqueuelen 1000  (Local Loopback)\n        RX packets 1842  bytes 160330 (156.5 KiB)\n        RX errors 0  dropped 0  overruns 0  frame 0\n        TX packets 1842  bytes 160330 (156.5 KiB)\n        TX errors 0  dropped 0 overruns 0  carrier 0  collisions 0\n\n"
-            );
+            let text = ctx.shell.world.persona.ifconfig(&ip);
             ctx.print(&text);
             0
         }
         "ip" => {
             let ip = server_ip(ctx.shell);
+            let mac = ctx.shell.world.persona.mac();
+            let net = ip
+                .rsplit_once('.')
+                .map_or("10.0.2", |(net, _)| net)
+                .to_owned();
             match rest.first().map(String::as_str) {
-                Some("r" | "ro" | "route") => ctx.print("default via 10.0.2.2 dev eth0 onlink \n10.0.2.0/24 dev eth0 proto kernel scope link src 10.0.2.15 \n"),
-                Some("l" | "link") => ctx.print("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\n    link/ether 52:54:00:3a:1c:2d brd ff:ff:ff:ff:ff:ff\n"),
+                Some("r" | "ro" | "route") => ctx.print(&format!("default via {net}.1 dev eth0 onlink \n{net}.0/24 dev eth0 proto kernel scope link src {ip} \n")),
+                Some("l" | "link") => ctx.print(&format!("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\n    link/ether {mac} brd ff:ff:ff:ff:ff:ff\n")),
                 Some("a" | "ad" | "addr" | "address") | None => {
-                    let text = format!("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n    link/ether 52:54:00:3a:1c:2d brd ff:ff:ff:ff:ff:ff\n    inet {ip}/24 brd 0.0.0.0 scope global eth0\n       valid_lft forever preferred_lft forever\n");
+                    let text = format!("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n    link/ether {mac} brd ff:ff:ff:ff:ff:ff\n    inet {ip}/24 brd 0.0.0.0 scope global eth0\n       valid_lft forever preferred_lft forever\n");
                     ctx.print(&text);
                 }
                 Some(other) => {
@@ -490,7 +433,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "netstat" | "ss" => {
-            ctx.print("Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address           Foreign Address         State      \ntcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN     \ntcp6       0      0 :::22                   :::*                    LISTEN     \n");
+            let text = ctx.shell.world.persona.netstat();
+            ctx.print(text);
             0
         }
         "history" => {
@@ -513,7 +457,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "which" => {
             let mut status = 0;
             for a in rest.iter().filter(|a| !a.starts_with('-')) {
-                match which(a) {
+                match which(&ctx.shell.world.persona, a) {
                     Some(p) => ctx.print(&format!("{p}\n")),
                     None => status = 1,
                 }
@@ -538,7 +482,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                         format!("{n}\n")
                     };
                     ctx.print(&line);
-                } else if let Some(p) = which(n) {
+                } else if let Some(p) = which(&ctx.shell.world.persona, n) {
                     let line = if name == "type" {
                         format!("{n} is {p}\n")
                     } else {
@@ -557,17 +501,18 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "busybox" => {
             let Some(applet) = rest.first() else {
-                ctx.print(BUSYBOX_VERSION_LINE);
-                ctx.print("BusyBox is copyrighted by many authors between 1998-2015.\nLicensed under GPLv2. See source distribution for detailed\ncopyright notices.\n\nUsage: busybox [function [arguments]...]\n   or: busybox --list[-full]\n   or: function [arguments]...\n\n");
+                let text = busybox_usage(&ctx.shell.world.persona);
+                ctx.print(&text);
                 return 0;
             };
+            let applets = ctx.shell.world.persona.applets();
             if applet == "--list" {
-                for a in APPLETS {
+                for a in applets {
                     ctx.print(&format!("{a}\n"));
                 }
                 return 0;
             }
-            if APPLETS.contains(&applet.as_str()) {
+            if applets.contains(&applet.as_str()) {
                 let name = if applet == "ash" {
                     "sh".to_owned()
                 } else {
@@ -807,7 +752,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                     Some(n) if name == "file" => {
                         let kind = match &n.content {
                             Content::Dir => "directory".to_owned(),
-                            Content::File(d) if d.starts_with(b"\x7fELF") => "ELF 64-bit LSB pie executable, x86-64, version 1 (SYSV), dynamically linked, interpreter /lib64/ld-linux-x86-64.so.2, for GNU/Linux 3.2.0, stripped".into(),
+                            Content::File(d) if d.starts_with(b"\x7fELF") => ctx.shell.world.persona.elf_description().into(),
                             Content::File(d) if d.is_empty() => "empty".into(),
                             Content::File(d) if d.starts_with(b"#!") => "POSIX shell script, ASCII text executable".into(),
                             _ => "ASCII text".into(),
@@ -860,15 +805,18 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "read" => 0,
-        _ => {
-            let msg = ctx.shell.not_found(name);
-            ctx.eprint(&msg);
-            ctx.shell
-                .actions
-                .push(Action::NotFound(name.chars().take(64).collect()));
-            127
-        }
+        _ => command_not_found(ctx, name),
     }
+}
+
+/// The shell's answer to a command that does not exist, noted for the event.
+fn command_not_found(ctx: &mut Ctx<'_, '_>, name: &str) -> i32 {
+    let msg = ctx.shell.not_found(name);
+    ctx.eprint(&msg);
+    ctx.shell
+        .actions
+        .push(Action::NotFound(name.chars().take(64).collect()));
+    127
 }
 
 fn nested(ctx: &mut Ctx<'_, '_>, line: &str) -> i32 {
@@ -952,7 +900,7 @@ fn run_path(ctx: &mut Ctx<'_, '_>, name: &str, rest: &[String]) -> i32 {
         Some(n) => {
             // One of the system's binaries: run our emulation of it.
             let base = basename(&p).to_owned();
-            if which(&base).is_some_and(|w| w == p) {
+            if which(&ctx.shell.world.persona, &base).is_some_and(|w| w == p) {
                 let mut args = vec![base];
                 args.extend_from_slice(rest);
                 return run(ctx, &args);
@@ -1186,9 +1134,7 @@ fn perms(node: &super::fs::Node) -> String {
 fn display_size(node: &super::fs::Node) -> usize {
     match &node.content {
         // Our binaries hold only an ELF header; show a real binary's size.
-        Content::File(d) if d.len() == super::fs::ELF_HEADER.len() && d.starts_with(b"\x7fELF") => {
-            138_208
-        }
+        Content::File(d) if d.len() == 64 && d.starts_with(b"\x7fELF") => 138_208,
         _ => node.size(),
     }
 }
@@ -1355,14 +1301,15 @@ fn uname(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         ctx.print(&line);
         return 0;
     }
-    let host = ctx.shell.world.persona.hostname.clone();
+    let persona = &ctx.shell.world.persona;
+    let host = persona.hostname.clone();
     let mut parts = Vec::new();
     for (flag, value) in [
         ('s', "Linux".to_owned()),
         ('n', host),
-        ('r', KERNEL_RELEASE.to_owned()),
-        ('v', KERNEL_VERSION.to_owned()),
-        ('m', MACHINE.to_owned()),
+        ('r', persona.kernel_release().to_owned()),
+        ('v', persona.kernel_version().to_owned()),
+        ('m', persona.machine_name().to_owned()),
         ('p', "unknown".to_owned()),
         ('i', "unknown".to_owned()),
         ('o', "GNU/Linux".to_owned()),
@@ -1380,55 +1327,14 @@ fn uname(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
 }
 
 fn free(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
-    let v = ctx.shell.world.persona.free_kib();
-    let human_units = args.iter().any(|a| a.contains('h'));
-    let (div, suffix) = if args.iter().any(|a| a == "-m" || a == "--mega") {
-        (1024, "")
-    } else if args.iter().any(|a| a == "-g" || a == "--giga") {
-        (1024 * 1024, "")
-    } else {
-        (1, "")
-    };
-    let fmt = |x: u64| -> String {
-        if human_units {
-            if x >= 1024 * 1024 {
-                format!("{:.1}Gi", x as f64 / 1_048_576.0)
-            } else {
-                format!("{}Mi", x / 1024)
-            }
-        } else {
-            format!("{}{suffix}", x / div)
-        }
-    };
-    let text = format!(
-        "               total        used        free      shared  buff/cache   available\nMem:     {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}\nSwap:    {:>11} {:>11} {:>11}\n",
-        fmt(v[0]),
-        fmt(v[1]),
-        fmt(v[2]),
-        fmt(v[3]),
-        fmt(v[4]),
-        fmt(v[5]),
-        fmt(0),
-        fmt(0),
-        fmt(0)
-    );
+    let text = ctx.shell.world.persona.free(args);
     ctx.print(&text);
     0
 }
 
 fn ps(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
-    let full = !args.is_empty();
-    let user = ctx.shell.user.clone();
-    if !full {
-        ctx.print("    PID TTY          TIME CMD\n   2841 pts/0    00:00:00 bash\n   2903 pts/0    00:00:00 ps\n");
-        return 0;
-    }
-    let bsd = args.iter().any(|a| !a.starts_with('-') && a.contains('u'));
-    if bsd {
-        ctx.print(&format!("USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot           1  0.0  0.3 167820 12800 ?        Ss   Nov25   0:21 /sbin/init\nroot           2  0.0  0.0      0     0 ?        S    Nov25   0:00 [kthreadd]\nroot         312  0.0  0.4  48128 16512 ?        Ss   Nov25   0:03 /lib/systemd/systemd-journald\nroot         347  0.0  0.1  25460  6272 ?        Ss   Nov25   0:01 /lib/systemd/systemd-udevd\nroot         521  0.0  0.0   6612  2688 ?        Ss   Nov25   0:00 /usr/sbin/cron -f\nmessage+     522  0.0  0.1   9124  4608 ?        Ss   Nov25   0:00 /usr/bin/dbus-daemon --system\nroot         530  0.0  0.1  16548  7296 ?        Ss   Nov25   0:00 /lib/systemd/systemd-logind\nroot         611  0.0  0.2  15432  9164 ?        Ss   Nov25   0:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot         640  0.0  0.0   5872  1024 tty1     Ss+  Nov25   0:00 /sbin/agetty -o -p -- \\u --noclear - linux\nroot        2832  0.0  0.2  17976 10880 ?        Ss   10:01   0:00 sshd: {user}@pts/0\n{user:<8}    2841  0.0  0.1   7968  4736 pts/0    Ss   10:01   0:00 -bash\n{user:<8}    2903  0.0  0.0  11084  4352 pts/0    R+   10:02   0:00 ps {}\n", args.join(" ")));
-    } else {
-        ctx.print(&format!("UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 Nov25 ?        00:00:21 /sbin/init\nroot           2       0  0 Nov25 ?        00:00:00 [kthreadd]\nroot         312       1  0 Nov25 ?        00:00:03 /lib/systemd/systemd-journald\nroot         521       1  0 Nov25 ?        00:00:00 /usr/sbin/cron -f\nroot         611       1  0 Nov25 ?        00:00:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot        2832     611  0 10:01 ?        00:00:00 sshd: {user}@pts/0\n{user:<8}    2841    2832  0 10:01 pts/0    00:00:00 -bash\n{user:<8}    2903    2841  0 10:02 pts/0    00:00:00 ps {}\n", args.join(" ")));
-    }
+    let text = ctx.shell.world.persona.ps(args, &ctx.shell.user);
+    ctx.print(&text);
     0
 }
 
@@ -2407,7 +2313,8 @@ fn test(ctx: &mut Ctx<'_, '_>, name: &str, args: &[String]) -> i32 {
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
     if name == "[" {
         if args.last() != Some(&"]") {
-            ctx.eprint("-bash: [: missing `]'\n");
+            let sh = ctx.shell.name();
+            ctx.eprint(&format!("{sh}: [: missing `]'\n"));
             return 2;
         }
         args.pop();
@@ -2508,7 +2415,8 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
         } else {
             "Usage: ftpget [OPTIONS] HOST [LOCAL_FILE] REMOTE_FILE\n\nDownload a file via FTP\n\n\t-c\tContinue previous transfer\n\t-v\tVerbose\n\t-u USER\tUsername\n\t-p PASS\tPassword\n\t-P PORT\n"
         };
-        ctx.eprint(BUSYBOX_VERSION_LINE);
+        let version = busybox_version_line(&ctx.shell.world.persona);
+        ctx.eprint(&version);
         ctx.eprint("\n");
         ctx.eprint(usage);
         return 1;
@@ -2547,7 +2455,8 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
             Some(u) if u.contains("://") => u,
             Some(u) => format!("http://{u}"),
             None if tool == "wget" && ctx.shell.profile == super::Profile::Busybox => {
-                ctx.eprint(BUSYBOX_VERSION_LINE);
+                let version = busybox_version_line(&ctx.shell.world.persona);
+                ctx.eprint(&version);
                 ctx.eprint("\nUsage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header 'HEADER: VALUE'] [-Y on/off]\n\t[--no-check-certificate] [-P DIR] [-U AGENT] [-T SEC] URL...\n\nRetrieve files via HTTP or FTP\n");
                 return 1;
             }
@@ -2592,7 +2501,10 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
         b.resize(size, b'#');
         b
     } else {
-        super::fs::ELF_HEADER
+        ctx.shell
+            .world
+            .persona
+            .elf_header()
             .iter()
             .copied()
             .cycle()

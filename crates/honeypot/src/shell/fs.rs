@@ -1,6 +1,7 @@
-//! The fake filesystem: a read-only Debian 12 tree shared by every session, and a
-//! small copy-on-write overlay per session for what the attacker changes (`touch`,
-//! `mkdir`, `rm`, `echo > file`, `chmod`). Nothing touches the real disk.
+//! The fake filesystem: the read-only tree of the persona's machine (Debian's or
+//! the BusyBox camera's), shared by every session, and a small copy-on-write
+//! overlay per session for what the attacker changes (`touch`, `mkdir`, `rm`,
+//! `echo > file`, `chmod`). Nothing touches the real disk.
 //!
 //! The base is built once per persona; a session costs only its overlay, which is
 //! capped in entries and bytes so a script writing in a loop cannot grow memory.
@@ -92,6 +93,16 @@ impl Node {
         }
     }
 
+    fn link(target: &'static str, mtime: u64) -> Node {
+        Node {
+            content: Content::Link(target),
+            mode: 0o777,
+            uid: 0,
+            mtime,
+            full: None,
+        }
+    }
+
     fn file(data: impl Into<Arc<[u8]>>, mode: u32, mtime: u64) -> Node {
         Node {
             content: Content::File(data.into()),
@@ -154,169 +165,85 @@ impl FsError {
 /// Install time of the base system (2024-11-25 09:14 UTC).
 pub const BASE_MTIME: u64 = 1_732_526_040;
 
-/// The first 64 bytes of an x86-64 ELF executable: what `cat`, `head -c` and
-/// `dd bs=52 count=1 if=/bin/sh` show of any binary (Mirai reads the e_machine
-/// field to pick its build).
-pub const ELF_HEADER: &[u8] = &[
-    0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0, 1, 0, 0, 0, 0x60,
-    0x61, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x38, 0x2c, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0x40, 0, 0x38, 0, 0x0d, 0, 0x40, 0, 0x1e, 0, 0x1d, 0,
-];
-
 /// The read-only tree shared by all sessions.
 #[derive(Debug)]
 pub struct BaseFs {
     nodes: BTreeMap<String, Node>,
+    /// Top-level directory links paths resolve through.
+    links: &'static [(&'static str, &'static str)],
 }
 
-/// Top-level links of Debian 12's merged /usr.
-const LINKS: &[(&str, &str)] = &[
-    ("/bin", "/usr/bin"),
-    ("/sbin", "/usr/sbin"),
-    ("/lib", "/usr/lib"),
-    ("/lib64", "/usr/lib64"),
-    ("/var/run", "/run"),
-];
-
 impl BaseFs {
-    /// Builds the tree for `persona`; `bins` are (directory, name) of executables.
-    pub fn build(persona: &Persona, bins: &[(&str, &str)]) -> BaseFs {
+    /// Builds the tree of `persona`: its directories, text files, /proc, and
+    /// its executables (each a file holding the machine's ELF header, or a link
+    /// to the one multi-call binary).
+    pub fn build(persona: &Persona) -> BaseFs {
         let t = BASE_MTIME;
         let mut nodes = BTreeMap::new();
-        let dirs = [
-            "/",
-            "/boot",
-            "/dev",
-            "/dev/shm",
-            "/etc",
-            "/etc/ssh",
-            "/etc/cron.d",
-            "/etc/network",
-            "/home",
-            "/media",
-            "/mnt",
-            "/opt",
-            "/proc",
-            "/root",
-            "/root/.ssh",
-            "/run",
-            "/srv",
-            "/sys",
-            "/tmp",
-            "/usr",
-            "/usr/bin",
-            "/usr/sbin",
-            "/usr/lib",
-            "/usr/lib64",
-            "/usr/local",
-            "/usr/local/bin",
-            "/usr/share",
-            "/var",
-            "/var/log",
-            "/var/tmp",
-            "/var/spool",
-            "/var/spool/cron",
-            "/var/spool/cron/crontabs",
-            "/var/www",
-            "/var/lib",
-            "/var/cache",
-            "/var/mail",
-            "/var/backups",
-        ];
-        for d in dirs {
-            let mode = if d == "/tmp" || d == "/var/tmp" || d == "/dev/shm" {
-                0o1777
-            } else if d == "/root" || d == "/root/.ssh" {
-                0o700
-            } else {
-                0o755
-            };
-            nodes.insert(d.to_owned(), Node::dir(mode, t));
+        for (dir, mode) in persona.dirs() {
+            nodes.insert((*dir).to_owned(), Node::dir(*mode, t));
         }
-        for (link, target) in LINKS {
-            nodes.insert(
-                (*link).to_owned(),
-                Node {
-                    content: Content::Link(target),
-                    mode: 0o777,
-                    uid: 0,
-                    mtime: t,
-                    full: None,
-                },
-            );
+        for (link, target) in persona.dir_links() {
+            nodes.insert((*link).to_owned(), Node::link(target, t));
         }
         for user in &persona.users {
-            let home = format!("/home/{user}");
-            let uid = persona.uid(user);
-            for (path, node) in [
-                (home.clone(), Node::dir(0o755, t)),
-                (
-                    format!("{home}/.bashrc"),
-                    Node::file(BASHRC.as_bytes(), 0o644, t),
-                ),
-                (
-                    format!("{home}/.profile"),
-                    Node::file(PROFILE.as_bytes(), 0o644, t),
-                ),
-            ] {
-                nodes.insert(path, Node { uid, ..node });
-            }
+            let node = Node {
+                uid: persona.uid(user),
+                ..Node::dir(0o755, t)
+            };
+            nodes.insert(persona.home(user), node);
         }
-        let hostname = &persona.hostname;
-        let text_files: Vec<(&str, String, u32)> = vec![
-            ("/etc/passwd", persona.passwd(), 0o644),
-            ("/etc/shadow", shadow(persona), 0o640),
-            ("/etc/group", group(persona), 0o644),
-            ("/etc/hostname", format!("{hostname}\n"), 0o644),
-            (
-                "/etc/hosts",
-                format!("127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
-                0o644,
-            ),
-            ("/etc/issue", "Debian GNU/Linux 12 \\n \\l\n\n".into(), 0o644),
-            ("/etc/issue.net", "Debian GNU/Linux 12\n".into(), 0o644),
-            ("/etc/debian_version", "12.8\n".into(), 0o644),
-            ("/etc/os-release", OS_RELEASE.into(), 0o644),
-            ("/usr/lib/os-release", OS_RELEASE.into(), 0o644),
-            ("/etc/resolv.conf", "nameserver 1.1.1.1\nnameserver 8.8.8.8\n".into(), 0o644),
-            ("/etc/shells", "# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n".into(), 0o644),
-            ("/etc/crontab", CRONTAB.into(), 0o644),
-            ("/etc/fstab", "# /etc/fstab: static file system information.\nUUID=5c3b6c4e-2b1c-4f5e-9a4e-1d2f3a4b5c6d /               ext4    errors=remount-ro 0       1\n".into(), 0o644),
-            ("/etc/motd", MOTD.into(), 0o644),
-            ("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nPrintMotd no\nAcceptEnv LANG LC_*\nSubsystem\tsftp\t/usr/lib/openssh/sftp-server\nPermitRootLogin yes\n".into(), 0o644),
-            ("/root/.bashrc", BASHRC.into(), 0o644),
-            ("/root/.profile", PROFILE.into(), 0o644),
-            ("/proc/cpuinfo", persona.cpuinfo(), 0o444),
-            ("/proc/meminfo", persona.meminfo(), 0o444),
-            ("/proc/version", format!("Linux version {} (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) {}\n", crate::shell::persona::KERNEL_RELEASE, crate::shell::persona::KERNEL_VERSION), 0o444),
-            ("/proc/loadavg", "0.08 0.03 0.01 1/121 1337\n".into(), 0o444),
-            ("/proc/uptime", "1824311.52 3611220.81\n".into(), 0o444),
-            ("/proc/mounts", "/dev/vda1 / ext4 rw,relatime,errors=remount-ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\ntmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=402648k,mode=755 0 0\n".into(), 0o444),
-            ("/var/log/auth.log", String::new(), 0o640),
+        for (path, text, mode, uid) in persona.files() {
+            let node = Node {
+                uid,
+                ..Node::file(text.into_bytes(), mode, t)
+            };
+            nodes.insert(path, node);
+        }
+        let proc_files = [
+            ("/proc/cpuinfo", persona.cpuinfo()),
+            ("/proc/meminfo", persona.meminfo()),
+            ("/proc/version", persona.proc_version()),
+            ("/proc/loadavg", "0.08 0.03 0.01 1/121 1337\n".into()),
+            ("/proc/uptime", "1824311.52 3611220.81\n".into()),
+            ("/proc/mounts", persona.mounts().into()),
         ];
-        for (path, text, mode) in text_files {
-            nodes.insert(path.to_owned(), Node::file(text.into_bytes(), mode, t));
+        for (path, text) in proc_files {
+            nodes.insert(path.to_owned(), Node::file(text.into_bytes(), 0o444, t));
         }
-        let elf: Arc<[u8]> = Arc::from(ELF_HEADER);
-        for (dir, name) in bins {
-            nodes.insert(
-                format!("{dir}/{name}"),
-                Node {
+        let elf: Arc<[u8]> = Arc::from(persona.elf_header());
+        let multi_call = persona.multi_call_binary();
+        for (dir, name) in persona.bins() {
+            let path = format!("{dir}/{name}");
+            let node = match multi_call {
+                Some(binary) if binary != path => Node::link(binary, t),
+                _ => Node {
                     content: Content::File(elf.clone()),
-                    mode: 0o755,
-                    uid: 0,
-                    mtime: t,
-                    full: None,
+                    ..Node::file(Vec::new(), 0o755, t)
                 },
-            );
+            };
+            nodes.insert(path, node);
         }
-        BaseFs { nodes }
+        BaseFs {
+            nodes,
+            links: persona.dir_links(),
+        }
     }
 }
 
-/// Resolves `.`/`..`, `~` and the relative path against `cwd`, then Debian's
-/// top-level links; always an absolute path without a trailing slash.
+/// Resolves `.`/`..`, `~` and the relative path against `cwd`, then the Debian
+/// machine's top-level links (SFTP, which only the Debian machine serves; a
+/// shell uses [`Fs::normalize`], which knows its machine); always an absolute
+/// path without a trailing slash.
 pub fn normalize(cwd: &str, home: &str, path: &str) -> String {
+    through_links(
+        crate::shell::persona::debian::LINKS,
+        lexical(cwd, home, path),
+    )
+}
+
+/// `.`/`..`, `~` and a relative path resolved against `cwd`, without links.
+fn lexical(cwd: &str, home: &str, path: &str) -> String {
     let joined = if path == "~" || path.starts_with("~/") {
         format!("{home}{}", &path[1..])
     } else if path.starts_with('/') {
@@ -342,17 +269,23 @@ pub fn normalize(cwd: &str, home: &str, path: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    for (link, target) in LINKS {
-        if out == *link {
-            return out; // the link itself; callers follow it where it matters
+    out
+}
+
+/// `path` (absolute, normalized) through top-level directory `links`: `/bin/ls`
+/// is `/usr/bin/ls` on Debian.
+fn through_links(links: &[(&str, &str)], path: String) -> String {
+    for (link, target) in links {
+        if path == *link {
+            return path; // the link itself; callers follow it where it matters
         }
-        if let Some(rest) = out.strip_prefix(link)
+        if let Some(rest) = path.strip_prefix(link)
             && rest.starts_with('/')
         {
             return format!("{target}{rest}");
         }
     }
-    out
+    path
 }
 
 fn parent_of(path: &str) -> &str {
@@ -395,6 +328,12 @@ impl Fs {
             written: Vec::new(),
             stream: None,
         }
+    }
+
+    /// `path` as seen from `cwd` with home `home`: absolute, `.`, `..` and `~`
+    /// resolved, then the machine's top-level directory links.
+    pub fn normalize(&self, cwd: &str, home: &str, path: &str) -> String {
+        through_links(self.base.links, lexical(cwd, home, path))
     }
 
     /// The node at an already normalized path, following a top-level link.
@@ -756,50 +695,13 @@ pub fn basename(path: &str) -> &str {
         .unwrap_or("/")
 }
 
-fn shadow(persona: &Persona) -> String {
-    let mut out = String::from(
-        "root:$y$j9T$Q0xV6l0n5G2hT1a8b3c4d.$Wq3yXh9kZ1mN4pR7sT0uV2wX5yZ8aB1cD4eF7gH0iJ2:20052:0:99999:7:::\n\
-daemon:*:20052:0:99999:7:::\nbin:*:20052:0:99999:7:::\nsys:*:20052:0:99999:7:::\nsync:*:20052:0:99999:7:::\n\
-www-data:*:20052:0:99999:7:::\nnobody:*:20052:0:99999:7:::\nsshd:*:20052:0:99999:7:::\n",
-    );
-    for user in &persona.users {
-        out.push_str(&format!(
-            "{user}:$y$j9T$k3Lm9Np2Qr5St8Uv1Wx4Yz$A7bC0dE3fG6hI9jK2lM5nO8pQ1rS4tU7vW0xY3zA6bC:20052:0:99999:7:::\n"
-        ));
-    }
-    out
-}
-
-fn group(persona: &Persona) -> String {
-    let mut out = String::from(
-        "root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:\ntty:x:5:\ndisk:x:6:\nlp:x:7:\nmail:x:8:\n\
-news:x:9:\nsudo:x:27:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n",
-    );
-    for user in &persona.users {
-        let id = persona.uid(user);
-        out.push_str(&format!("{user}:x:{id}:\n"));
-    }
-    out
-}
-
-const OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL=\"https://www.debian.org/\"\nSUPPORT_URL=\"https://www.debian.org/support\"\nBUG_REPORT_URL=\"https://bugs.debian.org/\"\n";
-
-/// The message of the day Debian prints at login.
-pub const MOTD: &str = "\nThe programs included with the Debian GNU/Linux system are free software;\nthe exact distribution terms for each program are described in the\nindividual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n";
-
-const BASHRC: &str = "# ~/.bashrc: executed by bash(1) for non-login shells.\n\nexport LS_OPTIONS='--color=auto'\nalias ls='ls $LS_OPTIONS'\n";
-
-const PROFILE: &str = "# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n";
-
-const CRONTAB: &str = "# /etc/crontab: system-wide crontab\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n\n17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly\n25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }\n";
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fs() -> Fs {
-        let persona = Persona::new("web-1", vec!["pi".into()]);
-        Fs::new(Arc::new(BaseFs::build(&persona, &[("/usr/bin", "ls")])))
+        let persona = Persona::debian("web-1", vec!["pi".into()]);
+        Fs::new(Arc::new(BaseFs::build(&persona)))
     }
 
     #[test]
@@ -819,7 +721,10 @@ mod tests {
     fn overlay_writes_deletes_and_lists() {
         let mut fs = fs();
         assert!(fs.get("/bin").unwrap().is_dir());
-        assert_eq!(&*fs.read("/usr/bin/ls").unwrap(), ELF_HEADER);
+        assert_eq!(
+            &*fs.read("/usr/bin/ls").unwrap(),
+            crate::shell::persona::debian::ELF_HEADER
+        );
         fs.write("/tmp/a", b"x", false, 0, 1).unwrap();
         fs.write("/tmp/a", b"y", true, 0, 1).unwrap();
         assert_eq!(&*fs.read("/tmp/a").unwrap(), b"xy");

@@ -1,4 +1,5 @@
-//! The fake shell: a Debian-like bash that never runs anything on the real machine.
+//! The fake shell: Debian's bash or a BusyBox device's ash, as the persona's
+//! machine has it, never running anything on the real machine.
 //!
 //! Pure and protocol-free so that the SSH and (later) Telnet honeypots share it:
 //! bytes or lines go in, terminal output and [`Action`]s (commands typed, URLs
@@ -135,7 +136,8 @@ pub fn escape_bytes(data: &[u8]) -> String {
     out
 }
 
-/// Which shell a session looks like.
+/// Which shell a session looks like: the one of its persona's machine
+/// ([`Persona::profile`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
     /// Debian 12's bash: `-bash: x: command not found`, `root@host:~# `.
@@ -172,7 +174,7 @@ pub struct World {
 impl World {
     /// Builds the world for a persona.
     pub fn new(persona: Persona) -> Arc<World> {
-        let base = Arc::new(BaseFs::build(&persona, commands::BINS));
+        let base = Arc::new(BaseFs::build(&persona));
         Arc::new(World { persona, base })
     }
 
@@ -265,6 +267,7 @@ impl Shell {
         let home = world.persona.home(user);
         let uid = world.persona.uid(user);
         let fs = Fs::new(world.base.clone());
+        let world_profile = world.persona.profile();
         Shell {
             world,
             fs,
@@ -280,7 +283,7 @@ impl Shell {
             limits,
             origin,
             pty,
-            profile: Profile::Bash,
+            profile: world_profile,
             term: Vec::new(),
             err_term: Vec::new(),
             actions: Vec::new(),
@@ -290,12 +293,6 @@ impl Shell {
             heredoc: None,
             exec_stdin: None,
         }
-    }
-
-    /// The same session looking like `profile`.
-    pub fn with_profile(mut self, profile: Profile) -> Shell {
-        self.profile = profile;
-        self
     }
 
     /// The shell's name in its error messages (`-bash`, or `-sh` for BusyBox).
@@ -318,18 +315,18 @@ impl Shell {
     /// banner) followed by the prompt.
     pub fn greeting(&mut self) -> Output {
         if self.profile == Profile::Busybox {
-            self.term
-                .extend_from_slice(commands::BUSYBOX_SHELL_BANNER.as_bytes());
+            let banner = commands::busybox_shell_banner(&self.world.persona);
+            self.term.extend_from_slice(banner.as_bytes());
             return self.finish(true);
         }
         let when = commands::date_string(self.origin.now.saturating_sub(86_400 * 3 + 7_211));
         let text = format!(
             "Linux {} {} {} {}\n{}\nLast login: {when} from {}\n",
             self.world.persona.hostname,
-            persona::KERNEL_RELEASE,
-            persona::KERNEL_VERSION,
-            persona::MACHINE,
-            fs::MOTD,
+            self.world.persona.kernel_release(),
+            self.world.persona.kernel_version(),
+            self.world.persona.machine_name(),
+            persona::debian::MOTD,
             last_login_ip(&self.origin.client_ip),
         );
         self.term.extend_from_slice(text.as_bytes());
@@ -1014,12 +1011,15 @@ impl Shell {
         match name {
             "HOME" => self.home.clone(),
             "USER" | "LOGNAME" => self.user.clone(),
-            "SHELL" => "/bin/bash".into(),
+            "SHELL" => self.world.persona.login_shell().into(),
             "HOSTNAME" => self.world.persona.hostname.clone(),
-            "PATH" => DEFAULT_PATH.into(),
+            "PATH" => self.world.persona.default_path().into(),
             "TERM" => "xterm-256color".into(),
             "LANG" => "C.UTF-8".into(),
             "UID" => self.uid.to_string(),
+            "HISTFILE" | "BASH" | "BASH_VERSION" if self.profile == Profile::Busybox => {
+                String::new()
+            }
             "HISTFILE" => format!("{}/.bash_history", self.home),
             "BASH" => "/usr/bin/bash".into(),
             "BASH_VERSION" => "5.2.15(1)-release".into(),
@@ -1038,12 +1038,9 @@ impl Shell {
 
     /// An absolute, normalized path for `name`.
     fn path(&self, name: &str) -> String {
-        fs::normalize(&self.cwd, &self.home, name)
+        self.fs.normalize(&self.cwd, &self.home, name)
     }
 }
-
-/// PATH of a Debian root login.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A command's words as plain text, `other` for a word that is not a single
 /// literal (quoted parts, substitutions), for deciding what a line will do before
@@ -1125,3 +1122,6 @@ fn last_login_ip(client: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod device_tests;

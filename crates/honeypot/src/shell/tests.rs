@@ -7,7 +7,7 @@ fn shell() -> Shell {
 }
 
 fn shell_with(pty: bool) -> Shell {
-    let world = World::new(Persona::new("web-1", vec!["pi".into(), "admin".into()]));
+    let world = World::new(Persona::debian("web-1", vec!["pi".into(), "admin".into()]));
     Shell::new(
         world,
         "root",
@@ -158,7 +158,7 @@ fn downloads_are_recorded_not_fetched() {
 
 #[test]
 fn interactive_editing_prompt_and_limits() {
-    let world = World::new(Persona::new("web-1", vec![]));
+    let world = World::new(Persona::debian("web-1", vec![]));
     let origin = Origin {
         client_ip: "203.0.113.9".into(),
         server_ip: "10.0.0.5".into(),
@@ -290,7 +290,7 @@ fn unknown_commands_are_attached_to_their_line() {
     assert!(matches!(&grouped[0].0, Action::Command(c) if c.starts_with("id;")));
     assert_eq!(grouped[0].1.unknown, ["nosuch", "./missing"]);
     let busybox = Shell::new(
-        World::new(Persona::new("cam-1", vec![])),
+        World::new(Persona::busybox_device("cam-1", vec![])),
         "root",
         Limits {
             max_line_bytes: 4096,
@@ -302,8 +302,7 @@ fn unknown_commands_are_attached_to_their_line() {
             now: 1_732_871_331,
         },
         false,
-    )
-    .with_profile(Profile::Busybox);
+    );
     let mut busybox = busybox;
     assert_eq!(run(&mut busybox, "nosuch"), "-sh: nosuch: not found\n");
     assert_eq!(run(&mut busybox, "enable; system; shell; sh"), "");

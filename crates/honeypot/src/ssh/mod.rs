@@ -105,7 +105,7 @@ impl SshHoneypot {
             source,
         })?;
         let users = credentials::login_names(&config.credentials);
-        let world = World::new(Persona::new(&hostname, users));
+        let world = World::new(Persona::debian(&hostname, users));
         let gate = Gate::new(
             "ssh",
             "SSH",

@@ -10,14 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialRule;
 
-/// Which telnetd the honeypot impersonates.
+/// Which telnetd the honeypot impersonates, and the machine behind its login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TelnetProfile {
-    /// BusyBox telnetd and ash on an embedded device (what IoT bots look for).
+    /// BusyBox telnetd and ash on an embedded device (what IoT bots look for): an
+    /// ARMv7 IP camera with BusyBox 1.24 applets, a squashfs root and 32-bit ARM
+    /// binaries ([`crate::shell::persona::device`]).
     #[default]
     Busybox,
-    /// Debian 12's telnetd, `/etc/issue.net` and bash.
+    /// Debian 12's telnetd, `/etc/issue.net` and bash on the SSH honeypot's
+    /// x86-64 VM.
     Debian,
 }
 
@@ -29,7 +32,8 @@ pub struct TelnetHoneypotConfig {
     pub enabled: bool,
     /// Address and port to listen on (port 0: any free port).
     pub listen: SocketAddr,
-    /// `busybox` (IoT device) or `debian` (a Debian 12 server).
+    /// `busybox` (an ARMv7 IP camera running BusyBox) or `debian` (the Debian 12
+    /// x86-64 server of the SSH honeypot).
     pub profile: TelnetProfile,
     /// Host name in the login prompt and the shell; empty: one is picked at first
     /// start and kept in the data directory.

@@ -91,7 +91,12 @@ impl TelnetHoneypot {
             source,
         })?;
         let users = credentials::login_names(&config.credentials);
-        let world = World::new(Persona::new(&hostname, users));
+        // The machine behind the login matches what the greeting claims to be.
+        let persona = match config.profile {
+            TelnetProfile::Busybox => Persona::busybox_device(&hostname, users),
+            TelnetProfile::Debian => Persona::debian(&hostname, users),
+        };
+        let world = World::new(persona);
         let gate = Gate::new(
             "telnet",
             "Telnet",

@@ -23,7 +23,7 @@ use super::parser::{Command, Parser, escape_into};
 use crate::capture::{RecordingLog, SessionRecording, Terminal, upload_event};
 use crate::listener::{bounded, clip, session_id};
 use crate::shell::line::{Key, LineEditor};
-use crate::shell::{Action, Limits, Origin, Output, Profile, Shell};
+use crate::shell::{Action, Limits, Origin, Output, Shell};
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 2048;
@@ -321,10 +321,6 @@ impl Conn {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let profile = match self.shared.config.profile {
-            TelnetProfile::Busybox => Profile::Busybox,
-            TelnetProfile::Debian => Profile::Bash,
-        };
         let shell = Shell::new(
             self.shared.world.clone(),
             user,
@@ -339,7 +335,7 @@ impl Conn {
             },
             true,
         );
-        Box::new(shell.with_profile(profile))
+        Box::new(shell)
     }
 
     /// Starts recording the shell (its greeting is the first output).
@@ -349,7 +345,8 @@ impl Conn {
             self.options.term.as_deref().unwrap_or(""),
             width.into(),
             height.into(),
-        );
+        )
+        .with_shell(self.shared.world.persona.login_shell());
         let title = format!(
             "Telnet session {} from {} ({})",
             self.id,

@@ -19,6 +19,8 @@ use tokio::sync::mpsc::Receiver;
 
 use super::{have, of};
 
+mod device;
+
 struct Pot {
     honeypot: Option<TelnetHoneypot>,
     events: Receiver<Event>,
@@ -532,7 +534,14 @@ async fn real_telnet_client_negotiates_and_runs_a_debian_shell() {
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         // Typed at a person's pace, each line after the previous answer.
-        for line in ["root", "123456", "uname -a", "nosuchcmd", "exit"] {
+        for line in [
+            "root",
+            "123456",
+            "uname -a",
+            "cat /bin/echo",
+            "nosuchcmd",
+            "exit",
+        ] {
             std::thread::sleep(Duration::from_millis(700));
             stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
         }
@@ -554,6 +563,12 @@ async fn real_telnet_client_negotiates_and_runs_a_debian_shell() {
     );
     assert!(
         transcript.contains("root@cam-3:~# uname -a\r\nLinux cam-3 "),
+        "{transcript}"
+    );
+    // The Debian VM's binaries are x86-64 (ELFCLASS64, e_machine 0x3e).
+    assert!(transcript.contains("x86_64 GNU/Linux\r\n"), "{transcript}");
+    assert!(
+        transcript.contains("\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0"),
         "{transcript}"
     );
     assert!(

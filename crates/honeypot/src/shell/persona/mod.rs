@@ -1,0 +1,358 @@
+//! The machine the fake shell pretends to be, and everything that shows it.
+//!
+//! Two machines: the Debian 12 x86-64 VM of the SSH honeypot ([`debian`]) and the
+//! BusyBox ARM camera/DVR behind the Telnet honeypot's `busybox` profile
+//! ([`device`]). Each one answers every place the hardware or the distribution
+//! shows (`uname`, `/proc/cpuinfo`, `/proc/meminfo`, `free`, `df`, `/proc/mounts`,
+//! `ps`, `ifconfig`, `/etc/passwd`, the file tree, the ELF header of its
+//! binaries, the BusyBox version) from one description, so they agree with each
+//! other: inconsistent fake hardware is one of the ways bots spot Cowrie, and
+//! Mirai-like loaders pick the binary they fetch from the ELF header of
+//! `/bin/echo`.
+
+pub mod debian;
+pub mod device;
+
+use super::Profile;
+
+/// Which machine a [`Persona`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Machine {
+    /// Debian 12 on an x86-64 cloud VM, bash.
+    Debian,
+    /// An ARMv7 IP camera / DVR running BusyBox (ash, applets as links).
+    BusyboxDevice,
+}
+
+/// The impersonated machine. Built once per honeypot and shared by every session.
+#[derive(Debug, Clone)]
+pub struct Persona {
+    /// Host name (prompt, `hostname`, `uname -n`, /etc/hostname).
+    pub hostname: String,
+    /// Logins that exist on the machine besides root (from the accepted
+    /// credentials), so /etc/passwd lists whoever logs in.
+    pub users: Vec<String>,
+    /// Which machine.
+    pub machine: Machine,
+    /// Number of CPUs.
+    pub cpus: u32,
+    /// Memory in KiB as the kernel reports it.
+    pub mem_kib: u64,
+}
+
+/// A directory of the base tree: its path and permission bits.
+pub type TreeDir = (&'static str, u32);
+
+/// A text file of the base tree: path, content, permission bits, owner uid.
+pub type TreeFile = (String, String, u32, usize);
+
+impl Persona {
+    /// The Debian 12 VM with `hostname` and the given extra users.
+    pub fn debian(hostname: &str, users: Vec<String>) -> Persona {
+        Persona {
+            hostname: hostname.to_owned(),
+            users,
+            machine: Machine::Debian,
+            cpus: 2,
+            mem_kib: 4_026_452,
+        }
+    }
+
+    /// The BusyBox ARM camera with `hostname` and the given extra users.
+    pub fn busybox_device(hostname: &str, users: Vec<String>) -> Persona {
+        Persona {
+            hostname: hostname.to_owned(),
+            users,
+            machine: Machine::BusyboxDevice,
+            cpus: 1,
+            mem_kib: device::MEM_KIB,
+        }
+    }
+
+    /// The shell this machine's logins get.
+    pub fn profile(&self) -> Profile {
+        match self.machine {
+            Machine::Debian => Profile::Bash,
+            Machine::BusyboxDevice => Profile::Busybox,
+        }
+    }
+
+    /// `uname -r`.
+    pub fn kernel_release(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::KERNEL_RELEASE,
+            Machine::BusyboxDevice => device::KERNEL_RELEASE,
+        }
+    }
+
+    /// `uname -v`.
+    pub fn kernel_version(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::KERNEL_VERSION,
+            Machine::BusyboxDevice => device::KERNEL_VERSION,
+        }
+    }
+
+    /// `uname -m` and `arch`.
+    pub fn machine_name(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::MACHINE,
+            Machine::BusyboxDevice => device::MACHINE,
+        }
+    }
+
+    /// `uname -a`.
+    pub fn uname_a(&self) -> String {
+        format!(
+            "Linux {} {} {} {} GNU/Linux",
+            self.hostname,
+            self.kernel_release(),
+            self.kernel_version(),
+            self.machine_name()
+        )
+    }
+
+    /// /proc/cpuinfo.
+    pub fn cpuinfo(&self) -> String {
+        match self.machine {
+            Machine::Debian => debian::cpuinfo(self.cpus),
+            Machine::BusyboxDevice => device::cpuinfo(self.cpus),
+        }
+    }
+
+    /// /proc/meminfo (the first lines, which is what scripts read).
+    pub fn meminfo(&self) -> String {
+        let total = self.mem_kib;
+        let [_, _, free, shared, cache, avail] = self.free_kib();
+        format!(
+            "MemTotal:       {total:>8} kB\nMemFree:        {free:>8} kB\nMemAvailable:   {avail:>8} kB\n\
+Buffers:        {:>8} kB\nCached:         {:>8} kB\nSwapCached:            0 kB\n\
+Active:         {:>8} kB\nInactive:       {:>8} kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n\
+Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
+            total * 2 / 100,
+            cache - total * 2 / 100,
+            total * 30 / 100,
+            total * 22 / 100,
+        )
+    }
+
+    /// Memory in KiB: (total, used, free, shared, buff/cache, available).
+    pub fn free_kib(&self) -> [u64; 6] {
+        let total = self.mem_kib;
+        let (free, cache, shared, available) = match self.machine {
+            Machine::Debian => (total * 41 / 100, total * 35 / 100, 1144, total * 78 / 100),
+            Machine::BusyboxDevice => (total * 22 / 100, total * 18 / 100, 96, total * 38 / 100),
+        };
+        [total, total - free - cache, free, shared, cache, available]
+    }
+
+    /// `free` with its arguments, in the format of the machine's `free`.
+    pub fn free(&self, args: &[String]) -> String {
+        match self.machine {
+            Machine::Debian => debian::free(self.free_kib(), args),
+            Machine::BusyboxDevice => device::free(self.free_kib(), args),
+        }
+    }
+
+    /// `lscpu`, if the machine has it.
+    pub fn lscpu(&self) -> Option<String> {
+        match self.machine {
+            Machine::Debian => Some(debian::lscpu(self.cpus)),
+            Machine::BusyboxDevice => None,
+        }
+    }
+
+    /// `getconf LONG_BIT`.
+    pub fn long_bit(&self) -> u32 {
+        match self.machine {
+            Machine::Debian => 64,
+            Machine::BusyboxDevice => 32,
+        }
+    }
+
+    /// /proc/mounts (and `mount`).
+    pub fn mounts(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::MOUNTS,
+            Machine::BusyboxDevice => device::MOUNTS,
+        }
+    }
+
+    /// `df`, `df -h`.
+    pub fn df(&self, human: bool) -> &'static str {
+        match (self.machine, human) {
+            (Machine::Debian, false) => debian::DF,
+            (Machine::Debian, true) => debian::DF_HUMAN,
+            (Machine::BusyboxDevice, false) => device::DF,
+            (Machine::BusyboxDevice, true) => device::DF_HUMAN,
+        }
+    }
+
+    /// `ps` with `args`, for a session of `user`.
+    pub fn ps(&self, args: &[String], user: &str) -> String {
+        match self.machine {
+            Machine::Debian => debian::ps(args, user),
+            Machine::BusyboxDevice => device::ps(user),
+        }
+    }
+
+    /// `top` (one screen) at `now`.
+    pub fn top(&self, uptime: &str) -> String {
+        match self.machine {
+            Machine::Debian => debian::top(uptime),
+            Machine::BusyboxDevice => device::top(self.free_kib()),
+        }
+    }
+
+    /// `ifconfig` for the machine's address `ip`.
+    pub fn ifconfig(&self, ip: &str) -> String {
+        match self.machine {
+            Machine::Debian => debian::ifconfig(ip),
+            Machine::BusyboxDevice => device::ifconfig(ip),
+        }
+    }
+
+    /// The Ethernet address of eth0 (`ip link`, `ip addr`).
+    pub fn mac(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::MAC,
+            Machine::BusyboxDevice => device::MAC,
+        }
+    }
+
+    /// `netstat -l` / `ss -l`: the machine's listening services.
+    pub fn netstat(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::NETSTAT,
+            Machine::BusyboxDevice => device::NETSTAT,
+        }
+    }
+
+    /// /proc/version.
+    pub fn proc_version(&self) -> String {
+        match self.machine {
+            Machine::Debian => debian::proc_version(),
+            Machine::BusyboxDevice => device::proc_version(),
+        }
+    }
+
+    /// /etc/passwd.
+    pub fn passwd(&self) -> String {
+        match self.machine {
+            Machine::Debian => debian::passwd(&self.users),
+            Machine::BusyboxDevice => device::passwd(&self.users),
+        }
+    }
+
+    /// The login shell (`$SHELL`).
+    pub fn login_shell(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => "/bin/bash",
+            Machine::BusyboxDevice => "/bin/sh",
+        }
+    }
+
+    /// `$PATH` of a root login.
+    pub fn default_path(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::DEFAULT_PATH,
+            Machine::BusyboxDevice => device::DEFAULT_PATH,
+        }
+    }
+
+    /// The BusyBox build, as its banners show it (`v1.35.0 (Debian ...)`).
+    pub fn busybox_version(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::BUSYBOX_VERSION,
+            Machine::BusyboxDevice => device::BUSYBOX_VERSION,
+        }
+    }
+
+    /// The applets `busybox` lists and runs, sorted.
+    pub fn applets(&self) -> &'static [&'static str] {
+        match self.machine {
+            Machine::Debian => debian::APPLETS,
+            Machine::BusyboxDevice => device::APPLETS,
+        }
+    }
+
+    /// Executables on the machine: (directory, name). `which`, `ls /bin` and
+    /// running them by path all agree with this list.
+    pub fn bins(&self) -> &'static [(&'static str, &'static str)] {
+        match self.machine {
+            Machine::Debian => debian::BINS,
+            Machine::BusyboxDevice => device::BINS,
+        }
+    }
+
+    /// The executable behind every applet link (`None` when each binary is its
+    /// own file).
+    pub fn multi_call_binary(&self) -> Option<&'static str> {
+        match self.machine {
+            Machine::Debian => None,
+            Machine::BusyboxDevice => Some(device::BUSYBOX),
+        }
+    }
+
+    /// The first 64 bytes of the machine's executables: what `cat`, `head -c`
+    /// and `dd bs=52 count=1 if=/bin/echo` show of any binary.
+    pub fn elf_header(&self) -> &'static [u8] {
+        match self.machine {
+            Machine::Debian => debian::ELF_HEADER,
+            Machine::BusyboxDevice => device::ELF_HEADER,
+        }
+    }
+
+    /// What `file` says of a binary.
+    pub fn elf_description(&self) -> &'static str {
+        match self.machine {
+            Machine::Debian => debian::ELF_DESCRIPTION,
+            Machine::BusyboxDevice => device::ELF_DESCRIPTION,
+        }
+    }
+
+    /// Directories of the base tree.
+    pub fn dirs(&self) -> &'static [TreeDir] {
+        match self.machine {
+            Machine::Debian => debian::DIRS,
+            Machine::BusyboxDevice => device::DIRS,
+        }
+    }
+
+    /// Top-level directory links (Debian's merged /usr: `/bin` -> `/usr/bin`),
+    /// which paths are resolved through.
+    pub fn dir_links(&self) -> &'static [(&'static str, &'static str)] {
+        match self.machine {
+            Machine::Debian => debian::LINKS,
+            Machine::BusyboxDevice => &[],
+        }
+    }
+
+    /// Text files of the base tree.
+    pub fn files(&self) -> Vec<TreeFile> {
+        match self.machine {
+            Machine::Debian => debian::files(self),
+            Machine::BusyboxDevice => device::files(self),
+        }
+    }
+
+    /// The uid of `user` (0 for root, 1000+ for the others, 1000 if unknown).
+    pub fn uid(&self, user: &str) -> usize {
+        if user == "root" {
+            return 0;
+        }
+        self.users
+            .iter()
+            .position(|u| u == user)
+            .map_or(1000, |i| 1000 + i)
+    }
+
+    /// The home directory of `user`.
+    pub fn home(&self, user: &str) -> String {
+        if user == "root" {
+            "/root".into()
+        } else {
+            format!("/home/{user}")
+        }
+    }
+}
