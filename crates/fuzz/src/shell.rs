@@ -1,24 +1,24 @@
 //! The fake shell: whatever a logged-in attacker types, over a terminal or not.
 
 use nectar_honeypot::shell::persona::Persona;
-use nectar_honeypot::shell::{Action, Limits, Origin, Profile, Shell, World, escape_bytes};
+use nectar_honeypot::shell::{Action, Limits, Origin, Shell, World, escape_bytes};
 
 /// Most output one session may produce: every allowed command at the shell's
 /// per-command cap, with room for prompts and echo. More means output that is not
 /// bounded, which an attacker could use to exhaust memory.
 const MAX_SESSION_OUTPUT: usize = 16 * 1024 * 1024;
 
-/// Types `data` into a new session (the first byte picks bash or BusyBox ash, with
-/// or without a terminal): output stays bounded, and what the events keep of it
+/// Types `data` into a new session (the first byte picks the Debian VM's bash or
+/// the BusyBox camera's ash, with or without a terminal): output stays bounded, and what the events keep of it
 /// (commands, download URLs, typed bytes) shows escaped without a control character.
 pub fn shell_session(data: &[u8]) {
     let flags = data.first().copied().unwrap_or(0);
-    let profile = if flags & 1 == 0 {
-        Profile::Bash
+    let persona = if flags & 1 == 0 {
+        Persona::debian("fuzz-1", vec!["pi".into()])
     } else {
-        Profile::Busybox
+        Persona::busybox_device("fuzz-1", vec!["pi".into()])
     };
-    let world = World::new(Persona::new("fuzz-1", vec!["pi".into()]));
+    let world = World::new(persona);
     let limits = Limits {
         max_line_bytes: 4096,
         max_commands: 50,
@@ -28,7 +28,7 @@ pub fn shell_session(data: &[u8]) {
         server_ip: "10.0.0.5".into(),
         now: 1_732_871_331,
     };
-    let mut shell = Shell::new(world, "root", limits, origin, flags & 2 != 0).with_profile(profile);
+    let mut shell = Shell::new(world, "root", limits, origin, flags & 2 != 0);
     let mut total = shell.greeting().data.len();
     for piece in crate::cuts(data) {
         let out = shell.feed(piece);
