@@ -195,6 +195,13 @@ fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
         nectar_honeypot::telnet::TelnetProfile::Debian => "debian",
     };
     line(format!("profile = {}", lit(profile)));
+    line("# The busybox camera's processor: \"arm\" (ARMv7, armv7l) or \"mipsel\"".into());
+    line("# (little-endian MIPS); uname, /proc/cpuinfo and its ELF headers follow it.".into());
+    let arch = match telnet.arch {
+        nectar_honeypot::telnet::Arch::Arm => "arm",
+        nectar_honeypot::telnet::Arch::Mipsel => "mipsel",
+    };
+    line(format!("arch = {}", lit(arch)));
     line("# Host name in the login prompt; empty: picked at first start, kept in data_dir.".into());
     line(format!("hostname = {}", lit(&telnet.hostname)));
     line("# Accepted logins, \"user:password\", first match wins (as in [honeypot.ssh]).".into());

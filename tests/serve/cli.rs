@@ -74,6 +74,14 @@ fn bad_configuration_exits_2_naming_the_key() {
         ("[store]\nmax_batch_events = 0\n", "store.max_batch_events"),
         ("this is not toml\n", "line 1"),
         (
+            "[honeypot.telnet]\narch = \"sparc\"\n",
+            "honeypot.telnet.arch",
+        ),
+        (
+            "[honeypot.telnet]\nprofile = \"debian\"\narch = \"mipsel\"\n",
+            "honeypot.telnet.arch",
+        ),
+        (
             &format!("data_dir = {:?}\n", a_file.to_str().unwrap()),
             "data_dir",
         ),

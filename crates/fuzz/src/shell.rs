@@ -1,6 +1,6 @@
 //! The fake shell: whatever a logged-in attacker types, over a terminal or not.
 
-use nectar_honeypot::shell::persona::Persona;
+use nectar_honeypot::shell::persona::{Arch, Persona};
 use nectar_honeypot::shell::{Action, Limits, Origin, Shell, World, escape_bytes};
 
 /// Most output one session may produce: every allowed command at the shell's
@@ -9,14 +9,19 @@ use nectar_honeypot::shell::{Action, Limits, Origin, Shell, World, escape_bytes}
 const MAX_SESSION_OUTPUT: usize = 16 * 1024 * 1024;
 
 /// Types `data` into a new session (the first byte picks the Debian VM's bash or
-/// the BusyBox camera's ash, with or without a terminal): output stays bounded, and what the events keep of it
+/// the BusyBox camera's ash on ARM or MIPS, with or without a terminal): output stays bounded, and what the events keep of it
 /// (commands, download URLs, typed bytes) shows escaped without a control character.
 pub fn shell_session(data: &[u8]) {
     let flags = data.first().copied().unwrap_or(0);
     let persona = if flags & 1 == 0 {
         Persona::debian("fuzz-1", vec!["pi".into()])
     } else {
-        Persona::busybox_device("fuzz-1", vec!["pi".into()])
+        let arch = if flags & 4 == 0 {
+            Arch::Arm
+        } else {
+            Arch::Mipsel
+        };
+        Persona::busybox_device("fuzz-1", vec!["pi".into()], arch)
     };
     let world = World::new(persona);
     let limits = Limits {

@@ -4,7 +4,11 @@
 use super::*;
 
 fn device() -> Shell {
-    let world = World::new(Persona::busybox_device("cam-1", vec!["admin".into()]));
+    device_on(persona::Arch::Arm)
+}
+
+fn device_on(arch: persona::Arch) -> Shell {
+    let world = World::new(Persona::busybox_device("cam-1", vec!["admin".into()], arch));
     Shell::new(
         world,
         "root",
@@ -266,6 +270,27 @@ fn the_login_greets_with_the_devices_busybox_and_an_ash_prompt() {
     assert!(greeting.ends_with("~ # "), "{greeting}");
     run(&mut sh, "cd /tmp");
     assert_eq!(sh.prompt(), "/tmp # ");
+}
+
+#[test]
+fn a_mips_camera_is_mips_wherever_it_shows() {
+    let mut sh = device_on(persona::Arch::Mipsel);
+    assert_eq!(run(&mut sh, "uname -m"), "mips\n");
+    assert!(run(&mut sh, "uname -a").ends_with(" mips GNU/Linux\n"));
+    assert!(run(&mut sh, "cat /proc/version").contains("3.10.14__isvp_swan_1.0__"));
+    let cpuinfo = run(&mut sh, "cat /proc/cpuinfo");
+    assert!(
+        cpuinfo.starts_with("system type\t\t: Ingenic Xburst\n"),
+        "{cpuinfo}"
+    );
+    assert!(cpuinfo.contains("isa\t\t\t: mips1 mips2 mips32r1 mips32r2"));
+    assert!(!cpuinfo.contains("ARM"));
+    // ELFCLASS32, little-endian, EM_MIPS: Mirai's "mpsl" build.
+    for read in ["cat /bin/echo", "/bin/busybox cat /bin/sh"] {
+        assert_eq!(elf_kind(&run_bytes(&mut sh, read)), (1, 1, 0x08), "{read}");
+    }
+    assert!(run(&mut sh, "ifconfig").contains("HWaddr A0:9F:10:3A:1C:2D"));
+    assert!(run(&mut sh, "busybox").contains("BusyBox v1.24.1"));
 }
 
 #[test]

@@ -290,7 +290,7 @@ fn unknown_commands_are_attached_to_their_line() {
     assert!(matches!(&grouped[0].0, Action::Command(c) if c.starts_with("id;")));
     assert_eq!(grouped[0].1.unknown, ["nosuch", "./missing"]);
     let busybox = Shell::new(
-        World::new(Persona::busybox_device("cam-1", vec![])),
+        World::new(Persona::busybox_device("cam-1", vec![], persona::Arch::Arm)),
         "root",
         Limits {
             max_line_bytes: 4096,

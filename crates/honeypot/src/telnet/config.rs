@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialRule;
+pub use crate::shell::persona::Arch;
 
 /// Which telnetd the honeypot impersonates, and the machine behind its login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -35,6 +36,10 @@ pub struct TelnetHoneypotConfig {
     /// `busybox` (an ARMv7 IP camera running BusyBox) or `debian` (the Debian 12
     /// x86-64 server of the SSH honeypot).
     pub profile: TelnetProfile,
+    /// The processor of the `busybox` profile's camera: `arm` (ARMv7, `armv7l`)
+    /// or `mipsel` (little-endian MIPS, `mips`); its binaries' ELF headers,
+    /// `uname` and /proc/cpuinfo follow it. Only for `profile = "busybox"`.
+    pub arch: Arch,
     /// Host name in the login prompt and the shell; empty: one is picked at first
     /// start and kept in the data directory.
     pub hostname: String,
@@ -72,6 +77,7 @@ impl Default for TelnetHoneypotConfig {
             enabled: true,
             listen: SocketAddr::from(([0, 0, 0, 0], 2323)),
             profile: TelnetProfile::Busybox,
+            arch: Arch::Arm,
             hostname: String::new(),
             credentials: CredentialRule::DEFAULTS
                 .iter()
@@ -96,6 +102,12 @@ impl TelnetHoneypotConfig {
     /// Checks values that parse but cannot work; the error names the key relative to
     /// this section (`listen`, `credentials`, ...), for the caller to prefix.
     pub fn validate(&self) -> Result<(), String> {
+        if self.profile == TelnetProfile::Debian && self.arch != Arch::Arm {
+            return Err(
+                "key `arch`: the Debian machine is x86-64; `arch` applies to profile = \"busybox\""
+                    .into(),
+            );
+        }
         crate::session_settings::SessionSettings {
             hostname: &self.hostname,
             credentials: &self.credentials,
@@ -143,6 +155,14 @@ mod tests {
                     ..Default::default()
                 },
                 "hostname",
+            ),
+            (
+                TelnetHoneypotConfig {
+                    profile: TelnetProfile::Debian,
+                    arch: Arch::Mipsel,
+                    ..Default::default()
+                },
+                "arch",
             ),
         ];
         for (config, key) in bad {

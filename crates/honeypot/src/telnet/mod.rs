@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-pub use config::{TelnetHoneypotConfig, TelnetProfile};
+pub use config::{Arch, TelnetHoneypotConfig, TelnetProfile};
 
 use crate::Error;
 use crate::capture::Capture;
@@ -93,7 +93,7 @@ impl TelnetHoneypot {
         let users = credentials::login_names(&config.credentials);
         // The machine behind the login matches what the greeting claims to be.
         let persona = match config.profile {
-            TelnetProfile::Busybox => Persona::busybox_device(&hostname, users),
+            TelnetProfile::Busybox => Persona::busybox_device(&hostname, users, config.arch),
             TelnetProfile::Debian => Persona::debian(&hostname, users),
         };
         let world = World::new(persona);

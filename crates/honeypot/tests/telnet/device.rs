@@ -4,7 +4,7 @@
 //! `/bin/echo` as they arrive on the wire; the recording stays valid asciicast.
 
 use nectar_event::Kind;
-use nectar_honeypot::telnet::TelnetHoneypotConfig;
+use nectar_honeypot::telnet::{Arch, TelnetHoneypotConfig};
 use serde_json::Value;
 
 use super::{bot, start};
@@ -108,4 +108,42 @@ async fn a_mirai_session_meets_one_arm_device() {
     let typed = of(&events, Kind::TelnetCommand);
     let lscpu = typed.iter().find(|e| e.data["input"] == "lscpu").unwrap();
     assert_eq!(lscpu.data["unknown"], serde_json::json!(["lscpu"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arch_mipsel_makes_the_camera_little_endian_mips() {
+    if !have("python3", &["-V"]) {
+        return;
+    }
+    let pot = start(TelnetHoneypotConfig {
+        arch: Arch::Mipsel,
+        ..Default::default()
+    })
+    .await;
+    let addr = pot.addr;
+    let run = tokio::task::spawn_blocking(move || {
+        bot(
+            addr,
+            "negotiate",
+            "root",
+            "123456",
+            Some("mirai_arch_probe.txt"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(run["login"], "ok", "{run}");
+    let results = run["results"].as_array().unwrap();
+    let answer = |cmd: &str| -> String {
+        results
+            .iter()
+            .find(|r| r["cmd"] == cmd)
+            .and_then(|r| r["out"].as_str())
+            .unwrap_or_else(|| panic!("{cmd} not run: {run}"))
+            .to_owned()
+    };
+    assert_eq!(elf_kind(&bytes(&answer("cat /bin/echo"))), (1, 1, 0x08));
+    assert_eq!(answer("uname -m"), "mips");
+    assert!(answer("cat /proc/cpuinfo").contains("system type\t\t: Ingenic Xburst"));
+    pot.finish().await;
 }

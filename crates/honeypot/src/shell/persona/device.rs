@@ -1,22 +1,15 @@
-//! The IP camera behind the Telnet honeypot's `busybox` profile: a HiSilicon
-//! Cortex-A7 board (ARMv7, one core, 4.9 vendor kernel, ~58 MiB of RAM for
-//! Linux), a read-only squashfs root with tmpfs /var and /tmp and a writable
-//! jffs2 /mnt/mtd, BusyBox 1.24 with every command a link to `/bin/busybox`,
-//! and 32-bit little-endian ARM ELF binaries. This is what Mirai-like loaders
-//! expect behind BusyBox telnetd, and what they read before picking a build.
+//! The IP camera behind the Telnet honeypot's `busybox` profile: one core
+//! ([`Arch`]: ARMv7 by default, or little-endian MIPS), ~58 MiB of RAM for Linux,
+//! a read-only squashfs root with tmpfs /var and /tmp and a writable jffs2
+//! /mnt/mtd, BusyBox 1.24 with every command a link to `/bin/busybox`, and
+//! 32-bit ELF binaries of its processor. This is what Mirai-like loaders expect
+//! behind BusyBox telnetd, and what they read before picking a build.
 
+use super::device_arch::Arch;
 use super::{Persona, TreeDir, TreeFile};
 
 /// Memory the kernel reports (the rest of the DDR is the media pool).
 pub const MEM_KIB: u64 = 59_492;
-/// `uname -r`.
-pub const KERNEL_RELEASE: &str = "4.9.37";
-/// `uname -v`.
-pub const KERNEL_VERSION: &str = "#1 SMP Tue Jan 14 16:35:27 CST 2020";
-/// `uname -m`.
-pub const MACHINE: &str = "armv7l";
-/// The SoC, as /proc/cpuinfo's `Hardware` line names it.
-pub const HARDWARE: &str = "Hisilicon Hi3516DV300 DEMO Board";
 
 /// The multi-call binary every applet links to.
 pub const BUSYBOX: &str = "/bin/busybox";
@@ -225,45 +218,13 @@ pub const APPLETS: &[&str] = &[
     "yes",
 ];
 
-/// The first 64 bytes of `/bin/busybox`: ELF32 (EI_CLASS 1), little-endian,
-/// ET_EXEC, e_machine 0x28 (ARM), EABI5 flags, then the start of the first
-/// program header. No byte is LF, CR or IAC, so a Telnet `cat` delivers it
-/// byte for byte.
-pub const ELF_HEADER: &[u8] = &[
-    0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, // e_ident
-    2, 0, 0x28, 0, 1, 0, 0, 0, // e_type, e_machine, e_version
-    0xd8, 0xc0, 0, 0, 0x34, 0, 0, 0, 0xd4, 0xc3, 0x09, 0, // entry, phoff, shoff
-    0x02, 0, 0, 0x05, 0x34, 0, 0x20, 0, 0x06, 0, 0x28, 0, 0x1c, 0, 0x1b,
-    0, // flags .. shstrndx
-    0x01, 0, 0, 0x70, 0xc4, 0xb2, 0x09, 0, 0xc4, 0xb2, 0x09, 0, // PT_ARM_EXIDX
-];
-
-/// What `file` says of a binary.
-pub const ELF_DESCRIPTION: &str = "ELF 32-bit LSB executable, ARM, EABI5 version 1 (SYSV), dynamically linked, interpreter /lib/ld-uClibc.so.0, stripped";
-
-/// The board's Ethernet address.
-pub const MAC: &str = "00:12:41:3a:1c:2d";
-
-/// /proc/cpuinfo of `cpus` Cortex-A7 cores (the 4.x ARM format).
-pub fn cpuinfo(cpus: u32) -> String {
-    let mut out = String::new();
-    for i in 0..cpus {
-        out.push_str(&format!(
-            "processor\t: {i}\nmodel name\t: ARMv7 Processor rev 5 (v7l)\nBogoMIPS\t: 100.00\n\
-Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 lpae evtstrm \n\
-CPU implementer\t: 0x41\nCPU architecture: 7\nCPU variant\t: 0x0\nCPU part\t: 0xc07\nCPU revision\t: 5\n\n"
-        ));
-    }
-    out.push_str(&format!(
-        "Hardware\t: {HARDWARE}\nRevision\t: 0000\nSerial\t\t: 0000000000000000\n"
-    ));
-    out
-}
-
 /// /proc/version.
-pub fn proc_version() -> String {
+pub fn proc_version(arch: Arch) -> String {
     format!(
-        "Linux version {KERNEL_RELEASE} (root@ubuntu) (gcc version 6.3.0 (HC&C V100R002C00B032_20190114) ) {KERNEL_VERSION}\n"
+        "Linux version {} (root@ubuntu) ({}) {}\n",
+        arch.kernel_release(),
+        arch.compiler(),
+        arch.kernel_version()
     )
 }
 
@@ -396,13 +357,13 @@ pub fn free(v: [u64; 6], args: &[String]) -> String {
     )
 }
 
-/// BusyBox `ifconfig` with eth0 at `ip`.
-pub fn ifconfig(ip: &str) -> String {
+/// BusyBox `ifconfig` with eth0 at `ip` and Ethernet address `mac`.
+pub fn ifconfig(ip: &str, mac: &str) -> String {
     let bcast = match ip.rsplit_once('.') {
         Some((net, _)) => format!("{net}.255"),
         None => "0.0.0.0".into(),
     };
-    let mac = MAC.to_uppercase();
+    let mac = mac.to_uppercase();
     format!(
         "eth0      Link encap:Ethernet  HWaddr {mac}  \n          inet addr:{ip}  Bcast:{bcast}  Mask:255.255.255.0\n          UP BROADCAST RUNNING MULTICAST  MTU:1500  Metric:1\n          RX packets:2214723 errors:0 dropped:0 overruns:0 frame:0\n          TX packets:3816250 errors:0 dropped:0 overruns:0 carrier:0\n          collisions:0 txqueuelen:1000 \n          RX bytes:214336019 (204.4 MiB)  TX bytes:3218411765 (2.9 GiB)\n          Interrupt:38 \n\n\
 lo        Link encap:Local Loopback  \n          inet addr:127.0.0.1  Mask:255.0.0.0\n          UP LOOPBACK RUNNING  MTU:65536  Metric:1\n          RX packets:1204 errors:0 dropped:0 overruns:0 frame:0\n          TX packets:1204 errors:0 dropped:0 overruns:0 carrier:0\n          collisions:0 txqueuelen:0 \n          RX bytes:98422 (96.1 KiB)  TX bytes:98422 (96.1 KiB)\n\n"
@@ -530,15 +491,5 @@ mod tests {
             .collect();
         names.sort_unstable();
         assert_eq!(names, APPLETS);
-    }
-
-    #[test]
-    fn the_elf_header_is_32_bit_little_endian_arm() {
-        assert_eq!(&ELF_HEADER[..4], b"\x7fELF");
-        assert_eq!(ELF_HEADER[4], 1, "EI_CLASS ELFCLASS32");
-        assert_eq!(ELF_HEADER[5], 1, "EI_DATA little-endian");
-        assert_eq!(u16::from_le_bytes([ELF_HEADER[18], ELF_HEADER[19]]), 0x28);
-        assert_eq!(ELF_HEADER.len(), 64);
-        assert!(!ELF_HEADER.iter().any(|b| matches!(b, b'\n' | b'\r' | 0xff)));
     }
 }

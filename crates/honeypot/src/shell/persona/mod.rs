@@ -1,8 +1,8 @@
 //! The machine the fake shell pretends to be, and everything that shows it.
 //!
 //! Two machines: the Debian 12 x86-64 VM of the SSH honeypot ([`debian`]) and the
-//! BusyBox ARM camera/DVR behind the Telnet honeypot's `busybox` profile
-//! ([`device`]). Each one answers every place the hardware or the distribution
+//! BusyBox camera behind the Telnet honeypot's `busybox` profile ([`device`], on
+//! an ARM or MIPS processor, [`device_arch`]). Each one answers every place the hardware or the distribution
 //! shows (`uname`, `/proc/cpuinfo`, `/proc/meminfo`, `free`, `df`, `/proc/mounts`,
 //! `ps`, `ifconfig`, `/etc/passwd`, the file tree, the ELF header of its
 //! binaries, the BusyBox version) from one description, so they agree with each
@@ -12,16 +12,18 @@
 
 pub mod debian;
 pub mod device;
+pub mod device_arch;
 
 use super::Profile;
+pub use device_arch::Arch;
 
 /// Which machine a [`Persona`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Machine {
     /// Debian 12 on an x86-64 cloud VM, bash.
     Debian,
-    /// An ARMv7 IP camera / DVR running BusyBox (ash, applets as links).
-    BusyboxDevice,
+    /// An IP camera running BusyBox (ash, applets as links) on this processor.
+    BusyboxDevice(Arch),
 }
 
 /// The impersonated machine. Built once per honeypot and shared by every session.
@@ -58,12 +60,12 @@ impl Persona {
         }
     }
 
-    /// The BusyBox ARM camera with `hostname` and the given extra users.
-    pub fn busybox_device(hostname: &str, users: Vec<String>) -> Persona {
+    /// The BusyBox camera on `arch` with `hostname` and the given extra users.
+    pub fn busybox_device(hostname: &str, users: Vec<String>, arch: Arch) -> Persona {
         Persona {
             hostname: hostname.to_owned(),
             users,
-            machine: Machine::BusyboxDevice,
+            machine: Machine::BusyboxDevice(arch),
             cpus: 1,
             mem_kib: device::MEM_KIB,
         }
@@ -73,7 +75,7 @@ impl Persona {
     pub fn profile(&self) -> Profile {
         match self.machine {
             Machine::Debian => Profile::Bash,
-            Machine::BusyboxDevice => Profile::Busybox,
+            Machine::BusyboxDevice(_) => Profile::Busybox,
         }
     }
 
@@ -81,7 +83,7 @@ impl Persona {
     pub fn kernel_release(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::KERNEL_RELEASE,
-            Machine::BusyboxDevice => device::KERNEL_RELEASE,
+            Machine::BusyboxDevice(arch) => arch.kernel_release(),
         }
     }
 
@@ -89,7 +91,7 @@ impl Persona {
     pub fn kernel_version(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::KERNEL_VERSION,
-            Machine::BusyboxDevice => device::KERNEL_VERSION,
+            Machine::BusyboxDevice(arch) => arch.kernel_version(),
         }
     }
 
@@ -97,7 +99,7 @@ impl Persona {
     pub fn machine_name(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::MACHINE,
-            Machine::BusyboxDevice => device::MACHINE,
+            Machine::BusyboxDevice(arch) => arch.machine(),
         }
     }
 
@@ -116,7 +118,7 @@ impl Persona {
     pub fn cpuinfo(&self) -> String {
         match self.machine {
             Machine::Debian => debian::cpuinfo(self.cpus),
-            Machine::BusyboxDevice => device::cpuinfo(self.cpus),
+            Machine::BusyboxDevice(arch) => arch.cpuinfo(self.cpus),
         }
     }
 
@@ -141,7 +143,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         let total = self.mem_kib;
         let (free, cache, shared, available) = match self.machine {
             Machine::Debian => (total * 41 / 100, total * 35 / 100, 1144, total * 78 / 100),
-            Machine::BusyboxDevice => (total * 22 / 100, total * 18 / 100, 96, total * 38 / 100),
+            Machine::BusyboxDevice(_) => (total * 22 / 100, total * 18 / 100, 96, total * 38 / 100),
         };
         [total, total - free - cache, free, shared, cache, available]
     }
@@ -150,7 +152,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn free(&self, args: &[String]) -> String {
         match self.machine {
             Machine::Debian => debian::free(self.free_kib(), args),
-            Machine::BusyboxDevice => device::free(self.free_kib(), args),
+            Machine::BusyboxDevice(_) => device::free(self.free_kib(), args),
         }
     }
 
@@ -158,7 +160,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn lscpu(&self) -> Option<String> {
         match self.machine {
             Machine::Debian => Some(debian::lscpu(self.cpus)),
-            Machine::BusyboxDevice => None,
+            Machine::BusyboxDevice(_) => None,
         }
     }
 
@@ -166,7 +168,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn long_bit(&self) -> u32 {
         match self.machine {
             Machine::Debian => 64,
-            Machine::BusyboxDevice => 32,
+            Machine::BusyboxDevice(_) => 32,
         }
     }
 
@@ -174,7 +176,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn mounts(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::MOUNTS,
-            Machine::BusyboxDevice => device::MOUNTS,
+            Machine::BusyboxDevice(_) => device::MOUNTS,
         }
     }
 
@@ -183,8 +185,8 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         match (self.machine, human) {
             (Machine::Debian, false) => debian::DF,
             (Machine::Debian, true) => debian::DF_HUMAN,
-            (Machine::BusyboxDevice, false) => device::DF,
-            (Machine::BusyboxDevice, true) => device::DF_HUMAN,
+            (Machine::BusyboxDevice(_), false) => device::DF,
+            (Machine::BusyboxDevice(_), true) => device::DF_HUMAN,
         }
     }
 
@@ -192,7 +194,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn ps(&self, args: &[String], user: &str) -> String {
         match self.machine {
             Machine::Debian => debian::ps(args, user),
-            Machine::BusyboxDevice => device::ps(user),
+            Machine::BusyboxDevice(_) => device::ps(user),
         }
     }
 
@@ -200,7 +202,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn top(&self, uptime: &str) -> String {
         match self.machine {
             Machine::Debian => debian::top(uptime),
-            Machine::BusyboxDevice => device::top(self.free_kib()),
+            Machine::BusyboxDevice(_) => device::top(self.free_kib()),
         }
     }
 
@@ -208,7 +210,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn ifconfig(&self, ip: &str) -> String {
         match self.machine {
             Machine::Debian => debian::ifconfig(ip),
-            Machine::BusyboxDevice => device::ifconfig(ip),
+            Machine::BusyboxDevice(arch) => device::ifconfig(ip, arch.mac()),
         }
     }
 
@@ -216,7 +218,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn mac(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::MAC,
-            Machine::BusyboxDevice => device::MAC,
+            Machine::BusyboxDevice(arch) => arch.mac(),
         }
     }
 
@@ -224,7 +226,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn netstat(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::NETSTAT,
-            Machine::BusyboxDevice => device::NETSTAT,
+            Machine::BusyboxDevice(_) => device::NETSTAT,
         }
     }
 
@@ -232,7 +234,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn proc_version(&self) -> String {
         match self.machine {
             Machine::Debian => debian::proc_version(),
-            Machine::BusyboxDevice => device::proc_version(),
+            Machine::BusyboxDevice(arch) => device::proc_version(arch),
         }
     }
 
@@ -240,7 +242,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn passwd(&self) -> String {
         match self.machine {
             Machine::Debian => debian::passwd(&self.users),
-            Machine::BusyboxDevice => device::passwd(&self.users),
+            Machine::BusyboxDevice(_) => device::passwd(&self.users),
         }
     }
 
@@ -248,7 +250,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn login_shell(&self) -> &'static str {
         match self.machine {
             Machine::Debian => "/bin/bash",
-            Machine::BusyboxDevice => "/bin/sh",
+            Machine::BusyboxDevice(_) => "/bin/sh",
         }
     }
 
@@ -256,7 +258,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn default_path(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::DEFAULT_PATH,
-            Machine::BusyboxDevice => device::DEFAULT_PATH,
+            Machine::BusyboxDevice(_) => device::DEFAULT_PATH,
         }
     }
 
@@ -264,7 +266,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn busybox_version(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::BUSYBOX_VERSION,
-            Machine::BusyboxDevice => device::BUSYBOX_VERSION,
+            Machine::BusyboxDevice(_) => device::BUSYBOX_VERSION,
         }
     }
 
@@ -272,7 +274,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn applets(&self) -> &'static [&'static str] {
         match self.machine {
             Machine::Debian => debian::APPLETS,
-            Machine::BusyboxDevice => device::APPLETS,
+            Machine::BusyboxDevice(_) => device::APPLETS,
         }
     }
 
@@ -281,7 +283,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn bins(&self) -> &'static [(&'static str, &'static str)] {
         match self.machine {
             Machine::Debian => debian::BINS,
-            Machine::BusyboxDevice => device::BINS,
+            Machine::BusyboxDevice(_) => device::BINS,
         }
     }
 
@@ -290,7 +292,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn multi_call_binary(&self) -> Option<&'static str> {
         match self.machine {
             Machine::Debian => None,
-            Machine::BusyboxDevice => Some(device::BUSYBOX),
+            Machine::BusyboxDevice(_) => Some(device::BUSYBOX),
         }
     }
 
@@ -299,7 +301,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn elf_header(&self) -> &'static [u8] {
         match self.machine {
             Machine::Debian => debian::ELF_HEADER,
-            Machine::BusyboxDevice => device::ELF_HEADER,
+            Machine::BusyboxDevice(arch) => arch.elf_header(),
         }
     }
 
@@ -307,7 +309,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn elf_description(&self) -> &'static str {
         match self.machine {
             Machine::Debian => debian::ELF_DESCRIPTION,
-            Machine::BusyboxDevice => device::ELF_DESCRIPTION,
+            Machine::BusyboxDevice(arch) => arch.elf_description(),
         }
     }
 
@@ -315,7 +317,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn dirs(&self) -> &'static [TreeDir] {
         match self.machine {
             Machine::Debian => debian::DIRS,
-            Machine::BusyboxDevice => device::DIRS,
+            Machine::BusyboxDevice(_) => device::DIRS,
         }
     }
 
@@ -324,7 +326,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn dir_links(&self) -> &'static [(&'static str, &'static str)] {
         match self.machine {
             Machine::Debian => debian::LINKS,
-            Machine::BusyboxDevice => &[],
+            Machine::BusyboxDevice(_) => &[],
         }
     }
 
@@ -332,7 +334,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn files(&self) -> Vec<TreeFile> {
         match self.machine {
             Machine::Debian => debian::files(self),
-            Machine::BusyboxDevice => device::files(self),
+            Machine::BusyboxDevice(_) => device::files(self),
         }
     }
 
