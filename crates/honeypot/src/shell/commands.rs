@@ -1104,8 +1104,15 @@ fn cd(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             1
         }
         None => {
-            let sh = ctx.shell.name();
-            ctx.eprint(&format!("{sh}: cd: {target}: No such file or directory\n"));
+            let msg = match ctx.shell.profile {
+                super::Profile::Bash => {
+                    format!("-bash: cd: {target}: No such file or directory\n")
+                }
+                super::Profile::Busybox => {
+                    format!("-sh: cd: can't cd to {target}: No such file or directory\n")
+                }
+            };
+            ctx.eprint(&msg);
             1
         }
     }
@@ -1200,13 +1207,27 @@ fn ls(ctx: &mut Ctx<'_, '_>, args: &[String], ll: bool) -> i32 {
     for (ti, target) in targets.iter().enumerate() {
         let p = ctx.path(target);
         let Some(node) = ctx.shell.fs.get_nofollow(&p).map(|n| n.into_owned()) else {
-            ctx.eprint(&format!(
-                "ls: cannot access '{target}': No such file or directory\n"
-            ));
-            status = 2;
+            let msg = match ctx.shell.profile {
+                super::Profile::Bash => {
+                    format!("ls: cannot access '{target}': No such file or directory\n")
+                }
+                super::Profile::Busybox => format!("ls: {target}: No such file or directory\n"),
+            };
+            ctx.eprint(&msg);
+            status = if ctx.shell.profile == super::Profile::Busybox {
+                1
+            } else {
+                2
+            };
             continue;
         };
-        let is_dir = node.is_dir() || matches!(node.content, Content::Link(_)) && !long;
+        // A link to a directory is listed as that directory (without -l); a
+        // link to a file (an applet) as itself.
+        let links_to_dir = match node.content {
+            Content::Link(t) => ctx.shell.fs.get(t).is_some_and(|n| n.is_dir()),
+            _ => false,
+        };
+        let is_dir = node.is_dir() || links_to_dir && !long;
         if !is_dir || dir_only {
             if long {
                 let line = line_for(target, &node, &ctx.shell.world.persona);
@@ -1282,7 +1303,11 @@ fn cat(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         match ctx.shell.fs.read(&p) {
             Ok(data) => ctx.out.extend_from_slice(&data),
             Err(e) => {
-                ctx.eprint(&format!("cat: {f}: {}\n", e.text()));
+                let msg = match ctx.shell.profile {
+                    super::Profile::Bash => format!("cat: {f}: {}\n", e.text()),
+                    super::Profile::Busybox => format!("cat: can't open '{f}': {}\n", e.text()),
+                };
+                ctx.eprint(&msg);
                 status = 1;
             }
         }
@@ -2155,7 +2180,17 @@ fn files_op(ctx: &mut Ctx<'_, '_>, op: &str, args: &[String]) -> i32 {
         };
         if let Err(e) = result {
             status = 1;
+            let busybox = ctx.shell.profile == super::Profile::Busybox;
             let msg = match (op, e) {
+                ("touch", _) if busybox => format!("touch: {name}: {}\n", e.text()),
+                ("mkdir", _) if busybox => {
+                    format!("mkdir: can't create directory '{name}': {}\n", e.text())
+                }
+                ("rmdir", _) if busybox => format!("rmdir: '{name}': {}\n", e.text()),
+                ("rm", FsError::Denied) if busybox => {
+                    "rm: can't remove '/': Operation not permitted\n".to_owned()
+                }
+                ("rm", _) if busybox => format!("rm: can't remove '{name}': {}\n", e.text()),
                 ("touch", _) => format!("touch: cannot touch '{name}': {}\n", e.text()),
                 ("mkdir", _) => format!("mkdir: cannot create directory '{name}': {}\n", e.text()),
                 ("rmdir", _) => format!("rmdir: failed to remove '{name}': {}\n", e.text()),

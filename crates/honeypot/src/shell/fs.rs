@@ -145,6 +145,8 @@ pub enum FsError {
     NoSpace,
     /// EPERM (e.g. removing `/`).
     Denied,
+    /// EROFS: the path is on a read-only mount (the camera's squashfs root).
+    ReadOnly,
 }
 
 impl FsError {
@@ -158,6 +160,7 @@ impl FsError {
             FsError::NotEmpty => "Directory not empty",
             FsError::NoSpace => "No space left on device",
             FsError::Denied => "Operation not permitted",
+            FsError::ReadOnly => "Read-only file system",
         }
     }
 }
@@ -171,6 +174,8 @@ pub struct BaseFs {
     nodes: BTreeMap<String, Node>,
     /// Top-level directory links paths resolve through.
     links: &'static [(&'static str, &'static str)],
+    /// The writable mounts when the root is read-only (`None`: all writable).
+    writable: Option<&'static [&'static str]>,
 }
 
 impl BaseFs {
@@ -227,7 +232,18 @@ impl BaseFs {
         BaseFs {
             nodes,
             links: persona.dir_links(),
+            writable: persona.writable_mounts(),
         }
+    }
+
+    /// Whether `path` (normalized) is on a writable mount.
+    fn is_writable(&self, path: &str) -> bool {
+        self.writable.is_none_or(|mounts| {
+            mounts.iter().any(|m| {
+                path.strip_prefix(m)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+        })
     }
 }
 
@@ -390,6 +406,9 @@ impl Fs {
     }
 
     fn put(&mut self, path: &str, node: Option<Node>) -> Result<(), FsError> {
+        if !self.base.is_writable(path) {
+            return Err(FsError::ReadOnly);
+        }
         if !self.overlay.contains_key(path) && self.overlay.len() >= MAX_ENTRIES {
             return Err(FsError::NoSpace);
         }

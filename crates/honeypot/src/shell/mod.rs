@@ -895,7 +895,11 @@ impl Shell {
                 let path = self.path(&name);
                 let (uid, now) = (self.uid, self.origin.now);
                 if let Err(e) = self.fs.write(&path, &data, append, uid, now) {
-                    self.err_line(&format!("{}: {name}: {}", self.name(), e.text()));
+                    let line = match self.profile {
+                        Profile::Bash => format!("-bash: {name}: {}", e.text()),
+                        Profile::Busybox => format!("-sh: can't create {name}: {}", e.text()),
+                    };
+                    self.err_line(&line);
                 }
             }
         }

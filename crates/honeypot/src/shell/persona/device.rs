@@ -236,6 +236,10 @@ tmpfs /var tmpfs rw,relatime,size=29748k 0 0\ntmpfs /tmp tmpfs rw,relatime,size=
 devpts /dev/pts devpts rw,relatime,mode=600,ptmxmode=000 0 0\n\
 /dev/mtdblock4 /mnt/mtd jffs2 rw,relatime 0 0\n";
 
+/// The mounts of [`MOUNTS`] that are writable; the rest is the read-only
+/// squashfs.
+pub const WRITABLE_MOUNTS: &[&str] = &["/dev", "/var", "/tmp", "/mnt/mtd"];
+
 /// BusyBox `df`, agreeing with [`MOUNTS`].
 pub const DF: &str = "Filesystem           1K-blocks      Used Available Use% Mounted on\n\
 /dev/root                 7424      7424         0 100% /\n\

@@ -330,6 +330,16 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         }
     }
 
+    /// The writable mounts when the root file system is read-only (the
+    /// camera's squashfs; what its /proc/mounts says is `rw`), `None` when all
+    /// of it is writable.
+    pub fn writable_mounts(&self) -> Option<&'static [&'static str]> {
+        match self.machine {
+            Machine::Debian => None,
+            Machine::BusyboxDevice(_) => Some(device::WRITABLE_MOUNTS),
+        }
+    }
+
     /// Text files of the base tree.
     pub fn files(&self) -> Vec<TreeFile> {
         match self.machine {
