@@ -162,8 +162,7 @@ fn has_command(ctx: &Ctx<'_, '_>, name: &str) -> bool {
         Some(_) => {
             ASH_BUILTINS.contains(&name)
                 || KEYWORDS.contains(&name)
-                || name == "busybox"
-                || persona.applets().contains(&name)
+                || persona.bins().iter().any(|(_, n)| *n == name)
         }
     }
 }
@@ -237,13 +236,14 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                 ("PWD".into(), ctx.shell.cwd.clone()),
                 ("SHELL".into(), ctx.shell.world.persona.login_shell().into()),
                 ("SHLVL".into(), "1".into()),
-                (
-                    "SSH_CLIENT".into(),
-                    format!("{} 52311 22", ctx.shell.origin.client_ip),
-                ),
                 ("TERM".into(), "xterm-256color".into()),
                 ("USER".into(), ctx.shell.user.clone()),
             ];
+            if ctx.shell.profile == super::Profile::Bash {
+                // The Debian VM is reached over SSH; telnetd sets no such thing.
+                let client = format!("{} 52311 22", ctx.shell.origin.client_ip);
+                vars.push(("SSH_CLIENT".into(), client));
+            }
             for (k, v) in &ctx.shell.vars {
                 vars.retain(|(k2, _)| k2 != k);
                 vars.push((k.clone(), v.clone()));
@@ -292,10 +292,13 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "id" => {
             let (u, uid) = (ctx.shell.user.clone(), ctx.shell.uid);
+            let sudo = ctx.shell.profile == super::Profile::Bash;
             let line = if uid == 0 {
                 "uid=0(root) gid=0(root) groups=0(root)\n".to_owned()
-            } else {
+            } else if sudo {
                 format!("uid={uid}({u}) gid={uid}({u}) groups={uid}({u}),27(sudo)\n")
+            } else {
+                format!("uid={uid}({u}) gid={uid}({u}) groups={uid}({u})\n")
             };
             ctx.print(&line);
             0
@@ -308,8 +311,10 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "groups" => {
             let line = if ctx.shell.uid == 0 {
                 "root\n".to_owned()
-            } else {
+            } else if ctx.shell.profile == super::Profile::Bash {
                 format!("{} sudo\n", ctx.shell.user)
+            } else {
+                format!("{}\n", ctx.shell.user)
             };
             ctx.print(&line);
             0

