@@ -1143,10 +1143,10 @@ fn perms(node: &super::fs::Node) -> String {
     s
 }
 
-fn display_size(node: &super::fs::Node) -> usize {
+fn display_size(node: &super::fs::Node, persona: &Persona) -> usize {
     match &node.content {
         // Our binaries hold only an ELF header; show a real binary's size.
-        Content::File(d) if d.len() == 64 && d.starts_with(b"\x7fELF") => 138_208,
+        Content::File(d) if d.len() == 64 && d.starts_with(b"\x7fELF") => persona.binary_size(),
         _ => node.size(),
     }
 }
@@ -1192,7 +1192,7 @@ fn ls(ctx: &mut Ctx<'_, '_>, args: &[String], ll: bool) -> i32 {
                     .cloned()
                     .unwrap_or_else(|| "root".into())
             };
-            let size = display_size(node);
+            let size = display_size(node, users);
             let size = if human_sizes {
                 human(size)
             } else {
@@ -2341,10 +2341,13 @@ fn dd(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     let n = count.map_or(data.len(), |c| (c.saturating_mul(bs)).min(data.len()));
     ctx.out.extend_from_slice(&data[..n]);
     let blocks = n / bs.max(1);
+    let partial = usize::from(!n.is_multiple_of(bs.max(1)));
+    let copied = match ctx.shell.profile {
+        super::Profile::Bash => format!("{n} bytes copied, 0.000112 s, 464 kB/s"),
+        super::Profile::Busybox => format!("{n} bytes ({n}B) copied, 0.000112 seconds, 464.0KB/s"),
+    };
     ctx.eprint(&format!(
-        "{blocks}+{} records in\n{blocks}+{} records out\n{n} bytes copied, 0.000112 s, 464 kB/s\n",
-        usize::from(!n.is_multiple_of(bs.max(1))),
-        usize::from(!n.is_multiple_of(bs.max(1)))
+        "{blocks}+{partial} records in\n{blocks}+{partial} records out\n{copied}\n"
     ));
     0
 }

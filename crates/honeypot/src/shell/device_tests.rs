@@ -121,6 +121,10 @@ fn binaries_are_32_bit_arm_links_to_busybox() {
     let dd = sh.exec("dd bs=52 count=1 if=/bin/echo");
     assert_eq!(dd.data, echo[..52]);
     assert_eq!(
+        String::from_utf8_lossy(&dd.err),
+        "1+0 records in\n1+0 records out\n52 bytes (52B) copied, 0.000112 seconds, 464.0KB/s\n"
+    );
+    assert_eq!(
         run(&mut sh, "ls -l /bin/echo")
             .trim_end()
             .rsplit(' ')
@@ -128,6 +132,7 @@ fn binaries_are_32_bit_arm_links_to_busybox() {
         Some("/bin/busybox")
     );
     assert!(run(&mut sh, "ls -l /bin/echo").starts_with("lrwxrwxrwx"));
+    assert!(run(&mut sh, "ls -l /bin/busybox").starts_with("-rwxr-xr-x 1 root root 1034612 "));
     assert_eq!(
         run(&mut sh, "ls /bin/echo /sbin/reboot"),
         "/bin/echo\n/sbin/reboot\n"

@@ -76,7 +76,7 @@ pub const DF: &str = "Filesystem     1K-blocks    Used Available Use% Mounted on
 /// /proc/mounts.
 pub const MOUNTS: &str = "/dev/vda1 / ext4 rw,relatime,errors=remount-ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\ntmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=402648k,mode=755 0 0\n";
 
-/// `top`, one screen, after the `uptime` line.
+/// `top`, one screen, headed by the `uptime` line.
 pub fn top(uptime: &str) -> String {
     format!(
         "top - {}\nTasks:  96 total,   1 running,  95 sleeping,   0 stopped,   0 zombie\n%Cpu(s):  0.3 us,  0.3 sy,  0.0 ni, 99.3 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st\nMiB Mem :   3932.1 total,   1612.2 free,    942.4 used,   1376.2 buff/cache\nMiB Swap:      0.0 total,      0.0 free,      0.0 used.   3067.0 avail Mem\n\n    PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND\n      1 root      20   0  167820  12800   9472 S   0.0   0.3   0:21.74 systemd\n    611 root      20   0   15432   9164   7936 S   0.0   0.2   0:00.08 sshd\n",

@@ -198,7 +198,7 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         }
     }
 
-    /// `top` (one screen) at `now`.
+    /// `top` (one screen); `uptime` is the `uptime` line of the moment.
     pub fn top(&self, uptime: &str) -> String {
         match self.machine {
             Machine::Debian => debian::top(uptime),
@@ -311,6 +311,15 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         match self.machine {
             Machine::Debian => debian::ELF_HEADER,
             Machine::BusyboxDevice(arch) => arch.elf_header(),
+        }
+    }
+
+    /// The size `ls -l` shows for a binary (the tree holds only its header).
+    pub fn binary_size(&self) -> usize {
+        match self.machine {
+            Machine::Debian => 138_208,
+            // BusyBox with ~100 applets, dynamically linked to uClibc.
+            Machine::BusyboxDevice(_) => 1_034_612,
         }
     }
 
