@@ -387,24 +387,36 @@ fn a_mips_camera_is_mips_wherever_it_shows() {
 #[test]
 fn the_debian_machine_keeps_its_x86_64_binaries() {
     let world = World::new(Persona::debian("web-1", vec![]));
-    let mut sh = Shell::new(
-        world,
-        "root",
-        Limits {
-            max_line_bytes: 4096,
-            max_commands: 50,
-        },
-        Origin {
-            client_ip: "203.0.113.9".into(),
-            server_ip: "10.0.0.5".into(),
-            now: 1_732_871_331,
-        },
-        false,
-    );
+    let debian = || {
+        Shell::new(
+            world.clone(),
+            "root",
+            Limits {
+                max_line_bytes: 4096,
+                max_commands: 50,
+            },
+            Origin {
+                client_ip: "203.0.113.9".into(),
+                server_ip: "10.0.0.5".into(),
+                now: 1_732_871_331,
+            },
+            false,
+        )
+    };
+    let mut sh = debian();
     assert_eq!(elf_kind(&run_bytes(&mut sh, "cat /bin/echo")), (2, 1, 0x3e));
     assert!(run(&mut sh, "file /bin/ls").contains("ELF 64-bit LSB pie executable, x86-64"));
     assert_eq!(run(&mut sh, "getconf LONG_BIT"), "64\n");
-    assert!(run(&mut sh, "busybox").contains("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3)"));
+    let usage = run(&mut sh, "busybox");
+    assert!(usage.contains("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3)"));
+    assert!(
+        usage.contains("Currently defined functions:\n\t[, arch, ash, awk,"),
+        "{usage}"
+    );
+    for applet in persona::debian::APPLETS {
+        let out = run(&mut debian(), &format!("busybox {applet} </dev/null"));
+        assert!(!out.contains("not found"), "{applet}: {out}");
+    }
     assert!(run(&mut sh, "lscpu").starts_with("Architecture:            x86_64"));
     assert!(run(&mut sh, "cat /proc/mounts").starts_with("/dev/vda1 / ext4"));
 }

@@ -234,7 +234,6 @@ pub const APPLETS: &[&str] = &[
     "awk",
     "base64",
     "cat",
-    "cd",
     "chmod",
     "chown",
     "cp",
