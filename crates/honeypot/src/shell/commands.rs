@@ -2258,7 +2258,8 @@ fn chmod(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                     continue;
                 };
                 let mut bits = 0;
-                for c in rest[1..].chars() {
+                // After the operator, which may be any character an attacker typed.
+                for c in rest[op.len_utf8()..].chars() {
                     bits |= match c {
                         'r' => 0o444,
                         'w' => 0o222,

@@ -223,6 +223,9 @@ fn hostile_input_never_panics() {
         "base64 -d",
         "chmod",
         "chmod u+ /tmp",
+        // Found by the shell_session fuzz target: a multi-byte operator.
+        "chmod \u{f1}\u{f1}+x /tmp",
+        "chmod u\u{20ac}rw,g\u{1f600} /tmp",
         "echo -e '\\x'",
         "echo -e '\\0777'",
         "ls -la /proc /nope",
