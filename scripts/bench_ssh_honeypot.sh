@@ -5,7 +5,7 @@
 # load bounded in count and time; the server is stopped by its PID.
 #
 #   CARGO_TARGET_DIR=target-ssh cargo build --release -p nectar
-#   scripts/bench_ssh_honeypot.sh            # ~4 min; QUICK=1 for a smoke run
+#   scripts/bench_ssh_honeypot.sh            # ~5 min; QUICK=1 for a smoke run
 #
 # Needs python3 with asyncssh and psutil (LOADGEN_PY, default /tmp/loadgen-venv,
 # made by run_cowrie_bench.sh) and ulimit -n above 2x the held sessions.
@@ -49,6 +49,9 @@ if [ "$Q" = 1 ]; then
   L hold --concurrency 50 --password 123456 --shell --hold-s 3
   exit 0
 fi
+# Memory per held PTY shell (BENCHMARKS.md): 1,000 shells held first thing on
+# the fresh server; per_session_kib is (RSS held - RSS idle) / shells.
+L hold --concurrency 1000 --password 123456 --shell --hold-s 15
 for c in 100 200 400 800; do L attempts --total $((c*8)) --concurrency $c --per-conn 1 --user nobody --password wrong; done
 L attempts --total 2400 --concurrency 800 --per-conn 3 --user admin --password nope
 L attempts --total 2400 --concurrency 800 --per-conn 6 --user admin --password nope
@@ -85,8 +88,10 @@ done
 wait "${pids[@]}" || true
 sleep 5
 after=$(rss "$SP")
+sleep 25 # mimalloc hands freed pages back over some seconds
+after30=$(rss "$SP")
 est=$(cat "$DIR"/hold*.json | python3 -c 'import sys,json; print(sum(json.loads(l)["established"] for l in sys.stdin))')
-echo "{\"held_sessions\": $est, \"established_at_peak\": $open, \"rss_idle_kib\": $idle, \"rss_peak_kib\": $peak, \"rss_after_close_kib\": $after, \"kib_per_session\": $(( (peak - idle) / (est > 0 ? est : 1) ))}"
+echo "{\"held_sessions\": $est, \"established_at_peak\": $open, \"rss_idle_kib\": $idle, \"rss_peak_kib\": $peak, \"rss_after_close_kib\": $after, \"rss_30s_after_close_kib\": $after30, \"kib_per_session\": $(( (peak - idle) / (est > 0 ? est : 1) ))}"
 cat "$DIR"/hold*.json
 kill "$SP"; wait "$SP" 2>/dev/null || true
 trap - EXIT

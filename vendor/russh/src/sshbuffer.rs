@@ -607,6 +607,13 @@ impl PacketWriter {
         self.write_buffer.seqn = Wrapping(0);
     }
 
+    /// NECTAR PATCH 7: frees the (empty) plaintext and output buffers if a
+    /// large packet left them above `keep` bytes; see `IDLE_BUFFER_CAPACITY`.
+    pub(crate) fn release_large_buffers(&mut self, keep: usize) {
+        release_if_large(&mut self.packet_buffer, keep);
+        release_if_large(&mut self.write_buffer.buffer, keep);
+    }
+
     pub async fn flush_into<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> std::io::Result<()> {
         if !self.write_buffer.buffer.is_empty() {
             w.write_all(&self.write_buffer.buffer).await?;
@@ -614,5 +621,20 @@ impl PacketWriter {
             self.write_buffer.buffer.clear();
         }
         Ok(())
+    }
+}
+
+/// NECTAR PATCH 7: the capacity a session's packet buffers keep between
+/// packets. Each buffer grows to the largest packet it has carried (the key
+/// exchange's are 1-2 KiB, a big command output or upload up to the maximum
+/// packet size) and kept that for the session's life: several KiB per idle
+/// session. Above this they are freed once empty, at the cost of one
+/// allocation per packet for sessions that keep sending large ones.
+pub(crate) const IDLE_BUFFER_CAPACITY: usize = 1024;
+
+/// NECTAR PATCH 7: frees `buffer` if it is empty and holds more than `keep` bytes.
+pub(crate) fn release_if_large(buffer: &mut Vec<u8>, keep: usize) {
+    if buffer.is_empty() && buffer.capacity() > keep {
+        *buffer = Vec::new();
     }
 }

@@ -2069,6 +2069,7 @@ impl Session {
             channel_ref,
             channel_params,
         };
+        // NECTAR PATCH 4: the reply travels boxed (see `Handle::priority_sender`).
         let reply = ChannelOpenHandle::new(
             self.sender.priority_sender.clone(),
             pending,

@@ -1056,6 +1056,8 @@ async fn start_reading<R: AsyncRead + Unpin>(
     mut cipher: Box<dyn OpeningKey + Send>,
 ) -> Result<(usize, R, SSHBuffer, Box<dyn OpeningKey + Send>), Error> {
     buffer.buffer.clear();
+    // NECTAR PATCH 7: a large packet's buffer is not kept while waiting.
+    release_if_large(&mut buffer.buffer, IDLE_BUFFER_CAPACITY);
     let n = cipher::read(&mut stream_read, &mut buffer, &mut *cipher).await?;
     Ok((n, stream_read, buffer, cipher))
 }

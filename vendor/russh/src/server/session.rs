@@ -109,6 +109,7 @@ pub use crate::PendingChannelOpen;
 /// Dropping the handle without calling [`accept`](ChannelOpenHandle::accept) or
 /// [`reject`](ChannelOpenHandle::reject) automatically sends an
 /// `AdministrativelyProhibited` rejection to the client.
+// NECTAR PATCH 4: boxed messages (see `Handle::priority_sender`).
 pub type ChannelOpenHandle = crate::ChannelOpenHandleInner<Box<Msg>>;
 
 #[derive(Clone, Debug)]
@@ -828,6 +829,13 @@ impl Session {
                 inactivity_timer.as_mut(),
             )
             .await?;
+            // NECTAR PATCH 7: everything queued is sent; drop large buffers.
+            self.common
+                .packet_writer
+                .release_large_buffers(IDLE_BUFFER_CAPACITY);
+            if let Some(enc) = self.common.encrypted.as_mut() {
+                release_if_large(&mut enc.write, IDLE_BUFFER_CAPACITY);
+            }
 
             if self.common.received_data {
                 // Reset the number of failed keepalive attempts. We don't
