@@ -33,6 +33,8 @@ max_connections_per_ip = 12000
 backlog = 4096
 EOF
 
+# A server left on the port would answer instead, and be measured by mistake.
+if ss -ltn | grep -q "127.0.0.1:$PORT "; then echo "port $PORT is in use: stop what listens there" >&2; exit 2; fi
 taskset -c 0 "$BIN" serve --config "$DIR/nectar.toml" >"$DIR/serve.log" 2>&1 &
 SP=$!
 trap 'kill "$SP" 2>/dev/null || true' EXIT

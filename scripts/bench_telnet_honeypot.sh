@@ -95,6 +95,8 @@ add_server() { LABELS+=("$1"); PORTS+=("$2"); SPIDS+=("$3"); PASSWORDS+=("$4"); 
 
 # --- Nectar ---
 if [ "$WITH_NECTAR" = 1 ]; then
+  # A server left on the port would answer instead, and be measured by mistake.
+  if ss -ltn | grep -q "127.0.0.1:$PORT "; then echo "port $PORT is in use: stop what listens there" >&2; exit 2; fi
   taskset -c "$NECTAR_CPUS" "$BIN" serve --config "$DIR/nectar.toml" >"$DIR/serve.log" 2>&1 &
   NP=$!
   PIDS+=("$NP")
