@@ -1,6 +1,7 @@
 //! The BusyBox camera persona through the whole shell: every place that shows the
 //! machine tells of the same ARMv7 device, as a Mirai-like loader reads it.
 
+use super::tests::{limits, origin};
 use super::*;
 
 fn device() -> Shell {
@@ -9,20 +10,7 @@ fn device() -> Shell {
 
 fn device_on(arch: persona::Arch) -> Shell {
     let world = World::new(Persona::busybox_device("cam-1", vec!["admin".into()], arch));
-    Shell::new(
-        world,
-        "root",
-        Limits {
-            max_line_bytes: 4096,
-            max_commands: 1000,
-        },
-        Origin {
-            client_ip: "203.0.113.9".into(),
-            server_ip: "192.168.1.108".into(),
-            now: 1_732_871_331,
-        },
-        false,
-    )
+    Shell::new(world, "root", limits(1000), origin("192.168.1.108"), false)
 }
 
 /// stdout then stderr of `line`, as bytes.
@@ -244,16 +232,7 @@ fn busybox_lists_what_the_tree_has_and_refuses_the_rest() {
         vec!["admin".into()],
         persona::Arch::Arm,
     ));
-    let limits = Limits {
-        max_line_bytes: 4096,
-        max_commands: 10,
-    };
-    let origin = Origin {
-        client_ip: "203.0.113.9".into(),
-        server_ip: "192.168.1.108".into(),
-        now: 1_732_871_331,
-    };
-    let mut admin = Shell::new(world, "admin", limits, origin, false);
+    let mut admin = Shell::new(world, "admin", limits(10), origin("192.168.1.108"), false);
     assert_eq!(
         run(&mut admin, "id; groups"),
         "uid=1000(admin) gid=1000(admin) groups=1000(admin)\nadmin\n"
@@ -387,22 +366,7 @@ fn a_mips_camera_is_mips_wherever_it_shows() {
 #[test]
 fn the_debian_machine_keeps_its_x86_64_binaries() {
     let world = World::new(Persona::debian("web-1", vec![]));
-    let debian = || {
-        Shell::new(
-            world.clone(),
-            "root",
-            Limits {
-                max_line_bytes: 4096,
-                max_commands: 50,
-            },
-            Origin {
-                client_ip: "203.0.113.9".into(),
-                server_ip: "10.0.0.5".into(),
-                now: 1_732_871_331,
-            },
-            false,
-        )
-    };
+    let debian = || Shell::new(world.clone(), "root", limits(50), origin("10.0.0.5"), false);
     let mut sh = debian();
     assert_eq!(elf_kind(&run_bytes(&mut sh, "cat /bin/echo")), (2, 1, 0x3e));
     assert!(run(&mut sh, "file /bin/ls").contains("ELF 64-bit LSB pie executable, x86-64"));

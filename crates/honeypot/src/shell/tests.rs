@@ -8,20 +8,24 @@ fn shell() -> Shell {
 
 fn shell_with(pty: bool) -> Shell {
     let world = World::new(Persona::debian("web-1", vec!["pi".into(), "admin".into()]));
-    Shell::new(
-        world,
-        "root",
-        Limits {
-            max_line_bytes: 4096,
-            max_commands: 50,
-        },
-        Origin {
-            client_ip: "203.0.113.9".into(),
-            server_ip: "10.0.0.5".into(),
-            now: 1_732_871_331,
-        },
-        pty,
-    )
+    Shell::new(world, "root", limits(50), origin("10.0.0.5"), pty)
+}
+
+/// What every test session comes from: a documentation address, a fixed clock.
+pub(super) fn origin(server_ip: &str) -> Origin {
+    Origin {
+        client_ip: "203.0.113.9".into(),
+        server_ip: server_ip.into(),
+        now: 1_732_871_331,
+    }
+}
+
+/// Lines of up to 4 KiB, `max_commands` commands.
+pub(super) fn limits(max_commands: usize) -> Limits {
+    Limits {
+        max_line_bytes: 4096,
+        max_commands,
+    }
 }
 
 /// stdout then stderr of `line` (no terminal, so the two are separate streams).
@@ -159,16 +163,11 @@ fn downloads_are_recorded_not_fetched() {
 #[test]
 fn interactive_editing_prompt_and_limits() {
     let world = World::new(Persona::debian("web-1", vec![]));
-    let origin = Origin {
-        client_ip: "203.0.113.9".into(),
-        server_ip: "10.0.0.5".into(),
-        now: 1_732_871_331,
-    };
     let limits = Limits {
         max_line_bytes: 64,
         max_commands: 3,
     };
-    let mut sh = Shell::new(world, "root", limits, origin, true);
+    let mut sh = Shell::new(world, "root", limits, origin("10.0.0.5"), true);
     let greeting = String::from_utf8_lossy(&sh.greeting().data).into_owned();
     assert!(greeting.ends_with("root@web-1:~# "), "{greeting}");
     assert!(greeting.contains("\r\n"));
@@ -292,21 +291,13 @@ fn unknown_commands_are_attached_to_their_line() {
     assert_eq!(grouped.len(), 1);
     assert!(matches!(&grouped[0].0, Action::Command(c) if c.starts_with("id;")));
     assert_eq!(grouped[0].1.unknown, ["nosuch", "./missing"]);
-    let busybox = Shell::new(
+    let mut busybox = Shell::new(
         World::new(Persona::busybox_device("cam-1", vec![], persona::Arch::Arm)),
         "root",
-        Limits {
-            max_line_bytes: 4096,
-            max_commands: 50,
-        },
-        Origin {
-            client_ip: "203.0.113.9".into(),
-            server_ip: "10.0.0.5".into(),
-            now: 1_732_871_331,
-        },
+        limits(50),
+        origin("10.0.0.5"),
         false,
     );
-    let mut busybox = busybox;
     assert_eq!(run(&mut busybox, "nosuch"), "-sh: nosuch: not found\n");
     assert_eq!(run(&mut busybox, "enable; system; shell; sh"), "");
     assert_eq!(busybox.prompt(), "~ # ");
