@@ -196,6 +196,53 @@ async fn non_ssh_clients_get_openssh_error_strings() {
     pot.finish().await;
 }
 
+/// OpenSSH logs in with each host-key algorithm the profile offers forced: the
+/// signature of the exchange verifies with every key (RSA ones are made by ring,
+/// see `vendor/russh/NECTAR_PATCHES.md`, patch 8), twice for RSA so the second
+/// signature comes from the converted key kept after the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssh_verifies_the_signature_of_every_host_key() {
+    if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let port = pot.addr.port().to_string();
+    let algorithms = [
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "rsa-sha2-512",
+        "ecdsa-sha2-nistp256",
+        "ssh-ed25519",
+    ];
+    for algorithm in algorithms {
+        let port = port.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("timeout")
+                .args(["30", "sshpass", "-p", "123456", "ssh"])
+                .args([
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                ])
+                .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+                .args(["-o", &format!("HostKeyAlgorithms={algorithm}")])
+                .args(["-p", &port, "root@127.0.0.1", "echo signed-ok"])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("signed-ok"),
+            "{algorithm}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let events = pot.finish().await;
+    assert_eq!(of(&events, Kind::SshLoginSuccess).len(), algorithms.len());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssh_logins_exec_and_downloads_are_events() {
     if !have("sshpass", &["-V"]) || !have("ssh", &["-V"]) {
