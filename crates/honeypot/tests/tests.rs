@@ -112,6 +112,17 @@ fn python_with_paramiko() -> Option<&'static str> {
 }
 
 fn ssh(addr: SocketAddr, password: &str, user: &str, extra: &[&str]) -> std::process::Output {
+    ssh_with(addr, password, user, &[], extra)
+}
+
+/// [`ssh`] with more `-o` options (`options`, each `Key=value`).
+fn ssh_with(
+    addr: SocketAddr,
+    password: &str,
+    user: &str,
+    options: &[&str],
+    extra: &[&str],
+) -> std::process::Output {
     let port = addr.port().to_string();
     let mut cmd = Command::new("timeout");
     cmd.args(["30", "sshpass", "-p", password, "ssh"])
@@ -122,9 +133,11 @@ fn ssh(addr: SocketAddr, password: &str, user: &str, extra: &[&str]) -> std::pro
             "UserKnownHostsFile=/dev/null",
         ])
         .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
-        .args(["-o", "PreferredAuthentications=password", "-p", &port])
-        .arg(format!("{user}@127.0.0.1"))
-        .args(extra);
+        .args(["-o", "PreferredAuthentications=password", "-p", &port]);
+    for option in options {
+        cmd.args(["-o", option]);
+    }
+    cmd.arg(format!("{user}@127.0.0.1")).args(extra);
     cmd.output().unwrap()
 }
 
@@ -206,7 +219,7 @@ async fn openssh_verifies_the_signature_of_every_host_key() {
         return;
     }
     let pot = start(SshHoneypotConfig::default()).await;
-    let port = pot.addr.port().to_string();
+    let addr = pot.addr;
     let algorithms = [
         "rsa-sha2-512",
         "rsa-sha2-256",
@@ -215,21 +228,9 @@ async fn openssh_verifies_the_signature_of_every_host_key() {
         "ssh-ed25519",
     ];
     for algorithm in algorithms {
-        let port = port.clone();
         let out = tokio::task::spawn_blocking(move || {
-            Command::new("timeout")
-                .args(["30", "sshpass", "-p", "123456", "ssh"])
-                .args([
-                    "-o",
-                    "StrictHostKeyChecking=no",
-                    "-o",
-                    "UserKnownHostsFile=/dev/null",
-                ])
-                .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
-                .args(["-o", &format!("HostKeyAlgorithms={algorithm}")])
-                .args(["-p", &port, "root@127.0.0.1", "echo signed-ok"])
-                .output()
-                .unwrap()
+            let forced = format!("HostKeyAlgorithms={algorithm}");
+            ssh_with(addr, "123456", "root", &[&forced], &["echo signed-ok"])
         })
         .await
         .unwrap();
