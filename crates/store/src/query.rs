@@ -182,15 +182,13 @@ impl DataField {
         }
     }
 
-    /// The key the field has when sealed with `encrypt_to` (`password_enc`, ...).
-    pub fn sealed_key(self) -> &'static str {
+    /// The key the field has when sealed with `encrypt_to` (`password_enc`,
+    /// `input_enc`); `None` for fields the honeypots never seal.
+    pub fn sealed_key(self) -> Option<&'static str> {
         match self {
-            DataField::Username => "username_enc",
-            DataField::Password => "password_enc",
-            DataField::Input => "input_enc",
-            DataField::Statistic => "statistic_enc",
-            DataField::Path => "path_enc",
-            DataField::UserAgent => "user_agent_enc",
+            DataField::Password => Some("password_enc"),
+            DataField::Input => Some("input_enc"),
+            _ => None,
         }
     }
 

@@ -108,7 +108,7 @@ impl<'a> RollupBatch<'a> {
         let mut ranked = |field: DataField| {
             if let Some(text) = data.get(field.key()).and_then(|v| v.as_str()) {
                 count(field_code(TopField::Data(field)), text);
-            } else if data.contains_key(field.sealed_key()) {
+            } else if field.sealed_key().is_some_and(|key| data.contains_key(key)) {
                 count(sealed_field_code(field), "");
             }
         };
