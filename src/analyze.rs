@@ -299,6 +299,7 @@ struct StoreSink {
     runtime: tokio::runtime::Runtime,
     writer: Option<nectar_store::WriterHandle>,
     task: Option<tokio::task::JoinHandle<()>>,
+    consumers: Vec<nectar_bus::stream::ConsumerHandle>,
     store: nectar_store::Store,
     stored: usize,
     duplicates: usize,
@@ -307,15 +308,19 @@ struct StoreSink {
 impl AlarmSink {
     fn new(config: &Config, args: &AnalyzeArgs, sensor: &str) -> anyhow::Result<AlarmSink> {
         let store = if args.store {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // Multi-threaded (one worker): the consumers' threads read the store
+            // through it while this thread decodes packets.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            let (store, writer, task) = runtime.block_on(open_writer(config))?;
+            let (store, writer, task, consumers) = runtime.block_on(open_writer(config))?;
             Some(StoreSink {
                 runtime,
                 writer: Some(writer),
                 task: Some(task),
+                consumers,
                 store,
                 stored: 0,
                 duplicates: 0,
@@ -378,6 +383,8 @@ impl AlarmSink {
                     .block_on(task)
                     .context("the event writer failed")?;
             }
+            let consumers = std::mem::take(&mut s.consumers);
+            s.runtime.block_on(crate::flow::stop_consumers(consumers));
             s.runtime.block_on(s.store.close());
             eprintln!(
                 "Stored {} alarm event(s) ({} already there).",
@@ -388,37 +395,20 @@ impl AlarmSink {
     }
 }
 
+/// The store, its writer and the consumers of its stream (the event log; a log
+/// a running `serve` holds is left to it).
 async fn open_writer(
     config: &Config,
 ) -> anyhow::Result<(
     nectar_store::Store,
     nectar_store::WriterHandle,
     tokio::task::JoinHandle<()>,
+    Vec<nectar_bus::stream::ConsumerHandle>,
 )> {
     let store = crate::admin::open_store(config).await?;
-    let log = if config.event_log.enabled {
-        let path = config.event_log_path();
-        Some(
-            nectar_store::JsonlLog::open(nectar_store::JsonlConfig {
-                path: path.clone(),
-                max_bytes: config.event_log.max_bytes,
-                keep: config.event_log.keep,
-            })
-            .with_context(|| format!("cannot open the event log {}", path.display()))?,
-        )
-    } else {
-        None
-    };
-    let (writer, task) = nectar_store::WriterHandle::spawn(
-        store.clone(),
-        log,
-        nectar_store::WriterConfig {
-            max_batch_events: config.store.max_batch_events,
-            max_delay: Duration::from_millis(config.store.max_delay_ms),
-            queue_requests: config.store.queue_batches,
-        },
-    );
-    Ok((store, writer, task))
+    let (writer, task) = crate::flow::spawn_writer(config, &store);
+    let consumers = crate::flow::start_consumers(config, &store, &writer, crate::flow::Held::Skip)?;
+    Ok((store, writer, task, consumers))
 }
 
 fn summary(

@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use nectar_bus::EventSender;
 use nectar_detect::{Counter, DetectConfig, Monitors, StatStatus, WindowReport, Windower};
 use nectar_packet::{DecodeErrors, FileReader, PacketSource};
-use nectar_store::EventSender;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 

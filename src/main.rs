@@ -9,6 +9,7 @@ mod ctl;
 mod decrypt;
 mod detect_cfg;
 mod exit;
+mod flow;
 mod honeypot_cfg;
 mod honeypot_http_cfg;
 mod influx;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use nectar_store::{JsonlConfig, JsonlLog, Role, Store, WriterConfig, WriterHandle, spawn_bus};
+use nectar_bus::{BUS_LINGER, BusConfig, EventSender, spawn_bus};
+use nectar_store::{Role, Store};
 use nectar_web::{AppState, WebConfig};
 use tracing::{info, warn};
 
@@ -74,56 +75,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     info!(path = %store.path().display(), "Database open.");
     ensure_admin(&store, &config.data_dir).await?;
 
-    let log = if config.event_log.enabled {
-        let path = config.event_log_path();
-        Some(
-            JsonlLog::open(JsonlConfig {
-                path: path.clone(),
-                max_bytes: config.event_log.max_bytes,
-                keep: config.event_log.keep,
-            })
-            .with_context(|| format!("cannot open the event log {}", path.display()))?,
-        )
-    } else {
-        None
-    };
-    let (writer, writer_task) = WriterHandle::spawn(
-        store.clone(),
-        log,
-        WriterConfig {
-            max_batch_events: config.store.max_batch_events,
-            max_delay: Duration::from_millis(config.store.max_delay_ms),
-            queue_requests: config.store.queue_batches,
-        },
-    );
+    // The writer commits; its committed stream feeds the consumers (event log,
+    // Cowrie log), each at its own pace from its saved offset.
+    let (writer, writer_task) = crate::flow::spawn_writer(&config, &store);
+    let consumers =
+        crate::flow::start_consumers(&config, &store, &writer, crate::flow::Held::Fail)?;
 
-    // In-process sensors (honeypots, detectors) send events here; the bus batches
-    // them into the writer, a burst at a time.
+    // Every producer (honeypots, the detector, the API) sends here: one path, the
+    // same checks, batched into the writer.
     let (bus, bus_task) = spawn_bus(
         writer.clone(),
-        65_536,
-        config.store.max_batch_events,
-        nectar_store::BUS_LINGER,
+        BusConfig {
+            capacity: 65_536,
+            max_batch: config.store.max_batch_events,
+            linger: BUS_LINGER,
+            limits: nectar_event::Limits::default(),
+        },
     );
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(&config)?;
-    // With [honeypot.cowrie], honeypot events pass through the Cowrie log first.
-    let (cowrie, honeypot_bus) = if config.honeypot.cowrie.enabled {
-        let (sink, sender) = nectar_honeypot::cowrie::CowrieSink::start(
-            &config.honeypot.cowrie,
-            &config.data_dir,
-            bus.clone(),
-        )
-        .map_err(|e| usage(format!("honeypot.cowrie: {e}")))?;
-        (Some(sink), sender)
-    } else {
-        (None, bus.clone())
-    };
     let honeytokens = load_honeytokens(&config)?;
-    let ssh = start_ssh_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
-    let telnet = start_telnet_honeypot(&config, &honeypot_bus, &capture, &honeytokens).await;
-    drop(honeypot_bus);
-    // HTTP events have no Cowrie form: straight to the bus.
+    let ssh = start_ssh_honeypot(&config, &bus, &capture, &honeytokens).await;
+    let telnet = start_telnet_honeypot(&config, &bus, &capture, &honeytokens).await;
     let http = crate::serve_http::start(&config, &bus, &honeytokens, &capture).await;
     let detector = crate::live::start(&config, &bus)?;
 
@@ -134,7 +107,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         session_hours: config.server.session_hours,
         ..WebConfig::default()
     };
-    let mut state = AppState::new(store.clone(), writer.clone(), web);
+    let mut state = AppState::new(store.clone(), bus.clone(), writer.clone(), web)
+        .with_consumers(consumers.iter().map(|c| c.probe()).collect());
     state = state.with_data_dir(config.data_dir.clone());
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
@@ -144,9 +118,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(d) = &detector {
         state = state.with_detector(d.clone());
-    }
-    if let Some(sink) = &cowrie {
-        state = state.with_honeypot_copies(sink.copies());
     }
     let app = nectar_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen.0)
@@ -209,13 +180,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(telnet) = telnet {
         telnet.stop(Duration::from_secs(10)).await;
     }
-    if let Some(cowrie) = cowrie
-        && tokio::time::timeout(Duration::from_secs(10), cowrie.finish())
-            .await
-            .is_err()
-    {
-        warn!("The Cowrie log did not finish in time.");
-    }
     if let Some(d) = detector {
         tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
     }
@@ -223,6 +187,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     bus_task.await.context("the event bus failed")?;
     drop(writer);
     writer_task.await.context("the event writer failed")?;
+    // The writer closed its stream: each consumer writes what was committed.
+    crate::flow::stop_consumers(consumers).await;
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())
@@ -232,7 +198,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// the rest of Nectar keeps running: a honeypot is one sensor among several.
 async fn start_ssh_honeypot(
     config: &Config,
-    bus: &nectar_store::EventSender,
+    bus: &EventSender,
     capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
     honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
 ) -> Option<nectar_honeypot::ssh::SshHoneypot> {
@@ -256,7 +222,7 @@ async fn start_ssh_honeypot(
 /// is logged and the rest of Nectar keeps running.
 async fn start_telnet_honeypot(
     config: &Config,
-    bus: &nectar_store::EventSender,
+    bus: &EventSender,
     capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
     honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
 ) -> Option<nectar_honeypot::telnet::TelnetHoneypot> {

@@ -12,7 +12,7 @@ use crate::config::Config;
 /// Starts the HTTP honeypot if enabled; prints its address(es) on stdout.
 pub async fn start(
     config: &Config,
-    bus: &nectar_store::EventSender,
+    bus: &nectar_bus::EventSender,
     honeytokens: &Arc<Honeytokens>,
     capture: &Arc<nectar_honeypot::capture::Capture>,
 ) -> Option<HttpHoneypot> {

@@ -3,6 +3,8 @@
 //! - [`asciicast`]: session recordings in asciicast v2 (what `asciinema play`
 //!   plays), written with a size bound, and read back for `nectar replay` and the UI;
 //! - [`uploads`]: uploaded files stored once by SHA-256, bounded per file and in total;
+//! - [`jsonl`]: logs of lines rotated by size (the event log, the Cowrie log),
+//!   which can be rewound to a saved point so that a line is written once;
 //! - [`seal`]: age encryption of what is captured (to a public key) and its reading back;
 //! - [`terminal`]: a filter that keeps the colours and cursor movement of a
 //!   recorded terminal but drops the escape sequences an attacker could use against
@@ -16,6 +18,7 @@
 
 pub mod asciicast;
 pub mod file;
+pub mod jsonl;
 pub mod seal;
 pub mod terminal;
 pub mod uploads;

@@ -6,8 +6,8 @@
 //! [`telnet`] is a Telnet login (BusyBox or Debian telnetd) in front of the same
 //! shell; both accept the same [`credentials`].
 //!
-//! Honeypots only produce events: they send them on the store's bus
-//! ([`nectar_store::EventSender`]) and never wait for a commit or touch the
+//! Honeypots only produce events: they send them on the event bus
+//! ([`nectar_bus::EventSender`]) and never wait for a commit or touch the
 //! database. What the SSH fingerprint still differs from OpenSSH 9.2p1 in is
 //! listed in [`ssh::profile`] and in `BENCHMARKS.md`.
 #![forbid(unsafe_code)]

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nectar_bus::EventSender;
 use nectar_event::{Event, Kind, Severity};
-use nectar_store::EventSender;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tracing::warn;

@@ -10,19 +10,19 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use nectar_bus::EventReceiver;
+use nectar_bus::EventSender;
 use nectar_event::{Event, Kind};
 use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::ssh::parser::KexInit;
 use nectar_honeypot::ssh::profile::{self, openssh_9_2};
 use nectar_honeypot::ssh::{SshHoneypot, SshHoneypotConfig};
-use nectar_store::EventSender;
-use tokio::sync::mpsc::Receiver;
 
 mod capture;
 
 struct Pot {
     honeypot: Option<SshHoneypot>,
-    events: Receiver<Event>,
+    events: EventReceiver,
     addr: SocketAddr,
     dir: tempfile::TempDir,
 }

@@ -4,8 +4,14 @@
 //! override the defaults, MODES=1 runs only the first configuration, VERBOSE=1 prints
 //! each run's transactions). Producers submit batches of `BATCH` events concurrently,
 //! as sensors posting to the API do; each run starts from an empty database file and
-//! ends when the writer has stopped (rollups flushed and pruned). Prints the median
-//! of five runs.
+//! ends when the writer has stopped (rollups flushed and pruned) and, with
+//! `jsonl=true`, when the event log (a consumer of the committed stream, as in
+//! `serve`) has written every event. Prints the median of five runs.
+//!
+//! `CATCHUP=1` measures a consumer that is `EVENTS` behind instead: the event log
+//! starts over a store that already holds them and catches up from it (events/s),
+//! once alone and once while producers store `EVENTS` more (the ingest rate then,
+//! against the same ingest with no consumer behind).
 
 use std::time::Instant;
 
@@ -13,10 +19,12 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use nectar_event::{Event, Kind, Severity};
-use nectar_store::{
-    Durability, JsonlConfig, JsonlLog, Store, StoreConfig, WriterConfig, WriterHandle,
+use nectar_bus::stream::{
+    ConsumerConfig, ConsumerHandle, JsonLines, LineFile, StartAt, spawn_consumer,
 };
+use nectar_capture::jsonl::JsonlConfig;
+use nectar_event::{Event, Kind, Severity};
+use nectar_store::{Durability, Store, StoreConfig, WriterConfig, WriterHandle};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -66,29 +74,40 @@ fn make_events(n: usize) -> Vec<Event> {
         .collect()
 }
 
-async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = StoreConfig::new(dir.path().join("nectar.db"));
-    config.durability = durability;
-    let store = Store::open(&config).await.expect("open store");
-    let log = jsonl.then(|| {
-        JsonlLog::open(JsonlConfig {
-            path: dir.path().join("events.jsonl"),
+/// The event log as `serve` runs it, over `dir/events.jsonl`.
+fn event_log(
+    dir: &std::path::Path,
+    store: &Store,
+    writer: &WriterHandle,
+    start: StartAt,
+) -> ConsumerHandle {
+    let log = LineFile::open(
+        "event-log",
+        JsonlConfig {
+            path: dir.join("events.jsonl"),
             max_bytes: 0,
             keep: 0,
-        })
-        .expect("open log")
-    });
-    let (writer, task) = WriterHandle::spawn(store.clone(), log, WriterConfig::default());
-    let all = make_events(events);
-    let batches: Vec<Vec<Event>> = all.chunks(batch).map(<[Event]>::to_vec).collect();
-    let start = Instant::now();
-    let mut producers = Vec::new();
-    // Four concurrent producers, like several sensors posting at once.
+        },
+        JsonLines,
+        start,
+    )
+    .expect("open log");
+    spawn_consumer(
+        log,
+        store.clone(),
+        writer.fanout(),
+        ConsumerConfig::default(),
+    )
+    .expect("consumer")
+}
+
+/// Stores `all` from four concurrent producers, like several sensors posting at once.
+async fn produce(writer: &WriterHandle, all: Vec<Event>, batch: usize) {
     let mut queues: Vec<Vec<Vec<Event>>> = vec![Vec::new(); 4];
-    for (i, b) in batches.into_iter().enumerate() {
-        queues[i % 4].push(b);
+    for (i, b) in all.chunks(batch).enumerate() {
+        queues[i % 4].push(b.to_vec());
     }
+    let mut producers = Vec::new();
     for queue in queues {
         let writer = writer.clone();
         producers.push(tokio::spawn(async move {
@@ -100,6 +119,18 @@ async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -
     for p in producers {
         p.await.expect("producer");
     }
+}
+
+async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = StoreConfig::new(dir.path().join("nectar.db"));
+    config.durability = durability;
+    let store = Store::open(&config).await.expect("open store");
+    let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
+    let log = jsonl.then(|| event_log(dir.path(), &store, &writer, StartAt::Latest));
+    let all = make_events(events);
+    let start = Instant::now();
+    produce(&writer, all, batch).await;
     // Stopping the writer flushes and prunes the dashboard rollups: timed too, so
     // no work is left out of the figure.
     let commits = writer
@@ -108,6 +139,9 @@ async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -
         .load(std::sync::atomic::Ordering::Relaxed);
     drop(writer);
     task.await.expect("writer");
+    if let Some(log) = log {
+        log.stop(std::time::Duration::from_secs(600)).await;
+    }
     let elapsed = start.elapsed().as_secs_f64();
     if std::env::var_os("VERBOSE").is_some() {
         eprintln!(
@@ -122,14 +156,81 @@ async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -
             .expect("count"),
         events as i64
     );
+    if jsonl {
+        let lines = std::fs::read(dir.path().join("events.jsonl")).expect("log");
+        assert_eq!(lines.iter().filter(|b| **b == b'\n').count(), events);
+    }
     store.close().await;
     events as f64 / elapsed
+}
+
+/// A consumer `events` behind: (catch-up alone, catch-up while ingesting, ingest
+/// rate meanwhile, ingest rate with no consumer behind), in events/s.
+async fn catch_up(events: usize, batch: usize) -> (f64, f64, f64, f64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
+        .await
+        .expect("open store");
+    let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
+    let all = make_events(events * 3);
+    produce(&writer, all[..events].to_vec(), batch).await;
+    // Ingest alone.
+    let start = Instant::now();
+    produce(&writer, all[events..events * 2].to_vec(), batch).await;
+    let ingest_alone = events as f64 / start.elapsed().as_secs_f64();
+    // A consumer 2 x EVENTS behind: first alone...
+    let start = Instant::now();
+    let log = event_log(dir.path(), &store, &writer, StartAt::Beginning);
+    let probe = log.probe();
+    while probe.status().offset < events as u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let alone = events as f64 / start.elapsed().as_secs_f64();
+    // ...then while producers store EVENTS more.
+    let start = Instant::now();
+    let ingest = produce(&writer, all[events * 2..].to_vec(), batch);
+    let watch = async {
+        while probe.status().offset < 2 * events as u64 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let (ingest_secs, caught_secs) = tokio::join!(
+        async {
+            ingest.await;
+            start.elapsed().as_secs_f64()
+        },
+        watch
+    );
+    drop(writer);
+    task.await.expect("writer");
+    log.stop(std::time::Duration::from_secs(600)).await;
+    store.close().await;
+    (
+        alone,
+        events as f64 / caught_secs,
+        events as f64 / ingest_secs,
+        ingest_alone,
+    )
 }
 
 fn main() {
     let events = env_usize("EVENTS", 200_000);
     let batch = env_usize("BATCH", 1_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if std::env::var_os("CATCHUP").is_some() {
+        let mut runs: Vec<(f64, f64, f64, f64)> = (0..3)
+            .map(|_| runtime.block_on(catch_up(events, batch)))
+            .collect();
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (alone, during, ingest_with, ingest_without) in runs {
+            println!(
+                "catch-up events={events}: alone {alone:.0} events/s, while ingesting {during:.0} events/s; ingest {ingest_with:.0} events/s with the consumer behind, {ingest_without:.0} without ({:+.1}%)",
+                (ingest_with / ingest_without - 1.0) * 100.0
+            );
+        }
+        return;
+    }
     // MODES=1 runs only the first (normal durability, no JSON lines).
     let modes = env_usize("MODES", 3);
     for (durability, jsonl) in [

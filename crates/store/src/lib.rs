@@ -1,26 +1,27 @@
-//! Nectar's storage: the schema, its migrations, the queries the API and UI run, and
-//! the single batched writer through which every event reaches the database.
+//! Nectar's storage: the schema, its migrations, the queries the API and UI run,
+//! the single batched writer through which every event reaches the database, and
+//! the store's side of the committed-event stream (commit sequence numbers,
+//! reading back by them, consumers' durable offsets; see `nectar_bus::stream`).
 //!
-//! SQLite (a file `nectar.db`, WAL mode) is the embedded default. Queries use `$n`
-//! placeholders and SQL that PostgreSQL accepts too, so a PostgreSQL backend is a
-//! second pool type behind the same methods, not a rewrite.
+//! SQLite (a file `nectar.db`, WAL mode) is the only backend today, and the SQL is
+//! SQLite's: the writer uses `INSERT OR IGNORE` with `?` placeholders, queries use
+//! `json_extract`, ids and addresses are BLOBs. A PostgreSQL backend needs a
+//! dialect seam in the writer and the queries (issue "PostgreSQL").
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod auth;
-mod bus;
 mod error;
-mod jsonl;
 mod query;
 mod ranked;
 mod rollup;
 mod store;
+mod stream;
 mod writer;
 
 pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
-pub use bus::{BUS_LINGER, BusStats, EventSender, spawn_bus};
 pub use error::StoreError;
-pub use jsonl::{JsonlConfig, JsonlLog};
+pub use nectar_bus::IngestOutcome;
 pub use query::{
     BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
     TopField, ValueCount,
@@ -28,4 +29,4 @@ pub use query::{
 pub use ranked::KEEP_VALUES_PER_BUCKET;
 pub use rollup::RollupRange;
 pub use store::{Durability, Store, StoreConfig};
-pub use writer::{IngestOutcome, WriterConfig, WriterHandle, WriterStats};
+pub use writer::{WriterConfig, WriterCounts, WriterHandle, WriterStats};

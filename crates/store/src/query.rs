@@ -563,7 +563,7 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
     }
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     let id_bytes: &[u8] = row.try_get("id")?;
     let id = Uuid::from_slice(id_bytes).map_err(|e| StoreError::CorruptRow {
         id: format!("{id_bytes:02x?}"),

@@ -1,10 +1,13 @@
 //! The single batched writer: every event reaches the database through here.
 //!
-//! Producers (the API, honeypots, detectors) send batches into a bounded queue and
-//! wait for the answer; the writer task drains whatever is queued, up to
-//! `max_batch_events`, commits it in one transaction, appends the new events to the
-//! JSON-lines log, and only then answers each producer. So an acknowledged event is
-//! committed, and a full queue slows producers down instead of growing memory.
+//! The bus ([`nectar_bus::spawn_bus`]) hands it batches through [`Ingest`] into a
+//! bounded queue; the writer task drains whatever is queued, up to
+//! `max_batch_events`, commits it in one transaction, numbering each new event
+//! with the next commit sequence number (the `seq` column), and only then answers
+//! each batch's [`Ack`] and publishes the new events on its [`Fanout`], which every
+//! consumer (the JSON-lines log, the Cowrie log, ...) reads. So an acknowledged
+//! event is committed, a full queue slows producers down instead of growing
+//! memory, and a consumer never sees an event that is not stored.
 //!
 //! While one transaction commits, the next requests queue up and go into the next one
 //! together (group commit): batches grow with load without a timer adding latency
@@ -15,15 +18,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use nectar_bus::stream::{Committed, Fanout};
+use nectar_bus::{Ack, Ingest, IngestError, IngestOutcome};
 use nectar_event::Event;
+use serde::Serialize;
 use sqlx::{Connection, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
 use crate::ranked::RankedValues;
 use crate::rollup::RollupBatch;
-use crate::{JsonlLog, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Batching and queueing limits of the writer.
 #[derive(Debug, Clone)]
@@ -46,15 +52,6 @@ impl Default for WriterConfig {
     }
 }
 
-/// What became of a submitted batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct IngestOutcome {
-    /// Events newly stored.
-    pub stored: usize,
-    /// Events whose id was already stored (a resent batch); kept once.
-    pub duplicates: usize,
-}
-
 /// Counters of the writer's work since start, for health pages and metrics.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -66,13 +63,32 @@ pub struct WriterStats {
     pub duplicates: AtomicU64,
     /// Requests that failed (their producers got an error).
     pub failed_requests: AtomicU64,
-    /// Batches that could not be appended to the JSON-lines log.
-    pub jsonl_errors: AtomicU64,
+    /// The last commit sequence number given out.
+    pub last_seq: AtomicU64,
+}
+
+/// The writer's counters at one moment, for status pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WriterCounts {
+    /// Transactions committed.
+    pub commits: u64,
+    /// Events stored.
+    pub events: u64,
+    /// Events skipped as already stored.
+    pub duplicates: u64,
+    /// Requests that failed.
+    pub failed_requests: u64,
+    /// The last commit sequence number given out.
+    pub last_seq: u64,
+    /// Requests waiting in the queue now.
+    pub queued: u64,
+    /// The queue's capacity in requests.
+    pub capacity: u64,
 }
 
 struct Request {
     events: Vec<Event>,
-    reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
+    ack: Ack,
 }
 
 /// A producer's end of the writer. Cheap to clone; the writer stops when every
@@ -81,42 +97,44 @@ struct Request {
 pub struct WriterHandle {
     tx: mpsc::Sender<Request>,
     stats: Arc<WriterStats>,
+    fanout: Arc<Fanout>,
 }
 
 impl WriterHandle {
-    /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(
-        store: Store,
-        log: Option<JsonlLog>,
-        config: WriterConfig,
-    ) -> (WriterHandle, JoinHandle<()>) {
+    /// Starts the writer task on the current Tokio runtime. Its committed events
+    /// are published on [`WriterHandle::fanout`].
+    pub fn spawn(store: Store, config: WriterConfig) -> (WriterHandle, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.queue_requests.max(1));
         let stats = Arc::new(WriterStats::default());
+        let fanout = Fanout::new();
         let writer = Writer {
             store,
-            log,
             config,
             stats: stats.clone(),
+            fanout: fanout.clone(),
             rows: Default::default(),
-            lines: Vec::new(),
             ranked: RankedValues::default(),
             last_values_flush: Instant::now(),
         };
         let task = tokio::spawn(writer.run(rx));
-        (WriterHandle { tx, stats }, task)
+        (WriterHandle { tx, stats, fanout }, task)
     }
 
-    /// Stores `events` atomically (all or none) and returns once they are committed.
-    pub async fn submit(&self, events: Vec<Event>) -> Result<IngestOutcome, StoreError> {
+    /// Stores `events` atomically (all or none) and returns once they are
+    /// committed. (Producers go through the bus; this is for tools and tests that
+    /// own a writer.)
+    pub async fn submit(&self, events: Vec<Event>) -> Result<IngestOutcome, IngestError> {
         if events.is_empty() {
             return Ok(IngestOutcome::default());
         }
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Request { events, reply })
-            .await
-            .map_err(|_| StoreError::WriterClosed)?;
-        answer.await.map_err(|_| StoreError::WriterClosed)?
+        let (ack, answer) = Ack::channel();
+        self.enqueue(events, ack).await;
+        answer.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Where committed events are published (consumers subscribe here).
+    pub fn fanout(&self) -> &Arc<Fanout> {
+        &self.fanout
     }
 
     /// The writer's counters.
@@ -128,17 +146,38 @@ impl WriterHandle {
     pub fn queued(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
     }
+
+    /// The counters and the queue's fill now.
+    pub fn counts(&self) -> WriterCounts {
+        let s = &self.stats;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        WriterCounts {
+            commits: get(&s.commits),
+            events: get(&s.events),
+            duplicates: get(&s.duplicates),
+            failed_requests: get(&s.failed_requests),
+            last_seq: get(&s.last_seq),
+            queued: self.queued() as u64,
+            capacity: self.tx.max_capacity() as u64,
+        }
+    }
+}
+
+impl Ingest for WriterHandle {
+    async fn enqueue(&self, events: Vec<Event>, ack: Ack) {
+        // A writer that has stopped drops the request, and with it the ack, which
+        // then answers `Closed`.
+        let _ = self.tx.send(Request { events, ack }).await;
+    }
 }
 
 struct Writer {
     store: Store,
-    log: Option<JsonlLog>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
+    fanout: Arc<Fanout>,
     /// Two, so that the next chunk is rendered while SQLite inserts the current one.
     rows: [RowBuffer; 2],
-    /// The JSON lines of the new events of the current transaction.
-    lines: Vec<u8>,
     /// The dashboard's top lists, summed in memory (see `RankedValues`).
     ranked: RankedValues,
     last_values_flush: Instant,
@@ -148,11 +187,19 @@ struct Writer {
 /// about this much).
 const VALUES_EVERY: Duration = Duration::from_secs(1);
 
-/// Appends `event` to `lines` as one JSON line.
-fn append_line(lines: &mut Vec<u8>, event: &Event) {
-    // Serialising a typed Event into memory cannot fail.
-    let _ = serde_json::to_writer(&mut *lines, event);
-    lines.push(b'\n');
+/// Which events of a transaction's requests were new: all of them, or per
+/// request and event.
+enum Fresh {
+    All,
+    Some(Vec<Vec<bool>>),
+}
+
+/// What a committed transaction did.
+struct Done {
+    outcomes: Vec<IngestOutcome>,
+    fresh: Fresh,
+    /// The sequence number of its first new event.
+    first_seq: u64,
 }
 
 impl Writer {
@@ -198,21 +245,15 @@ impl Writer {
             self.maintain_rollups(false).await;
         }
         self.maintain_rollups(true).await;
-        if let Some(log) = self.log.take() {
-            drop(log);
-        }
+        // The consumers drain, catch up with the store and stop.
+        self.fanout.close();
     }
 
     /// Commits the requests together; if that fails, each alone, so one bad request
     /// (or a transient error) does not fail the others.
     async fn commit(&mut self, batch: &mut Vec<Request>) {
-        let together = self.transaction(batch).await;
-        match together {
-            Ok(outcomes) => {
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = request.reply.send(Ok(outcome));
-                }
-            }
+        match self.transaction(batch).await {
+            Ok(done) => self.finish(std::mem::take(batch), done),
             Err(err) if batch.len() == 1 => {
                 if let Some(request) = batch.pop() {
                     self.fail(request, err);
@@ -223,14 +264,36 @@ impl Writer {
                 for request in batch.drain(..) {
                     let single = std::slice::from_ref(&request);
                     match self.transaction(single).await {
-                        Ok(outcomes) => {
-                            let _ = request.reply.send(Ok(outcomes[0]));
-                        }
+                        Ok(done) => self.finish(vec![request], done),
                         Err(err) => self.fail(request, err),
                     }
                 }
             }
         }
+    }
+
+    /// Answers each committed request and publishes its new events, moved (not
+    /// copied) out of the requests.
+    fn finish(&self, requests: Vec<Request>, done: Done) {
+        let mut events = Vec::with_capacity(done.outcomes.iter().map(|o| o.stored).sum());
+        for (i, (request, outcome)) in requests.into_iter().zip(done.outcomes).enumerate() {
+            request.ack.complete(Ok(outcome));
+            match &done.fresh {
+                Fresh::All => events.extend(request.events),
+                Fresh::Some(flags) => events.extend(
+                    request
+                        .events
+                        .into_iter()
+                        .zip(&flags[i])
+                        .filter(|(_, fresh)| **fresh)
+                        .map(|(event, _)| event),
+                ),
+            }
+        }
+        self.fanout.publish(Committed {
+            first_seq: done.first_seq,
+            events,
+        });
     }
 
     /// Writes the changed ranked values every `VALUES_EVERY`, and all of them at
@@ -249,11 +312,13 @@ impl Writer {
     fn fail(&self, request: Request, err: StoreError) {
         error!(error = %err, events = request.events.len(), "Events could not be stored.");
         self.stats.failed_requests.fetch_add(1, Ordering::Relaxed);
-        let _ = request.reply.send(Err(err));
+        request
+            .ack
+            .complete(Err(IngestError::Failed(err.to_string())));
     }
 
-    /// One transaction over `requests`; returns each request's outcome after commit
-    /// and after the new events are in the JSON-lines log.
+    /// One transaction over `requests`, numbering new events from the highest
+    /// sequence number stored plus one.
     ///
     /// First in multi-row statements with nothing to roll back to: without a
     /// savepoint (or a statement that may abort half-way) SQLite keeps no copy of
@@ -261,30 +326,35 @@ impl Writer {
     /// write-heavy path. If an event turns out to be stored already (a resent
     /// batch), that attempt is given up and the transaction redone row by row, to
     /// learn which events are new.
-    async fn transaction(
-        &mut self,
-        requests: &[Request],
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock before the highest number is read,
+    /// so another process writing the same file (`nectar analyze --store` beside
+    /// `serve`) cannot hand out the same numbers.
+    async fn transaction(&mut self, requests: &[Request]) -> Result<Done, StoreError> {
         let mut conn = self.store.writer.acquire().await?;
-        let mut tx = conn.begin().await?;
-        self.lines.clear();
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let first_seq = last + 1;
         let mut rollup = RollupBatch::default();
-        let log = self.log.is_some().then_some(&mut self.lines);
-        let outcomes = if insert_all(&mut self.rows, &mut tx, requests, log, &mut rollup).await? {
-            requests
-                .iter()
-                .map(|request| IngestOutcome {
-                    stored: request.events.len(),
-                    duplicates: 0,
-                })
-                .collect()
-        } else {
-            tx.rollback().await?;
-            tx = conn.begin().await?;
-            self.lines.clear();
-            rollup = RollupBatch::default();
-            self.insert_each(&mut tx, requests, &mut rollup).await?
-        };
+        let (outcomes, fresh) =
+            if insert_all(&mut self.rows, &mut tx, requests, first_seq, &mut rollup).await? {
+                let outcomes = requests
+                    .iter()
+                    .map(|request| IngestOutcome {
+                        stored: request.events.len(),
+                        duplicates: 0,
+                    })
+                    .collect();
+                (outcomes, Fresh::All)
+            } else {
+                tx.rollback().await?;
+                tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                rollup = RollupBatch::default();
+                self.insert_each(&mut tx, requests, first_seq, &mut rollup)
+                    .await?
+            };
         if !rollup.is_empty() {
             rollup.flush(&mut tx).await?;
         }
@@ -293,7 +363,7 @@ impl Writer {
         // Only now, after the commit: a failed transaction must not be counted.
         rollup.move_values(&mut self.ranked);
 
-        let stored: usize = outcomes.iter().map(|o| o.stored).sum();
+        let stored: usize = outcomes.iter().map(|o: &IngestOutcome| o.stored).sum();
         let duplicates: usize = outcomes.iter().map(|o| o.duplicates).sum();
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
         self.stats
@@ -302,75 +372,55 @@ impl Writer {
         self.stats
             .duplicates
             .fetch_add(duplicates as u64, Ordering::Relaxed);
-        self.append_log().await;
-        Ok(outcomes)
+        if stored > 0 {
+            self.stats
+                .last_seq
+                .store(last as u64 + stored as u64, Ordering::Relaxed);
+        }
+        Ok(Done {
+            outcomes,
+            fresh,
+            first_seq: first_seq as u64,
+        })
     }
 
-    /// Each request's events row by row, counting which were new.
+    /// Each request's events row by row, counting which were new; only new events
+    /// take a sequence number.
     async fn insert_each<'a>(
         &mut self,
         conn: &mut SqliteConnection,
         requests: &'a [Request],
+        first_seq: i64,
         rollup: &mut RollupBatch<'a>,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
+    ) -> Result<(Vec<IngestOutcome>, Fresh), StoreError> {
         let mut outcomes = Vec::with_capacity(requests.len());
+        let mut flags = Vec::with_capacity(requests.len());
+        let mut next_seq = first_seq;
         for request in requests {
             let mut outcome = IngestOutcome::default();
+            let mut fresh_of_request = Vec::with_capacity(request.events.len());
             for chunk in request.events.chunks(ROWS_PER_STATEMENT) {
-                let fresh = self.rows[0].insert_each(conn, chunk).await?;
+                let fresh = self.rows[0].insert_each(conn, chunk, &mut next_seq).await?;
                 for (event, is_new) in chunk.iter().zip(fresh) {
                     if is_new {
                         outcome.stored += 1;
                         rollup.add(event);
-                        if self.log.is_some() {
-                            append_line(&mut self.lines, event);
-                        }
                     } else {
                         outcome.duplicates += 1;
                     }
+                    fresh_of_request.push(is_new);
                 }
             }
             outcomes.push(outcome);
+            flags.push(fresh_of_request);
         }
-        Ok(outcomes)
-    }
-
-    /// Appends the committed events to the JSON-lines log, off the async threads.
-    /// A failure is logged and counted but does not undo the commit: the database is
-    /// the record, the log a copy.
-    async fn append_log(&mut self) {
-        if self.lines.is_empty() {
-            return;
-        }
-        let Some(mut log) = self.log.take() else {
-            return;
-        };
-        let lines = std::mem::take(&mut self.lines);
-        let joined = tokio::task::spawn_blocking(move || {
-            let result = log.append(&lines);
-            (log, lines, result)
-        })
-        .await;
-        match joined {
-            Ok((log, lines, result)) => {
-                self.log = Some(log);
-                self.lines = lines;
-                if let Err(err) = result {
-                    self.stats.jsonl_errors.fetch_add(1, Ordering::Relaxed);
-                    error!(error = %err, "Could not append to the JSON-lines event log.");
-                }
-            }
-            Err(err) => {
-                self.stats.jsonl_errors.fetch_add(1, Ordering::Relaxed);
-                error!(error = %err, "The JSON-lines writer panicked; the log is off until restart.");
-            }
-        }
+        Ok((outcomes, Fresh::Some(flags)))
     }
 }
 
-/// Rows per INSERT statement: 11 parameters a row stays under SQLite's 32,766.
+/// Rows per INSERT statement: 12 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 1_000;
-const COLUMNS: usize = 11;
+const COLUMNS: usize = 12;
 
 /// Every request's events in multi-row statements. False (the caller gives up
 /// the attempt) as soon as a statement stored fewer rows than it had,
@@ -378,12 +428,13 @@ const COLUMNS: usize = 11;
 ///
 /// A pipeline, because SQLite runs each statement on sqlx's worker thread: while it
 /// inserts chunk k, this task renders chunk k+1 into the other buffer, writes chunk
-/// k's JSON lines and adds it to the rollups, so the worker never waits for them.
+/// k to the rollups, so the worker never waits for them. Events are numbered from
+/// `first_seq` in order.
 async fn insert_all<'a>(
     rows: &mut [RowBuffer; 2],
     conn: &mut SqliteConnection,
     requests: &'a [Request],
-    mut lines: Option<&mut Vec<u8>>,
+    first_seq: i64,
     rollup: &mut RollupBatch<'a>,
 ) -> Result<bool, StoreError> {
     // Collected (a few slices a transaction): an iterator adaptor with a closure held
@@ -398,19 +449,16 @@ async fn insert_all<'a>(
     if let Some(chunk) = chunks.peek() {
         current.prepare(chunk);
     }
+    let mut chunk_seq = first_seq;
     while let Some(chunk) = chunks.next() {
         let execute = current
-            .bind(&current.statement, chunk, 0..chunk.len())?
+            .bind(&current.statement, chunk, 0..chunk.len(), chunk_seq)?
             .execute(&mut *conn);
+        chunk_seq += chunk.len() as i64;
         let following = chunks.peek().copied();
         let side_work = async {
             if let Some(following) = following {
                 next.prepare(following);
-            }
-            if let Some(lines) = lines.as_deref_mut() {
-                for event in chunk {
-                    append_line(lines, event);
-                }
             }
             for event in chunk {
                 rollup.add(event);
@@ -451,21 +499,27 @@ impl RowBuffer {
         }
     }
 
-    /// Inserts a chunk row by row; which rows were new.
+    /// Inserts a chunk row by row; which rows were new. A new row takes
+    /// `next_seq`, which then moves on.
     async fn insert_each(
         &mut self,
         conn: &mut SqliteConnection,
         chunk: &[Event],
+        next_seq: &mut i64,
     ) -> Result<Vec<bool>, StoreError> {
         self.render(chunk);
         let single = insert_statement(1);
         let mut fresh = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
             let done = self
-                .bind(&single, chunk, i..i + 1)?
+                .bind(&single, chunk, i..i + 1, *next_seq)?
                 .execute(&mut *conn)
                 .await?;
-            fresh.push(done.rows_affected() == 1);
+            let is_new = done.rows_affected() == 1;
+            if is_new {
+                *next_seq += 1;
+            }
+            fresh.push(is_new);
         }
         Ok(fresh)
     }
@@ -505,6 +559,7 @@ impl RowBuffer {
         sql: &'q str,
         chunk: &'q [Event],
         rows: Range<usize>,
+        first_seq: i64,
     ) -> Result<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>, StoreError>
     {
         let text = |range: &Range<usize>| -> Result<&'q str, StoreError> {
@@ -514,9 +569,11 @@ impl RowBuffer {
             })
         };
         let mut query = sqlx::query(sql);
+        let start = rows.start;
         for i in rows {
             let (event, row) = (&chunk[i], &self.rows[i]);
             query = query
+                .bind(first_seq + (i - start) as i64)
                 .bind(event.id.as_bytes().as_slice())
                 .bind(event.time.as_micros())
                 .bind(event.sensor.as_str())
@@ -550,8 +607,8 @@ impl RowBuffer {
 fn insert_statement(rows: usize) -> String {
     let mut sql = String::with_capacity(120 + rows * 60);
     sql.push_str(
-        "INSERT OR IGNORE INTO events (id, time_us, sensor, kind, severity, src_ip, src_port, \
-         dst_ip, dst_port, summary, data) VALUES ",
+        "INSERT OR IGNORE INTO events (seq, id, time_us, sensor, kind, severity, src_ip, \
+         src_port, dst_ip, dst_port, summary, data) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -576,7 +633,7 @@ mod tests {
     #[test]
     fn statement_numbers_parameters_in_order() {
         let sql = insert_statement(2);
-        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?)"));
-        assert_eq!(sql.matches('?').count(), 22);
+        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?,?)"));
+        assert_eq!(sql.matches('?').count(), 24);
     }
 }

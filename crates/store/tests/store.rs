@@ -1,10 +1,31 @@
 //! The store against a real SQLite file: the writer, idempotent resends, per-request
 //! isolation, queries and pagination.
 
+#[path = "store/stream.rs"]
+mod stream;
+
+use nectar_bus::stream::{JsonLines, LineFile, StartAt, spawn_consumer};
+use nectar_bus::{BusConfig, spawn_bus};
+use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::{Event, Kind, Severity, Timestamp};
 use nectar_store::{EventFilter, KindFilter, Store, StoreConfig, WriterConfig, WriterHandle};
 
-fn event(i: i64, kind: Kind) -> Event {
+/// The event log's consumer over `dir/events.jsonl`.
+pub(crate) fn jsonl_consumer(dir: &std::path::Path, name: &str) -> LineFile<JsonLines> {
+    LineFile::open(
+        name,
+        JsonlConfig {
+            path: dir.join("events.jsonl"),
+            max_bytes: 0,
+            keep: 0,
+        },
+        JsonLines,
+        StartAt::Latest,
+    )
+    .unwrap()
+}
+
+pub(crate) fn event(i: i64, kind: Kind) -> Event {
     Event::new(
         "test",
         kind,
@@ -15,11 +36,13 @@ fn event(i: i64, kind: Kind) -> Event {
     .from_addr(std::net::IpAddr::from([192, 0, 2, (i % 3) as u8]), None)
 }
 
-async fn open(dir: &std::path::Path) -> (Store, WriterHandle, tokio::task::JoinHandle<()>) {
+pub(crate) async fn open(
+    dir: &std::path::Path,
+) -> (Store, WriterHandle, tokio::task::JoinHandle<()>) {
     let store = Store::open(&StoreConfig::new(dir.join("nectar.db")))
         .await
         .unwrap();
-    let (writer, task) = WriterHandle::spawn(store.clone(), None, WriterConfig::default());
+    let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
     (store, writer, task)
 }
 
@@ -162,20 +185,17 @@ async fn resends_are_stored_once() {
 
 /// A resent batch committed together with fresh ones: the writer's fast path gives
 /// up the whole transaction and redoes it row by row, so every request gets its own
-/// count, the counts per kind agree, and the JSON-lines copy has each event once.
-#[tokio::test]
+/// count, the counts per kind agree, and the JSON-lines copy (a consumer of the
+/// committed stream) has each event once, numbered 1..=4000 without a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
         .await
         .unwrap();
-    let log = nectar_store::JsonlLog::open(nectar_store::JsonlConfig {
-        path: dir.path().join("events.jsonl"),
-        max_bytes: 0,
-        keep: 0,
-    })
-    .unwrap();
-    let (writer, task) = WriterHandle::spawn(store.clone(), Some(log), WriterConfig::default());
+    let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
+    let log = jsonl_consumer(dir.path(), "event-log");
+    let consumer = spawn_consumer(log, store.clone(), writer.fanout(), Default::default()).unwrap();
     let events: Vec<Event> = (0..4_000).map(|i| event(i, Kind::NetAlarm)).collect();
     writer.submit(events[..1_000].to_vec()).await.unwrap();
     // Submitted at once, so the writer takes them into one transaction.
@@ -190,9 +210,16 @@ async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
     assert_eq!(fresh_b.unwrap().stored, 1_500);
     drop(writer);
     task.await.unwrap();
+    consumer.stop(std::time::Duration::from_secs(30)).await;
     assert_eq!(
         store.count_events(&EventFilter::default()).await.unwrap(),
         4_000
+    );
+    let numbered = store.events_after(0, 10_000).await.unwrap();
+    assert_eq!(
+        numbered.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        (1..=4_000).collect::<Vec<u64>>(),
+        "a resend takes no sequence number"
     );
     // The dashboard's counts, kept by the writer: a given-up transaction added nothing.
     let rolled = store
@@ -215,8 +242,15 @@ async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
 async fn the_bus_forwards_in_batches_and_drains_on_close() {
     let dir = tempfile::tempdir().unwrap();
     let (store, writer, task) = open(dir.path()).await;
-    let (sender, bus) =
-        nectar_store::spawn_bus(writer.clone(), 1_000, 100, std::time::Duration::ZERO);
+    let (sender, bus) = spawn_bus(
+        writer.clone(),
+        BusConfig {
+            capacity: 1_000,
+            max_batch: 100,
+            linger: std::time::Duration::ZERO,
+            ..BusConfig::default()
+        },
+    );
     for i in 0..950 {
         sender.send(event(i, Kind::SshCommand)).await;
     }
@@ -252,12 +286,18 @@ async fn the_bus_forwards_in_batches_and_drains_on_close() {
 async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let (store, writer, task) = open(dir.path()).await;
-    let (sender, bus) =
-        nectar_store::spawn_bus(writer.clone(), 100_000, 5_000, nectar_store::BUS_LINGER);
+    let (sender, bus) = spawn_bus(
+        writer.clone(),
+        BusConfig {
+            capacity: 100_000,
+            max_batch: 5_000,
+            ..BusConfig::default()
+        },
+    );
     // A lone event is committed after the linger, without waiting for company.
     let sent = tokio::time::Instant::now();
     sender.send(event(0, Kind::SessionConnect)).await;
-    let forwarded = |s: &nectar_store::EventSender| {
+    let forwarded = |s: &nectar_bus::EventSender| {
         s.stats()
             .forwarded
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -267,7 +307,7 @@ async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
         assert!(std::time::Instant::now() < deadline, "bus did not forward");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    assert!(sent.elapsed() >= nectar_store::BUS_LINGER);
+    assert!(sent.elapsed() >= nectar_bus::BUS_LINGER);
     // Then a brute force's events, one by one: a few transactions, not thousands.
     let commits_before = writer
         .stats()
@@ -275,6 +315,12 @@ async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
         .load(std::sync::atomic::Ordering::Relaxed);
     for i in 1..10_000 {
         sender.send(event(i, Kind::SessionConnect)).await;
+    }
+    // The bus hands batches on without waiting for their commit; their acks
+    // count them as forwarded once committed.
+    while forwarded(&sender) < 10_000 {
+        assert!(std::time::Instant::now() < deadline, "bus did not forward");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     drop(sender);
     bus.await.unwrap();

@@ -25,6 +25,7 @@ use crate::{AppState, WebConfig};
 pub fn routes(config: &WebConfig) -> Router<AppState> {
     Router::new()
         .route("/api/v1/health", get(health))
+        .route("/api/v1/status", get(status))
         .route("/api/v1/events", get(list_events).post(post_events))
         .route("/api/v1/events/{id}", get(get_event))
         .route("/api/v1/summary", get(summary))
@@ -79,6 +80,13 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// The event flow's counters: the bus, the writer, and every consumer of the
+/// committed stream with its lag. Any role; health stays token-free and minimal.
+async fn status(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(json!(state.flow_status())))
+}
+
 async fn post_events(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -96,38 +104,10 @@ async fn post_events(
         .map_err(|_| too_large())?
         .ok_or_else(too_large)?;
     let events = parse_batch(&body, &caller.0.name, &state.config)?;
-    let copies = state
-        .honeypot_copies
-        .as_ref()
-        .map(|_| honeypot_events(&events));
-    let outcome = state.writer.submit(events).await?;
-    // Only what this batch newly stored: a resent batch is not copied twice (the
-    // Cowrie sink skips the resent ids of a batch partly stored before).
-    if let (Some(sink), Some(copies)) = (&state.honeypot_copies, copies)
-        && outcome.stored > 0
-    {
-        for event in copies {
-            sink.send(event).await;
-        }
-    }
+    let outcome = state.bus.submit(events).await?;
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))
-}
-
-/// The events of a batch that are SSH or Telnet honeypot sessions' (what the
-/// Cowrie log writes).
-fn honeypot_events(events: &[Event]) -> Vec<Event> {
-    events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.data.get("protocol").and_then(Value::as_str),
-                Some("ssh" | "telnet")
-            ) && e.data.get("session").is_some()
-        })
-        .cloned()
-        .collect()
 }
 
 /// Reads a JSON array or NDJSON (one event per line) body into checked events.

@@ -63,6 +63,27 @@ impl ApiError {
     }
 }
 
+impl From<nectar_bus::IngestError> for ApiError {
+    fn from(err: nectar_bus::IngestError) -> ApiError {
+        match err {
+            nectar_bus::IngestError::Closed => ApiError::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down; retry later",
+            ),
+            nectar_bus::IngestError::Invalid { index, error } => {
+                ApiError::bad_request(format!("event {index}: {error}"))
+            }
+            other => {
+                error!(error = %other, "Posted events could not be stored.");
+                ApiError::with_status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage error; see the server log",
+                )
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
         match err {

@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use nectar_bus::EventSender;
+use nectar_bus::stream::ConsumerProbe;
 use nectar_event::Limits;
 use nectar_store::{Store, WriterHandle};
 
@@ -61,7 +63,12 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) store: Store,
+    /// Where posted events go: the same bus, checks and writer as every producer's.
+    pub(crate) bus: EventSender,
+    /// The writer behind the bus (its counters, for `/api/v1/status`).
     pub(crate) writer: WriterHandle,
+    /// The committed stream's consumers (their counters and lag).
+    pub(crate) consumers: Arc<Vec<ConsumerProbe>>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
@@ -70,24 +77,28 @@ pub struct AppState {
     pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
     /// The data directory, where session recordings are (for the session page).
     pub(crate) data_dir: Option<std::path::PathBuf>,
-    /// The Cowrie log's input for events stored already (`[honeypot.cowrie]`):
-    /// SSH and Telnet honeypot events remote sensors post go there once stored.
-    pub(crate) honeypot_copies: Option<nectar_store::EventSender>,
 }
 
 impl AppState {
-    /// State for a server over `store`, writing through `writer`.
-    pub fn new(store: Store, writer: WriterHandle, config: WebConfig) -> AppState {
+    /// State for a server over `store`, taking posted events onto `bus`, which
+    /// feeds `writer`.
+    pub fn new(
+        store: Store,
+        bus: EventSender,
+        writer: WriterHandle,
+        config: WebConfig,
+    ) -> AppState {
         AppState {
             store,
+            bus,
             writer,
+            consumers: Arc::default(),
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
             detector: None,
             identity: None,
             data_dir: None,
-            honeypot_copies: None,
         }
     }
 
@@ -97,10 +108,10 @@ impl AppState {
         self
     }
 
-    /// Copies SSH and Telnet honeypot events that remote sensors post to
-    /// `copies` once they are stored (the Cowrie log's input for stored events).
-    pub fn with_honeypot_copies(mut self, copies: nectar_store::EventSender) -> AppState {
-        self.honeypot_copies = Some(copies);
+    /// Reports these consumers of the committed stream in `/api/v1/status` and
+    /// on the Settings page.
+    pub fn with_consumers(mut self, consumers: Vec<ConsumerProbe>) -> AppState {
+        self.consumers = Arc::new(consumers);
         self
     }
 
@@ -122,6 +133,35 @@ impl AppState {
     pub fn with_detector(mut self, detector: detect::DetectHandle) -> AppState {
         self.detector = Some(detector);
         self
+    }
+}
+
+/// The event flow at one moment: what `/api/v1/status` answers and the Settings
+/// page shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowStatus {
+    /// Nectar's version.
+    pub version: &'static str,
+    /// Seconds since the server started.
+    pub uptime_seconds: u64,
+    /// The bus every producer sends on.
+    pub bus: nectar_bus::BusCounts,
+    /// The writer behind it.
+    pub writer: nectar_store::WriterCounts,
+    /// The committed stream's consumers.
+    pub consumers: Vec<nectar_bus::stream::ConsumerStatus>,
+}
+
+impl AppState {
+    /// The event flow's counters now.
+    pub fn flow_status(&self) -> FlowStatus {
+        FlowStatus {
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            bus: self.bus.counts(),
+            writer: self.writer.counts(),
+            consumers: self.consumers.iter().map(|c| c.status()).collect(),
+        }
     }
 }
 

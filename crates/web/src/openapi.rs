@@ -255,9 +255,10 @@ mod tests {
         let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
             .await
             .unwrap();
-        let (writer, _task) = WriterHandle::spawn(store.clone(), None, WriterConfig::default());
+        let (writer, _task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
+        let (bus, _bus_task) = nectar_bus::spawn_bus(writer.clone(), Default::default());
         (
-            router(AppState::new(store, writer, WebConfig::default())),
+            router(AppState::new(store, bus, writer, WebConfig::default())),
             dir,
         )
     }

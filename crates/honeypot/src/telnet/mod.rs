@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nectar_store::EventSender;
+use nectar_bus::EventSender;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};

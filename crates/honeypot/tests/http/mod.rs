@@ -14,15 +14,15 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
+use nectar_bus::EventReceiver;
+use nectar_bus::EventSender;
 use nectar_event::{Event, Kind};
 use nectar_honeypot::honeytoken::Honeytokens;
 use nectar_honeypot::http::{HttpHoneypot, HttpHoneypotConfig};
-use nectar_store::EventSender;
-use tokio::sync::mpsc::Receiver;
 
 pub struct Pot {
     honeypot: Option<HttpHoneypot>,
-    events: Receiver<Event>,
+    events: EventReceiver,
     pub addr: SocketAddr,
     pub tls_addr: Option<SocketAddr>,
     pub tokens: Arc<Honeytokens>,

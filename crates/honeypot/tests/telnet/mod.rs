@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use nectar_bus::EventReceiver;
+use nectar_bus::EventSender;
 use nectar_event::{Event, Kind};
 use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::telnet::{TelnetHoneypot, TelnetHoneypotConfig};
-use nectar_store::EventSender;
 use serde_json::Value;
-use tokio::sync::mpsc::Receiver;
 
 use super::{have, of};
 
@@ -23,7 +23,7 @@ mod device;
 
 struct Pot {
     honeypot: Option<TelnetHoneypot>,
-    events: Receiver<Event>,
+    events: EventReceiver,
     addr: SocketAddr,
     dir: tempfile::TempDir,
 }

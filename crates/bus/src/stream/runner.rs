@@ -1,0 +1,388 @@
+//! Running one consumer: its thread, its queue, catching up, saving its offset.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tracing::{info, warn};
+
+use super::{CommittedLog, Consumer, ConsumerState, Fanout, Offset, Sequenced, StartAt};
+
+/// How a consumer is run.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Committed batches its queue holds before new ones are skipped (and read
+    /// back from the store later).
+    pub queue_batches: usize,
+    /// Events read back from the store at a time when catching up.
+    pub catch_up_chunk: usize,
+    /// How often, at most, its offset is saved.
+    pub save_every: Duration,
+    /// How often an idle consumer asks the store whether another process (or a
+    /// batch it skipped) committed events it has not seen.
+    pub idle_poll: Duration,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            queue_batches: 256,
+            catch_up_chunk: 5_000,
+            save_every: Duration::from_millis(250),
+            idle_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One consumer's state for `/api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsumerStatus {
+    /// Its name.
+    pub name: String,
+    /// The last sequence number it handled.
+    pub offset: u64,
+    /// The last one saved in the store (where it restarts after a crash).
+    pub saved_offset: u64,
+    /// Committed events it has not handled yet.
+    pub lag: u64,
+    /// Events handled since start.
+    pub delivered: u64,
+    /// Of those, events read back from the store (it had fallen behind).
+    pub caught_up: u64,
+    /// Events whose batch found its queue full (read back later, not lost).
+    pub skipped_full: u64,
+    /// Failed attempts to handle events (they are retried).
+    pub failures: u64,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// Whether its thread is running.
+    pub running: bool,
+}
+
+/// A view of a running consumer's counters, for status pages. Cheap to clone.
+#[derive(Clone)]
+pub struct ConsumerProbe {
+    name: String,
+    state: Arc<ConsumerState>,
+    fanout: Arc<Fanout>,
+    done: tokio::sync::watch::Receiver<bool>,
+}
+
+impl ConsumerProbe {
+    /// Its state now.
+    pub fn status(&self) -> ConsumerStatus {
+        let s = &self.state;
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let offset = get(&s.offset);
+        ConsumerStatus {
+            name: self.name.clone(),
+            offset,
+            saved_offset: get(&s.saved_offset),
+            lag: self.fanout.head().saturating_sub(offset),
+            delivered: get(&s.delivered),
+            caught_up: get(&s.caught_up),
+            skipped_full: get(&s.skipped_full),
+            failures: get(&s.failures),
+            last_error: super::lock(&s.last_error).clone(),
+            running: !*self.done.borrow(),
+        }
+    }
+}
+
+/// A running consumer.
+pub struct ConsumerHandle {
+    name: String,
+    state: Arc<ConsumerState>,
+    fanout: Arc<Fanout>,
+    abort: Arc<AtomicBool>,
+    done: tokio::sync::watch::Receiver<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConsumerHandle {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A view of its counters for status pages, usable after the handle is gone.
+    pub fn probe(&self) -> ConsumerProbe {
+        ConsumerProbe {
+            name: self.name.clone(),
+            state: self.state.clone(),
+            fanout: self.fanout.clone(),
+            done: self.done.clone(),
+        }
+    }
+
+    /// Its state now.
+    pub fn status(&self) -> ConsumerStatus {
+        self.probe().status()
+    }
+
+    /// Waits until the consumer has handled everything committed (after the
+    /// destination closed the fanout) and saved its offset; after `grace` (at
+    /// once while the destination still runs, with zero) it is told to stop, saves
+    /// what it handled, and the rest waits in the store for its next start.
+    pub async fn stop(mut self, grace: Duration) {
+        let mut done = self.done.clone();
+        let finished = tokio::time::timeout(grace, done.wait_for(|d| *d)).await;
+        if finished.is_err() {
+            warn!(consumer = %self.name, lag = self.status().lag,
+                "A consumer did not finish in time; it resumes from its saved offset at next start.");
+            self.abort.store(true, Ordering::Relaxed);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// Starts `consumer` on a thread of its own, reading `fanout` and catching up
+/// from `log`. Call from inside the Tokio runtime (the log is read on it).
+pub fn spawn_consumer<C: Consumer, L: CommittedLog>(
+    consumer: C,
+    log: L,
+    fanout: &Arc<Fanout>,
+    config: ConsumerConfig,
+) -> std::io::Result<ConsumerHandle> {
+    let name = consumer.name().to_owned();
+    let state = Arc::new(ConsumerState::default());
+    let queue = fanout.subscribe(config.queue_batches, state.clone());
+    let abort = Arc::new(AtomicBool::new(false));
+    let (done_tx, done) = tokio::sync::watch::channel(false);
+    let runner = Runner {
+        consumer,
+        log,
+        handle: Handle::current(),
+        state: state.clone(),
+        fanout: fanout.clone(),
+        abort: abort.clone(),
+        config,
+        offset: 0,
+        last_save: Instant::now(),
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("consumer-{name}"))
+        .spawn(move || {
+            runner.run(queue);
+            let _ = done_tx.send(true);
+        })?;
+    Ok(ConsumerHandle {
+        name,
+        state,
+        fanout: fanout.clone(),
+        abort,
+        done,
+        thread: Some(thread),
+    })
+}
+
+struct Runner<C, L> {
+    consumer: C,
+    log: L,
+    handle: Handle,
+    state: Arc<ConsumerState>,
+    fanout: Arc<Fanout>,
+    abort: Arc<AtomicBool>,
+    config: ConsumerConfig,
+    offset: u64,
+    last_save: Instant,
+}
+
+/// Stopped on purpose (the grace period ran out).
+struct Aborted;
+
+impl<C: Consumer, L: CommittedLog> Runner<C, L> {
+    fn run(mut self, queue: std::sync::mpsc::Receiver<Arc<super::Committed>>) {
+        if self.start().is_err() {
+            return;
+        }
+        loop {
+            if self.abort.load(Ordering::Relaxed) {
+                self.save(true);
+                return;
+            }
+            let step = match queue.recv_timeout(self.config.idle_poll) {
+                Ok(batch) => self.take(&batch),
+                Err(RecvTimeoutError::Timeout) => self.poll_store(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    // The destination stopped: what it committed last may have
+                    // been skipped; read it back, then save and stop.
+                    if self.poll_store().is_ok() {
+                        self.save(true);
+                    }
+                    return;
+                }
+            };
+            if step.is_err() {
+                // Told to stop: keep what was handled for the next start.
+                self.save(true);
+                return;
+            }
+            self.save(false);
+        }
+    }
+
+    /// Loads the offset and lets the consumer put its output back to it.
+    fn start(&mut self) -> Result<(), Aborted> {
+        let name = self.consumer.name().to_owned();
+        let saved = self.retry("read its offset", |r| {
+            r.handle.block_on(r.log.load_offset(&name)).map_err(|e| e.0)
+        })?;
+        let offset = match saved {
+            Some(offset) => offset,
+            None => {
+                let seq = match self.consumer.start_at() {
+                    StartAt::Beginning => 0,
+                    StartAt::Latest => self.retry("read the last sequence number", |r| {
+                        r.handle.block_on(r.log.last_seq()).map_err(|e| e.0)
+                    })?,
+                };
+                Offset {
+                    seq,
+                    checkpoint: String::new(),
+                }
+            }
+        };
+        self.retry("resume", |r| {
+            r.consumer.resume(&offset.checkpoint).map_err(|e| e.0)
+        })?;
+        self.offset = offset.seq;
+        self.state.offset.store(offset.seq, Ordering::Relaxed);
+        self.state.saved_offset.store(offset.seq, Ordering::Relaxed);
+        if let Ok(last) = self.handle.block_on(self.log.last_seq()) {
+            self.fanout.note_head(last);
+        }
+        info!(consumer = %name, offset = offset.seq, "Consumer started.");
+        self.save(true);
+        Ok(())
+    }
+
+    /// A batch from the queue: the part not handled yet, after any gap before it.
+    fn take(&mut self, batch: &super::Committed) -> Result<(), Aborted> {
+        let last = batch.last_seq();
+        if last <= self.offset {
+            return Ok(());
+        }
+        if batch.first_seq > self.offset + 1 {
+            self.catch_up(batch.first_seq - 1)?;
+        }
+        if last <= self.offset {
+            return Ok(());
+        }
+        let skip = (self.offset + 1).saturating_sub(batch.first_seq) as usize;
+        self.deliver(&batch.events[skip..], last)?;
+        Ok(())
+    }
+
+    /// Catches up with whatever the store holds beyond the offset.
+    fn poll_store(&mut self) -> Result<(), Aborted> {
+        let last = self.retry("read the last sequence number", |r| {
+            r.handle.block_on(r.log.last_seq()).map_err(|e| e.0)
+        })?;
+        self.fanout.note_head(last);
+        if last > self.offset {
+            self.catch_up(last)?;
+        }
+        Ok(())
+    }
+
+    /// Reads events back from the store until `until` is handled.
+    fn catch_up(&mut self, until: u64) -> Result<(), Aborted> {
+        while self.offset < until {
+            if self.abort.load(Ordering::Relaxed) {
+                return Err(Aborted);
+            }
+            let (after, chunk) = (self.offset, self.config.catch_up_chunk);
+            let read: Vec<Sequenced> = self.retry("read events back", |r| {
+                r.handle
+                    .block_on(r.log.read_after(after, chunk))
+                    .map_err(|e| e.0)
+            })?;
+            let Some(last) = read.last().map(|s| s.seq) else {
+                // Nothing beyond the offset (events deleted by retention).
+                self.offset = until;
+                self.state.offset.store(until, Ordering::Relaxed);
+                return Ok(());
+            };
+            let events: Vec<nectar_event::Event> = read.into_iter().map(|s| s.event).collect();
+            self.state
+                .caught_up
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            self.deliver(&events, last)?;
+            self.save(false);
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, events: &[nectar_event::Event], last: u64) -> Result<(), Aborted> {
+        self.retry("handle events", |r| {
+            r.consumer.deliver(events).map_err(|e| e.0)
+        })?;
+        self.offset = last;
+        self.state.offset.store(last, Ordering::Relaxed);
+        self.state
+            .delivered
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Saves the offset (with the consumer's checkpoint) if it moved and it is
+    /// time (or `now`). A failure is logged; the next save tries again.
+    fn save(&mut self, now: bool) {
+        let saved = self.state.saved_offset.load(Ordering::Relaxed);
+        if !now && (self.offset == saved || self.last_save.elapsed() < self.config.save_every) {
+            return;
+        }
+        self.last_save = Instant::now();
+        let checkpoint = match self.consumer.checkpoint() {
+            Ok(checkpoint) => checkpoint,
+            Err(e) => {
+                self.failed("save its checkpoint", &e.0);
+                return;
+            }
+        };
+        let offset = Offset {
+            seq: self.offset,
+            checkpoint,
+        };
+        match self
+            .handle
+            .block_on(self.log.save_offset(self.consumer.name(), &offset))
+        {
+            Ok(()) => self.state.saved_offset.store(offset.seq, Ordering::Relaxed),
+            Err(e) => self.failed("save its offset", &e.0),
+        }
+    }
+
+    fn failed(&self, what: &str, error: &str) {
+        self.state.failures.fetch_add(1, Ordering::Relaxed);
+        *super::lock(&self.state.last_error) = Some(format!("{what}: {error}"));
+        warn!(consumer = %self.consumer.name(), %error, "A consumer could not {what}; retrying.");
+    }
+
+    /// Runs `attempt` until it succeeds, backing off from 100 ms to 5 s between
+    /// tries; gives up only when told to stop.
+    fn retry<T>(
+        &mut self,
+        what: &str,
+        mut attempt: impl FnMut(&mut Self) -> Result<T, String>,
+    ) -> Result<T, Aborted> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match attempt(self) {
+                Ok(value) => return Ok(value),
+                Err(error) => self.failed(what, &error),
+            }
+            if self.abort.load(Ordering::Relaxed) {
+                return Err(Aborted);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+}

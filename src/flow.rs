@@ -1,0 +1,116 @@
+//! The event flow both `serve` and `analyze --store` run: the writer, the
+//! consumers of its committed stream (the event log, the Cowrie log) and, for
+//! `serve`, the bus in front of it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use nectar_bus::stream::{
+    ConsumerConfig, ConsumerHandle, JsonLines, LineFile, StartAt, spawn_consumer,
+};
+use nectar_capture::jsonl::JsonlConfig;
+use nectar_store::{Store, WriterConfig, WriterHandle};
+use tracing::warn;
+
+use crate::config::Config;
+
+/// The event log's consumer name (its offset's key, shown in `/api/v1/status`).
+pub const EVENT_LOG: &str = "event-log";
+
+/// How long stopping waits for each consumer to write what was committed.
+pub const CONSUMER_GRACE: Duration = Duration::from_secs(30);
+
+/// The writer with the configured batching.
+pub fn spawn_writer(config: &Config, store: &Store) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+    WriterHandle::spawn(
+        store.clone(),
+        WriterConfig {
+            max_batch_events: config.store.max_batch_events,
+            max_delay: Duration::from_millis(config.store.max_delay_ms),
+            queue_requests: config.store.queue_batches,
+        },
+    )
+}
+
+/// Whether a consumer may be missing: `serve` needs every one; `analyze --store`
+/// leaves a log another process (a running `serve`) holds to that process,
+/// which catches up with the store by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Fail to start.
+    Fail,
+    /// Say so on stderr and go on without it.
+    Skip,
+}
+
+/// Starts the consumers the configuration asks for, reading `writer`'s stream.
+pub fn start_consumers(
+    config: &Config,
+    store: &Store,
+    writer: &WriterHandle,
+    held: Held,
+) -> anyhow::Result<Vec<ConsumerHandle>> {
+    let mut consumers = Vec::new();
+    if config.event_log.enabled {
+        let path = config.event_log_path();
+        let log = LineFile::open(
+            EVENT_LOG,
+            JsonlConfig {
+                path: path.clone(),
+                max_bytes: config.event_log.max_bytes,
+                keep: config.event_log.keep,
+            },
+            JsonLines,
+            StartAt::Latest,
+        );
+        match (log, held) {
+            (Ok(log), _) => consumers.push(run(log, store, writer)?),
+            (Err(e), Held::Skip) => {
+                warn!(error = %e, "The event log is left to the process that holds it.");
+            }
+            (Err(e), Held::Fail) => {
+                return Err(anyhow::anyhow!(
+                    "cannot open the event log {} (event_log.path): {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if config.honeypot.cowrie.enabled {
+        match (
+            nectar_honeypot::cowrie::consumer(&config.honeypot.cowrie, &config.data_dir),
+            held,
+        ) {
+            (Ok(log), _) => consumers.push(run(log, store, writer)?),
+            (Err(e), Held::Skip) => {
+                warn!(error = %e, "The Cowrie log is left to the process that holds it.");
+            }
+            (Err(e), Held::Fail) => {
+                return Err(crate::exit::usage(format!("honeypot.cowrie: {e}")));
+            }
+        }
+    }
+    Ok(consumers)
+}
+
+fn run<C: nectar_bus::stream::Consumer>(
+    consumer: C,
+    store: &Store,
+    writer: &WriterHandle,
+) -> anyhow::Result<ConsumerHandle> {
+    spawn_consumer(
+        consumer,
+        store.clone(),
+        writer.fanout(),
+        ConsumerConfig::default(),
+    )
+    .context("cannot start a consumer thread")
+}
+
+/// Stops the consumers once the writer has stopped: each writes what was
+/// committed and saves its offset.
+pub async fn stop_consumers(consumers: Vec<ConsumerHandle>) {
+    for consumer in consumers {
+        consumer.stop(CONSUMER_GRACE).await;
+    }
+}
