@@ -90,7 +90,52 @@ pub fn start_consumers(
             }
         }
     }
+    if let Some(pause) = slow_test_consumer() {
+        consumers.push(run(
+            SlowConsumer {
+                pause: Duration::from_millis(pause),
+            },
+            store,
+            writer,
+        )?);
+    }
     Ok(consumers)
+}
+
+/// `NECTAR_TEST_SLOW_CONSUMER_MS`: a test hook, not a setting. With it, `serve`
+/// runs one more consumer, `test-slow`, that only sleeps that many milliseconds
+/// per delivery, so end-to-end tests can show that a consumer far behind holds
+/// back neither the honeypots nor the API, and that its lag is reported.
+fn slow_test_consumer() -> Option<u64> {
+    std::env::var("NECTAR_TEST_SLOW_CONSUMER_MS")
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|ms| *ms > 0)
+}
+
+/// See [`slow_test_consumer`].
+struct SlowConsumer {
+    pause: Duration,
+}
+
+impl nectar_bus::stream::Consumer for SlowConsumer {
+    fn name(&self) -> &str {
+        "test-slow"
+    }
+    fn resume(&mut self, _: &str) -> Result<(), nectar_bus::stream::ConsumerError> {
+        Ok(())
+    }
+    fn deliver(
+        &mut self,
+        _: &[nectar_event::Event],
+    ) -> Result<(), nectar_bus::stream::ConsumerError> {
+        std::thread::sleep(self.pause);
+        Ok(())
+    }
+    fn checkpoint(&mut self) -> Result<String, nectar_bus::stream::ConsumerError> {
+        Ok(String::new())
+    }
 }
 
 fn run<C: nectar_bus::stream::Consumer>(

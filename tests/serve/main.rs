@@ -11,6 +11,7 @@ mod ctl;
 mod honeypot_http;
 mod honeypots;
 mod openapi;
+mod stream;
 mod util;
 mod web;
 mod webdriver;

@@ -142,6 +142,14 @@ fn served_document_matches_the_real_answers() {
         None,
     );
     c(Method::GET, "/api/v1/me", "/api/v1/me", None);
+    let status = c(Method::GET, "/api/v1/status", "/api/v1/status", None);
+    assert!(
+        status["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "event-log")
+    );
     let list = c(
         Method::GET,
         "/api/v1/events",

@@ -50,7 +50,13 @@ impl Server {
     /// Starts `nectar serve` on 127.0.0.1 with a free port, data in `dir`, and an
     /// optional config file; waits until it prints its URL.
     pub fn start(dir: &Path, config: Option<&Path>) -> Server {
+        Server::start_with_env(dir, config, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(dir: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(BIN);
+        command.envs(env.iter().copied());
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }

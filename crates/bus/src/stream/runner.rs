@@ -164,6 +164,7 @@ pub fn spawn_consumer<C: Consumer, L: CommittedLog>(
         config,
         offset: 0,
         last_save: Instant::now(),
+        held: None,
     };
     let thread = std::thread::Builder::new()
         .name(format!("consumer-{name}"))
@@ -191,6 +192,8 @@ struct Runner<C, L> {
     config: ConsumerConfig,
     offset: u64,
     last_save: Instant,
+    /// A batch read from the queue past a gap, handled on the next turn.
+    held: Option<Arc<super::Committed>>,
 }
 
 /// Stopped on purpose (the grace period ran out).
@@ -206,8 +209,15 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
                 self.save(true);
                 return;
             }
-            let step = match queue.recv_timeout(self.config.idle_poll) {
-                Ok(batch) => self.take(&batch),
+            let received = match self.held.take() {
+                Some(batch) => Ok(batch),
+                None => queue.recv_timeout(self.config.idle_poll),
+            };
+            let step = match received {
+                Ok(batch) => {
+                    let batch = self.merge_queued(batch, &queue);
+                    self.take(&batch)
+                }
                 Err(RecvTimeoutError::Timeout) => self.poll_store(),
                 Err(RecvTimeoutError::Disconnected) => {
                     // The destination stopped: what it committed last may have
@@ -260,6 +270,45 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
         info!(consumer = %name, offset = offset.seq, "Consumer started.");
         self.save(true);
         Ok(())
+    }
+
+    /// `first` and the batches queued behind it that follow on without a gap, as
+    /// one (up to a catch-up chunk): a consumer that fell behind pays its cost per
+    /// delivery (a write, a request) once for many small commits.
+    fn merge_queued(
+        &mut self,
+        first: Arc<super::Committed>,
+        queue: &std::sync::mpsc::Receiver<Arc<super::Committed>>,
+    ) -> Arc<super::Committed> {
+        let mut merged: Option<super::Committed> = None;
+        let mut last = first.last_seq();
+        let mut size = first.events.len();
+        while size < self.config.catch_up_chunk {
+            let Ok(next) = queue.try_recv() else { break };
+            if next.first_seq != last + 1 {
+                // A gap (skipped batches): deliver what is merged, then catch up.
+                let done = merged.map_or(first.clone(), Arc::new);
+                return self.hold(done, next);
+            }
+            let m = merged.get_or_insert_with(|| super::Committed {
+                first_seq: first.first_seq,
+                events: first.events.clone(),
+            });
+            m.events.extend(next.events.iter().cloned());
+            last = next.last_seq();
+            size += next.events.len();
+        }
+        merged.map_or(first, Arc::new)
+    }
+
+    /// Keeps `next` (read past a gap) for the next turn and returns `done`.
+    fn hold(
+        &mut self,
+        done: Arc<super::Committed>,
+        next: Arc<super::Committed>,
+    ) -> Arc<super::Committed> {
+        self.held = Some(next);
+        done
     }
 
     /// A batch from the queue: the part not handled yet, after any gap before it.

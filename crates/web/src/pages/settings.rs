@@ -41,6 +41,8 @@ struct SettingsPage {
     /// A secret shown once (a generated password or a new token).
     secret: Option<String>,
     roles: [Role; 3],
+    /// The event flow: bus, writer, consumers and their lag.
+    flow: crate::FlowStatus,
 }
 
 const ROLES: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
@@ -66,6 +68,7 @@ async fn page_with(
     };
     let short = super::timerange::short;
     render(&SettingsPage {
+        flow: state.flow_status(),
         layout,
         users: users
             .iter()
