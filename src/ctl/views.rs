@@ -21,10 +21,18 @@ pub fn status(api: &Api, out: Out, args: &StatusArgs) -> anyhow::Result<()> {
     let health = api.get_public(&["health"])?;
     let me = api.get(&["me"], &[])?;
     let summary = api.get(&["summary"], &[("range", args.range.clone())])?;
+    let flow = api.get(&["status"], &[])?;
     if out.json {
-        print_json(&json!({"health": health, "me": me, "summary": summary}));
+        print_json(&json!({"health": health, "me": me, "summary": summary, "flow": flow}));
         return Ok(());
     }
+    let consumers: Vec<String> = flow["consumers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| format!("{} lag {}", cell(&c["name"], 40), cell(&c["lag"], 20)))
+        .collect();
     fields(&[
         ("server", cell(&health["status"], 20)),
         ("version", cell(&health["version"], 40)),
@@ -47,6 +55,16 @@ pub fn status(api: &Api, out: Out, args: &StatusArgs) -> anyhow::Result<()> {
         ("events", cell(&summary["total"], 20)),
         ("by severity", pairs(&summary["by_severity"])),
         ("by kind", pairs(&summary["by_kind"])),
+        (
+            "event flow",
+            format!(
+                "{} committed (last #{}), {} dropped by a full bus",
+                cell(&flow["writer"]["events"], 20),
+                cell(&flow["writer"]["last_seq"], 20),
+                cell(&flow["bus"]["dropped_full"], 20)
+            ),
+        ),
+        ("consumers", consumers.join(", ")),
     ]);
     for (title, key) in [
         ("TOP SOURCE", "top_sources"),

@@ -168,6 +168,8 @@ fn ctl_status_events_and_sessions() {
         "2502",
         "ssh.command 1",
         "192.0.2.10",
+        "event flow",
+        "event-log lag",
     ] {
         assert!(text.contains(part), "status lacks {part:?}:\n{text}");
     }
@@ -175,6 +177,7 @@ fn ctl_status_events_and_sessions() {
         serde_json::from_str(&ok(&ctl(home, url, &s.viewer, &["status", "--json"]))).unwrap();
     assert_eq!(status["health"]["status"], "ok");
     assert_eq!(status["summary"]["total"], 2502);
+    assert!(status["flow"]["writer"]["last_seq"].as_u64().unwrap() >= 2502);
 
     // The URL and token from the environment instead of flags.
     let env = [("NECTAR_URL", url), ("NECTAR_TOKEN", s.viewer.as_str())];
