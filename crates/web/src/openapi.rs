@@ -263,6 +263,28 @@ mod tests {
         )
     }
 
+    /// API answers (and errors) carry `Cache-Control: no-store`: they hold token
+    /// secrets and captured credentials; the OpenAPI document may be cached.
+    #[tokio::test]
+    async fn api_answers_are_never_cached() {
+        let (app, _dir) = app().await;
+        for (path, expected) in [
+            ("/api/v1/health", "no-store"),
+            ("/api/v1/events", "no-store"),
+            ("/api/v1/status", "no-store"),
+            ("/api/v1/openapi.json", "public, max-age=3600"),
+        ] {
+            let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(
+                response.headers()["cache-control"],
+                expected,
+                "{path} answered {}",
+                response.status()
+            );
+        }
+    }
+
     /// Each documented operation answers with its method (public ones 200, the rest
     /// 401 without a token), and every other method on a documented path is 405: the
     /// document's methods are exactly the router's.
