@@ -75,6 +75,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             config.data_dir.display()
         )
     })?;
+    // Owner only: it holds password hashes, captured credentials and malware.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| {
+                format!(
+                    "cannot make the data directory {} private",
+                    config.data_dir.display()
+                )
+            })?;
+    }
     let mut store_config = StoreConfig::new(config.data_dir.join("nectar.db"));
     store_config.durability = config.store.durability;
     Store::open(&store_config)

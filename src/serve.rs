@@ -131,6 +131,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let mut signals = ShutdownSignals::install();
     println!("Nectar is listening on http://{addr}/");
     let _ = std::io::stdout().flush();
     info!(%addr, "Web UI and API listening.");
@@ -152,7 +153,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             // The server stopped by itself: an accept error it could not survive.
             result.context("the web server task failed")?.context("the web server failed")?;
         }
-        signal = shutdown_signal() => {
+        signal = signals.wait() => {
             info!(signal, "Shutting down: no new connections; finishing open requests.");
             let _ = stop_tx.send(());
             let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
@@ -284,26 +285,43 @@ fn load_honeytokens(
     Ok(std::sync::Arc::new(tokens))
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.
-async fn shutdown_signal() -> &'static str {
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is made: made before
+/// `serve` says where it listens, so a signal sent right after that line stops it
+/// cleanly instead of killing it.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignals {
+    fn install() -> ShutdownSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => None,
+            };
+            ShutdownSignals { streams }
         }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for the first signal and names it.
+    async fn wait(&mut self) -> &'static str {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.streams {
+            return tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
         let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+        "SIGINT"
     }
 }
 

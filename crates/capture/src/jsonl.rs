@@ -238,10 +238,18 @@ fn open_append(path: &Path) -> Result<File, LogError> {
     options.create(true).append(true);
     #[cfg(unix)]
     {
-        // Events hold captured credentials: the owner only.
-        use std::os::unix::fs::OpenOptionsExt;
+        // Events hold captured credentials: the owner only, a file made by an
+        // older version included.
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         options.mode(0o600);
+        let file = options
+            .open(path)
+            .map_err(|source| io_error(path, source))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| io_error(path, source))?;
+        Ok(file)
     }
+    #[cfg(not(unix))]
     options.open(path).map_err(|source| io_error(path, source))
 }
 

@@ -58,7 +58,12 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
+    ///
+    /// The file is readable by its owner only (0600; it holds password hashes and
+    /// captured credentials), and so are the WAL and shared-memory files, which
+    /// SQLite creates with the database file's permissions.
     pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        make_private(&config.path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&config.path)
             .create_if_missing(true)
@@ -116,6 +121,35 @@ impl Store {
         self.readers.close().await;
         self.writer.close().await;
     }
+}
+
+/// Creates `path` empty if missing (SQLite treats an empty file as a new
+/// database), and makes it and its `-wal`/`-shm` companions owner-only.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        drop(options.open(path).map_err(io)?);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(options.open(path).map_err(io)?);
+    Ok(())
 }
 
 #[cfg(test)]
