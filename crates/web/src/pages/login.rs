@@ -20,11 +20,41 @@ use crate::auth::{
 };
 use crate::{AppState, visible};
 
-/// Only local paths may be redirected to after login (no `//evil.example`).
+/// Only paths of this server may be redirected to after login: `next` is resolved
+/// by a URL parser against this server, and anything that leaves it (`//evil`,
+/// `/\evil`, `/%09/evil` once a browser drops the tab), that holds a control or
+/// white-space character (CR/LF would break the header), or is not a path is `/`.
+/// The answer is the parser's own serialisation, percent-encoded.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
-        _ => "/".to_owned(),
+    const HOME: &str = "/";
+    let Some(next) = next else {
+        return HOME.to_owned();
+    };
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return HOME.to_owned();
+    }
+    let Ok(base) = url::Url::parse("http://nectar.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(next) {
+        Ok(target) if target.origin() == base.origin() => {
+            let mut local = target.path().to_owned();
+            if let Some(query) = target.query() {
+                local.push('?');
+                local.push_str(query);
+            }
+            if local.starts_with("//") {
+                HOME.to_owned()
+            } else {
+                local
+            }
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -130,6 +160,9 @@ pub async fn login(
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     };
     state.limiter.succeeded(username);
+    // Decided before the session exists: a bad `next` can no longer fail a login
+    // that already succeeded.
+    let next = safe_next(form.next.as_deref());
     let secret = new_secret();
     let expires = Timestamp::from_micros(
         Timestamp::now().as_micros() + i64::from(state.config.session_hours) * 3_600_000_000,
@@ -152,7 +185,7 @@ pub async fn login(
     } else {
         ""
     };
-    let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let mut response = Redirect::to(&next).into_response();
     let cookies = [
         format!(
             "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
@@ -193,4 +226,34 @@ pub async fn logout(
         HeaderValue::from_static("nectar_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_never_leaves_this_server() {
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "http://evil.example/",
+            "https:evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\u{2028}/evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/events?kind=ssh.*")), "/events?kind=ssh.*");
+        assert_eq!(safe_next(Some("/sessions/abc")), "/sessions/abc");
+        assert_eq!(safe_next(Some("/a/../b")), "/b");
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/%2F/evil.example");
+    }
 }
