@@ -189,11 +189,21 @@ pub fn all_events(url: &str, token: &str, query: &str) -> Vec<serde_json::Value>
 /// Logs into the web UI of `server` as the first admin (its password is in the
 /// data directory `data`); returns the `cookie` header value for later pages.
 pub fn web_login(server: &Server, data: &Path) -> String {
+    web_login_with(server, data, &client(), "/").0
+}
+
+/// [`web_login`] through `client` (e.g. bound to another loopback address) with
+/// `next`; also returns where the answer redirects.
+pub fn web_login_with(
+    server: &Server,
+    data: &Path,
+    client: &reqwest::blocking::Client,
+    next: &str,
+) -> (String, String) {
     let password = std::fs::read_to_string(data.join("initial-admin-password"))
         .expect("the initial admin password")
         .trim()
         .to_owned();
-    let client = client();
     let form = client
         .get(format!("{}/login", server.url))
         .send()
@@ -214,10 +224,16 @@ pub fn web_login(server: &Server, data: &Path) -> String {
             ("username", "admin"),
             ("password", password.as_str()),
             ("csrf", csrf_cookie.as_str()),
-            ("next", "/"),
+            ("next", next),
         ])
         .send()
         .expect("POST /login");
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let session = answer
         .headers()
         .get_all("set-cookie")
@@ -227,5 +243,5 @@ pub fn web_login(server: &Server, data: &Path) -> String {
         .and_then(|v| v.split(';').next())
         .expect("a session cookie after login")
         .to_owned();
-    format!("nectar_session={session}")
+    (format!("nectar_session={session}"), location)
 }

@@ -242,7 +242,7 @@ async fn change_own_password(
             "the user name or the current password is wrong",
         ));
     }
-    state.limiter.succeeded(&name);
+    state.limiter.succeeded(ip, &name);
     let hash = hash_off_thread(change.new).await?;
     state
         .store

@@ -1,13 +1,8 @@
 //! Authentication: passwords (argon2id), API tokens, browser sessions, CSRF tokens and
-//! the login rate limiter.
+//! the login rate limiter (its own module, [`crate::limiter`]).
 //!
 //! Secrets (tokens, session cookies) are 256 random bits; the store keeps only their
 //! SHA-256, so reading the database does not give access. Passwords are argon2id.
-
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -232,88 +227,7 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Counts failed logins per client address and per user name, and refuses further
-/// attempts once either reaches the limit within the window.
-///
-/// Memory is bounded: at most `max_keys` addresses and names are tracked; when full,
-/// expired entries are dropped, and if none are expired new keys count as limited
-/// (an attacker filling the table locks out logins, not memory).
-#[derive(Debug)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-    max_failures: u32,
-    window: Duration,
-    max_keys: usize,
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        LoginLimiter::new(10, Duration::from_secs(15 * 60), 10_000)
-    }
-}
-
-impl LoginLimiter {
-    /// A limiter allowing `max_failures` per `window` per address and per name.
-    pub fn new(max_failures: u32, window: Duration, max_keys: usize) -> LoginLimiter {
-        LoginLimiter {
-            failures: Mutex::new(HashMap::new()),
-            max_failures,
-            window,
-            max_keys,
-        }
-    }
-
-    fn keys(ip: IpAddr, user: &str) -> [String; 2] {
-        [
-            format!("ip {ip}"),
-            format!("user {}", user.chars().take(64).collect::<String>()),
-        ]
-    }
-
-    /// Whether a login from `ip` as `user` may be tried now.
-    pub fn allowed(&self, ip: IpAddr, user: &str) -> bool {
-        let Ok(map) = self.failures.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        Self::keys(ip, user).iter().all(|key| match map.get(key) {
-            Some((count, since)) => {
-                now.duration_since(*since) > self.window || *count < self.max_failures
-            }
-            None => map.len() < self.max_keys,
-        })
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, ip: IpAddr, user: &str) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        let now = Instant::now();
-        if map.len() >= self.max_keys {
-            map.retain(|_, (_, since)| now.duration_since(*since) <= self.window);
-        }
-        for key in Self::keys(ip, user) {
-            if map.len() >= self.max_keys && !map.contains_key(&key) {
-                continue;
-            }
-            let entry = map.entry(key).or_insert((0, now));
-            if now.duration_since(entry.1) > self.window {
-                *entry = (0, now);
-            }
-            entry.0 += 1;
-        }
-    }
-
-    /// Forgets the failures of a user after a successful login (the address keeps its
-    /// count, so one good account cannot be used to reset a spray from that address).
-    pub fn succeeded(&self, user: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            let [_, user_key] = Self::keys(IpAddr::from([0, 0, 0, 0]), user);
-            map.remove(&user_key);
-        }
-    }
-}
+pub use crate::limiter::LoginLimiter;
 
 #[cfg(test)]
 mod tests {
@@ -339,30 +253,5 @@ mod tests {
             sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn limiter_blocks_after_max_and_bounds_memory() {
-        let limiter = LoginLimiter::new(3, Duration::from_secs(60), 3);
-        let ip = IpAddr::from([192, 0, 2, 1]);
-        for _ in 0..3 {
-            assert!(limiter.allowed(ip, "admin"));
-            limiter.failed(ip, "admin");
-        }
-        assert!(!limiter.allowed(ip, "admin"));
-        assert!(
-            !limiter.allowed(ip, "other"),
-            "the address is limited for every name"
-        );
-        let other_ip = IpAddr::from([192, 0, 2, 2]);
-        assert!(
-            !limiter.allowed(other_ip, "admin"),
-            "the name is limited from every address"
-        );
-        limiter.succeeded("admin");
-        assert!(limiter.allowed(other_ip, "admin"));
-        // Table full (3 keys): unknown keys are refused rather than stored.
-        limiter.failed(other_ip, "x");
-        assert!(!limiter.allowed(IpAddr::from([192, 0, 2, 9]), "y"));
     }
 }

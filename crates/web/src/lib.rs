@@ -13,6 +13,7 @@ pub mod auth;
 pub mod detect;
 mod error;
 mod headers;
+mod limiter;
 pub mod openapi;
 mod pages;
 mod text;

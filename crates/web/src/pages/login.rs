@@ -159,7 +159,7 @@ pub async fn login(
         info!(%ip, user = %visible(username, 64), "Failed web login.");
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     };
-    state.limiter.succeeded(username);
+    state.limiter.succeeded(ip, username);
     // Decided before the session exists: a bad `next` can no longer fail a login
     // that already succeeded.
     let next = safe_next(form.next.as_deref());

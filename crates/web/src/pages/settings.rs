@@ -263,6 +263,7 @@ pub struct OwnPasswordForm {
 pub async fn change_own_password(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
+    super::ClientIp(ip): super::ClientIp,
     Form(form): Form<OwnPasswordForm>,
 ) -> Response {
     let layout = Layout::new(&session, "settings");
@@ -278,14 +279,25 @@ pub async fn change_own_password(
             "A password must be 10 to 1024 characters long.",
         );
     }
+    // Wrong current passwords count like wrong logins (a stolen session must not
+    // be a way to guess the password without limit).
+    let name = session.user.name.clone();
+    if !state.limiter.allowed(ip, &name) {
+        return error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many wrong passwords. Wait a few minutes and try again.",
+        );
+    }
     let (current, hash) = (form.current.clone(), session.user.password_hash.clone());
     let matches =
         tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash))
             .await
             .unwrap_or(false);
     if !matches {
+        state.limiter.failed(ip, &name);
         return error_page(StatusCode::FORBIDDEN, "The current password is wrong.");
     }
+    state.limiter.succeeded(ip, &name);
     let hash = match hash_off_thread(form.new.clone()).await {
         Ok(hash) => hash,
         Err(failed) => return failed,

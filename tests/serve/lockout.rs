@@ -1,0 +1,52 @@
+//! Wrong passwords from a stranger do not lock the owner out (#26 item 3), and the
+//! login's `next` never leaves the server (item 5).
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::util::{Server, client, token, web_login_with};
+
+fn client_from(address: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(address.parse::<IpAddr>().ok())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_viewers_wrong_passwords_naming_the_admin_do_not_lock_the_admin_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let viewer = token(&data, "viewer-1", "viewer");
+    let server = Server::start(&data, None);
+    let c = client();
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let status = c
+            .post(format!("{}/api/v1/password", server.url))
+            .bearer_auth(&viewer)
+            .json(&json!({"username": "admin", "current": format!("guess-{i}"), "new": "a-new-password-1"}))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    // Refused, then throttled for this address and name.
+    assert_eq!(statuses[0], 403);
+    assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+    // The admin, from another address, logs in at once; `next=/%09/evil.example`
+    // (a tab once decoded, which browsers drop, leaving //evil.example) goes home.
+    let (cookie, location) = web_login_with(
+        &server,
+        &data,
+        &client_from("127.0.0.2"),
+        "/\t/evil.example",
+    );
+    assert!(cookie.starts_with("nectar_session="));
+    assert_eq!(location, "/");
+}
