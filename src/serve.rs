@@ -325,21 +325,24 @@ impl ShutdownSignals {
     }
 }
 
-/// On first start (no users), creates `admin` with a random password, prints it once
-/// and saves it, readable only by the owner, in DATA_DIR/initial-admin-password.
+/// On first start (no users), creates `admin` with a random password saved,
+/// readable only by the owner, in DATA_DIR/initial-admin-password (removed once the
+/// password is changed), and prints where it is.
 async fn ensure_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     if store.count_users().await? > 0 {
         return Ok(());
     }
     let password = nectar_web::generate_password();
     let hash = nectar_web::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let path = data_dir.join("initial-admin-password");
+    let path = data_dir.join(nectar_store::INITIAL_ADMIN_PASSWORD_FILE);
     write_private(&path, &format!("{password}\n"))
         .with_context(|| format!("cannot write {}", path.display()))?;
-    store.create_user("admin", &hash, Role::Admin).await?;
-    println!("Created user 'admin' with password: {password}");
+    store
+        .create_user(nectar_store::INITIAL_ADMIN, &hash, Role::Admin)
+        .await?;
+    // Only where it is: terminals and service logs keep what is printed.
     println!(
-        "(saved in {}; change it with `nectar user passwd admin`)",
+        "Created user 'admin'; its password is in {} (readable only by you; removed once the password is changed, e.g. with `nectar user passwd admin`)",
         path.display()
     );
     Ok(())

@@ -50,3 +50,26 @@ fn a_viewers_wrong_passwords_naming_the_admin_do_not_lock_the_admin_out() {
     assert!(cookie.starts_with("nectar_session="));
     assert_eq!(location, "/");
 }
+
+#[test]
+fn the_first_admin_password_is_never_printed_and_its_file_goes_once_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let admin = token(&data, "admin-1", "admin");
+    let server = Server::start(&data, None);
+    let file = data.join("initial-admin-password");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    let printed = server.printed.lock().unwrap().join("\n");
+    assert!(!printed.contains(&password), "{printed}");
+    assert!(printed.contains("initial-admin-password"), "{printed}");
+    let status = client()
+        .post(format!("{}/api/v1/users/admin/password", server.url))
+        .bearer_auth(&admin)
+        .json(&json!({}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert!(!file.exists(), "the old password's file is still there");
+}

@@ -90,6 +90,13 @@ pub struct ApiToken {
     pub revoked: Option<Timestamp>,
 }
 
+/// The user the first start makes.
+pub const INITIAL_ADMIN: &str = "admin";
+
+/// The file, next to the database, holding the first start's admin password
+/// until that password is changed.
+pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
+
 /// Who made an API request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOwner {
@@ -222,6 +229,22 @@ impl Store {
         .bind(name)
         .execute(&self.writer)
         .await?;
+        if name == INITIAL_ADMIN {
+            // The first start's password is no longer the admin's: its file goes,
+            // whichever way the password was changed (CLI, API, Settings).
+            if let Some(dir) = self.path().parent() {
+                let file = dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {
+                        tracing::info!(path = %file.display(), "Removed the first start's admin password file.")
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        tracing::warn!(path = %file.display(), error = %e, "Could not remove the first start's admin password file.")
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -19,7 +19,9 @@ mod store;
 mod stream;
 mod writer;
 
-pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
+pub use auth::{
+    ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
+};
 pub use error::StoreError;
 pub use nectar_bus::IngestOutcome;
 pub use query::{
