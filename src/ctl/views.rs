@@ -100,7 +100,7 @@ fn pairs(map: &Value) -> String {
     map.as_object()
         .map(|o| {
             o.iter()
-                .map(|(k, v)| format!("{} {}", nectar_web::visible(k, 40), cell(v, 20)))
+                .map(|(k, v)| format!("{} {}", nectar_event::text::visible(k, 40), cell(v, 20)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -262,7 +262,7 @@ pub fn detect(api: &Api, out: Out, command: DetectCommand) -> anyhow::Result<()>
                 let names: Vec<String> = stats.iter().map(|s| cell(&s["stat"], 40)).collect();
                 return Err(usage(format!(
                     "no statistic {:?}; the server has: {}",
-                    nectar_web::visible(&stat, 64),
+                    nectar_event::text::visible(&stat, 64),
                     names.join(", ")
                 )));
             };

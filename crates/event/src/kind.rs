@@ -289,17 +289,46 @@ mod tests {
 
     #[test]
     fn categories_say_what_rollups_and_queries_ask() {
-        let names = |category| Kind::of_category(category).map(Kind::as_str).collect::<Vec<_>>();
-        assert_eq!(names(Category::LoginFailure), ["ssh.login.failed", "telnet.login.failed"]);
-        assert_eq!(names(Category::LoginSuccess), ["ssh.login.success", "telnet.login.success"]);
-        assert_eq!(names(Category::Command), ["ssh.command", "ssh.exec", "telnet.command"]);
-        assert_eq!(names(Category::Download), ["ssh.download", "telnet.download"]);
+        let names = |category| {
+            Kind::of_category(category)
+                .map(Kind::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(Category::LoginFailure),
+            ["ssh.login.failed", "telnet.login.failed"]
+        );
+        assert_eq!(
+            names(Category::LoginSuccess),
+            ["ssh.login.success", "telnet.login.success"]
+        );
+        assert_eq!(
+            names(Category::Command),
+            ["ssh.command", "ssh.exec", "telnet.command"]
+        );
+        assert_eq!(
+            names(Category::Download),
+            ["ssh.download", "telnet.download"]
+        );
         assert_eq!(names(Category::Upload), ["ssh.upload", "telnet.upload"]);
-        assert_eq!(names(Category::Alarm), ["credential.reuse", "net.alarm", "device.anomaly"]);
-        let logins: Vec<_> = Kind::ALL.iter().filter(|k| k.category().is_login()).map(|k| k.as_str()).collect();
+        assert_eq!(
+            names(Category::Alarm),
+            ["credential.reuse", "net.alarm", "device.anomaly"]
+        );
+        let logins: Vec<_> = Kind::ALL
+            .iter()
+            .filter(|k| k.category().is_login())
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(
             logins,
-            ["ssh.login.success", "ssh.login.failed", "telnet.login.success", "telnet.login.failed", "http.login"]
+            [
+                "ssh.login.success",
+                "ssh.login.failed",
+                "telnet.login.success",
+                "telnet.login.failed",
+                "http.login"
+            ]
         );
     }
 

@@ -151,25 +151,58 @@ mod tests {
     /// The code points #26 names, written out here so the test does not trust
     /// the category table it checks.
     const NAMED: &[char] = &[
-        '\u{00ad}', '\u{061c}', '\u{180e}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}',
-        '\u{200f}', '\u{2028}', '\u{2029}', '\u{202a}', '\u{202e}', '\u{2060}', '\u{2061}',
-        '\u{2062}', '\u{2063}', '\u{2064}', '\u{2066}', '\u{2069}', '\u{feff}', '\u{fff9}',
-        '\u{fffa}', '\u{fffb}', '\u{e0000}', '\u{e0001}', '\u{e0020}', '\u{e0041}', '\u{e007f}',
-        '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}', '\u{3164}',
+        '\u{00ad}',
+        '\u{061c}',
+        '\u{180e}',
+        '\u{200b}',
+        '\u{200c}',
+        '\u{200d}',
+        '\u{200e}',
+        '\u{200f}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{202a}',
+        '\u{202e}',
+        '\u{2060}',
+        '\u{2061}',
+        '\u{2062}',
+        '\u{2063}',
+        '\u{2064}',
+        '\u{2066}',
+        '\u{2069}',
+        '\u{feff}',
+        '\u{fff9}',
+        '\u{fffa}',
+        '\u{fffb}',
+        '\u{e0000}',
+        '\u{e0001}',
+        '\u{e0020}',
+        '\u{e0041}',
+        '\u{e007f}',
+        '\u{0}',
+        '\u{7}',
+        '\u{1b}',
+        '\u{7f}',
+        '\u{80}',
+        '\u{9b}',
+        '\u{9f}',
+        '\u{3164}',
     ];
 
     /// Every code point of the categories that must be escaped (and of the tag
     /// block), from the table.
     fn dangerous() -> impl Iterator<Item = char> {
-        (0..=char::MAX as u32).filter_map(char::from_u32).filter(|c| {
-            matches!(
-                c.general_category(),
-                GeneralCategory::Control
-                    | GeneralCategory::Format
-                    | GeneralCategory::LineSeparator
-                    | GeneralCategory::ParagraphSeparator
-            ) || ('\u{e0000}'..='\u{e007f}').contains(c)
-        })
+        (0..=char::MAX as u32)
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                matches!(
+                    c.general_category(),
+                    GeneralCategory::Control
+                        | GeneralCategory::Format
+                        | GeneralCategory::LineSeparator
+                        | GeneralCategory::ParagraphSeparator
+                ) || ('\u{e0000}'..='\u{e007f}').contains(c)
+            })
     }
 
     #[test]
@@ -179,9 +212,20 @@ mod tests {
             walked += 1;
             assert!(must_escape(c), "U+{:04X}", c as u32);
             let text = format!("a{c}b");
-            for shown in [visible(&text, 10), clip(&text, 10), escape_bytes(text.as_bytes())] {
-                assert!(!shown.contains(c), "U+{:04X} passed through: {shown:?}", c as u32);
-                assert!(shown.starts_with("a\\") && shown.ends_with('b'), "{shown:?}");
+            for shown in [
+                visible(&text, 10),
+                clip(&text, 10),
+                escape_bytes(text.as_bytes()),
+            ] {
+                assert!(
+                    !shown.contains(c),
+                    "U+{:04X} passed through: {shown:?}",
+                    c as u32
+                );
+                assert!(
+                    shown.starts_with("a\\") && shown.ends_with('b'),
+                    "{shown:?}"
+                );
                 assert!(shown.chars().all(|s| !must_escape(s)), "{shown:?}");
             }
         }
@@ -235,7 +279,10 @@ mod tests {
             escape_bytes(b"a\\b\xff\xc2\x9b\xe2\x80\xa8\x00"),
             "a\\\\b\\xff\\u{9b}\\u{2028}\\x00"
         );
-        assert_eq!(escape_bytes(b"una\x1b[Ame\tx\x7f"), "una\\x1b[Ame\\x09x\\x7f");
+        assert_eq!(
+            escape_bytes(b"una\x1b[Ame\tx\x7f"),
+            "una\\x1b[Ame\\x09x\\x7f"
+        );
     }
 
     #[test]

@@ -242,32 +242,7 @@ impl Drop for IpSlot {
     }
 }
 
-/// At most `max` characters, control characters shown escaped, for summaries.
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Bounds an attacker string kept in event data (16 KiB).
-pub(crate) fn bounded(text: &str) -> String {
-    const MAX: usize = 16 * 1024;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
+/// Most bytes of an attacker string an SSH or Telnet event keeps in its data
+/// (user names, passwords, forwarding targets): enough for any real value, bounded
+/// so one connection cannot make one event huge.
+pub(crate) const MAX_VALUE_BYTES: usize = 16 * 1024;

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use nectar_event::text::bound;
 use nectar_event::{Event, Kind, Severity};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -190,17 +191,6 @@ fn lossy(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
-fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// The client's address: the peer, or the last address of `X-Forwarded-For` when
 /// the peer is a trusted proxy.
 fn client_ip(shared: &Shared, info: &ConnInfo, forwarded: &[u8]) -> IpAddr {
@@ -282,15 +272,15 @@ pub(crate) async fn request(
         let _ = write!(
             summary,
             "{} {}?(encrypted)",
-            clip(req.method, 16),
-            clip(req.raw_path, 160)
+            bound(req.method, 16),
+            bound(req.raw_path, 160)
         );
     } else {
         let _ = write!(
             summary,
             "{} {}",
-            clip(req.method, 16),
-            clip(req.target, 160)
+            bound(req.method, 16),
+            bound(req.target, 160)
         );
     }
     let _ = write!(summary, " -> {}", outcome.status);
@@ -325,14 +315,14 @@ pub(crate) async fn request(
         })
         .collect();
     let mut event = base_event(shared, info, Kind::HttpRequest, severity, summary, src)
-        .with("method", clip(req.method, 64))
-        .with("path", clip(req.raw_path, PATH_MAX))
+        .with("method", bound(req.method, 64))
+        .with("path", bound(req.raw_path, PATH_MAX))
         .with(
             "query",
             if secret_query {
                 "(encrypted)"
             } else {
-                clip(req.query, PATH_MAX)
+                bound(req.query, PATH_MAX)
             },
         )
         .with("version", if req.http10 { "HTTP/1.0" } else { "HTTP/1.1" })
@@ -353,12 +343,12 @@ pub(crate) async fn request(
         .with("request_index", req.index)
         .with("body_bytes", req.body.len());
     if let Some(host) = req.host {
-        event = event.with("host", clip(host, 255));
+        event = event.with("host", bound(host, 255));
     }
     if secret_query {
         event = shared
             .capture
-            .secret(event, "query", clip(req.query, PATH_MAX));
+            .secret(event, "query", bound(req.query, PATH_MAX));
     }
     for (key, value) in &sealed_headers {
         event = shared.capture.secret(event, key, value);
@@ -452,9 +442,9 @@ async fn login_event(
 ) {
     let summary = format!(
         "{}/{} posted to {}",
-        clip(user, 64),
+        bound(user, 64),
         shared.capture.shown_secret(password),
-        clip(req.raw_path, 128)
+        bound(req.raw_path, 128)
     );
     let mut event = base_event(
         shared,
@@ -464,8 +454,8 @@ async fn login_event(
         summary,
         src,
     )
-    .with("username", clip(user, 1024))
-    .with("path", clip(req.raw_path, PATH_MAX))
+    .with("username", bound(user, 1024))
+    .with("path", bound(req.raw_path, PATH_MAX))
     .with("format", format)
     .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX));
     if !persona.is_empty() {
@@ -473,7 +463,7 @@ async fn login_event(
     }
     event = shared
         .capture
-        .secret(event, "password", clip(password, 1024));
+        .secret(event, "password", bound(password, 1024));
     shared.bus.send(event).await;
 }
 

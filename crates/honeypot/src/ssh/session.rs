@@ -22,9 +22,10 @@ use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
 use crate::capture::{IncomingFile, RecordingLog, SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip};
+use crate::listener::MAX_VALUE_BYTES;
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
+use nectar_event::text::{bound, clip};
 
 /// Channels one connection may open (OpenSSH clients use one or two).
 const MAX_CHANNELS: usize = 4;
@@ -427,7 +428,7 @@ impl Conn {
         };
         let mut event = self
             .event(kind, severity, format!("{shown} {verdict}"))
-            .with("username", bounded(user))
+            .with("username", bound(user, MAX_VALUE_BYTES))
             .with("method", method)
             .with("client_version", self.client_version())
             .with("hassh", self.hassh());
@@ -435,7 +436,7 @@ impl Conn {
             event = self
                 .shared
                 .capture
-                .secret(event, "password", &bounded(secret));
+                .secret(event, "password", bound(secret, MAX_VALUE_BYTES));
         }
         for (k, v) in extra {
             event = event.with(k, v);
@@ -449,7 +450,7 @@ impl Conn {
                 "password",
                 Some((self.peer.ip(), self.peer.port())),
             )
-            .with("username", bounded(user))
+            .with("username", bound(user, MAX_VALUE_BYTES))
             .with("session", self.id.clone());
             let reuse = match self.local {
                 Some(local) => reuse.to_addr(local.ip(), Some(local.port())),
@@ -1162,9 +1163,9 @@ impl russh::server::Handler for Conn {
                 format!("direct-tcpip to {}:{port} refused", clip(host, 100)),
             )
             .with("request", "direct-tcpip")
-            .with("target_host", bounded(host))
+            .with("target_host", bound(host, MAX_VALUE_BYTES))
             .with("target_port", port)
-            .with("originator_host", bounded(originator))
+            .with("originator_host", bound(originator, MAX_VALUE_BYTES))
             .with("originator_port", originator_port);
         self.send(event).await;
         reply
@@ -1186,7 +1187,7 @@ impl russh::server::Handler for Conn {
                 format!("tcpip-forward of {}:{port} refused", clip(address, 100)),
             )
             .with("request", "tcpip-forward")
-            .with("target_host", bounded(address))
+            .with("target_host", bound(address, MAX_VALUE_BYTES))
             .with("target_port", *port);
         self.send(event).await;
         Ok(false)

@@ -21,9 +21,10 @@ use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
 use crate::capture::{RecordingLog, SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip, session_id};
+use crate::listener::{MAX_VALUE_BYTES, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Shell};
+use nectar_event::text::{bound, clip};
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 2048;
@@ -258,12 +259,12 @@ impl Conn {
                     self.shared.capture.shown_secret(&password)
                 ),
             )
-            .with("username", bounded(&user))
+            .with("username", bound(&user, MAX_VALUE_BYTES))
             .with("method", "password");
         event = self
             .shared
             .capture
-            .secret(event, "password", &bounded(&password));
+            .secret(event, "password", bound(&password, MAX_VALUE_BYTES));
         if let Some(term) = &self.options.term {
             event = event.with("term", term.clone());
         }
@@ -279,7 +280,7 @@ impl Conn {
                 "password",
                 Some((self.peer.ip(), self.peer.port())),
             )
-            .with("username", bounded(&user))
+            .with("username", bound(&user, MAX_VALUE_BYTES))
             .with("session", self.id.clone());
             if let Some(local) = self.local {
                 reuse = reuse.to_addr(local.ip(), Some(local.port()));
