@@ -50,8 +50,8 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// A state file of the honeypot (honeytokens, TLS certificate) could not be
-    /// read, parsed or written.
+    /// A state file of the honeypots (honeytokens, host name, install date, TLS
+    /// certificate) could not be read, parsed or written.
     #[error("{path}: {reason}")]
     State {
         /// The file.

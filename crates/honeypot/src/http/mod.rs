@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nectar_bus::EventSender;
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -148,8 +149,8 @@ impl Shared {
                 self.config.max_requests_per_ip_per_second
             ),
         )
-        .with("protocol", "http")
-        .with("limit", limit)
+        .with(field::PROTOCOL, "http")
+        .with(field::LIMIT, limit)
         .with("refused_max_connections", total)
         .with("refused_max_connections_per_ip", per_ip)
         .with("refused_max_requests_per_ip_per_second", rate);

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use nectar_event::field;
 use nectar_event::text::bound;
 use nectar_event::{Event, Kind, Severity};
 use serde_json::Value;
@@ -216,8 +217,8 @@ fn base_event(
     let mut event = Event::new(shared.sensor.clone(), kind, severity, summary)
         .from_addr(src, Some(info.peer.port()))
         .to_addr(info.local.ip(), Some(info.local.port()))
-        .with("session", info.id.clone())
-        .with("protocol", if info.tls { "https" } else { "http" });
+        .with(field::SESSION, info.id.clone())
+        .with(field::PROTOCOL, if info.tls { "https" } else { "http" });
     if let Some(sni) = &info.sni {
         event = event.with("tls_sni", sni.clone());
     }
@@ -316,7 +317,7 @@ pub(crate) async fn request(
         .collect();
     let mut event = base_event(shared, info, Kind::HttpRequest, severity, summary, src)
         .with("method", bound(req.method, 64))
-        .with("path", bound(req.raw_path, PATH_MAX))
+        .with(field::PATH, bound(req.raw_path, PATH_MAX))
         .with(
             "query",
             if secret_query {
@@ -327,7 +328,7 @@ pub(crate) async fn request(
         )
         .with("version", if req.http10 { "HTTP/1.0" } else { "HTTP/1.1" })
         .with("headers", Value::Array(headers))
-        .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX))
+        .with(field::USER_AGENT, lossy(req.user_agent, HEADER_VALUE_MAX))
         .with("status", outcome.status)
         .with("classes", Value::Array(classes))
         .with(
@@ -367,7 +368,7 @@ pub(crate) async fn request(
         event = event.with("persona", p);
     }
     if let Some(key) = outcome.limit.key() {
-        event = event.with("limit", key);
+        event = event.with(field::LIMIT, key);
     }
     if src != info.peer.ip() {
         event = event.with("proxy", info.peer.ip().to_string());
@@ -424,7 +425,7 @@ pub(crate) async fn request(
             Some((src, info.peer.port())),
         )
         .to_addr(info.local.ip(), Some(info.local.port()))
-        .with("session", info.id.clone());
+        .with(field::SESSION, info.id.clone());
         shared.bus.send(event).await;
     }
 }
@@ -454,16 +455,16 @@ async fn login_event(
         summary,
         src,
     )
-    .with("username", bound(user, 1024))
-    .with("path", bound(req.raw_path, PATH_MAX))
+    .with(field::USERNAME, bound(user, 1024))
+    .with(field::PATH, bound(req.raw_path, PATH_MAX))
     .with("format", format)
-    .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX));
+    .with(field::USER_AGENT, lossy(req.user_agent, HEADER_VALUE_MAX));
     if !persona.is_empty() {
         event = event.with("persona", persona);
     }
     event = shared
         .capture
-        .secret(event, "password", bound(password, 1024));
+        .secret(event, field::PASSWORD, bound(password, 1024));
     shared.bus.send(event).await;
 }
 
@@ -627,7 +628,7 @@ pub(crate) async fn rejected(
     .with("classes", Value::Array(Vec::new()))
     .with("rules", Value::Array(Vec::new()));
     if let Some(key) = limit.key() {
-        event = event.with("limit", key);
+        event = event.with(field::LIMIT, key);
     }
     shared.bus.send(event).await;
 }
@@ -647,7 +648,7 @@ pub(crate) async fn limit_event(shared: &Shared, info: &ConnInfo, limit: Limit, 
         ),
         info.peer.ip(),
     )
-    .with("limit", key)
+    .with(field::LIMIT, key)
     .with("raw_bytes", raw.len())
     .with("raw_preview", lossy(raw, 256));
     shared.bus.send(event).await;

@@ -1,7 +1,7 @@
 //! The fake shell: Debian's bash or a BusyBox device's ash, as the persona's
 //! machine has it, never running anything on the real machine.
 //!
-//! Pure and protocol-free so that the SSH and (later) Telnet honeypots share it:
+//! Pure and protocol-free so that the SSH and Telnet honeypots share it:
 //! bytes or lines go in, terminal output and [`Action`]s (commands typed, URLs
 //! fetched, limits hit) come out; the caller turns actions into events. The
 //! filesystem is [`fs`], the grammar [`parser`], the line discipline [`line`], the

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
@@ -216,7 +217,7 @@ impl Closer {
         );
         if let Some(line) = self.hello.refused_ident.get() {
             summary = format!("Not an SSH client ({})", clip(line, 60));
-            event = event.with("client_version", line.clone());
+            event = event.with(field::CLIENT_VERSION, line.clone());
         }
         event.summary = summary;
         let mut event = event
@@ -228,7 +229,7 @@ impl Closer {
         let recordings =
             std::mem::take(&mut *self.recordings.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(first) = recordings.first() {
-            event = first.describe(event.with("recording", first.relative_path().to_owned()));
+            event = first.describe(event.with(field::RECORDING, first.relative_path().to_owned()));
         }
         if recordings.len() > 1 {
             let all: Vec<&str> = recordings.iter().map(|r| r.relative_path()).collect();
@@ -254,7 +255,7 @@ impl Closer {
                 Severity::Low,
                 format!("SSH session closed at limit {reason}"),
             )
-            .with("limit", reason);
+            .with(field::LIMIT, reason);
             self.shared.bus.send(limit).await;
         }
     }
@@ -303,8 +304,8 @@ fn base_event(
 ) -> Event {
     let mut event = Event::new(shared.sensor.clone(), kind, severity, summary)
         .from_addr(peer.ip(), Some(peer.port()))
-        .with("session", session.to_owned())
-        .with("protocol", "ssh");
+        .with(field::SESSION, session.to_owned())
+        .with(field::PROTOCOL, "ssh");
     if let Some(local) = local {
         event = event.to_addr(local.ip(), Some(local.port()));
     }
@@ -398,9 +399,9 @@ impl Conn {
                     clip(&self.client_version(), 60)
                 ),
             )
-            .with("hassh", hassh)
+            .with(field::HASSH, hassh)
             .with("hasshAlgorithms", kex.hassh_algorithms())
-            .with("client_version", self.client_version());
+            .with(field::CLIENT_VERSION, self.client_version());
         for (k, v) in kex.to_json() {
             event = event.with(&k, v);
         }
@@ -428,15 +429,15 @@ impl Conn {
         };
         let mut event = self
             .event(kind, severity, format!("{shown} {verdict}"))
-            .with("username", bound(user, MAX_VALUE_BYTES))
+            .with(field::USERNAME, bound(user, MAX_VALUE_BYTES))
             .with("method", method)
-            .with("client_version", self.client_version())
-            .with("hassh", self.hassh());
+            .with(field::CLIENT_VERSION, self.client_version())
+            .with(field::HASSH, self.hassh());
         if let Some(secret) = secret {
-            event = self
-                .shared
-                .capture
-                .secret(event, "password", bound(secret, MAX_VALUE_BYTES));
+            event =
+                self.shared
+                    .capture
+                    .secret(event, field::PASSWORD, bound(secret, MAX_VALUE_BYTES));
         }
         for (k, v) in extra {
             event = event.with(k, v);
@@ -450,8 +451,8 @@ impl Conn {
                 "password",
                 Some((self.peer.ip(), self.peer.port())),
             )
-            .with("username", bound(user, MAX_VALUE_BYTES))
-            .with("session", self.id.clone());
+            .with(field::USERNAME, bound(user, MAX_VALUE_BYTES))
+            .with(field::SESSION, self.id.clone());
             let reuse = match self.local {
                 Some(local) => reuse.to_addr(local.ip(), Some(local.port())),
                 None => reuse,
@@ -487,7 +488,7 @@ impl Conn {
                     Severity::Low,
                     format!("SSH client {} hit max_auth_attempts", self.peer.ip()),
                 )
-                .with("limit", "max_auth_attempts");
+                .with(field::LIMIT, "max_auth_attempts");
             self.send(limit).await;
         }
         Auth::Reject {
@@ -569,7 +570,7 @@ impl Conn {
         for file in files {
             let base = self.event(Kind::SshUpload, Severity::High, String::new());
             let event = upload_event(base, "scp", &file.filename, &file.path, &file.verdict)
-                .with("username", self.user.clone().unwrap_or_default());
+                .with(field::USERNAME, self.user.clone().unwrap_or_default());
             self.send(event).await;
             if matches!(
                 file.verdict,
@@ -609,7 +610,7 @@ impl Conn {
             let base = self.event(Kind::SshUpload, Severity::High, String::new());
             let name = if path.is_empty() { "-" } else { path.as_str() };
             let event = upload_event(base, "exec", name, &path, &end.verdict)
-                .with("username", self.user.clone().unwrap_or_default());
+                .with(field::USERNAME, self.user.clone().unwrap_or_default());
             self.send(event).await;
         }
         if !path.is_empty()
@@ -649,7 +650,7 @@ impl Conn {
                 Severity::Low,
                 format!("SSH session recording stopped at {limit}"),
             )
-            .with("limit", limit);
+            .with(field::LIMIT, limit);
         self.send(event).await;
     }
 
@@ -702,7 +703,7 @@ impl Conn {
                     };
                     let base = self
                         .event(kind, Severity::Medium, String::new())
-                        .with("username", self.user.clone().unwrap_or_default());
+                        .with(field::USERNAME, self.user.clone().unwrap_or_default());
                     let who = self.user.as_deref().unwrap_or("?");
                     self.shared.capture.command(base, who, &input, notes)
                 }
@@ -714,7 +715,7 @@ impl Conn {
                     let verdict = self.shared.capture.store_upload(&data);
                     let base = self.event(Kind::SshUpload, Severity::High, String::new());
                     upload_event(base, "shell", &path, &path, &verdict)
-                        .with("username", self.user.clone().unwrap_or_default())
+                        .with(field::USERNAME, self.user.clone().unwrap_or_default())
                 }
                 Action::Limit(which) => {
                     let key = if which == "line" {
@@ -727,7 +728,7 @@ impl Conn {
                         Severity::Low,
                         format!("SSH session hit {key}"),
                     )
-                    .with("limit", key)
+                    .with(field::LIMIT, key)
                 }
             };
             self.send(event).await;
@@ -1054,9 +1055,9 @@ impl russh::server::Handler for Conn {
                 Severity::Medium,
                 format!("{}: SFTP session", self.user.as_deref().unwrap_or("?")),
             )
-            .with("input", "subsystem sftp")
+            .with(field::INPUT, "subsystem sftp")
             .with("subsystem", "sftp")
-            .with("username", self.user.clone().unwrap_or_default());
+            .with(field::USERNAME, self.user.clone().unwrap_or_default());
         self.send(event).await;
         let user = self.user.clone().unwrap_or_else(|| "root".into());
         let persona = &self.shared.world.persona;
