@@ -191,8 +191,8 @@ pub fn sessions(api: &Api, out: Out, command: SessionsCommand) -> anyhow::Result
             let mut table = Table::new(&["TIME", "KIND", "WHAT"]);
             for e in answer["events"].as_array().into_iter().flatten() {
                 let what = e["data"]
-                    .get("input")
-                    .or_else(|| e["data"].get("url"))
+                    .get(nectar_event::field::INPUT)
+                    .or_else(|| e["data"].get(nectar_event::field::URL))
                     .unwrap_or(&e["summary"]);
                 table.row(vec![
                     cell(&e["time"], 40),
