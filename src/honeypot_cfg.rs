@@ -98,7 +98,8 @@ pub fn commented(config: &Config, line: &mut dyn FnMut(String)) {
     line(format!("listen = {}", lit(&ssh.listen.to_string())));
     line("# Identification string sent to clients: the OpenSSH build we pretend to be.".into());
     line(format!("banner = {}", lit(&ssh.banner)));
-    line("# Host name in the prompt; empty: picked at first start, kept in data_dir.".into());
+    line("# Host name in the prompt, shown by every honeypot (HTTP bait pages too);".into());
+    line("# empty: picked at first start, kept in data_dir.".into());
     line(format!("hostname = {}", lit(&ssh.hostname)));
     line("# Accepted logins, \"user:password\", first match wins; * matches anything,".into());
     line("# a password starting with ! refuses (\"root:!root\" before \"root:*\").".into());
@@ -202,7 +203,7 @@ fn commented_telnet(config: &Config, line: &mut dyn FnMut(String)) {
         nectar_honeypot::telnet::Arch::Mipsel => "mipsel",
     };
     line(format!("arch = {}", lit(arch)));
-    line("# Host name in the login prompt; empty: picked at first start, kept in data_dir.".into());
+    line("# Host name in the login prompt; empty: the SSH honeypot's (the machine's).".into());
     line(format!("hostname = {}", lit(&telnet.hostname)));
     line("# Accepted logins, \"user:password\", first match wins (as in [honeypot.ssh]).".into());
     line(format!("credentials = {}", lit(&telnet.credentials)));

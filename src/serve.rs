@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use nectar_bus::{BUS_LINGER, BusConfig, EventSender, spawn_bus};
+use nectar_bus::{BUS_LINGER, BusConfig, spawn_bus};
 use nectar_store::{Role, Store};
 use nectar_web::{AppState, WebConfig};
 use tracing::{info, warn};
@@ -94,10 +94,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(&config)?;
-    let honeytokens = load_honeytokens(&config)?;
-    let ssh = start_ssh_honeypot(&config, &bus, &capture, &honeytokens).await;
-    let telnet = start_telnet_honeypot(&config, &bus, &capture, &honeytokens).await;
-    let http = crate::serve_http::start(&config, &bus, &honeytokens, &capture).await;
+    // One machine for every honeypot: `[honeypot.ssh] hostname`, or the name kept
+    // in the data directory.
+    let machine = nectar_honeypot::Machine::decide(&config.honeypot.ssh.hostname, &config.data_dir)
+        .context("cannot keep the honeypots' host name")?;
+    let mut honeypots = nectar_honeypot::HoneypotContext::new(
+        &config.data_dir,
+        &config.sensor_name,
+        bus.clone(),
+        machine,
+    );
+    honeypots.capture = capture;
+    honeypots.honeytokens = load_honeytokens(&config)?;
+    let ssh = start_ssh_honeypot(&config, &honeypots).await;
+    let telnet = start_telnet_honeypot(&config, &honeypots).await;
+    let http = crate::serve_http::start(&config, &honeypots).await;
+    // The honeypots hold their own senders: shutdown closes the bus once they stop.
+    drop(honeypots);
     let detector = crate::live::start(&config, &bus)?;
 
     let web = WebConfig {
@@ -199,23 +212,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// the rest of Nectar keeps running: a honeypot is one sensor among several.
 async fn start_ssh_honeypot(
     config: &Config,
-    bus: &EventSender,
-    capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
-    honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
+    honeypots: &nectar_honeypot::HoneypotContext,
 ) -> Option<nectar_honeypot::ssh::SshHoneypot> {
     let ssh = &config.honeypot.ssh;
     if !ssh.enabled {
         return None;
     }
-    let started = nectar_honeypot::ssh::SshHoneypot::start_with_honeytokens(
-        ssh.clone(),
-        &config.data_dir.join("ssh"),
-        &config.sensor_name,
-        bus.clone(),
-        capture.clone(),
-        honeytokens.clone(),
-    )
-    .await;
+    let started = nectar_honeypot::ssh::SshHoneypot::start(ssh.clone(), honeypots).await;
     announce("SSH", "ssh", ssh.listen, started, |h| h.local_addr())
 }
 
@@ -223,23 +226,13 @@ async fn start_ssh_honeypot(
 /// is logged and the rest of Nectar keeps running.
 async fn start_telnet_honeypot(
     config: &Config,
-    bus: &EventSender,
-    capture: &std::sync::Arc<nectar_honeypot::capture::Capture>,
-    honeytokens: &std::sync::Arc<nectar_honeypot::honeytoken::Honeytokens>,
+    honeypots: &nectar_honeypot::HoneypotContext,
 ) -> Option<nectar_honeypot::telnet::TelnetHoneypot> {
     let telnet = &config.honeypot.telnet;
     if !telnet.enabled {
         return None;
     }
-    let started = nectar_honeypot::telnet::TelnetHoneypot::start_with_honeytokens(
-        telnet.clone(),
-        &config.data_dir.join("telnet"),
-        &config.sensor_name,
-        bus.clone(),
-        capture.clone(),
-        honeytokens.clone(),
-    )
-    .await;
+    let started = nectar_honeypot::telnet::TelnetHoneypot::start(telnet.clone(), honeypots).await;
     announce("Telnet", "telnet", telnet.listen, started, |h| {
         h.local_addr()
     })

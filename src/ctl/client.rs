@@ -108,8 +108,8 @@ impl Api {
         let message = body
             .as_ref()
             .and_then(|b| b["error"].as_str())
-            .map(|m| nectar_web::visible(m, 500))
-            .unwrap_or_else(|| nectar_web::visible(text.trim(), 200));
+            .map(|m| nectar_event::text::visible(m, 500))
+            .unwrap_or_else(|| nectar_event::text::visible(text.trim(), 200));
         Err(match status {
             StatusCode::BAD_REQUEST => usage(format!("the server refused the request: {message}")),
             StatusCode::UNAUTHORIZED => anyhow!(

@@ -356,7 +356,7 @@ fn get(api: &Api, out: Out, id: &str) -> anyhow::Result<()> {
     if uuid_like(id).is_none() {
         return Err(usage(format!(
             "event id {:?} is not a UUID (see the ID column of `nectar ctl events list --json`)",
-            nectar_web::visible(id, 64)
+            nectar_event::text::visible(id, 64)
         )));
     }
     let event = api.get(&["events", id], &[])?;
@@ -383,7 +383,7 @@ fn get(api: &Api, out: Out, id: &str) -> anyhow::Result<()> {
             o.iter()
                 .map(|(k, v)| {
                     (
-                        format!("data.{}", nectar_web::visible(k, 80)),
+                        format!("data.{}", nectar_event::text::visible(k, 80)),
                         cell(v, 4000),
                     )
                 })

@@ -31,8 +31,8 @@ pub fn json(value: &Value) {
 pub fn cell(value: &Value, max: usize) -> String {
     match value {
         Value::Null => String::new(),
-        Value::String(s) => nectar_web::visible(s, max),
-        other => nectar_web::visible(&other.to_string(), max),
+        Value::String(s) => nectar_event::text::visible(s, max),
+        other => nectar_event::text::visible(&other.to_string(), max),
     }
 }
 

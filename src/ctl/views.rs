@@ -100,7 +100,7 @@ fn pairs(map: &Value) -> String {
     map.as_object()
         .map(|o| {
             o.iter()
-                .map(|(k, v)| format!("{} {}", nectar_web::visible(k, 40), cell(v, 20)))
+                .map(|(k, v)| format!("{} {}", nectar_event::text::visible(k, 40), cell(v, 20)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -191,8 +191,8 @@ pub fn sessions(api: &Api, out: Out, command: SessionsCommand) -> anyhow::Result
             let mut table = Table::new(&["TIME", "KIND", "WHAT"]);
             for e in answer["events"].as_array().into_iter().flatten() {
                 let what = e["data"]
-                    .get("input")
-                    .or_else(|| e["data"].get("url"))
+                    .get(nectar_event::field::INPUT)
+                    .or_else(|| e["data"].get(nectar_event::field::URL))
                     .unwrap_or(&e["summary"]);
                 table.row(vec![
                     cell(&e["time"], 40),
@@ -262,7 +262,7 @@ pub fn detect(api: &Api, out: Out, command: DetectCommand) -> anyhow::Result<()>
                 let names: Vec<String> = stats.iter().map(|s| cell(&s["stat"], 40)).collect();
                 return Err(usage(format!(
                     "no statistic {:?}; the server has: {}",
-                    nectar_web::visible(&stat, 64),
+                    nectar_event::text::visible(&stat, 64),
                     names.join(", ")
                 )));
             };

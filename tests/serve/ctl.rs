@@ -649,3 +649,80 @@ fn ctl_capture_start_stop_status() {
     let err = fails(&ctl(home, url, &s.viewer, &["detect", "series", "NOPE"]), 2);
     assert!(err.contains("TRAFFIC"), "{err}");
 }
+
+/// Every control, format and separator character (Unicode categories Cc, Cf, Zl,
+/// Zp and the tag block, walked from the Unicode table) that an event carries is
+/// printed by `nectar ctl` in its escaped form, never as itself.
+#[test]
+fn ctl_shows_every_invisible_character_escaped() {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let hidden: Vec<char> = (0..=char::MAX as u32)
+        .filter_map(char::from_u32)
+        .filter(|c| {
+            matches!(
+                c.general_category(),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            ) || ('\u{e0000}'..='\u{e007f}').contains(c)
+        })
+        .collect();
+    for named in [
+        '\u{61c}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{ad}',
+        '\u{2064}',
+        '\u{fffb}',
+        '\u{e0041}',
+    ] {
+        assert!(hidden.contains(&named), "U+{:04X}", named as u32);
+    }
+    // The escaped form, written out here so the test does not trust the code.
+    let escaped = |c: char| match c {
+        '\n' => "\\n".to_owned(),
+        '\r' => "\\r".to_owned(),
+        '\t' => "\\t".to_owned(),
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c => format!("\\u{{{:x}}}", c as u32),
+    };
+    let s = setup(None);
+    let (url, home) = (s.server.url.as_str(), s.home.as_path());
+    let chunks: Vec<String> = hidden
+        .chunks(60)
+        .map(|chunk| chunk.iter().flat_map(|&c| [c, 'x']).collect())
+        .collect();
+    let events: Vec<Value> = chunks
+        .iter()
+        .map(|text| {
+            json!({"kind": "ssh.command", "severity": "low", "summary": text,
+                   "data": {"input": text, "session": "hidden-chars"}})
+        })
+        .collect();
+    post(url, &s.analyst, &Value::Array(events));
+
+    let list = ok(&ctl(
+        home,
+        url,
+        &s.viewer,
+        &["events", "list", "--session", "hidden-chars"],
+    ));
+    assert_eq!(list.lines().count(), chunks.len() + 1, "{list}");
+    for event in all_events(url, &s.viewer, "session=hidden-chars") {
+        let id = event["id"].as_str().unwrap();
+        let text = ok(&ctl(home, url, &s.viewer, &["events", "get", id]));
+        let chunk = event["summary"].as_str().unwrap();
+        for c in chunk.chars().filter(|&c| c != 'x') {
+            if c != '\n' {
+                assert!(!text.contains(c), "U+{:04X} printed as itself", c as u32);
+                assert!(!list.contains(c), "U+{:04X} printed as itself", c as u32);
+            }
+            assert!(
+                text.contains(&format!("{}x", escaped(c))),
+                "U+{:04X}:\n{text}",
+                c as u32
+            );
+        }
+    }
+}

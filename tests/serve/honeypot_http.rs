@@ -128,3 +128,103 @@ fn honeytoken_from_http_bait_used_over_ssh_and_telnet_is_credential_reuse() {
             .any(|c| c == "cve-probe")
     );
 }
+
+/// What `hostname` answers in the SSH honeypot's shell (OpenSSH, `root:123456`).
+fn ssh_hostname(port: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["30", "sshpass", "-p", "123456", "ssh"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+        .args(["-o", "PreferredAuthentications=password"])
+        .args(["-p", port, "root@127.0.0.1", "hostname"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The Telnet login prompt (`NAME login: `), read until it is complete.
+fn telnet_prompt(addr: std::net::SocketAddr) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while !String::from_utf8_lossy(&seen).contains("login: ") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// One machine behind every honeypot: the host name of the SSH shell is the one
+/// the Telnet login and the HTTP bait pages (`/phpinfo.php`, `/server-status`)
+/// show, whether `[honeypot.ssh] hostname` names it or it is generated, and a
+/// generated one survives a restart.
+#[test]
+fn every_honeypot_shows_the_ssh_host_name() {
+    if !have("curl", "curl") || !have("sshpass", "sshpass") || !have("ssh", "openssh-client") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[honeypot.ssh]\nhostname = \"web01\"\n").unwrap();
+    let mut generated = None;
+    for (run, config) in [(1, None), (2, Some(config.as_path())), (3, None)] {
+        let data = dir.path().join("data");
+        let server = Server::start(&data, config);
+        let http = server
+            .printed_after("HTTP honeypot listening on ")
+            .expect("serve prints the HTTP honeypot's address");
+        let ssh_port = server
+            .ssh_addr
+            .as_deref()
+            .and_then(|a| a.rsplit(':').next())
+            .expect("serve prints the SSH honeypot's address")
+            .to_owned();
+        let name = ssh_hostname(&ssh_port);
+        match (run, &generated) {
+            (1, _) => generated = Some(name.clone()),
+            (2, _) => assert_eq!(name, "web01", "the configured name"),
+            (_, Some(first)) => assert_eq!(&name, first, "the generated name is kept"),
+            _ => unreachable!(),
+        }
+        assert!(
+            !name.is_empty() && !name.contains(char::is_whitespace),
+            "{name:?}"
+        );
+        let page = |path: &str| {
+            let out = Command::new("timeout")
+                .args(["20", "curl", "-s", &format!("http://{http}{path}")])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let phpinfo = page("/phpinfo.php");
+        assert!(
+            phpinfo.contains(&format!("Linux {name} 6.1")),
+            "run {run}: {name} not in phpinfo"
+        );
+        let status = page("/server-status");
+        assert!(
+            status.contains(&format!("Apache Server Status for {name} ")),
+            "run {run}: {name} not in server-status:\n{status}"
+        );
+        let telnet = server
+            .telnet
+            .expect("serve prints the Telnet honeypot's address");
+        let prompt = telnet_prompt(telnet);
+        assert!(
+            prompt.contains(&format!("{name} login: ")),
+            "run {run}: {prompt:?}"
+        );
+        drop(server);
+    }
+}

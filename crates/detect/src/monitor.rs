@@ -311,7 +311,7 @@ impl Alarm {
             event = event.to_addr(a, port);
         }
         event
-            .with("stat", name)
+            .with(nectar_event::field::STATISTIC, name)
             .with("value", num(self.value))
             .with("threshold", num(self.threshold))
             .with("direction", dir)

@@ -1,9 +1,12 @@
-//! The closed list of event kinds: the one place to read every kind Nectar emits.
+//! The closed list of event kinds: the one place to read every kind Nectar emits,
+//! with what each one is about ([`Protocol`]) and what it means ([`Category`]).
 //!
 //! Kinds are dotted names whose first segment is the family (`ssh`, `http`, `net`,
 //! ...), so `ssh.*` selects a family. A kind not in this list is rejected at ingest:
 //! a typo in a sensor must not create a family nobody filters on. Adding a kind is
-//! one line in the table below.
+//! one line in the table below: its name, protocol and category, so rollups,
+//! queries and sinks that ask "is this a failed login?" learn about it without
+//! another list to update.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,7 +14,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! kinds {
-    ($( $(#[doc = $doc:literal])* $variant:ident => $name:literal, )*) => {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $name:literal ($protocol:ident, $category:ident), )*) => {
         /// What happened. Serialized as its dotted name, e.g. `"ssh.login.failed"`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -32,64 +35,192 @@ macro_rules! kinds {
             pub fn description(self) -> &'static str {
                 match self { $(Kind::$variant => concat!($($doc),*).trim_ascii(),)* }
             }
+
+            /// What the kind is about: the protocol or subsystem of its family.
+            pub const fn protocol(self) -> Protocol {
+                match self { $(Kind::$variant => Protocol::$protocol,)* }
+            }
+
+            /// What the kind means, whatever its protocol (a failed login, a command, ...).
+            pub const fn category(self) -> Category {
+                match self { $(Kind::$variant => Category::$category,)* }
+            }
         }
     };
 }
 
+/// What a kind is about: the family of its dotted name, as a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// A honeypot connection of any protocol (`session.*`).
+    Session,
+    /// The SSH honeypot (`ssh.*`).
+    Ssh,
+    /// The Telnet honeypot (`telnet.*`).
+    Telnet,
+    /// The HTTP honeypot (`http.*`).
+    Http,
+    /// Credentials seen again (`credential.*`).
+    Credential,
+    /// Network traffic statistics (`net.*`).
+    Net,
+    /// Per-device behaviour (`device.*`).
+    Device,
+    /// Host inventory (`host.*`).
+    Host,
+    /// Scans of hosts (`scan.*`).
+    Scan,
+    /// The sensor itself (`sensor.*`).
+    Sensor,
+}
+
+impl Protocol {
+    /// Every protocol.
+    pub const ALL: &'static [Protocol] = &[
+        Protocol::Session,
+        Protocol::Ssh,
+        Protocol::Telnet,
+        Protocol::Http,
+        Protocol::Credential,
+        Protocol::Net,
+        Protocol::Device,
+        Protocol::Host,
+        Protocol::Scan,
+        Protocol::Sensor,
+    ];
+
+    /// The family name: the first segment of its kinds' names (`ssh`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Session => "session",
+            Protocol::Ssh => "ssh",
+            Protocol::Telnet => "telnet",
+            Protocol::Http => "http",
+            Protocol::Credential => "credential",
+            Protocol::Net => "net",
+            Protocol::Device => "device",
+            Protocol::Host => "host",
+            Protocol::Scan => "scan",
+            Protocol::Sensor => "sensor",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a kind means, whatever the protocol that produced it: what rollups,
+/// queries, rules and exports ask ("every failed login", "every command").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Category {
+    /// A client connected.
+    Connect,
+    /// A connection ended.
+    Close,
+    /// A honeypot accepted a login.
+    LoginSuccess,
+    /// A honeypot refused a login.
+    LoginFailure,
+    /// Credentials were posted to a login form (the honeypot decides nothing).
+    LoginPosted,
+    /// A command was run (typed in a shell or sent with `exec`).
+    Command,
+    /// A file was fetched from the network by the attacker.
+    Download,
+    /// A file was sent to the honeypot by the attacker.
+    Upload,
+    /// A port forwarding was asked for.
+    Forward,
+    /// A client fingerprint (key exchange, TLS).
+    Fingerprint,
+    /// A request to a service (HTTP).
+    Request,
+    /// A detection: a threshold crossed, an anomaly, a honeytoken reused.
+    Alarm,
+    /// Something found on the network (a host, a service).
+    Discovery,
+    /// The sensor's own state: started, stopped, a limit hit.
+    Status,
+}
+
+impl Category {
+    /// Whether the kind is a login attempt of any outcome (credentials were tried).
+    pub const fn is_login(self) -> bool {
+        matches!(
+            self,
+            Category::LoginSuccess | Category::LoginFailure | Category::LoginPosted
+        )
+    }
+}
+
+impl Kind {
+    /// The kinds of `category`, in the order of the table.
+    pub fn of_category(category: Category) -> impl Iterator<Item = Kind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(move |kind| kind.category() == category)
+    }
+}
+
 kinds! {
     /// A client opened a connection to a honeypot (SSH, Telnet).
-    SessionConnect => "session.connect",
+    SessionConnect => "session.connect" (Session, Connect),
     /// A honeypot connection ended; `data.duration` holds its length in seconds.
-    SessionClose => "session.close",
+    SessionClose => "session.close" (Session, Close),
     /// An SSH login attempt a honeypot accepted (weak credentials).
-    SshLoginSuccess => "ssh.login.success",
+    SshLoginSuccess => "ssh.login.success" (Ssh, LoginSuccess),
     /// An SSH login attempt a honeypot refused.
-    SshLoginFailed => "ssh.login.failed",
+    SshLoginFailed => "ssh.login.failed" (Ssh, LoginFailure),
     /// A command typed in an interactive SSH shell.
-    SshCommand => "ssh.command",
+    SshCommand => "ssh.command" (Ssh, Command),
     /// A command sent with SSH `exec` (no shell).
-    SshExec => "ssh.exec",
+    SshExec => "ssh.exec" (Ssh, Command),
     /// A file an attacker fetched from the network inside the fake shell (wget, curl, tftp).
-    SshDownload => "ssh.download",
+    SshDownload => "ssh.download" (Ssh, Download),
     /// A file an attacker uploaded (SCP, SFTP, or written through the shell).
-    SshUpload => "ssh.upload",
+    SshUpload => "ssh.upload" (Ssh, Upload),
     /// A port-forwarding request (direct-tcpip or tcpip-forward).
-    SshForward => "ssh.forward",
+    SshForward => "ssh.forward" (Ssh, Forward),
     /// The client's SSH key-exchange fingerprint (HASSH) and algorithm lists, once per distinct HASSH.
-    SshClientKex => "ssh.client.kex",
+    SshClientKex => "ssh.client.kex" (Ssh, Fingerprint),
     /// A Telnet login attempt a honeypot accepted.
-    TelnetLoginSuccess => "telnet.login.success",
+    TelnetLoginSuccess => "telnet.login.success" (Telnet, LoginSuccess),
     /// A Telnet login attempt a honeypot refused.
-    TelnetLoginFailed => "telnet.login.failed",
+    TelnetLoginFailed => "telnet.login.failed" (Telnet, LoginFailure),
     /// A command typed in a Telnet shell.
-    TelnetCommand => "telnet.command",
+    TelnetCommand => "telnet.command" (Telnet, Command),
     /// A file an attacker fetched from the network inside the Telnet fake shell (wget, curl, tftp).
-    TelnetDownload => "telnet.download",
+    TelnetDownload => "telnet.download" (Telnet, Download),
     /// A file written through the Telnet fake shell (`echo > f`, `cat > f`, here-documents), stored by SHA-256.
-    TelnetUpload => "telnet.upload",
+    TelnetUpload => "telnet.upload" (Telnet, Upload),
     /// A request to the HTTP honeypot.
-    HttpRequest => "http.request",
+    HttpRequest => "http.request" (Http, Request),
     /// Credentials posted to a login form of the HTTP honeypot.
-    HttpLogin => "http.login",
+    HttpLogin => "http.login" (Http, LoginPosted),
     /// A honeytoken or captured credential used again elsewhere.
-    CredentialReuse => "credential.reuse",
+    CredentialReuse => "credential.reuse" (Credential, Alarm),
     /// A statistic of network traffic crossed its SPOT threshold.
-    NetAlarm => "net.alarm",
+    NetAlarm => "net.alarm" (Net, Alarm),
     /// A device behaved unlike its learned profile.
-    DeviceAnomaly => "device.anomaly",
+    DeviceAnomaly => "device.anomaly" (Device, Alarm),
     /// A host seen for the first time.
-    HostDiscovered => "host.discovered",
+    HostDiscovered => "host.discovered" (Host, Discovery),
     /// A service found by a scan of a host.
-    ScanService => "scan.service",
+    ScanService => "scan.service" (Scan, Discovery),
     /// A sensor started, stopped or hit a limit (dropped packets, full queue).
-    SensorStatus => "sensor.status",
+    SensorStatus => "sensor.status" (Sensor, Status),
 }
 
 impl Kind {
     /// The family: the part before the first dot (`ssh` for `ssh.login.failed`).
     pub fn family(self) -> &'static str {
-        let name = self.as_str();
-        name.split_once('.').map_or(name, |(family, _)| family)
+        self.protocol().as_str()
     }
 }
 
@@ -145,6 +276,60 @@ mod tests {
         assert!(Kind::ALL.len() >= 14);
         assert_eq!(Kind::SshLoginFailed.family(), "ssh");
         assert!("ssh.login.oops".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn the_protocol_is_the_family_of_the_name() {
+        for kind in Kind::ALL {
+            let (family, _) = kind.as_str().split_once('.').unwrap();
+            assert_eq!(kind.protocol().as_str(), family, "{kind}");
+            assert!(Protocol::ALL.contains(&kind.protocol()), "{kind}");
+        }
+    }
+
+    #[test]
+    fn categories_say_what_rollups_and_queries_ask() {
+        let names = |category| {
+            Kind::of_category(category)
+                .map(Kind::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(Category::LoginFailure),
+            ["ssh.login.failed", "telnet.login.failed"]
+        );
+        assert_eq!(
+            names(Category::LoginSuccess),
+            ["ssh.login.success", "telnet.login.success"]
+        );
+        assert_eq!(
+            names(Category::Command),
+            ["ssh.command", "ssh.exec", "telnet.command"]
+        );
+        assert_eq!(
+            names(Category::Download),
+            ["ssh.download", "telnet.download"]
+        );
+        assert_eq!(names(Category::Upload), ["ssh.upload", "telnet.upload"]);
+        assert_eq!(
+            names(Category::Alarm),
+            ["credential.reuse", "net.alarm", "device.anomaly"]
+        );
+        let logins: Vec<_> = Kind::ALL
+            .iter()
+            .filter(|k| k.category().is_login())
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(
+            logins,
+            [
+                "ssh.login.success",
+                "ssh.login.failed",
+                "telnet.login.success",
+                "telnet.login.failed",
+                "http.login"
+            ]
+        );
     }
 
     #[test]

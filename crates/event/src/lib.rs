@@ -5,17 +5,30 @@
 //! dst_ip, dst_port, summary, data`) are part of Nectar's public interface: sensors
 //! post them, the API returns them and the JSON-lines log stores them.
 //!
+//! Beside events it holds what the rest of Nectar needs to agree on about them:
+//! each [`Kind`]'s [`Protocol`] and [`Category`], the names of shared `data`
+//! fields ([`field`]), the [`Alert`], [`Incident`] and [`Host`] types, and how
+//! attacker text is clipped and shown ([`text`]).
+//!
 //! This crate knows nothing of storage, HTTP or async runtimes, so detectors and
 //! parsers can depend on it without pulling those in.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod alert;
 mod event;
+pub mod field;
+mod host;
+mod incident;
 mod kind;
 mod severity;
+pub mod text;
 mod timestamp;
 
+pub use alert::{Alert, AlertStatus, MAX_ALERT_EVENTS, Observable, ObservableKind, Resolution};
 pub use event::{Event, EventError, IncomingEvent, Limits};
-pub use kind::{Kind, UnknownKind};
+pub use host::{Host, Service, Transport};
+pub use incident::{Incident, IncidentStatus, TimelineAction, TimelineEntry};
+pub use kind::{Category, Kind, Protocol, UnknownKind};
 pub use severity::{Severity, UnknownSeverity};
 pub use timestamp::{Timestamp, TimestampError};

@@ -1,5 +1,6 @@
 //! The fake shell: whatever a logged-in attacker types, over a terminal or not.
 
+use nectar_event::text::must_escape;
 use nectar_honeypot::shell::persona::{Arch, Persona};
 use nectar_honeypot::shell::{Action, Limits, Origin, Shell, World, escape_bytes};
 
@@ -46,7 +47,7 @@ pub fn shell_session(data: &[u8]) {
     }
     let out = shell.end_input();
     check_actions(&out.actions);
-    assert!(escape_bytes(data).chars().all(|c| !c.is_control()));
+    assert!(escape_bytes(data).chars().all(|c| !must_escape(c)));
 }
 
 fn check_actions(actions: &[Action]) {
@@ -61,8 +62,8 @@ fn check_actions(actions: &[Action]) {
             Action::Limit(_) => continue,
         };
         assert!(
-            shown.chars().all(|c| !c.is_control()),
-            "a control character in {shown:?}"
+            shown.chars().all(|c| !must_escape(c)),
+            "a control or invisible character in {shown:?}"
         );
     }
 }

@@ -22,6 +22,8 @@ use nectar_capture::asciicast::{self, Header, Recorder, Step};
 use nectar_capture::seal::Sealer;
 use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
+use nectar_event::field;
+use nectar_event::text::{bound, clip};
 
 use crate::shell::LineNotes;
 use serde::{Deserialize, Serialize};
@@ -218,9 +220,9 @@ impl Capture {
     /// -pPW`), and the summary says "(encrypted)".
     pub fn command(&self, mut event: Event, who: &str, input: &str, notes: LineNotes) -> Event {
         event.summary = format!("{who}: {}", self.shown(input, 200));
-        let mut event = self.secret(event, "input", &bounded(input));
+        let mut event = self.secret(event, field::INPUT, bound(input, MAX_VALUE_BYTES));
         if let Some(raw) = &notes.raw {
-            event = self.secret(event, "raw", &bounded(raw));
+            event = self.secret(event, field::RAW, bound(raw, MAX_VALUE_BYTES));
         }
         let unknown = notes.unknown;
         if unknown.is_empty() {
@@ -229,9 +231,9 @@ impl Capture {
         match &self.sealer {
             Some(sealer) => {
                 let names = serde_json::to_string(&unknown).unwrap_or_default();
-                event.with("unknown_enc", sealer.seal_text(&names))
+                event.with(field::UNKNOWN_SEALED, sealer.seal_text(&names))
             }
-            None => event.with("unknown", unknown),
+            None => event.with(field::UNKNOWN, unknown),
         }
     }
 
@@ -240,9 +242,9 @@ impl Capture {
     /// tokens), `tool`, `outfile`, and the summary `TOOL URL`.
     pub fn download(&self, mut event: Event, tool: &str, url: &str, outfile: String) -> Event {
         event.summary = format!("{tool} {}", self.shown(url, 200));
-        self.secret(event, "url", &bounded(url))
+        self.secret(event, field::URL, bound(url, MAX_VALUE_BYTES))
             .with("tool", tool.to_owned())
-            .with("outfile", outfile)
+            .with(field::OUTFILE, outfile)
             .with("fetched", false)
     }
 
@@ -548,9 +550,9 @@ pub fn upload_event(
 ) -> Event {
     let shown = clip(path, 120);
     event = event
-        .with("via", via.to_owned())
-        .with("filename", bounded(filename))
-        .with("path", bounded(path));
+        .with(field::VIA, via.to_owned())
+        .with(field::FILENAME, bound(filename, MAX_VALUE_BYTES))
+        .with(field::PATH, bound(path, MAX_VALUE_BYTES));
     match verdict {
         Verdict::Stored {
             sha256,
@@ -565,10 +567,10 @@ pub fn upload_event(
             event.severity = nectar_event::Severity::High;
             event
                 .with("size", *size)
-                .with("sha256", sha256.clone())
-                .with("stored", true)
-                .with("duplicate", *duplicate)
-                .with("file", file.clone())
+                .with(field::SHA256, sha256.clone())
+                .with(field::STORED, true)
+                .with(field::DUPLICATE, *duplicate)
+                .with(field::FILE, file.clone())
         }
         Verdict::Refused {
             reason,
@@ -582,42 +584,19 @@ pub fn upload_event(
             event.severity = nectar_event::Severity::Medium;
             let mut event = event
                 .with("size", *size)
-                .with("stored", false)
+                .with(field::STORED, false)
                 .with("reason", reason.as_str());
             if let Some(sha256) = sha256 {
-                event = event.with("sha256", sha256.clone());
+                event = event.with(field::SHA256, sha256.clone());
             }
             event
         }
     }
 }
 
-/// At most `max` characters, control characters shown escaped.
-fn clip(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// At most 4 KiB of an attacker string, cut on a character boundary.
-fn bounded(text: &str) -> String {
-    const MAX: usize = 4096;
-    let mut end = text.len().min(MAX);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
+/// Most bytes of an attacker string a capture event keeps (command lines, URLs,
+/// upload names and paths).
+const MAX_VALUE_BYTES: usize = 4096;
 
 /// The key an event names when a recording stops early.
 fn stopped(step: Step) -> Option<&'static str> {

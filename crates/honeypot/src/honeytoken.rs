@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use aho_corasick::AhoCorasick;
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -210,7 +211,7 @@ impl Honeytokens {
         )
         .with("token", token.name.clone())
         .with("planted", token.planted.clone())
-        .with("protocol", protocol)
+        .with(field::PROTOCOL, protocol)
         .with("field", field)
         .with("value", token.value.clone());
         if let Some((ip, port)) = src {

@@ -4,7 +4,8 @@
 //! OpenSSH, records every login attempt, and hands accepted logins to [`shell`], a
 //! fake bash over a fake filesystem that never runs anything on the real machine.
 //! [`telnet`] is a Telnet login (BusyBox or Debian telnetd) in front of the same
-//! shell; both accept the same [`credentials`].
+//! shell; both accept the same [`credentials`]. All of them start from one
+//! [`context::HoneypotContext`], so they impersonate one [`context::Machine`].
 //!
 //! Honeypots only produce events: they send them on the event bus
 //! ([`nectar_bus::EventSender`]) and never wait for a commit or touch the
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod context;
 pub mod cowrie;
 pub mod credentials;
 pub mod honeytoken;
@@ -25,6 +27,8 @@ pub mod ssh;
 pub mod telnet;
 
 use std::path::PathBuf;
+
+pub use context::{HoneypotContext, Machine};
 
 /// Why a honeypot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +50,8 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// A state file of the honeypot (honeytokens, TLS certificate) could not be
-    /// read, parsed or written.
+    /// A state file of the honeypots (honeytokens, host name, install date, TLS
+    /// certificate) could not be read, parsed or written.
     #[error("{path}: {reason}")]
     State {
         /// The file.

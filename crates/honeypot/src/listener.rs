@@ -1,7 +1,9 @@
-//! What every TCP honeypot (SSH, Telnet) does the same way before a connection is
-//! handed to its protocol: bind with an explicit backlog, cap connections in total
-//! and per source address, report refusals as rate-limited events, keep a host
-//! name across restarts, and wait for open sessions at shutdown.
+//! What the TCP honeypots do the same way before a connection is handed to its
+//! protocol: bind with an explicit backlog (SSH, Telnet, HTTP), cap connections in
+//! total and per source address (SSH and Telnet through [`Gate`], HTTP with
+//! [`ConnectionsPerIp`] and its own request limits), report refusals as
+//! rate-limited events, keep a generated host name across restarts (for
+//! [`crate::Machine`]), and wait for open sessions at shutdown.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nectar_bus::EventSender;
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -52,7 +55,7 @@ pub(crate) fn persistent_hostname(dir: &Path) -> Result<String, Error> {
     );
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&path, format!("{name}\n")))
-        .map_err(|e| Error::HostKey {
+        .map_err(|e| Error::State {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -111,7 +114,7 @@ impl Gate {
                 self.max_connections_per_ip
             ),
         )
-        .with("protocol", self.protocol)
+        .with(field::PROTOCOL, self.protocol)
         .with(
             "limit",
             if total > 0 {
@@ -242,32 +245,7 @@ impl Drop for IpSlot {
     }
 }
 
-/// At most `max` characters, control characters shown escaped, for summaries.
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Bounds an attacker string kept in event data (16 KiB).
-pub(crate) fn bounded(text: &str) -> String {
-    const MAX: usize = 16 * 1024;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
-}
+/// Most bytes of an attacker string an SSH or Telnet event keeps in its data
+/// (user names, passwords, forwarding targets): enough for any real value, bounded
+/// so one connection cannot make one event huge.
+pub(crate) const MAX_VALUE_BYTES: usize = 16 * 1024;

@@ -17,6 +17,7 @@ use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::ssh::parser::KexInit;
 use nectar_honeypot::ssh::profile::{self, openssh_9_2};
 use nectar_honeypot::ssh::{SshHoneypot, SshHoneypotConfig};
+use nectar_honeypot::{HoneypotContext, Machine};
 
 mod capture;
 
@@ -48,9 +49,10 @@ async fn start_full(
         ..config
     };
     let capture = Capture::new(dir.path(), recordings, uploads).unwrap();
-    let honeypot = SshHoneypot::start(config, dir.path(), "test", bus, capture)
-        .await
-        .unwrap();
+    let machine = Machine::decide(&config.hostname, dir.path()).unwrap();
+    let mut cx = HoneypotContext::new(dir.path(), "test", bus, machine);
+    cx.capture = capture;
+    let honeypot = SshHoneypot::start(config, &cx).await.unwrap();
     let addr = honeypot.local_addr();
     Pot {
         honeypot: Some(honeypot),

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use nectar_event::{Event, Kind, Severity, Timestamp};
+use nectar_event::{Category, Event, Kind, Severity, Timestamp, field};
 use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 use uuid::Uuid;
 
@@ -161,7 +161,7 @@ pub enum DataField {
     Password,
     /// `data.input` (shell commands).
     Input,
-    /// `data.statistic` (network alarms).
+    /// `data.stat` (network alarms: the statistic that crossed its threshold).
     Statistic,
     /// `data.path` (HTTP requests).
     Path,
@@ -173,12 +173,12 @@ impl DataField {
     /// The field's key in `data`.
     pub fn key(self) -> &'static str {
         match self {
-            DataField::Username => "username",
-            DataField::Password => "password",
-            DataField::Input => "input",
-            DataField::Statistic => "statistic",
-            DataField::Path => "path",
-            DataField::UserAgent => "user_agent",
+            DataField::Username => field::USERNAME,
+            DataField::Password => field::PASSWORD,
+            DataField::Input => field::INPUT,
+            DataField::Statistic => field::STATISTIC,
+            DataField::Path => field::PATH,
+            DataField::UserAgent => field::USER_AGENT,
         }
     }
 
@@ -186,15 +186,30 @@ impl DataField {
     /// `input_enc`); `None` for fields the honeypots never seal.
     pub fn sealed_key(self) -> Option<&'static str> {
         match self {
-            DataField::Password => Some("password_enc"),
-            DataField::Input => Some("input_enc"),
+            DataField::Password => Some(field::PASSWORD_SEALED),
+            DataField::Input => Some(field::INPUT_SEALED),
             _ => None,
         }
     }
 
     fn json_path(self) -> String {
-        format!("'$.{}'", self.key())
+        data_path(self.key())
     }
+}
+
+/// The SQL JSON path of a `data` field (`'$.username'`). Field names are Nectar's
+/// constants ([`nectar_event::field`]), never user text.
+fn data_path(key: &str) -> String {
+    format!("'$.{key}'")
+}
+
+/// The names of the kinds of `category` as an SQL list (`'ssh.login.failed',
+/// 'telnet.login.failed'`). Kind names are Nectar's own, never user text.
+fn kinds_in(category: Category) -> String {
+    Kind::of_category(category)
+        .map(|kind| format!("'{}'", kind.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Number of events in one time bucket.
@@ -428,19 +443,29 @@ impl Store {
         filter: &EventFilter,
         limit: usize,
     ) -> Result<Vec<SessionSummary>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT json_extract(data, '$.session') AS s, MAX(sensor), MAX(src_ip), MIN(time_us), MAX(time_us), COUNT(*), \
-             SUM(CASE WHEN kind IN ('ssh.command', 'ssh.exec', 'telnet.command') THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN kind IN ('ssh.login.failed', 'telnet.login.failed') THEN 1 ELSE 0 END), \
-             MAX(CASE WHEN kind IN ('ssh.login.success', 'telnet.login.success') THEN json_extract(data, '$.username') END), \
-             MAX(CASE WHEN kind IN ('ssh.login.success', 'telnet.login.success') THEN json_extract(data, '$.password') END) \
-             FROM events",
+        let (commands, failures, successes) = (
+            kinds_in(Category::Command),
+            kinds_in(Category::LoginFailure),
+            kinds_in(Category::LoginSuccess),
         );
+        let (session, username, password) = (
+            data_path(field::SESSION),
+            data_path(field::USERNAME),
+            data_path(field::PASSWORD),
+        );
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT json_extract(data, {session}) AS s, MAX(sensor), MAX(src_ip), MIN(time_us), MAX(time_us), COUNT(*), \
+             SUM(CASE WHEN kind IN ({commands}) THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN kind IN ({failures}) THEN 1 ELSE 0 END), \
+             MAX(CASE WHEN kind IN ({successes}) THEN json_extract(data, {username}) END), \
+             MAX(CASE WHEN kind IN ({successes}) THEN json_extract(data, {password}) END) \
+             FROM events",
+        ));
         let mut clauses = Clauses::new(&mut query);
         push_filter(&mut clauses, filter);
         clauses
             .next()
-            .push("json_extract(data, '$.session') IS NOT NULL");
+            .push(format!("json_extract(data, {session}) IS NOT NULL"));
         query
             .push(" GROUP BY s ORDER BY MAX(time_us) DESC LIMIT ")
             .push_bind(limit.clamp(1, 1_000) as i64);
@@ -542,7 +567,10 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
     if let Some(session) = &filter.session {
         clauses
             .next()
-            .push("json_extract(data, '$.session') = ")
+            .push(format!(
+                "json_extract(data, {}) = ",
+                data_path(field::SESSION)
+            ))
             .push_bind(session.clone());
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
@@ -621,5 +649,30 @@ pub(crate) fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
         4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session query's kind lists come from the kinds' categories; they are
+    /// the lists it used to spell out.
+    #[test]
+    fn session_kind_lists_are_the_categories() {
+        assert_eq!(
+            kinds_in(Category::Command),
+            "'ssh.command', 'ssh.exec', 'telnet.command'"
+        );
+        assert_eq!(
+            kinds_in(Category::LoginFailure),
+            "'ssh.login.failed', 'telnet.login.failed'"
+        );
+        assert_eq!(
+            kinds_in(Category::LoginSuccess),
+            "'ssh.login.success', 'telnet.login.success'"
+        );
+        assert_eq!(data_path(field::SESSION), "'$.session'");
+        assert_eq!(DataField::Username.json_path(), "'$.username'");
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use nectar_event::{Event, Kind, Timestamp};
+use nectar_event::{Event, Timestamp};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::query::{DataField, KindCount, TopField, ValueCount};
@@ -58,17 +58,6 @@ fn cut(value: &str) -> &str {
     &value[..end]
 }
 
-fn is_login(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::SshLoginFailed
-            | Kind::SshLoginSuccess
-            | Kind::TelnetLoginFailed
-            | Kind::TelnetLoginSuccess
-            | Kind::HttpLogin
-    )
-}
-
 /// A batch's rollup, summed in memory.
 #[derive(Default)]
 pub(crate) struct RollupBatch<'a> {
@@ -113,7 +102,8 @@ impl<'a> RollupBatch<'a> {
             }
         };
         ranked(DataField::Username);
-        if is_login(event.kind) {
+        // Passwords are ranked from login attempts only (of every outcome).
+        if event.kind.category().is_login() {
             ranked(DataField::Password);
         }
         ranked(DataField::Input);

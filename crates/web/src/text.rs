@@ -1,41 +1,16 @@
 //! Making attacker-controlled text safe to show a person.
 //!
 //! HTML escaping is the templates' job (askama escapes every value). This module does
-//! the other half: control characters and terminal escapes become visible text
-//! (`\x1b[31m` stays readable instead of recolouring a terminal or hiding text), and
-//! long values are cut so one event cannot swamp a page.
+//! the other half, for pages: control and invisible characters and terminal escapes
+//! become visible text (`\x1b[31m` stays readable instead of recolouring a terminal
+//! or hiding text), and long values are cut so one event cannot swamp a page. Which
+//! characters are escaped, and how, is decided by `nectar_event::text`; this module
+//! adds what only pages need (the cut value's disclosure).
 
-use std::fmt::Write as _;
-
-/// `s` with control characters written as `\xNN` (`\n`, `\r`, `\t` as themselves
-/// escaped), cut to `max_chars` characters with an ellipsis.
-pub fn visible(s: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max_chars * 4));
-    for (count, c) in s.chars().enumerate() {
-        if count == max_chars {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            // Bidirectional overrides and zero-width characters can disguise text.
-            '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}' => {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `s` with control and invisible characters written visibly (`\xNN`, `\n`,
+/// `\u{200b}`), cut to `max_chars` characters with an ellipsis: the one rule of
+/// `nectar_event::text`, which `nectar ctl` shares.
+pub use nectar_event::text::visible;
 
 /// An attacker's value ready for a table cell: `short` fits the cell; when it had
 /// to be cut, `full` holds the whole value (made visible the same way, up to

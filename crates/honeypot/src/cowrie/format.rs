@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use nectar_event::{Event, Kind};
+use nectar_event::{Category, Event, Kind, Protocol, field};
 use serde_json::{Map, Value, json};
 
 /// Sessions remembered for `cowrie.client.version` (sent once per session);
@@ -46,13 +46,13 @@ impl CowrieFormat {
         let data = &event.data;
         let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or("");
         let (Some(session), Some(protocol)) = (
-            data.get("session").and_then(Value::as_str),
-            data.get("protocol").and_then(Value::as_str),
+            data.get(field::SESSION).and_then(Value::as_str),
+            data.get(field::PROTOCOL).and_then(Value::as_str),
         ) else {
             return;
         };
         // HTTP honeypot sessions (and anything else) have no Cowrie form.
-        if protocol != "ssh" && protocol != "telnet" {
+        if protocol != Protocol::Ssh.as_str() && protocol != Protocol::Telnet.as_str() {
             return;
         }
         let session = session.to_owned();
@@ -82,48 +82,40 @@ impl CowrieFormat {
                 ] {
                     fields.insert(key.into(), data.get(key).cloned().unwrap_or(Value::Null));
                 }
-                let message = format!("SSH client hassh fingerprint: {}", text("hassh"));
+                let message = format!("SSH client hassh fingerprint: {}", text(field::HASSH));
                 self.version_line(event, &session, &mut lines);
                 lines.push(("cowrie.client.kex", fields, message));
             }
-            Kind::SshLoginFailed
-            | Kind::SshLoginSuccess
-            | Kind::TelnetLoginFailed
-            | Kind::TelnetLoginSuccess => {
+            kind if matches!(
+                kind.category(),
+                Category::LoginSuccess | Category::LoginFailure
+            ) =>
+            {
                 self.version_line(event, &session, &mut lines);
-                let success =
-                    matches!(event.kind, Kind::SshLoginSuccess | Kind::TelnetLoginSuccess);
-                if text("method") == "publickey" {
+                let success = kind.category() == Category::LoginSuccess;
+                if text(field::METHOD) == "publickey" {
                     let mut fields = Map::new();
-                    fields.insert("username".into(), text("username").into());
+                    fields.insert("username".into(), text(field::USERNAME).into());
                     fields.insert("fingerprint".into(), text("fingerprint").into());
                     fields.insert("key".into(), "".into());
                     fields.insert("type".into(), text("key_type").into());
                     let message = format!(
                         "public key attempt for user {} of type {} with fingerprint {}",
-                        text("username"),
+                        text(field::USERNAME),
                         text("key_type"),
                         text("fingerprint")
                     );
                     lines.push(("cowrie.client.fingerprint", fields, message));
                 } else {
                     let mut fields = Map::new();
-                    fields.insert("username".into(), text("username").into());
+                    fields.insert("username".into(), text(field::USERNAME).into());
                     // Encrypted at rest (`encrypt_to`): the ciphertext, which
                     // `nectar decrypt` turns back into Cowrie's `password`.
-                    let shown = match data.get("password_enc") {
-                        Some(sealed) => {
-                            fields.insert("password_enc".into(), sealed.clone());
-                            "(encrypted)"
-                        }
-                        None => {
-                            fields.insert("password".into(), text("password").into());
-                            text("password")
-                        }
-                    };
+                    let shown =
+                        sealed_or_clear(data, field::PASSWORD, field::PASSWORD_SEALED, &mut fields);
                     let message = format!(
                         "login attempt [{}/{shown}] {}",
-                        text("username"),
+                        text(field::USERNAME),
                         if success { "succeeded" } else { "failed" }
                     );
                     let id = if success {
@@ -143,67 +135,69 @@ impl CowrieFormat {
                     }
                 }
             }
-            Kind::SshCommand | Kind::SshExec | Kind::TelnetCommand => {
+            kind if kind.category() == Category::Command => {
                 let mut fields = Map::new();
                 // Encrypted at rest (`encrypt_to`): the ciphertext, which `nectar
                 // decrypt` turns back into Cowrie's `input`.
-                let shown = sealed_or_clear(data, "input", &mut fields);
+                let shown = sealed_or_clear(data, field::INPUT, field::INPUT_SEALED, &mut fields);
                 let message = format!("CMD: {shown}");
                 lines.push(("cowrie.command.input", fields.clone(), message));
                 // Cowrie's answer to a line whose command it does not have.
                 if data
-                    .get("unknown")
+                    .get(field::UNKNOWN)
                     .and_then(Value::as_array)
                     .is_some_and(|a| !a.is_empty())
-                    || data.contains_key("unknown_enc")
+                    || data.contains_key(field::UNKNOWN_SEALED)
                 {
                     let message = format!("Command not found: {shown}");
                     lines.push(("cowrie.command.failed", fields, message));
                 }
             }
-            Kind::SshDownload | Kind::TelnetDownload => {
+            kind if kind.category() == Category::Download => {
                 // Nothing is fetched, so there is no SHA-256 of the content: the
                 // field is left out rather than made up.
                 let mut fields = Map::new();
-                let shown = sealed_or_clear(data, "url", &mut fields);
-                fields.insert("outfile".into(), text("outfile").into());
-                fields.insert("destfile".into(), text("outfile").into());
-                if let Some(sha) = data.get("sha256").or_else(|| data.get("shasum")) {
+                let shown = sealed_or_clear(data, field::URL, field::URL_SEALED, &mut fields);
+                fields.insert("outfile".into(), text(field::OUTFILE).into());
+                fields.insert("destfile".into(), text(field::OUTFILE).into());
+                if let Some(sha) = data.get(field::SHA256).or_else(|| data.get("shasum")) {
                     fields.insert("shasum".into(), sha.clone());
                 }
                 let message = format!(
                     "Download of URL ({shown}) to {} recorded, not fetched",
-                    text("outfile")
+                    text(field::OUTFILE)
                 );
                 lines.push(("cowrie.session.file_download", fields, message));
             }
             // Stored uploads only (Cowrie has no id for a refused one). Files
             // written through the shell are Cowrie's "Saved redir contents".
-            Kind::SshUpload | Kind::TelnetUpload
-                if data.get("stored") == Some(&Value::Bool(true)) =>
+            kind if kind.category() == Category::Upload
+                && data.get(field::STORED) == Some(&Value::Bool(true)) =>
             {
                 let mut fields = Map::new();
-                fields.insert("outfile".into(), text("file").into());
-                fields.insert("shasum".into(), text("sha256").into());
-                if text("via") == "shell" {
-                    fields.insert("url".into(), text("path").into());
-                    fields.insert("destfile".into(), text("path").into());
+                fields.insert("outfile".into(), text(field::FILE).into());
+                fields.insert("shasum".into(), text(field::SHA256).into());
+                if text(field::VIA) == "shell" {
+                    fields.insert("url".into(), text(field::PATH).into());
+                    fields.insert("destfile".into(), text(field::PATH).into());
                     fields.insert(
                         "duplicate".into(),
-                        data.get("duplicate").cloned().unwrap_or(Value::Bool(false)),
+                        data.get(field::DUPLICATE)
+                            .cloned()
+                            .unwrap_or(Value::Bool(false)),
                     );
                     let message = format!(
                         "Saved redir contents with SHA-256 {} to {}",
-                        text("sha256"),
-                        text("path")
+                        text(field::SHA256),
+                        text(field::PATH)
                     );
                     lines.push(("cowrie.session.file_download", fields, message));
                 } else {
-                    fields.insert("filename".into(), text("filename").into());
+                    fields.insert("filename".into(), text(field::FILENAME).into());
                     let message = format!(
                         "SFTP Uploaded file \"{}\" to {}",
-                        text("filename"),
-                        text("file")
+                        text(field::FILENAME),
+                        text(field::FILE)
                     );
                     lines.push(("cowrie.session.file_upload", fields, message));
                 }
@@ -228,7 +222,10 @@ impl CowrieFormat {
             }
             Kind::SessionClose => {
                 self.versioned.remove(&session);
-                let seconds = data.get("duration").and_then(Value::as_f64).unwrap_or(0.0);
+                let seconds = data
+                    .get(field::DURATION)
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
                 if let (Some(width), Some(height)) = (
                     data.get("width").and_then(Value::as_u64),
                     data.get("height").and_then(Value::as_u64),
@@ -242,7 +239,7 @@ impl CowrieFormat {
                         format!("Terminal Size: {width} {height}"),
                     ));
                 }
-                if let Some(ttylog) = data.get("recording").and_then(Value::as_str) {
+                if let Some(ttylog) = data.get(field::RECORDING).and_then(Value::as_str) {
                     let shasum = text("recording_input_sha256");
                     if self.recorded.len() >= MAX_SESSIONS {
                         self.recorded.clear();
@@ -312,7 +309,11 @@ impl CowrieFormat {
         session: &str,
         lines: &mut Vec<(&str, Map<String, Value>, String)>,
     ) {
-        let Some(version) = event.data.get("client_version").and_then(Value::as_str) else {
+        let Some(version) = event
+            .data
+            .get(field::CLIENT_VERSION)
+            .and_then(Value::as_str)
+        else {
             return;
         };
         if version.is_empty() || self.versioned.contains(session) {
@@ -332,16 +333,17 @@ impl CowrieFormat {
     }
 }
 
-/// Copies `key` of `data` to `fields`, or `key_enc` when the event has it sealed
-/// (`encrypt_to`); returns what a message may show of it.
+/// Copies `key` of `data` to `fields`, or `sealed` (its `_enc` name) when the
+/// event has it sealed (`encrypt_to`); returns what a message may show of it.
+/// Cowrie's field names are Nectar's for these (`password`, `input`, `url`).
 fn sealed_or_clear<'a>(
     data: &'a Map<String, Value>,
     key: &str,
+    sealed: &str,
     fields: &mut Map<String, Value>,
 ) -> &'a str {
-    let sealed = format!("{key}_enc");
-    if let Some(value) = data.get(&sealed) {
-        fields.insert(sealed, value.clone());
+    if let Some(value) = data.get(sealed) {
+        fields.insert(sealed.into(), value.clone());
         return "(encrypted)";
     }
     let clear = data.get(key).and_then(Value::as_str).unwrap_or("");

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nectar_bus::EventSender;
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -34,9 +35,9 @@ use tracing::{info, warn};
 
 pub use config::{HttpHoneypotConfig, ServerProfile, TlsConfig};
 
-use crate::Error;
 use crate::honeytoken::Honeytokens;
 use crate::listener::ConnectionsPerIp;
+use crate::{Error, HoneypotContext};
 
 /// State shared by every connection.
 pub(crate) struct Shared {
@@ -148,8 +149,8 @@ impl Shared {
                 self.config.max_requests_per_ip_per_second
             ),
         )
-        .with("protocol", "http")
-        .with("limit", limit)
+        .with(field::PROTOCOL, "http")
+        .with(field::LIMIT, limit)
         .with("refused_max_connections", total)
         .with("refused_max_connections_per_ip", per_ip)
         .with("refused_max_requests_per_ip_per_second", rate);
@@ -166,29 +167,22 @@ pub struct HttpHoneypot {
 }
 
 impl HttpHoneypot {
-    /// Binds the listener(s), renders the personas with `tokens`, and starts
-    /// accepting. `state_dir` keeps the install date, host name and TLS certificate.
+    /// Binds the listeners (HTTP, and HTTPS when `tls` is on) and starts
+    /// accepting. The bait pages show the context's machine; the context's `http/`
+    /// state directory keeps the install date and TLS certificate; events go to
+    /// its bus as its sensor, with captured passwords sealed as its capture says;
+    /// its honeytokens are planted in the pages.
     pub async fn start(
         config: HttpHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        tokens: Arc<Honeytokens>,
+        cx: &HoneypotContext,
     ) -> Result<HttpHoneypot, Error> {
-        let capture = crate::capture::Capture::disabled();
-        HttpHoneypot::start_with_capture(config, state_dir, sensor, bus, tokens, capture).await
-    }
-
-    /// [`HttpHoneypot::start`], with captured passwords encrypted as `capture`
-    /// says (`[honeypot] encrypt_to`).
-    pub async fn start_with_capture(
-        config: HttpHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        tokens: Arc<Honeytokens>,
-        capture: Arc<crate::capture::Capture>,
-    ) -> Result<HttpHoneypot, Error> {
+        let state_dir = &cx.dir("http");
+        let (sensor, bus, tokens, capture) = (
+            cx.sensor.as_str(),
+            cx.bus.clone(),
+            cx.honeytokens.clone(),
+            cx.capture.clone(),
+        );
         config.validate().map_err(Error::Config)?;
         let user_rules = if config.rules_file.as_os_str().is_empty() {
             None
@@ -210,11 +204,9 @@ impl HttpHoneypot {
             reason: e.to_string(),
         })?;
         let install_time = install_time(state_dir)?;
-        // The same host name as the SSH honeypot's, so both tell one story.
-        let ssh_dir = state_dir.parent().unwrap_or(state_dir).join("ssh");
-        let hostname =
-            crate::listener::persistent_hostname(&ssh_dir).unwrap_or_else(|_| "www".into());
-        let site = site::Site::build(&config, &tokens, &hostname, install_time)
+        // The same machine as the SSH honeypot's, so both tell one story.
+        let hostname = &cx.machine.hostname;
+        let site = site::Site::build(&config, &tokens, hostname, install_time)
             .map_err(|e| Error::Config(format!("key `templates_dir`: {e}")))?;
         let listener = crate::listener::bind(config.listen, config.backlog)?;
         let addr = local_addr(&listener, config.listen)?;

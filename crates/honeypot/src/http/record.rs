@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use nectar_event::field;
+use nectar_event::text::bound;
 use nectar_event::{Event, Kind, Severity};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -190,17 +192,6 @@ fn lossy(bytes: &[u8], max: usize) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
-fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// The client's address: the peer, or the last address of `X-Forwarded-For` when
 /// the peer is a trusted proxy.
 fn client_ip(shared: &Shared, info: &ConnInfo, forwarded: &[u8]) -> IpAddr {
@@ -226,8 +217,8 @@ fn base_event(
     let mut event = Event::new(shared.sensor.clone(), kind, severity, summary)
         .from_addr(src, Some(info.peer.port()))
         .to_addr(info.local.ip(), Some(info.local.port()))
-        .with("session", info.id.clone())
-        .with("protocol", if info.tls { "https" } else { "http" });
+        .with(field::SESSION, info.id.clone())
+        .with(field::PROTOCOL, if info.tls { "https" } else { "http" });
     if let Some(sni) = &info.sni {
         event = event.with("tls_sni", sni.clone());
     }
@@ -282,15 +273,15 @@ pub(crate) async fn request(
         let _ = write!(
             summary,
             "{} {}?(encrypted)",
-            clip(req.method, 16),
-            clip(req.raw_path, 160)
+            bound(req.method, 16),
+            bound(req.raw_path, 160)
         );
     } else {
         let _ = write!(
             summary,
             "{} {}",
-            clip(req.method, 16),
-            clip(req.target, 160)
+            bound(req.method, 16),
+            bound(req.target, 160)
         );
     }
     let _ = write!(summary, " -> {}", outcome.status);
@@ -325,19 +316,19 @@ pub(crate) async fn request(
         })
         .collect();
     let mut event = base_event(shared, info, Kind::HttpRequest, severity, summary, src)
-        .with("method", clip(req.method, 64))
-        .with("path", clip(req.raw_path, PATH_MAX))
+        .with("method", bound(req.method, 64))
+        .with(field::PATH, bound(req.raw_path, PATH_MAX))
         .with(
             "query",
             if secret_query {
                 "(encrypted)"
             } else {
-                clip(req.query, PATH_MAX)
+                bound(req.query, PATH_MAX)
             },
         )
         .with("version", if req.http10 { "HTTP/1.0" } else { "HTTP/1.1" })
         .with("headers", Value::Array(headers))
-        .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX))
+        .with(field::USER_AGENT, lossy(req.user_agent, HEADER_VALUE_MAX))
         .with("status", outcome.status)
         .with("classes", Value::Array(classes))
         .with(
@@ -353,12 +344,12 @@ pub(crate) async fn request(
         .with("request_index", req.index)
         .with("body_bytes", req.body.len());
     if let Some(host) = req.host {
-        event = event.with("host", clip(host, 255));
+        event = event.with("host", bound(host, 255));
     }
     if secret_query {
         event = shared
             .capture
-            .secret(event, "query", clip(req.query, PATH_MAX));
+            .secret(event, "query", bound(req.query, PATH_MAX));
     }
     for (key, value) in &sealed_headers {
         event = shared.capture.secret(event, key, value);
@@ -377,7 +368,7 @@ pub(crate) async fn request(
         event = event.with("persona", p);
     }
     if let Some(key) = outcome.limit.key() {
-        event = event.with("limit", key);
+        event = event.with(field::LIMIT, key);
     }
     if src != info.peer.ip() {
         event = event.with("proxy", info.peer.ip().to_string());
@@ -434,7 +425,7 @@ pub(crate) async fn request(
             Some((src, info.peer.port())),
         )
         .to_addr(info.local.ip(), Some(info.local.port()))
-        .with("session", info.id.clone());
+        .with(field::SESSION, info.id.clone());
         shared.bus.send(event).await;
     }
 }
@@ -452,9 +443,9 @@ async fn login_event(
 ) {
     let summary = format!(
         "{}/{} posted to {}",
-        clip(user, 64),
+        bound(user, 64),
         shared.capture.shown_secret(password),
-        clip(req.raw_path, 128)
+        bound(req.raw_path, 128)
     );
     let mut event = base_event(
         shared,
@@ -464,16 +455,16 @@ async fn login_event(
         summary,
         src,
     )
-    .with("username", clip(user, 1024))
-    .with("path", clip(req.raw_path, PATH_MAX))
+    .with(field::USERNAME, bound(user, 1024))
+    .with(field::PATH, bound(req.raw_path, PATH_MAX))
     .with("format", format)
-    .with("user_agent", lossy(req.user_agent, HEADER_VALUE_MAX));
+    .with(field::USER_AGENT, lossy(req.user_agent, HEADER_VALUE_MAX));
     if !persona.is_empty() {
         event = event.with("persona", persona);
     }
     event = shared
         .capture
-        .secret(event, "password", clip(password, 1024));
+        .secret(event, field::PASSWORD, bound(password, 1024));
     shared.bus.send(event).await;
 }
 
@@ -637,7 +628,7 @@ pub(crate) async fn rejected(
     .with("classes", Value::Array(Vec::new()))
     .with("rules", Value::Array(Vec::new()));
     if let Some(key) = limit.key() {
-        event = event.with("limit", key);
+        event = event.with(field::LIMIT, key);
     }
     shared.bus.send(event).await;
 }
@@ -657,7 +648,7 @@ pub(crate) async fn limit_event(shared: &Shared, info: &ConnInfo, limit: Limit, 
         ),
         info.peer.ip(),
     )
-    .with("limit", key)
+    .with(field::LIMIT, key)
     .with("raw_bytes", raw.len())
     .with("raw_preview", lossy(raw, 256));
     shared.bus.send(event).await;

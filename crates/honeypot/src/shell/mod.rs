@@ -1,7 +1,7 @@
 //! The fake shell: Debian's bash or a BusyBox device's ash, as the persona's
 //! machine has it, never running anything on the real machine.
 //!
-//! Pure and protocol-free so that the SSH and (later) Telnet honeypots share it:
+//! Pure and protocol-free so that the SSH and Telnet honeypots share it:
 //! bytes or lines go in, terminal output and [`Action`]s (commands typed, URLs
 //! fetched, limits hit) come out; the caller turns actions into events. The
 //! filesystem is [`fs`], the grammar [`parser`], the line discipline [`line`], the
@@ -105,36 +105,8 @@ pub fn with_notes(actions: Vec<Action>) -> Vec<(Action, LineNotes)> {
 }
 
 /// Bytes shown as text that a terminal or a browser can display without
-/// interpreting any of it: printable characters as they are, a backslash as
-/// `\\`, control characters (C0, DEL, C1), separators and bidirectional
-/// controls, and bytes that are not UTF-8 as `\xNN` (`\u{NN}` above ASCII),
-/// so `ESC [ A` reads `\x1b[A`.
-pub fn escape_bytes(data: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(data.len() + 8);
-    for chunk in data.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x80 && c.is_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                // C1 controls, and what reorders or breaks displayed text (line
-                // and paragraph separators, bidirectional controls, BOM).
-                c if c.is_control()
-                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
-                {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
+/// interpreting any of it (the one escaping rule of `nectar_event::text`).
+pub use nectar_event::text::escape_bytes;
 
 /// Which shell a session looks like: the one of its persona's machine
 /// ([`Persona::profile`]).

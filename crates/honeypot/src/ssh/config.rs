@@ -20,8 +20,9 @@ pub struct SshHoneypotConfig {
     pub listen: SocketAddr,
     /// The identification string sent to clients: the OpenSSH build we pretend to be.
     pub banner: String,
-    /// Host name shown in the prompt and by `hostname`/`uname -n`; empty: one is
-    /// picked at first start and kept in the data directory.
+    /// Host name shown in the prompt and by `hostname`/`uname -n`, and the name of
+    /// the machine every honeypot impersonates (the HTTP bait pages show it too);
+    /// empty: one is picked at first start and kept in the data directory.
     pub hostname: String,
     /// Accepted logins, as `user:password` rules read in order, first match wins:
     /// `*` matches anything, a password starting with `!` refuses it

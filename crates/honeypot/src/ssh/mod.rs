@@ -17,9 +17,9 @@ pub mod session;
 pub mod sftp;
 pub mod tap;
 
+use crate::HoneypotContext;
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,37 +68,21 @@ pub struct SshHoneypot {
 }
 
 impl SshHoneypot {
-    /// Binds the listener, loads or creates the host keys in `state_dir`, and starts
-    /// accepting. Events go to `bus` with `sensor` as their sensor name; sessions are
-    /// recorded (and uploads kept) as `capture` says.
+    /// Binds the listener, loads or creates the host keys in the context's `ssh/`
+    /// state directory, and starts accepting. The machine is the context's (or
+    /// `hostname` when set); events go to its bus as its sensor; sessions are
+    /// recorded (and uploads kept) as its capture says; passwords are checked
+    /// against its honeytokens.
     pub async fn start(
         config: SshHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        capture: Arc<Capture>,
-    ) -> Result<SshHoneypot, Error> {
-        let none = Arc::new(crate::honeytoken::Honeytokens::empty());
-        SshHoneypot::start_with_honeytokens(config, state_dir, sensor, bus, capture, none).await
-    }
-
-    /// Like [`SshHoneypot::start`], watching for `honeytokens` in passwords.
-    pub async fn start_with_honeytokens(
-        config: SshHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        capture: Arc<Capture>,
-        honeytokens: Arc<crate::honeytoken::Honeytokens>,
+        cx: &HoneypotContext,
     ) -> Result<SshHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
-        let keys = hostkeys::load_or_generate(state_dir)?;
-        let hostname = if config.hostname.is_empty() {
-            listener::persistent_hostname(state_dir)?
-        } else {
-            config.hostname.clone()
-        };
+        let keys = hostkeys::load_or_generate(&cx.dir("ssh"))?;
+        let hostname = cx.hostname(&config.hostname);
+        let (sensor, bus, capture) = (cx.sensor.as_str(), cx.bus.clone(), cx.capture.clone());
+        let honeytokens = cx.honeytokens.clone();
         let socket = listener::bind(config.listen, config.backlog)?;
         let addr = socket.local_addr().map_err(|source| Error::Bind {
             addr: config.listen,

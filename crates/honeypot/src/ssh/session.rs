@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use russh::keys::HashAlg;
 use russh::server::{Auth, ChannelOpenHandle, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
@@ -22,9 +23,10 @@ use super::Shared;
 use super::profile::TOO_MANY_FAILURES;
 use super::tap::{Hello, Tap};
 use crate::capture::{IncomingFile, RecordingLog, SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip};
+use crate::listener::MAX_VALUE_BYTES;
 use crate::shell::{Action, Limits, Origin, Shell};
 use crate::ssh::scp::{self, Received, ScpSink};
+use nectar_event::text::{bound, clip};
 
 /// Channels one connection may open (OpenSSH clients use one or two).
 const MAX_CHANNELS: usize = 4;
@@ -215,7 +217,7 @@ impl Closer {
         );
         if let Some(line) = self.hello.refused_ident.get() {
             summary = format!("Not an SSH client ({})", clip(line, 60));
-            event = event.with("client_version", line.clone());
+            event = event.with(field::CLIENT_VERSION, line.clone());
         }
         event.summary = summary;
         let mut event = event
@@ -227,7 +229,7 @@ impl Closer {
         let recordings =
             std::mem::take(&mut *self.recordings.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(first) = recordings.first() {
-            event = first.describe(event.with("recording", first.relative_path().to_owned()));
+            event = first.describe(event.with(field::RECORDING, first.relative_path().to_owned()));
         }
         if recordings.len() > 1 {
             let all: Vec<&str> = recordings.iter().map(|r| r.relative_path()).collect();
@@ -253,7 +255,7 @@ impl Closer {
                 Severity::Low,
                 format!("SSH session closed at limit {reason}"),
             )
-            .with("limit", reason);
+            .with(field::LIMIT, reason);
             self.shared.bus.send(limit).await;
         }
     }
@@ -302,8 +304,8 @@ fn base_event(
 ) -> Event {
     let mut event = Event::new(shared.sensor.clone(), kind, severity, summary)
         .from_addr(peer.ip(), Some(peer.port()))
-        .with("session", session.to_owned())
-        .with("protocol", "ssh");
+        .with(field::SESSION, session.to_owned())
+        .with(field::PROTOCOL, "ssh");
     if let Some(local) = local {
         event = event.to_addr(local.ip(), Some(local.port()));
     }
@@ -397,9 +399,9 @@ impl Conn {
                     clip(&self.client_version(), 60)
                 ),
             )
-            .with("hassh", hassh)
+            .with(field::HASSH, hassh)
             .with("hasshAlgorithms", kex.hassh_algorithms())
-            .with("client_version", self.client_version());
+            .with(field::CLIENT_VERSION, self.client_version());
         for (k, v) in kex.to_json() {
             event = event.with(&k, v);
         }
@@ -427,15 +429,15 @@ impl Conn {
         };
         let mut event = self
             .event(kind, severity, format!("{shown} {verdict}"))
-            .with("username", bounded(user))
+            .with(field::USERNAME, bound(user, MAX_VALUE_BYTES))
             .with("method", method)
-            .with("client_version", self.client_version())
-            .with("hassh", self.hassh());
+            .with(field::CLIENT_VERSION, self.client_version())
+            .with(field::HASSH, self.hassh());
         if let Some(secret) = secret {
-            event = self
-                .shared
-                .capture
-                .secret(event, "password", &bounded(secret));
+            event =
+                self.shared
+                    .capture
+                    .secret(event, field::PASSWORD, bound(secret, MAX_VALUE_BYTES));
         }
         for (k, v) in extra {
             event = event.with(k, v);
@@ -449,8 +451,8 @@ impl Conn {
                 "password",
                 Some((self.peer.ip(), self.peer.port())),
             )
-            .with("username", bounded(user))
-            .with("session", self.id.clone());
+            .with(field::USERNAME, bound(user, MAX_VALUE_BYTES))
+            .with(field::SESSION, self.id.clone());
             let reuse = match self.local {
                 Some(local) => reuse.to_addr(local.ip(), Some(local.port())),
                 None => reuse,
@@ -486,7 +488,7 @@ impl Conn {
                     Severity::Low,
                     format!("SSH client {} hit max_auth_attempts", self.peer.ip()),
                 )
-                .with("limit", "max_auth_attempts");
+                .with(field::LIMIT, "max_auth_attempts");
             self.send(limit).await;
         }
         Auth::Reject {
@@ -568,7 +570,7 @@ impl Conn {
         for file in files {
             let base = self.event(Kind::SshUpload, Severity::High, String::new());
             let event = upload_event(base, "scp", &file.filename, &file.path, &file.verdict)
-                .with("username", self.user.clone().unwrap_or_default());
+                .with(field::USERNAME, self.user.clone().unwrap_or_default());
             self.send(event).await;
             if matches!(
                 file.verdict,
@@ -608,7 +610,7 @@ impl Conn {
             let base = self.event(Kind::SshUpload, Severity::High, String::new());
             let name = if path.is_empty() { "-" } else { path.as_str() };
             let event = upload_event(base, "exec", name, &path, &end.verdict)
-                .with("username", self.user.clone().unwrap_or_default());
+                .with(field::USERNAME, self.user.clone().unwrap_or_default());
             self.send(event).await;
         }
         if !path.is_empty()
@@ -648,7 +650,7 @@ impl Conn {
                 Severity::Low,
                 format!("SSH session recording stopped at {limit}"),
             )
-            .with("limit", limit);
+            .with(field::LIMIT, limit);
         self.send(event).await;
     }
 
@@ -701,7 +703,7 @@ impl Conn {
                     };
                     let base = self
                         .event(kind, Severity::Medium, String::new())
-                        .with("username", self.user.clone().unwrap_or_default());
+                        .with(field::USERNAME, self.user.clone().unwrap_or_default());
                     let who = self.user.as_deref().unwrap_or("?");
                     self.shared.capture.command(base, who, &input, notes)
                 }
@@ -713,7 +715,7 @@ impl Conn {
                     let verdict = self.shared.capture.store_upload(&data);
                     let base = self.event(Kind::SshUpload, Severity::High, String::new());
                     upload_event(base, "shell", &path, &path, &verdict)
-                        .with("username", self.user.clone().unwrap_or_default())
+                        .with(field::USERNAME, self.user.clone().unwrap_or_default())
                 }
                 Action::Limit(which) => {
                     let key = if which == "line" {
@@ -726,7 +728,7 @@ impl Conn {
                         Severity::Low,
                         format!("SSH session hit {key}"),
                     )
-                    .with("limit", key)
+                    .with(field::LIMIT, key)
                 }
             };
             self.send(event).await;
@@ -1053,9 +1055,9 @@ impl russh::server::Handler for Conn {
                 Severity::Medium,
                 format!("{}: SFTP session", self.user.as_deref().unwrap_or("?")),
             )
-            .with("input", "subsystem sftp")
+            .with(field::INPUT, "subsystem sftp")
             .with("subsystem", "sftp")
-            .with("username", self.user.clone().unwrap_or_default());
+            .with(field::USERNAME, self.user.clone().unwrap_or_default());
         self.send(event).await;
         let user = self.user.clone().unwrap_or_else(|| "root".into());
         let persona = &self.shared.world.persona;
@@ -1162,9 +1164,9 @@ impl russh::server::Handler for Conn {
                 format!("direct-tcpip to {}:{port} refused", clip(host, 100)),
             )
             .with("request", "direct-tcpip")
-            .with("target_host", bounded(host))
+            .with("target_host", bound(host, MAX_VALUE_BYTES))
             .with("target_port", port)
-            .with("originator_host", bounded(originator))
+            .with("originator_host", bound(originator, MAX_VALUE_BYTES))
             .with("originator_port", originator_port);
         self.send(event).await;
         reply
@@ -1186,7 +1188,7 @@ impl russh::server::Handler for Conn {
                 format!("tcpip-forward of {}:{port} refused", clip(address, 100)),
             )
             .with("request", "tcpip-forward")
-            .with("target_host", bounded(address))
+            .with("target_host", bound(address, MAX_VALUE_BYTES))
             .with("target_port", *port);
         self.send(event).await;
         Ok(false)

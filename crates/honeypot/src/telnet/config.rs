@@ -40,8 +40,8 @@ pub struct TelnetHoneypotConfig {
     /// or `mipsel` (little-endian MIPS, `mips`); its binaries' ELF headers,
     /// `uname` and /proc/cpuinfo follow it. Only for `profile = "busybox"`.
     pub arch: Arch,
-    /// Host name in the login prompt and the shell; empty: one is picked at first
-    /// start and kept in the data directory.
+    /// Host name in the login prompt and the shell; empty: the machine's, as the
+    /// SSH honeypot shows it (`[honeypot.ssh] hostname` or the generated name).
     pub hostname: String,
     /// Accepted logins, as `user:password` rules read in order, first match wins
     /// (the same rules as `[honeypot.ssh] credentials`).

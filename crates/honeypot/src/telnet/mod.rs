@@ -12,8 +12,8 @@ pub mod options;
 pub mod parser;
 pub mod session;
 
+use crate::HoneypotContext;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,36 +55,19 @@ pub struct TelnetHoneypot {
 }
 
 impl TelnetHoneypot {
-    /// Binds the listener and starts accepting; the host name (when not set) is
-    /// kept in `state_dir`. Events go to `bus` with `sensor` as their sensor name;
-    /// shells are recorded through `capture`.
+    /// Binds the listener and starts accepting. The machine is the context's (or
+    /// `hostname` when set: a camera may be another machine than the SSH server);
+    /// events go to its bus as its sensor; shells are recorded through its capture;
+    /// passwords are checked against its honeytokens.
     pub async fn start(
         config: TelnetHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        capture: Arc<Capture>,
-    ) -> Result<TelnetHoneypot, Error> {
-        let none = Arc::new(crate::honeytoken::Honeytokens::empty());
-        TelnetHoneypot::start_with_honeytokens(config, state_dir, sensor, bus, capture, none).await
-    }
-
-    /// Like [`TelnetHoneypot::start`], watching for `honeytokens` in passwords.
-    pub async fn start_with_honeytokens(
-        config: TelnetHoneypotConfig,
-        state_dir: &Path,
-        sensor: &str,
-        bus: EventSender,
-        capture: Arc<Capture>,
-        honeytokens: Arc<crate::honeytoken::Honeytokens>,
+        cx: &HoneypotContext,
     ) -> Result<TelnetHoneypot, Error> {
         config.validate().map_err(Error::Config)?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
-        let hostname = if config.hostname.is_empty() {
-            listener::persistent_hostname(state_dir)?
-        } else {
-            config.hostname.clone()
-        };
+        let hostname = cx.hostname(&config.hostname);
+        let (sensor, bus, capture) = (cx.sensor.as_str(), cx.bus.clone(), cx.capture.clone());
+        let honeytokens = cx.honeytokens.clone();
         let socket = listener::bind(config.listen, config.backlog)?;
         let addr = socket.local_addr().map_err(|source| Error::Bind {
             addr: config.listen,

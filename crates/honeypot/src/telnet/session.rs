@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nectar_event::field;
 use nectar_event::{Event, Kind, Severity};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,9 +22,10 @@ use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
 use crate::capture::{RecordingLog, SessionRecording, Terminal, upload_event};
-use crate::listener::{bounded, clip, session_id};
+use crate::listener::{MAX_VALUE_BYTES, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Shell};
+use nectar_event::text::{bound, clip};
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 2048;
@@ -258,12 +260,12 @@ impl Conn {
                     self.shared.capture.shown_secret(&password)
                 ),
             )
-            .with("username", bounded(&user))
+            .with(field::USERNAME, bound(&user, MAX_VALUE_BYTES))
             .with("method", "password");
-        event = self
-            .shared
-            .capture
-            .secret(event, "password", &bounded(&password));
+        event =
+            self.shared
+                .capture
+                .secret(event, field::PASSWORD, bound(&password, MAX_VALUE_BYTES));
         if let Some(term) = &self.options.term {
             event = event.with("term", term.clone());
         }
@@ -279,8 +281,8 @@ impl Conn {
                 "password",
                 Some((self.peer.ip(), self.peer.port())),
             )
-            .with("username", bounded(&user))
-            .with("session", self.id.clone());
+            .with(field::USERNAME, bound(&user, MAX_VALUE_BYTES))
+            .with(field::SESSION, self.id.clone());
             if let Some(local) = self.local {
                 reuse = reuse.to_addr(local.ip(), Some(local.port()));
             }
@@ -309,7 +311,7 @@ impl Conn {
                     Severity::Low,
                     format!("Telnet client {} hit max_auth_attempts", self.peer.ip()),
                 )
-                .with("limit", "max_auth_attempts");
+                .with(field::LIMIT, "max_auth_attempts");
             self.shared.bus.send(limit).await;
             return Some("max_auth_attempts");
         }
@@ -367,7 +369,7 @@ impl Conn {
                 Severity::Low,
                 format!("Telnet session recording stopped at {limit}"),
             )
-            .with("limit", limit);
+            .with(field::LIMIT, limit);
         self.shared.bus.send(event).await;
     }
 
@@ -380,7 +382,7 @@ impl Conn {
                 Action::Command(input) => {
                     let base = self
                         .event(Kind::TelnetCommand, Severity::Medium, String::new())
-                        .with("username", user.clone());
+                        .with(field::USERNAME, user.clone());
                     self.shared
                         .capture
                         .command(base, &clip(&user, 32), &input, notes)
@@ -393,7 +395,7 @@ impl Conn {
                     let verdict = self.shared.capture.store_upload(&data);
                     let base = self.event(Kind::TelnetUpload, Severity::High, String::new());
                     upload_event(base, "shell", &path, &path, &verdict)
-                        .with("username", user.clone())
+                        .with(field::USERNAME, user.clone())
                 }
                 Action::Limit(which) => {
                     let key = if which == "line" {
@@ -406,7 +408,7 @@ impl Conn {
                         Severity::Low,
                         format!("Telnet session hit {key}"),
                     )
-                    .with("limit", key)
+                    .with(field::LIMIT, key)
                 }
             };
             self.shared.bus.send(event).await;
@@ -428,8 +430,8 @@ impl Conn {
     fn event(&self, kind: Kind, severity: Severity, summary: String) -> Event {
         let mut event = Event::new(self.shared.sensor.clone(), kind, severity, summary)
             .from_addr(self.peer.ip(), Some(self.peer.port()))
-            .with("session", self.id.clone())
-            .with("protocol", "telnet");
+            .with(field::SESSION, self.id.clone())
+            .with(field::PROTOCOL, "telnet");
         if let Some(local) = self.local {
             event = event.to_addr(local.ip(), Some(local.port()));
         }
@@ -456,8 +458,8 @@ impl Conn {
             event = event.with("width", width).with("height", height);
         }
         if let Some(recording) = &self.recorded {
-            event =
-                recording.describe(event.with("recording", recording.relative_path().to_owned()));
+            event = recording
+                .describe(event.with(field::RECORDING, recording.relative_path().to_owned()));
         }
         self.shared.bus.send(event).await;
         if reason.starts_with("max_") && reason != "max_auth_attempts"
@@ -469,7 +471,7 @@ impl Conn {
                     Severity::Low,
                     format!("Telnet session closed at limit {reason}"),
                 )
-                .with("limit", reason);
+                .with(field::LIMIT, reason);
             self.shared.bus.send(limit).await;
         }
     }

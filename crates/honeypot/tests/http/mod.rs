@@ -19,6 +19,7 @@ use nectar_bus::EventSender;
 use nectar_event::{Event, Kind};
 use nectar_honeypot::honeytoken::Honeytokens;
 use nectar_honeypot::http::{HttpHoneypot, HttpHoneypotConfig};
+use nectar_honeypot::{HoneypotContext, Machine};
 
 pub struct Pot {
     honeypot: Option<HttpHoneypot>,
@@ -43,15 +44,10 @@ pub async fn start_in(config: HttpHoneypotConfig, dir: tempfile::TempDir) -> Pot
     };
     config.tls.listen = "127.0.0.1:0".parse().unwrap();
     let tokens = Arc::new(Honeytokens::load_or_create(dir.path()).unwrap());
-    let honeypot = HttpHoneypot::start(
-        config,
-        &dir.path().join("http"),
-        "test",
-        bus,
-        tokens.clone(),
-    )
-    .await
-    .unwrap();
+    let machine = Machine::decide("", dir.path()).unwrap();
+    let mut cx = HoneypotContext::new(dir.path(), "test", bus, machine);
+    cx.honeytokens = tokens.clone();
+    let honeypot = HttpHoneypot::start(config, &cx).await.unwrap();
     Pot {
         addr: honeypot.local_addr(),
         tls_addr: honeypot.tls_addr(),

@@ -15,6 +15,7 @@ use nectar_bus::EventSender;
 use nectar_event::{Event, Kind};
 use nectar_honeypot::capture::{Capture, RecordingsConfig, UploadsConfig};
 use nectar_honeypot::telnet::{TelnetHoneypot, TelnetHoneypotConfig};
+use nectar_honeypot::{HoneypotContext, Machine};
 use serde_json::Value;
 
 use super::{have, of};
@@ -42,9 +43,10 @@ async fn start(config: TelnetHoneypotConfig) -> Pot {
         UploadsConfig::default(),
     )
     .unwrap();
-    let honeypot = TelnetHoneypot::start(config, dir.path(), "test", bus, capture)
-        .await
-        .unwrap();
+    let machine = Machine::decide(&config.hostname, dir.path()).unwrap();
+    let mut cx = HoneypotContext::new(dir.path(), "test", bus, machine);
+    cx.capture = capture;
+    let honeypot = TelnetHoneypot::start(config, &cx).await.unwrap();
     let addr = honeypot.local_addr();
     Pot {
         honeypot: Some(honeypot),

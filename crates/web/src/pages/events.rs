@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nectar_event::{Event, Kind, Severity};
+use nectar_event::{Event, Kind, Severity, field};
 use uuid::Uuid;
 
 use super::timerange::parse_time;
@@ -231,6 +231,11 @@ pub async fn detail(
     // Captured secrets: decrypted with `[server] identity`, else "(encrypted)".
     state.reveal(&mut event);
     nectar_capture::seal::mark_encrypted(&mut event.data);
+    render(&event_page(Layout::new(&session, "events"), &event))
+}
+
+/// The page of one event, every attacker-controlled value made visible.
+fn event_page(layout: Layout, event: &Event) -> EventPage {
     let fields = event
         .data
         .iter()
@@ -244,11 +249,11 @@ pub async fn detail(
         .collect();
     let session_id = event
         .data
-        .get("session")
+        .get(field::SESSION)
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    render(&EventPage {
-        layout: Layout::new(&session, "events"),
+    EventPage {
+        layout,
         id: event.id.to_string(),
         destination: address(event.dst_ip, event.dst_port),
         summary: visible(&event.summary, 20_000),
@@ -265,9 +270,9 @@ pub async fn detail(
         row: EventRow {
             // The table cuts the sensor's name; this page shows all of it.
             sensor: visible(&event.sensor, 20_000),
-            ..EventRow::from_event(&event)
+            ..EventRow::from_event(event)
         },
-    })
+    }
 }
 
 /// Pretty JSON with newlines kept but every other control character (serde_json
@@ -395,6 +400,64 @@ pub async fn export_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+    /// Every code point that must never reach a page as itself, from the Unicode
+    /// table (controls, format characters, line and paragraph separators, the tag
+    /// block), plus those #26 names, written out.
+    pub(crate) fn hidden_characters() -> Vec<char> {
+        let named =
+            "\u{ad}\u{61c}\u{2028}\u{2029}\u{2060}\u{2064}\u{fff9}\u{fffb}\u{e0000}\u{e007f}";
+        (0..=char::MAX as u32)
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                matches!(
+                    c.general_category(),
+                    GeneralCategory::Control
+                        | GeneralCategory::Format
+                        | GeneralCategory::LineSeparator
+                        | GeneralCategory::ParagraphSeparator
+                ) || ('\u{e0000}'..='\u{e007f}').contains(c)
+            })
+            .chain(named.chars())
+            .collect()
+    }
+
+    /// A control or invisible character typed by an attacker (in the summary, a
+    /// field's name and value, the sensor's name) is shown escaped on the event's
+    /// page; letters of other scripts and emoji are shown as they are.
+    #[test]
+    fn the_event_page_shows_every_invisible_character_escaped() {
+        let hidden = hidden_characters();
+        assert!(hidden.len() > 250, "{}", hidden.len());
+        let ordinary = "пароль 密码 كلمة 😀 👩🏽\u{200d}💻";
+        for chunk in hidden.chunks(64) {
+            let text: String = chunk.iter().flat_map(|&c| [c, 'x']).collect();
+            let event = Event::new(text.clone(), Kind::SshCommand, Severity::Low, text.clone())
+                .with(field::SESSION, text.clone())
+                .with(&text, text.clone())
+                .with(field::INPUT, format!("{ordinary} {text}"));
+            let layout = Layout {
+                user: "admin".into(),
+                role: nectar_store::Role::Admin,
+                csrf: "t".into(),
+                active: "events",
+            };
+            let html = event_page(layout, &event).render().unwrap();
+            assert!(html.contains(ordinary), "{ordinary} was changed");
+            // The joiner inside the emoji sequence is the one kept on purpose.
+            let html = html.replace(ordinary, "");
+            for &c in chunk {
+                // The template's own layout has newlines and tabs: those are
+                // checked through their escaped form.
+                match c {
+                    '\n' => assert!(html.contains("x\\nx"), "\\n"),
+                    '\t' => assert!(html.contains("x\\tx"), "\\t"),
+                    c => assert!(!html.contains(c), "U+{:04X} reached the page", c as u32),
+                }
+            }
+        }
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use nectar_event::field;
 use nectar_store::{EventFilter, SessionSummary};
 
 use super::timerange::{RangeParams, short};
@@ -172,14 +173,14 @@ const TRANSCRIPT_EVENTS: usize = 1_000;
 fn what(event: &nectar_event::Event) -> Shown {
     let data = &event.data;
     let text = |key: &str| data.get(key).and_then(|v| v.as_str());
-    if let Some(input) = text("input") {
+    if let Some(input) = text(field::INPUT) {
         return shown(input, 200);
     }
-    if let Some(url) = text("url") {
+    if let Some(url) = text(field::URL) {
         return shown(url, 200);
     }
-    if let Some(path) = text("path").or_else(|| text("filename")) {
-        let hash = text("sha256")
+    if let Some(path) = text(field::PATH).or_else(|| text(field::FILENAME)) {
+        let hash = text(field::SHA256)
             .map(|h| format!(" (sha256 {h})"))
             .unwrap_or_default();
         return shown(&format!("{path}{hash}"), 200);
