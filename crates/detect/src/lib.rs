@@ -21,7 +21,7 @@ pub mod stats;
 pub mod window;
 
 pub use config::{
-    DetectConfig, DetectConfigError, SpotSettings, StatOverride, Width, parse_duration,
+    DetectConfig, SpotSettings, StatOverride, Width, parse_duration,
 };
 pub use counters::{Accumulator, Class, Counter, CounterKind, Counts, Dim};
 pub use monitor::{Alarm, Direction, ModelError, ModelFile, Monitors, StatStatus};

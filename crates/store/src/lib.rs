@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod config;
 mod error;
 mod query;
 mod ranked;
@@ -20,6 +21,7 @@ mod stream;
 mod writer;
 
 pub use auth::{ApiToken, Role, TokenOwner, User, WebSession};
+pub use config::StoreSection;
 pub use error::StoreError;
 pub use nectar_bus::IngestOutcome;
 pub use query::{

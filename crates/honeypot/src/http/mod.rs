@@ -189,7 +189,7 @@ impl HttpHoneypot {
         tokens: Arc<Honeytokens>,
         capture: Arc<crate::capture::Capture>,
     ) -> Result<HttpHoneypot, Error> {
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let user_rules = if config.rules_file.as_os_str().is_empty() {
             None
         } else {

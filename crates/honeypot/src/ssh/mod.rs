@@ -91,7 +91,7 @@ impl SshHoneypot {
         capture: Arc<Capture>,
         honeytokens: Arc<crate::honeytoken::Honeytokens>,
     ) -> Result<SshHoneypot, Error> {
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
         let keys = hostkeys::load_or_generate(state_dir)?;
         let hostname = if config.hostname.is_empty() {

@@ -78,7 +78,7 @@ impl TelnetHoneypot {
         capture: Arc<Capture>,
         honeytokens: Arc<crate::honeytoken::Honeytokens>,
     ) -> Result<TelnetHoneypot, Error> {
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
         let hostname = if config.hostname.is_empty() {
             listener::persistent_hostname(state_dir)?
