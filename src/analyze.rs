@@ -113,8 +113,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             return Err(usage(format!("{}: no such file", f.display())));
         }
     }
-    let mut monitors =
-        Monitors::new(&detect).map_err(|e| usage(e.within("detect").to_string()))?;
+    let mut monitors = Monitors::new(&detect).map_err(|e| usage(e.within("detect").to_string()))?;
     let mut err = std::io::stderr();
     if let Some(file) = &saved {
         for note in monitors.restore(file, false) {

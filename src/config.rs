@@ -152,7 +152,11 @@ impl Config {
 
     /// Every address `serve` will listen on, under its full key.
     pub fn listeners(&self) -> Vec<Listener> {
-        let server = self.server.listeners().into_iter().map(|l| l.within("server"));
+        let server = self
+            .server
+            .listeners()
+            .into_iter()
+            .map(|l| l.within("server"));
         let honeypots = self
             .honeypot
             .listeners()

@@ -85,7 +85,10 @@ impl<'a> Printer<'a> {
         if secret && value.as_str() != Some("") {
             // The value is `Sensitive`'s placeholder, not the secret: comment it
             // out, so that saving this output does not overwrite the secret.
-            let _ = writeln!(self.out, "# {key} = {value}  (set; secrets are not printed)");
+            let _ = writeln!(
+                self.out,
+                "# {key} = {value}  (set; secrets are not printed)"
+            );
         } else {
             let _ = writeln!(self.out, "{key} = {value}");
         }
@@ -120,7 +123,9 @@ impl<'a> Printer<'a> {
         if let Some(names) = names {
             let mut line = String::from("# One of:");
             for name in names {
-                let name = name.as_str().map_or_else(|| name.to_string(), str::to_owned);
+                let name = name
+                    .as_str()
+                    .map_or_else(|| name.to_string(), str::to_owned);
                 if line.len() + 1 + name.len() > WIDTH {
                     let _ = writeln!(self.out, "{line}");
                     line = String::from("#  ");
@@ -251,7 +256,10 @@ mod tests {
         // Doc comments of the owning crates, not of the binary.
         assert!(text.contains("# Run the SSH honeypot (it looks like Debian 12's OpenSSH"));
         assert!(text.contains("#   \"busybox\": BusyBox telnetd"), "{text}");
-        assert!(text.contains("#   \"full\": Every commit is on disk"), "{text}");
+        assert!(
+            text.contains("#   \"full\": Every commit is on disk"),
+            "{text}"
+        );
         assert!(text.contains(" R_SYN "), "the statistics are listed");
     }
 
@@ -262,7 +270,10 @@ mod tests {
         let text = commented_toml(&config).unwrap();
         assert!(!text.contains("hunter2-secret"));
         assert!(text.contains("# password = \"<redacted>\""), "{text}");
-        assert!(text.contains("\ntoken = \"\"\n"), "an empty secret is shown");
+        assert!(
+            text.contains("\ntoken = \"\"\n"),
+            "an empty secret is shown"
+        );
         assert!(!format!("{config:?}").contains("hunter2-secret"));
         // The output still loads, without the secret (it is not overwritten).
         let again = Config::parse(&text).unwrap();

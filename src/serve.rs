@@ -53,9 +53,7 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     // After the flags, which move listeners: two on one port is a mistake of the
     // user's, not a honeypot that quietly fails to bind.
-    config
-        .check_listeners()
-        .map_err(|e| usage(e.to_string()))?;
+    config.check_listeners().map_err(|e| usage(e.to_string()))?;
     init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -159,10 +159,7 @@ impl Default for DetectConfig {
     }
 }
 
-fn err(
-    key: impl Into<std::borrow::Cow<'static, str>>,
-    reason: impl Into<String>,
-) -> ConfigError {
+fn err(key: impl Into<std::borrow::Cow<'static, str>>, reason: impl Into<String>) -> ConfigError {
     ConfigError::new(key, reason)
 }
 
@@ -212,10 +209,7 @@ impl SpotSettings {
             ));
         }
         if self.depth == 0 || self.depth > 100_000 {
-            return Err(err(
-                "depth",
-                format!("{} is not in 1..=100000", self.depth),
-            ));
+            return Err(err("depth", format!("{} is not in 1..=100000", self.depth)));
         }
         if !self.up && !self.down {
             return Err(err(
@@ -246,10 +240,7 @@ impl DetectConfig {
             return Err(err("window", "must be between 1ms and 1 day"));
         }
         if self.top_n > crate::heavy::CAPACITY {
-            return Err(err(
-                "top_n",
-                format!("at most {}", crate::heavy::CAPACITY),
-            ));
+            return Err(err("top_n", format!("at most {}", crate::heavy::CAPACITY)));
         }
         self.monitored()?;
         self.defaults().validate()?;

@@ -298,7 +298,10 @@ mod tests {
             "key `honeypot.http.tls.listen`: must differ from `listen`"
         );
         let res: Result<(), ConfigError> = Err(ConfigError::new("q", "too big"));
-        assert_eq!(res.within("detect").unwrap_err().key.to_string(), "detect.q");
+        assert_eq!(
+            res.within("detect").unwrap_err().key.to_string(),
+            "detect.q"
+        );
     }
 
     #[test]
@@ -338,7 +341,10 @@ mod tests {
             format!("{}", s.password),
             serde_json::to_string(&s).unwrap(),
         ] {
-            assert!(!shown.contains("hunter2") && shown.contains(REDACTED), "{shown}");
+            assert!(
+                !shown.contains("hunter2") && shown.contains(REDACTED),
+                "{shown}"
+            );
         }
         assert_eq!(format!("{:?}", Sensitive::default()), "\"\"");
         assert!(serde_json::from_str::<S>(r#"{"password":"<redacted>"}"#).is_err());
@@ -346,8 +352,16 @@ mod tests {
 
     #[test]
     fn listen_addresses_say_what_is_expected() {
-        assert!(parse_listen("127.0.0.1:70000").unwrap_err().contains("65535"));
-        assert!(parse_listen("localhost").unwrap_err().contains("[::1]:8080"));
+        assert!(
+            parse_listen("127.0.0.1:70000")
+                .unwrap_err()
+                .contains("65535")
+        );
+        assert!(
+            parse_listen("localhost")
+                .unwrap_err()
+                .contains("[::1]:8080")
+        );
         assert_eq!(
             parse_listen("[::1]:0").unwrap(),
             "[::1]:0".parse::<SocketAddr>().unwrap()

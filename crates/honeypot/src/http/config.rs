@@ -232,10 +232,9 @@ impl HttpHoneypotConfig {
             ));
         }
         if !self.rules_file.as_os_str().is_empty() {
-            let text = std::fs::read_to_string(&self.rules_file)
-                .map_err(|e| {
-                    ConfigError::new("rules_file", format!("{}: {e}", self.rules_file.display()))
-                })?;
+            let text = std::fs::read_to_string(&self.rules_file).map_err(|e| {
+                ConfigError::new("rules_file", format!("{}: {e}", self.rules_file.display()))
+            })?;
             let name = self.rules_file.display().to_string();
             super::classify::Classifier::new(Some((&name, &text)))
                 .map_err(|e| ConfigError::new("rules_file", e))?;
@@ -249,7 +248,10 @@ impl HttpHoneypotConfig {
                 ));
             }
             if tls.cert_file.as_os_str().is_empty() && tls.self_signed_names.is_empty() {
-                return Err(ConfigError::new("tls.self_signed_names", "at least one name"));
+                return Err(ConfigError::new(
+                    "tls.self_signed_names",
+                    "at least one name",
+                ));
             }
             if tls.listen == self.listen && tls.listen.port() != 0 {
                 return Err(ConfigError::new("tls.listen", "must differ from `listen`"));
