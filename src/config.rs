@@ -306,6 +306,35 @@ mod tests {
     }
 
     #[test]
+    fn the_defaults_listen_on_distinct_ports_and_a_clash_names_both_keys() {
+        let mut config = Config::default();
+        config.check_listeners().unwrap();
+        let keys: Vec<String> = config
+            .listeners()
+            .iter()
+            .map(|l| l.key.to_string())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "server.listen",
+                "honeypot.ssh.listen",
+                "honeypot.telnet.listen",
+                "honeypot.http.listen"
+            ]
+        );
+        config.honeypot.http.tls.enabled = true;
+        config.honeypot.http.tls.listen = "127.0.0.1:2323".parse().unwrap();
+        let err = config.check_listeners().unwrap_err().to_string();
+        assert!(
+            err.contains("`honeypot.http.tls.listen`") && err.contains("`honeypot.telnet.listen`"),
+            "{err}"
+        );
+        config.honeypot.telnet.enabled = false;
+        config.check_listeners().unwrap();
+    }
+
+    #[test]
     fn data_dir_must_be_a_directory() {
         let file = tempfile::NamedTempFile::new().unwrap();
         let text = format!("data_dir = {}\n", lit(file.path()));
