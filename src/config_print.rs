@@ -69,8 +69,12 @@ impl<'a> Printer<'a> {
             sub_path.push(key);
             self.out.push('\n');
             self.comment(self.description(child));
-            let header: Vec<String> = sub_path.iter().map(|k| toml_key(k)).collect();
-            let _ = writeln!(self.out, "[{}]", header.join("."));
+            // A table of tables only (`[detect.stat]`) needs no header of its own:
+            // its sub-tables' headers make it.
+            if sub.is_empty() || sub.values().any(|v| !v.is_table()) {
+                let header: Vec<String> = sub_path.iter().map(|k| toml_key(k)).collect();
+                let _ = writeln!(self.out, "[{}]", header.join("."));
+            }
             self.table(&sub_path, sub, child);
         }
     }
