@@ -1,13 +1,15 @@
 //! `[event_log]` of the configuration file: the JSON-lines copy of every stored
 //! event, where it goes and how it rotates, with the checks whose errors name
-//! the key relative to `[event_log]`. It is the file's form only; the log itself
-//! takes its path and limits from it.
+//! the key relative to `[event_log]`. It is the file's form only; the log's own
+//! settings ([`JsonlConfig`]) are made from it.
 
 use std::path::{Path, PathBuf};
 
 use nectar_event::config::ConfigError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::jsonl::JsonlConfig;
 
 /// `[event_log]`: the JSON-lines copy of every stored event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -54,6 +56,15 @@ impl EventLogConfig {
             self.path.clone()
         }
     }
+
+    /// The log's settings, with the file resolved against `data_dir`.
+    pub fn jsonl_config(&self, data_dir: &Path) -> JsonlConfig {
+        JsonlConfig {
+            path: self.path_in(data_dir),
+            max_bytes: self.max_bytes,
+            keep: self.keep,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -68,6 +79,15 @@ mod tests {
             Path::new("/data/events.jsonl")
         );
         config.validate().unwrap();
+        let jsonl = config.jsonl_config(Path::new("/data"));
+        assert_eq!(
+            (jsonl.path.as_path(), jsonl.max_bytes, jsonl.keep),
+            (
+                Path::new("/data/events.jsonl"),
+                config.max_bytes,
+                config.keep
+            )
+        );
         let dir = tempfile::tempdir().unwrap();
         let bad = EventLogConfig {
             path: dir.path().to_owned(),

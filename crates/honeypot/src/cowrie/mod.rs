@@ -15,7 +15,6 @@ use nectar_bus::stream::{LineFile, RenderLines, StartAt};
 use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::Event;
 use nectar_event::config::ConfigError;
-use nectar_store::{EventSender, JsonlConfig, JsonlLog};
 use serde::{Deserialize, Serialize};
 
 pub use format::CowrieFormat;
