@@ -101,10 +101,10 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         detect.stats = args.stat.iter().map(|s| s.trim().to_owned()).collect();
     }
     if let Err(e) = detect.validate() {
-        let flag = match e.key.as_str() {
-            "detect.window" => "--window".to_owned(),
-            "detect.stats" if !args.stat.is_empty() => "--stat".to_owned(),
-            _ => format!("key `{}` (--config)", e.key),
+        let flag = match e.key.to_string().as_str() {
+            "window" => "--window".to_owned(),
+            "stats" if !args.stat.is_empty() => "--stat".to_owned(),
+            _ => format!("key `{}` (--config)", e.key.within("detect")),
         };
         return Err(usage(format!("{flag}: {}", e.reason)));
     }
@@ -113,7 +113,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             return Err(usage(format!("{}: no such file", f.display())));
         }
     }
-    let mut monitors = Monitors::new(&detect).map_err(|e| usage(e.to_string()))?;
+    let mut monitors = Monitors::new(&detect).map_err(|e| usage(e.within("detect").to_string()))?;
     let mut err = std::io::stderr();
     if let Some(file) = &saved {
         for note in monitors.restore(file, false) {

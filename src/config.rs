@@ -1,42 +1,52 @@
 //! The configuration file: one TOML file, every key with a default, so `nectar serve`
 //! runs with no file at all.
 //!
-//! Unknown keys, wrong types and impossible values are refused with a message naming
-//! the key (`server.listen: ...`), which the binary turns into exit code 2.
-//! `nectar config` prints the effective configuration as a commented file.
+//! Each section is owned by the crate that uses it (`[server]` by `nectar-web`,
+//! `[store]` by `nectar-store`, `[honeypot]` by `nectar-honeypot`, ...), as a
+//! serde struct whose doc comments are the user documentation; this file puts
+//! them together with the few keys of the binary itself. Unknown keys, wrong types
+//! and impossible values are refused with a message naming the key
+//! (`server.listen: ...`), which the binary turns into exit code 2. `nectar
+//! config` prints the effective configuration as a commented file
+//! ([`crate::config_print`]).
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use nectar_store::Durability;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use nectar_event::config::{ConfigError, Listener, WithinSection, check_listeners};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use nectar_event::config::parse_listen;
 
 use crate::exit::usage;
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Where Nectar keeps its database, logs and keys.
+    /// Where Nectar keeps its database (nectar.db), logs and keys.
     pub data_dir: PathBuf,
     /// Name of this installation in the events it produces itself.
     pub sensor_name: String,
-    /// The web UI and API.
-    pub server: ServerConfig,
+    /// The web UI and the API.
+    pub server: nectar_web::ServerConfig,
     /// The database.
-    pub store: StoreSection,
+    pub store: nectar_store::StoreSection,
     /// The JSON-lines copy of every stored event.
-    pub event_log: EventLogConfig,
+    pub event_log: nectar_capture::config::EventLogConfig,
     /// Nectar's own log (stderr).
     pub log: LogConfig,
     /// The honeypots `serve` runs.
-    pub honeypot: crate::honeypot_cfg::HoneypotSection,
-    /// Network anomaly detection (windows, statistics, SPOT).
+    pub honeypot: nectar_honeypot::config::HoneypotSection,
+    /// Network anomaly detection: counters per time window, SPOT on each
+    /// statistic. SPOT's settings here are the defaults of every statistic;
+    /// override them for one in a table `[detect.stat.NAME]`, e.g.
+    /// `[detect.stat.R_SYN]` with `q = 1e-5`.
     pub detect: nectar_detect::DetectConfig,
-    /// Live capture in `serve`.
+    /// Live detection in `nectar serve` (off unless a source is set).
     pub capture: crate::detect_cfg::CaptureConfig,
-    /// Where windows and alarms go besides the store.
+    /// Where the detector's windows and alarms go besides the store.
     pub sinks: crate::detect_cfg::SinksConfig,
 }
 
@@ -45,9 +55,9 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./nectar-data"),
             sensor_name: "nectar".into(),
-            server: ServerConfig::default(),
-            store: StoreSection::default(),
-            event_log: EventLogConfig::default(),
+            server: Default::default(),
+            store: Default::default(),
+            event_log: Default::default(),
             log: LogConfig::default(),
             honeypot: Default::default(),
             detect: Default::default(),
@@ -57,98 +67,12 @@ impl Default for Config {
     }
 }
 
-/// `[server]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// Address and port of the web UI and API (port 0: any free port).
-    pub listen: ListenAddr,
-    /// Largest API request body in bytes; larger ones get 413.
-    pub max_body_bytes: usize,
-    /// Most events in one posted batch; more get 413.
-    pub max_batch_events: usize,
-    /// How long a web login lasts, in hours.
-    pub session_hours: u32,
-    /// Mark cookies Secure (set when a TLS proxy is in front).
-    pub secure_cookies: bool,
-    /// Seconds to wait for open requests at shutdown before closing them.
-    pub shutdown_grace_seconds: u64,
-    /// An age identity file (the private key of `honeypot.encrypt_to`): the UI and
-    /// API show captured passwords decrypted. Empty: they show "(encrypted)".
-    pub identity: PathBuf,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            listen: ListenAddr(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            max_body_bytes: 16 * 1024 * 1024,
-            max_batch_events: 10_000,
-            session_hours: 12,
-            secure_cookies: false,
-            shutdown_grace_seconds: 30,
-            identity: PathBuf::new(),
-        }
-    }
-}
-
-/// `[store]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreSection {
-    /// "normal": commits survive a crash of Nectar; "full": also a power cut (slower).
-    pub durability: Durability,
-    /// Most events committed in one transaction.
-    pub max_batch_events: usize,
-    /// Milliseconds the writer waits for more events before committing (0: commit as
-    /// soon as it is free; batches still grow under load).
-    pub max_delay_ms: u64,
-    /// Batches that may wait for the writer before producers are slowed down.
-    pub queue_batches: usize,
-}
-
-impl Default for StoreSection {
-    fn default() -> Self {
-        StoreSection {
-            durability: Durability::Normal,
-            max_batch_events: 5_000,
-            max_delay_ms: 0,
-            queue_batches: 1_024,
-        }
-    }
-}
-
-/// `[event_log]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EventLogConfig {
-    /// Write every stored event to a JSON-lines file as well.
-    pub enabled: bool,
-    /// The file; empty means `events.jsonl` in the data directory.
-    pub path: PathBuf,
-    /// Rotate when the file reaches this many bytes (0: never).
-    pub max_bytes: u64,
-    /// Rotated files to keep (events.jsonl.1, .2, ...).
-    pub keep: u32,
-}
-
-impl Default for EventLogConfig {
-    fn default() -> Self {
-        EventLogConfig {
-            enabled: true,
-            path: PathBuf::new(),
-            max_bytes: 100 * 1024 * 1024,
-            keep: 5,
-        }
-    }
-}
-
 /// `[log]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
-    /// error, warn, info, debug or trace; or a filter such as "info,nectar_store=debug".
-    /// The RUST_LOG environment variable wins when set.
+    /// error, warn, info, debug, trace, or a filter like "info,nectar_store=debug".
+    /// The RUST_LOG environment variable overrides it.
     pub level: String,
 }
 
@@ -160,43 +84,13 @@ impl Default for LogConfig {
     }
 }
 
-/// A `HOST:PORT` to listen on, with an error message that says what is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListenAddr(pub SocketAddr);
-
-impl<'de> Deserialize<'de> for ListenAddr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        parse_listen(&text)
-            .map(ListenAddr)
-            .map_err(serde::de::Error::custom)
+impl LogConfig {
+    /// Checks the filter; keys are relative to `[log]`.
+    fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.level)
+            .map(drop)
+            .map_err(|e| ConfigError::new("level", e.to_string()))
     }
-}
-
-impl Serialize for ListenAddr {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
-/// Parses `HOST:PORT` (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:0`).
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    if let Some((host, port)) = text.rsplit_once(':')
-        && host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok()
-    {
-        return Err(format!(
-            "port {port:?} is not a number from 0 to 65535 (in {text:?})"
-        ));
-    }
-    Err(format!(
-        "{text:?} is not an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""
-    ))
 }
 
 impl Config {
@@ -225,154 +119,69 @@ impl Config {
                 format!("key `{key}`: {message}")
             }
         })?;
-        config.validate()?;
+        config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
 
-    /// Checks values that parse but cannot work.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks values that parse but cannot work; the error names the full key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.data_dir.as_os_str().is_empty() {
-            return Err("key `data_dir`: must not be empty".into());
+            return Err(ConfigError::new("data_dir", "must not be empty"));
         }
         if self.data_dir.exists() && !self.data_dir.is_dir() {
-            return Err(format!(
-                "key `data_dir`: {} exists and is not a directory; choose another path",
-                self.data_dir.display()
+            return Err(ConfigError::new(
+                "data_dir",
+                format!(
+                    "{} exists and is not a directory; choose another path",
+                    self.data_dir.display()
+                ),
             ));
         }
         if self.sensor_name.trim().is_empty() || self.sensor_name.len() > 128 {
-            return Err("key `sensor_name`: must be 1 to 128 bytes".into());
+            return Err(ConfigError::new("sensor_name", "must be 1 to 128 bytes"));
         }
-        let positive = [
-            ("server.max_body_bytes", self.server.max_body_bytes as u64),
-            (
-                "server.max_batch_events",
-                self.server.max_batch_events as u64,
-            ),
-            ("server.session_hours", u64::from(self.server.session_hours)),
-            ("store.max_batch_events", self.store.max_batch_events as u64),
-            ("store.queue_batches", self.store.queue_batches as u64),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(format!("key `{key}`: must be greater than 0"));
-            }
-        }
-        if self.server.max_body_bytes > 1 << 30 {
-            return Err("key `server.max_body_bytes`: at most 1073741824 (1 GiB)".into());
-        }
-        if self.server.session_hours > 24 * 90 {
-            return Err("key `server.session_hours`: at most 2160 (90 days)".into());
-        }
-        if self.store.max_delay_ms > 10_000 {
-            return Err("key `store.max_delay_ms`: at most 10000".into());
-        }
-        if self.event_log.enabled && self.event_log.path.is_dir() {
-            return Err(format!(
-                "key `event_log.path`: {} is a directory; name a file",
-                self.event_log.path.display()
-            ));
-        }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            return Err(format!("key `log.level`: {e}"));
-        }
-        crate::honeypot_cfg::validate(self)?;
-        crate::detect_cfg::validate(self)?;
-        Ok(())
+        self.server.validate().within("server")?;
+        self.store.validate().within("store")?;
+        self.event_log.validate().within("event_log")?;
+        self.log.validate().within("log")?;
+        self.honeypot.validate().within("honeypot")?;
+        self.detect.validate().within("detect")?;
+        self.capture.validate().within("capture")?;
+        self.sinks.validate().within("sinks")
+    }
+
+    /// Every address `serve` will listen on, under its full key.
+    pub fn listeners(&self) -> Vec<Listener> {
+        let server = self
+            .server
+            .listeners()
+            .into_iter()
+            .map(|l| l.within("server"));
+        let honeypots = self
+            .honeypot
+            .listeners()
+            .into_iter()
+            .map(|l| l.within("honeypot"));
+        server.chain(honeypots).collect()
+    }
+
+    /// Refuses two listeners that cannot both be bound (same port on overlapping
+    /// addresses), naming both keys: checked at start, after the flags that move
+    /// listeners are applied, so that a clash is an exit code 2 and not a honeypot
+    /// that silently did not start.
+    pub fn check_listeners(&self) -> Result<(), ConfigError> {
+        check_listeners(&self.listeners())
     }
 
     /// The JSON-lines log file.
     pub fn event_log_path(&self) -> PathBuf {
-        if self.event_log.path.as_os_str().is_empty() {
-            self.data_dir.join("events.jsonl")
-        } else {
-            self.event_log.path.clone()
-        }
+        self.event_log.path_in(&self.data_dir)
     }
 
     /// The configuration as a commented TOML file a user can save and edit.
-    pub fn to_commented_toml(&self) -> String {
-        let mut out = String::new();
-        let mut line = |s: String| {
-            out.push_str(&s);
-            out.push('\n');
-        };
-        line("# Nectar configuration. Every key is optional: what is shown here is the".into());
-        line("# effective value (the default unless your file or flags changed it).".into());
-        line("# Save as nectar.toml and run `nectar --config nectar.toml serve`.".into());
-        line(String::new());
-        line("# Where Nectar keeps its database (nectar.db), logs and keys.".into());
-        line(format!("data_dir = {}", lit(&self.data_dir)));
-        line("# Name of this installation in the events it produces itself.".into());
-        line(format!("sensor_name = {}", lit(&self.sensor_name)));
-        line(String::new());
-        line("[server]".into());
-        line("# Address and port of the web UI and the API (port 0: any free port).".into());
-        line(format!("listen = {}", lit(&self.server.listen)));
-        line("# Largest API request body in bytes; larger requests get 413.".into());
-        line(format!("max_body_bytes = {}", self.server.max_body_bytes));
-        line("# Most events in one posted batch; larger batches get 413.".into());
-        line(format!(
-            "max_batch_events = {}",
-            self.server.max_batch_events
-        ));
-        line("# How long a web login lasts, in hours.".into());
-        line(format!("session_hours = {}", self.server.session_hours));
-        line("# Mark cookies Secure; set this when a TLS proxy is in front of Nectar.".into());
-        line(format!("secure_cookies = {}", self.server.secure_cookies));
-        line("# Seconds to let open requests finish at shutdown.".into());
-        line(format!(
-            "shutdown_grace_seconds = {}",
-            self.server.shutdown_grace_seconds
-        ));
-        line("# An age identity file, the private key of honeypot.encrypt_to: the UI and".into());
-        line("# API then show captured passwords decrypted (else \"(encrypted)\"). Keep it".into());
-        line("# off the sensors; empty: none.".into());
-        line(format!("identity = {}", lit(&self.server.identity)));
-        line(String::new());
-        line("[store]".into());
-        line("# \"normal\": a committed event survives a crash of Nectar (kill -9);".into());
-        line("# \"full\": it also survives a power cut (one fsync per batch, slower).".into());
-        line(format!("durability = {}", lit(&self.store.durability)));
-        line("# Most events committed in one transaction.".into());
-        line(format!(
-            "max_batch_events = {}",
-            self.store.max_batch_events
-        ));
-        line("# Milliseconds to wait for more events before a commit (0: none; batches".into());
-        line("# still grow under load because events queue while a commit runs).".into());
-        line(format!("max_delay_ms = {}", self.store.max_delay_ms));
-        line("# Batches that may queue for the writer before producers are slowed down.".into());
-        line(format!("queue_batches = {}", self.store.queue_batches));
-        line(String::new());
-        line("[event_log]".into());
-        line("# Also append every stored event to a JSON-lines file.".into());
-        line(format!("enabled = {}", self.event_log.enabled));
-        line("# The file; empty means events.jsonl in data_dir.".into());
-        line(format!("path = {}", lit(&self.event_log.path)));
-        line("# Rotate when the file reaches this many bytes (0: never).".into());
-        line(format!("max_bytes = {}", self.event_log.max_bytes));
-        line("# Rotated files to keep (events.jsonl.1 is the newest).".into());
-        line(format!("keep = {}", self.event_log.keep));
-        line(String::new());
-        line("[log]".into());
-        line(
-            "# error, warn, info, debug, trace, or a filter like \"info,nectar_store=debug\"."
-                .into(),
-        );
-        line("# The RUST_LOG environment variable overrides it.".into());
-        line(format!("level = {}", lit(&self.log.level)));
-        crate::honeypot_cfg::commented(self, &mut line);
-        crate::detect_cfg::commented(self, &mut line);
-        out
+    pub fn to_commented_toml(&self) -> Result<String, toml::ser::Error> {
+        crate::config_print::commented_toml(self)
     }
-}
-
-/// A value as a TOML literal.
-pub(crate) fn lit<T: Serialize + ?Sized>(value: &T) -> String {
-    toml::Value::try_from(value)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "\"\"".into())
 }
 
 /// A TOML error as one line with its line number.
@@ -387,7 +196,15 @@ fn describe_toml(text: &str, err: &toml::de::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use nectar_event::config::ListenAddr;
+    use nectar_store::Durability;
+
     use super::*;
+
+    /// A value as a TOML literal.
+    fn lit<T: Serialize + ?Sized>(value: &T) -> String {
+        toml::Value::try_from(value).unwrap().to_string()
+    }
 
     #[test]
     fn empty_file_is_the_defaults() {
@@ -410,7 +227,7 @@ mod tests {
             },
         );
         config.capture.interface = "eth0".into();
-        let text = config.to_commented_toml();
+        let text = config.to_commented_toml().unwrap();
         assert_eq!(Config::parse(&text).unwrap(), config);
         // Every key of the structure appears in the commented file.
         let full = toml::Value::try_from(&config).unwrap();
@@ -486,6 +303,35 @@ mod tests {
         }
         let err = Config::parse("[server]\nlisten = \"127.0.0.1:70000\"\n").unwrap_err();
         assert!(err.contains("65535"), "{err}");
+    }
+
+    #[test]
+    fn the_defaults_listen_on_distinct_ports_and_a_clash_names_both_keys() {
+        let mut config = Config::default();
+        config.check_listeners().unwrap();
+        let keys: Vec<String> = config
+            .listeners()
+            .iter()
+            .map(|l| l.key.to_string())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "server.listen",
+                "honeypot.ssh.listen",
+                "honeypot.telnet.listen",
+                "honeypot.http.listen"
+            ]
+        );
+        config.honeypot.http.tls.enabled = true;
+        config.honeypot.http.tls.listen = "127.0.0.1:2323".parse().unwrap();
+        let err = config.check_listeners().unwrap_err().to_string();
+        assert!(
+            err.contains("`honeypot.http.tls.listen`") && err.contains("`honeypot.telnet.listen`"),
+            "{err}"
+        );
+        config.honeypot.telnet.enabled = false;
+        config.check_listeners().unwrap();
     }
 
     #[test]

@@ -8,8 +8,7 @@ use anyhow::Context;
 use nectar_bus::stream::{
     ConsumerConfig, ConsumerHandle, JsonLines, LineFile, StartAt, spawn_consumer,
 };
-use nectar_capture::jsonl::JsonlConfig;
-use nectar_store::{Store, WriterConfig, WriterHandle};
+use nectar_store::{Store, WriterHandle};
 use tracing::warn;
 
 use crate::config::Config;
@@ -22,14 +21,7 @@ pub const CONSUMER_GRACE: Duration = Duration::from_secs(30);
 
 /// The writer with the configured batching.
 pub fn spawn_writer(config: &Config, store: &Store) -> (WriterHandle, tokio::task::JoinHandle<()>) {
-    WriterHandle::spawn(
-        store.clone(),
-        WriterConfig {
-            max_batch_events: config.store.max_batch_events,
-            max_delay: Duration::from_millis(config.store.max_delay_ms),
-            queue_requests: config.store.queue_batches,
-        },
-    )
+    WriterHandle::spawn(store.clone(), config.store.writer_config())
 }
 
 /// Whether a consumer may be missing: `serve` needs every one; `analyze --store`
@@ -55,11 +47,7 @@ pub fn start_consumers(
         let path = config.event_log_path();
         let log = LineFile::open(
             EVENT_LOG,
-            JsonlConfig {
-                path: path.clone(),
-                max_bytes: config.event_log.max_bytes,
-                keep: config.event_log.keep,
-            },
+            config.event_log.jsonl_config(&config.data_dir),
             JsonLines,
             StartAt::Latest,
         );

@@ -148,7 +148,12 @@ fn write_url(cfg: &InfluxConfig) -> String {
     } else {
         let mut u = format!("{base}/write?db={}&precision=ns", enc(&cfg.database));
         if !cfg.username.is_empty() {
-            let _ = write!(u, "&u={}&p={}", enc(&cfg.username), enc(&cfg.password));
+            let _ = write!(
+                u,
+                "&u={}&p={}",
+                enc(&cfg.username),
+                enc(cfg.password.expose())
+            );
         }
         u
     }
@@ -315,7 +320,10 @@ impl Writer {
     fn post(&self, client: &reqwest::blocking::Client, body: String) -> Result<(), Failure> {
         let mut req = client.post(&self.url).body(body);
         if self.cfg.version == 2 {
-            req = req.header("Authorization", format!("Token {}", self.cfg.token));
+            req = req.header(
+                "Authorization",
+                format!("Token {}", self.cfg.token.expose()),
+            );
         }
         let resp = req.send().map_err(|e| Failure::Retry(e.to_string()))?;
         let status = resp.status();

@@ -84,7 +84,8 @@ impl LiveDetector {
     /// Builds the detector and restores saved models; does not start it.
     pub fn new(config: &Config, bus: EventSender) -> anyhow::Result<LiveDetector> {
         let detect = config.detect.clone();
-        let mut monitors = Monitors::new(&detect).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut monitors =
+            Monitors::new(&detect).map_err(|e| anyhow::anyhow!("{}", e.within("detect")))?;
         let path = config.data_dir.join(MODELS_FILE);
         if let Ok(text) = std::fs::read_to_string(&path) {
             match Monitors::parse_models(&text) {

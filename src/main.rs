@@ -5,13 +5,13 @@
 mod admin;
 mod analyze;
 mod config;
+mod config_print;
 mod ctl;
 mod decrypt;
 mod detect_cfg;
 mod exit;
 mod flow;
 mod honeypot_cfg;
-mod honeypot_http_cfg;
 mod influx;
 mod live;
 mod replay;
@@ -132,14 +132,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
-        config
-            .validate()
-            .map_err(|e| exit::usage(e.replace("key `data_dir`", "--data-dir")))?;
+        config.validate().map_err(|e| {
+            // The flag set `data_dir`: name the flag, not the key.
+            if e.key.to_string() == "data_dir" {
+                exit::usage(format!("--data-dir: {}", e.reason))
+            } else {
+                exit::usage(e.to_string())
+            }
+        })?;
     }
     match cli.command {
         Command::Serve(args) => serve::run(config, args),
         Command::Config => {
-            print!("{}", config.to_commented_toml());
+            let text = config
+                .to_commented_toml()
+                .map_err(|e| anyhow::anyhow!("cannot print the configuration: {e}"))?;
+            print!("{text}");
             Ok(())
         }
         Command::Token(command) => admin::token(&config, command),

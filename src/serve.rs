@@ -51,6 +51,9 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         config.honeypot.http.listen =
             parse_listen(&listen).map_err(|e| usage(format!("--honeypot-http-listen: {e}")))?;
     }
+    // After the flags, which move listeners: two on one port is a mistake of the
+    // user's, not a honeypot that quietly fails to bind.
+    config.check_listeners().map_err(|e| usage(e.to_string()))?;
     init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

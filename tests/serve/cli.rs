@@ -160,3 +160,80 @@ fn tokens_and_users_from_the_command_line() {
     let out = nectar(&data, &["user", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("alice"));
 }
+
+#[test]
+fn config_does_not_print_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nectar.toml");
+    std::fs::write(
+        &path,
+        "[sinks.influxdb]\nusername = \"nectar\"\npassword = \"s3cret-influx-pw\"\ntoken = \"s3cret-influx-token\"\n",
+    )
+    .unwrap();
+    let out = run(&["--config", path.to_str().unwrap(), "config"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("s3cret"), "a secret was printed:\n{text}");
+    assert!(text.contains("# password = \"<redacted>\""), "{text}");
+    assert!(text.contains("username = \"nectar\""));
+    // What it prints is still a configuration file (without the secrets).
+    let saved = dir.path().join("saved.toml");
+    std::fs::write(&saved, &text).unwrap();
+    let again = run(&["--config", saved.to_str().unwrap(), "config"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn two_listeners_on_one_port_exit_2_naming_both_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Nothing binds: the check runs before the first listener.
+    let path = dir.path().join("clash.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:18080\"\n[honeypot.ssh]\nlisten = \"127.0.0.1:18080\"\n",
+    )
+    .unwrap();
+    let by_file = nectar(&data, &["--config", path.to_str().unwrap(), "serve"]);
+    let by_flags = nectar(
+        &data,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:18080",
+            "--honeypot-ssh-listen",
+            "127.0.0.1:18080",
+        ],
+    );
+    for out in [by_file, by_flags] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("server.listen") && stderr.contains("honeypot.ssh.listen"),
+            "{stderr}"
+        );
+    }
+    // A wildcard address covers the loopback one on the same port.
+    let out = nectar(
+        &data,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:18081",
+            "--honeypot-ssh-listen",
+            "127.0.0.1:0",
+            "--honeypot-http-listen",
+            "0.0.0.0:18081",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("server.listen") && stderr.contains("honeypot.http.listen"),
+        "{stderr}"
+    );
+}

@@ -6,6 +6,7 @@
 //! - [`jsonl`]: logs of lines rotated by size (the event log, the Cowrie log),
 //!   which can be rewound to a saved point so that a line is written once;
 //! - [`seal`]: age encryption of what is captured (to a public key) and its reading back;
+//! - [`config`]: `[event_log]`, the configuration of the JSON-lines event log;
 //! - [`terminal`]: a filter that keeps the colours and cursor movement of a
 //!   recorded terminal but drops the escape sequences an attacker could use against
 //!   the analyst's own terminal (clipboard, title, device reports);
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod asciicast;
+pub mod config;
 pub mod file;
 pub mod jsonl;
 pub mod seal;

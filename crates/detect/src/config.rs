@@ -4,26 +4,30 @@
 //! `spot.<param>` / `spot.<STAT>.<param>` keys.
 //!
 //! The binary embeds [`DetectConfig`] in its own configuration; this module
-//! owns the defaults, the meaning of every key (doc comments) and the checks,
-//! whose errors name the key.
+//! owns the defaults, the meaning of every key (doc comments, which `nectar
+//! config` prints) and the checks, whose errors name the key relative to
+//! `[detect]` (`stat.R_SYN.q`) for the file's root to extend.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use nectar_event::config::{ConfigError, WithinSection};
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::stats::Stat;
 use crate::window::WindowConfig;
 
 /// `[detect]`: network anomaly detection settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectConfig {
     /// Window width in capture time, e.g. "1s", "200ms" (1ms to 1 day).
     pub window: Width,
     /// Statistics watched by SPOT (names as in `nectar analyze --stat`).
+    #[schemars(schema_with = "stat_names_schema")]
     pub stats: Vec<String>,
     /// Top contributors (sources, destinations, ports) named in an alarm (0 to 32).
     pub top_n: usize,
@@ -50,7 +54,8 @@ pub struct DetectConfig {
     pub down: bool,
     /// Default moving-average length of DSPOT, in windows.
     pub depth: usize,
-    /// Per-statistic overrides, e.g. `[detect.stat.R_SYN]` with `q = 1e-5`.
+    /// Per-statistic overrides of the defaults above, one table per statistic,
+    /// e.g. `[detect.stat.R_SYN]` with `q = 1e-5`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub stat: BTreeMap<String, StatOverride>,
 }
@@ -93,24 +98,40 @@ impl Default for SpotSettings {
 }
 
 /// Settings of one statistic that differ from the `[detect]` defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct StatOverride {
+    /// This statistic's `q` (see `[detect] q`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<f64>,
+    /// This statistic's `level`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<f64>,
+    /// This statistic's `n_init`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n_init: Option<usize>,
+    /// This statistic's `max_excess`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_excess: Option<usize>,
+    /// This statistic's `up`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub up: Option<bool>,
+    /// This statistic's `down`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub down: Option<bool>,
+    /// This statistic's `depth`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub depth: Option<usize>,
+}
+
+/// The schema of `stats`: a list of statistic names, each one of [`Stat::ALL`]
+/// (so that `nectar config` can list them).
+fn stat_names_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = Stat::ALL.iter().map(|s| s.name()).collect();
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": names },
+    })
 }
 
 impl Default for DetectConfig {
@@ -138,21 +159,8 @@ impl Default for DetectConfig {
     }
 }
 
-/// A setting of `[detect]` that cannot work; `key` is its full name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("key `{key}`: {reason}")]
-pub struct DetectConfigError {
-    /// The key, e.g. `detect.stat.R_SYN.q`.
-    pub key: String,
-    /// What is wrong and what is accepted.
-    pub reason: String,
-}
-
-fn err(key: impl Into<String>, reason: impl Into<String>) -> DetectConfigError {
-    DetectConfigError {
-        key: key.into(),
-        reason: reason.into(),
-    }
+fn err(key: impl Into<std::borrow::Cow<'static, str>>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::new(key, reason)
 }
 
 /// Names of all statistics, for error messages.
@@ -168,16 +176,15 @@ pub fn stat_names() -> String {
 pub const MAX_N_INIT: usize = 1_000_000;
 
 impl SpotSettings {
-    /// Checks the settings; `prefix` is the key prefix for messages
-    /// (`detect` or `detect.stat.R_SYN`).
-    pub fn validate(&self, prefix: &str) -> Result<(), DetectConfigError> {
-        let k = |name: &str| format!("{prefix}.{name}");
+    /// Checks the settings; errors name the key relative to the table that holds
+    /// them (`q`), for the caller to extend (`detect`, `detect.stat.R_SYN`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(err(k("level"), format!("{} is not in (0, 1)", self.level)));
+            return Err(err("level", format!("{} is not in (0, 1)", self.level)));
         }
         if !(self.q > 0.0 && self.q < 1.0 - self.level) {
             return Err(err(
-                k("q"),
+                "q",
                 format!(
                     "{} is not in (0, 1 - level) = (0, {})",
                     self.q,
@@ -187,13 +194,13 @@ impl SpotSettings {
         }
         if !(10..=MAX_N_INIT).contains(&self.n_init) {
             return Err(err(
-                k("n_init"),
+                "n_init",
                 format!("{} is not in 10..={MAX_N_INIT}", self.n_init),
             ));
         }
         if self.max_excess == 0 || self.max_excess > nectar_spot::MAX_EXCESS_LIMIT {
             return Err(err(
-                k("max_excess"),
+                "max_excess",
                 format!(
                     "{} is not in 1..={}",
                     self.max_excess,
@@ -202,14 +209,11 @@ impl SpotSettings {
             ));
         }
         if self.depth == 0 || self.depth > 100_000 {
-            return Err(err(
-                k("depth"),
-                format!("{} is not in 1..=100000", self.depth),
-            ));
+            return Err(err("depth", format!("{} is not in 1..=100000", self.depth)));
         }
         if !self.up && !self.down {
             return Err(err(
-                k("up"),
+                "up",
                 "`up` and `down` are both false: nothing would be watched (remove the statistic from detect.stats instead)",
             ));
         }
@@ -230,39 +234,38 @@ impl SpotSettings {
 
 impl DetectConfig {
     /// Checks every key; the error names the first bad one.
-    pub fn validate(&self) -> Result<(), DetectConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let w = self.window.0;
         if w < Duration::from_millis(1) || w > Duration::from_secs(86_400) {
-            return Err(err("detect.window", "must be between 1ms and 1 day"));
+            return Err(err("window", "must be between 1ms and 1 day"));
         }
         if self.top_n > crate::heavy::CAPACITY {
-            return Err(err(
-                "detect.top_n",
-                format!("at most {}", crate::heavy::CAPACITY),
-            ));
+            return Err(err("top_n", format!("at most {}", crate::heavy::CAPACITY)));
         }
         self.monitored()?;
-        self.defaults().validate("detect")?;
+        self.defaults().validate()?;
         for name in self.stat.keys() {
             let Some(stat) = Stat::from_name(name) else {
                 return Err(err(
-                    format!("detect.stat.{name}"),
+                    format!("stat.{name}"),
                     format!("unknown statistic; one of {}", stat_names()),
                 ));
             };
             self.settings(stat)
-                .validate(&format!("detect.stat.{name}"))?;
+                .validate()
+                .map_err(|e| e.within(name.clone()))
+                .within("stat")?;
         }
         Ok(())
     }
 
     /// The watched statistics, in index order, without duplicates.
-    pub fn monitored(&self) -> Result<Vec<Stat>, DetectConfigError> {
+    pub fn monitored(&self) -> Result<Vec<Stat>, ConfigError> {
         let mut out = Vec::new();
         for name in &self.stats {
             let stat = Stat::from_name(name).ok_or_else(|| {
                 err(
-                    "detect.stats",
+                    "stats",
                     format!("unknown statistic {name:?}; one of {}", stat_names()),
                 )
             })?;
@@ -368,6 +371,20 @@ impl std::str::FromStr for Width {
     }
 }
 
+impl JsonSchema for Width {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Width".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
+
 impl Serialize for Width {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -418,9 +435,10 @@ mod tests {
         let s = c.settings(Stat::RSyn);
         assert_eq!((s.q, s.down, s.depth), (1e-5, true, 50));
         c.stat.insert("R_SYNN".into(), StatOverride::default());
-        assert!(c.validate().unwrap_err().key.contains("R_SYNN"));
+        assert!(c.validate().unwrap_err().key.to_string().contains("R_SYNN"));
         c.stat.remove("R_SYNN");
         c.stat.get_mut("R_SYN").unwrap().q = Some(0.5);
-        assert_eq!(c.validate().unwrap_err().key, "detect.stat.R_SYN.q");
+        let err = c.validate().within("detect").unwrap_err();
+        assert_eq!(err.key.to_string(), "detect.stat.R_SYN.q");
     }
 }

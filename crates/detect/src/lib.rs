@@ -20,9 +20,7 @@ pub mod pipeline;
 pub mod stats;
 pub mod window;
 
-pub use config::{
-    DetectConfig, DetectConfigError, SpotSettings, StatOverride, Width, parse_duration,
-};
+pub use config::{DetectConfig, SpotSettings, StatOverride, Width, parse_duration};
 pub use counters::{Accumulator, Class, Counter, CounterKind, Counts, Dim};
 pub use monitor::{Alarm, Direction, ModelError, ModelFile, Monitors, StatStatus};
 pub use pipeline::run_file;

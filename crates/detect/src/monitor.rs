@@ -24,7 +24,7 @@ use nectar_spot::{BiSpot, DSpot, Spot, SpotConfig, SpotError, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::{DetectConfig, DetectConfigError, SpotSettings, Width};
+use crate::config::{DetectConfig, SpotSettings, Width};
 use crate::counters::Dim;
 use crate::stats::Stat;
 use crate::window::{Contributor, ContributorKey, WindowReport};
@@ -598,8 +598,9 @@ pub struct Monitors {
 }
 
 impl Monitors {
-    /// Monitors for the statistics of `cfg`, all learning.
-    pub fn new(cfg: &DetectConfig) -> Result<Monitors, DetectConfigError> {
+    /// Monitors for the statistics of `cfg`, all learning; errors name the key
+    /// relative to `[detect]`.
+    pub fn new(cfg: &DetectConfig) -> Result<Monitors, nectar_event::config::ConfigError> {
         cfg.validate()?;
         Ok(Monitors {
             stats: cfg
@@ -758,8 +759,11 @@ impl Monitors {
         for (name, s) in &file.stats {
             let bad = |why: String| ModelError::Invalid(format!("{name}: {why}"));
             Stat::from_name(name).ok_or_else(|| bad("unknown statistic".into()))?;
-            s.used.validate(name).map_err(|e| bad(e.to_string()))?;
-            s.wanted.validate(name).map_err(|e| bad(e.to_string()))?;
+            for settings in [&s.used, &s.wanted] {
+                settings
+                    .validate()
+                    .map_err(|e| bad(e.within(name.clone()).to_string()))?;
+            }
             match (&s.learning, &s.model) {
                 (Some(v), None) => {
                     if v.len() > s.wanted.depth + s.wanted.n_init

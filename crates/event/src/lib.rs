@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod alert;
+pub mod config;
 mod event;
 pub mod field;
 mod host;

@@ -24,18 +24,22 @@ use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
 use nectar_event::field;
 use nectar_event::text::{bound, clip};
+use nectar_event::config::{ConfigError, WithinSection};
 
 use crate::shell::LineNotes;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
 /// `[honeypot.recordings]`: session recordings (asciicast v2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecordingsConfig {
-    /// Record every interactive session (SSH shell, Telnet) in
-    /// `DATA_DIR/recordings/YYYY/MM/DD/SESSION.cast`.
+    /// Record every interactive session (SSH shell, Telnet) in asciicast v2, one
+    /// file per session in `DATA_DIR/recordings/YYYY/MM/DD/SESSION.cast`; the
+    /// session's close event names it (`data.recording`). Play one with
+    /// `nectar replay SESSION`.
     pub enabled: bool,
     /// Largest recording, in bytes; past it the recording stops (the session goes
     /// on) and a `sensor.status` event names `max_recording_bytes`.
@@ -53,26 +57,26 @@ impl Default for RecordingsConfig {
 
 impl RecordingsConfig {
     /// Checks values; errors name the key relative to the section.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_bytes < 1024 {
-            return Err("key `max_bytes`: at least 1024".into());
+            return Err(ConfigError::new("max_bytes", "at least 1024"));
         }
         Ok(())
     }
 }
 
 /// `[honeypot.uploads]`: files attackers upload or write, kept by SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UploadsConfig {
     /// Keep uploaded files (SCP, SFTP, the input of an exec'd `cat > f`, and files
     /// written through the fake shell) in `DATA_DIR/uploads/`, named by their
     /// SHA-256; each is an `ssh.upload` event. Stored files are whole; the
-    /// session's fake filesystem keeps only the first
-    /// [`KEPT_FILE_BYTES`](crate::shell::fs::KEPT_FILE_BYTES) of each, and
-    /// reports the real size and hash.
+    /// session's fake filesystem keeps only the first 64 KiB of each
+    /// (`KEPT_FILE_BYTES`), and reports the real size and hash.
     pub enabled: bool,
-    /// Largest file kept, in bytes; a larger one is refused (and logged).
+    /// Largest file kept, in bytes; a larger one is refused (and logged). An SSH
+    /// connection also ends at `honeypot.ssh.max_session_bytes`.
     pub max_file_bytes: u64,
     /// Most bytes the upload directory may hold; past it uploads are refused.
     pub quota_bytes: u64,
@@ -90,12 +94,15 @@ impl Default for UploadsConfig {
 
 impl UploadsConfig {
     /// Checks values; errors name the key relative to the section.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_file_bytes == 0 {
-            return Err("key `max_file_bytes`: must be greater than 0".into());
+            return Err(ConfigError::new("max_file_bytes", "must be greater than 0"));
         }
         if self.quota_bytes < self.max_file_bytes {
-            return Err("key `quota_bytes`: must be at least max_file_bytes".into());
+            return Err(ConfigError::new(
+                "quota_bytes",
+                "must be at least max_file_bytes",
+            ));
         }
         Ok(())
     }
@@ -135,15 +142,11 @@ impl Capture {
         } else {
             Some(
                 Sealer::new(encrypt_to)
-                    .map_err(|e| crate::Error::Config(format!("key `encrypt_to`: {e}")))?,
+                    .map_err(|e| ConfigError::new("encrypt_to", e.to_string()))?,
             )
         };
-        recordings
-            .validate()
-            .map_err(|e| crate::Error::Config(e.replacen("key `", "key `recordings.", 1)))?;
-        uploads
-            .validate()
-            .map_err(|e| crate::Error::Config(e.replacen("key `", "key `uploads.", 1)))?;
+        recordings.validate().within("recordings")?;
+        uploads.validate().within("uploads")?;
         let store = if uploads.enabled {
             let opened = UploadStore::open(
                 data_dir,

@@ -16,6 +16,7 @@
 
 pub mod capture;
 pub mod context;
+pub mod config;
 pub mod cowrie;
 pub mod credentials;
 pub mod honeytoken;
@@ -62,4 +63,7 @@ pub enum Error {
     /// A configuration value is unusable (the message names the key).
     #[error("{0}")]
     Config(String),
+    /// A setting is unusable; the error names its key within the section given.
+    #[error(transparent)]
+    Setting(#[from] nectar_event::config::ConfigError),
 }

@@ -2,6 +2,8 @@
 //! connection and session limits) and their one set of checks, so the two
 //! honeypots cannot drift apart in what they accept.
 
+use nectar_event::config::ConfigError;
+
 use crate::credentials::CredentialRule;
 
 /// A borrowed view of a section's shared settings, for [`SessionSettings::validate`].
@@ -24,18 +26,21 @@ pub(crate) struct SessionSettings<'a> {
 impl SessionSettings<'_> {
     /// Checks values that parse but cannot work; the error names the key relative
     /// to the section (`hostname`, `credentials`, `max_connections`, ...).
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.hostname.len() > 64
             || !self
                 .hostname
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         {
-            return Err("key `hostname`: letters, digits, '-' and '.', at most 64".into());
+            return Err(ConfigError::new(
+                "hostname",
+                "letters, digits, '-' and '.', at most 64",
+            ));
         }
         for (i, rule) in self.credentials.iter().enumerate() {
             CredentialRule::parse(rule)
-                .map_err(|e| format!("key `credentials` (entry {}): {e}", i + 1))?;
+                .map_err(|e| ConfigError::new("credentials", format!("entry {}: {e}", i + 1)))?;
         }
         let positive = [
             ("max_auth_attempts", u64::from(self.max_auth_attempts)),
@@ -51,7 +56,7 @@ impl SessionSettings<'_> {
         ];
         for (key, value) in positive {
             if value == 0 {
-                return Err(format!("key `{key}`: must be greater than 0"));
+                return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
         let at_most = [
@@ -64,7 +69,7 @@ impl SessionSettings<'_> {
         ];
         for (key, value, max) in at_most {
             if value > max {
-                return Err(format!("key `{key}`: at most {max}"));
+                return Err(ConfigError::new(key, format!("at most {max}")));
             }
         }
         Ok(())

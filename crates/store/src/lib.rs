@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod config;
 mod error;
 mod query;
 mod ranked;
@@ -22,6 +23,7 @@ mod writer;
 pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
+pub use config::StoreSection;
 pub use error::StoreError;
 pub use nectar_bus::IngestOutcome;
 pub use query::{

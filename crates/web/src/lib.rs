@@ -10,6 +10,7 @@
 mod api;
 mod api_admin;
 pub mod auth;
+mod config;
 pub mod detect;
 mod error;
 mod headers;
@@ -30,6 +31,7 @@ use nectar_store::{Store, WriterHandle};
 pub use auth::{
     LoginLimiter, generate_password, hash_password, new_secret, sha256_hex, valid_name,
 };
+pub use config::ServerConfig;
 pub use headers::CONTENT_SECURITY_POLICY;
 pub use text::visible;
 

@@ -14,15 +14,17 @@ use std::path::{Path, PathBuf};
 use nectar_bus::stream::{LineFile, RenderLines, StartAt};
 use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::Event;
+use nectar_event::config::ConfigError;
 use serde::{Deserialize, Serialize};
 
 pub use format::CowrieFormat;
 
 /// `[honeypot.cowrie]`: the Cowrie-format log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CowrieOutputConfig {
-    /// Write honeypot events in Cowrie's JSON format too.
+    /// Also write SSH and Telnet honeypot events as Cowrie's JSON lines (its
+    /// eventids and field names), for pipelines built for Cowrie.
     pub enabled: bool,
     /// The file; relative paths are inside the data directory.
     pub path: PathBuf,
@@ -45,12 +47,12 @@ impl Default for CowrieOutputConfig {
 
 impl CowrieOutputConfig {
     /// Checks values; errors name the key relative to the section.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.enabled && self.path.as_os_str().is_empty() {
-            return Err("key `path`: must not be empty".into());
+            return Err(ConfigError::new("path", "must not be empty"));
         }
         if self.keep > 1000 {
-            return Err("key `keep`: at most 1000".into());
+            return Err(ConfigError::new("keep", "at most 1000"));
         }
         Ok(())
     }

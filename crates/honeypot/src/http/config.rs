@@ -7,10 +7,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use nectar_event::config::{ConfigError, Listener};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The server the honeypot claims to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerProfile {
     /// Apache 2.4 as Debian 12 ships it (headers, error pages, default page).
@@ -30,14 +32,15 @@ pub const PERSONAS: &[&str] = &[
 ];
 
 /// Settings of the HTTP honeypot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpHoneypotConfig {
-    /// Run the HTTP honeypot.
+    /// Run the HTTP honeypot (by default it looks like Apache 2.4 on Debian 12).
     pub enabled: bool,
-    /// Address and port of plain HTTP (port 0: any free port).
+    /// Address and port of plain HTTP (port 0: any free port); 80 needs
+    /// CAP_NET_BIND_SERVICE.
     pub listen: SocketAddr,
-    /// Which server to look like: "apache" or "nginx".
+    /// Which server to look like.
     pub profile: ServerProfile,
     /// The `Server` header and error-page signature; empty: the profile's own
     /// (`Apache/2.4.71 (Debian)`, `nginx/1.22.1`).
@@ -82,15 +85,15 @@ pub struct HttpHoneypotConfig {
     pub max_requests_per_ip_per_second: u32,
     /// The listen backlog.
     pub backlog: u32,
-    /// `[honeypot.http.tls]`: HTTPS on a second port.
+    /// HTTPS on a second port.
     pub tls: TlsConfig,
 }
 
 /// `[honeypot.http.tls]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
-    /// Serve HTTPS too.
+    /// Serve HTTPS too, on its own port.
     pub enabled: bool,
     /// Address and port of HTTPS.
     pub listen: SocketAddr,
@@ -157,21 +160,24 @@ impl HttpHoneypotConfig {
     }
 
     /// Checks values that parse but cannot work; the error names the key relative to
-    /// this section (`listen`, `tls.cert_file`, ...), for the caller to prefix.
-    pub fn validate(&self) -> Result<(), String> {
+    /// this section (`personas`, `tls.cert_file`, ...); the caller adds its own.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.server_header.len() > 200
             || self
                 .server_header
                 .bytes()
                 .any(|b| !(0x20..0x7f).contains(&b))
         {
-            return Err("key `server_header`: at most 200 printable ASCII characters".into());
+            return Err(ConfigError::new(
+                "server_header",
+                "at most 200 printable ASCII characters",
+            ));
         }
         for p in &self.personas {
             if !PERSONAS.contains(&p.as_str()) {
-                return Err(format!(
-                    "key `personas`: unknown persona {p:?} (known: {})",
-                    PERSONAS.join(", ")
+                return Err(ConfigError::new(
+                    "personas",
+                    format!("unknown persona {p:?} (known: {})", PERSONAS.join(", ")),
                 ));
             }
         }
@@ -193,7 +199,7 @@ impl HttpHoneypotConfig {
         ];
         for (key, value) in positive {
             if value == 0 {
-                return Err(format!("key `{key}`: must be greater than 0"));
+                return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
         let at_most = [
@@ -214,37 +220,57 @@ impl HttpHoneypotConfig {
         ];
         for (key, value, max) in at_most {
             if value > max {
-                return Err(format!("key `{key}`: at most {max}"));
+                return Err(ConfigError::new(key, format!("at most {max}")));
             }
         }
         if self.max_request_line_bytes > self.max_head_bytes
             || self.max_header_bytes > self.max_head_bytes
         {
-            return Err(
-                "key `max_head_bytes`: must be at least max_request_line_bytes and max_header_bytes"
-                    .into(),
-            );
+            return Err(ConfigError::new(
+                "max_head_bytes",
+                "must be at least max_request_line_bytes and max_header_bytes",
+            ));
         }
         if !self.rules_file.as_os_str().is_empty() {
-            let text = std::fs::read_to_string(&self.rules_file)
-                .map_err(|e| format!("key `rules_file`: {}: {e}", self.rules_file.display()))?;
+            let text = std::fs::read_to_string(&self.rules_file).map_err(|e| {
+                ConfigError::new("rules_file", format!("{}: {e}", self.rules_file.display()))
+            })?;
             let name = self.rules_file.display().to_string();
             super::classify::Classifier::new(Some((&name, &text)))
-                .map_err(|e| format!("key `rules_file`: {e}"))?;
+                .map_err(|e| ConfigError::new("rules_file", e))?;
         }
         let tls = &self.tls;
         if tls.enabled {
             if tls.cert_file.as_os_str().is_empty() != tls.key_file.as_os_str().is_empty() {
-                return Err("key `tls.key_file`: give both tls.cert_file and tls.key_file, or neither (self-signed)".into());
+                return Err(ConfigError::new(
+                    "tls.key_file",
+                    "give both tls.cert_file and tls.key_file, or neither (self-signed)",
+                ));
             }
             if tls.cert_file.as_os_str().is_empty() && tls.self_signed_names.is_empty() {
-                return Err("key `tls.self_signed_names`: at least one name".into());
+                return Err(ConfigError::new(
+                    "tls.self_signed_names",
+                    "at least one name",
+                ));
             }
             if tls.listen == self.listen && tls.listen.port() != 0 {
-                return Err("key `tls.listen`: must differ from `listen`".into());
+                return Err(ConfigError::new("tls.listen", "must differ from `listen`"));
             }
         }
         Ok(())
+    }
+
+    /// The addresses it listens on, when enabled (plain HTTP, and HTTPS when
+    /// `tls.enabled`), for the check that no two listeners share a port.
+    pub fn listeners(&self) -> Vec<Listener> {
+        let mut out = Vec::new();
+        if self.enabled {
+            out.push(Listener::new("listen", self.listen));
+            if self.tls.enabled {
+                out.push(Listener::new("tls.listen", self.tls.listen));
+            }
+        }
+        out
     }
 }
 
@@ -284,7 +310,7 @@ mod tests {
         ];
         for (config, key) in bad {
             let err = config.validate().unwrap_err();
-            assert!(err.contains(&format!("`{key}`")), "{err}");
+            assert_eq!(err.key.to_string(), key, "{err}");
         }
         let toml = "profile = \"nginx\"\n[tls]\nenabled = true\n";
         let c: HttpHoneypotConfig = toml::from_str(toml).unwrap();

@@ -183,7 +183,7 @@ impl HttpHoneypot {
             cx.honeytokens.clone(),
             cx.capture.clone(),
         );
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let user_rules = if config.rules_file.as_os_str().is_empty() {
             None
         } else {

@@ -6,17 +6,20 @@
 
 use std::net::SocketAddr;
 
+use nectar_event::config::{ConfigError, Listener};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialRule;
 
 /// Settings of the SSH honeypot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SshHoneypotConfig {
-    /// Run the SSH honeypot.
+    /// Run the SSH honeypot (it looks like Debian 12's OpenSSH 9.2p1).
     pub enabled: bool,
-    /// Address and port to listen on (port 0: any free port).
+    /// Address and port to listen on (port 0: any free port); 22 needs
+    /// CAP_NET_BIND_SERVICE.
     pub listen: SocketAddr,
     /// The identification string sent to clients: the OpenSSH build we pretend to be.
     pub banner: String,
@@ -82,14 +85,17 @@ impl Default for SshHoneypotConfig {
 
 impl SshHoneypotConfig {
     /// Checks values that parse but cannot work; the error names the key relative to
-    /// this section (`listen`, `credentials`, ...), for the caller to prefix.
-    pub fn validate(&self) -> Result<(), String> {
+    /// this section (`banner`, `credentials`, ...); the caller adds its own.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let banner = &self.banner;
         if !(banner.starts_with("SSH-2.0-") && banner.len() <= 253)
             || banner.bytes().any(|b| !(0x20..0x7f).contains(&b))
         {
-            return Err(format!(
-                "key `banner`: must start with \"SSH-2.0-\" and be at most 253 printable ASCII characters (got {banner:?})"
+            return Err(ConfigError::new(
+                "banner",
+                format!(
+                    "must start with \"SSH-2.0-\" and be at most 253 printable ASCII characters (got {banner:?})"
+                ),
             ));
         }
         crate::session_settings::SessionSettings {
@@ -108,6 +114,16 @@ impl SshHoneypotConfig {
             backlog: self.backlog,
         }
         .validate()
+    }
+
+    /// The address it listens on, when enabled (for the check that no two
+    /// listeners share a port).
+    pub fn listeners(&self) -> Vec<Listener> {
+        if self.enabled {
+            vec![Listener::new("listen", self.listen)]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -150,7 +166,7 @@ mod tests {
         ];
         for (config, key) in bad {
             let err = config.validate().unwrap_err();
-            assert!(err.contains(&format!("`{key}`")), "{err}");
+            assert_eq!(err.key.to_string(), key, "{err}");
         }
     }
 }

@@ -77,7 +77,7 @@ impl SshHoneypot {
         config: SshHoneypotConfig,
         cx: &HoneypotContext,
     ) -> Result<SshHoneypot, Error> {
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
         let keys = hostkeys::load_or_generate(&cx.dir("ssh"))?;
         let hostname = cx.hostname(&config.hostname);

@@ -6,18 +6,20 @@
 
 use std::net::SocketAddr;
 
+use nectar_event::config::{ConfigError, Listener};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialRule;
 pub use crate::shell::persona::Arch;
 
 /// Which telnetd the honeypot impersonates, and the machine behind its login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TelnetProfile {
     /// BusyBox telnetd and ash on an embedded device (what IoT bots look for): an
     /// ARMv7 IP camera with BusyBox 1.24 applets, a squashfs root and 32-bit ARM
-    /// binaries ([`crate::shell::persona::device`]).
+    /// binaries (see `shell::persona::device`).
     #[default]
     Busybox,
     /// Debian 12's telnetd, `/etc/issue.net` and bash on the SSH honeypot's
@@ -26,19 +28,19 @@ pub enum TelnetProfile {
 }
 
 /// Settings of the Telnet honeypot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelnetHoneypotConfig {
-    /// Run the Telnet honeypot.
+    /// Run the Telnet honeypot (a login prompt, then the same fake shell as SSH).
     pub enabled: bool,
-    /// Address and port to listen on (port 0: any free port).
+    /// Address and port to listen on (port 0: any free port); 23 needs
+    /// CAP_NET_BIND_SERVICE.
     pub listen: SocketAddr,
-    /// `busybox` (an ARMv7 IP camera running BusyBox) or `debian` (the Debian 12
-    /// x86-64 server of the SSH honeypot).
+    /// The telnetd, and the machine behind its login, to look like.
     pub profile: TelnetProfile,
-    /// The processor of the `busybox` profile's camera: `arm` (ARMv7, `armv7l`)
-    /// or `mipsel` (little-endian MIPS, `mips`); its binaries' ELF headers,
-    /// `uname` and /proc/cpuinfo follow it. Only for `profile = "busybox"`.
+    /// The processor of the `busybox` profile's camera; its binaries' ELF
+    /// headers, `uname` and /proc/cpuinfo follow it. Only for
+    /// `profile = "busybox"`.
     pub arch: Arch,
     /// Host name in the login prompt and the shell; empty: the machine's, as the
     /// SSH honeypot shows it (`[honeypot.ssh] hostname` or the generated name).
@@ -100,13 +102,13 @@ impl Default for TelnetHoneypotConfig {
 
 impl TelnetHoneypotConfig {
     /// Checks values that parse but cannot work; the error names the key relative to
-    /// this section (`listen`, `credentials`, ...), for the caller to prefix.
-    pub fn validate(&self) -> Result<(), String> {
+    /// this section (`arch`, `credentials`, ...); the caller adds its own.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.profile == TelnetProfile::Debian && self.arch != Arch::Arm {
-            return Err(
-                "key `arch`: the Debian machine is x86-64; `arch` applies to profile = \"busybox\""
-                    .into(),
-            );
+            return Err(ConfigError::new(
+                "arch",
+                "the Debian machine is x86-64; `arch` applies to profile = \"busybox\"",
+            ));
         }
         crate::session_settings::SessionSettings {
             hostname: &self.hostname,
@@ -124,6 +126,16 @@ impl TelnetHoneypotConfig {
             backlog: self.backlog,
         }
         .validate()
+    }
+
+    /// The address it listens on, when enabled (for the check that no two
+    /// listeners share a port).
+    pub fn listeners(&self) -> Vec<Listener> {
+        if self.enabled {
+            vec![Listener::new("listen", self.listen)]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -167,7 +179,7 @@ mod tests {
         ];
         for (config, key) in bad {
             let err = config.validate().unwrap_err();
-            assert!(err.contains(&format!("`{key}`")), "{err}");
+            assert_eq!(err.key.to_string(), key, "{err}");
         }
         let parsed: TelnetHoneypotConfig = serde_json::from_str(r#"{"profile":"debian"}"#).unwrap();
         assert_eq!(parsed.profile, TelnetProfile::Debian);

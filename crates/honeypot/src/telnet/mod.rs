@@ -63,7 +63,7 @@ impl TelnetHoneypot {
         config: TelnetHoneypotConfig,
         cx: &HoneypotContext,
     ) -> Result<TelnetHoneypot, Error> {
-        config.validate().map_err(Error::Config)?;
+        config.validate()?;
         let credentials = Credentials::parse(&config.credentials).map_err(Error::Config)?;
         let hostname = cx.hostname(&config.hostname);
         let (sensor, bus, capture) = (cx.sensor.as_str(), cx.bus.clone(), cx.capture.clone());

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The camera's processor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     /// HiSilicon Hi3516DV300: Cortex-A7, `armv7l`, 32-bit little-endian ARM (EABI5).

@@ -1,0 +1,111 @@
+//! `[server]` of the configuration file: where the UI and API listen and their
+//! limits, with the checks whose errors name the key relative to `[server]`.
+//! The running [`WebConfig`] is built from it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use nectar_event::config::{ConfigError, ListenAddr, Listener};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::WebConfig;
+
+/// `[server]`: the web UI and the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port of the web UI and the API (port 0: any free port).
+    pub listen: ListenAddr,
+    /// Largest API request body in bytes; larger requests get 413.
+    pub max_body_bytes: usize,
+    /// Most events in one posted batch; larger batches get 413.
+    pub max_batch_events: usize,
+    /// How long a web login lasts, in hours.
+    pub session_hours: u32,
+    /// Mark cookies Secure; set this when a TLS proxy is in front of Nectar.
+    pub secure_cookies: bool,
+    /// Seconds to let open requests finish at shutdown before closing them.
+    pub shutdown_grace_seconds: u64,
+    /// An age identity file, the private key of `honeypot.encrypt_to`: the UI and
+    /// API then show captured passwords decrypted (else "(encrypted)"). Keep it
+    /// off the sensors; empty: none.
+    pub identity: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let web = WebConfig::default();
+        ServerConfig {
+            listen: ListenAddr(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_body_bytes: web.max_body_bytes,
+            max_batch_events: web.max_batch_events,
+            session_hours: web.session_hours,
+            secure_cookies: web.secure_cookies,
+            shutdown_grace_seconds: 30,
+            identity: PathBuf::new(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks values that parse but cannot work; keys are relative to `[server]`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("max_batch_events", self.max_batch_events as u64),
+            ("session_hours", u64::from(self.session_hours)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::new(key, "must be greater than 0"));
+            }
+        }
+        if self.max_body_bytes > 1 << 30 {
+            return Err(ConfigError::new(
+                "max_body_bytes",
+                "at most 1073741824 (1 GiB)",
+            ));
+        }
+        if self.session_hours > 24 * 90 {
+            return Err(ConfigError::new("session_hours", "at most 2160 (90 days)"));
+        }
+        Ok(())
+    }
+
+    /// The address the UI and API listen on (for the check that no two listeners
+    /// share a port).
+    pub fn listeners(&self) -> Vec<Listener> {
+        vec![Listener::new("listen", self.listen.0)]
+    }
+
+    /// The web server's settings.
+    pub fn web_config(&self) -> WebConfig {
+        WebConfig {
+            max_body_bytes: self.max_body_bytes,
+            max_batch_events: self.max_batch_events,
+            secure_cookies: self.secure_cookies,
+            session_hours: self.session_hours,
+            ..WebConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bounds_name_the_key() {
+        ServerConfig::default().validate().unwrap();
+        let bad = ServerConfig {
+            session_hours: 24 * 91,
+            ..ServerConfig::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().key.to_string(), "session_hours");
+        assert_eq!(
+            ServerConfig::default().web_config().max_body_bytes,
+            16 * 1024 * 1024
+        );
+    }
+}
