@@ -22,9 +22,9 @@ use nectar_capture::asciicast::{self, Header, Recorder, Step};
 use nectar_capture::seal::Sealer;
 use nectar_capture::uploads::{Refusal, Upload, UploadStore, Verdict};
 use nectar_event::Event;
+use nectar_event::config::{ConfigError, WithinSection};
 use nectar_event::field;
 use nectar_event::text::{bound, clip};
-use nectar_event::config::{ConfigError, WithinSection};
 
 use crate::shell::LineNotes;
 use schemars::JsonSchema;

@@ -15,8 +15,8 @@
 #![warn(missing_docs)]
 
 pub mod capture;
-pub mod context;
 pub mod config;
+pub mod context;
 pub mod cowrie;
 pub mod credentials;
 pub mod honeytoken;
