@@ -124,7 +124,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), bus.clone(), writer.clone(), web)
-        .with_consumers(consumers.iter().map(|c| c.probe()).collect());
+        .with_consumers(consumers.iter().map(|c| c.probe()).collect())
+        .with_sensor_name(&config.sensor_name);
     state = state.with_data_dir(config.data_dir.clone());
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;

@@ -36,9 +36,21 @@ fn a_viewers_wrong_passwords_naming_the_admin_do_not_lock_the_admin_out() {
             .as_u16();
         statuses.push(status);
     }
-    // Refused, then throttled for this address and name.
+    // Refused, then throttled for this address and name, which is an event.
     assert_eq!(statuses[0], 403);
     assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let lockouts = loop {
+        let found = crate::util::all_events(&server.url, &viewer, "kind=auth.lockout");
+        if !found.is_empty() || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(lockouts.len(), 1, "{lockouts:?}");
+    assert_eq!(lockouts[0]["data"]["username"], "admin");
+    assert_eq!(lockouts[0]["data"]["scope"], "name");
+    assert_eq!(lockouts[0]["src_ip"], "127.0.0.1");
     // The admin, from another address, logs in at once; `next=/%09/evil.example`
     // (a tab once decoded, which browsers drop, leaving //evil.example) goes home.
     let (cookie, location) = web_login_with(

@@ -73,6 +73,8 @@ pub enum Protocol {
     Scan,
     /// The sensor itself (`sensor.*`).
     Sensor,
+    /// Nectar's own logins: the web UI and the API (`auth.*`).
+    Auth,
 }
 
 impl Protocol {
@@ -88,6 +90,7 @@ impl Protocol {
         Protocol::Host,
         Protocol::Scan,
         Protocol::Sensor,
+        Protocol::Auth,
     ];
 
     /// The family name: the first segment of its kinds' names (`ssh`).
@@ -103,6 +106,7 @@ impl Protocol {
             Protocol::Host => "host",
             Protocol::Scan => "scan",
             Protocol::Sensor => "sensor",
+            Protocol::Auth => "auth",
         }
     }
 }
@@ -215,6 +219,9 @@ kinds! {
     ScanService => "scan.service" (Scan, Discovery),
     /// A sensor started, stopped or hit a limit (dropped packets, full queue).
     SensorStatus => "sensor.status" (Sensor, Status),
+    /// Wrong passwords for one of Nectar's own users made a client address wait
+    /// (`data.username`, `data.failures`, `data.scope`: `name` or `address`).
+    AuthLockout => "auth.lockout" (Auth, Alarm),
 }
 
 impl Kind {

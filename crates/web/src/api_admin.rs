@@ -237,7 +237,7 @@ async fn change_own_password(
         .unwrap_or(false)
         && user.is_some();
     if !matches {
-        state.limiter.failed(ip, &name);
+        state.wrong_password(ip, &name, "api");
         return Err(ApiError::forbidden(
             "the user name or the current password is wrong",
         ));

@@ -72,6 +72,8 @@ pub struct AppState {
     pub(crate) writer: WriterHandle,
     /// The committed stream's consumers (their counters and lag).
     pub(crate) consumers: Arc<Vec<ConsumerProbe>>,
+    /// The sensor name of the events the web server itself makes (lock-outs).
+    pub(crate) sensor: Arc<str>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
@@ -96,6 +98,7 @@ impl AppState {
             bus,
             writer,
             consumers: Arc::default(),
+            sensor: Arc::from("nectar"),
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
@@ -108,6 +111,12 @@ impl AppState {
     /// Shows session recordings from this data directory on the session page.
     pub fn with_data_dir(mut self, dir: std::path::PathBuf) -> AppState {
         self.data_dir = Some(dir);
+        self
+    }
+
+    /// Names the events the web server makes (`sensor_name`).
+    pub fn with_sensor_name(mut self, sensor: &str) -> AppState {
+        self.sensor = Arc::from(sensor);
         self
     }
 

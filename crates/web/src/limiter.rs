@@ -34,7 +34,6 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
-    first: Instant,
     last: Instant,
 }
 
@@ -124,9 +123,10 @@ impl LoginLimiter {
         self.check(ip, user) == Verdict::Allowed
     }
 
-    /// Records a wrong password; true if this failure made the pair (or the
-    /// address) wait, a lock-out worth reporting.
-    pub fn failed(&self, ip: IpAddr, user: &str) -> bool {
+    /// Records a wrong password; says what this failure made wait, if anything:
+    /// a lock-out worth reporting (`name`: this name from this address;
+    /// `address`: the address for every name it is not trusted for).
+    pub fn failed(&self, ip: IpAddr, user: &str) -> Option<&'static str> {
         let mut table = self.lock();
         let now = Instant::now();
         let window = self.window;
@@ -141,7 +141,6 @@ impl LoginLimiter {
             if now.duration_since(f.last) > window {
                 *f = Failures {
                     count: 0,
-                    first: now,
                     last: now,
                 };
             }
@@ -151,18 +150,21 @@ impl LoginLimiter {
         };
         let new = Failures {
             count: 0,
-            first: now,
             last: now,
         };
-        let mut locked = false;
+        let mut locked = None;
         let pair = (name_key(user), ip);
         if table.pairs.len() < self.max_keys || table.pairs.contains_key(&pair) {
             let count = bump(table.pairs.entry(pair).or_insert(new));
-            locked |= count == self.max_failures;
+            if count == self.max_failures {
+                locked = Some("name");
+            }
         }
         if table.addresses.len() < self.max_keys || table.addresses.contains_key(&ip) {
             let count = bump(table.addresses.entry(ip).or_insert(new));
-            locked |= count == self.max_failures_per_address;
+            if count == self.max_failures_per_address {
+                locked = Some("address");
+            }
         }
         locked
     }
@@ -184,9 +186,9 @@ impl LoginLimiter {
         }
     }
 
-    /// When the first failure of the current count of `ip` was (for reports).
-    pub fn failing_since(&self, ip: IpAddr) -> Option<Instant> {
-        self.lock().addresses.get(&ip).map(|f| f.first)
+    /// Failures of `ip` in its current count, for reports.
+    pub fn failures_of(&self, ip: IpAddr) -> u32 {
+        self.lock().addresses.get(&ip).map_or(0, |f| f.count)
     }
 }
 
@@ -201,7 +203,8 @@ mod tests {
     fn a_stranger_cannot_lock_a_name_out_of_other_addresses() {
         let limiter = LoginLimiter::new(5, Duration::from_secs(900), 100);
         for i in 0..10 {
-            assert_eq!(limiter.failed(A, "admin"), i == 4, "failure {i}");
+            let expected = (i == 4).then_some("name");
+            assert_eq!(limiter.failed(A, "admin"), expected, "failure {i}");
         }
         assert!(!limiter.allowed(A, "admin"), "the pair waits");
         assert!(limiter.allowed(B, "admin"), "the admin elsewhere does not");
@@ -245,5 +248,34 @@ mod tests {
         assert!(!limiter.allowed(IpAddr::from([192, 0, 2, 9]), "y"));
         limiter.failed(IpAddr::from([192, 0, 2, 9]), "y");
         assert_eq!(limiter.lock().pairs.len(), 3);
+    }
+}
+
+impl crate::AppState {
+    /// Records a wrong password for `user` from `ip` (`via`: where it was typed),
+    /// and reports a resulting lock-out as an `auth.lockout` event on the bus
+    /// (never waiting: a full bus counts it as dropped).
+    pub(crate) fn wrong_password(&self, ip: IpAddr, user: &str, via: &str) {
+        let Some(scope) = self.limiter.failed(ip, user) else {
+            return;
+        };
+        let shown = nectar_event::text::visible(user, 64);
+        let summary = match scope {
+            "address" => format!("{ip} made to wait after wrong passwords for many names ({via})"),
+            _ => format!("{ip} made to wait after wrong passwords for {shown} ({via})"),
+        };
+        let event = nectar_event::Event::new(
+            self.sensor.as_ref(),
+            nectar_event::Kind::AuthLockout,
+            nectar_event::Severity::Medium,
+            summary,
+        )
+        .from_addr(ip, None)
+        .with(nectar_event::field::USERNAME, name_key(user))
+        .with("failures", self.limiter.failures_of(ip))
+        .with("scope", scope)
+        .with("via", via);
+        tracing::warn!(%ip, user = %shown, scope, via, "Wrong passwords: the client must wait.");
+        self.bus.try_send(event);
     }
 }

@@ -155,7 +155,7 @@ pub async fn login(
         .await
         .unwrap_or(false);
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        state.limiter.failed(ip, username);
+        state.wrong_password(ip, username, "login");
         info!(%ip, user = %visible(username, 64), "Failed web login.");
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     };

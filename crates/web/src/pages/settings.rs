@@ -294,7 +294,7 @@ pub async fn change_own_password(
             .await
             .unwrap_or(false);
     if !matches {
-        state.limiter.failed(ip, &name);
+        state.wrong_password(ip, &name, "settings");
         return error_page(StatusCode::FORBIDDEN, "The current password is wrong.");
     }
     state.limiter.succeeded(ip, &name);
