@@ -192,6 +192,35 @@ impl LoginLimiter {
     }
 }
 
+impl crate::AppState {
+    /// Records a wrong password for `user` from `ip` (`via`: where it was typed),
+    /// and reports a resulting lock-out as an `auth.lockout` event on the bus
+    /// (never waiting: a full bus counts it as dropped).
+    pub(crate) fn wrong_password(&self, ip: IpAddr, user: &str, via: &str) {
+        let Some(scope) = self.limiter.failed(ip, user) else {
+            return;
+        };
+        let shown = nectar_event::text::visible(user, 64);
+        let summary = match scope {
+            "address" => format!("{ip} made to wait after wrong passwords for many names ({via})"),
+            _ => format!("{ip} made to wait after wrong passwords for {shown} ({via})"),
+        };
+        let event = nectar_event::Event::new(
+            self.sensor.as_ref(),
+            nectar_event::Kind::AuthLockout,
+            nectar_event::Severity::Medium,
+            summary,
+        )
+        .from_addr(ip, None)
+        .with(nectar_event::field::USERNAME, name_key(user))
+        .with("failures", self.limiter.failures_of(ip))
+        .with("scope", scope)
+        .with("via", via);
+        tracing::warn!(%ip, user = %shown, scope, via, "Wrong passwords: the client must wait.");
+        self.bus.try_send(event);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,34 +277,5 @@ mod tests {
         assert!(!limiter.allowed(IpAddr::from([192, 0, 2, 9]), "y"));
         limiter.failed(IpAddr::from([192, 0, 2, 9]), "y");
         assert_eq!(limiter.lock().pairs.len(), 3);
-    }
-}
-
-impl crate::AppState {
-    /// Records a wrong password for `user` from `ip` (`via`: where it was typed),
-    /// and reports a resulting lock-out as an `auth.lockout` event on the bus
-    /// (never waiting: a full bus counts it as dropped).
-    pub(crate) fn wrong_password(&self, ip: IpAddr, user: &str, via: &str) {
-        let Some(scope) = self.limiter.failed(ip, user) else {
-            return;
-        };
-        let shown = nectar_event::text::visible(user, 64);
-        let summary = match scope {
-            "address" => format!("{ip} made to wait after wrong passwords for many names ({via})"),
-            _ => format!("{ip} made to wait after wrong passwords for {shown} ({via})"),
-        };
-        let event = nectar_event::Event::new(
-            self.sensor.as_ref(),
-            nectar_event::Kind::AuthLockout,
-            nectar_event::Severity::Medium,
-            summary,
-        )
-        .from_addr(ip, None)
-        .with(nectar_event::field::USERNAME, name_key(user))
-        .with("failures", self.limiter.failures_of(ip))
-        .with("scope", scope)
-        .with("via", via);
-        tracing::warn!(%ip, user = %shown, scope, via, "Wrong passwords: the client must wait.");
-        self.bus.try_send(event);
     }
 }
