@@ -9,13 +9,14 @@
 //! puts the alarm events into the data directory's store.
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use nectar_detect::{Alarm, DetectConfig, Monitors, Stat, WindowReport, Windower};
+use nectar_detect::{Alarm, DetectConfig, Driver, Monitors, Stat, WindowReport, Windower};
 use nectar_event::Event;
-use nectar_packet::{DecodeErrors, FileReader};
+use nectar_packet::{DecodeErrors, FileReader, PacketSource};
 
 use crate::config::Config;
 use crate::exit::usage;
@@ -191,7 +192,9 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         alarm_table(&mut out, &alarms_out)?;
     }
     if let Some(path) = &args.save_model {
-        save_models(path, &monitors)?;
+        monitors
+            .save_to(path)
+            .with_context(|| format!("--save-model {}", path.display()))?;
         writeln!(out, "Models saved to {}.", path.display())?;
     }
     out.flush()?;
@@ -201,15 +204,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Writes the models atomically (temporary file, then rename).
-pub fn save_models(path: &Path, monitors: &Monitors) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, monitors.save_json())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// One file through decode, windows and monitors.
+/// One file through the packet driver, windows and monitors.
 fn pass(
     path: &Path,
     detect: &DetectConfig,
@@ -218,12 +213,13 @@ fn pass(
     progress: bool,
     on_alarm: &mut dyn FnMut(&Alarm),
 ) -> anyhow::Result<()> {
-    let mut reader = if path.as_os_str() == "-" {
+    let reader = if path.as_os_str() == "-" {
         FileReader::from_reader(std::io::stdin(), "standard input")
     } else {
         FileReader::open(path)
     }
     .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let mut source = PacketSource::File(reader);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (progress && size > 0).then(|| {
         let bar = indicatif::ProgressBar::new(size);
@@ -236,8 +232,9 @@ fn pass(
         bar.set_message(path.display().to_string());
         bar
     });
-    let mut windower =
+    let windower =
         Windower::new(&detect.window_config()).map_err(|e| usage(format!("--window: {e}")))?;
+    let mut driver = Driver::new(windower).progress_every(0x10000);
     let mut alarms = Vec::new();
     let mut emit = |r: &WindowReport| {
         monitors.observe(r, &mut alarms);
@@ -248,37 +245,27 @@ fn pass(
             on_alarm(&a);
         }
     };
-    let mut errors = DecodeErrors::default();
-    let mut packets = 0u64;
-    let result = loop {
-        match reader.next_packet() {
-            Ok(Some(p)) => {
-                let view = p.decode();
-                errors.record_meta(&view.meta);
-                windower.push(&view.meta, &mut emit);
-                packets += 1;
-                if packets & 0xffff == 0
-                    && let Some(bar) = &bar
-                {
-                    bar.set_position(reader.bytes_read());
-                }
-            }
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
+    let result = driver.run(&mut source, &mut emit, &mut |p| {
+        if let Some(bar) = &bar {
+            bar.set_position(p.bytes_read);
         }
-    };
-    windower.finish(&mut emit);
+        ControlFlow::Continue(())
+    });
+    driver.finish(&mut emit);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let st = windower.stats();
+    let st = driver.windower().stats();
+    let packets = driver.packets();
     totals.packets += packets;
-    totals.bytes += reader.bytes_read();
+    if let PacketSource::File(reader) = &source {
+        totals.bytes += reader.bytes_read();
+    }
     totals.windows += st.windows;
     totals.empty_windows += st.empty_windows;
     totals.late_packets += st.late_packets;
-    totals.errors.merge(&errors);
-    result.map_err(|e| {
+    totals.errors.merge(driver.errors());
+    result.map(|_| ()).map_err(|e| {
         usage(format!(
             "{}: {e} (the {packets} packets before it were analysed)",
             path.display()
@@ -407,7 +394,10 @@ async fn open_writer(
 )> {
     let store = crate::admin::open_store(config).await?;
     let (writer, task) = crate::flow::spawn_writer(config, &store);
-    let consumers = crate::flow::start_consumers(config, &store, &writer, crate::flow::Held::Skip)?;
+    // No InfluxDB consumer here: a `serve` writes the stored alarms, catching up
+    // from its saved offset.
+    let consumers =
+        crate::flow::start_consumers(config, &store, &writer, crate::flow::Held::Skip, None)?;
     Ok((store, writer, task, consumers))
 }
 

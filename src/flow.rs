@@ -1,13 +1,16 @@
 //! The event flow both `serve` and `analyze --store` run: the writer, the
-//! consumers of its committed stream (the event log, the Cowrie log) and, for
-//! `serve`, the bus in front of it.
+//! consumers of its committed stream (the event log, the Cowrie log; for
+//! `serve`, the alarms to InfluxDB) and, for `serve`, the bus in front of it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use nectar_bus::stream::{
     ConsumerConfig, ConsumerHandle, JsonLines, LineFile, StartAt, spawn_consumer,
 };
+use nectar_pipeline::sinks::influx::InfluxSink;
+use nectar_pipeline::sinks::influx_alarms::InfluxAlarms;
 use nectar_store::{Store, WriterHandle};
 use tracing::warn;
 
@@ -35,14 +38,21 @@ pub enum Held {
     Skip,
 }
 
-/// Starts the consumers the configuration asks for, reading `writer`'s stream.
+/// Starts the consumers the configuration asks for, reading `writer`'s stream:
+/// the logs, and the alarms to `influx` when `serve` runs that sink.
 pub fn start_consumers(
     config: &Config,
     store: &Store,
     writer: &WriterHandle,
     held: Held,
+    influx: Option<&Arc<InfluxSink>>,
 ) -> anyhow::Result<Vec<ConsumerHandle>> {
     let mut consumers = Vec::new();
+    if let Some(sink) = influx
+        && sink.writes_alarms()
+    {
+        consumers.push(run(InfluxAlarms::new(sink.clone()), store, writer)?);
+    }
     if config.event_log.enabled {
         let path = config.event_log_path();
         let log = LineFile::open(

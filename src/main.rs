@@ -12,7 +12,6 @@ mod detect_cfg;
 mod exit;
 mod flow;
 mod honeypot_cfg;
-mod influx;
 mod live;
 mod replay;
 mod serve;

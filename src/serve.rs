@@ -81,8 +81,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The writer commits; its committed stream feeds the consumers (event log,
     // Cowrie log), each at its own pace from its saved offset.
     let (writer, writer_task) = crate::flow::spawn_writer(&config, &store);
-    let consumers =
-        crate::flow::start_consumers(&config, &store, &writer, crate::flow::Held::Fail)?;
+    let influx = crate::live::influx(&config)?;
+    let consumers = crate::flow::start_consumers(
+        &config,
+        &store,
+        &writer,
+        crate::flow::Held::Fail,
+        influx.as_ref(),
+    )?;
 
     // Every producer (honeypots, the detector, the API) sends here: one path, the
     // same checks, batched into the writer.
@@ -114,7 +120,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let http = crate::serve_http::start(&config, &honeypots).await;
     // The honeypots hold their own senders: shutdown closes the bus once they stop.
     drop(honeypots);
-    let detector = crate::live::start(&config, &bus)?;
+    let detector = crate::live::start(&config, &bus, influx.clone())?;
 
     let web = WebConfig {
         max_body_bytes: config.server.max_body_bytes,
@@ -207,6 +213,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     writer_task.await.context("the event writer failed")?;
     // The writer closed its stream: each consumer writes what was committed.
     crate::flow::stop_consumers(consumers).await;
+    if let Some(influx) = influx {
+        // Waits for the last points to be written (or given up and counted).
+        tokio::task::spawn_blocking(move || influx.close())
+            .await
+            .ok();
+    }
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())

@@ -120,6 +120,23 @@ fn windows_and_alarms_reach_a_real_influxdb() {
     let windows = st["windows"].as_u64().unwrap();
     let alarms = st["alarms"].as_u64().unwrap();
     assert!(alarms > 0, "{st}");
+    // Windows come from the detector; alarms are stored events, written by the
+    // InfluxDB consumer after their commit: wait for both to be flushed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        let st: Value = client()
+            .get(format!("{}/api/v1/detect/stats", server.url))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if st["influxdb"]["written"].as_u64() >= Some(windows + alarms) || Instant::now() > deadline
+        {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(st["influxdb"]["dropped"], 0, "{st}");
     assert_eq!(st["influxdb"]["written"], windows + alarms, "{st}");
 

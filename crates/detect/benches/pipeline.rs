@@ -1,15 +1,17 @@
-//! File → decode → counters/windows throughput on a generated capture of
+//! File → decode → counters/windows throughput of the one packet driver
+//! ([`nectar_detect::Driver`], what `analyze` and `serve` run) on a generated capture of
 //! 5 M packets (written to the temp directory once, never to the repo).
 //!
 //! `NECTAR_BENCH_PCAP=/path/file.pcap` benchmarks another file instead.
 use std::io::BufWriter;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nectar_detect::{WindowConfig, Windower, run_file};
+use nectar_detect::{Driver, Ended, WindowConfig, Windower};
 use nectar_packet::synth::{MixConfig, write_mix_pcap};
-use nectar_packet::{DecodeErrors, FileReader};
+use nectar_packet::{DecodeErrors, FileReader, PacketSource};
 
 const PACKETS: u64 = 5_000_000;
 
@@ -59,18 +61,22 @@ fn bench(c: &mut Criterion) {
     for width_ms in [1000u64, 100] {
         g.bench_function(format!("pcap_window_{width_ms}ms"), |b| {
             b.iter(|| {
-                let mut reader = FileReader::open(&path).expect("open");
-                let mut w = Windower::new(&WindowConfig {
-                    width: Duration::from_millis(width_ms),
-                    ..WindowConfig::default()
-                })
-                .expect("config");
-                let mut errors = DecodeErrors::default();
+                let mut source = PacketSource::File(FileReader::open(&path).expect("open"));
+                let mut driver = Driver::new(
+                    Windower::new(&WindowConfig {
+                        width: Duration::from_millis(width_ms),
+                        ..WindowConfig::default()
+                    })
+                    .expect("config"),
+                );
                 let mut windows = 0u64;
                 let mut emit = |_: &nectar_detect::WindowReport| windows += 1;
-                let n = run_file(&mut reader, &mut w, &mut errors, &mut emit).expect("run");
-                w.finish(&mut emit);
-                assert_eq!(n, packets);
+                let ended = driver
+                    .run(&mut source, &mut emit, &mut |_| ControlFlow::Continue(()))
+                    .expect("run");
+                driver.finish(&mut emit);
+                assert_eq!(ended, Ended::EndOfInput);
+                assert_eq!(driver.packets(), packets);
                 windows
             })
         });

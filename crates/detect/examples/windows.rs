@@ -4,8 +4,10 @@
 //! (packets/s) on stderr.
 use std::time::{Duration, Instant};
 
-use nectar_detect::{Class, Dim, Stat, WindowConfig, WindowReport, Windower, run_file};
-use nectar_packet::{DecodeErrors, FileReader};
+use std::ops::ControlFlow;
+
+use nectar_detect::{Class, Dim, Driver, Stat, WindowConfig, WindowReport, Windower};
+use nectar_packet::{FileReader, PacketSource};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -14,12 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: windows FILE [WIDTH_MS] [--quiet]")?;
     let width: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let quiet = args.next().as_deref() == Some("--quiet");
-    let mut reader = FileReader::open(&path)?;
-    let mut w = Windower::new(&WindowConfig {
+    let mut source = PacketSource::File(FileReader::open(&path)?);
+    let mut driver = Driver::new(Windower::new(&WindowConfig {
         width: Duration::from_millis(width),
         ..WindowConfig::default()
-    })?;
-    let mut errors = DecodeErrors::default();
+    })?);
     let mut emit = |r: &WindowReport| {
         if quiet {
             return;
@@ -46,17 +47,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     };
     let t = Instant::now();
-    let result = run_file(&mut reader, &mut w, &mut errors, &mut emit);
-    w.finish(&mut emit);
+    let mut bytes = 0;
+    let result = driver.run(&mut source, &mut emit, &mut |p| {
+        bytes = p.bytes_read;
+        ControlFlow::Continue(())
+    });
+    driver.finish(&mut emit);
     let secs = t.elapsed().as_secs_f64();
-    let n = reader.packets_read();
+    let n = driver.packets();
+    if let PacketSource::File(reader) = &source {
+        bytes = reader.bytes_read();
+    }
     eprintln!(
-        "{n} packets, {} bytes in {secs:.3} s: {:.2} Mpkt/s, {:.0} MB/s; {} windows; decode errors {}",
-        reader.bytes_read(),
+        "{n} packets, {bytes} bytes in {secs:.3} s: {:.2} Mpkt/s, {:.0} MB/s; {} windows; decode errors {}",
         n as f64 / secs / 1e6,
-        reader.bytes_read() as f64 / secs / 1e6,
-        w.stats().windows,
-        errors.total()
+        bytes as f64 / secs / 1e6,
+        driver.windower().stats().windows,
+        driver.errors().total()
     );
     result?;
     Ok(())

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Cursor;
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use nectar_detect::{
-    Class, ContributorKey, Counter, Dim, Stat, WindowConfig, WindowReport, Windower, run_file,
+    Class, ContributorKey, Counter, Dim, Driver, Ended, Stat, WindowConfig, WindowReport, Windower,
 };
 use nectar_packet::synth::{Framing, Layer4, Mix, MixConfig, PcapWriter, build};
-use nectar_packet::{DecodeErrors, FileError, FileReader, LinkType, TcpFlags};
+use nectar_packet::{
+    DecodeErrors, FileError, FileReader, LinkType, PacketSource, SourceError, TcpFlags,
+};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -29,18 +32,22 @@ fn mix_pcap(cfg: MixConfig) -> Vec<u8> {
 }
 
 fn windows(bytes: Vec<u8>, width: Duration) -> (Vec<WindowReport>, DecodeErrors) {
-    let mut r = FileReader::from_reader(Cursor::new(bytes), "t").unwrap();
-    let mut w = Windower::new(&WindowConfig {
-        width,
-        ..WindowConfig::default()
-    })
-    .unwrap();
+    let mut r = PacketSource::File(FileReader::from_reader(Cursor::new(bytes), "t").unwrap());
+    let mut d = Driver::new(
+        Windower::new(&WindowConfig {
+            width,
+            ..WindowConfig::default()
+        })
+        .unwrap(),
+    );
     let mut out = Vec::new();
-    let mut errors = DecodeErrors::default();
     let mut emit = |r: &WindowReport| out.push(r.clone());
-    run_file(&mut r, &mut w, &mut errors, &mut emit).unwrap();
-    w.finish(&mut emit);
-    (out, errors)
+    let ended = d
+        .run(&mut r, &mut emit, &mut |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(ended, Ended::EndOfInput);
+    d.finish(&mut emit);
+    (out, d.errors().clone())
 }
 
 #[derive(Default)]
@@ -254,17 +261,21 @@ fn truncated_file_keeps_the_windows_read() {
         ..MixConfig::default()
     });
     let cut = bytes[..bytes.len() - 10].to_vec();
-    let mut r = FileReader::from_reader(Cursor::new(cut), "cut.pcap").unwrap();
-    let mut w = Windower::new(&WindowConfig::default()).unwrap();
-    let mut errors = DecodeErrors::default();
+    let mut r = PacketSource::File(FileReader::from_reader(Cursor::new(cut), "cut.pcap").unwrap());
+    let mut d = Driver::new(Windower::new(&WindowConfig::default()).unwrap());
     let mut n = 0u64;
     let mut emit = |r: &WindowReport| n += r.counts[Counter::Pkts];
-    let err = run_file(&mut r, &mut w, &mut errors, &mut emit).unwrap_err();
+    let err = d
+        .run(&mut r, &mut emit, &mut |_| ControlFlow::Continue(()))
+        .unwrap_err();
     assert!(
-        matches!(err, FileError::Truncated { packets: 4_999, .. }),
+        matches!(
+            err,
+            SourceError::File(FileError::Truncated { packets: 4_999, .. })
+        ),
         "{err}"
     );
-    w.finish(&mut emit);
+    d.finish(&mut emit);
     assert_eq!(n, 4_999);
 }
 
@@ -340,4 +351,40 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn the_driver_reports_progress_and_stops_when_asked() {
+    let bytes = mix_pcap(MixConfig {
+        packets: 5_000,
+        rate_pps: 1_000,
+        ..MixConfig::default()
+    });
+    let size = bytes.len() as u64;
+    let mut r = PacketSource::File(FileReader::from_reader(Cursor::new(bytes), "t").unwrap());
+    let mut d = Driver::new(Windower::new(&WindowConfig::default()).unwrap()).progress_every(1_000);
+    let mut reports = Vec::new();
+    let ended = d
+        .run(&mut r, &mut |_| {}, &mut |p| {
+            reports.push(*p);
+            if p.packets >= 2_000 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(ended, Ended::Stopped);
+    assert_eq!(
+        reports.iter().map(|p| p.packets).collect::<Vec<_>>(),
+        [1_000, 2_000]
+    );
+    assert!(reports[0].bytes_read > 0 && reports[1].bytes_read < size);
+    assert_eq!(d.packets(), 2_000);
+    // A stopped run goes on where it stopped.
+    let ended = d
+        .run(&mut r, &mut |_| {}, &mut |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(ended, Ended::EndOfInput);
+    assert_eq!(d.packets(), 5_000);
 }

@@ -3,9 +3,10 @@
 //! role) and `POST /api/v1/detect/start` / `stop` (analyst or admin), as
 //! NetSpot's `/api/stats` and `/api/run`, with authentication.
 //!
-//! The web crate knows the detector only through [`DetectControl`], so it
-//! does not depend on the capture and detection crates; the binary
-//! implements it and hands it over with [`crate::AppState::with_detector`].
+//! The web crate knows the detector only through [`DetectControl`] and its
+//! typed [`DetectorStatus`], both from the pure `nectar-detect` crate, so it
+//! does not depend on the runtime that captures (`nectar-pipeline`); the
+//! binary hands the detector over with [`crate::AppState::with_detector`].
 
 use std::sync::Arc;
 
@@ -19,17 +20,7 @@ use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 
-/// What the API can ask of the live detector.
-pub trait DetectControl: Send + Sync {
-    /// Current state as JSON: `running`, `source`, `error`, `stats` (one
-    /// object per statistic with `value`, `threshold_up`, `threshold_down`,
-    /// `state`, `history`, ...).
-    fn status(&self) -> Value;
-    /// Starts capturing; `Err` says why not (already running, no permission).
-    fn start(&self) -> Result<(), String>;
-    /// Stops capturing (models are saved); `Err` when not running.
-    fn stop(&self) -> Result<(), String>;
-}
+pub use nectar_detect::{DetectControl, DetectorStatus};
 
 /// The handle kept in [`AppState`].
 pub type DetectHandle = Arc<dyn DetectControl>;
@@ -49,7 +40,10 @@ fn detector(state: &AppState) -> Result<DetectHandle, ApiError> {
     })
 }
 
-async fn stats(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
+async fn stats(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<DetectorStatus>, ApiError> {
     caller.require(Role::Viewer)?;
     let d = detector(&state)?;
     // Status copies a bounded history; keep it off the async workers.
@@ -74,8 +68,8 @@ async fn control(state: AppState, caller: ApiCaller, run: bool) -> Result<Json<V
     })?;
     match result {
         Ok(status) => Ok(Json(serde_json::json!({
-            "running": status["running"],
-            "source": status["source"],
+            "running": status.running,
+            "source": status.source,
         }))),
         Err(message) => Err(ApiError::with_status(
             axum::http::StatusCode::CONFLICT,

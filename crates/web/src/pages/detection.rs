@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::Value;
 
 use super::charts::{SeriesPoint, series};
 use super::{Layout, render};
@@ -35,8 +34,8 @@ struct DetectionPage {
     panels: Vec<StatPanel>,
 }
 
-fn number(v: &Value) -> String {
-    v.as_f64().map_or("–".into(), |x| {
+fn number(v: Option<f64>) -> String {
+    v.map_or("–".into(), |x| {
         if x.abs() >= 100.0 {
             format!("{x:.0}")
         } else {
@@ -45,77 +44,70 @@ fn number(v: &Value) -> String {
     })
 }
 
-fn text(v: &Value) -> String {
-    crate::visible(v.as_str().unwrap_or_default(), 200)
+fn text(s: &str) -> String {
+    crate::visible(s, 200)
 }
 
 pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> Response {
     let layout = Layout::new(&session, "detection");
-    let Some(detector) = state.detector.clone() else {
-        return render(&DetectionPage {
+    let empty = |layout, configured: bool, error: &str| {
+        render(&DetectionPage {
             layout,
-            configured: false,
+            configured,
             running: false,
             source: String::new(),
             summary: String::new(),
-            error: String::new(),
+            error: error.to_owned(),
             panels: Vec::new(),
-        });
-    };
-    let status = tokio::task::spawn_blocking(move || detector.status())
-        .await
-        .unwrap_or(Value::Null);
-    let panels = status["stats"]
-        .as_array()
-        .map(|stats| {
-            stats
-                .iter()
-                .map(|s| {
-                    let points: Vec<SeriesPoint> = s["history"]
-                        .as_array()
-                        .map(|h| {
-                            h.iter()
-                                .map(|p| SeriesPoint {
-                                    value: p["value"].as_f64(),
-                                    up: p["threshold_up"].as_f64(),
-                                    down: p["threshold_down"].as_f64(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    StatPanel {
-                        name: text(&s["stat"]),
-                        state: text(&s["state"]),
-                        progress: format!(
-                            "{} / {}",
-                            s["learnt"].as_u64().unwrap_or(0),
-                            s["need"].as_u64().unwrap_or(0)
-                        ),
-                        value: number(&s["value"]),
-                        up: number(&s["threshold_up"]),
-                        down: number(&s["threshold_down"]),
-                        alarms: s["alarms"].as_u64().unwrap_or(0),
-                        note: text(&s["note"]),
-                        chart: series(&points),
-                    }
-                })
-                .collect()
         })
-        .unwrap_or_default();
+    };
+    let Some(detector) = state.detector.clone() else {
+        return empty(layout, false, "");
+    };
+    let Ok(status) = tokio::task::spawn_blocking(move || detector.status()).await else {
+        return empty(layout, true, "the detector's state could not be read");
+    };
+    let panels = status
+        .stats
+        .iter()
+        .map(|s| {
+            let points: Vec<SeriesPoint> = s
+                .history
+                .iter()
+                .map(|p| SeriesPoint {
+                    value: p.value,
+                    up: p.threshold_up,
+                    down: p.threshold_down,
+                })
+                .collect();
+            let st = &s.status;
+            StatPanel {
+                name: text(st.stat),
+                state: text(st.state),
+                progress: format!("{} / {}", st.learnt, st.need),
+                value: number(st.value),
+                up: number(st.threshold_up),
+                down: number(st.threshold_down),
+                alarms: st.alarms,
+                note: text(st.note.as_deref().unwrap_or_default()),
+                chart: series(&points),
+            }
+        })
+        .collect();
     render(&DetectionPage {
         layout,
         configured: true,
-        running: status["running"].as_bool().unwrap_or(false),
-        source: text(&status["source"]),
+        running: status.running,
+        source: text(&status.source),
         summary: format!(
             "{} packets, {} windows of {}, {} alarms, {} decode errors",
-            status["packets"].as_u64().unwrap_or(0),
-            status["windows"].as_u64().unwrap_or(0),
-            text(&status["window"]),
-            status["alarms"].as_u64().unwrap_or(0),
-            status["decode_errors"].as_u64().unwrap_or(0),
+            status.packets,
+            status.windows,
+            text(&status.window),
+            status.alarms,
+            status.decode_errors,
         ),
-        error: text(&status["error"]),
+        error: text(status.error.as_deref().unwrap_or_default()),
         panels,
     })
 }
