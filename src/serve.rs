@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use nectar_bus::{BUS_LINGER, BusConfig, spawn_bus};
+use nectar_pipeline::topology::{BusPart, DetectorPart, InfluxPart, Topology, WriterPart};
 use nectar_store::{Role, Store};
-use nectar_web::{AppState, WebConfig};
+use nectar_web::AppState;
 use tracing::{info, warn};
 
 use crate::config::{Config, parse_listen};
@@ -77,9 +78,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = crate::admin::open_store(&config).await?;
     info!(path = %store.path().display(), "Database open.");
     ensure_admin(&store, &config.data_dir).await?;
+    let mut topology = Topology::new();
 
     // The writer commits; its committed stream feeds the consumers (event log,
-    // Cowrie log), each at its own pace from its saved offset.
+    // Cowrie log, alarms to InfluxDB), each at its own pace from its saved offset.
     let (writer, writer_task) = crate::flow::spawn_writer(&config, &store);
     let influx = crate::live::influx(&config)?;
     let consumers = crate::flow::start_consumers(
@@ -89,6 +91,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         crate::flow::Held::Fail,
         influx.as_ref(),
     )?;
+    let probes = consumers.iter().map(|c| c.probe()).collect();
+    for consumer in consumers {
+        topology.add(consumer);
+    }
+    if let Some(sink) = &influx {
+        topology.add(InfluxPart(sink.clone()));
+    }
 
     // Every producer (honeypots, the detector, the API) sends here: one path, the
     // same checks, batched into the writer.
@@ -115,33 +124,48 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     honeypots.capture = capture;
     honeypots.honeytokens = load_honeytokens(&config)?;
-    let ssh = start_ssh_honeypot(&config, &honeypots).await;
-    let telnet = start_telnet_honeypot(&config, &honeypots).await;
-    let http = crate::serve_http::start(&config, &honeypots).await;
-    // The honeypots hold their own senders: shutdown closes the bus once they stop.
+    topology.add_some(start_ssh_honeypot(&config, &honeypots).await);
+    topology.add_some(start_telnet_honeypot(&config, &honeypots).await);
+    topology.add_some(crate::serve_http::start(&config, &honeypots).await);
+    // The honeypots hold their own senders: the bus closes once they stop.
     drop(honeypots);
-    let detector = crate::live::start(&config, &bus, influx.clone())?;
+    let detector = crate::live::start(&config, &bus, influx)?;
+    if let Some(d) = &detector {
+        topology.add(DetectorPart(d.clone()));
+    }
 
-    let web = WebConfig {
-        max_body_bytes: config.server.max_body_bytes,
-        max_batch_events: config.server.max_batch_events,
-        secure_cookies: config.server.secure_cookies,
-        session_hours: config.server.session_hours,
-        ..WebConfig::default()
-    };
-    let mut state = AppState::new(store.clone(), bus.clone(), writer.clone(), web)
-        .with_consumers(consumers.iter().map(|c| c.probe()).collect())
-        .with_sensor_name(&config.sensor_name);
-    state = state.with_data_dir(config.data_dir.clone());
+    let mut state = AppState::new(
+        store.clone(),
+        bus.clone(),
+        writer.clone(),
+        config.server.web_config(),
+    )
+    .with_consumers(probes)
+    .with_sensor_name(&config.sensor_name)
+    .with_data_dir(config.data_dir.clone());
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
         let identity = nectar_capture::seal::Opener::from_file(path)
             .map_err(|e| usage(format!("server.identity: {}: {e}", path.display())))?;
         state = state.with_identity(identity);
     }
-    if let Some(d) = &detector {
-        state = state.with_detector(d.clone());
+    if let Some(d) = detector {
+        state = state.with_detector(d);
     }
+    // The topology keeps the last bus sender and writer handle: stopping them
+    // drains the bus, then commits and closes the stream.
+    topology.add(BusPart {
+        sender: bus,
+        task: bus_task,
+    });
+    topology.add(WriterPart {
+        writer,
+        task: writer_task,
+    });
+    for part in topology.components() {
+        info!(component = %part.name, stage = ?part.stage, "Running.");
+    }
+
     let app = nectar_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen.0)
         .await
@@ -192,37 +216,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    // Producers are stopped: drain the bus, then the writer (every producer handle
-    // is gone with the server). The writer's commits are what requests were
-    // acknowledged with.
-    if let Some(ssh) = ssh {
-        ssh.stop(Duration::from_secs(10)).await;
-    }
-    if let Some(http) = http {
-        http.stop(Duration::from_secs(10)).await;
-    }
-    if let Some(telnet) = telnet {
-        telnet.stop(Duration::from_secs(10)).await;
-    }
-    if let Some(d) = detector {
-        tokio::task::spawn_blocking(move || d.shutdown()).await.ok();
-    }
-    drop(bus);
-    bus_task.await.context("the event bus failed")?;
-    drop(writer);
-    writer_task.await.context("the event writer failed")?;
-    // The writer closed its stream: each consumer writes what was committed.
-    crate::flow::stop_consumers(consumers).await;
-    if let Some(influx) = influx {
-        // Waits for the last points to be written (or given up and counted).
-        tokio::task::spawn_blocking(move || influx.close())
-            .await
-            .ok();
-    }
+    // The API is closed; the rest stops in flow order: producers, bus, writer
+    // (whose commits are what requests were acknowledged with), consumers, sinks.
+    topology.stop(STOP_GRACE).await;
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())
 }
+
+/// How long each component may take to stop (a consumer far behind resumes from
+/// its saved offset at next start).
+const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Starts the SSH honeypot if enabled. A port that cannot be bound is logged and
 /// the rest of Nectar keeps running: a honeypot is one sensor among several.

@@ -129,8 +129,12 @@ impl ConsumerHandle {
     /// what it handled, and the rest waits in the store for its next start.
     pub async fn stop(mut self, grace: Duration) {
         let mut done = self.done.clone();
-        let finished = tokio::time::timeout(grace, done.wait_for(|d| *d)).await;
-        if finished.is_err() {
+        // Only whether it finished: the watch's guard must not live across the
+        // join below (it is not `Send`).
+        let finished = tokio::time::timeout(grace, done.wait_for(|d| *d))
+            .await
+            .is_ok_and(|seen| seen.is_ok());
+        if !finished {
             warn!(consumer = %self.name, lag = self.status().lag,
                 "A consumer did not finish in time; it resumes from its saved offset at next start.");
             self.abort.store(true, Ordering::Relaxed);
