@@ -346,22 +346,39 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
 
     /// Reads events back from the store until `until` is handled.
     fn catch_up(&mut self, until: u64) -> Result<(), Aborted> {
+        // The next chunk is read on the runtime while this thread hands the
+        // current one to the consumer: reading back (SQLite's thread) and
+        // handling (this one) overlap on two cores.
+        let mut next = Some(self.prefetch(self.offset));
         while self.offset < until {
             if self.abort.load(Ordering::Relaxed) {
                 return Err(Aborted);
             }
-            let (after, chunk) = (self.offset, self.config.catch_up_chunk);
-            let read: Vec<Sequenced> = self.retry("read events back", |r| {
-                r.handle
-                    .block_on(r.log.read_after(after, chunk))
-                    .map_err(|e| e.0)
-            })?;
+            let after = self.offset;
+            let prefetched = next
+                .take()
+                .and_then(|task| self.handle.block_on(task).ok())
+                .and_then(Result::ok);
+            let read: Vec<Sequenced> = match prefetched {
+                Some(read) => read,
+                None => {
+                    let chunk = self.config.catch_up_chunk;
+                    self.retry("read events back", |r| {
+                        r.handle
+                            .block_on(r.log.read_after(after, chunk))
+                            .map_err(|e| e.0)
+                    })?
+                }
+            };
             let Some(last) = read.last().map(|s| s.seq) else {
                 // Nothing beyond the offset (events deleted by retention).
                 self.offset = until;
                 self.state.offset.store(until, Ordering::Relaxed);
                 return Ok(());
             };
+            if last < until {
+                next = Some(self.prefetch(last));
+            }
             let events: Vec<nectar_event::Event> = read.into_iter().map(|s| s.event).collect();
             self.state
                 .caught_up
@@ -370,6 +387,16 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
             self.save(false);
         }
         Ok(())
+    }
+
+    /// Starts reading the chunk after `after` on the runtime.
+    fn prefetch(
+        &self,
+        after: u64,
+    ) -> tokio::task::JoinHandle<Result<Vec<Sequenced>, super::LogError>> {
+        let (log, chunk) = (self.log.clone(), self.config.catch_up_chunk);
+        self.handle
+            .spawn(async move { log.read_after(after, chunk).await })
     }
 
     fn deliver(&mut self, events: &[nectar_event::Event], last: u64) -> Result<(), Aborted> {
