@@ -320,7 +320,12 @@ mod tests {
         assert_eq!(names(Category::Upload), ["ssh.upload", "telnet.upload"]);
         assert_eq!(
             names(Category::Alarm),
-            ["credential.reuse", "net.alarm", "device.anomaly"]
+            [
+                "credential.reuse",
+                "net.alarm",
+                "device.anomaly",
+                "auth.lockout"
+            ]
         );
         let logins: Vec<_> = Kind::ALL
             .iter()

@@ -16,40 +16,28 @@ use super::{Component, Stage, Stopping};
 use crate::Detector;
 use crate::sinks::influx::InfluxSink;
 
-impl Component for SshHoneypot {
-    fn name(&self) -> String {
-        "ssh-honeypot".into()
-    }
-    fn stage(&self) -> Stage {
-        Stage::Producer
-    }
-    fn stop(self: Box<Self>, grace: Duration) -> Stopping {
-        Box::pin((*self).stop(grace))
-    }
+/// A honeypot: a producer whose own `stop(grace)` closes its listener and waits
+/// for its sessions.
+macro_rules! honeypot_component {
+    ($($honeypot:ty => $name:literal),* $(,)?) => {$(
+        impl Component for $honeypot {
+            fn name(&self) -> String {
+                $name.into()
+            }
+            fn stage(&self) -> Stage {
+                Stage::Producer
+            }
+            fn stop(self: Box<Self>, grace: Duration) -> Stopping {
+                Box::pin((*self).stop(grace))
+            }
+        }
+    )*};
 }
 
-impl Component for TelnetHoneypot {
-    fn name(&self) -> String {
-        "telnet-honeypot".into()
-    }
-    fn stage(&self) -> Stage {
-        Stage::Producer
-    }
-    fn stop(self: Box<Self>, grace: Duration) -> Stopping {
-        Box::pin((*self).stop(grace))
-    }
-}
-
-impl Component for HttpHoneypot {
-    fn name(&self) -> String {
-        "http-honeypot".into()
-    }
-    fn stage(&self) -> Stage {
-        Stage::Producer
-    }
-    fn stop(self: Box<Self>, grace: Duration) -> Stopping {
-        Box::pin((*self).stop(grace))
-    }
+honeypot_component! {
+    SshHoneypot => "ssh-honeypot",
+    TelnetHoneypot => "telnet-honeypot",
+    HttpHoneypot => "http-honeypot",
 }
 
 impl Component for ConsumerHandle {
