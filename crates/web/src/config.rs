@@ -25,6 +25,12 @@ pub struct ServerConfig {
     pub session_hours: u32,
     /// Mark cookies Secure; set this when a TLS proxy is in front of Nectar.
     pub secure_cookies: bool,
+    /// Host names the UI and API answer to (besides `localhost` and addresses
+    /// such as 127.0.0.1); a request naming another gets 421, so a site whose
+    /// name was made to resolve to this machine (DNS rebinding) cannot use an
+    /// analyst's browser against it. List the name people type, e.g.
+    /// ["nectar.example.edu"]; "*" answers to any.
+    pub allowed_hosts: Vec<String>,
     /// Seconds to let open requests finish at shutdown before closing them.
     pub shutdown_grace_seconds: u64,
     /// An age identity file, the private key of `honeypot.encrypt_to`: the UI and
@@ -42,6 +48,7 @@ impl Default for ServerConfig {
             max_batch_events: web.max_batch_events,
             session_hours: web.session_hours,
             secure_cookies: web.secure_cookies,
+            allowed_hosts: Vec::new(),
             shutdown_grace_seconds: 30,
             identity: PathBuf::new(),
         }
@@ -70,6 +77,16 @@ impl ServerConfig {
         if self.session_hours > 24 * 90 {
             return Err(ConfigError::new("session_hours", "at most 2160 (90 days)"));
         }
+        if let Some(bad) = self.allowed_hosts.iter().find(|h| {
+            h.is_empty() || h.len() > 253 || h.contains(|c: char| c.is_whitespace() || c == '/')
+        }) {
+            return Err(ConfigError::new(
+                "allowed_hosts",
+                format!(
+                    "{bad:?} is not a host name (a name such as \"nectar.example.edu\", or \"*\")"
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -86,6 +103,7 @@ impl ServerConfig {
             max_batch_events: self.max_batch_events,
             secure_cookies: self.secure_cookies,
             session_hours: self.session_hours,
+            allowed_hosts: self.allowed_hosts.clone(),
             ..WebConfig::default()
         }
     }

@@ -13,7 +13,7 @@ pub mod auth;
 mod config;
 pub mod detect;
 mod error;
-mod headers;
+pub mod headers;
 mod limiter;
 pub mod openapi;
 mod pages;
@@ -48,6 +48,9 @@ pub struct WebConfig {
     pub session_hours: u32,
     /// Bounds on each event.
     pub event_limits: Limits,
+    /// Host names served besides `localhost` and address literals (see
+    /// [`headers::check_host`]); `*` serves any.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for WebConfig {
@@ -58,6 +61,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             session_hours: 12,
             event_limits: Limits::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -188,6 +192,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::check_host,
+        ))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

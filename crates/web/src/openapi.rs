@@ -285,6 +285,28 @@ mod tests {
         }
     }
 
+    /// A request naming a host this server was not told it has gets 421 (DNS
+    /// rebinding); addresses and localhost are served.
+    #[tokio::test]
+    async fn foreign_host_names_get_421() {
+        let (app, _dir) = app().await;
+        for (host, expected) in [
+            ("evil.example", StatusCode::MISDIRECTED_REQUEST),
+            ("127.0.0.1:8080", StatusCode::OK),
+            ("localhost:8080", StatusCode::OK),
+            ("[::1]:8080", StatusCode::OK),
+        ] {
+            let request = Request::builder()
+                .uri("/api/v1/health")
+                .header("host", host)
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), expected, "{host}");
+            assert!(response.headers().contains_key("content-security-policy"));
+        }
+    }
+
     /// Each documented operation answers with its method (public ones 200, the rest
     /// 401 without a token), and every other method on a documented path is 405: the
     /// document's methods are exactly the router's.
