@@ -63,10 +63,11 @@ impl<R: RenderLines> LineFile<R> {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ConsumerError(format!("{}: {e}", dir.display())))?;
         }
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options
             .open(&lock_path)
             .map_err(|e| ConsumerError(format!("{}: {e}", lock_path.display())))?;
         if let Err(e) = lock.try_lock() {
