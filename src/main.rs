@@ -17,6 +17,7 @@ mod replay;
 mod serve;
 mod serve_http;
 mod spot_cmd;
+mod web_server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

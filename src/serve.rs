@@ -2,7 +2,6 @@
 //! shuts down cleanly on SIGINT/SIGTERM without losing an acknowledged event.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -184,16 +183,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     info!(%addr, "Web UI and API listening.");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    // Header-read timeout, connection caps and bounded buffers (see web_server).
+    let mut server = tokio::spawn(crate::web_server::serve(listener, app, stop_rx));
 
     tokio::select! {
         result = &mut server => {

@@ -11,6 +11,7 @@ mod ctl;
 mod files;
 mod honeypot_http;
 mod honeypots;
+mod limits;
 mod lockout;
 mod openapi;
 mod stream;
