@@ -655,19 +655,7 @@ fn ctl_capture_start_stop_status() {
 /// printed by `nectar ctl` in its escaped form, never as itself.
 #[test]
 fn ctl_shows_every_invisible_character_escaped() {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    let hidden: Vec<char> = (0..=char::MAX as u32)
-        .filter_map(char::from_u32)
-        .filter(|c| {
-            matches!(
-                c.general_category(),
-                GeneralCategory::Control
-                    | GeneralCategory::Format
-                    | GeneralCategory::LineSeparator
-                    | GeneralCategory::ParagraphSeparator
-            ) || ('\u{e0000}'..='\u{e007f}').contains(c)
-        })
-        .collect();
+    let hidden: Vec<char> = nectar_event::text::invisible_by_category().collect();
     for named in [
         '\u{61c}',
         '\u{2028}',

@@ -86,9 +86,6 @@ pub struct LineLog {
     file_id: u64,
 }
 
-/// The old name of the log, kept for callers of the event log.
-pub type JsonlLog = LineLog;
-
 impl LineLog {
     /// Opens the log for appending, creating it (and its directory) if needed.
     pub fn open(config: JsonlConfig) -> Result<LineLog, LogError> {

@@ -47,6 +47,24 @@ pub fn must_escape(c: char) -> bool {
     )
 }
 
+/// Every code point of the categories Cc, Cf, Zl and Zp and of the tag block,
+/// walked from the Unicode table itself rather than from [`must_escape`]: the
+/// set each place that shows attacker text (pages, `nectar ctl`, the shell) is
+/// tested against.
+pub fn invisible_by_category() -> impl Iterator<Item = char> {
+    (0..=char::MAX as u32)
+        .filter_map(char::from_u32)
+        .filter(|c| {
+            matches!(
+                c.general_category(),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            ) || ('\u{e0000}'..='\u{e007f}').contains(c)
+        })
+}
+
 /// `text` for a page or a terminal: at most `max_chars` characters (then `…`),
 /// dangerous characters escaped, backslashes doubled.
 pub fn visible(text: &str, max_chars: usize) -> String {
@@ -189,26 +207,10 @@ mod tests {
         '\u{3164}',
     ];
 
-    /// Every code point of the categories that must be escaped (and of the tag
-    /// block), from the table.
-    fn dangerous() -> impl Iterator<Item = char> {
-        (0..=char::MAX as u32)
-            .filter_map(char::from_u32)
-            .filter(|c| {
-                matches!(
-                    c.general_category(),
-                    GeneralCategory::Control
-                        | GeneralCategory::Format
-                        | GeneralCategory::LineSeparator
-                        | GeneralCategory::ParagraphSeparator
-                ) || ('\u{e0000}'..='\u{e007f}').contains(c)
-            })
-    }
-
     #[test]
     fn every_control_format_and_separator_character_is_escaped_in_each_style() {
         let mut walked = 0;
-        for c in dangerous().chain(NAMED.iter().copied()) {
+        for c in invisible_by_category().chain(NAMED.iter().copied()) {
             walked += 1;
             assert!(must_escape(c), "U+{:04X}", c as u32);
             let text = format!("a{c}b");

@@ -34,7 +34,7 @@ pub struct Committed {
 impl Committed {
     /// The sequence number of the last event (`first_seq - 1` when empty).
     pub fn last_seq(&self) -> u64 {
-        self.first_seq + self.events.len() as u64 - 1
+        (self.first_seq + self.events.len() as u64).saturating_sub(1)
     }
 }
 

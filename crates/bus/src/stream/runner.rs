@@ -94,33 +94,25 @@ impl ConsumerProbe {
 
 /// A running consumer.
 pub struct ConsumerHandle {
-    name: String,
-    state: Arc<ConsumerState>,
-    fanout: Arc<Fanout>,
+    probe: ConsumerProbe,
     abort: Arc<AtomicBool>,
-    done: tokio::sync::watch::Receiver<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ConsumerHandle {
     /// Its name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.probe.name
     }
 
     /// A view of its counters for status pages, usable after the handle is gone.
     pub fn probe(&self) -> ConsumerProbe {
-        ConsumerProbe {
-            name: self.name.clone(),
-            state: self.state.clone(),
-            fanout: self.fanout.clone(),
-            done: self.done.clone(),
-        }
+        self.probe.clone()
     }
 
     /// Its state now.
     pub fn status(&self) -> ConsumerStatus {
-        self.probe().status()
+        self.probe.status()
     }
 
     /// Waits until the consumer has handled everything committed (after the
@@ -128,14 +120,14 @@ impl ConsumerHandle {
     /// once while the destination still runs, with zero) it is told to stop, saves
     /// what it handled, and the rest waits in the store for its next start.
     pub async fn stop(mut self, grace: Duration) {
-        let mut done = self.done.clone();
+        let mut done = self.probe.done.clone();
         // Only whether it finished: the watch's guard must not live across the
         // join below (it is not `Send`).
         let finished = tokio::time::timeout(grace, done.wait_for(|d| *d))
             .await
             .is_ok_and(|seen| seen.is_ok());
         if !finished {
-            warn!(consumer = %self.name, lag = self.status().lag,
+            warn!(consumer = %self.probe.name, lag = self.status().lag,
                 "A consumer did not finish in time; it resumes from its saved offset at next start.");
             self.abort.store(true, Ordering::Relaxed);
         }
@@ -177,11 +169,13 @@ pub fn spawn_consumer<C: Consumer, L: CommittedLog>(
             let _ = done_tx.send(true);
         })?;
     Ok(ConsumerHandle {
-        name,
-        state,
-        fanout: fanout.clone(),
+        probe: ConsumerProbe {
+            name,
+            state,
+            fanout: fanout.clone(),
+            done,
+        },
         abort,
-        done,
         thread: Some(thread),
     })
 }
@@ -290,9 +284,10 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
         while size < self.config.catch_up_chunk {
             let Ok(next) = queue.try_recv() else { break };
             if next.first_seq != last + 1 {
-                // A gap (skipped batches): deliver what is merged, then catch up.
-                let done = merged.map_or(first.clone(), Arc::new);
-                return self.hold(done, next);
+                // A gap (skipped batches): deliver what is merged; `next` waits
+                // for the next turn, after the catch-up.
+                self.held = Some(next);
+                return merged.map_or(first, Arc::new);
             }
             let m = merged.get_or_insert_with(|| super::Committed {
                 first_seq: first.first_seq,
@@ -303,16 +298,6 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
             size += next.events.len();
         }
         merged.map_or(first, Arc::new)
-    }
-
-    /// Keeps `next` (read past a gap) for the next turn and returns `done`.
-    fn hold(
-        &mut self,
-        done: Arc<super::Committed>,
-        next: Arc<super::Committed>,
-    ) -> Arc<super::Committed> {
-        self.held = Some(next);
-        done
     }
 
     /// A batch from the queue: the part not handled yet, after any gap before it.

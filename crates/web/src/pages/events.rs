@@ -400,7 +400,6 @@ pub async fn export_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
     /// Every code point that must never reach a page as itself, from the Unicode
     /// table (controls, format characters, line and paragraph separators, the tag
@@ -408,17 +407,7 @@ mod tests {
     pub(crate) fn hidden_characters() -> Vec<char> {
         let named =
             "\u{ad}\u{61c}\u{2028}\u{2029}\u{2060}\u{2064}\u{fff9}\u{fffb}\u{e0000}\u{e007f}";
-        (0..=char::MAX as u32)
-            .filter_map(char::from_u32)
-            .filter(|c| {
-                matches!(
-                    c.general_category(),
-                    GeneralCategory::Control
-                        | GeneralCategory::Format
-                        | GeneralCategory::LineSeparator
-                        | GeneralCategory::ParagraphSeparator
-                ) || ('\u{e0000}'..='\u{e007f}').contains(c)
-            })
+        nectar_event::text::invisible_by_category()
             .chain(named.chars())
             .collect()
     }
