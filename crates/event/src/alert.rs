@@ -1,22 +1,24 @@
 //! An alert: what a rule concluded from one or more events, and where a person
-//! takes over (acknowledge, close with a reason, escalate to an incident).
+//! takes over (acknowledge, assign, close with a reason, escalate to an incident).
 //!
-//! Data only; the rules that raise alerts and the table that keeps them come
-//! with their own issues. The shape follows what analysts use in TheHive 5,
-//! DFIR-IRIS and Alertmanager (`../shared/research/alerts-incidents.md` §0, §2.8,
-//! §3.4): an alert is a stateful object, not a row per match. Matches of the same
-//! rule and group key fold into one open alert (its `fingerprint`), counting
-//! them and keeping the first and last time, plus a bounded list of the events
-//! that raised it.
+//! The shape follows what analysts use in TheHive 5, DFIR-IRIS and Alertmanager
+//! (`../shared/research/alerts-incidents.md` §0, §2.8, §3.4): an alert is a
+//! stateful object, not a row per match. Matches of the same rule and group key
+//! (its `fingerprint`) fold into the one open alert, counting them and keeping
+//! the first and the latest event; the store links every event that raised it.
+//! A closed alert whose rule fires again for the same group opens a new alert
+//! that names the old one (`previous`).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{Severity, Timestamp};
 
-/// Most event ids an alert keeps; later matches are only counted (the rule's
-/// query finds the rest).
-pub const MAX_ALERT_EVENTS: usize = 100;
+/// Most observables an alert keeps; later distinct values are only counted in
+/// the events themselves.
+pub const MAX_ALERT_OBSERVABLES: usize = 64;
 
 /// A rule's conclusion, folded over every match of one group (e.g. one source
 /// address failing SSH logins).
@@ -25,39 +27,65 @@ pub const MAX_ALERT_EVENTS: usize = 100;
 pub struct Alert {
     /// The alert's own id (UUIDv7, so ids sort by creation time).
     pub id: Uuid,
-    /// The id of the rule that raised it (stable across rule edits).
-    pub rule_id: String,
+    /// The rule that raised it.
+    pub rule: AlertRule,
     /// What the alert says, for a list: the rule's title with the group's values.
     pub title: String,
-    /// How bad: the rule's level, possibly raised by a correlation.
+    /// How bad: the rule's level.
     pub severity: Severity,
     /// Where a person is with it.
     pub status: AlertStatus,
     /// Why it was closed; set when `status` is closed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<Resolution>,
-    /// The dedup key: the rule and the group-key values. Matches with the same
+    #[serde(default)]
+    pub resolution: Option<AlertResolution>,
+    /// The user name of who works on it, if anyone.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// The rule's group-by fields and their values (`{"src_ip": "203.0.113.7"}`);
+    /// empty for a rule without grouping.
+    #[serde(default)]
+    pub group: BTreeMap<String, String>,
+    /// The dedup key: the rule and the group values. Matches with the same
     /// fingerprint fold into the open alert instead of making a new one.
     pub fingerprint: String,
     /// How many matches folded into it.
     pub count: u64,
-    /// Time of the first match.
-    pub first_seen: Timestamp,
-    /// Time of the latest match.
-    pub last_seen: Timestamp,
-    /// Ids of the events that raised it, oldest first, at most [`MAX_ALERT_EVENTS`].
+    /// Matches a silence held back (counted, never raised or notified).
     #[serde(default)]
-    pub events: Vec<Uuid>,
+    pub silenced: u64,
+    /// Event time of the first match.
+    pub first_seen: Timestamp,
+    /// Event time of the latest match.
+    pub last_seen: Timestamp,
+    /// The event of the first match.
+    pub first_event: Uuid,
+    /// The event of the latest match.
+    pub last_event: Uuid,
     /// What the events point at (addresses, hashes, user names), for pivoting
-    /// and sharing.
+    /// and sharing; at most [`MAX_ALERT_OBSERVABLES`], first seen first.
     #[serde(default)]
     pub observables: Vec<Observable>,
-    /// MITRE ATT&CK technique ids the rule maps to (`T1110.001`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub techniques: Vec<String>,
+    /// The closed alert of the same fingerprint this one follows, if any.
+    #[serde(default)]
+    pub previous: Option<Uuid>,
     /// The incident it was escalated to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub incident: Option<Uuid>,
+}
+
+/// The rule an alert came from, as it was when the alert was raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// The rule's id (a Sigma rule's `id`, stable across edits).
+    pub id: String,
+    /// The rule's title.
+    pub title: String,
+    /// The rule's level.
+    pub level: Severity,
+    /// MITRE ATT&CK technique ids from its tags (`T1110.001`).
+    #[serde(default)]
+    pub techniques: Vec<String>,
 }
 
 /// Where a person is with an alert.
@@ -72,7 +100,30 @@ pub enum AlertStatus {
     Closed,
 }
 
-/// Why an alert or an incident was closed (TheHive's and DFIR-IRIS's reasons).
+impl AlertStatus {
+    /// Every status, in workflow order.
+    pub const ALL: [AlertStatus; 3] = [
+        AlertStatus::New,
+        AlertStatus::Acknowledged,
+        AlertStatus::Closed,
+    ];
+
+    /// The snake_case name used in JSON, URLs and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::New => "new",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Closed => "closed",
+        }
+    }
+
+    /// The status called `name`, if any.
+    pub fn parse(name: &str) -> Option<AlertStatus> {
+        AlertStatus::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// Why an incident was closed (TheHive's and DFIR-IRIS's reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
@@ -86,6 +137,45 @@ pub enum Resolution {
     Legitimate,
     /// The same as another alert or incident.
     Duplicate,
+}
+
+/// Why an alert was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertResolution {
+    /// A real attack (what a honeypot alert usually is).
+    TruePositive,
+    /// The rule matched something that was not an attack.
+    FalsePositive,
+    /// Known, expected activity (a scanner the team runs).
+    Benign,
+    /// The same as another alert.
+    Duplicate,
+}
+
+impl AlertResolution {
+    /// Every resolution, in the order a form lists them.
+    pub const ALL: [AlertResolution; 4] = [
+        AlertResolution::TruePositive,
+        AlertResolution::FalsePositive,
+        AlertResolution::Benign,
+        AlertResolution::Duplicate,
+    ];
+
+    /// The snake_case name used in JSON, URLs and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertResolution::TruePositive => "true_positive",
+            AlertResolution::FalsePositive => "false_positive",
+            AlertResolution::Benign => "benign",
+            AlertResolution::Duplicate => "duplicate",
+        }
+    }
+
+    /// The resolution called `name`, if any.
+    pub fn parse(name: &str) -> Option<AlertResolution> {
+        AlertResolution::ALL.into_iter().find(|r| r.as_str() == name)
+    }
 }
 
 /// A value an alert points at, typed so it can be pivoted on, enriched and
@@ -124,6 +214,25 @@ pub enum ObservableKind {
     UserAgent,
     /// An SSH client fingerprint (HASSH).
     Hassh,
+    /// A password tried (only when it is not sealed).
+    Password,
+}
+
+impl ObservableKind {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObservableKind::Ip => "ip",
+            ObservableKind::Domain => "domain",
+            ObservableKind::Url => "url",
+            ObservableKind::Sha256 => "sha256",
+            ObservableKind::Username => "username",
+            ObservableKind::Command => "command",
+            ObservableKind::UserAgent => "user_agent",
+            ObservableKind::Hassh => "hassh",
+            ObservableKind::Password => "password",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,22 +242,31 @@ mod tests {
     pub(crate) fn alert() -> Alert {
         Alert {
             id: Uuid::now_v7(),
-            rule_id: "ssh-bruteforce".into(),
+            rule: AlertRule {
+                id: "ssh-bruteforce".into(),
+                title: "SSH brute force".into(),
+                level: Severity::High,
+                techniques: vec!["T1110.001".into()],
+            },
             title: "SSH brute force from 203.0.113.7".into(),
             severity: Severity::High,
             status: AlertStatus::Closed,
-            resolution: Some(Resolution::TruePositiveWithoutImpact),
+            resolution: Some(AlertResolution::TruePositive),
+            assignee: Some("ana".into()),
+            group: BTreeMap::from([("src_ip".to_owned(), "203.0.113.7".to_owned())]),
             fingerprint: "ssh-bruteforce|203.0.113.7".into(),
             count: 42,
+            silenced: 0,
             first_seen: Timestamp::from_micros(1_700_000_000_000_000).unwrap(),
             last_seen: Timestamp::from_micros(1_700_000_060_000_000).unwrap(),
-            events: vec![Uuid::now_v7(), Uuid::now_v7()],
+            first_event: Uuid::now_v7(),
+            last_event: Uuid::now_v7(),
             observables: vec![Observable {
                 kind: ObservableKind::Ip,
                 value: "203.0.113.7".into(),
                 ioc: true,
             }],
-            techniques: vec!["T1110.001".into()],
+            previous: None,
             incident: Some(Uuid::now_v7()),
         }
     }
@@ -158,24 +276,34 @@ mod tests {
         let alert = alert();
         let json = serde_json::to_value(&alert).unwrap();
         assert_eq!(json["status"], "closed");
-        assert_eq!(json["resolution"], "true_positive_without_impact");
+        assert_eq!(json["resolution"], "true_positive");
+        assert_eq!(json["rule"]["techniques"][0], "T1110.001");
+        assert_eq!(json["group"]["src_ip"], "203.0.113.7");
         assert_eq!(json["observables"][0]["type"], "ip");
         assert_eq!(json["first_seen"], "2023-11-14T22:13:20.000000Z");
         assert_eq!(serde_json::from_value::<Alert>(json).unwrap(), alert);
     }
 
     #[test]
-    fn a_new_alert_leaves_out_what_it_does_not_have() {
+    fn a_new_alert_shows_what_it_does_not_have_as_null() {
         let mut alert = alert();
         alert.status = AlertStatus::New;
         alert.resolution = None;
+        alert.assignee = None;
         alert.incident = None;
-        alert.techniques.clear();
         let json = serde_json::to_value(&alert).unwrap();
-        for absent in ["resolution", "incident", "techniques"] {
-            assert!(json.get(absent).is_none(), "{absent}");
+        for absent in ["resolution", "assignee", "incident", "previous"] {
+            assert!(json[absent].is_null(), "{absent}");
         }
         assert_eq!(serde_json::from_value::<Alert>(json).unwrap(), alert);
         assert!(serde_json::from_str::<AlertStatus>("\"open\"").is_err());
+        for s in AlertStatus::ALL {
+            assert_eq!(AlertStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for r in AlertResolution::ALL {
+            assert_eq!(AlertResolution::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
     }
 }

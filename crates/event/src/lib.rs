@@ -26,7 +26,10 @@ mod severity;
 pub mod text;
 mod timestamp;
 
-pub use alert::{Alert, AlertStatus, MAX_ALERT_EVENTS, Observable, ObservableKind, Resolution};
+pub use alert::{
+    Alert, AlertResolution, AlertRule, AlertStatus, MAX_ALERT_OBSERVABLES, Observable, ObservableKind,
+    Resolution,
+};
 pub use event::{Event, EventError, IncomingEvent, Limits};
 pub use host::{Host, Service, Transport};
 pub use incident::{Incident, IncidentStatus, TimelineAction, TimelineEntry};

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod alerts;
 mod auth;
 mod config;
 mod error;
@@ -20,6 +21,7 @@ mod store;
 mod stream;
 mod writer;
 
+pub use alerts::{AlertNotice, NoticeKind};
 pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
