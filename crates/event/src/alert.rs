@@ -174,7 +174,9 @@ impl AlertResolution {
 
     /// The resolution called `name`, if any.
     pub fn parse(name: &str) -> Option<AlertResolution> {
-        AlertResolution::ALL.into_iter().find(|r| r.as_str() == name)
+        AlertResolution::ALL
+            .into_iter()
+            .find(|r| r.as_str() == name)
     }
 }
 

@@ -27,8 +27,8 @@ pub mod text;
 mod timestamp;
 
 pub use alert::{
-    Alert, AlertResolution, AlertRule, AlertStatus, MAX_ALERT_OBSERVABLES, Observable, ObservableKind,
-    Resolution,
+    Alert, AlertResolution, AlertRule, AlertStatus, MAX_ALERT_OBSERVABLES, Observable,
+    ObservableKind, Resolution,
 };
 pub use event::{Event, EventError, IncomingEvent, Limits};
 pub use host::{Host, Service, Transport};

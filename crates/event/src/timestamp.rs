@@ -29,6 +29,9 @@ const MIN_MICROS: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
 const MAX_MICROS: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999Z
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00Z (what a stored time that no longer parses reads as).
+    pub const EPOCH: Timestamp = Timestamp(0);
+
     /// The current wall-clock time.
     pub fn now() -> Timestamp {
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();

@@ -21,7 +21,11 @@ mod store;
 mod stream;
 mod writer;
 
-pub use alerts::{AlertNotice, NoticeKind};
+pub use alerts::{
+    AlertChange, AlertCursor, AlertFilter, AlertFold, AlertNotice, AlertUpdate, FieldMatcher,
+    FoldOutcome, MAX_ALERT_PAGE, MAX_BULK, NewSilence, NoticeKind, RuleProgress, Silence,
+    UpdateError,
+};
 pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };

@@ -115,7 +115,7 @@ impl<R: RenderLines> Consumer for LineFile<R> {
         Ok(())
     }
 
-    fn deliver(&mut self, events: &[Event]) -> Result<(), ConsumerError> {
+    fn deliver(&mut self, _first_seq: u64, events: &[Event]) -> Result<(), ConsumerError> {
         self.lines.clear();
         for event in events {
             self.render.render(event, &mut self.lines);

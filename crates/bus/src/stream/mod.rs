@@ -129,8 +129,9 @@ pub trait Consumer: Send + 'static {
     /// Puts its output back to `checkpoint` (from the last saved offset; empty the
     /// first time).
     fn resume(&mut self, checkpoint: &str) -> Result<(), ConsumerError>;
-    /// Handles the next events. On an error the same events come again later.
-    fn deliver(&mut self, events: &[Event]) -> Result<(), ConsumerError>;
+    /// Handles the next events; `events[i]` has sequence number `first_seq + i`.
+    /// On an error the same events come again later.
+    fn deliver(&mut self, first_seq: u64, events: &[Event]) -> Result<(), ConsumerError>;
     /// Makes what was delivered durable, and says where that left the output.
     fn checkpoint(&mut self) -> Result<String, ConsumerError>;
 }

@@ -386,7 +386,9 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
 
     fn deliver(&mut self, events: &[nectar_event::Event], last: u64) -> Result<(), Aborted> {
         self.retry("handle events", |r| {
-            r.consumer.deliver(events).map_err(|e| e.0)
+            r.consumer
+                .deliver(last + 1 - events.len() as u64, events)
+                .map_err(|e| e.0)
         })?;
         self.offset = last;
         self.state.offset.store(last, Ordering::Relaxed);

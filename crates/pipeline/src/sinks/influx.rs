@@ -673,12 +673,12 @@ mod writer_tests {
                 "x",
             ),
         ];
-        consumer.deliver(&events).unwrap();
+        consumer.deliver(1, &events).unwrap();
         assert_eq!(consumer.checkpoint().unwrap(), "");
         sink.close();
         assert_eq!(sink.stats().counters().written, 1);
         assert_eq!(*lines.lock().unwrap(), [alarm_line("edge 1", &a)]);
         // After close, delivering fails so the runner offers the events again.
-        assert!(consumer.deliver(&events).is_err());
+        assert!(consumer.deliver(1, &events).is_err());
     }
 }

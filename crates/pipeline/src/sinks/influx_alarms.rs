@@ -50,7 +50,7 @@ impl Consumer for InfluxAlarms {
         Ok(())
     }
 
-    fn deliver(&mut self, events: &[Event]) -> Result<(), ConsumerError> {
+    fn deliver(&mut self, _first_seq: u64, events: &[Event]) -> Result<(), ConsumerError> {
         for e in events {
             self.sink
                 .alarm_event(e)

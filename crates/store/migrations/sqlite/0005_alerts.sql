@@ -25,13 +25,12 @@ CREATE INDEX alerts_rule_last ON alerts (rule_id, last_us, id);
 CREATE INDEX alerts_src_last ON alerts (src_ip, last_us, id);
 CREATE INDEX alerts_assignee_last ON alerts (assignee, last_us, id);
 
--- Every event that raised (or, silenced, was held back from) an alert, by the
--- event's commit sequence number.
+-- Every event that raised (or, silenced, was held back from) an alert.
 CREATE TABLE alert_events (
-    alert_id  BLOB    NOT NULL,
-    event_seq BIGINT  NOT NULL,
-    silenced  BOOLEAN NOT NULL,
-    PRIMARY KEY (alert_id, event_seq)
+    alert_id BLOB    NOT NULL,
+    event_id BLOB    NOT NULL,
+    silenced BOOLEAN NOT NULL,
+    PRIMARY KEY (alert_id, event_id)
 ) WITHOUT ROWID;
 
 -- Who changed what on an alert, and when. `change` is a JSON object

@@ -5,7 +5,6 @@
 
 use nectar_event::{Alert, Timestamp};
 use sqlx::Row;
-use uuid::Uuid;
 
 use crate::{Store, StoreError};
 
@@ -93,7 +92,6 @@ impl Store {
     }
 
     /// Appends a notice inside the caller's transaction.
-    #[allow(dead_code)] // The rules stage's fold uses it (next commit).
     pub(crate) async fn push_notice(
         tx: &mut sqlx::SqliteConnection,
         kind: NoticeKind,
@@ -113,10 +111,4 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-/// An alert id from its stored bytes.
-#[allow(dead_code)] // The rules stage's fold uses it (next commit).
-pub(crate) fn uuid_from(bytes: &[u8]) -> Option<Uuid> {
-    Uuid::from_slice(bytes).ok()
 }

@@ -29,7 +29,7 @@ impl Consumer for Recorder {
     fn resume(&mut self, _checkpoint: &str) -> Result<(), ConsumerError> {
         Ok(())
     }
-    fn deliver(&mut self, events: &[Event]) -> Result<(), ConsumerError> {
+    fn deliver(&mut self, _first_seq: u64, events: &[Event]) -> Result<(), ConsumerError> {
         std::thread::sleep(self.pause);
         self.seen
             .lock()

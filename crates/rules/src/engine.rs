@@ -1,0 +1,339 @@
+//! The rule engine behind a seam of our own: committed events in, [`Match`]es
+//! out. Today it is rsigma's evaluator and correlation engine (pinned; see
+//! Cargo.toml); the conformance tests in `tests/` pin what we rely on, so it
+//! can be swapped for another implementation behind [`RuleEngine`].
+//!
+//! Each event is evaluated once per view (the native one, and the web-server or
+//! process views when it has them, `crate::mapped`), with rules pruned by
+//! logsource. Correlation windows run on **event time** (the event's `time`),
+//! per group, with bounded state; the state can be exported and imported, so a
+//! restart continues the windows.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use nectar_event::{AlertRule, Event, Kind};
+use rsigma_eval::event::Event as SigmaEvent;
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot,
+    EvaluationResult, TimestampFallback,
+};
+use rsigma_parser::{LogSource, SigmaCollection};
+use uuid::Uuid;
+
+use crate::mapped::{ProcessView, WebserverView, process_logsource, webserver_logsource};
+use crate::ruleset::{LoadError, RuleSet, severity_of, techniques};
+use crate::view::{NativeView, native_logsource};
+
+/// How much correlation state the engine keeps (bounds on attacker-driven
+/// growth: one group per source address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Most (correlation, group) windows kept; beyond it the oldest are evicted.
+    pub max_groups: usize,
+    /// Most entries one group's window keeps.
+    pub max_group_entries: usize,
+    /// Most event ids a correlation remembers per group (the events an alert
+    /// links when it is first raised).
+    pub max_linked_events: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            max_groups: 100_000,
+            max_group_entries: 10_000,
+            max_linked_events: 100,
+        }
+    }
+}
+
+/// What one rule concluded from one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// The rule, as the alert will carry it.
+    pub rule: AlertRule,
+    /// The group-by fields and their values (a detection rule groups by the
+    /// source address, when the event has one).
+    pub group: BTreeMap<String, String>,
+    /// How many events the match stands for when it raises a new alert: 1 for
+    /// a detection, the correlation's events in its window for a correlation.
+    pub initial_count: u64,
+    /// Events to link besides the one being evaluated (a correlation's earlier
+    /// events in its window).
+    pub earlier_events: Vec<Uuid>,
+}
+
+/// What the rules stage needs of an engine.
+pub trait RuleEngine: Send {
+    /// Every match of `event`, updating correlation state.
+    fn process(&mut self, event: &Event, out: &mut Vec<Match>);
+    /// The correlation state, as JSON.
+    fn export_state(&self) -> String;
+    /// Restores state saved by [`export_state`](Self::export_state); false when
+    /// it does not fit these rules (they start empty then).
+    fn import_state(&mut self, state: &str) -> bool;
+    /// Correlation windows held now.
+    fn state_size(&self) -> usize;
+}
+
+/// rsigma's engine, loaded with a [`RuleSet`].
+pub struct SigmaEngine {
+    engine: CorrelationEngine,
+    rules: HashMap<String, AlertRule>,
+    /// Detections only correlations use: their matches raise no alert.
+    quiet: HashSet<String>,
+    logsources: HashMap<Kind, LogSource>,
+    webserver: LogSource,
+    process: LogSource,
+}
+
+impl SigmaEngine {
+    /// An engine with every rule of `set` that compiles; the others are
+    /// returned as errors (file and line).
+    pub fn new(set: &RuleSet, limits: EngineLimits) -> (SigmaEngine, Vec<LoadError>) {
+        let config = CorrelationConfig {
+            // Event time, always: an event without one is not correlated.
+            timestamp_fields: vec!["time".into()],
+            timestamp_fallback: TimestampFallback::Skip,
+            max_state_entries: limits.max_groups.max(1),
+            max_group_entries: Some(limits.max_group_entries.max(1)),
+            emit_detections: false,
+            correlation_event_mode: CorrelationEventMode::Refs,
+            max_correlation_events: limits.max_linked_events,
+            ..CorrelationConfig::default()
+        };
+        let mut engine = CorrelationEngine::new(config);
+        let mut errors = Vec::new();
+        let mut rules = HashMap::new();
+        let mut names: HashSet<String> = HashSet::new();
+        // Sigma: a detection a correlation uses raises nothing of its own,
+        // unless the correlation says `generate: true`.
+        let referenced: HashSet<&str> = set
+            .collection
+            .correlations
+            .iter()
+            .filter(|c| !c.generate)
+            .flat_map(|c| c.rules.iter().map(String::as_str))
+            .collect();
+        let mut quiet = HashSet::new();
+        for (rule, (file, line)) in set.collection.rules.iter().zip(&set.rule_sources) {
+            // Compiled first on its own: a rule that does not compile must not
+            // be half-added to the engine.
+            let added = rsigma_eval::compile_rule(rule)
+                .map(|_| ())
+                .and_then(|()| engine.add_rule(rule));
+            match added {
+                Ok(()) => {
+                    let info = crate::ruleset::alert_rule_of(rule);
+                    if rule
+                        .id
+                        .iter()
+                        .chain(&rule.name)
+                        .any(|n| referenced.contains(n.as_str()))
+                    {
+                        quiet.insert(info.id.clone());
+                    }
+                    names.extend(rule.id.iter().cloned());
+                    names.extend(rule.name.iter().cloned());
+                    rules.insert(info.id.clone(), info);
+                }
+                Err(e) => errors.push(LoadError {
+                    file: file.clone(),
+                    line: *line,
+                    message: format!("rule {:?}: {e}", rule.title),
+                }),
+            }
+        }
+        for corr in &set.collection.correlations {
+            names.extend(corr.id.iter().cloned());
+            names.extend(corr.name.iter().cloned());
+        }
+        for corr in &set.collection.correlations {
+            let info = set
+                .infos
+                .iter()
+                .find(|i| Some(&i.rule.id) == corr.id.as_ref() || i.rule.title == corr.title);
+            let at = |message: String| LoadError {
+                file: info.map(|i| i.file.clone()).unwrap_or_default(),
+                line: info.and_then(|i| i.line),
+                message,
+            };
+            if let Some(missing) = corr.rules.iter().find(|r| !names.contains(*r)) {
+                errors.push(at(format!(
+                    "correlation {:?} uses rule {missing:?}, which is not loaded",
+                    corr.title
+                )));
+                continue;
+            }
+            match engine.add_correlation(corr) {
+                Ok(()) => {
+                    let rule = AlertRule {
+                        id: corr.id.clone().unwrap_or_else(|| corr.title.clone()),
+                        title: corr.title.clone(),
+                        level: severity_of(corr.level),
+                        techniques: techniques(&corr.tags),
+                    };
+                    rules.insert(rule.id.clone(), rule);
+                }
+                Err(e) => errors.push(at(format!("correlation {:?}: {e}", corr.title))),
+            }
+        }
+        if !set.collection.filters.is_empty() {
+            let filters = SigmaCollection {
+                filters: set.collection.filters.clone(),
+                ..SigmaCollection::new()
+            };
+            if let Err(e) = engine.add_collection(&filters) {
+                errors.push(LoadError {
+                    file: "filters".into(),
+                    line: None,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let logsources = Kind::ALL
+            .iter()
+            .map(|kind| {
+                let probe = Event::new("", *kind, nectar_event::Severity::Info, String::new());
+                (*kind, native_logsource(&probe))
+            })
+            .collect();
+        (
+            SigmaEngine {
+                engine,
+                rules,
+                quiet,
+                logsources,
+                webserver: webserver_logsource(),
+                process: process_logsource(),
+            },
+            errors,
+        )
+    }
+
+    /// Rules (detections and correlations) the engine holds.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+/// Evaluates one view of `event` and folds the results into `out`.
+fn evaluate_view(
+    engine: &mut CorrelationEngine,
+    rules: (&HashMap<String, AlertRule>, &HashSet<String>),
+    view: &impl SigmaEvent,
+    logsource: &LogSource,
+    event: &Event,
+    time: i64,
+    out: &mut Vec<Match>,
+) {
+    let detections = engine.engine().evaluate_with_logsource(view, logsource);
+    if detections.is_empty() {
+        // Correlations only ever count detections: nothing to feed.
+        return;
+    }
+    for result in engine.process_with_detections(view, detections, time) {
+        if let Some(m) = to_match(rules, &result, event) {
+            out.push(m);
+        }
+    }
+}
+
+/// The alert-side meaning of one engine result.
+fn to_match(
+    (rules, quiet): (&HashMap<String, AlertRule>, &HashSet<String>),
+    result: &EvaluationResult,
+    event: &Event,
+) -> Option<Match> {
+    let header = &result.header;
+    let id = header
+        .rule_id
+        .clone()
+        .unwrap_or_else(|| header.rule_title.clone());
+    let rule = rules.get(&id).cloned().unwrap_or_else(|| AlertRule {
+        id,
+        title: header.rule_title.clone(),
+        level: severity_of(header.level),
+        techniques: techniques(&header.tags),
+    });
+    if let Some(corr) = result.as_correlation() {
+        let group: BTreeMap<String, String> = corr
+            .group_key
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let earlier_events: Vec<Uuid> = corr
+            .event_refs
+            .iter()
+            .flatten()
+            .filter_map(|r| r.id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
+            .filter(|id| *id != event.id)
+            .collect();
+        let in_window = corr.aggregated_value.max(1.0);
+        let initial_count = if in_window.is_finite() && in_window < u64::MAX as f64 {
+            (in_window as u64).max(earlier_events.len() as u64 + 1)
+        } else {
+            earlier_events.len() as u64 + 1
+        };
+        return Some(Match {
+            rule,
+            group,
+            initial_count,
+            earlier_events,
+        });
+    }
+    result.as_detection()?;
+    if quiet.contains(&rule.id) {
+        return None;
+    }
+    let mut group = BTreeMap::new();
+    if let Some(ip) = event.src_ip {
+        group.insert("src_ip".to_owned(), ip.to_string());
+    }
+    Some(Match {
+        rule,
+        group,
+        initial_count: 1,
+        earlier_events: Vec::new(),
+    })
+}
+
+impl RuleEngine for SigmaEngine {
+    fn process(&mut self, event: &Event, out: &mut Vec<Match>) {
+        let time = event.time.as_micros().div_euclid(1_000_000);
+        let SigmaEngine {
+            engine,
+            rules,
+            quiet,
+            logsources,
+            webserver,
+            process,
+        } = self;
+        let rules = (&*rules, &*quiet);
+        if let Some(logsource) = logsources.get(&event.kind) {
+            let view = NativeView::new(event);
+            evaluate_view(engine, rules, &view, logsource, event, time, out);
+        }
+        if let Some(view) = WebserverView::of(event) {
+            evaluate_view(engine, rules, &view, webserver, event, time, out);
+        }
+        for view in ProcessView::of(event) {
+            evaluate_view(engine, rules, &view, process, event, time, out);
+        }
+    }
+
+    fn export_state(&self) -> String {
+        serde_json::to_string(&self.engine.export_state()).unwrap_or_default()
+    }
+
+    fn import_state(&mut self, state: &str) -> bool {
+        match serde_json::from_str::<CorrelationSnapshot>(state) {
+            Ok(snapshot) => self.engine.import_state(snapshot),
+            Err(_) => false,
+        }
+    }
+
+    fn state_size(&self) -> usize {
+        self.engine.state_count()
+    }
+}

@@ -1,0 +1,28 @@
+//! Nectar's rules stage: Sigma detection and correlation rules run on every
+//! committed event, and their matches become stateful alerts.
+//!
+//! - [`view`] and [`mapped`]: events as Sigma sees them (the native view and
+//!   the web-server and process-creation mappings public rules expect);
+//! - [`ruleset`]: the built-in pack and `[rules] paths`, with load errors that
+//!   name file and line;
+//! - [`engine`]: the engine seam ([`RuleEngine`]) and its rsigma implementation;
+//! - [`stage`]: the stream consumer that folds matches into alerts exactly once;
+//! - [`silence`], [`observables`]: what a match is held back by, and what an
+//!   alert points at;
+//! - [`config`]: the `[rules]` section.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod engine;
+pub mod mapped;
+pub mod observables;
+pub mod ruleset;
+pub mod silence;
+pub mod stage;
+pub mod view;
+
+pub use config::RulesSection;
+pub use engine::{EngineLimits, Match, RuleEngine, SigmaEngine};
+pub use ruleset::{LoadError, RuleInfo, RuleSet};
+pub use stage::{RulesStage, RulesStats};

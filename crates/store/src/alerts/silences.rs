@@ -1,0 +1,170 @@
+//! Silences: rule and/or CIDR and/or field matchers, an expiry and a reason,
+//! recorded with who made them. Matches a silence covers are counted (on the
+//! alert and on the silence) but never raise an alert or notify anyone. The
+//! rules stage decides coverage (`nectar_rules::silence`); the store keeps them.
+
+use nectar_event::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// A field a silence requires to have a value (case-insensitive, exact).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMatcher {
+    /// The field, as Sigma rules name it (`username`, `data.url`, `src_ip`).
+    pub field: String,
+    /// The value it must have.
+    pub value: String,
+}
+
+/// One silence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Silence {
+    /// Its id.
+    pub id: Uuid,
+    /// Only matches of this rule (any rule when empty).
+    pub rule_id: Option<String>,
+    /// Only events from sources in this network (`203.0.113.0/24`).
+    pub cidr: Option<String>,
+    /// Only events with these field values.
+    pub matchers: Vec<FieldMatcher>,
+    /// Why.
+    pub reason: String,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created: Timestamp,
+    /// Until when it holds.
+    pub expires: Timestamp,
+    /// Matches it held back.
+    pub hits: u64,
+}
+
+/// A silence to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSilence {
+    /// Only this rule.
+    pub rule_id: Option<String>,
+    /// Only this network (already validated).
+    pub cidr: Option<String>,
+    /// Only these field values.
+    pub matchers: Vec<FieldMatcher>,
+    /// Why (required).
+    pub reason: String,
+    /// Until when.
+    pub expires: Timestamp,
+}
+
+impl Store {
+    /// Makes a silence as `actor`.
+    pub async fn create_silence(
+        &self,
+        silence: &NewSilence,
+        actor: &str,
+    ) -> Result<Silence, StoreError> {
+        let id = Uuid::now_v7();
+        let now = Timestamp::now();
+        let matchers = serde_json::to_string(&silence.matchers).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO silences (id, rule_id, cidr, matchers, reason, created_by, created_us, \
+             expires_us, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        )
+        .bind(id.as_bytes().as_slice())
+        .bind(&silence.rule_id)
+        .bind(&silence.cidr)
+        .bind(&matchers)
+        .bind(&silence.reason)
+        .bind(actor)
+        .bind(now.as_micros())
+        .bind(silence.expires.as_micros())
+        .execute(&self.writer)
+        .await?;
+        Ok(Silence {
+            id,
+            rule_id: silence.rule_id.clone(),
+            cidr: silence.cidr.clone(),
+            matchers: silence.matchers.clone(),
+            reason: silence.reason.clone(),
+            created_by: actor.to_owned(),
+            created: now,
+            expires: silence.expires,
+            hits: 0,
+        })
+    }
+
+    /// Ends a silence now (kept for the record); false if there is none.
+    pub async fn expire_silence(&self, id: Uuid) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_micros();
+        let done = sqlx::query("UPDATE silences SET expires_us = MIN(expires_us, ?) WHERE id = ?")
+            .bind(now)
+            .bind(id.as_bytes().as_slice())
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes a silence; false if there is none.
+    pub async fn delete_silence(&self, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM silences WHERE id = ?")
+            .bind(id.as_bytes().as_slice())
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Silences, newest first: only those in force at `active_at` when given.
+    pub async fn silences(
+        &self,
+        active_at: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Silence>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, rule_id, cidr, matchers, reason, created_by, created_us, expires_us, hits \
+             FROM silences WHERE expires_us > ? ORDER BY created_us DESC LIMIT ?",
+        )
+        .bind(active_at.map_or(i64::MIN, Timestamp::as_micros))
+        .bind(limit.clamp(1, 10_000) as i64)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: Vec<u8> = row.try_get("id")?;
+                let matchers: String = row.try_get("matchers")?;
+                let created: i64 = row.try_get("created_us")?;
+                let expires: i64 = row.try_get("expires_us")?;
+                let hits: i64 = row.try_get("hits")?;
+                Ok(Silence {
+                    id: Uuid::from_slice(&id).unwrap_or_default(),
+                    rule_id: row.try_get("rule_id")?,
+                    cidr: row.try_get("cidr")?,
+                    matchers: serde_json::from_str(&matchers).unwrap_or_default(),
+                    reason: row.try_get("reason")?,
+                    created_by: row.try_get("created_by")?,
+                    created: Timestamp::from_micros(created).unwrap_or(Timestamp::EPOCH),
+                    expires: Timestamp::from_micros(expires).unwrap_or(Timestamp::EPOCH),
+                    hits: hits.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// Matches per rule, and when the last was (the Rules page).
+    pub async fn rule_hits(&self) -> Result<Vec<(String, u64, Timestamp)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT rule_id, hits, last_us FROM rule_hits")
+                .fetch_all(&self.readers)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(r, h, l)| {
+                (
+                    r,
+                    h.max(0) as u64,
+                    Timestamp::from_micros(l).unwrap_or(Timestamp::EPOCH),
+                )
+            })
+            .collect())
+    }
+}
