@@ -48,6 +48,8 @@ pub struct Config {
     pub capture: crate::detect_cfg::CaptureConfig,
     /// Where the detector's windows and alarms go besides the store.
     pub sinks: crate::detect_cfg::SinksConfig,
+    /// Sigma rules that turn committed events into alerts.
+    pub rules: nectar_rules::RulesSection,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             detect: Default::default(),
             capture: Default::default(),
             sinks: Default::default(),
+            rules: Default::default(),
         }
     }
 }
@@ -147,7 +150,8 @@ impl Config {
         self.honeypot.validate().within("honeypot")?;
         self.detect.validate().within("detect")?;
         self.capture.validate().within("capture")?;
-        self.sinks.validate().within("sinks")
+        self.sinks.validate().within("sinks")?;
+        self.rules.validate().within("rules")
     }
 
     /// Every address `serve` will listen on, under its full key.

@@ -19,6 +19,54 @@ use crate::config::Config;
 /// The event log's consumer name (its offset's key, shown in `/api/v1/status`).
 pub const EVENT_LOG: &str = "event-log";
 
+/// Starts the rules stage (`[rules]`): the built-in pack and the rule folders,
+/// run over every committed event. Rules that do not load are logged and
+/// listed on the Rules page; the others run.
+pub fn start_rules(
+    config: &Config,
+    store: &Store,
+    writer: &WriterHandle,
+) -> anyhow::Result<Option<(ConsumerHandle, Arc<nectar_rules::RulesCatalog>)>> {
+    if !config.rules.enabled {
+        return Ok(None);
+    }
+    let set = nectar_rules::RuleSet::load(
+        &config.rules.paths,
+        &config.rules.disabled,
+        config.rules.builtin,
+    );
+    let (engine, compile_errors) = nectar_rules::SigmaEngine::new(&set, config.rules.limits());
+    let mut errors = set.errors.clone();
+    errors.extend(compile_errors);
+    for e in &errors {
+        warn!(error = %e, "A rule was not loaded.");
+    }
+    tracing::info!(
+        rules = engine.rule_count(),
+        errors = errors.len(),
+        "Rules loaded."
+    );
+    let stats = Arc::new(nectar_rules::RulesStats::default());
+    let catalog = Arc::new(nectar_rules::RulesCatalog {
+        rules: set.infos.clone(),
+        errors,
+        stats: stats.clone(),
+    });
+    let stage = nectar_rules::RulesStage::new(Box::new(engine), store.clone(), stats);
+    let handle = spawn_consumer(
+        stage,
+        store.clone(),
+        writer.fanout(),
+        ConsumerConfig {
+            // Each save exports the correlation windows: not 4 times a second.
+            save_every: Duration::from_secs(2),
+            ..ConsumerConfig::default()
+        },
+    )
+    .context("cannot start the rules stage")?;
+    Ok(Some((handle, catalog)))
+}
+
 /// How long stopping waits for each consumer to write what was committed.
 pub const CONSUMER_GRACE: Duration = Duration::from_secs(30);
 
@@ -126,6 +174,7 @@ impl nectar_bus::stream::Consumer for SlowConsumer {
     }
     fn deliver(
         &mut self,
+        _: u64,
         _: &[nectar_event::Event],
     ) -> Result<(), nectar_bus::stream::ConsumerError> {
         std::thread::sleep(self.pause);

@@ -90,7 +90,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         crate::flow::Held::Fail,
         influx.as_ref(),
     )?;
-    let probes = consumers.iter().map(|c| c.probe()).collect();
+    let rules = crate::flow::start_rules(&config, &store, &writer)?;
+    let mut probes: Vec<_> = consumers.iter().map(|c| c.probe()).collect();
+    let catalog = rules.map(|(stage, catalog)| {
+        probes.push(stage.probe());
+        topology.add(stage);
+        catalog
+    });
     for consumer in consumers {
         topology.add(consumer);
     }
@@ -140,6 +146,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.server.web_config(),
     )
     .with_consumers(probes)
+    .with_rules(catalog)
     .with_sensor_name(&config.sensor_name)
     .with_data_dir(config.data_dir.clone());
     if !config.server.identity.as_os_str().is_empty() {

@@ -1,6 +1,7 @@
 //! End-to-end tests of `nectar serve` and its commands: the real binary, a real SQLite
 //! file in a temporary data directory, real HTTP over loopback.
 
+mod alerts;
 mod api;
 mod api_roles;
 mod browser;

@@ -62,7 +62,7 @@ fn consumer<'a>(status: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no consumer {name} in {status}"))
 }
 
-fn wait_for_lag_zero(url: &str, token: &str, names: &[&str]) -> Value {
+pub fn wait_for_lag_zero(url: &str, token: &str, names: &[&str]) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let now = status(url, token);

@@ -26,3 +26,15 @@ pub use config::RulesSection;
 pub use engine::{EngineLimits, Match, RuleEngine, SigmaEngine};
 pub use ruleset::{LoadError, RuleInfo, RuleSet};
 pub use stage::{RulesStage, RulesStats};
+
+/// What the UI and API show of the running rules: each rule, what did not
+/// load, and the stage's counters.
+#[derive(Debug)]
+pub struct RulesCatalog {
+    /// Every rule and correlation loaded (and turned-off ones are absent).
+    pub rules: Vec<RuleInfo>,
+    /// Files and rules that did not load, with file and line.
+    pub errors: Vec<LoadError>,
+    /// The stage's live counters.
+    pub stats: std::sync::Arc<RulesStats>,
+}

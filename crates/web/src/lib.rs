@@ -9,6 +9,7 @@
 
 mod api;
 mod api_admin;
+mod api_alerts;
 pub mod auth;
 mod config;
 pub mod detect;
@@ -86,6 +87,8 @@ pub struct AppState {
     pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
     /// The data directory, where session recordings are (for the session page).
     pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// The rules running (none when `[rules] enabled = false`).
+    pub(crate) rules: Option<Arc<nectar_rules::RulesCatalog>>,
 }
 
 impl AppState {
@@ -109,7 +112,14 @@ impl AppState {
             detector: None,
             identity: None,
             data_dir: None,
+            rules: None,
         }
+    }
+
+    /// Lists these rules (`/api/v1/rules`, the Rules page).
+    pub fn with_rules(mut self, rules: Option<Arc<nectar_rules::RulesCatalog>>) -> AppState {
+        self.rules = rules;
+        self
     }
 
     /// Shows session recordings from this data directory on the session page.
@@ -189,6 +199,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes(&state.config))
         .merge(api_admin::routes())
+        .merge(api_alerts::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())

@@ -1,0 +1,210 @@
+//! Alerts end to end: a correlation rule "at least N failed logins from one
+//! source within T" over events posted to a real `nectar serve`: N−1 raise
+//! nothing, N raise one alert, N+1 fold into it, and events straddling a
+//! restart still add up. Viewers read alerts and cannot change them; analysts
+//! close them with a resolution, and the change is in the alert's history.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::stream::wait_for_lag_zero;
+use crate::util::{Server, client, token};
+
+const SOURCE: &str = "203.0.113.7";
+
+fn post_failures(url: &str, token: &str, n: usize) {
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"kind": "ssh.login.failed", "summary": format!("root failed {i}"),
+                   "src_ip": SOURCE, "data": {"username": "root", "password": format!("pw{i}")}})
+        })
+        .collect();
+    let response = client()
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(token)
+        .json(&events)
+        .send()
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().unwrap()
+    );
+}
+
+fn alerts(url: &str, token: &str, query: &str) -> Vec<Value> {
+    let body: Value = client()
+        .get(format!("{url}/api/v1/alerts?{query}"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    body["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+/// The brute-force alerts once the rules stage has read everything.
+fn brute_force(url: &str, token: &str) -> Vec<Value> {
+    wait_for_lag_zero(url, token, &["rules"]);
+    alerts(url, token, "rule=nectar.ssh-brute-force")
+}
+
+fn wait_for_count(url: &str, token: &str, count: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = brute_force(url, token);
+        if found.len() == 1 && found[0]["count"] == count {
+            return found[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert with count {count}: {found:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn failed_logins_add_up_to_one_alert_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyst = token(&data, "sensor-a", "analyst");
+    let viewer = token(&data, "viewer-a", "viewer");
+    let mut server = Server::start(&data, None);
+    post_failures(&server.url, &analyst, 5);
+    assert!(brute_force(&server.url, &analyst).is_empty());
+    // The saved correlation state carries the five across the restart.
+    assert!(server.sigterm().success());
+    let server = Server::start(&data, None);
+    post_failures(&server.url, &analyst, 4);
+    assert!(
+        brute_force(&server.url, &analyst).is_empty(),
+        "9 failures must raise nothing"
+    );
+    post_failures(&server.url, &analyst, 1);
+    let alert = wait_for_count(&server.url, &analyst, 10);
+    assert_eq!(alert["status"], "new");
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["group"], json!({"src_ip": SOURCE}));
+    assert_eq!(alert["rule"]["techniques"], json!(["T1110.001"]));
+    assert!(
+        alert["observables"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "ip", "value": SOURCE, "ioc": true})),
+        "{alert}"
+    );
+    post_failures(&server.url, &analyst, 1);
+    let alert = wait_for_count(&server.url, &analyst, 11);
+    let id = alert["id"].as_str().unwrap().to_owned();
+
+    // The alert page of the API links its events.
+    let detail: Value = client()
+        .get(format!("{}/api/v1/alerts/{id}", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(detail["linked_events"], 11, "{detail}");
+
+    // A viewer cannot change it; closing needs a reason; an analyst closes it.
+    let patch = |token: &str, body: Value| {
+        client()
+            .patch(format!("{}/api/v1/alerts/{id}", server.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(
+        patch(&viewer, json!({"status": "acknowledged"})).status(),
+        403
+    );
+    assert_eq!(patch(&analyst, json!({"status": "closed"})).status(), 422);
+    let closed = patch(
+        &analyst,
+        json!({"status": "closed", "resolution": "true_positive", "assignee": "ana"}),
+    );
+    assert_eq!(closed.status(), 200);
+    let closed: Value = closed.json().unwrap();
+    assert_eq!(
+        (
+            &closed["status"],
+            &closed["resolution"],
+            &closed["assignee"]
+        ),
+        (&json!("closed"), &json!("true_positive"), &json!("ana"))
+    );
+    let detail: Value = client()
+        .get(format!("{}/api/v1/alerts/{id}", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let history = detail["history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["actor"], "sensor-a", "{detail}");
+    assert_eq!(
+        history.last().unwrap()["change"]["status"],
+        json!(["new", "closed"])
+    );
+
+    // The rule fires again: a new alert that names the closed one.
+    post_failures(&server.url, &analyst, 1);
+    wait_for_lag_zero(&server.url, &analyst, &["rules"]);
+    let open = alerts(
+        &server.url,
+        &analyst,
+        "rule=nectar.ssh-brute-force&status=new",
+    );
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["previous"], json!(id));
+}
+
+#[test]
+fn a_silenced_source_raises_nothing_but_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyst = token(&data, "sensor-b", "analyst");
+    let server = Server::start(&data, None);
+    let made = client()
+        .post(format!("{}/api/v1/silences", server.url))
+        .bearer_auth(&analyst)
+        .json(&json!({"cidr": "203.0.113.0/24", "reason": "our own scanner", "hours": 1}))
+        .send()
+        .unwrap();
+    assert_eq!(made.status(), 200);
+    // The stage reads silences every 2 s.
+    std::thread::sleep(Duration::from_millis(2_500));
+    post_failures(&server.url, &analyst, 12);
+    assert!(brute_force(&server.url, &analyst).is_empty());
+    let listed: Value = client()
+        .get(format!("{}/api/v1/silences", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        listed["silences"][0]["hits"].as_u64().unwrap() >= 3,
+        "{listed}"
+    );
+    let bad = client()
+        .post(format!("{}/api/v1/silences", server.url))
+        .bearer_auth(&analyst)
+        .json(&json!({"reason": "everything"}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let rules: Value = client()
+        .get(format!("{}/api/v1/rules", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(rules["errors"], json!([]));
+    assert!(rules["rules"].as_array().unwrap().len() >= 20);
+}
