@@ -14,6 +14,7 @@ mod flow;
 mod honeypot_cfg;
 mod live;
 mod replay;
+mod rules_cmd;
 mod serve;
 mod serve_http;
 mod spot_cmd;
@@ -109,6 +110,10 @@ enum Command {
     /// `*_enc` field decrypted (`password_enc` becomes `password`); given an age
     /// file (a `.cast.age` recording, an upload) it prints the plaintext.
     Decrypt(decrypt::DecryptArgs),
+    /// Sigma rules: check rule files (errors name file and line), list the
+    /// rules `serve` runs, and replay events through rules (`test`).
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
     /// Make an age key pair for `[honeypot] encrypt_to` (like `age-keygen`).
     ///
     /// The identity (private key) goes to --output or stdout, the public key to
@@ -158,5 +163,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(&config, &args),
         Command::Decrypt(args) => decrypt::run(&args),
         Command::AgeKeygen(args) => decrypt::keygen(&args),
+        Command::Rules(command) => rules_cmd::run(&config, command),
     }
 }

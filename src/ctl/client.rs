@@ -86,6 +86,11 @@ impl Api {
         self.send(self.request(Method::POST, segments)?.json(body))
     }
 
+    /// PATCH a JSON body.
+    pub fn patch(&self, segments: &[&str], body: &Value) -> anyhow::Result<Value> {
+        self.send(self.request(Method::PATCH, segments)?.json(body))
+    }
+
     pub fn delete(&self, segments: &[&str]) -> anyhow::Result<Value> {
         self.send(self.request(Method::DELETE, segments)?)
     }
@@ -118,6 +123,9 @@ impl Api {
             StatusCode::FORBIDDEN => anyhow!("not allowed (403 Forbidden): {message}"),
             StatusCode::NOT_FOUND => anyhow!("not found (404): {message}"),
             StatusCode::CONFLICT => anyhow!("conflict (409): {message}"),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                usage(format!("the server refused the change: {message}"))
+            }
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => anyhow::Error::new(
                 Unreachable(format!("the server answered {status}: {message}")),
             ),

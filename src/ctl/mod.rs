@@ -3,6 +3,7 @@
 //! from flags, the environment or a config file (see [`settings`]).
 
 mod admin;
+mod alerts;
 mod client;
 mod events;
 mod output;
@@ -44,6 +45,9 @@ enum CtlCommand {
     /// List, follow and show events.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Alerts: the queue, one alert, and acknowledge / assign / close.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -75,6 +79,7 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Status(a) => views::status(&api, out, &a),
         CtlCommand::Events(c) => events::run(&api, out, c),
         CtlCommand::Sessions(c) => views::sessions(&api, out, c),
+        CtlCommand::Alerts(c) => alerts::run(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

@@ -2,6 +2,7 @@
 //! file in a temporary data directory, real HTTP over loopback.
 
 mod alerts;
+mod alerts_attacks;
 mod api;
 mod api_roles;
 mod browser;

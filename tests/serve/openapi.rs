@@ -278,6 +278,106 @@ fn served_document_matches_the_real_answers() {
         "/api/v1/tokens/t9",
         None,
     );
+    // Alerts: ten failed logins from one source raise the built-in brute force.
+    let failures: Vec<Value> = (0..10)
+        .map(|i| {
+            json!({"kind": "ssh.login.failed", "summary": format!("root {i}"),
+                        "src_ip": "192.0.2.9", "data": {"username": "root"}})
+        })
+        .collect();
+    c(
+        Method::POST,
+        "/api/v1/events",
+        "/api/v1/events",
+        Some(Value::Array(failures)),
+    );
+    crate::stream::wait_for_lag_zero(url, &admin, &["rules"]);
+    let alerts = c(
+        Method::GET,
+        "/api/v1/alerts",
+        "/api/v1/alerts?status=new&limit=1",
+        None,
+    );
+    let alert = alerts["alerts"][0]["id"].as_str().unwrap().to_owned();
+    c(
+        Method::GET,
+        "/api/v1/alerts",
+        "/api/v1/alerts?severity=urgent",
+        None,
+    );
+    c(
+        Method::GET,
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        None,
+    );
+    c(
+        Method::GET,
+        "/api/v1/alerts/{id}",
+        "/api/v1/alerts/0190f5e0-0000-7000-8000-000000000000",
+        None,
+    );
+    c(
+        Method::PATCH,
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        Some(json!({"status": "acknowledged", "assignee": "ops"})),
+    );
+    c(
+        Method::PATCH,
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        Some(json!({"status": "closed"})),
+    );
+    call(
+        &doc,
+        url,
+        &viewer,
+        Method::PATCH,
+        "/api/v1/alerts/{id}",
+        &format!("/api/v1/alerts/{alert}"),
+        Some(json!({"status": "new"})),
+    );
+    c(
+        Method::PATCH,
+        "/api/v1/alerts",
+        "/api/v1/alerts",
+        Some(json!({"filter": {"assignee": "ops"}, "status": "closed", "resolution": "benign"})),
+    );
+    let silence = c(
+        Method::POST,
+        "/api/v1/silences",
+        "/api/v1/silences",
+        Some(json!({"cidr": "192.0.2.0/24", "reason": "lab", "hours": 2})),
+    );
+    c(
+        Method::POST,
+        "/api/v1/silences",
+        "/api/v1/silences",
+        Some(json!({"cidr": "not-a-network", "reason": "lab"})),
+    );
+    c(Method::GET, "/api/v1/silences", "/api/v1/silences", None);
+    let sid = silence["id"].as_str().unwrap().to_owned();
+    c(
+        Method::POST,
+        "/api/v1/silences/{id}/expire",
+        &format!("/api/v1/silences/{sid}/expire"),
+        None,
+    );
+    c(
+        Method::DELETE,
+        "/api/v1/silences/{id}",
+        &format!("/api/v1/silences/{sid}"),
+        None,
+    );
+    c(
+        Method::DELETE,
+        "/api/v1/silences/{id}",
+        &format!("/api/v1/silences/{sid}"),
+        None,
+    );
+    let rules = c(Method::GET, "/api/v1/rules", "/api/v1/rules", None);
+    assert!(rules["rules"].as_array().unwrap().len() > 10);
     call(
         &doc,
         url,

@@ -25,6 +25,9 @@ pub const INPUT: &str = "input";
 pub const INPUT_SEALED: &str = "input_enc";
 /// The bytes typed for a command line when line editing changed them, escaped.
 pub const RAW: &str = "raw";
+/// On a shell-command event: each simple command it ran, as a process
+/// (`image`, `command_line`, `parent_image`), for process-creation rules.
+pub const PROCESSES: &str = "processes";
 /// The names in a command line the fake shell does not have.
 pub const UNKNOWN: &str = "unknown";
 /// The names the fake shell does not have, sealed with the `encrypt_to` identity.

@@ -59,6 +59,14 @@ fn check_actions(actions: &[Action]) {
             }
             Action::Typed(text) => text.clone(),
             Action::FileWrite { path, .. } => escape_bytes(path.as_bytes()),
+            Action::Process {
+                image,
+                command_line,
+                ..
+            } => {
+                assert!(command_line.len() <= 1_024, "process line unbounded");
+                escape_bytes(format!("{image} {command_line}").as_bytes())
+            }
             Action::Limit(_) => continue,
         };
         assert!(

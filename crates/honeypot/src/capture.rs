@@ -227,6 +227,22 @@ impl Capture {
         if let Some(raw) = &notes.raw {
             event = self.secret(event, field::RAW, bound(raw, MAX_VALUE_BYTES));
         }
+        // One record per simple command it ran, for process-creation rules;
+        // they repeat the command line, so they are left out when it is sealed.
+        if self.sealer.is_none() && !notes.processes.is_empty() {
+            let processes: Vec<serde_json::Value> = notes
+                .processes
+                .iter()
+                .map(|(image, line, parent)| {
+                    serde_json::json!({
+                        "image": image,
+                        "command_line": line,
+                        "parent_image": parent,
+                    })
+                })
+                .collect();
+            event = event.with(field::PROCESSES, processes);
+        }
         let unknown = notes.unknown;
         if unknown.is_empty() {
             return event;

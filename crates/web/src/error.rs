@@ -14,6 +14,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        self.message.clone()
+    }
+
     /// 400: the request is malformed; `message` says what to fix.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -178,6 +178,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     if !has_command(ctx, name) {
         return command_not_found(ctx, name);
     }
+    note_process(ctx, name, args);
     match name.as_str() {
         ":" | "true" | "enable" | "alias" | "unalias" | "ulimit" | "hash" | "umask" | "wait"
         | "trap" | "shopt" | "chown" | "chgrp" | "chattr" | "sync" | "mesg" | "sleep"
@@ -814,8 +815,50 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     }
 }
 
+/// Notes that `args` ran as a process, for process-creation rules: `Image` is
+/// where the machine has `name` (`/usr/bin/wget`), or the shell itself for a
+/// builtin (`cd`, `history`, `export`).
+fn note_process(ctx: &mut Ctx<'_, '_>, name: &str, args: &[String]) {
+    let shell = ctx.shell.profile.shell_path();
+    let image = match which(&ctx.shell.world.persona, name) {
+        Some(path) => path,
+        None if BUILTINS.contains(&name)
+            || ASH_BUILTINS.contains(&name)
+            || KEYWORDS.contains(&name) =>
+        {
+            shell.to_owned()
+        }
+        None => format!("/usr/bin/{}", name.chars().take(64).collect::<String>()),
+    };
+    let mut command_line = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if command_line.len() + a.len() + 1 > MAX_PROCESS_LINE {
+            break;
+        }
+        if i > 0 {
+            command_line.push(' ');
+        }
+        command_line.push_str(a);
+    }
+    ctx.shell.actions.push(Action::Process {
+        image,
+        command_line,
+        parent: shell,
+    });
+}
+
+/// Longest command line a process record keeps (the event keeps the input).
+const MAX_PROCESS_LINE: usize = 1_024;
+
 /// The shell's answer to a command that does not exist, noted for the event.
 fn command_not_found(ctx: &mut Ctx<'_, '_>, name: &str) -> i32 {
+    // Debian answers every name through `run`'s table, which noted a process
+    // before finding it has no such command: it never ran.
+    if let Some(Action::Process { command_line, .. }) = ctx.shell.actions.last()
+        && command_line.split(' ').next() == Some(name)
+    {
+        ctx.shell.actions.pop();
+    }
     let msg = ctx.shell.not_found(name);
     ctx.eprint(&msg);
     ctx.shell

@@ -52,6 +52,17 @@ pub enum Action {
     /// A command the fake machine does not have (what the emulation lacks, or a
     /// bot's probe); [`with_notes`] attaches it to its command line.
     NotFound(String),
+    /// A simple command ran, as a process would (for process-creation rules):
+    /// [`with_notes`] attaches it to its command line.
+    Process {
+        /// Where the machine has the program (`/usr/bin/wget`; the shell for
+        /// a builtin).
+        image: String,
+        /// The command's words after expansion, joined by spaces (bounded).
+        command_line: String,
+        /// The shell that ran it.
+        parent: &'static str,
+    },
     /// The bytes typed for the command line before it, as they came, when line
     /// editing changed them (control characters, escape sequences, backspaces),
     /// escaped for display ([`escape_bytes`]); [`with_notes`] attaches it.
@@ -65,10 +76,15 @@ pub struct LineNotes {
     pub unknown: Vec<String>,
     /// Its bytes as typed, escaped, when editing changed them.
     pub raw: Option<String>,
+    /// The processes it ran, in order: (image, command line, parent image).
+    pub processes: Vec<(String, String, &'static str)>,
 }
 
 /// Most unknown command names noted per command line.
 const MAX_NOT_FOUND: usize = 16;
+
+/// Most processes noted per command line.
+pub const MAX_PROCESSES: usize = 32;
 
 /// Pairs each action with what followed it up to the next command line (empty
 /// for all but [`Action::Command`]): the unknown command names and the raw bytes
@@ -91,6 +107,17 @@ pub fn with_notes(actions: Vec<Action>) -> Vec<(Action, LineNotes)> {
             Action::Typed(raw) => {
                 if let Some((_, notes)) = last_command.and_then(|i| out.get_mut(i)) {
                     notes.raw = Some(raw);
+                }
+            }
+            Action::Process {
+                image,
+                command_line,
+                parent,
+            } => {
+                if let Some((_, notes)) = last_command.and_then(|i| out.get_mut(i))
+                    && notes.processes.len() < MAX_PROCESSES
+                {
+                    notes.processes.push((image, command_line, parent));
                 }
             }
             other => {
@@ -119,6 +146,16 @@ pub enum Profile {
     /// Telnet: `-sh: x: not found`, a `~ # ` prompt, router CLI words (`enable`,
     /// `system`, `shell`) that drop to the shell, usage texts of BusyBox applets.
     Busybox,
+}
+
+impl Profile {
+    /// The shell's own program (a builtin's "process" image).
+    pub fn shell_path(self) -> &'static str {
+        match self {
+            Profile::Bash => "/bin/bash",
+            Profile::Busybox => "/bin/busybox",
+        }
+    }
 }
 
 /// Output of one call into the shell.

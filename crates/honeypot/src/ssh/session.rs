@@ -694,7 +694,7 @@ impl Conn {
     ) {
         for (action, notes) in crate::shell::with_notes(out.actions) {
             let event = match action {
-                Action::NotFound(_) | Action::Typed(_) => continue,
+                Action::NotFound(_) | Action::Typed(_) | Action::Process { .. } => continue,
                 Action::Command(input) => {
                     let kind = if exec {
                         Kind::SshExec

@@ -378,7 +378,7 @@ impl Conn {
         let user = self.user.clone().unwrap_or_default();
         for (action, notes) in crate::shell::with_notes(output.actions) {
             let event = match action {
-                Action::NotFound(_) | Action::Typed(_) => continue,
+                Action::NotFound(_) | Action::Typed(_) | Action::Process { .. } => continue,
                 Action::Command(input) => {
                     let base = self
                         .event(Kind::TelnetCommand, Severity::Medium, String::new())

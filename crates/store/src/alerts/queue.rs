@@ -12,6 +12,8 @@ use crate::{Store, StoreError};
 pub struct AlertFilter {
     /// Only this status.
     pub status: Option<AlertStatus>,
+    /// Only alerts not closed (new or acknowledged).
+    pub open: bool,
     /// Only these severities or worse.
     pub min_severity: Option<Severity>,
     /// Only this rule id.
@@ -59,6 +61,9 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a AlertFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(status) = filter.status {
         q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if filter.open {
+        q.push(" AND status <> 'closed'");
     }
     if let Some(sev) = filter.min_severity {
         q.push(" AND severity >= ").push_bind(sev.rank());

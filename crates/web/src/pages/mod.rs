@@ -9,11 +9,13 @@
 // so boxing it would only add an allocation on the refusal path.
 #![allow(clippy::result_large_err)]
 
+mod alerts;
 mod charts;
 mod dashboard;
 mod detection;
 mod events;
 pub(crate) mod login;
+mod rules;
 mod sessions;
 mod settings;
 mod timerange;
@@ -40,6 +42,15 @@ use crate::{AppState, visible};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::dashboard))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/bulk", post(alerts::bulk))
+        .route("/alerts/{id}", get(alerts::detail).post(alerts::change))
+        .route(
+            "/silences",
+            get(rules::silences).post(rules::create_silence),
+        )
+        .route("/silences/{id}/expire", post(rules::expire_silence))
+        .route("/rules", get(rules::rules))
         .route("/events", get(events::list))
         .route("/events/export.csv", get(events::export_csv))
         .route("/events/export.json", get(events::export_json))

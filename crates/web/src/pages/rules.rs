@@ -1,0 +1,249 @@
+//! The Rules page (every rule running, its hits, what did not load) and the
+//! Silences page (make one, see them with their hits, end one).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nectar_event::Timestamp;
+use nectar_store::{FieldMatcher, Role};
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+use super::timerange::short;
+use super::{Layout, error_page, render, storage_error};
+use crate::api_alerts::SilenceBody;
+use crate::auth::CurrentUser;
+use crate::{AppState, visible};
+
+pub struct RuleRow {
+    pub id: String,
+    pub title: String,
+    pub level: &'static str,
+    pub kind: String,
+    pub techniques: String,
+    pub source: String,
+    pub hits: u64,
+    pub last_hit: String,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesPage {
+    layout: Layout,
+    enabled: bool,
+    rows: Vec<RuleRow>,
+    errors: Vec<String>,
+    stage: Vec<(&'static str, u64)>,
+}
+
+pub async fn rules(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> Response {
+    let layout = Layout::new(&session, "alerts");
+    let hits = match state.store.rule_hits().await {
+        Ok(h) => h,
+        Err(e) => return storage_error(e),
+    };
+    let Some(catalog) = &state.rules else {
+        return render(&RulesPage {
+            layout,
+            enabled: false,
+            rows: Vec::new(),
+            errors: Vec::new(),
+            stage: Vec::new(),
+        });
+    };
+    let rows = catalog
+        .rules
+        .iter()
+        .map(|info| {
+            let hit = hits.iter().find(|(id, _, _)| *id == info.rule.id);
+            RuleRow {
+                id: visible(&info.rule.id, 80),
+                title: visible(&info.rule.title, 120),
+                level: info.rule.level.as_str(),
+                kind: if info.generates {
+                    visible(&info.kind, 24)
+                } else {
+                    "detection (correlated only)".into()
+                },
+                techniques: visible(&info.rule.techniques.join(", "), 80),
+                source: match info.line {
+                    Some(line) => visible(&format!("{}:{line}", info.file), 120),
+                    None => visible(&info.file, 120),
+                },
+                hits: hit.map_or(0, |h| h.1),
+                last_hit: hit.map(|h| short(h.2)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let s = &catalog.stats;
+    render(&RulesPage {
+        layout,
+        enabled: true,
+        rows,
+        errors: catalog
+            .errors
+            .iter()
+            .map(|e| visible(&e.to_string(), 500))
+            .collect(),
+        stage: vec![
+            ("events evaluated", s.events.load(Ordering::Relaxed)),
+            ("matches", s.matches.load(Ordering::Relaxed)),
+            ("alerts raised", s.raised.load(Ordering::Relaxed)),
+            (
+                "matches folded into open alerts",
+                s.folded.load(Ordering::Relaxed),
+            ),
+            ("matches silenced", s.silenced.load(Ordering::Relaxed)),
+            (
+                "correlation windows held",
+                s.windows.load(Ordering::Relaxed),
+            ),
+        ],
+    })
+}
+
+pub struct SilenceRow {
+    pub id: String,
+    pub rule: String,
+    pub cidr: String,
+    pub matchers: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created: String,
+    pub expires: String,
+    pub active: bool,
+    pub hits: u64,
+}
+
+#[derive(Template)]
+#[template(path = "silences.html")]
+struct SilencesPage {
+    layout: Layout,
+    rows: Vec<SilenceRow>,
+    can_change: bool,
+}
+
+pub async fn silences(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+) -> Response {
+    let layout = Layout::new(&session, "alerts");
+    let list = match state.store.silences(None, 500).await {
+        Ok(l) => l,
+        Err(e) => return storage_error(e),
+    };
+    let now = Timestamp::now();
+    let can_change = layout.role >= Role::Analyst;
+    render(&SilencesPage {
+        layout,
+        rows: list
+            .iter()
+            .map(|s| SilenceRow {
+                id: s.id.to_string(),
+                rule: visible(s.rule_id.as_deref().unwrap_or("any"), 80),
+                cidr: visible(s.cidr.as_deref().unwrap_or("any"), 64),
+                matchers: visible(
+                    &s.matchers
+                        .iter()
+                        .map(|m| format!("{}={}", m.field, m.value))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    200,
+                ),
+                reason: visible(&s.reason, 200),
+                created_by: visible(&s.created_by, 64),
+                created: short(s.created),
+                expires: short(s.expires),
+                active: s.expires > now,
+                hits: s.hits,
+            })
+            .collect(),
+        can_change,
+    })
+}
+
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}
+
+pub async fn create_silence(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    body: Bytes,
+) -> Response {
+    let layout = Layout::new(&session, "alerts");
+    let mut csrf = String::new();
+    let mut form = SilenceBody {
+        rule: None,
+        cidr: None,
+        matchers: Vec::new(),
+        reason: String::new(),
+        expires: None,
+        hours: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "csrf" => csrf = v,
+            "rule" => form.rule = Some(v),
+            "cidr" => form.cidr = Some(v),
+            "reason" => form.reason = v,
+            "hours" => form.hours = v.trim().parse().ok(),
+            "field" if !v.trim().is_empty() => form.matchers.push(FieldMatcher {
+                field: v.trim().to_owned(),
+                value: String::new(),
+            }),
+            "value" => {
+                if let Some(m) = form.matchers.last_mut().filter(|m| m.value.is_empty()) {
+                    m.value = v;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Err(refused) = layout.require(Role::Analyst, &csrf) {
+        return refused;
+    }
+    let silence = match form.silence() {
+        Ok(s) => s,
+        Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.message()),
+    };
+    match state
+        .store
+        .create_silence(&silence, &session.user.name)
+        .await
+    {
+        Ok(_) => see_other("/silences"),
+        Err(e) => storage_error(e),
+    }
+}
+
+pub async fn expire_silence(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let layout = Layout::new(&session, "alerts");
+    let csrf = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if let Err(refused) = layout.require(Role::Analyst, &csrf) {
+        return refused;
+    }
+    let Ok(id) = Uuid::try_parse(&id) else {
+        return error_page(StatusCode::NOT_FOUND, "No such silence.");
+    };
+    match state.store.expire_silence(id).await {
+        Ok(true) => see_other("/silences"),
+        Ok(false) => error_page(StatusCode::NOT_FOUND, "No such silence."),
+        Err(e) => storage_error(e),
+    }
+}
