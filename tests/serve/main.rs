@@ -16,6 +16,7 @@ mod honeypots;
 mod limits;
 mod lockout;
 mod openapi;
+mod rules_cli;
 mod stream;
 mod util;
 mod web;
