@@ -203,7 +203,7 @@ fn test(
                     index.insert(key, raised.len());
                     raised.push(Raised {
                         title: nectar_rules::stage::title(&m.rule.title, &m.group),
-                        rule: m.rule.id,
+                        rule: m.rule.id.clone(),
                         severity: m.rule.level.as_str(),
                         group: m.group,
                         count: m.initial_count,

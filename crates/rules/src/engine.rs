@@ -10,6 +10,7 @@
 //! restart continues the windows.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use nectar_event::{AlertRule, Event, Kind};
 use rsigma_eval::event::Event as SigmaEvent;
@@ -42,7 +43,7 @@ impl Default for EngineLimits {
         EngineLimits {
             max_groups: 100_000,
             max_group_entries: 10_000,
-            max_linked_events: 100,
+            max_linked_events: 16,
         }
     }
 }
@@ -50,8 +51,8 @@ impl Default for EngineLimits {
 /// What one rule concluded from one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
-    /// The rule, as the alert will carry it.
-    pub rule: AlertRule,
+    /// The rule, as the alert will carry it (shared: a match costs no copy).
+    pub rule: Arc<AlertRule>,
     /// The group-by fields and their values (a detection rule groups by the
     /// source address, when the event has one).
     pub group: BTreeMap<String, String>,
@@ -59,8 +60,22 @@ pub struct Match {
     /// a detection, the correlation's events in its window for a correlation.
     pub initial_count: u64,
     /// Events to link besides the one being evaluated (a correlation's earlier
-    /// events in its window).
-    pub earlier_events: Vec<Uuid>,
+    /// events in its window), as their ids' text: parsed only by whoever links
+    /// them ([`Match::earlier_event_ids`]), as most matches fold into an alert
+    /// that already has them.
+    pub earlier_events: Vec<String>,
+}
+
+impl Match {
+    /// The earlier events' ids (unparsable ones left out), without the event
+    /// being evaluated.
+    pub fn earlier_event_ids(&self, current: Uuid) -> Vec<Uuid> {
+        self.earlier_events
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .filter(|id| *id != current)
+            .collect()
+    }
 }
 
 /// What the rules stage needs of an engine.
@@ -79,7 +94,7 @@ pub trait RuleEngine: Send {
 /// rsigma's engine, loaded with a [`RuleSet`].
 pub struct SigmaEngine {
     engine: CorrelationEngine,
-    rules: HashMap<String, AlertRule>,
+    rules: HashMap<String, Arc<AlertRule>>,
     /// Detections only correlations use: their matches raise no alert.
     quiet: HashSet<String>,
     logsources: HashMap<Kind, LogSource>,
@@ -98,7 +113,12 @@ impl SigmaEngine {
             max_state_entries: limits.max_groups.max(1),
             max_group_entries: Some(limits.max_group_entries.max(1)),
             emit_detections: false,
-            correlation_event_mode: CorrelationEventMode::Refs,
+            // Each firing copies the group's references: few of them.
+            correlation_event_mode: if limits.max_linked_events == 0 {
+                CorrelationEventMode::None
+            } else {
+                CorrelationEventMode::Refs
+            },
             max_correlation_events: limits.max_linked_events,
             ..CorrelationConfig::default()
         };
@@ -135,7 +155,7 @@ impl SigmaEngine {
                     }
                     names.extend(rule.id.iter().cloned());
                     names.extend(rule.name.iter().cloned());
-                    rules.insert(info.id.clone(), info);
+                    rules.insert(info.id.clone(), Arc::new(info));
                 }
                 Err(e) => errors.push(LoadError {
                     file: file.clone(),
@@ -173,7 +193,7 @@ impl SigmaEngine {
                         level: severity_of(corr.level),
                         techniques: techniques(&corr.tags),
                     };
-                    rules.insert(rule.id.clone(), rule);
+                    rules.insert(rule.id.clone(), Arc::new(rule));
                 }
                 Err(e) => errors.push(at(format!("correlation {:?}: {e}", corr.title))),
             }
@@ -220,7 +240,7 @@ impl SigmaEngine {
 /// Evaluates one view of `event` and folds the results into `out`.
 fn evaluate_view(
     engine: &mut CorrelationEngine,
-    rules: (&HashMap<String, AlertRule>, &HashSet<String>),
+    rules: (&HashMap<String, Arc<AlertRule>>, &HashSet<String>),
     view: &impl SigmaEvent,
     logsource: &LogSource,
     event: &Event,
@@ -233,7 +253,7 @@ fn evaluate_view(
         return;
     }
     for result in engine.process_with_detections(view, detections, time) {
-        if let Some(m) = to_match(rules, &result, event) {
+        if let Some(m) = to_match(rules, result, event) {
             out.push(m);
         }
     }
@@ -241,8 +261,8 @@ fn evaluate_view(
 
 /// The alert-side meaning of one engine result.
 fn to_match(
-    (rules, quiet): (&HashMap<String, AlertRule>, &HashSet<String>),
-    result: &EvaluationResult,
+    (rules, quiet): (&HashMap<String, Arc<AlertRule>>, &HashSet<String>),
+    mut result: EvaluationResult,
     event: &Event,
 ) -> Option<Match> {
     let header = &result.header;
@@ -250,30 +270,33 @@ fn to_match(
         .rule_id
         .clone()
         .unwrap_or_else(|| header.rule_title.clone());
-    let rule = rules.get(&id).cloned().unwrap_or_else(|| AlertRule {
-        id,
-        title: header.rule_title.clone(),
-        level: severity_of(header.level),
-        techniques: techniques(&header.tags),
+    let rule = rules.get(&id).cloned().unwrap_or_else(|| {
+        Arc::new(AlertRule {
+            id,
+            title: header.rule_title.clone(),
+            level: severity_of(header.level),
+            techniques: techniques(&header.tags),
+        })
     });
-    if let Some(corr) = result.as_correlation() {
+    if let Some(corr) = result.as_correlation_mut() {
         let group: BTreeMap<String, String> = corr
             .group_key
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let earlier_events: Vec<Uuid> = corr
+        let earlier_events: Vec<String> = corr
             .event_refs
-            .iter()
+            .take()
+            .into_iter()
             .flatten()
-            .filter_map(|r| r.id.as_deref().and_then(|id| Uuid::parse_str(id).ok()))
-            .filter(|id| *id != event.id)
+            .filter_map(|r| r.id)
             .collect();
         let in_window = corr.aggregated_value.max(1.0);
+        let refs = earlier_events.len() as u64;
         let initial_count = if in_window.is_finite() && in_window < u64::MAX as f64 {
-            (in_window as u64).max(earlier_events.len() as u64 + 1)
+            (in_window as u64).max(refs)
         } else {
-            earlier_events.len() as u64 + 1
+            refs.max(1)
         };
         return Some(Match {
             rule,

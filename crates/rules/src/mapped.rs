@@ -23,7 +23,7 @@ use rsigma_eval::event::{Event as SigmaEvent, EventValue};
 use rsigma_parser::LogSource;
 use serde_json::{Map, Value};
 
-use crate::view::{NativeView, data_field, native_field, top_field};
+use crate::view::{NativeView, data_field};
 
 /// The logsource of the web-server view.
 pub fn webserver_logsource() -> LogSource {
@@ -46,15 +46,19 @@ pub fn process_logsource() -> LogSource {
 pub const MAX_PROCESSES: usize = 32;
 
 /// An `http.request` as a web server's access log line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WebserverView<'a> {
     event: &'a Event,
+    native: NativeView<'a>,
 }
 
 impl<'a> WebserverView<'a> {
     /// The view, when `event` is an HTTP request.
     pub fn of(event: &'a Event) -> Option<WebserverView<'a>> {
-        (event.kind == Kind::HttpRequest).then_some(WebserverView { event })
+        (event.kind == Kind::HttpRequest).then(|| WebserverView {
+            event,
+            native: NativeView::new(event),
+        })
     }
 
     fn data_str(&self, key: &str) -> Option<&'a str> {
@@ -115,7 +119,7 @@ impl SigmaEvent for WebserverView<'_> {
                     None => EventValue::Str(Cow::Borrowed(stem)),
                 })
             }
-            "c-ip" => top_field(self.event, "src_ip").flatten(),
+            "c-ip" => self.native.field("src_ip"),
             "cs-user-agent" | "c-useragent" => s(self.data_str(field::USER_AGENT)),
             "cs-referer" => s(self.header("referer")),
             "cs-host" => s(self.data_str("host").or_else(|| self.header("host"))),
@@ -125,7 +129,7 @@ impl SigmaEvent for WebserverView<'_> {
                 .get("status")
                 .map(|v| crate::view::value(v, 0)),
             "cs-version" => s(self.data_str("version")),
-            _ => native_field(self.event, path),
+            _ => self.native.field(path),
         }
     }
 
@@ -151,9 +155,10 @@ impl SigmaEvent for WebserverView<'_> {
 }
 
 /// One simple command the fake shell ran, as a process-creation record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ProcessView<'a> {
     event: &'a Event,
+    native: NativeView<'a>,
     process: &'a Map<String, Value>,
 }
 
@@ -172,7 +177,11 @@ impl<'a> ProcessView<'a> {
             .flatten()
             .filter_map(Value::as_object)
             .take(MAX_PROCESSES)
-            .map(move |process| ProcessView { event, process })
+            .map(move |process| ProcessView {
+                event,
+                native: NativeView::new(event),
+                process,
+            })
     }
 
     fn str(&self, key: &str) -> Option<&'a str> {
@@ -193,7 +202,7 @@ impl SigmaEvent for ProcessView<'_> {
                 .map(|image| image.rsplit('/').next().unwrap_or(image))),
             _ => match data_field(self.process, path) {
                 Some(v) => Some(crate::view::value(v, 0)),
-                None => native_field(self.event, path),
+                None => self.native.field(path),
             },
         }
     }

@@ -135,7 +135,7 @@ fn fold_match(
     let key = fingerprint(&m.rule.id, &m.group);
     let fold = folds.entry(key.clone()).or_insert_with(|| AlertFold {
         title: title(&m.rule.title, &m.group),
-        rule: m.rule.clone(),
+        rule: (*m.rule).clone(),
         group: m.group.clone(),
         fingerprint: key,
         matches: 0,
@@ -162,7 +162,7 @@ fn fold_match(
         fold.first_event = event.id;
         fold.last_seen = event.time;
         fold.last_event = event.id;
-        for earlier in m.earlier_events {
+        for earlier in m.earlier_event_ids(event.id) {
             fold.events.push((earlier, false));
         }
     } else if event.time >= fold.last_seen {

@@ -35,15 +35,43 @@ pub fn native_logsource(event: &Event) -> LogSource {
 }
 
 /// A committed event as the Sigma engine reads it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct NativeView<'a> {
     event: &'a Event,
+    /// `src_ip` as text, made once: correlations read it for every group key.
+    src_ip: Option<String>,
+    /// `id` and `time` as text, made when first asked for (each firing of a
+    /// correlation reads them for its event references).
+    id: std::cell::OnceCell<String>,
+    time: std::cell::OnceCell<String>,
 }
 
 impl<'a> NativeView<'a> {
     /// The view of `event`.
     pub fn new(event: &'a Event) -> NativeView<'a> {
-        NativeView { event }
+        NativeView {
+            event,
+            src_ip: event.src_ip.map(|ip| ip.to_string()),
+            id: std::cell::OnceCell::new(),
+            time: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The field `path` (also for the mapped views, which add their own).
+    pub(crate) fn field(&self, path: &str) -> Option<EventValue<'_>> {
+        match path {
+            "src_ip" | "data.src_ip" => self
+                .src_ip
+                .as_deref()
+                .map(|s| EventValue::Str(Cow::Borrowed(s))),
+            "id" => Some(EventValue::Str(Cow::Borrowed(
+                self.id.get_or_init(|| self.event.id.to_string()),
+            ))),
+            "time" | "@timestamp" | "timestamp" => Some(EventValue::Str(Cow::Borrowed(
+                self.time.get_or_init(|| self.event.time.to_string()),
+            ))),
+            _ => native_field(self.event, path),
+        }
     }
 }
 
@@ -144,7 +172,7 @@ pub(crate) fn native_field<'a>(event: &'a Event, path: &str) -> Option<EventValu
 
 impl SigmaEvent for NativeView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        native_field(self.event, path)
+        self.field(path)
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {

