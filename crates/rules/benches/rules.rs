@@ -200,12 +200,17 @@ async fn ingest_once(events: usize, rules: bool) -> (f64, u64) {
     for p in producers {
         p.await.unwrap();
     }
+    let stored = start.elapsed().as_secs_f64();
     if let Some(stage) = &stage {
         while stage.status().offset < events as u64 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    eprintln!(
+        "    stored in {stored:.2} s ({:.0} events/s), everything read by the stage after {elapsed:.2} s",
+        events as f64 / stored
+    );
     drop(writer);
     task.await.unwrap();
     let mut alerts = 0;

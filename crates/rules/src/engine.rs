@@ -42,7 +42,9 @@ impl Default for EngineLimits {
     fn default() -> Self {
         EngineLimits {
             max_groups: 100_000,
-            max_group_entries: 10_000,
+            // A `value_count` window is scanned whole on each of its events
+            // (rsigma): the bound keeps an attacker's flood linear.
+            max_group_entries: 1_000,
             max_linked_events: 16,
         }
     }

@@ -150,7 +150,7 @@ impl SigmaEvent for WebserverView<'_> {
     }
 
     fn to_json(&self) -> Value {
-        NativeView::new(self.event).to_json()
+        crate::view::reference_json(self.event)
     }
 }
 
@@ -218,11 +218,7 @@ impl SigmaEvent for ProcessView<'_> {
     }
 
     fn to_json(&self) -> Value {
-        let mut json = NativeView::new(self.event).to_json();
-        if let Value::Object(map) = &mut json {
-            map.insert("process".into(), Value::Object(self.process.clone()));
-        }
-        json
+        crate::view::reference_json(self.event)
     }
 }
 

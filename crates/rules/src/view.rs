@@ -161,6 +161,14 @@ pub(crate) fn visit_strings<'a>(v: &'a Value, depth: usize, visit: &mut dyn FnMu
     }
 }
 
+/// What the engine keeps of an event it references: its id and time.
+pub(crate) fn reference_json(event: &Event) -> Value {
+    let mut map = Map::with_capacity(2);
+    map.insert("id".into(), Value::String(event.id.to_string()));
+    map.insert("time".into(), Value::String(event.time.to_string()));
+    Value::Object(map)
+}
+
 /// A field of the native view of `event`.
 pub(crate) fn native_field<'a>(event: &'a Event, path: &str) -> Option<EventValue<'a>> {
     let path = path.strip_prefix("data.").unwrap_or(path);
@@ -201,8 +209,12 @@ impl SigmaEvent for NativeView<'_> {
         }
     }
 
+    /// The engine asks for an event's JSON only to keep a reference to it in a
+    /// correlation's window (`Refs` mode, which reads `id`) and to copy it into
+    /// results (never asked for here): the reference is all it gets, not the
+    /// whole event serialized on every correlation update.
     fn to_json(&self) -> Value {
-        serde_json::to_value(self.event).unwrap_or(Value::Null)
+        reference_json(self.event)
     }
 }
 

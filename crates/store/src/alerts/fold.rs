@@ -11,6 +11,9 @@ use uuid::Uuid;
 use super::notices::NoticeKind;
 use crate::{Store, StoreError};
 
+/// Event links written per statement (3 parameters each).
+const LINKS_PER_STATEMENT: usize = 250;
+
 /// Every match of one rule and group in a batch of events, folded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertFold {
@@ -265,15 +268,17 @@ async fn apply_one(
         .execute(&mut *tx)
         .await?;
     }
-    for (event, silenced) in &fold.events {
-        sqlx::query(
-            "INSERT OR IGNORE INTO alert_events (alert_id, event_id, silenced) VALUES (?, ?, ?)",
-        )
-        .bind(id)
-        .bind(event.as_bytes().as_slice())
-        .bind(*silenced)
-        .execute(&mut *tx)
-        .await?;
+    // Links in multi-row statements: a brute force links every attempt.
+    for chunk in fold.events.chunks(LINKS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR IGNORE INTO alert_events (alert_id, event_id, silenced) ",
+        );
+        q.push_values(chunk, |mut row, (event, silenced)| {
+            row.push_bind(id)
+                .push_bind(event.as_bytes().to_vec())
+                .push_bind(*silenced);
+        });
+        q.build().execute(&mut *tx).await?;
     }
     if let Some(kind) = raised {
         let change = serde_json::json!({
