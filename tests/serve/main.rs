@@ -8,6 +8,7 @@ mod capture;
 mod cli;
 mod crash;
 mod ctl;
+mod evidence;
 mod files;
 mod honeypot_http;
 mod honeypots;

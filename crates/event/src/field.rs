@@ -61,6 +61,9 @@ pub const RECORDING: &str = "recording";
 pub const USER_AGENT: &str = "user_agent";
 /// The name of the network statistic that crossed its threshold (`net.alarm`).
 pub const STATISTIC: &str = "stat";
+/// The API token that posted an event (`POST /api/v1/events`), set by the
+/// server; the server's own events never carry it.
+pub const SUBMITTED_BY: &str = "submitted_by";
 /// The configuration key of a limit a sensor hit (`sensor.status`).
 pub const LIMIT: &str = "limit";
 

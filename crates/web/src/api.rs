@@ -3,6 +3,11 @@
 //! Ingest answers only after the batch is committed, and a batch is all or nothing: a
 //! malformed or invalid event anywhere rejects the whole batch with a message naming
 //! the event and the field, and nothing of it is stored.
+//!
+//! Posted events are evidence, so a token cannot forge it (#26 item 4; see
+//! [`Admission`]): an event's `sensor` is its token's, the token is recorded in
+//! `data.submitted_by`, it cannot join another sensor's honeypot session or name a
+//! recording, and its time must be near now.
 
 use std::net::IpAddr;
 
@@ -12,8 +17,8 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use nectar_event::{Event, IncomingEvent, Severity, Timestamp};
-use nectar_store::{Cursor, EventFilter, KindFilter, Role};
+use nectar_event::{Event, IncomingEvent, Severity, Timestamp, field};
+use nectar_store::{Cursor, EventFilter, KindFilter, Role, TokenOwner};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -93,6 +98,14 @@ async fn post_events(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
+    if caller.0.sensor == *state.sensor {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} posts as sensor {:?}, this server's own name (sensor_name): only \
+             the server itself makes those events; create a token with another sensor \
+             (`nectar token create --name N --sensor S`)",
+            caller.0.name, caller.0.sensor
+        )));
+    }
     let too_large = || {
         ApiError::too_large(format!(
             "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
@@ -103,19 +116,143 @@ async fn post_events(
         .await
         .map_err(|_| too_large())?
         .ok_or_else(too_large)?;
-    let events = parse_batch(&body, &caller.0.name, &state.config)?;
+    let admission = Admission::new(&caller.0, &state.config);
+    let events = parse_batch(&body, &admission)?;
+    admission.check_sessions(&state.store, &events).await?;
     let outcome = state.bus.submit(events).await?;
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))
 }
 
+/// What a token may post: the checks that keep posted events from forging
+/// evidence, applied to each event as it is read.
+struct Admission<'a> {
+    /// The token posting.
+    owner: &'a TokenOwner,
+    config: &'a WebConfig,
+    /// Times before this are refused (µs).
+    oldest_us: i64,
+    /// Times after this are refused (µs).
+    newest_us: i64,
+}
+
+impl<'a> Admission<'a> {
+    fn new(owner: &'a TokenOwner, config: &'a WebConfig) -> Admission<'a> {
+        let now = Timestamp::now().as_micros();
+        let micros = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        Admission {
+            owner,
+            config,
+            oldest_us: now.saturating_sub(micros(config.max_event_age)),
+            newest_us: now.saturating_add(micros(config.max_event_ahead)),
+        }
+    }
+
+    /// The event `incoming` becomes, or why this token may not post it; `where_`
+    /// names the event (`event 3`, `line 4`).
+    fn admit(&self, mut incoming: IncomingEvent, where_: &str) -> Result<Event, ApiError> {
+        let refuse = |field: &str, why: String| {
+            ApiError::unprocessable(format!("{where_}: field `{field}`: {why}"))
+        };
+        if let Some(sensor) = incoming.sensor.as_deref()
+            && sensor != self.owner.sensor
+        {
+            return Err(refuse(
+                "sensor",
+                format!(
+                    "token {:?} posts as sensor {:?} only; leave `sensor` out, or post {:?}'s events with a token made for it",
+                    self.owner.name,
+                    self.owner.sensor,
+                    crate::visible(sensor, 64)
+                ),
+            ));
+        }
+        if let Some(time) = incoming.time {
+            let us = time.as_micros();
+            if us < self.oldest_us {
+                return Err(refuse(
+                    "time",
+                    format!(
+                        "{time} is more than {} days in the past (server.max_event_age_days)",
+                        self.config.max_event_age.as_secs() / 86_400
+                    ),
+                ));
+            }
+            if us > self.newest_us {
+                return Err(refuse(
+                    "time",
+                    format!(
+                        "{time} is more than {} hours ahead of the server's clock (server.max_event_ahead_hours)",
+                        self.config.max_event_ahead.as_secs() / 3_600
+                    ),
+                ));
+            }
+        }
+        let data = incoming.data.get_or_insert_default();
+        if data.contains_key(field::RECORDING) {
+            return Err(refuse(
+                "data.recording",
+                "only this server's honeypots name session recordings".into(),
+            ));
+        }
+        // A resent event (read back from the API) carries its token already.
+        if data
+            .get(field::SUBMITTED_BY)
+            .is_some_and(|t| t.as_str() != Some(&self.owner.name))
+        {
+            return Err(refuse(
+                "data.submitted_by",
+                "the server sets it to the posting token's name".into(),
+            ));
+        }
+        if data.get(field::SESSION).is_some_and(|s| !s.is_string()) {
+            return Err(refuse("data.session", "must be a string".into()));
+        }
+        data.insert(
+            field::SUBMITTED_BY.into(),
+            Value::String(self.owner.name.clone()),
+        );
+        incoming
+            .into_event(&self.owner.sensor, &self.config.event_limits)
+            .map_err(|e| ApiError::bad_request(format!("{where_}: {e}")))
+    }
+
+    /// Refuses the batch if an event names a honeypot session (`data.session`)
+    /// that holds events of another sensor: posted events cannot be slipped into
+    /// a real session's transcript.
+    async fn check_sessions(
+        &self,
+        store: &nectar_store::Store,
+        events: &[Event],
+    ) -> Result<(), ApiError> {
+        fn session(e: &Event) -> Option<&str> {
+            e.data.get(field::SESSION).and_then(Value::as_str)
+        }
+        let mut named: Vec<&str> = events.iter().filter_map(session).collect();
+        named.sort_unstable();
+        named.dedup();
+        let Some((taken, sensor)) = store
+            .session_of_other_sensor(&named, &self.owner.sensor)
+            .await?
+        else {
+            return Ok(());
+        };
+        let index = events
+            .iter()
+            .position(|e| session(e) == Some(taken.as_str()))
+            .unwrap_or_default();
+        Err(ApiError::unprocessable(format!(
+            "event {index}: field `data.session`: session {:?} belongs to sensor {:?}; posted events cannot join another sensor's session",
+            crate::visible(&taken, 64),
+            crate::visible(&sensor, 64)
+        )))
+    }
+}
+
 /// Reads a JSON array or NDJSON (one event per line) body into checked events.
-fn parse_batch(
-    body: &[u8],
-    default_sensor: &str,
-    config: &WebConfig,
-) -> Result<Vec<Event>, ApiError> {
+fn parse_batch(body: &[u8], admission: &Admission<'_>) -> Result<Vec<Event>, ApiError> {
+    let config = admission.config;
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
     let trimmed = text.trim_start();
@@ -134,12 +271,7 @@ fn parse_batch(
             return Err(too_many());
         }
         for (index, value) in incoming.into_iter().enumerate() {
-            events.push(check_event(
-                value,
-                &format!("event {index}"),
-                default_sensor,
-                config,
-            )?);
+            events.push(check_event(value, &format!("event {index}"), admission)?);
         }
     } else {
         for (number, line) in text.lines().enumerate() {
@@ -152,7 +284,7 @@ fn parse_batch(
             let where_ = format!("line {}", number + 1);
             let value: Value = serde_json::from_str(line)
                 .map_err(|e| ApiError::bad_request(format!("{where_}: not JSON: {e}")))?;
-            events.push(check_event(value, &where_, default_sensor, config)?);
+            events.push(check_event(value, &where_, admission)?);
         }
     }
     if events.is_empty() {
@@ -163,12 +295,7 @@ fn parse_batch(
     Ok(events)
 }
 
-fn check_event(
-    value: Value,
-    where_: &str,
-    default_sensor: &str,
-    config: &WebConfig,
-) -> Result<Event, ApiError> {
+fn check_event(value: Value, where_: &str, admission: &Admission<'_>) -> Result<Event, ApiError> {
     let incoming: IncomingEvent = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
@@ -178,9 +305,7 @@ fn check_event(
         };
         ApiError::bad_request(format!("{where_}{field}: {}", e.into_inner()))
     })?;
-    incoming
-        .into_event(default_sensor, &config.event_limits)
-        .map_err(|e| ApiError::bad_request(format!("{where_}: {e}")))
+    admission.admit(incoming, where_)
 }
 
 /// Query parameters of `GET /api/v1/events`.
@@ -432,26 +557,96 @@ mod tests {
     fn parses_array_and_ndjson_and_names_errors() {
         let config = WebConfig::default();
         let array = br#"[{"kind":"http.request","summary":"GET /"},{"kind":"net.alarm","summary":"x","severity":"high"}]"#;
-        assert_eq!(parse_batch(array, "s", &config).unwrap().len(), 2);
+        assert_eq!(parse(array, &config).unwrap().len(), 2);
         let ndjson = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n\n{\"kind\":\"http.request\",\"summary\":\"b\"}\n";
-        assert_eq!(parse_batch(ndjson, "s", &config).unwrap().len(), 2);
+        assert_eq!(parse(ndjson, &config).unwrap().len(), 2);
 
         let bad = br#"[{"kind":"http.request","summary":"ok"},{"kind":"nope","summary":"x"}]"#;
-        let err = parse_batch(bad, "s", &config).unwrap_err();
+        let err = parse(bad, &config).unwrap_err();
         assert!(err_message(err).contains("event 1 field `kind`"));
         let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n{\"kind\":\"http.request\"}\n";
-        let message = err_message(parse_batch(bad, "s", &config).unwrap_err());
+        let message = err_message(parse(bad, &config).unwrap_err());
         assert!(
             message.contains("line 2") && message.contains("summary"),
             "{message}"
         );
         let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\",\"src_ip\":\"999.1.1.1\"}";
-        assert!(err_message(parse_batch(bad, "s", &config).unwrap_err()).contains("src_ip"));
-        assert!(parse_batch(b"  ", "s", &config).is_err());
+        assert!(err_message(parse(bad, &config).unwrap_err()).contains("src_ip"));
+        assert!(parse(b"  ", &config).is_err());
     }
 
     fn err_message(err: ApiError) -> String {
         format!("{err:?}")
+    }
+
+    fn owner() -> TokenOwner {
+        TokenOwner {
+            name: "tok".into(),
+            role: Role::Analyst,
+            sensor: "s".into(),
+        }
+    }
+
+    fn parse(body: &[u8], config: &WebConfig) -> Result<Vec<Event>, ApiError> {
+        parse_batch(body, &Admission::new(&owner(), config))
+    }
+
+    #[test]
+    fn a_token_cannot_forge_evidence() {
+        let config = WebConfig::default();
+        let events = parse(br#"[{"kind":"http.request","summary":"a"}]"#, &config).unwrap();
+        assert_eq!(events[0].sensor, "s");
+        assert_eq!(events[0].data[field::SUBMITTED_BY], "tok");
+        let now = Timestamp::now().as_micros();
+        let at = |us: i64| Timestamp::from_micros(us).unwrap().to_string();
+        for (body, field) in [
+            (
+                r#"{"kind":"http.request","summary":"a","sensor":"nectar"}"#.to_owned(),
+                "`sensor`",
+            ),
+            (
+                r#"{"kind":"http.request","summary":"a","data":{"recording":"recordings/x.cast"}}"#
+                    .to_owned(),
+                "`data.recording`",
+            ),
+            (
+                r#"{"kind":"http.request","summary":"a","data":{"submitted_by":"admin"}}"#
+                    .to_owned(),
+                "`data.submitted_by`",
+            ),
+            (
+                r#"{"kind":"http.request","summary":"a","data":{"session":7}}"#.to_owned(),
+                "`data.session`",
+            ),
+            (
+                format!(
+                    r#"{{"kind":"http.request","summary":"a","time":"{}"}}"#,
+                    at(now - 31 * 86_400_000_000)
+                ),
+                "`time`",
+            ),
+            (
+                format!(
+                    r#"{{"kind":"http.request","summary":"a","time":"{}"}}"#,
+                    at(now + 2 * 86_400_000_000)
+                ),
+                "`time`",
+            ),
+        ] {
+            let err = parse(body.as_bytes(), &config).unwrap_err();
+            assert_eq!(
+                err.status(),
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "{body}"
+            );
+            assert!(err_message(err).contains(field), "{body}");
+        }
+        let same = parse(
+            br#"{"kind":"http.request","summary":"a","sensor":"s"}"#,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(same[0].sensor, "s");
     }
 
     #[test]
@@ -461,8 +656,8 @@ mod tests {
             ..WebConfig::default()
         };
         let line = "{\"kind\":\"http.request\",\"summary\":\"a\"}\n";
-        assert!(parse_batch(line.repeat(3).as_bytes(), "s", &config).is_err());
-        assert!(parse_batch(line.repeat(2).as_bytes(), "s", &config).is_ok());
+        assert!(parse(line.repeat(3).as_bytes(), &config).is_err());
+        assert!(parse(line.repeat(2).as_bytes(), &config).is_ok());
     }
 
     #[test]

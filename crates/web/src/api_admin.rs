@@ -261,7 +261,7 @@ async fn list_tokens(
     let tokens = state.store.list_tokens().await?;
     Ok(Json(json!({
         "tokens": tokens.iter().map(|t| json!({
-            "name": t.name, "role": t.role.as_str(), "created": t.created,
+            "name": t.name, "role": t.role.as_str(), "sensor": t.sensor, "created": t.created,
             "last_used": t.last_used, "revoked": t.revoked,
         })).collect::<Vec<_>>()
     })))
@@ -273,6 +273,8 @@ async fn list_tokens(
 struct NewToken {
     name: String,
     role: Option<String>,
+    /// The `sensor` of the events it posts; its name when absent.
+    sensor: Option<String>,
 }
 
 async fn create_token(
@@ -284,16 +286,25 @@ async fn create_token(
     let new = body(new)?;
     let name = checked_name(&new.name)?.to_owned();
     let role = checked_role(new.role.as_deref())?;
+    let sensor = match new.sensor.as_deref().map(str::trim) {
+        Some(sensor) if valid_name(sensor) => sensor.to_owned(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "field `sensor`: 1 to 64 letters, digits, '-', '_', '.' or '@'",
+            ));
+        }
+        None => name.clone(),
+    };
     let secret = format!("nct_{}", new_secret());
     state
         .store
-        .create_token(&name, &sha256_hex(&secret), role)
+        .create_token(&name, &sha256_hex(&secret), role, Some(&sensor))
         .await
         .map_err(store_error)?;
-    info!(by = %caller.0.name, token = %name, %role, "API token created through the API.");
+    info!(by = %caller.0.name, token = %name, %role, %sensor, "API token created through the API.");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"name": name, "role": role.as_str(), "token": secret})),
+        Json(json!({"name": name, "role": role.as_str(), "sensor": sensor, "token": secret})),
     ))
 }
 

@@ -31,6 +31,12 @@ pub struct ServerConfig {
     /// analyst's browser against it. List the name people type, e.g.
     /// ["nectar.example.edu"]; "*" answers to any.
     pub allowed_hosts: Vec<String>,
+    /// Posted events more than this many days old are refused (422 naming
+    /// `time`): a token cannot backdate evidence. Raise it to back-fill history.
+    pub max_event_age_days: u32,
+    /// Posted events more than this many hours ahead of the server's clock are
+    /// refused (422 naming `time`).
+    pub max_event_ahead_hours: u32,
     /// Seconds to let open requests finish at shutdown before closing them.
     pub shutdown_grace_seconds: u64,
     /// An age identity file, the private key of `honeypot.encrypt_to`: the UI and
@@ -49,6 +55,8 @@ impl Default for ServerConfig {
             session_hours: web.session_hours,
             secure_cookies: web.secure_cookies,
             allowed_hosts: Vec::new(),
+            max_event_age_days: (web.max_event_age.as_secs() / 86_400) as u32,
+            max_event_ahead_hours: (web.max_event_ahead.as_secs() / 3_600) as u32,
             shutdown_grace_seconds: 30,
             identity: PathBuf::new(),
         }
@@ -62,6 +70,11 @@ impl ServerConfig {
             ("max_body_bytes", self.max_body_bytes as u64),
             ("max_batch_events", self.max_batch_events as u64),
             ("session_hours", u64::from(self.session_hours)),
+            ("max_event_age_days", u64::from(self.max_event_age_days)),
+            (
+                "max_event_ahead_hours",
+                u64::from(self.max_event_ahead_hours),
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -104,6 +117,12 @@ impl ServerConfig {
             secure_cookies: self.secure_cookies,
             session_hours: self.session_hours,
             allowed_hosts: self.allowed_hosts.clone(),
+            max_event_age: std::time::Duration::from_secs(
+                u64::from(self.max_event_age_days) * 86_400,
+            ),
+            max_event_ahead: std::time::Duration::from_secs(
+                u64::from(self.max_event_ahead_hours) * 3_600,
+            ),
             ..WebConfig::default()
         }
     }

@@ -54,6 +54,20 @@ impl ApiError {
         }
     }
 
+    /// 422: a well-formed event this token may not post (another sensor, a
+    /// recording, a time far from now); `message` names the field.
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+        }
+    }
+
+    /// The status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// Any status.
     pub fn with_status(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {

@@ -51,6 +51,11 @@ pub struct WebConfig {
     /// Host names served besides `localhost` and address literals (see
     /// [`headers::check_host`]); `*` serves any.
     pub allowed_hosts: Vec<String>,
+    /// Posted events older than this are refused (422 naming `time`), so a token
+    /// cannot backdate evidence into a past incident.
+    pub max_event_age: std::time::Duration,
+    /// Posted events further ahead of the server's clock than this are refused.
+    pub max_event_ahead: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -62,6 +67,8 @@ impl Default for WebConfig {
             session_hours: 12,
             event_limits: Limits::default(),
             allowed_hosts: Vec::new(),
+            max_event_age: std::time::Duration::from_secs(30 * 86_400),
+            max_event_ahead: std::time::Duration::from_secs(86_400),
         }
     }
 }

@@ -213,6 +213,9 @@ struct EventPage {
     same_source: Option<String>,
     same_session: Option<String>,
     session_id: Option<String>,
+    /// The API token that posted it (`data.submitted_by`, set by the server);
+    /// `None` for the server's own events.
+    submitted_by: Option<String>,
 }
 
 pub async fn detail(
@@ -267,6 +270,10 @@ fn event_page(layout: Layout, event: &Event) -> EventPage {
             .as_deref()
             .map(|s| format!("session={}", percent_encode(s))),
         session_id: session_id.map(|s| visible(&s, 80)),
+        submitted_by: event
+            .data
+            .get(field::SUBMITTED_BY)
+            .map(|v| visible(v.as_str().unwrap_or_default(), 80)),
         row: EventRow {
             // The table cuts the sensor's name; this page shows all of it.
             sensor: visible(&event.sensor, 20_000),
