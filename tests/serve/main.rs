@@ -14,6 +14,7 @@ mod honeypot_http;
 mod honeypots;
 mod limits;
 mod lockout;
+mod memory;
 mod openapi;
 mod stream;
 mod util;

@@ -16,15 +16,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use http_body_util::BodyExt;
-use nectar_event::{Event, IncomingEvent, Severity, Timestamp, field};
-use nectar_store::{Cursor, EventFilter, KindFilter, Role, TokenOwner};
+use nectar_event::{Event, Severity, Timestamp};
+use nectar_store::{Cursor, EventFilter, KindFilter, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use std::sync::atomic::Ordering;
+
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
+use crate::ingest::Admission;
 use crate::{AppState, WebConfig};
 
 pub fn routes(config: &WebConfig) -> Router<AppState> {
@@ -38,43 +40,10 @@ pub fn routes(config: &WebConfig) -> Router<AppState> {
         .route("/api/v1/sessions/{id}", get(session_detail))
         // The ingest route reads its body itself (see `read_body`).
         .layer(DefaultBodyLimit::max(
-            config.max_body_bytes.saturating_mul(DRAIN_FACTOR),
+            config
+                .max_body_bytes
+                .saturating_mul(crate::ingest::DRAIN_FACTOR),
         ))
-}
-
-/// An oversize body is read and thrown away up to this many times the limit before
-/// answering 413, so that a client still sending gets the answer instead of a
-/// connection reset; beyond that the connection is cut.
-const DRAIN_FACTOR: usize = 4;
-
-/// Reads at most `limit` bytes of `body`; `Ok(None)` when it is larger (the excess,
-/// up to `DRAIN_FACTOR` times the limit, is read and discarded).
-async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut body = body;
-    let mut bytes = Vec::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            if e.to_string().contains("length limit") {
-                ApiError::too_large("request body too large")
-            } else {
-                ApiError::bad_request(format!("could not read the request body: {e}"))
-            }
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.len());
-        if total <= limit {
-            bytes.extend_from_slice(&data);
-        } else {
-            bytes = Vec::new();
-            if total > limit.saturating_mul(DRAIN_FACTOR) {
-                break;
-            }
-        }
-    }
-    Ok((total <= limit).then_some(bytes))
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -106,206 +75,26 @@ async fn post_events(
             caller.0.name, caller.0.sensor
         )));
     }
-    let too_large = || {
-        ApiError::too_large(format!(
-            "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
-            state.config.max_body_bytes
-        ))
+    // Each batch being read holds up to ~25 MB (see `ingest`): a few at once.
+    let Ok(_slot) = state.ingest_slots.clone().try_acquire_owned() else {
+        let refused = state.ingest_busy.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(
+            limit = state.config.max_concurrent_ingest,
+            refused,
+            "Refused a posted batch: too many are being read at once."
+        );
+        return Err(ApiError::busy(format!(
+            "{} batches are being read already (server.max_concurrent_ingest); retry shortly",
+            state.config.max_concurrent_ingest
+        )));
     };
-    let body = read_body(body, state.config.max_body_bytes)
-        .await
-        .map_err(|_| too_large())?
-        .ok_or_else(too_large)?;
-    let admission = Admission::new(&caller.0, &state.config);
-    let events = parse_batch(&body, &admission)?;
+    let admission = Admission::new(caller.0, state.config.clone());
+    let events = crate::ingest::read_batch(body, &admission).await?;
     admission.check_sessions(&state.store, &events).await?;
     let outcome = state.bus.submit(events).await?;
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))
-}
-
-/// What a token may post: the checks that keep posted events from forging
-/// evidence, applied to each event as it is read.
-struct Admission<'a> {
-    /// The token posting.
-    owner: &'a TokenOwner,
-    config: &'a WebConfig,
-    /// Times before this are refused (µs).
-    oldest_us: i64,
-    /// Times after this are refused (µs).
-    newest_us: i64,
-}
-
-impl<'a> Admission<'a> {
-    fn new(owner: &'a TokenOwner, config: &'a WebConfig) -> Admission<'a> {
-        let now = Timestamp::now().as_micros();
-        let micros = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
-        Admission {
-            owner,
-            config,
-            oldest_us: now.saturating_sub(micros(config.max_event_age)),
-            newest_us: now.saturating_add(micros(config.max_event_ahead)),
-        }
-    }
-
-    /// The event `incoming` becomes, or why this token may not post it; `where_`
-    /// names the event (`event 3`, `line 4`).
-    fn admit(&self, mut incoming: IncomingEvent, where_: &str) -> Result<Event, ApiError> {
-        let refuse = |field: &str, why: String| {
-            ApiError::unprocessable(format!("{where_}: field `{field}`: {why}"))
-        };
-        if let Some(sensor) = incoming.sensor.as_deref()
-            && sensor != self.owner.sensor
-        {
-            return Err(refuse(
-                "sensor",
-                format!(
-                    "token {:?} posts as sensor {:?} only; leave `sensor` out, or post {:?}'s events with a token made for it",
-                    self.owner.name,
-                    self.owner.sensor,
-                    crate::visible(sensor, 64)
-                ),
-            ));
-        }
-        if let Some(time) = incoming.time {
-            let us = time.as_micros();
-            if us < self.oldest_us {
-                return Err(refuse(
-                    "time",
-                    format!(
-                        "{time} is more than {} days in the past (server.max_event_age_days)",
-                        self.config.max_event_age.as_secs() / 86_400
-                    ),
-                ));
-            }
-            if us > self.newest_us {
-                return Err(refuse(
-                    "time",
-                    format!(
-                        "{time} is more than {} hours ahead of the server's clock (server.max_event_ahead_hours)",
-                        self.config.max_event_ahead.as_secs() / 3_600
-                    ),
-                ));
-            }
-        }
-        let data = incoming.data.get_or_insert_default();
-        if data.contains_key(field::RECORDING) {
-            return Err(refuse(
-                "data.recording",
-                "only this server's honeypots name session recordings".into(),
-            ));
-        }
-        // A resent event (read back from the API) carries its token already.
-        if data
-            .get(field::SUBMITTED_BY)
-            .is_some_and(|t| t.as_str() != Some(&self.owner.name))
-        {
-            return Err(refuse(
-                "data.submitted_by",
-                "the server sets it to the posting token's name".into(),
-            ));
-        }
-        if data.get(field::SESSION).is_some_and(|s| !s.is_string()) {
-            return Err(refuse("data.session", "must be a string".into()));
-        }
-        data.insert(
-            field::SUBMITTED_BY.into(),
-            Value::String(self.owner.name.clone()),
-        );
-        incoming
-            .into_event(&self.owner.sensor, &self.config.event_limits)
-            .map_err(|e| ApiError::bad_request(format!("{where_}: {e}")))
-    }
-
-    /// Refuses the batch if an event names a honeypot session (`data.session`)
-    /// that holds events of another sensor: posted events cannot be slipped into
-    /// a real session's transcript.
-    async fn check_sessions(
-        &self,
-        store: &nectar_store::Store,
-        events: &[Event],
-    ) -> Result<(), ApiError> {
-        fn session(e: &Event) -> Option<&str> {
-            e.data.get(field::SESSION).and_then(Value::as_str)
-        }
-        let mut named: Vec<&str> = events.iter().filter_map(session).collect();
-        named.sort_unstable();
-        named.dedup();
-        let Some((taken, sensor)) = store
-            .session_of_other_sensor(&named, &self.owner.sensor)
-            .await?
-        else {
-            return Ok(());
-        };
-        let index = events
-            .iter()
-            .position(|e| session(e) == Some(taken.as_str()))
-            .unwrap_or_default();
-        Err(ApiError::unprocessable(format!(
-            "event {index}: field `data.session`: session {:?} belongs to sensor {:?}; posted events cannot join another sensor's session",
-            crate::visible(&taken, 64),
-            crate::visible(&sensor, 64)
-        )))
-    }
-}
-
-/// Reads a JSON array or NDJSON (one event per line) body into checked events.
-fn parse_batch(body: &[u8], admission: &Admission<'_>) -> Result<Vec<Event>, ApiError> {
-    let config = admission.config;
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    let trimmed = text.trim_start();
-    let too_many = || {
-        ApiError::too_large(format!(
-            "batch has more than {} events (server.max_batch_events); split it",
-            config.max_batch_events
-        ))
-    };
-    let mut events = Vec::new();
-    if trimmed.starts_with('[') {
-        let incoming: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| {
-            ApiError::bad_request(format!("body is not a JSON array of events: {e}"))
-        })?;
-        if incoming.len() > config.max_batch_events {
-            return Err(too_many());
-        }
-        for (index, value) in incoming.into_iter().enumerate() {
-            events.push(check_event(value, &format!("event {index}"), admission)?);
-        }
-    } else {
-        for (number, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            if events.len() == config.max_batch_events {
-                return Err(too_many());
-            }
-            let where_ = format!("line {}", number + 1);
-            let value: Value = serde_json::from_str(line)
-                .map_err(|e| ApiError::bad_request(format!("{where_}: not JSON: {e}")))?;
-            events.push(check_event(value, &where_, admission)?);
-        }
-    }
-    if events.is_empty() {
-        return Err(ApiError::bad_request(
-            "no events in the body: send a JSON array of events or one JSON event per line",
-        ));
-    }
-    Ok(events)
-}
-
-fn check_event(value: Value, where_: &str, admission: &Admission<'_>) -> Result<Event, ApiError> {
-    let incoming: IncomingEvent = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            String::new()
-        } else {
-            format!(" field `{path}`")
-        };
-        ApiError::bad_request(format!("{where_}{field}: {}", e.into_inner()))
-    })?;
-    admission.admit(incoming, where_)
 }
 
 /// Query parameters of `GET /api/v1/events`.
@@ -552,113 +341,6 @@ async fn session_detail(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_array_and_ndjson_and_names_errors() {
-        let config = WebConfig::default();
-        let array = br#"[{"kind":"http.request","summary":"GET /"},{"kind":"net.alarm","summary":"x","severity":"high"}]"#;
-        assert_eq!(parse(array, &config).unwrap().len(), 2);
-        let ndjson = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n\n{\"kind\":\"http.request\",\"summary\":\"b\"}\n";
-        assert_eq!(parse(ndjson, &config).unwrap().len(), 2);
-
-        let bad = br#"[{"kind":"http.request","summary":"ok"},{"kind":"nope","summary":"x"}]"#;
-        let err = parse(bad, &config).unwrap_err();
-        assert!(err_message(err).contains("event 1 field `kind`"));
-        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n{\"kind\":\"http.request\"}\n";
-        let message = err_message(parse(bad, &config).unwrap_err());
-        assert!(
-            message.contains("line 2") && message.contains("summary"),
-            "{message}"
-        );
-        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\",\"src_ip\":\"999.1.1.1\"}";
-        assert!(err_message(parse(bad, &config).unwrap_err()).contains("src_ip"));
-        assert!(parse(b"  ", &config).is_err());
-    }
-
-    fn err_message(err: ApiError) -> String {
-        format!("{err:?}")
-    }
-
-    fn owner() -> TokenOwner {
-        TokenOwner {
-            name: "tok".into(),
-            role: Role::Analyst,
-            sensor: "s".into(),
-        }
-    }
-
-    fn parse(body: &[u8], config: &WebConfig) -> Result<Vec<Event>, ApiError> {
-        parse_batch(body, &Admission::new(&owner(), config))
-    }
-
-    #[test]
-    fn a_token_cannot_forge_evidence() {
-        let config = WebConfig::default();
-        let events = parse(br#"[{"kind":"http.request","summary":"a"}]"#, &config).unwrap();
-        assert_eq!(events[0].sensor, "s");
-        assert_eq!(events[0].data[field::SUBMITTED_BY], "tok");
-        let now = Timestamp::now().as_micros();
-        let at = |us: i64| Timestamp::from_micros(us).unwrap().to_string();
-        for (body, field) in [
-            (
-                r#"{"kind":"http.request","summary":"a","sensor":"nectar"}"#.to_owned(),
-                "`sensor`",
-            ),
-            (
-                r#"{"kind":"http.request","summary":"a","data":{"recording":"recordings/x.cast"}}"#
-                    .to_owned(),
-                "`data.recording`",
-            ),
-            (
-                r#"{"kind":"http.request","summary":"a","data":{"submitted_by":"admin"}}"#
-                    .to_owned(),
-                "`data.submitted_by`",
-            ),
-            (
-                r#"{"kind":"http.request","summary":"a","data":{"session":7}}"#.to_owned(),
-                "`data.session`",
-            ),
-            (
-                format!(
-                    r#"{{"kind":"http.request","summary":"a","time":"{}"}}"#,
-                    at(now - 31 * 86_400_000_000)
-                ),
-                "`time`",
-            ),
-            (
-                format!(
-                    r#"{{"kind":"http.request","summary":"a","time":"{}"}}"#,
-                    at(now + 2 * 86_400_000_000)
-                ),
-                "`time`",
-            ),
-        ] {
-            let err = parse(body.as_bytes(), &config).unwrap_err();
-            assert_eq!(
-                err.status(),
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "{body}"
-            );
-            assert!(err_message(err).contains(field), "{body}");
-        }
-        let same = parse(
-            br#"{"kind":"http.request","summary":"a","sensor":"s"}"#,
-            &config,
-        )
-        .unwrap();
-        assert_eq!(same[0].sensor, "s");
-    }
-
-    #[test]
-    fn batch_size_is_bounded() {
-        let config = WebConfig {
-            max_batch_events: 2,
-            ..WebConfig::default()
-        };
-        let line = "{\"kind\":\"http.request\",\"summary\":\"a\"}\n";
-        assert!(parse(line.repeat(3).as_bytes(), &config).is_err());
-        assert!(parse(line.repeat(2).as_bytes(), &config).is_ok());
-    }
 
     #[test]
     fn params_name_the_bad_one() {

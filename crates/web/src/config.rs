@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// analyst's browser against it. List the name people type, e.g.
     /// ["nectar.example.edu"]; "*" answers to any.
     pub allowed_hosts: Vec<String>,
+    /// Most posted batches read at once; more get 503 with Retry-After. Each
+    /// holds up to ~25 MB of parsed events while it is read.
+    pub max_concurrent_ingest: usize,
     /// Posted events more than this many days old are refused (422 naming
     /// `time`): a token cannot backdate evidence. Raise it to back-fill history.
     pub max_event_age_days: u32,
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             session_hours: web.session_hours,
             secure_cookies: web.secure_cookies,
             allowed_hosts: Vec::new(),
+            max_concurrent_ingest: web.max_concurrent_ingest,
             max_event_age_days: (web.max_event_age.as_secs() / 86_400) as u32,
             max_event_ahead_hours: (web.max_event_ahead.as_secs() / 3_600) as u32,
             shutdown_grace_seconds: 30,
@@ -70,6 +74,7 @@ impl ServerConfig {
             ("max_body_bytes", self.max_body_bytes as u64),
             ("max_batch_events", self.max_batch_events as u64),
             ("session_hours", u64::from(self.session_hours)),
+            ("max_concurrent_ingest", self.max_concurrent_ingest as u64),
             ("max_event_age_days", u64::from(self.max_event_age_days)),
             (
                 "max_event_ahead_hours",
@@ -117,6 +122,7 @@ impl ServerConfig {
             secure_cookies: self.secure_cookies,
             session_hours: self.session_hours,
             allowed_hosts: self.allowed_hosts.clone(),
+            max_concurrent_ingest: self.max_concurrent_ingest,
             max_event_age: std::time::Duration::from_secs(
                 u64::from(self.max_event_age_days) * 86_400,
             ),

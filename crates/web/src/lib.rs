@@ -14,6 +14,7 @@ mod config;
 pub mod detect;
 mod error;
 pub mod headers;
+mod ingest;
 mod limiter;
 pub mod openapi;
 mod pages;
@@ -51,6 +52,9 @@ pub struct WebConfig {
     /// Host names served besides `localhost` and address literals (see
     /// [`headers::check_host`]); `*` serves any.
     pub allowed_hosts: Vec<String>,
+    /// Most posted batches read at once (503 with Retry-After beyond): each
+    /// holds up to ~25 MB while it is read (see `ingest`).
+    pub max_concurrent_ingest: usize,
     /// Posted events older than this are refused (422 naming `time`), so a token
     /// cannot backdate evidence into a past incident.
     pub max_event_age: std::time::Duration,
@@ -67,6 +71,7 @@ impl Default for WebConfig {
             session_hours: 12,
             event_limits: Limits::default(),
             allowed_hosts: Vec::new(),
+            max_concurrent_ingest: 4,
             max_event_age: std::time::Duration::from_secs(30 * 86_400),
             max_event_ahead: std::time::Duration::from_secs(86_400),
         }
@@ -86,6 +91,10 @@ pub struct AppState {
     /// The sensor name of the events the web server itself makes (lock-outs).
     pub(crate) sensor: Arc<str>,
     pub(crate) config: Arc<WebConfig>,
+    /// One permit per posted batch being read (`max_concurrent_ingest`).
+    pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// Batches refused because every slot was taken, since start.
+    pub(crate) ingest_busy: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
     pub(crate) detector: Option<detect::DetectHandle>,
@@ -110,6 +119,10 @@ impl AppState {
             writer,
             consumers: Arc::default(),
             sensor: Arc::from("nectar"),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_ingest.max(1),
+            )),
+            ingest_busy: Arc::default(),
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
