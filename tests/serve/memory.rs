@@ -151,3 +151,149 @@ fn hostile_ingest_keeps_memory_bounded() {
         .unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+#[test]
+fn exports_stream_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // A byte limit below the export's size, to see it stop and say so.
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[server]\nmax_export_bytes = 100000000\n").unwrap();
+    let analyst = token(&data, "analyst-1", "analyst");
+    let server = Server::start(&data, Some(&config));
+    let pid = server.child.id();
+    let c = client();
+    let start_rss = rss_mb(pid);
+
+    // 3,000 events of ~60 KB, the size honeypot traffic could make before #26.
+    let blob = "x".repeat(60_000);
+    for batch in 0..15 {
+        let events: Vec<_> = (0..200)
+            .map(|i| {
+                serde_json::json!({"kind": "http.request", "summary": format!("big {batch}/{i}"),
+                    "data": {"blob": blob}})
+            })
+            .collect();
+        let answer = c
+            .post(format!("{}/api/v1/events", server.url))
+            .bearer_auth(&analyst)
+            .json(&events)
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+
+    // A honeypot event cannot be that large: an HTTP request with ~50 KB of
+    // headers is recorded with its data cut to 16 KiB.
+    let http = server
+        .printed_after("HTTP honeypot listening on ")
+        .expect("the HTTP honeypot's address");
+    let mut request = String::from("GET /big HTTP/1.1\r\nHost: x\r\n");
+    for h in 0..7 {
+        request.push_str(&format!("X-Big-{h}: {}\r\n", "h".repeat(7_000)));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    let mut s = TcpStream::connect(&http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let _ = s.read_to_end(&mut Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let honeypot_event = loop {
+        let list: serde_json::Value = c
+            .get(format!(
+                "{}/api/v1/events?kind=http.request&sensor=nectar",
+                server.url
+            ))
+            .bearer_auth(&analyst)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if let Some(e) = list["events"].as_array().and_then(|l| l.first()) {
+            break e.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the honeypot's event did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(honeypot_event["data"]["clipped"], true, "{honeypot_event}");
+    assert!(honeypot_event["data"].to_string().len() <= 16 * 1024);
+
+    let cookie = crate::util::web_login(&server, &data);
+    let idle = rss_mb(pid);
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = watch_rss(pid, done.clone());
+    let open = |path: &str| {
+        client()
+            .get(format!("{}{path}", server.url))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+    };
+    // Four exports hold every slot while their bodies are not read ...
+    let exports: Vec<_> = ["csv", "json", "csv", "json"]
+        .iter()
+        .map(|f| (*f, open(&format!("/events/export.{f}?kind=http.request"))))
+        .collect();
+    for (_, e) in &exports {
+        assert_eq!(e.status(), 200);
+        assert_eq!(
+            e.headers()["nectar-export-limit"],
+            "rows=50000, bytes=100000000"
+        );
+    }
+    // ... so a fifth is refused.
+    let fifth = open("/events/export.csv");
+    assert_eq!(fifth.status(), 503);
+    assert!(fifth.headers().contains_key("retry-after"));
+    // All four, and an API page of 1,000, read at once.
+    std::thread::scope(|s| {
+        let page = s.spawn(|| {
+            let page: serde_json::Value = client()
+                .get(format!("{}/api/v1/events?limit=1000", server.url))
+                .bearer_auth(&analyst)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            assert_eq!(page["events"].as_array().unwrap().len(), 1000);
+            assert!(page["next_cursor"].is_string());
+        });
+        for (format, export) in exports {
+            s.spawn(move || {
+                let body = export.bytes().unwrap();
+                assert!(body.len() <= 100_000_000 + 200, "{}", body.len());
+                if format == "csv" {
+                    let text = String::from_utf8_lossy(&body);
+                    let last = text
+                        .trim_end()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .to_owned();
+                    assert!(
+                        last.starts_with("# Export stopped at its limit of 100000000 bytes"),
+                        "{last}"
+                    );
+                } else {
+                    let events: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+                    assert!((1_000..3_000).contains(&events.len()), "{}", events.len());
+                }
+            });
+        }
+        page.join().unwrap();
+    });
+    done.store(true, Ordering::Relaxed);
+    let during = watcher.join().unwrap();
+    let after = rss_mb(pid);
+    eprintln!(
+        "export RSS: at start {start_rss} MB, idle before the exports {idle} MB, peak {during} MB, after {after} MB"
+    );
+    assert!(during < idle + 200, "idle {idle} MB, peak {during} MB");
+    assert!(after < idle + 200, "idle {idle} MB, after {after} MB");
+    // The slots are free again.
+    assert_eq!(open("/events/export.csv?limit=1").status(), 200);
+}

@@ -64,6 +64,9 @@ pub const STATISTIC: &str = "stat";
 /// The API token that posted an event (`POST /api/v1/events`), set by the
 /// server; the server's own events never carry it.
 pub const SUBMITTED_BY: &str = "submitted_by";
+/// Set (true) on an event whose `data` was cut to its producer's bound
+/// ([`crate::Event::fit_data`]).
+pub const CLIPPED: &str = "clipped";
 /// The configuration key of a limit a sensor hit (`sensor.status`).
 pub const LIMIT: &str = "limit";
 

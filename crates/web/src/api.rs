@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nectar_event::{Event, Severity, Timestamp};
 use nectar_store::{Cursor, EventFilter, KindFilter, Role};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -189,29 +189,29 @@ impl ListParams {
     }
 }
 
+/// A page of events, streamed (see [`crate::export`]): a page of 1,000 events
+/// of the largest size is ~250 MB of JSON, which is never held at once.
 async fn list_events(
     State(state): State<AppState>,
     caller: ApiCaller,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<EventList>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     caller.require(Role::Viewer)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (filter, cursor, limit) = params.filter().map_err(ApiError::bad_request)?;
-    let mut page = state.store.list_events(&filter, cursor, limit).await?;
-    for event in &mut page.events {
-        state.reveal(event);
-    }
-    Ok(Json(EventList {
-        events: page.events,
-        next_cursor: page.next.map(|c| c.to_string()),
-    }))
-}
-
-/// Answer of `GET /api/v1/events`.
-#[derive(Serialize)]
-struct EventList {
-    events: Vec<Event>,
-    next_cursor: Option<String>,
+    Ok(crate::export::response(
+        state,
+        crate::export::Export {
+            filter,
+            cursor,
+            rows: limit,
+            bytes: usize::MAX,
+            format: crate::export::Format::ApiPage,
+        },
+        None,
+        "application/json",
+        None,
+    ))
 }
 
 async fn get_event(

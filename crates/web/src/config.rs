@@ -34,6 +34,12 @@ pub struct ServerConfig {
     /// Most posted batches read at once; more get 503 with Retry-After. Each
     /// holds up to ~25 MB of parsed events while it is read.
     pub max_concurrent_ingest: usize,
+    /// Most CSV/JSON exports of the events page running at once; more get 503.
+    pub max_concurrent_exports: usize,
+    /// Most bytes of events one export sends (default 256 MiB); an export
+    /// stops there and says so (its limits are in the `nectar-export-limit`
+    /// header, and a CSV export's last line says where it stopped).
+    pub max_export_bytes: usize,
     /// Posted events more than this many days old are refused (422 naming
     /// `time`): a token cannot backdate evidence. Raise it to back-fill history.
     pub max_event_age_days: u32,
@@ -59,6 +65,8 @@ impl Default for ServerConfig {
             secure_cookies: web.secure_cookies,
             allowed_hosts: Vec::new(),
             max_concurrent_ingest: web.max_concurrent_ingest,
+            max_concurrent_exports: web.max_concurrent_exports,
+            max_export_bytes: web.max_export_bytes,
             max_event_age_days: (web.max_event_age.as_secs() / 86_400) as u32,
             max_event_ahead_hours: (web.max_event_ahead.as_secs() / 3_600) as u32,
             shutdown_grace_seconds: 30,
@@ -75,6 +83,8 @@ impl ServerConfig {
             ("max_batch_events", self.max_batch_events as u64),
             ("session_hours", u64::from(self.session_hours)),
             ("max_concurrent_ingest", self.max_concurrent_ingest as u64),
+            ("max_concurrent_exports", self.max_concurrent_exports as u64),
+            ("max_export_bytes", self.max_export_bytes as u64),
             ("max_event_age_days", u64::from(self.max_event_age_days)),
             (
                 "max_event_ahead_hours",
@@ -123,6 +133,8 @@ impl ServerConfig {
             session_hours: self.session_hours,
             allowed_hosts: self.allowed_hosts.clone(),
             max_concurrent_ingest: self.max_concurrent_ingest,
+            max_concurrent_exports: self.max_concurrent_exports,
+            max_export_bytes: self.max_export_bytes,
             max_event_age: std::time::Duration::from_secs(
                 u64::from(self.max_event_age_days) * 86_400,
             ),

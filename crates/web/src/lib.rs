@@ -13,6 +13,7 @@ pub mod auth;
 mod config;
 pub mod detect;
 mod error;
+mod export;
 pub mod headers;
 mod ingest;
 mod limiter;
@@ -55,6 +56,10 @@ pub struct WebConfig {
     /// Most posted batches read at once (503 with Retry-After beyond): each
     /// holds up to ~25 MB while it is read (see `ingest`).
     pub max_concurrent_ingest: usize,
+    /// Most exports (CSV/JSON of the events page) running at once; 503 beyond.
+    pub max_concurrent_exports: usize,
+    /// Most bytes of events one export sends; it stops (saying so) there.
+    pub max_export_bytes: usize,
     /// Posted events older than this are refused (422 naming `time`), so a token
     /// cannot backdate evidence into a past incident.
     pub max_event_age: std::time::Duration,
@@ -72,6 +77,8 @@ impl Default for WebConfig {
             event_limits: Limits::default(),
             allowed_hosts: Vec::new(),
             max_concurrent_ingest: 4,
+            max_concurrent_exports: 4,
+            max_export_bytes: 256 * 1024 * 1024,
             max_event_age: std::time::Duration::from_secs(30 * 86_400),
             max_event_ahead: std::time::Duration::from_secs(86_400),
         }
@@ -95,6 +102,10 @@ pub struct AppState {
     pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
     /// Batches refused because every slot was taken, since start.
     pub(crate) ingest_busy: Arc<std::sync::atomic::AtomicU64>,
+    /// One permit per export running (`max_concurrent_exports`).
+    pub(crate) export_slots: Arc<tokio::sync::Semaphore>,
+    /// Exports refused because every slot was taken, since start.
+    pub(crate) export_busy: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
     pub(crate) detector: Option<detect::DetectHandle>,
@@ -123,6 +134,10 @@ impl AppState {
                 config.max_concurrent_ingest.max(1),
             )),
             ingest_busy: Arc::default(),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_exports.max(1),
+            )),
+            export_busy: Arc::default(),
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),
