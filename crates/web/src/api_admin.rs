@@ -201,9 +201,9 @@ struct OwnPassword {
     new: String,
 }
 
-/// A person changes their own password: the current one proves who they are (the
-/// token only lets the request in), and failures count against the login rate
-/// limit like wrong logins.
+/// A person changes their own password: the token must bear their user name,
+/// the current password proves who they are, and failures count against the
+/// login rate limit like wrong logins.
 async fn change_own_password(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -214,6 +214,16 @@ async fn change_own_password(
     let change = body(change)?;
     checked_password("new", &change.new)?;
     let name = checked_name(&change.username)?.to_owned();
+    // Only the caller's own account (#26 item 3): a token may change the
+    // password of the user of its own name, so no token can make wrong
+    // attempts, and lock-outs, against anyone else's.
+    if name != caller.0.name {
+        return Err(ApiError::forbidden(format!(
+            "field `username`: token {:?} may change only the password of user {:?}; \
+             an admin resets other users' (POST /api/v1/users/{{name}}/password)",
+            caller.0.name, caller.0.name
+        )));
+    }
     if !state.limiter.allowed(ip, &name) {
         return Err(ApiError::with_status(
             StatusCode::TOO_MANY_REQUESTS,
