@@ -23,8 +23,11 @@ pub struct ServerConfig {
     pub max_batch_events: usize,
     /// How long a web login lasts, in hours.
     pub session_hours: u32,
-    /// Mark cookies Secure; set this when a TLS proxy is in front of Nectar.
-    pub secure_cookies: bool,
+    /// Mark cookies Secure (sent only over HTTPS). Unset: Secure unless the UI
+    /// listens on a loopback address, since other machines should reach it
+    /// through TLS (a proxy in front of Nectar). Set false only to serve
+    /// logins over plain HTTP beyond this machine.
+    pub secure_cookies: Option<bool>,
     /// Host names the UI and API answer to (besides `localhost` and addresses
     /// such as 127.0.0.1); a request naming another gets 421, so a site whose
     /// name was made to resolve to this machine (DNS rebinding) cannot use an
@@ -62,7 +65,7 @@ impl Default for ServerConfig {
             max_body_bytes: web.max_body_bytes,
             max_batch_events: web.max_batch_events,
             session_hours: web.session_hours,
-            secure_cookies: web.secure_cookies,
+            secure_cookies: None,
             allowed_hosts: Vec::new(),
             max_concurrent_ingest: web.max_concurrent_ingest,
             max_concurrent_exports: web.max_concurrent_exports,
@@ -129,7 +132,9 @@ impl ServerConfig {
         WebConfig {
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
-            secure_cookies: self.secure_cookies,
+            secure_cookies: self
+                .secure_cookies
+                .unwrap_or(!self.listen.0.ip().is_loopback()),
             session_hours: self.session_hours,
             allowed_hosts: self.allowed_hosts.clone(),
             max_concurrent_ingest: self.max_concurrent_ingest,
@@ -162,5 +167,24 @@ mod tests {
             ServerConfig::default().web_config().max_body_bytes,
             16 * 1024 * 1024
         );
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_beyond_loopback() {
+        let on = |listen: &str, set: Option<bool>| {
+            ServerConfig {
+                listen: ListenAddr(listen.parse().unwrap()),
+                secure_cookies: set,
+                ..ServerConfig::default()
+            }
+            .web_config()
+            .secure_cookies
+        };
+        assert!(!on("127.0.0.1:8080", None));
+        assert!(!on("[::1]:8080", None));
+        assert!(on("0.0.0.0:8080", None));
+        assert!(on("192.0.2.10:8080", None));
+        assert!(!on("0.0.0.0:8080", Some(false)));
+        assert!(on("127.0.0.1:8080", Some(true)));
     }
 }

@@ -44,7 +44,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Most events in one posted batch (413 above).
     pub max_batch_events: usize,
-    /// Mark cookies `Secure` (set when the server is behind TLS).
+    /// Mark cookies `Secure` (`[server] secure_cookies`; by default when the
+    /// UI does not listen on loopback).
     pub secure_cookies: bool,
     /// How long a login lasts.
     pub session_hours: u32,
