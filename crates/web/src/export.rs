@@ -7,7 +7,9 @@
 //! (before, an export of 3,549 honeypot events of ~66 KB took RSS from 167 MB to
 //! 794 MB). Exports stop at a number of rows and of bytes, announced up front in
 //! the [`LIMIT_HEADER`] header; a CSV export that stopped early says so in its
-//! last line. At most `server.max_concurrent_exports` exports run at once.
+//! last line. At most `server.max_concurrent_exports` exports run at once, and a
+//! client that leaves a chunk unread for [`STALL_TIMEOUT`] is cut off, so a
+//! stalled reader cannot hold a slot.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
@@ -70,6 +72,12 @@ pub(crate) fn response(
         let _permit = permit;
         match produce(&state, export, &mut tx).await {
             Ok(()) | Err(Stop::Gone) => {}
+            Err(Stop::Stalled) => {
+                tracing::info!(
+                    "A client stopped reading its events for 60 s; its response is cut."
+                );
+                tx.abort(std::io::Error::other("the client stopped reading"));
+            }
             Err(Stop::Store(err)) => {
                 tracing::error!(error = %err, "Store error while streaming events; the response is cut short.");
                 // The status has gone out: an aborted body tells the client.
@@ -96,13 +104,21 @@ pub(crate) fn response(
 enum Stop {
     /// The client went away.
     Gone,
+    /// The client stopped reading for [`STALL_TIMEOUT`].
+    Stalled,
     Store(StoreError),
 }
 
+/// How long a client may leave a chunk unread before its response is cut: a
+/// reader that stalls would otherwise hold an export slot for ever.
+const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn send(tx: &mut Sender<Bytes, std::io::Error>, chunk: Vec<u8>) -> Result<(), Stop> {
-    tx.send_data(Bytes::from(chunk))
-        .await
-        .map_err(|_| Stop::Gone)
+    match tokio::time::timeout(STALL_TIMEOUT, tx.send_data(Bytes::from(chunk))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Stop::Gone),
+        Err(_) => Err(Stop::Stalled),
+    }
 }
 
 async fn produce(

@@ -127,9 +127,6 @@ async fn feed(mut body: Body, tx: mpsc::Sender<Bytes>, limit: usize, ending: Arc
             // The parser refused the batch; the rest of the body is only drained.
             tx = None;
         }
-        if tx.is_none() && total > limit {
-            return;
-        }
     }
 }
 
