@@ -21,6 +21,10 @@ pub enum TokenCommand {
         /// viewer: read only; analyst: also post events; admin: everything.
         #[arg(long, default_value = "analyst", value_parser = parse_role)]
         role: Role,
+        /// The `sensor` of every event the token posts (default: its name);
+        /// posted events naming another sensor are refused.
+        #[arg(long)]
+        sensor: Option<String>,
     },
     /// List tokens (names, roles, last use; never the secrets).
     List,
@@ -115,19 +119,27 @@ pub fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         match command {
-            TokenCommand::Create { name, role } => {
+            TokenCommand::Create { name, role, sensor } => {
                 check_name("token", &name)?;
+                if let Some(sensor) = &sensor {
+                    check_name("sensor", sensor)?;
+                }
                 let secret = format!("nct_{}", nectar_web::new_secret());
                 store
-                    .create_token(&name, &nectar_web::sha256_hex(&secret), role)
+                    .create_token(
+                        &name,
+                        &nectar_web::sha256_hex(&secret),
+                        role,
+                        sensor.as_deref(),
+                    )
                     .await
                     .map_err(name_error)?;
                 println!("{secret}");
             }
             TokenCommand::List => {
                 println!(
-                    "{:<24} {:<8} {:<28} {:<28} STATUS",
-                    "NAME", "ROLE", "CREATED", "LAST USED"
+                    "{:<24} {:<8} {:<24} {:<28} {:<28} STATUS",
+                    "NAME", "ROLE", "SENSOR", "CREATED", "LAST USED"
                 );
                 for t in store.list_tokens().await? {
                     let status = t
@@ -135,9 +147,10 @@ pub fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
                         .map_or("live".to_owned(), |r| format!("revoked {r}"));
                     let last = t.last_used.map_or("never".to_owned(), |t| t.to_string());
                     println!(
-                        "{:<24} {:<8} {:<28} {:<28} {status}",
+                        "{:<24} {:<8} {:<24} {:<28} {:<28} {status}",
                         t.name,
                         t.role,
+                        t.sensor,
                         t.created.to_string(),
                         last
                     );

@@ -188,6 +188,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("Nectar is listening on http://{addr}/");
     let _ = std::io::stdout().flush();
     info!(%addr, "Web UI and API listening.");
+    if config.server.secure_cookies.is_none() && !addr.ip().is_loopback() {
+        // Browsers drop Secure cookies over plain HTTP: say why logins fail.
+        info!(%addr, "Login cookies are Secure because the UI listens beyond loopback: serve it through TLS, or set [server] secure_cookies = false.");
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // Header-read timeout, connection caps and bounded buffers (see web_server).

@@ -49,6 +49,9 @@ pub enum TokensCommand {
         /// viewer, analyst or admin.
         #[arg(long, default_value = "analyst")]
         role: String,
+        /// The `sensor` of every event it posts (default: its name).
+        #[arg(long)]
+        sensor: Option<String>,
     },
     /// Revoke a token by name; requests with it fail from now on.
     Revoke {
@@ -158,11 +161,13 @@ pub fn tokens(api: &Api, out: Out, command: TokensCommand) -> anyhow::Result<()>
                 print_json(&answer);
                 return Ok(());
             }
-            let mut table = Table::new(&["NAME", "ROLE", "CREATED", "LAST USED", "REVOKED"]);
+            let mut table =
+                Table::new(&["NAME", "ROLE", "SENSOR", "CREATED", "LAST USED", "REVOKED"]);
             for t in answer["tokens"].as_array().into_iter().flatten() {
                 table.row(vec![
                     cell(&t["name"], 64),
                     cell(&t["role"], 16),
+                    cell(&t["sensor"], 64),
                     cell(&t["created"], 40),
                     if t["last_used"].is_null() {
                         "never".into()
@@ -175,8 +180,12 @@ pub fn tokens(api: &Api, out: Out, command: TokensCommand) -> anyhow::Result<()>
             table.print();
             Ok(())
         }
-        TokensCommand::Create { name, role } => {
-            let answer = api.post(&["tokens"], &json!({"name": name, "role": role}))?;
+        TokensCommand::Create { name, role, sensor } => {
+            let mut body = json!({"name": name, "role": role});
+            if let Some(sensor) = sensor {
+                body["sensor"] = json!(sensor);
+            }
+            let answer = api.post(&["tokens"], &body)?;
             if out.json {
                 print_json(&answer);
             } else {

@@ -34,7 +34,11 @@ fn ingest_ten_thousand_and_query_them_back() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let token = token(&data, "sensor-a", "analyst");
-    let mut server = Server::start(&data, None);
+    // The events are of 2026-01-01: back-filling history needs a longer window
+    // than the default 30 days.
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[server]\nmax_event_age_days = 3650\n").unwrap();
+    let mut server = Server::start(&data, Some(&config));
     let client = client();
 
     let health: Value = client
@@ -183,7 +187,7 @@ fn refusals_store_nothing() {
     let config = dir.path().join("nectar.toml");
     std::fs::write(
         &config,
-        "[server]\nmax_body_bytes = 100000\nmax_batch_events = 50\n",
+        "[server]\nmax_body_bytes = 100000\nmax_batch_events = 50\nmax_event_age_days = 3650\n",
     )
     .unwrap();
     let analyst = token(&data, "analyst", "analyst");

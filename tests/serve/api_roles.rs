@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::util::{Server, all_events, client, token};
+use crate::util::{Server, all_events, client, token, token_for};
 use crate::web::login;
 
 #[derive(Clone, Copy, PartialEq, PartialOrd)]
@@ -44,7 +44,11 @@ fn each_api_route_by_each_role_and_by_cookie() {
     std::fs::create_dir_all(&data).unwrap();
     let tokens = [
         (Role::Viewer, token(&data, "v", "viewer")),
-        (Role::Analyst, token(&data, "a", "analyst")),
+        // Its events join the admin token's session `s1`: the same sensor.
+        (
+            Role::Analyst,
+            token_for(&data, "a", "analyst", "root-token"),
+        ),
         (Role::Admin, token(&data, "root-token", "admin")),
     ];
     let admin = tokens[2].1.clone();

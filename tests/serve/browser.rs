@@ -391,7 +391,15 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let sensor = token(&data, "sensor", "analyst");
-    let server = Server::start(&data, None);
+    // A hostile sensor name: tokens' sensor names are plain (see `valid_name`),
+    // the configured one is any text, so it comes from there.
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        "sensor_name = \"<script>document.title='pwned11'</script>-sensor-x\"\n",
+    )
+    .unwrap();
+    let server = Server::start(&data, Some(&config));
     let url = server.url.clone();
 
     // Through the API: every field a page shows.
@@ -400,7 +408,7 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         let session = format!("xss-{i}");
         events.push(
             json!({"kind": "ssh.login.success", "severity": "high", "src_ip": "203.0.113.66",
-            "sensor": format!("pot{i}"), "summary": payload,
+            "summary": payload,
             "data": {"username": payload, "password": payload, "session": session}}),
         );
         events.push(
@@ -410,9 +418,8 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         events.push(json!({"kind": "http.request", "severity": "medium", "src_ip": "203.0.113.67",
             "summary": payload, "data": {"path": payload, "user_agent": payload, "referer": payload}}));
     }
-    // A sensor name longer than the table's cell: cut there, whole on the event page.
-    events.push(json!({"kind": "sensor.status", "summary": "long sensor",
-        "sensor": "<script>document.title='pwned11'</script>-sensor-x"}));
+    // The honeypots' sensor name (longer than the table's cell) is cut there and
+    // whole on the event pages.
     post_events(&url, &sensor, &Value::Array(events));
 
     // Through the SSH honeypot with a real client: hostile user names, passwords and

@@ -513,11 +513,21 @@ fn ctl_users_and_tokens() {
     let err = fails(&admin(&["users", "passwd", "nobody"]), 1);
     assert!(err.contains("404"), "{err}");
 
-    // Her own password, through the API: the current one must be right.
+    // Her own password, through the API with a token of her name (another
+    // token may not try): the current one must be right.
+    let alices = token(&s.data, "alice", "viewer");
+    let status = client()
+        .post(format!("{url}/api/v1/password"))
+        .bearer_auth(&s.viewer)
+        .json(&json!({"username": "alice", "current": new_password, "new": "alices-new-password"}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 403);
     let change = |current: &str, new: &str| {
         client()
             .post(format!("{url}/api/v1/password"))
-            .bearer_auth(&s.viewer)
+            .bearer_auth(&alices)
             .json(&json!({"username": "alice", "current": current, "new": new}))
             .send()
             .unwrap()

@@ -432,3 +432,73 @@ fn cowrie_log_of_brute_force_and_shells_has_cowrie_ids_and_fields() {
     // (ssh -tt with a pipe for stdin asks for a 0x0 terminal; Cowrie logs it too.)
     assert!(size["width"].is_u64() && size["height"].is_u64(), "{size}");
 }
+
+/// A user name and password that are not UTF-8 (#26 item 10): paramiko gets
+/// "Authentication failed" (not a dropped connection), as from OpenSSH, and
+/// the attempt is an `ssh.login.failed` with the bytes kept.
+#[test]
+fn ssh_credentials_that_are_not_utf8_are_a_failed_login() {
+    let Some(python) = ["/usr/bin/python3", "python3"].into_iter().find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", "import paramiko"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "paramiko is needed (apt-get install python3-paramiko)"
+        );
+        eprintln!("skipping: paramiko not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let viewer = token(&data, "viewer-1", "viewer");
+    let server = Server::start(&data, None);
+    let ssh = server.ssh_addr.clone().expect("the SSH honeypot runs");
+    let (host, port) = ssh.rsplit_once(':').unwrap();
+    let script = r#"
+import sys, paramiko
+for user, password in [(b"root\xff\xfe", b"pa\xffss\x80"), ("root", "wrong-password")]:
+    t = paramiko.Transport((sys.argv[1], int(sys.argv[2])))
+    t.start_client(timeout=20)
+    try:
+        t.auth_password(user, password)
+        print("accepted")
+    except paramiko.AuthenticationException as e:
+        print("denied:", e)
+    t.close()
+"#;
+    let out = std::process::Command::new("timeout")
+        .args(["60", python, "-c", script, host, port])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "denied: Authentication failed.\ndenied: Authentication failed.\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let events = all_events(&server.url, &viewer, "kind=ssh.login.failed");
+        if events.len() >= 2 || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let raw = failed
+        .iter()
+        .find(|e| e["data"]["username_b64"].is_string())
+        .unwrap_or_else(|| panic!("{failed:?}"));
+    // base64 of b"root\xff\xfe" and b"pa\xffss\x80".
+    assert_eq!(raw["data"]["username_b64"], "cm9vdP/+");
+    assert_eq!(raw["data"]["password_b64"], "cGH/c3OA");
+    assert_eq!(raw["data"]["username"], "root\u{fffd}\u{fffd}");
+    assert_eq!(raw["data"]["password"], "pa\u{fffd}ss\u{fffd}");
+    assert!(
+        failed
+            .iter()
+            .any(|e| e["data"]["password"] == "wrong-password")
+    );
+}

@@ -22,13 +22,24 @@ fn a_viewers_wrong_passwords_naming_the_admin_do_not_lock_the_admin_out() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let viewer = token(&data, "viewer-1", "viewer");
+    // A token bearing the admin's name, the only one that may try its password.
+    let admins = token(&data, "admin", "viewer");
     let server = Server::start(&data, None);
     let c = client();
+    // Another token naming the admin is refused before any password is tried.
+    let answer = c
+        .post(format!("{}/api/v1/password", server.url))
+        .bearer_auth(&viewer)
+        .json(&json!({"username": "admin", "current": "guess", "new": "a-new-password-1"}))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+    assert!(answer.text().unwrap().contains("field `username`"));
     let mut statuses = Vec::new();
     for i in 0..12 {
         let status = c
             .post(format!("{}/api/v1/password", server.url))
-            .bearer_auth(&viewer)
+            .bearer_auth(&admins)
             .json(&json!({"username": "admin", "current": format!("guess-{i}"), "new": "a-new-password-1"}))
             .send()
             .unwrap()

@@ -22,7 +22,17 @@ pub fn nectar(dir: &Path, args: &[&str]) -> Output {
 
 /// A new token with `role`, from `nectar token create`.
 pub fn token(dir: &Path, name: &str, role: &str) -> String {
-    let out = nectar(dir, &["token", "create", "--name", name, "--role", role]);
+    token_for(dir, name, role, name)
+}
+
+/// A new token with `role` whose events carry `sensor`.
+pub fn token_for(dir: &Path, name: &str, role: &str, sensor: &str) -> String {
+    let out = nectar(
+        dir,
+        &[
+            "token", "create", "--name", name, "--role", role, "--sensor", sensor,
+        ],
+    );
     assert!(
         out.status.success(),
         "token create: {}",

@@ -25,6 +25,9 @@ pub struct BusStats {
     pub invalid: AtomicU64,
     /// Batches submitted by producers that wait for the commit (the API).
     pub batches: AtomicU64,
+    /// Events whose `data` was cut to their sender's bound
+    /// ([`EventSender::with_data_bound`]).
+    pub clipped: AtomicU64,
 }
 
 /// The bus counters at one moment, for status pages.
@@ -42,6 +45,8 @@ pub struct BusCounts {
     pub invalid: u64,
     /// Waited-for batches submitted.
     pub batches: u64,
+    /// Events whose `data` was cut to their sender's bound.
+    pub clipped: u64,
     /// Messages in the queue now.
     pub queued: u64,
     /// The queue's capacity.
@@ -61,6 +66,9 @@ pub(crate) enum Envelope {
 pub struct EventSender {
     tx: mpsc::Sender<Envelope>,
     stats: Arc<BusStats>,
+    /// Loose events' `data` is cut to this many bytes of JSON before queuing
+    /// (see [`EventSender::with_data_bound`]).
+    data_bound: Option<usize>,
 }
 
 impl EventSender {
@@ -70,13 +78,33 @@ impl EventSender {
             EventSender {
                 tx,
                 stats: Arc::default(),
+                data_bound: None,
             },
             rx,
         )
     }
 
+    /// This sender, but cutting each loose event's `data` to `max_bytes` of
+    /// JSON ([`Event::fit_data`], counted in `clipped`) before it is queued:
+    /// for producers anyone can feed (honeypots), whose events should stay far
+    /// smaller than the limit every event keeps.
+    pub fn with_data_bound(mut self, max_bytes: usize) -> EventSender {
+        self.data_bound = Some(max_bytes);
+        self
+    }
+
+    fn bounded(&self, mut event: Event) -> Event {
+        if let Some(max) = self.data_bound
+            && event.fit_data(max)
+        {
+            self.stats.clipped.fetch_add(1, Ordering::Relaxed);
+        }
+        event
+    }
+
     /// Queues an event, waiting while the queue is full.
     pub async fn send(&self, event: Event) {
+        let event = self.bounded(event);
         if self.tx.send(Envelope::Loose(event)).await.is_err() {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -84,6 +112,7 @@ impl EventSender {
 
     /// Queues an event if there is room now; returns false (and counts it) otherwise.
     pub fn try_send(&self, event: Event) -> bool {
+        let event = self.bounded(event);
         match self.tx.try_send(Envelope::Loose(event)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -100,6 +129,7 @@ impl EventSender {
     /// Queues an event from a thread outside the async runtime (a consumer, the
     /// packet loop), waiting while the queue is full.
     pub fn blocking_send(&self, event: Event) {
+        let event = self.bounded(event);
         if self.tx.blocking_send(Envelope::Loose(event)).is_err() {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -140,6 +170,7 @@ impl EventSender {
             failed: get(&s.failed),
             invalid: get(&s.invalid),
             batches: get(&s.batches),
+            clipped: get(&s.clipped),
             queued: (self.tx.max_capacity() - self.tx.capacity()) as u64,
             capacity: self.tx.max_capacity() as u64,
         }

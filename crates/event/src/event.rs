@@ -169,6 +169,92 @@ impl Event {
     }
 }
 
+/// Strings no shorter than this are left whole by [`Event::fit_data`].
+const MIN_CLIP: usize = 64;
+
+impl Event {
+    /// Makes `data` fit in `max_bytes` of compact JSON, for producers with a
+    /// tighter bound than [`Limits`] (honeypot events, which anyone can make
+    /// large): the longest strings are cut (with `…`) to a length halved until
+    /// it fits, then, if it is many small values, the largest fields go, except
+    /// `session` and `protocol`. Sealed values (`*_enc`) are never cut (a cut
+    /// ciphertext is noise). A changed event gets `data.clipped = true`; returns
+    /// whether it changed.
+    pub fn fit_data(&mut self, max_bytes: usize) -> bool {
+        if json_len(&self.data) <= max_bytes {
+            return false;
+        }
+        self.data
+            .insert(crate::field::CLIPPED.into(), Value::Bool(true));
+        let mut cap = max_bytes / 2;
+        while cap >= MIN_CLIP {
+            for (key, value) in self.data.iter_mut() {
+                if !key.ends_with("_enc") {
+                    clip_strings(value, cap);
+                }
+            }
+            if json_len(&self.data) <= max_bytes {
+                return true;
+            }
+            cap /= 2;
+        }
+        while json_len(&self.data) > max_bytes {
+            let largest = self
+                .data
+                .iter()
+                .filter(|(k, _)| {
+                    ![
+                        crate::field::SESSION,
+                        crate::field::PROTOCOL,
+                        crate::field::CLIPPED,
+                    ]
+                    .contains(&k.as_str())
+                })
+                .max_by_key(|(_, v)| json_len(v))
+                .map(|(k, _)| k.clone());
+            match largest {
+                Some(key) => {
+                    self.data.remove(&key);
+                }
+                None => break,
+            }
+        }
+        true
+    }
+}
+
+/// Cuts every string in `value` longer than `cap` bytes (at a character
+/// boundary), except under `*_enc` keys.
+fn clip_strings(value: &mut Value, cap: usize) {
+    match value {
+        Value::String(s) if s.len() > cap => {
+            let mut end = cap;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s.truncate(end);
+            s.push('…');
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| clip_strings(v, cap)),
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if !key.ends_with("_enc") {
+                    clip_strings(v, cap);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The length of `value` as compact JSON.
+fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    let mut counter = ByteCounter(0);
+    // Writing into a counter cannot fail; an error would only undercount.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
 /// Counts bytes instead of storing them, to measure JSON size without allocating.
 struct ByteCounter(usize);
 
@@ -328,6 +414,31 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn fit_data_cuts_the_longest_strings_then_the_largest_fields() {
+        let mut small = sample();
+        assert!(!small.fit_data(16 * 1024));
+        let mut long = sample()
+            .with(crate::field::SESSION, "abc")
+            .with("body", "x".repeat(60_000))
+            .with("password_enc", "y".repeat(2_000))
+            .with("headers", serde_json::json!(["h".repeat(10_000), "short"]));
+        assert!(long.fit_data(16 * 1024));
+        assert!(serde_json::to_string(&long.data).unwrap().len() <= 16 * 1024);
+        assert_eq!(long.data[crate::field::CLIPPED], true);
+        assert_eq!(long.data["password_enc"].as_str().unwrap().len(), 2_000);
+        assert!(long.data["body"].as_str().unwrap().ends_with('…'));
+        assert_eq!(long.data["headers"][1], "short");
+        assert_eq!(long.data["username"], "root");
+        let mut many = sample().with(crate::field::SESSION, "abc");
+        for i in 0..5_000 {
+            many = many.with(&format!("k{i}"), i);
+        }
+        assert!(many.fit_data(16 * 1024));
+        assert!(serde_json::to_string(&many.data).unwrap().len() <= 16 * 1024);
+        assert_eq!(many.data[crate::field::SESSION], "abc");
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub const USERNAME: &str = "username";
 pub const PASSWORD: &str = "password";
 /// The password, sealed with the `encrypt_to` identity (base64 age ciphertext).
 pub const PASSWORD_SEALED: &str = "password_enc";
+/// The user name's bytes in base64, when they are not UTF-8 (`username` then
+/// holds them read lossily, with U+FFFD).
+pub const USERNAME_BYTES: &str = "username_b64";
+/// The password's bytes in base64, when they are not UTF-8 (absent when
+/// sealed: `password_b64_enc`).
+pub const PASSWORD_BYTES: &str = "password_b64";
 /// How a login was attempted (`password`, `publickey`, `keyboard-interactive`).
 pub const METHOD: &str = "method";
 /// The command line a shell received (absent when sealed: see [`INPUT_SEALED`]).
@@ -64,6 +70,12 @@ pub const RECORDING: &str = "recording";
 pub const USER_AGENT: &str = "user_agent";
 /// The name of the network statistic that crossed its threshold (`net.alarm`).
 pub const STATISTIC: &str = "stat";
+/// The API token that posted an event (`POST /api/v1/events`), set by the
+/// server; the server's own events never carry it.
+pub const SUBMITTED_BY: &str = "submitted_by";
+/// Set (true) on an event whose `data` was cut to its producer's bound
+/// ([`crate::Event::fit_data`]).
+pub const CLIPPED: &str = "clipped";
 /// The configuration key of a limit a sensor hit (`sensor.status`).
 pub const LIMIT: &str = "limit";
 

@@ -40,6 +40,12 @@ impl Machine {
     }
 }
 
+/// Most bytes of JSON in a honeypot event's `data`: anyone can connect and
+/// make events, so they stay far below the API's bound (256 KiB); longer
+/// values are cut and the event marked `clipped` (#26 item 2: 3,549 events of
+/// ~66 KB made an export take 600 MB).
+pub const MAX_DATA_BYTES: usize = 16 * 1024;
+
 /// What a honeypot needs besides its own configuration section.
 #[derive(Clone)]
 pub struct HoneypotContext {
@@ -60,7 +66,8 @@ pub struct HoneypotContext {
 
 impl HoneypotContext {
     /// A context for `machine` with state in `state_dir`, events to `bus` as
-    /// `sensor`, nothing captured and no honeytokens (add them with the fields).
+    /// `sensor` (their `data` cut to [`MAX_DATA_BYTES`]), nothing captured and
+    /// no honeytokens (add them with the fields).
     pub fn new(
         state_dir: &Path,
         sensor: &str,
@@ -69,7 +76,7 @@ impl HoneypotContext {
     ) -> HoneypotContext {
         HoneypotContext {
             sensor: sensor.to_owned(),
-            bus,
+            bus: bus.with_data_bound(MAX_DATA_BYTES),
             capture: Capture::disabled(),
             honeytokens: Arc::new(Honeytokens::empty()),
             machine: Arc::new(machine),

@@ -82,6 +82,8 @@ pub struct ApiToken {
     pub name: String,
     /// What it may do.
     pub role: Role,
+    /// The `sensor` of every event it posts (its name unless set otherwise).
+    pub sensor: String,
     /// When created.
     pub created: Timestamp,
     /// When last used to authenticate a request, if ever.
@@ -100,10 +102,13 @@ pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "initial-admin-password";
 /// Who made an API request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOwner {
-    /// The token's name (the default `sensor` of the events it posts).
+    /// The token's name (recorded in the events it posts as `data.submitted_by`).
     pub name: String,
     /// What it may do.
     pub role: Role,
+    /// The `sensor` of every event it posts: set when the token was made, its
+    /// name otherwise. Posted events naming another sensor are refused.
+    pub sensor: String,
 }
 
 /// A logged-in browser session.
@@ -248,28 +253,39 @@ impl Store {
         Ok(())
     }
 
-    /// Adds an API token given the SHA-256 (hex) of its secret.
+    /// Adds an API token given the SHA-256 (hex) of its secret; the events it
+    /// posts carry `sensor` (its name when `None`).
     pub async fn create_token(
         &self,
         name: &str,
         secret_sha256: &str,
         role: Role,
+        sensor: Option<&str>,
     ) -> Result<i64, StoreError> {
-        self.insert_named(
-            "api_tokens",
-            "token_sha256",
-            "token",
-            name,
-            secret_sha256,
-            role,
-        )
-        .await
+        let id = self
+            .insert_named(
+                "api_tokens",
+                "token_sha256",
+                "token",
+                name,
+                secret_sha256,
+                role,
+            )
+            .await?;
+        if let Some(sensor) = sensor {
+            sqlx::query("UPDATE api_tokens SET sensor = $1 WHERE id = $2")
+                .bind(sensor)
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(id)
     }
 
     /// The owner of a live (not revoked) token, by the SHA-256 of its secret.
     pub async fn token_owner(&self, secret_sha256: &str) -> Result<Option<TokenOwner>, StoreError> {
         let row = sqlx::query(
-            "SELECT name, role FROM api_tokens WHERE token_sha256 = $1 AND revoked_us IS NULL",
+            "SELECT name, role, COALESCE(sensor, name) FROM api_tokens WHERE token_sha256 = $1 AND revoked_us IS NULL",
         )
         .bind(secret_sha256)
         .fetch_optional(&self.readers)
@@ -282,6 +298,7 @@ impl Store {
                 id: format!("token {name}"),
                 reason,
             })?,
+            sensor: row.try_get(2)?,
             name,
         }))
     }
@@ -315,6 +332,9 @@ impl Store {
                         id: format!("token {name}"),
                         reason,
                     })?,
+                    sensor: row
+                        .try_get::<Option<String>, _>("sensor")?
+                        .unwrap_or_else(|| name.clone()),
                     name,
                     created: ts(row.try_get("created_us")?),
                     last_used: row.try_get::<Option<i64>, _>("last_used_us")?.map(ts),

@@ -434,6 +434,37 @@ pub struct SessionSummary {
 }
 
 impl Store {
+    /// The first of `sessions` (`data.session` values) that already has an event
+    /// of a sensor other than `sensor`, with that sensor: posted events may not
+    /// join another sensor's session (#26 item 4).
+    ///
+    /// Like [`Store::list_sessions`] this reads every event (`data.session` has
+    /// no index: one more B-tree on every honeypot event's insert); it runs once
+    /// per posted batch that names sessions, never for honeypot events.
+    pub async fn session_of_other_sensor(
+        &self,
+        sessions: &[&str],
+        sensor: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(None);
+        }
+        // A list of strings always serialises; `[]` would only match nothing.
+        let list = serde_json::to_string(sessions).unwrap_or_else(|_| "[]".into());
+        let path = data_path(field::SESSION);
+        let row = sqlx::query(&format!(
+            "SELECT json_extract(data, {path}), sensor FROM events \
+             WHERE json_extract(data, {path}) IN (SELECT value FROM json_each($1)) \
+             AND sensor <> $2 LIMIT 1"
+        ))
+        .bind(list)
+        .bind(sensor)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+    }
+
     /// The most recent honeypot sessions among events matching `filter`, newest first.
     ///
     /// This groups events by `data.session` without an index of its own, so it reads

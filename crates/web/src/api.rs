@@ -3,6 +3,11 @@
 //! Ingest answers only after the batch is committed, and a batch is all or nothing: a
 //! malformed or invalid event anywhere rejects the whole batch with a message naming
 //! the event and the field, and nothing of it is stored.
+//!
+//! Posted events are evidence, so a token cannot forge it (#26 item 4; see
+//! [`Admission`]): an event's `sensor` is its token's, the token is recorded in
+//! `data.submitted_by`, it cannot join another sensor's honeypot session or name a
+//! recording, and its time must be near now.
 
 use std::net::IpAddr;
 
@@ -11,15 +16,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use http_body_util::BodyExt;
-use nectar_event::{Event, IncomingEvent, Severity, Timestamp};
+use nectar_event::{Event, Severity, Timestamp};
 use nectar_store::{Cursor, EventFilter, KindFilter, Role};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use std::sync::atomic::Ordering;
+
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
+use crate::ingest::Admission;
 use crate::{AppState, WebConfig};
 
 pub fn routes(config: &WebConfig) -> Router<AppState> {
@@ -33,43 +40,10 @@ pub fn routes(config: &WebConfig) -> Router<AppState> {
         .route("/api/v1/sessions/{id}", get(session_detail))
         // The ingest route reads its body itself (see `read_body`).
         .layer(DefaultBodyLimit::max(
-            config.max_body_bytes.saturating_mul(DRAIN_FACTOR),
+            config
+                .max_body_bytes
+                .saturating_mul(crate::ingest::DRAIN_FACTOR),
         ))
-}
-
-/// An oversize body is read and thrown away up to this many times the limit before
-/// answering 413, so that a client still sending gets the answer instead of a
-/// connection reset; beyond that the connection is cut.
-const DRAIN_FACTOR: usize = 4;
-
-/// Reads at most `limit` bytes of `body`; `Ok(None)` when it is larger (the excess,
-/// up to `DRAIN_FACTOR` times the limit, is read and discarded).
-async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut body = body;
-    let mut bytes = Vec::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            if e.to_string().contains("length limit") {
-                ApiError::too_large("request body too large")
-            } else {
-                ApiError::bad_request(format!("could not read the request body: {e}"))
-            }
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.len());
-        if total <= limit {
-            bytes.extend_from_slice(&data);
-        } else {
-            bytes = Vec::new();
-            if total > limit.saturating_mul(DRAIN_FACTOR) {
-                break;
-            }
-        }
-    }
-    Ok((total <= limit).then_some(bytes))
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -93,94 +67,34 @@ async fn post_events(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
-    let too_large = || {
-        ApiError::too_large(format!(
-            "request body is larger than {} bytes (server.max_body_bytes); send smaller batches",
-            state.config.max_body_bytes
-        ))
+    if caller.0.sensor == *state.sensor {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} posts as sensor {:?}, this server's own name (sensor_name): only \
+             the server itself makes those events; create a token with another sensor \
+             (`nectar token create --name N --sensor S`)",
+            caller.0.name, caller.0.sensor
+        )));
+    }
+    // Each batch being read holds up to ~25 MB (see `ingest`): a few at once.
+    let Ok(_slot) = state.ingest_slots.clone().try_acquire_owned() else {
+        let refused = state.ingest_busy.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(
+            limit = state.config.max_concurrent_ingest,
+            refused,
+            "Refused a posted batch: too many are being read at once."
+        );
+        return Err(ApiError::busy(format!(
+            "{} batches are being read already (server.max_concurrent_ingest); retry shortly",
+            state.config.max_concurrent_ingest
+        )));
     };
-    let body = read_body(body, state.config.max_body_bytes)
-        .await
-        .map_err(|_| too_large())?
-        .ok_or_else(too_large)?;
-    let events = parse_batch(&body, &caller.0.name, &state.config)?;
+    let admission = Admission::new(caller.0, state.config.clone());
+    let events = crate::ingest::read_batch(body, &admission).await?;
+    admission.check_sessions(&state.store, &events).await?;
     let outcome = state.bus.submit(events).await?;
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))
-}
-
-/// Reads a JSON array or NDJSON (one event per line) body into checked events.
-fn parse_batch(
-    body: &[u8],
-    default_sensor: &str,
-    config: &WebConfig,
-) -> Result<Vec<Event>, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-    let trimmed = text.trim_start();
-    let too_many = || {
-        ApiError::too_large(format!(
-            "batch has more than {} events (server.max_batch_events); split it",
-            config.max_batch_events
-        ))
-    };
-    let mut events = Vec::new();
-    if trimmed.starts_with('[') {
-        let incoming: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| {
-            ApiError::bad_request(format!("body is not a JSON array of events: {e}"))
-        })?;
-        if incoming.len() > config.max_batch_events {
-            return Err(too_many());
-        }
-        for (index, value) in incoming.into_iter().enumerate() {
-            events.push(check_event(
-                value,
-                &format!("event {index}"),
-                default_sensor,
-                config,
-            )?);
-        }
-    } else {
-        for (number, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            if events.len() == config.max_batch_events {
-                return Err(too_many());
-            }
-            let where_ = format!("line {}", number + 1);
-            let value: Value = serde_json::from_str(line)
-                .map_err(|e| ApiError::bad_request(format!("{where_}: not JSON: {e}")))?;
-            events.push(check_event(value, &where_, default_sensor, config)?);
-        }
-    }
-    if events.is_empty() {
-        return Err(ApiError::bad_request(
-            "no events in the body: send a JSON array of events or one JSON event per line",
-        ));
-    }
-    Ok(events)
-}
-
-fn check_event(
-    value: Value,
-    where_: &str,
-    default_sensor: &str,
-    config: &WebConfig,
-) -> Result<Event, ApiError> {
-    let incoming: IncomingEvent = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            String::new()
-        } else {
-            format!(" field `{path}`")
-        };
-        ApiError::bad_request(format!("{where_}{field}: {}", e.into_inner()))
-    })?;
-    incoming
-        .into_event(default_sensor, &config.event_limits)
-        .map_err(|e| ApiError::bad_request(format!("{where_}: {e}")))
 }
 
 /// Query parameters of `GET /api/v1/events`.
@@ -275,29 +189,29 @@ impl ListParams {
     }
 }
 
+/// A page of events, streamed (see [`crate::export`]): a page of 1,000 events
+/// of the largest size is ~250 MB of JSON, which is never held at once.
 async fn list_events(
     State(state): State<AppState>,
     caller: ApiCaller,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<EventList>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     caller.require(Role::Viewer)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let (filter, cursor, limit) = params.filter().map_err(ApiError::bad_request)?;
-    let mut page = state.store.list_events(&filter, cursor, limit).await?;
-    for event in &mut page.events {
-        state.reveal(event);
-    }
-    Ok(Json(EventList {
-        events: page.events,
-        next_cursor: page.next.map(|c| c.to_string()),
-    }))
-}
-
-/// Answer of `GET /api/v1/events`.
-#[derive(Serialize)]
-struct EventList {
-    events: Vec<Event>,
-    next_cursor: Option<String>,
+    Ok(crate::export::response(
+        state,
+        crate::export::Export {
+            filter,
+            cursor,
+            rows: limit,
+            bytes: usize::MAX,
+            format: crate::export::Format::ApiPage,
+        },
+        None,
+        "application/json",
+        None,
+    ))
 }
 
 async fn get_event(
@@ -427,43 +341,6 @@ async fn session_detail(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_array_and_ndjson_and_names_errors() {
-        let config = WebConfig::default();
-        let array = br#"[{"kind":"http.request","summary":"GET /"},{"kind":"net.alarm","summary":"x","severity":"high"}]"#;
-        assert_eq!(parse_batch(array, "s", &config).unwrap().len(), 2);
-        let ndjson = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n\n{\"kind\":\"http.request\",\"summary\":\"b\"}\n";
-        assert_eq!(parse_batch(ndjson, "s", &config).unwrap().len(), 2);
-
-        let bad = br#"[{"kind":"http.request","summary":"ok"},{"kind":"nope","summary":"x"}]"#;
-        let err = parse_batch(bad, "s", &config).unwrap_err();
-        assert!(err_message(err).contains("event 1 field `kind`"));
-        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\"}\n{\"kind\":\"http.request\"}\n";
-        let message = err_message(parse_batch(bad, "s", &config).unwrap_err());
-        assert!(
-            message.contains("line 2") && message.contains("summary"),
-            "{message}"
-        );
-        let bad = b"{\"kind\":\"http.request\",\"summary\":\"a\",\"src_ip\":\"999.1.1.1\"}";
-        assert!(err_message(parse_batch(bad, "s", &config).unwrap_err()).contains("src_ip"));
-        assert!(parse_batch(b"  ", "s", &config).is_err());
-    }
-
-    fn err_message(err: ApiError) -> String {
-        format!("{err:?}")
-    }
-
-    #[test]
-    fn batch_size_is_bounded() {
-        let config = WebConfig {
-            max_batch_events: 2,
-            ..WebConfig::default()
-        };
-        let line = "{\"kind\":\"http.request\",\"summary\":\"a\"}\n";
-        assert!(parse_batch(line.repeat(3).as_bytes(), "s", &config).is_err());
-        assert!(parse_batch(line.repeat(2).as_bytes(), "s", &config).is_ok());
-    }
 
     #[test]
     fn params_name_the_bad_one() {

@@ -201,9 +201,9 @@ struct OwnPassword {
     new: String,
 }
 
-/// A person changes their own password: the current one proves who they are (the
-/// token only lets the request in), and failures count against the login rate
-/// limit like wrong logins.
+/// A person changes their own password: the token must bear their user name,
+/// the current password proves who they are, and failures count against the
+/// login rate limit like wrong logins.
 async fn change_own_password(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -214,6 +214,16 @@ async fn change_own_password(
     let change = body(change)?;
     checked_password("new", &change.new)?;
     let name = checked_name(&change.username)?.to_owned();
+    // Only the caller's own account (#26 item 3): a token may change the
+    // password of the user of its own name, so no token can make wrong
+    // attempts, and lock-outs, against anyone else's.
+    if name != caller.0.name {
+        return Err(ApiError::forbidden(format!(
+            "field `username`: token {:?} may change only the password of user {:?}; \
+             an admin resets other users' (POST /api/v1/users/{{name}}/password)",
+            caller.0.name, caller.0.name
+        )));
+    }
     if !state.limiter.allowed(ip, &name) {
         return Err(ApiError::with_status(
             StatusCode::TOO_MANY_REQUESTS,
@@ -261,7 +271,7 @@ async fn list_tokens(
     let tokens = state.store.list_tokens().await?;
     Ok(Json(json!({
         "tokens": tokens.iter().map(|t| json!({
-            "name": t.name, "role": t.role.as_str(), "created": t.created,
+            "name": t.name, "role": t.role.as_str(), "sensor": t.sensor, "created": t.created,
             "last_used": t.last_used, "revoked": t.revoked,
         })).collect::<Vec<_>>()
     })))
@@ -273,6 +283,8 @@ async fn list_tokens(
 struct NewToken {
     name: String,
     role: Option<String>,
+    /// The `sensor` of the events it posts; its name when absent.
+    sensor: Option<String>,
 }
 
 async fn create_token(
@@ -284,16 +296,25 @@ async fn create_token(
     let new = body(new)?;
     let name = checked_name(&new.name)?.to_owned();
     let role = checked_role(new.role.as_deref())?;
+    let sensor = match new.sensor.as_deref().map(str::trim) {
+        Some(sensor) if valid_name(sensor) => sensor.to_owned(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "field `sensor`: 1 to 64 letters, digits, '-', '_', '.' or '@'",
+            ));
+        }
+        None => name.clone(),
+    };
     let secret = format!("nct_{}", new_secret());
     state
         .store
-        .create_token(&name, &sha256_hex(&secret), role)
+        .create_token(&name, &sha256_hex(&secret), role, Some(&sensor))
         .await
         .map_err(store_error)?;
-    info!(by = %caller.0.name, token = %name, %role, "API token created through the API.");
+    info!(by = %caller.0.name, token = %name, %role, %sensor, "API token created through the API.");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"name": name, "role": role.as_str(), "token": secret})),
+        Json(json!({"name": name, "role": role.as_str(), "sensor": sensor, "token": secret})),
     ))
 }
 

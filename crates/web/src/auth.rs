@@ -134,6 +134,8 @@ impl FromRequestParts<AppState> for ApiCaller {
                 && let Some(session) = state.store.session(&sha256_hex(secret)).await?
             {
                 return Ok(ApiCaller(TokenOwner {
+                    // Sessions only read (see above); they never post events.
+                    sensor: session.user.name.clone(),
                     name: session.user.name,
                     role: session.user.role,
                 }));

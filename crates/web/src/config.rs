@@ -23,14 +23,32 @@ pub struct ServerConfig {
     pub max_batch_events: usize,
     /// How long a web login lasts, in hours.
     pub session_hours: u32,
-    /// Mark cookies Secure; set this when a TLS proxy is in front of Nectar.
-    pub secure_cookies: bool,
+    /// Mark cookies Secure (sent only over HTTPS). Unset: Secure unless the UI
+    /// listens on a loopback address, since other machines should reach it
+    /// through TLS (a proxy in front of Nectar). Set false only to serve
+    /// logins over plain HTTP beyond this machine.
+    pub secure_cookies: Option<bool>,
     /// Host names the UI and API answer to (besides `localhost` and addresses
     /// such as 127.0.0.1); a request naming another gets 421, so a site whose
     /// name was made to resolve to this machine (DNS rebinding) cannot use an
     /// analyst's browser against it. List the name people type, e.g.
     /// ["nectar.example.edu"]; "*" answers to any.
     pub allowed_hosts: Vec<String>,
+    /// Most posted batches read at once; more get 503 with Retry-After. Each
+    /// holds up to ~25 MB of parsed events while it is read.
+    pub max_concurrent_ingest: usize,
+    /// Most CSV/JSON exports of the events page running at once; more get 503.
+    pub max_concurrent_exports: usize,
+    /// Most bytes of events one export sends (default 256 MiB); an export
+    /// stops there and says so (its limits are in the `nectar-export-limit`
+    /// header, and a CSV export's last line says where it stopped).
+    pub max_export_bytes: usize,
+    /// Posted events more than this many days old are refused (422 naming
+    /// `time`): a token cannot backdate evidence. Raise it to back-fill history.
+    pub max_event_age_days: u32,
+    /// Posted events more than this many hours ahead of the server's clock are
+    /// refused (422 naming `time`).
+    pub max_event_ahead_hours: u32,
     /// Seconds to let open requests finish at shutdown before closing them.
     pub shutdown_grace_seconds: u64,
     /// An age identity file, the private key of `honeypot.encrypt_to`: the UI and
@@ -47,8 +65,13 @@ impl Default for ServerConfig {
             max_body_bytes: web.max_body_bytes,
             max_batch_events: web.max_batch_events,
             session_hours: web.session_hours,
-            secure_cookies: web.secure_cookies,
+            secure_cookies: None,
             allowed_hosts: Vec::new(),
+            max_concurrent_ingest: web.max_concurrent_ingest,
+            max_concurrent_exports: web.max_concurrent_exports,
+            max_export_bytes: web.max_export_bytes,
+            max_event_age_days: (web.max_event_age.as_secs() / 86_400) as u32,
+            max_event_ahead_hours: (web.max_event_ahead.as_secs() / 3_600) as u32,
             shutdown_grace_seconds: 30,
             identity: PathBuf::new(),
         }
@@ -62,6 +85,14 @@ impl ServerConfig {
             ("max_body_bytes", self.max_body_bytes as u64),
             ("max_batch_events", self.max_batch_events as u64),
             ("session_hours", u64::from(self.session_hours)),
+            ("max_concurrent_ingest", self.max_concurrent_ingest as u64),
+            ("max_concurrent_exports", self.max_concurrent_exports as u64),
+            ("max_export_bytes", self.max_export_bytes as u64),
+            ("max_event_age_days", u64::from(self.max_event_age_days)),
+            (
+                "max_event_ahead_hours",
+                u64::from(self.max_event_ahead_hours),
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -101,9 +132,20 @@ impl ServerConfig {
         WebConfig {
             max_body_bytes: self.max_body_bytes,
             max_batch_events: self.max_batch_events,
-            secure_cookies: self.secure_cookies,
+            secure_cookies: self
+                .secure_cookies
+                .unwrap_or(!self.listen.0.ip().is_loopback()),
             session_hours: self.session_hours,
             allowed_hosts: self.allowed_hosts.clone(),
+            max_concurrent_ingest: self.max_concurrent_ingest,
+            max_concurrent_exports: self.max_concurrent_exports,
+            max_export_bytes: self.max_export_bytes,
+            max_event_age: std::time::Duration::from_secs(
+                u64::from(self.max_event_age_days) * 86_400,
+            ),
+            max_event_ahead: std::time::Duration::from_secs(
+                u64::from(self.max_event_ahead_hours) * 3_600,
+            ),
             ..WebConfig::default()
         }
     }
@@ -125,5 +167,24 @@ mod tests {
             ServerConfig::default().web_config().max_body_bytes,
             16 * 1024 * 1024
         );
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_beyond_loopback() {
+        let on = |listen: &str, set: Option<bool>| {
+            ServerConfig {
+                listen: ListenAddr(listen.parse().unwrap()),
+                secure_cookies: set,
+                ..ServerConfig::default()
+            }
+            .web_config()
+            .secure_cookies
+        };
+        assert!(!on("127.0.0.1:8080", None));
+        assert!(!on("[::1]:8080", None));
+        assert!(on("0.0.0.0:8080", None));
+        assert!(on("192.0.2.10:8080", None));
+        assert!(!on("0.0.0.0:8080", Some(false)));
+        assert!(on("127.0.0.1:8080", Some(true)));
     }
 }

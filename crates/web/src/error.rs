@@ -59,6 +59,29 @@ impl ApiError {
         }
     }
 
+    /// 422: a well-formed event this token may not post (another sensor, a
+    /// recording, a time far from now); `message` names the field.
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: message.into(),
+        }
+    }
+
+    /// 503 with `Retry-After`: a bounded resource is taken; `message` names its
+    /// configuration key.
+    pub fn busy(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
+    /// The status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// Any status.
     pub fn with_status(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
@@ -114,6 +137,12 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": self.message })),
         )
             .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Slots free up within seconds (a batch or an export ending).
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -14,7 +14,9 @@ pub mod auth;
 mod config;
 pub mod detect;
 mod error;
+mod export;
 pub mod headers;
+mod ingest;
 mod limiter;
 pub mod openapi;
 mod pages;
@@ -43,7 +45,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Most events in one posted batch (413 above).
     pub max_batch_events: usize,
-    /// Mark cookies `Secure` (set when the server is behind TLS).
+    /// Mark cookies `Secure` (`[server] secure_cookies`; by default when the
+    /// UI does not listen on loopback).
     pub secure_cookies: bool,
     /// How long a login lasts.
     pub session_hours: u32,
@@ -52,6 +55,18 @@ pub struct WebConfig {
     /// Host names served besides `localhost` and address literals (see
     /// [`headers::check_host`]); `*` serves any.
     pub allowed_hosts: Vec<String>,
+    /// Most posted batches read at once (503 with Retry-After beyond): each
+    /// holds up to ~25 MB while it is read (see `ingest`).
+    pub max_concurrent_ingest: usize,
+    /// Most exports (CSV/JSON of the events page) running at once; 503 beyond.
+    pub max_concurrent_exports: usize,
+    /// Most bytes of events one export sends; it stops (saying so) there.
+    pub max_export_bytes: usize,
+    /// Posted events older than this are refused (422 naming `time`), so a token
+    /// cannot backdate evidence into a past incident.
+    pub max_event_age: std::time::Duration,
+    /// Posted events further ahead of the server's clock than this are refused.
+    pub max_event_ahead: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -63,6 +78,11 @@ impl Default for WebConfig {
             session_hours: 12,
             event_limits: Limits::default(),
             allowed_hosts: Vec::new(),
+            max_concurrent_ingest: 4,
+            max_concurrent_exports: 4,
+            max_export_bytes: 256 * 1024 * 1024,
+            max_event_age: std::time::Duration::from_secs(30 * 86_400),
+            max_event_ahead: std::time::Duration::from_secs(86_400),
         }
     }
 }
@@ -80,6 +100,14 @@ pub struct AppState {
     /// The sensor name of the events the web server itself makes (lock-outs).
     pub(crate) sensor: Arc<str>,
     pub(crate) config: Arc<WebConfig>,
+    /// One permit per posted batch being read (`max_concurrent_ingest`).
+    pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// Batches refused because every slot was taken, since start.
+    pub(crate) ingest_busy: Arc<std::sync::atomic::AtomicU64>,
+    /// One permit per export running (`max_concurrent_exports`).
+    pub(crate) export_slots: Arc<tokio::sync::Semaphore>,
+    /// Exports refused because every slot was taken, since start.
+    pub(crate) export_busy: Arc<std::sync::atomic::AtomicU64>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) started: Instant,
     pub(crate) detector: Option<detect::DetectHandle>,
@@ -106,6 +134,14 @@ impl AppState {
             writer,
             consumers: Arc::default(),
             sensor: Arc::from("nectar"),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_ingest.max(1),
+            )),
+            ingest_busy: Arc::default(),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_exports.max(1),
+            )),
+            export_busy: Arc::default(),
             config: Arc::new(config),
             limiter: Arc::new(LoginLimiter::default()),
             started: Instant::now(),

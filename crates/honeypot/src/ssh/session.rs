@@ -440,7 +440,12 @@ impl Conn {
                     .secret(event, field::PASSWORD, bound(secret, MAX_VALUE_BYTES));
         }
         for (k, v) in extra {
-            event = event.with(k, v);
+            // The password's bytes are the password: sealed like it.
+            event = if k == field::PASSWORD_BYTES {
+                self.shared.capture.secret(event, k, &v)
+            } else {
+                event.with(k, v)
+            };
         }
         self.send(event).await;
         if let Some(token) = secret.and_then(|s| self.shared.honeytokens.exact(s)) {
@@ -783,6 +788,42 @@ impl russh::server::Handler for Conn {
         Ok(self
             .attempt(user, "password", Some(password), Vec::new(), ok)
             .await)
+    }
+
+    /// A user name or password that is not UTF-8 (russh patch 9): a failed
+    /// login like any other, as OpenSSH answers, recorded lossily with the
+    /// bytes in base64 (`username_b64`, `password_b64`, the latter sealed
+    /// with `encrypt_to` like the password).
+    async fn auth_password_bytes(
+        &mut self,
+        user: &[u8],
+        password: &[u8],
+    ) -> Result<Auth, Self::Error> {
+        let (Ok(user_text), Ok(password_text)) =
+            (std::str::from_utf8(user), std::str::from_utf8(password))
+        else {
+            use base64::Engine as _;
+            self.under_max_tries()?;
+            let b64 = |bytes: &[u8]| {
+                base64::engine::general_purpose::STANDARD
+                    .encode(&bytes[..bytes.len().min(MAX_VALUE_BYTES)])
+            };
+            let mut extra = Vec::new();
+            if std::str::from_utf8(user).is_err() {
+                extra.push((field::USERNAME_BYTES, b64(user)));
+            }
+            if std::str::from_utf8(password).is_err() {
+                extra.push((field::PASSWORD_BYTES, b64(password)));
+            }
+            let (user, password) = (
+                String::from_utf8_lossy(user),
+                String::from_utf8_lossy(password),
+            );
+            return Ok(self
+                .attempt(&user, "password", Some(&password), extra, false)
+                .await);
+        };
+        self.auth_password(user_text, password_text).await
     }
 
     async fn auth_publickey_offered(

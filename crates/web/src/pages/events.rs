@@ -6,8 +6,10 @@ use std::net::IpAddr;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use std::sync::atomic::Ordering;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use nectar_event::{Event, Kind, Severity, field};
 use uuid::Uuid;
 
@@ -15,6 +17,7 @@ use super::timerange::parse_time;
 use super::{Layout, error_page, render, storage_error};
 use crate::api::ListParams;
 use crate::auth::{CurrentUser, percent_encode};
+use crate::export::{EXPORT_ROWS, Export, Format};
 use crate::{AppState, visible};
 
 /// One row of an events table, with every attacker-controlled value made visible and
@@ -213,6 +216,9 @@ struct EventPage {
     same_source: Option<String>,
     same_session: Option<String>,
     session_id: Option<String>,
+    /// The API token that posted it (`data.submitted_by`, set by the server);
+    /// `None` for the server's own events.
+    submitted_by: Option<String>,
 }
 
 pub async fn detail(
@@ -267,6 +273,10 @@ fn event_page(layout: Layout, event: &Event) -> EventPage {
             .as_deref()
             .map(|s| format!("session={}", percent_encode(s))),
         session_id: session_id.map(|s| visible(&s, 80)),
+        submitted_by: event
+            .data
+            .get(field::SUBMITTED_BY)
+            .map(|v| visible(v.as_str().unwrap_or_default(), 80)),
         row: EventRow {
             // The table cuts the sensor's name; this page shows all of it.
             sensor: visible(&event.sensor, 20_000),
@@ -286,115 +296,70 @@ fn visible_json(data: &serde_json::Map<String, serde_json::Value>) -> String {
         .join("\n")
 }
 
-/// Most rows one export returns.
-const EXPORT_LIMIT: usize = 50_000;
-
-async fn export_events(state: &AppState, params: ListParams) -> Result<Vec<Event>, Response> {
-    let (filter, mut cursor, _) = params
-        .filter()
-        .map_err(|message| error_page(StatusCode::BAD_REQUEST, &message))?;
-    let mut events = Vec::new();
-    while events.len() < EXPORT_LIMIT {
-        let page = state
-            .store
-            .list_events(&filter, cursor, 1_000.min(EXPORT_LIMIT - events.len()))
-            .await
-            .map_err(storage_error)?;
-        events.extend(page.events.into_iter().map(|mut e| {
-            state.reveal(&mut e);
-            e
-        }));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(events)
-}
-
-fn attachment(content_type: &'static str, name: &'static str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, name),
-        ],
-        body,
+/// The current filter's export as `format`, streamed (see [`crate::export`]):
+/// newest first, at most 50,000 rows and `server.max_export_bytes`.
+async fn export(state: AppState, params: ListParams, format: Format) -> Response {
+    let (filter, _, _) = match normalise(params).filter() {
+        Ok(parsed) => parsed,
+        Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),
+    };
+    let Ok(permit) = state.export_slots.clone().try_acquire_owned() else {
+        let refused = state.export_busy.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(
+            limit = state.config.max_concurrent_exports,
+            refused,
+            "Refused an export: too many are running."
+        );
+        let mut page = error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many exports are running (server.max_concurrent_exports); try again in a moment.",
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        return page;
+    };
+    let (content_type, disposition) = match format {
+        Format::Csv => (
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"nectar-events.csv\"",
+        ),
+        _ => (
+            "application/json",
+            "attachment; filename=\"nectar-events.json\"",
+        ),
+    };
+    let bytes = state.config.max_export_bytes;
+    crate::export::response(
+        state,
+        Export {
+            filter,
+            cursor: None,
+            rows: EXPORT_ROWS,
+            bytes,
+            format,
+        },
+        Some(permit),
+        content_type,
+        Some(disposition),
     )
-        .into_response()
 }
 
-/// The current filter's events (newest first, at most 50,000) as CSV.
+/// The current filter's events as CSV.
 pub async fn export_csv(
     State(state): State<AppState>,
     CurrentUser(_session): CurrentUser,
     Query(params): Query<ListParams>,
 ) -> Response {
-    let events = match export_events(&state, normalise(params)).await {
-        Ok(events) => events,
-        Err(response) => return response,
-    };
-    let mut csv = String::from(
-        "id,time,sensor,kind,severity,src_ip,src_port,dst_ip,dst_port,summary,data\r\n",
-    );
-    for e in &events {
-        let cells = [
-            e.id.to_string(),
-            e.time.to_string(),
-            e.sensor.clone(),
-            e.kind.to_string(),
-            e.severity.to_string(),
-            e.src_ip.map(|i| i.to_string()).unwrap_or_default(),
-            e.src_port.map(|p| p.to_string()).unwrap_or_default(),
-            e.dst_ip.map(|i| i.to_string()).unwrap_or_default(),
-            e.dst_port.map(|p| p.to_string()).unwrap_or_default(),
-            e.summary.clone(),
-            serde_json::to_string(&e.data).unwrap_or_default(),
-        ];
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                csv.push(',');
-            }
-            csv_cell(&mut csv, cell);
-        }
-        csv.push_str("\r\n");
-    }
-    attachment(
-        "text/csv; charset=utf-8",
-        "attachment; filename=\"nectar-events.csv\"",
-        csv,
-    )
+    export(state, params, Format::Csv).await
 }
 
-/// Quotes a CSV cell, and defuses spreadsheet formulas: a cell an attacker made start
-/// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` so Excel shows it as text.
-fn csv_cell(out: &mut String, cell: &str) {
-    out.push('"');
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        out.push('\'');
-    }
-    for c in cell.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
-/// The current filter's events (newest first, at most 50,000) as a JSON array.
+/// The current filter's events as a JSON array.
 pub async fn export_json(
     State(state): State<AppState>,
     CurrentUser(_session): CurrentUser,
     Query(params): Query<ListParams>,
 ) -> Response {
-    match export_events(&state, normalise(params)).await {
-        Ok(events) => attachment(
-            "application/json",
-            "attachment; filename=\"nectar-events.json\"",
-            serde_json::to_string(&events).unwrap_or_else(|_| "[]".into()),
-        ),
-        Err(response) => response,
-    }
+    export(state, params, Format::Json).await
 }
 
 #[cfg(test)]
@@ -446,16 +411,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        let mut out = String::new();
-        csv_cell(&mut out, "=HYPERLINK(\"x\")");
-        assert_eq!(out, "\"'=HYPERLINK(\"\"x\"\")\"");
-        let mut out = String::new();
-        csv_cell(&mut out, "plain, text");
-        assert_eq!(out, "\"plain, text\"");
     }
 
     #[test]

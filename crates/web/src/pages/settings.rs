@@ -223,7 +223,7 @@ pub async fn create_token(
     let secret = format!("nct_{}", new_secret());
     if let Err(err) = state
         .store
-        .create_token(&name, &sha256_hex(&secret), role)
+        .create_token(&name, &sha256_hex(&secret), role, None)
         .await
     {
         return conflict(err);

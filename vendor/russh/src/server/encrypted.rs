@@ -923,7 +923,10 @@ impl Encrypted {
         auth_user: &mut String,
     ) -> Result<(), H::Error> {
         // https://tools.ietf.org/html/rfc4252#section-5
-        let user = map_err!(String::decode(r))?;
+        // NECTAR PATCH 9: the user name is bytes on the wire; one that is not
+        // UTF-8 is read lossily instead of ending the connection.
+        let user_bytes = map_err!(Vec::<u8>::decode(r))?;
+        let user = String::from_utf8_lossy(&user_bytes).into_owned();
         let service_name = map_err!(String::decode(r))?;
         let method = map_err!(String::decode(r))?;
         debug!("name: {user:?} {service_name:?} {method:?}",);
@@ -952,9 +955,10 @@ impl Encrypted {
                 auth_user.clear();
                 auth_user.push_str(&user);
                 let change = map_err!(u8::decode(r))? != 0;
-                let password = map_err!(String::decode(r))?;
+                // NECTAR PATCH 9: the password too (see `auth_password_bytes`).
+                let password = map_err!(Vec::<u8>::decode(r))?;
                 if change {
-                    let _new_password = map_err!(String::decode(r))?;
+                    let _new_password = map_err!(Vec::<u8>::decode(r))?;
                 }
                 map_err!(ensure_end(r))?;
                 let auth = if change {
@@ -963,7 +967,7 @@ impl Encrypted {
                         partial_success: false,
                     }
                 } else {
-                    handler.auth_password(&user, &password).await?
+                    handler.auth_password_bytes(&user_bytes, &password).await?
                 };
                 if let Auth::Accept = auth {
                     server_auth_request_success(&mut self.write);

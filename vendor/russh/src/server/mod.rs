@@ -270,6 +270,24 @@ pub trait Handler: Sized {
         async { Ok(Auth::reject()) }
     }
 
+    /// NECTAR PATCH 9: the "password" method with the user name and password
+    /// as the bytes the client sent (SSH strings need not be UTF-8). By
+    /// default, calls [`Handler::auth_password`] with both read lossily (a
+    /// byte that is not UTF-8 becomes U+FFFD); unpatched, such a request
+    /// ended the connection.
+    fn auth_password_bytes(
+        &mut self,
+        user: &[u8],
+        password: &[u8],
+    ) -> impl Future<Output = Result<Auth, Self::Error>> + Send
+    where
+        Self: Send,
+    {
+        let user = String::from_utf8_lossy(user).into_owned();
+        let password = String::from_utf8_lossy(password).into_owned();
+        async move { self.auth_password(&user, &password).await }
+    }
+
     /// Pre-authentication callback for public key authentication.
     /// This method is called when a client is:
     /// * probing public key authentication without a signature (yet) or
