@@ -68,6 +68,8 @@ pub struct FilterForm {
     pub rule: String,
     pub src_ip: String,
     pub assignee: String,
+    pub since: String,
+    pub until: String,
     pub view: String,
 }
 
@@ -100,6 +102,12 @@ pub struct QueueParams {
     pub src_ip: String,
     #[serde(default)]
     pub assignee: String,
+    /// Active at or after (RFC 3339, UTC).
+    #[serde(default)]
+    pub since: String,
+    /// Active before.
+    #[serde(default)]
+    pub until: String,
     /// A saved view: `new`, `mine` or `unassigned`.
     #[serde(default)]
     pub view: String,
@@ -118,6 +126,8 @@ impl QueueParams {
             rule: Some(self.rule.clone()),
             src_ip: Some(self.src_ip.clone()),
             assignee: Some(self.assignee.clone()),
+            since: Some(self.since.clone()),
+            until: Some(self.until.clone()),
             limit: Some(50),
             cursor: Some(self.cursor.clone()),
             ..AlertQuery::default()
@@ -145,6 +155,8 @@ impl QueueParams {
             ("rule", &self.rule),
             ("src_ip", &self.src_ip),
             ("assignee", &self.assignee),
+            ("since", &self.since),
+            ("until", &self.until),
             ("view", &self.view),
         ];
         pairs
@@ -187,6 +199,8 @@ pub async fn list(
             rule: visible(&params.rule, 128),
             src_ip: visible(&params.src_ip, 64),
             assignee: visible(&params.assignee, 64),
+            since: visible(&params.since, 40),
+            until: visible(&params.until, 40),
             view: visible(&params.view, 20),
         },
         layout,
@@ -351,6 +365,8 @@ fn serde_urlencoded_params(query: &str) -> Option<QueueParams> {
             "rule" => p.rule = v,
             "src_ip" => p.src_ip = v,
             "assignee" => p.assignee = v,
+            "since" => p.since = v,
+            "until" => p.until = v,
             "view" => p.view = v,
             _ => {}
         }
