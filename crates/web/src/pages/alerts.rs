@@ -130,7 +130,6 @@ impl QueueParams {
             until: Some(self.until.clone()),
             limit: Some(50),
             cursor: Some(self.cursor.clone()),
-            ..AlertQuery::default()
         };
         match self.view.as_str() {
             "new" => q.status = Some("new".into()),
