@@ -1,0 +1,733 @@
+//! `[notify]` of the configuration file: the channels (where messages go) and
+//! the routes (which alerts go where, how often), with the checks whose errors
+//! name the key relative to `[notify]` (`channels[2].url`) and say the fix.
+//! The doc comments are the user's documentation: `nectar config` prints them.
+//!
+//! A channel is one flat table whose `type` says which keys apply, rather than
+//! a tagged enum: serde cannot deny unknown keys through a flattened enum, and
+//! a flat table lets the check say "`host` applies to type email only".
+
+use std::collections::HashSet;
+
+use nectar_event::Severity;
+use nectar_event::config::{ConfigError, Sensitive};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Longest channel or route name.
+const MAX_NAME: usize = 64;
+
+/// `[notify]`: who is told when an alert is raised. Nothing is sent unless a
+/// route names a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Where messages can go: `[[notify.channels]]` tables.
+    pub channels: Vec<ChannelConfig>,
+    /// Which alerts go to which channels: `[[notify.routes]]` tables. An alert
+    /// that no route selects notifies nobody.
+    pub routes: Vec<RouteConfig>,
+    /// Attempts per message before it is given up (dead-letter list).
+    pub max_attempts: u32,
+    /// Hours after which an undelivered message is given up, whatever its
+    /// attempts.
+    pub max_age_hours: u64,
+    /// Seconds before the first retry; each further retry waits 3 times longer
+    /// (with ±20 % jitter), up to `retry_max_seconds`.
+    pub retry_initial_seconds: u64,
+    /// Longest wait between two attempts, in seconds (also caps a receiver's
+    /// `Retry-After`).
+    pub retry_max_seconds: u64,
+    /// Messages being sent at once, over all channels.
+    pub max_in_flight: usize,
+    /// Messages being sent at once to one channel (a slow receiver holds at
+    /// most this many of `max_in_flight`).
+    pub channel_in_flight: usize,
+    /// Messages waiting for one channel; beyond it new messages for that
+    /// channel are dropped (counted, and logged).
+    pub max_pending: usize,
+    /// Days delivered and dead messages are kept for the alert page.
+    pub keep_days: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            channels: Vec::new(),
+            routes: Vec::new(),
+            max_attempts: 10,
+            max_age_hours: 24,
+            retry_initial_seconds: 10,
+            retry_max_seconds: 4 * 3600,
+            max_in_flight: 8,
+            channel_in_flight: 2,
+            max_pending: 10_000,
+            keep_days: 30,
+        }
+    }
+}
+
+/// What a channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelType {
+    /// JSON POSTed to `url`, signed the Standard Webhooks way with `secret`.
+    Webhook,
+    /// A Slack incoming webhook at `url`.
+    Slack,
+    /// A Mattermost incoming webhook at `url`.
+    Mattermost,
+    /// Email over SMTP (`host`, `port`, `from`, `to`, `tls`, `username`,
+    /// `password`).
+    Email,
+    /// Syslog (RFC 5424) to `address` over `protocol`, in `format`.
+    Syslog,
+}
+
+impl ChannelType {
+    /// The name in the configuration file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Webhook => "webhook",
+            ChannelType::Slack => "slack",
+            ChannelType::Mattermost => "mattermost",
+            ChannelType::Email => "email",
+            ChannelType::Syslog => "syslog",
+        }
+    }
+}
+
+/// How an email channel protects its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on this host only: credentials are refused).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// Syslog transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyslogProtocol {
+    /// One datagram per message (RFC 5426); nothing confirms arrival.
+    #[default]
+    Udp,
+    /// A connection per message, octet-counting framing (RFC 6587).
+    Tcp,
+}
+
+/// Syslog message body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyslogFormat {
+    /// RFC 5424 with the alert's fields as structured data and a text message.
+    #[default]
+    Rfc5424,
+    /// RFC 5424 header with an ArcSight CEF body.
+    Cef,
+}
+
+/// `[[notify.channels]]`: one destination. Keys that do not apply to its
+/// `type` must be left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// The name routes use (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// webhook, slack, mattermost, email or syslog.
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+    /// webhook, slack, mattermost: the URL to POST to (http or https; never
+    /// printed, as incoming-webhook URLs carry their token).
+    #[serde(default)]
+    pub url: Sensitive,
+    /// webhook: the Standard Webhooks signing secret, `whsec_` and the base64
+    /// of 24 to 64 random bytes (`echo whsec_$(openssl rand -base64 32)`).
+    #[serde(default)]
+    pub secret: Sensitive,
+    /// email: the SMTP server's host name or address.
+    #[serde(default)]
+    pub host: String,
+    /// email: the SMTP port (0: 25, 587 or 465 by `tls`).
+    #[serde(default)]
+    pub port: u16,
+    /// email: the sender, `nectar@example.org` or `Nectar <nectar@example.org>`.
+    #[serde(default)]
+    pub from: String,
+    /// email: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// email: none, starttls or tls.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// email: the user name to log in with (empty: no login).
+    #[serde(default)]
+    pub username: String,
+    /// email: the password (never printed).
+    #[serde(default)]
+    pub password: Sensitive,
+    /// syslog: the receiver, `HOST:PORT`.
+    #[serde(default)]
+    pub address: String,
+    /// syslog: udp or tcp.
+    #[serde(default)]
+    pub protocol: SyslogProtocol,
+    /// syslog: rfc5424 or cef.
+    #[serde(default)]
+    pub format: SyslogFormat,
+    /// syslog: the facility number, 0 to 23 (16: local0).
+    #[serde(default = "default_facility")]
+    pub facility: u8,
+    /// Seconds one attempt may take (connecting, sending, the answer).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_facility() -> u8 {
+    16
+}
+
+fn default_timeout() -> u64 {
+    15
+}
+
+impl ChannelConfig {
+    /// A channel of `kind` called `name` with every other key at its default.
+    pub fn new(name: impl Into<String>, kind: ChannelType) -> ChannelConfig {
+        ChannelConfig {
+            name: name.into(),
+            kind,
+            url: Sensitive::default(),
+            secret: Sensitive::default(),
+            host: String::new(),
+            port: 0,
+            from: String::new(),
+            to: Vec::new(),
+            tls: SmtpTls::default(),
+            username: String::new(),
+            password: Sensitive::default(),
+            address: String::new(),
+            protocol: SyslogProtocol::default(),
+            format: SyslogFormat::default(),
+            facility: default_facility(),
+            timeout_seconds: default_timeout(),
+        }
+    }
+
+    /// The SMTP port: `port`, or the usual one for `tls`.
+    pub fn smtp_port(&self) -> u16 {
+        match (self.port, self.tls) {
+            (0, SmtpTls::None) => 25,
+            (0, SmtpTls::Starttls) => 587,
+            (0, SmtpTls::Tls) => 465,
+            (port, _) => port,
+        }
+    }
+
+    /// Checks the keys of this channel's type and refuses the others; keys are
+    /// relative to the channel's table.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_name(&self.name)?;
+        let kind = self.kind;
+        let only = |key: &'static str, set: bool, types: &[ChannelType]| {
+            if set && !types.contains(&kind) {
+                let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+                return Err(ConfigError::new(
+                    key,
+                    format!(
+                        "applies to type {} only, not {}; remove it",
+                        names.join(" or "),
+                        kind.as_str()
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        use ChannelType::*;
+        only("url", !self.url.is_empty(), &[Webhook, Slack, Mattermost])?;
+        only("secret", !self.secret.is_empty(), &[Webhook])?;
+        only("host", !self.host.is_empty(), &[Email])?;
+        only("port", self.port != 0, &[Email])?;
+        only("from", !self.from.is_empty(), &[Email])?;
+        only("to", !self.to.is_empty(), &[Email])?;
+        only("tls", self.tls != SmtpTls::default(), &[Email])?;
+        only("username", !self.username.is_empty(), &[Email])?;
+        only("password", !self.password.is_empty(), &[Email])?;
+        only("address", !self.address.is_empty(), &[Syslog])?;
+        let syslog_keys = [
+            ("protocol", self.protocol != SyslogProtocol::default()),
+            ("format", self.format != SyslogFormat::default()),
+            ("facility", self.facility != default_facility()),
+        ];
+        for (key, set) in syslog_keys {
+            only(key, set, &[Syslog])?;
+        }
+        if !(1..=300).contains(&self.timeout_seconds) {
+            return Err(ConfigError::new("timeout_seconds", "must be 1 to 300"));
+        }
+        match kind {
+            Webhook | Slack | Mattermost => {
+                check_url(self.url.expose())?;
+                if kind == Webhook {
+                    crate::sign::secret_key(self.secret.expose())
+                        .map_err(|why| ConfigError::new("secret", why))?;
+                }
+            }
+            Email => self.validate_email()?,
+            Syslog => {
+                if self.address.is_empty() {
+                    return Err(ConfigError::new(
+                        "address",
+                        "is required for a syslog channel: the receiver as HOST:PORT, e.g. \"127.0.0.1:514\"",
+                    ));
+                }
+                check_host_port(&self.address).map_err(|why| ConfigError::new("address", why))?;
+                if self.facility > 23 {
+                    return Err(ConfigError::new(
+                        "facility",
+                        "must be 0 to 23 (16 to 23 are local0 to local7)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        if self.host.is_empty() {
+            return Err(ConfigError::new(
+                "host",
+                "is required for an email channel: the SMTP server's name, e.g. \"smtp.example.org\"",
+            ));
+        }
+        if self.host.len() > 253 || self.host.contains(['/', ' ', ':']) && !is_ip(&self.host) {
+            return Err(ConfigError::new(
+                "host",
+                "must be a host name or an IP address, without a port (set `port`)",
+            ));
+        }
+        if self.from.is_empty() {
+            return Err(ConfigError::new(
+                "from",
+                "is required for an email channel, e.g. \"Nectar <nectar@example.org>\"",
+            ));
+        }
+        self.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            ConfigError::new("from", format!("{:?} is not an address: {e}", self.from))
+        })?;
+        if self.to.is_empty() {
+            return Err(ConfigError::new(
+                "to",
+                "is required for an email channel: a list of addresses, e.g. [\"soc@example.org\"]",
+            ));
+        }
+        for (i, to) in self.to.iter().enumerate() {
+            to.parse::<lettre::message::Mailbox>().map_err(|e| {
+                ConfigError::new(format!("to[{i}]"), format!("{to:?} is not an address: {e}"))
+            })?;
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            return Err(ConfigError::new(
+                if self.username.is_empty() {
+                    "username"
+                } else {
+                    "password"
+                },
+                "set both `username` and `password` to log in, or neither",
+            ));
+        }
+        if !self.username.is_empty() && self.tls == SmtpTls::None && !is_loopback(&self.host) {
+            return Err(ConfigError::new(
+                "tls",
+                "`none` would send the password in clear to another host; use \"starttls\" or \"tls\"",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[[notify.routes]]`: which alerts go to which channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// A name for the status page and the delivery list (default: `route1`,
+    /// `route2`, ... by position). Keep it when editing other routes: gathered
+    /// digests are saved under it.
+    #[serde(default)]
+    pub name: String,
+    /// The channels (by `name`) the selected alerts go to.
+    pub channels: Vec<String>,
+    /// The lowest severity selected: info, low, medium, high or critical.
+    #[serde(default = "default_min_severity")]
+    #[schemars(with = "String")]
+    pub min_severity: Severity,
+    /// Only alerts of these rule ids (empty: every rule).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Only alerts whose rule has one of these ATT&CK techniques; "T1110"
+    /// also selects its sub-techniques ("T1110.001"). Empty: any.
+    #[serde(default)]
+    pub techniques: Vec<String>,
+    /// Most messages per minute from this route (0: no limit). Alerts over the
+    /// limit are gathered into one summary sent when the minute ends.
+    #[serde(default)]
+    pub rate_limit: u32,
+    /// Seconds to gather alerts into one digest message (0: a message per
+    /// alert). The first alert opens the window.
+    #[serde(default)]
+    pub digest: u64,
+}
+
+fn default_min_severity() -> Severity {
+    Severity::Info
+}
+
+impl RouteConfig {
+    /// A route of every alert to `channels`.
+    pub fn to(channels: &[&str]) -> RouteConfig {
+        RouteConfig {
+            name: String::new(),
+            channels: channels.iter().map(|c| (*c).to_owned()).collect(),
+            min_severity: default_min_severity(),
+            rules: Vec::new(),
+            techniques: Vec::new(),
+            rate_limit: 0,
+            digest: 0,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// Checks every channel and route; keys are relative to `[notify]`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|e| e.within(format!("channels[{i}]")))?;
+            if !names.insert(channel.name.as_str()) {
+                return Err(ConfigError::new(
+                    format!("channels[{i}].name"),
+                    format!("{:?} names two channels; give each its own", channel.name),
+                ));
+            }
+        }
+        let mut route_names = HashSet::new();
+        for (i, route) in self.routes.iter().enumerate() {
+            let key = |k: &str| format!("routes[{i}].{k}");
+            if !route.name.is_empty() {
+                check_name(&route.name).map_err(|e| e.within(format!("routes[{i}]")))?;
+            }
+            let name = self.route_name(i);
+            if !route_names.insert(name.clone()) {
+                return Err(ConfigError::new(
+                    key("name"),
+                    format!("{name:?} names two routes; give each its own"),
+                ));
+            }
+            if route.channels.is_empty() {
+                return Err(ConfigError::new(
+                    key("channels"),
+                    "must name at least one channel of [[notify.channels]]",
+                ));
+            }
+            for (j, channel) in route.channels.iter().enumerate() {
+                if !names.contains(channel.as_str()) {
+                    let known: Vec<&str> = self.channels.iter().map(|c| c.name.as_str()).collect();
+                    return Err(ConfigError::new(
+                        key(&format!("channels[{j}]")),
+                        format!(
+                            "no channel is called {channel:?}; the channels are [{}] (add a [[notify.channels]] with this name, or fix the spelling)",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            for (j, t) in route.techniques.iter().enumerate() {
+                if !is_technique(t) {
+                    return Err(ConfigError::new(
+                        key(&format!("techniques[{j}]")),
+                        format!(
+                            "{t:?} is not an ATT&CK technique id like \"T1110\" or \"T1110.001\""
+                        ),
+                    ));
+                }
+            }
+            if route.digest > 86_400 {
+                return Err(ConfigError::new(
+                    key("digest"),
+                    "at most 86400 seconds (a day)",
+                ));
+            }
+        }
+        let positive = [
+            ("max_attempts", self.max_attempts as u64),
+            ("max_age_hours", self.max_age_hours),
+            ("retry_initial_seconds", self.retry_initial_seconds),
+            ("retry_max_seconds", self.retry_max_seconds),
+            ("max_in_flight", self.max_in_flight as u64),
+            ("channel_in_flight", self.channel_in_flight as u64),
+            ("max_pending", self.max_pending as u64),
+            ("keep_days", self.keep_days),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::new(key, "must be greater than 0"));
+            }
+        }
+        if self.max_attempts > 100 {
+            return Err(ConfigError::new("max_attempts", "at most 100"));
+        }
+        if self.retry_max_seconds < self.retry_initial_seconds {
+            return Err(ConfigError::new(
+                "retry_max_seconds",
+                "must be at least `retry_initial_seconds`",
+            ));
+        }
+        if self.max_in_flight > 256 || self.channel_in_flight > self.max_in_flight {
+            return Err(ConfigError::new(
+                "channel_in_flight",
+                "must be at most `max_in_flight`, itself at most 256",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name of route `index`: its `name`, or `route<index + 1>`.
+    pub fn route_name(&self, index: usize) -> String {
+        match self.routes.get(index) {
+            Some(r) if !r.name.is_empty() => r.name.clone(),
+            _ => format!("route{}", index + 1),
+        }
+    }
+
+    /// Whether any route would send anything.
+    pub fn enabled(&self) -> bool {
+        !self.routes.is_empty()
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(ConfigError::new(
+            "name",
+            format!("{name:?}: 1 to {MAX_NAME} letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_url(url: &str) -> Result<(), ConfigError> {
+    if url.is_empty() {
+        return Err(ConfigError::new(
+            "url",
+            "is required for this type: the receiver's http(s) URL",
+        ));
+    }
+    // The URL is a secret: the error shows its scheme, never the rest.
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        ConfigError::new(
+            "url",
+            format!("is not a URL ({e}); write e.g. \"https://hooks.example.org/...\""),
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ConfigError::new(
+            "url",
+            format!(
+                "must be an http:// or https:// URL with a host, not {}:",
+                parsed.scheme()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `HOST:PORT` without resolving it (the name is looked up at each send).
+pub(crate) fn check_host_port(text: &str) -> Result<(), String> {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "{text:?} has no port; write HOST:PORT, e.g. \"127.0.0.1:514\""
+        ));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains(['/', ' ']) {
+        return Err(format!("{text:?}: the host is missing or not a name"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("{text:?}: the port must be 1 to 65535")),
+    }
+}
+
+fn is_ip(host: &str) -> bool {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `T1234` or `T1234.123`.
+fn is_technique(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix('T') else {
+        return false;
+    };
+    let (main, sub) = rest.split_once('.').unwrap_or((rest, "000"));
+    main.len() == 4
+        && sub.len() == 3
+        && main.bytes().all(|b| b.is_ascii_digit())
+        && sub.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn parse(text: &str) -> NotifyConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    fn err(config: &NotifyConfig) -> String {
+        let e = config.validate().unwrap_err();
+        format!("{}: {}", e.key, e.reason)
+    }
+
+    #[test]
+    fn every_type_parses_and_checks() {
+        let config = parse(&format!(
+            r#"
+            [[channels]]
+            name = "hook"
+            type = "webhook"
+            url = "https://hooks.example.org/nectar"
+            secret = "{SECRET}"
+            [[channels]]
+            name = "chat"
+            type = "slack"
+            url = "https://hooks.slack.com/services/T0/B0/x"
+            [[channels]]
+            name = "mm"
+            type = "mattermost"
+            url = "http://127.0.0.1:8065/hooks/abc"
+            [[channels]]
+            name = "mail"
+            type = "email"
+            host = "smtp.example.org"
+            from = "Nectar <nectar@example.org>"
+            to = ["soc@example.org"]
+            username = "nectar"
+            password = "pw"
+            [[channels]]
+            name = "siem"
+            type = "syslog"
+            address = "192.0.2.1:6514"
+            protocol = "tcp"
+            format = "cef"
+            [[routes]]
+            channels = ["hook", "chat", "mm", "mail", "siem"]
+            min_severity = "high"
+            techniques = ["T1110"]
+            rate_limit = 10
+            digest = 60
+            "#
+        ));
+        config.validate().unwrap();
+        assert_eq!(config.channels[3].smtp_port(), 587);
+        assert_eq!(config.route_name(0), "route1");
+        assert!(!format!("{config:?}").contains("hooks.slack.com"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let mut config = NotifyConfig::default();
+        config
+            .channels
+            .push(ChannelConfig::new("a", ChannelType::Syslog));
+        config.channels[0].address = "127.0.0.1:514".into();
+        config.routes.push(RouteConfig::to(&["a", "b"]));
+        let e = err(&config);
+        assert!(
+            e.starts_with("routes[0].channels[1]: no channel is called \"b\""),
+            "{e}"
+        );
+        assert!(e.contains("[a]"), "{e}");
+
+        config.routes[0].channels.pop();
+        config.channels[0].host = "x".into();
+        assert_eq!(
+            err(&config),
+            "channels[0].host: applies to type email only, not syslog; remove it"
+        );
+
+        let mut hook = ChannelConfig::new("h", ChannelType::Webhook);
+        hook.url = Sensitive::new("ftp://example.org/");
+        let mut config = NotifyConfig {
+            channels: vec![hook],
+            ..NotifyConfig::default()
+        };
+        assert!(err(&config).starts_with("channels[0].url: must be an http"));
+        config.channels[0].url = Sensitive::new("https://example.org/x");
+        assert!(
+            err(&config).starts_with("channels[0].secret: "),
+            "{}",
+            err(&config)
+        );
+        config.channels[0].secret = Sensitive::new("whsec_c2hvcnQ=");
+        assert!(err(&config).contains("24 to 64"), "{}", err(&config));
+
+        let mut mail = ChannelConfig::new("m", ChannelType::Email);
+        mail.host = "smtp.example.org".into();
+        mail.from = "nectar@example.org".into();
+        let mut config = NotifyConfig {
+            channels: vec![mail],
+            ..NotifyConfig::default()
+        };
+        assert!(err(&config).starts_with("channels[0].to: is required"));
+        config.channels[0].to = vec!["not an address".into()];
+        assert!(err(&config).starts_with("channels[0].to[0]: "));
+        config.channels[0].to = vec!["soc@example.org".into()];
+        config.channels[0].username = "u".into();
+        config.channels[0].password = Sensitive::new("p");
+        config.channels[0].tls = SmtpTls::None;
+        assert!(err(&config).starts_with("channels[0].tls: `none` would send the password"));
+        config.channels[0].host = "127.0.0.1".into();
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_types_are_refused_by_serde() {
+        assert!(toml::from_str::<NotifyConfig>("[[channels]]\nname='a'\ntype='fax'").is_err());
+        assert!(toml::from_str::<NotifyConfig>("[[routes]]\nchannels=[]\ncolour='red'").is_err());
+        assert!(
+            toml::from_str::<NotifyConfig>("[[routes]]\nchannels=['a']\nmin_severity='bad'")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn techniques_look_like_attack_ids() {
+        assert!(is_technique("T1110") && is_technique("T1110.001"));
+        assert!(!is_technique("t1110") && !is_technique("T111") && !is_technique("T1110.1"));
+    }
+}
