@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use nectar_event::config::ConfigError;
 
-/// Why the notifier could not start or stopped.
+/// Why the notifier could not start (both are configuration errors: exit 2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifyError {
-    /// `[notify]` has a value that cannot work; the key is relative to
-    /// `[notify]` (the binary prefixes `notify.` and exits 2).
-    #[error("notify: {0}")]
+    /// `[notify]` has a value that cannot work; the key names it from the
+    /// file's root (`notify.routes[0].channels[1]`).
+    #[error("{0}")]
     Config(#[from] ConfigError),
     /// A channel's client could not be built (the TLS roots, the SMTP host).
     #[error("notify: channel {channel:?}: {reason}")]
@@ -22,9 +22,6 @@ pub enum NotifyError {
         /// What failed.
         reason: String,
     },
-    /// The store failed (disk full, a locked or damaged database).
-    #[error("notify: {0}")]
-    Store(#[from] nectar_store::StoreError),
 }
 
 /// How one attempt failed.

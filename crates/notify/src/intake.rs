@@ -36,6 +36,8 @@ pub(crate) struct Intake {
     origin: Origin,
     batches: BTreeMap<BatchKey, Batch>,
     offset: i64,
+    /// Notices read per step: [`PAGE`], or 1 while looking for a bad one.
+    page: usize,
     max_pending: u64,
     counters: Arc<Counters>,
 }
@@ -95,6 +97,7 @@ impl Intake {
             origin,
             batches,
             offset,
+            page: PAGE,
             max_pending,
             counters,
         })
@@ -108,7 +111,22 @@ impl Intake {
     /// Routes the next page of notices; returns how many were read (a full
     /// page means there may be more).
     pub(crate) async fn step(&mut self, now: Timestamp) -> Result<usize, StoreError> {
-        let notices = self.store.alert_notices_after(self.offset, PAGE).await?;
+        // A page with an unreadable notice is read again one notice at a
+        // time, so the bad one is found and stepped over.
+        let notices = match self.store.alert_notices_after(self.offset, self.page).await {
+            Err(StoreError::CorruptRow { .. }) if self.page > 1 => {
+                self.page = 1;
+                return Ok(1);
+            }
+            Err(StoreError::CorruptRow { id, reason }) => {
+                self.page = PAGE;
+                return self.skip_unreadable(&id, &reason).await;
+            }
+            read => {
+                self.page = PAGE;
+                read?
+            }
+        };
         let Some(last) = notices.last().map(|n| n.id) else {
             return Ok(0);
         };
@@ -170,6 +188,25 @@ impl Intake {
         self.counters.notice_offset.store(last, Ordering::Relaxed);
         self.account(&work);
         Ok(notices.len())
+    }
+
+    /// Steps over the unreadable notice right after the offset (counted as
+    /// dropped), so one bad row cannot stop every notification after it.
+    async fn skip_unreadable(&mut self, id: &str, reason: &str) -> Result<usize, StoreError> {
+        let Some(next) = self.store.next_alert_notice(self.offset).await? else {
+            return Ok(0);
+        };
+        self.store
+            .notify_commit(&NotifyCommit {
+                notice_offset: Some(next),
+                ..NotifyCommit::default()
+            })
+            .await?;
+        warn!(notice = next, row = %id, reason = %reason, "An alert notice cannot be read; it notifies nobody.");
+        self.offset = next;
+        self.counters.notice_offset.store(next, Ordering::Relaxed);
+        Counters::add(&self.counters.dropped, 1);
+        Ok(1)
     }
 
     /// Turns the batches due at `now` into digest messages; returns how many

@@ -58,11 +58,14 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    /// Checks `config` and builds every channel's client; `sensor` names this
-    /// installation in the messages. Errors are configuration errors (exit 2)
-    /// except [`NotifyError::Store`].
+    /// Checks `config` (errors name the key from the file's root:
+    /// `notify.channels[0].url`) and builds every channel's client; `sensor`
+    /// names this installation in the messages. Every error here is a
+    /// configuration error (exit 2).
     pub fn new(store: Store, config: &NotifyConfig, sensor: &str) -> Result<Notifier, NotifyError> {
-        config.validate()?;
+        config
+            .validate()
+            .map_err(|e| NotifyError::Config(e.within("notify")))?;
         let senders = config
             .channels
             .iter()

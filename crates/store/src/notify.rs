@@ -257,6 +257,17 @@ impl Store {
             .map(|o| i64::try_from(o.seq).unwrap_or(i64::MAX)))
     }
 
+    /// The position of the first alert notice after `after`, if any: how the
+    /// notifier steps over a notice it cannot read.
+    pub async fn next_alert_notice(&self, after: i64) -> Result<Option<i64>, StoreError> {
+        let (next,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(id) FROM alert_notices WHERE id > ?")
+                .bind(after)
+                .fetch_one(&self.readers)
+                .await?;
+        Ok(next)
+    }
+
     /// The batches being gathered (read once at start).
     pub async fn notify_batches(&self) -> Result<Vec<NotifyBatch>, StoreError> {
         let rows = sqlx::query(

@@ -315,3 +315,40 @@ async fn a_receiver_that_never_answers_holds_back_only_its_own_channel() {
     notifier.stop(Duration::from_millis(100)).await;
     drop(silent);
 }
+
+#[tokio::test]
+async fn an_unreadable_notice_is_stepped_over() {
+    if !require("webhook receiver", Some("sqlite3")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start("webhook.py", dir.path(), &["--secret", SECRET]);
+    let store = store(dir.path()).await;
+    let notifier = start(&store, &webhook_config(receiver.port), 10).await;
+    let before = alert("ssh-brute", "192.0.2.1", Severity::High);
+    raise(&store, &before).await;
+    // A row the notifier cannot parse, written by another program.
+    let inserted = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); \
+             c.execute(\"INSERT INTO alert_notices (alert_id, kind, at_us, alert) \
+             VALUES (x'00', 'raised', 0, 'not json')\"); c.commit()",
+        ])
+        .arg(dir.path().join("nectar.db"))
+        .status()
+        .unwrap();
+    assert!(inserted.success());
+    let after = alert("ssh-brute", "192.0.2.2", Severity::High);
+    raise(&store, &after).await;
+    let entries = receiver.wait_for(2).await;
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .map(|e| e["body"]["data"]["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [before.id.to_string(), after.id.to_string()]);
+    let status = notifier.status();
+    wait_status(&status, "one dropped", |s| s.dropped == 1).await;
+    notifier.stop(Duration::from_secs(5)).await;
+}
