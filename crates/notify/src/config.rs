@@ -726,6 +726,29 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_valid() {
+        #[derive(Deserialize)]
+        struct File {
+            notify: NotifyConfig,
+        }
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("### Notifications").nth(1).unwrap();
+        let example = section
+            .split("```toml")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let mut file: File = toml::from_str(example).unwrap();
+        // The placeholders stand for real secrets.
+        file.notify.channels[0].secret = Sensitive::new(SECRET);
+        file.notify.validate().unwrap();
+        assert_eq!(file.notify.channels.len(), 4);
+        assert_eq!(file.notify.routes[1].digest, 600);
+    }
+
+    #[test]
     fn techniques_look_like_attack_ids() {
         assert!(is_technique("T1110") && is_technique("T1110.001"));
         assert!(!is_technique("t1110") && !is_technique("T111") && !is_technique("T1110.1"));
