@@ -48,6 +48,9 @@ pub struct Config {
     pub capture: crate::detect_cfg::CaptureConfig,
     /// Where the detector's windows and alarms go besides the store.
     pub sinks: crate::detect_cfg::SinksConfig,
+    /// Notifications: who is told when an alert is raised (channels and the
+    /// routes that choose them; see README "Notifications").
+    pub notify: nectar_notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             detect: Default::default(),
             capture: Default::default(),
             sinks: Default::default(),
+            notify: Default::default(),
         }
     }
 }
@@ -147,7 +151,8 @@ impl Config {
         self.honeypot.validate().within("honeypot")?;
         self.detect.validate().within("detect")?;
         self.capture.validate().within("capture")?;
-        self.sinks.validate().within("sinks")
+        self.sinks.validate().within("sinks")?;
+        self.notify.validate().within("notify")
     }
 
     /// Every address `serve` will listen on, under its full key.

@@ -13,6 +13,7 @@ mod honeypot_http;
 mod honeypots;
 mod limits;
 mod lockout;
+mod notify;
 mod openapi;
 mod stream;
 mod util;

@@ -144,52 +144,68 @@ pub struct ChannelConfig {
     pub kind: ChannelType,
     /// webhook, slack, mattermost: the URL to POST to (http or https; never
     /// printed, as incoming-webhook URLs carry their token).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Sensitive::is_empty")]
     pub url: Sensitive,
     /// webhook: the Standard Webhooks signing secret, `whsec_` and the base64
     /// of 24 to 64 random bytes (`echo whsec_$(openssl rand -base64 32)`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Sensitive::is_empty")]
     pub secret: Sensitive,
     /// email: the SMTP server's host name or address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub host: String,
     /// email: the SMTP port (0: 25, 587 or 465 by `tls`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub port: u16,
     /// email: the sender, `nectar@example.org` or `Nectar <nectar@example.org>`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub from: String,
     /// email: the recipients.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to: Vec<String>,
     /// email: none, starttls or tls.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tls: SmtpTls,
     /// email: the user name to log in with (empty: no login).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub username: String,
     /// email: the password (never printed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Sensitive::is_empty")]
     pub password: Sensitive,
     /// syslog: the receiver, `HOST:PORT`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
     /// syslog: udp or tcp.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub protocol: SyslogProtocol,
     /// syslog: rfc5424 or cef.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub format: SyslogFormat,
     /// syslog: the facility number, 0 to 23 (16: local0).
-    #[serde(default = "default_facility")]
+    #[serde(
+        default = "default_facility",
+        skip_serializing_if = "is_default_facility"
+    )]
     pub facility: u8,
     /// Seconds one attempt may take (connecting, sending, the answer).
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
 }
 
+// Keys a channel's type does not use are left out of `nectar config`.
+fn is_zero(port: &u16) -> bool {
+    *port == 0
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 fn default_facility() -> u8 {
     16
+}
+
+fn is_default_facility(facility: &u8) -> bool {
+    *facility == default_facility()
 }
 
 fn default_timeout() -> u64 {
@@ -358,7 +374,7 @@ pub struct RouteConfig {
     /// A name for the status page and the delivery list (default: `route1`,
     /// `route2`, ... by position). Keep it when editing other routes: gathered
     /// digests are saved under it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// The channels (by `name`) the selected alerts go to.
     pub channels: Vec<String>,
@@ -367,11 +383,11 @@ pub struct RouteConfig {
     #[schemars(with = "String")]
     pub min_severity: Severity,
     /// Only alerts of these rule ids (empty: every rule).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
     /// Only alerts whose rule has one of these ATT&CK techniques; "T1110"
     /// also selects its sub-techniques ("T1110.001"). Empty: any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub techniques: Vec<String>,
     /// Most messages per minute from this route (0: no limit). Alerts over the
     /// limit are gathered into one summary sent when the minute ends.

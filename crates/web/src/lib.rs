@@ -86,6 +86,8 @@ pub struct AppState {
     pub(crate) identity: Option<Arc<nectar_capture::seal::Opener>>,
     /// The data directory, where session recordings are (for the session page).
     pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// The notifier's counters, when `serve` runs one.
+    pub(crate) notify: Option<nectar_notify::StatusHandle>,
 }
 
 impl AppState {
@@ -109,6 +111,7 @@ impl AppState {
             detector: None,
             identity: None,
             data_dir: None,
+            notify: None,
         }
     }
 
@@ -145,6 +148,13 @@ impl AppState {
         }
     }
 
+    /// Reports the notifier's counters in `/api/v1/status` and on the Settings
+    /// page.
+    pub fn with_notify(mut self, notify: nectar_notify::StatusHandle) -> AppState {
+        self.notify = Some(notify);
+        self
+    }
+
     /// Adds the live network detector (`/api/v1/detect/...`).
     pub fn with_detector(mut self, detector: detect::DetectHandle) -> AppState {
         self.detector = Some(detector);
@@ -166,6 +176,9 @@ pub struct FlowStatus {
     pub writer: nectar_store::WriterCounts,
     /// The committed stream's consumers.
     pub consumers: Vec<nectar_bus::stream::ConsumerStatus>,
+    /// Notifications: messages queued, delivered, retried, dead, per channel
+    /// (null when no notifier runs).
+    pub notify: Option<nectar_notify::NotifyStatus>,
 }
 
 impl AppState {
@@ -177,6 +190,7 @@ impl AppState {
             bus: self.bus.counts(),
             writer: self.writer.counts(),
             consumers: self.consumers.iter().map(|c| c.status()).collect(),
+            notify: self.notify.as_ref().map(|n| n.snapshot()),
         }
     }
 }

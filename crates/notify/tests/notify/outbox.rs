@@ -328,7 +328,7 @@ async fn an_unreadable_notice_is_stepped_over() {
     let before = alert("ssh-brute", "192.0.2.1", Severity::High);
     raise(&store, &before).await;
     // A row the notifier cannot parse, written by another program.
-    let inserted = std::process::Command::new("python3")
+    let inserted = std::process::Command::new(python())
         .args([
             "-c",
             "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); \

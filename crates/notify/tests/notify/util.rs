@@ -20,11 +20,32 @@ use uuid::Uuid;
 /// A Standard Webhooks secret (32 bytes).
 pub const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC0zMg==";
 
+/// The Python to run receivers with: one that has aiosmtpd if any does
+/// (Debian's, where CI installs python3-aiosmtpd, may not be first on the
+/// PATH), else the first python3.
+pub fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let imports = |python: &str, module: &str| {
+            Command::new(python)
+                .args(["-c", &format!("import {module}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        ["python3", "/usr/bin/python3"]
+            .into_iter()
+            .find(|p| imports(p, "aiosmtpd"))
+            .unwrap_or("python3")
+    })
+}
+
 /// True when the test can run: python3 (and `module`, if given) importable.
 /// Missing: skip locally, fail under `CI=true` (.ci/run installs them).
 pub fn require(what: &str, module: Option<&str>) -> bool {
     let import = module.map_or("import json".to_owned(), |m| format!("import {m}"));
-    let ok = Command::new("python3")
+    let ok = Command::new(python())
         .args(["-c", &import])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,7 +81,7 @@ impl Receiver {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/notify/receivers")
             .join(script);
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python())
             .arg(path)
             .arg(&log)
             .args(args)

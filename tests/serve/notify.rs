@@ -1,0 +1,227 @@
+//! Notifications in `nectar serve`: an alert notice in the store reaches a
+//! local webhook receiver (Python, verifying the Standard Webhooks signature)
+//! and the notifier's counters appear in `/api/v1/status`; a route naming a
+//! channel that does not exist stops `serve` with exit code 2.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nectar_event::{Alert, AlertRule, AlertStatus, Severity, Timestamp};
+use serde_json::Value;
+
+use crate::util::*;
+
+const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC0zMg==";
+const RECEIVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/crates/notify/tests/notify/receivers/webhook.py"
+);
+
+fn python_available() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var("CI").as_deref() != Ok("true"),
+        "python3 is needed (the webhook receiver)"
+    );
+    ok
+}
+
+/// Runs `python3 -c CODE DB ARGS...` against the running server's database.
+fn sqlite(db: &Path, code: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn alert() -> Alert {
+    let at = Timestamp::now();
+    Alert {
+        id: uuid::Uuid::now_v7(),
+        rule: AlertRule {
+            id: "ssh-brute-force".into(),
+            title: "SSH brute force".into(),
+            level: Severity::High,
+            techniques: vec!["T1110.001".into()],
+        },
+        title: "SSH brute force from 203.0.113.7".into(),
+        severity: Severity::High,
+        status: AlertStatus::New,
+        resolution: None,
+        assignee: None,
+        group: BTreeMap::from([("src_ip".to_owned(), "203.0.113.7".to_owned())]),
+        fingerprint: "ssh-brute-force|203.0.113.7".into(),
+        count: 10,
+        silenced: 0,
+        first_seen: at,
+        last_seen: at,
+        first_event: uuid::Uuid::now_v7(),
+        last_event: uuid::Uuid::now_v7(),
+        observables: Vec::new(),
+        previous: None,
+        incident: None,
+    }
+}
+
+#[test]
+fn an_alert_notice_reaches_a_webhook_and_the_status_counts_it() {
+    if !python_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let log = dir.path().join("webhook.jsonl");
+    let mut receiver = Command::new("python3")
+        .arg(RECEIVER)
+        .arg(&log)
+        .args(["--secret", SECRET])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(receiver.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[notify.channels]]\nname = \"soc\"\ntype = \"webhook\"\n\
+             url = \"http://127.0.0.1:{port}/nectar\"\nsecret = \"{SECRET}\"\n\
+             [[notify.routes]]\nchannels = [\"soc\"]\nmin_severity = \"high\"\n"
+        ),
+    )
+    .unwrap();
+    let token = token(&data, "reader", "viewer");
+    let mut server = Server::start(&data, Some(&config));
+    let db = data.join("nectar.db");
+
+    // The rules stage writes notices; here a test writes one, once the
+    // notifier has its offset (a first start begins after existing notices).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sqlite(
+        &db,
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); \
+         print(c.execute(\"SELECT COUNT(*) FROM consumer_offsets WHERE name = 'notify'\").fetchone()[0])",
+        &[],
+    )
+    .trim()
+        != "1"
+    {
+        assert!(Instant::now() < deadline, "the notifier did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alert = alert();
+    sqlite(
+        &db,
+        "import sqlite3, sys, uuid; c = sqlite3.connect(sys.argv[1], timeout=10); \
+         c.execute(\"INSERT INTO alert_notices (alert_id, kind, at_us, alert) VALUES (?, 'raised', ?, ?)\", \
+         (uuid.UUID(sys.argv[2]).bytes, int(sys.argv[3]), sys.argv[4])); c.commit()",
+        &[
+            &alert.id.to_string(),
+            &Timestamp::now().as_micros().to_string(),
+            &serde_json::to_string(&alert).unwrap(),
+        ],
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let entries: Vec<Value> = loop {
+        let entries: Vec<Value> = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if !entries.is_empty() {
+            break entries;
+        }
+        assert!(Instant::now() < deadline, "the webhook received nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["verified"], true, "{}", entries[0]);
+    assert_eq!(entries[0]["body"]["data"]["id"], alert.id.to_string());
+    assert_eq!(entries[0]["body"]["sensor"], "nectar");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let notify = loop {
+        let status: Value = client()
+            .get(format!("{}/api/v1/status", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if status["notify"]["delivered"] == 1 {
+            break status["notify"].clone();
+        }
+        assert!(Instant::now() < deadline, "status: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(notify["channels"][0]["name"], "soc");
+    assert_eq!(notify["channels"][0]["type"], "webhook");
+    assert_eq!(
+        (notify["dead"].as_u64(), notify["pending"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let cookie = web_login(&server, &data);
+    let page = client()
+        .get(format!("{}/settings", server.url))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("id=\"notify-channels\""), "{page}");
+    assert!(
+        page.contains("<td>soc</td><td>webhook</td><td>1</td>"),
+        "{page}"
+    );
+
+    assert!(server.sigterm().success());
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+}
+
+#[test]
+fn a_route_to_an_unknown_channel_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        "[[notify.channels]]\nname = \"siem\"\ntype = \"syslog\"\naddress = \"127.0.0.1:514\"\n\
+         [[notify.routes]]\nchannels = [\"sime\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("NECTAR_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("key `notify.routes[0].channels[0]`: no channel is called \"sime\""),
+        "{stderr}"
+    );
+}
