@@ -274,7 +274,7 @@ impl Store {
             "SELECT route, kind, opened_us, due_us, count, alerts FROM notify_batches \
              ORDER BY due_us",
         )
-        .fetch_all(&self.writer)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|row| {
@@ -301,8 +301,9 @@ impl Store {
     }
 
     /// Up to `limit` pending deliveries of `channel` due at `now`, oldest due
-    /// first. Read on the writer connection: the loop must see the outcome it
-    /// just wrote, not a reader's older snapshot.
+    /// first. Read on a reader connection (never holding up the event
+    /// writer): each statement is its own read transaction, so it sees every
+    /// outcome committed before it.
     pub async fn notify_due(
         &self,
         channel: &str,
@@ -317,7 +318,7 @@ impl Store {
         .bind(channel)
         .bind(now.as_micros())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter()
             .map(|row| {
@@ -339,7 +340,7 @@ impl Store {
         let (next,): (Option<i64>,) = sqlx::query_as(
             "SELECT MIN(next_attempt_us) FROM notify_deliveries WHERE status = 'pending'",
         )
-        .fetch_one(&self.writer)
+        .fetch_one(&self.readers)
         .await?;
         Ok(next.and_then(Timestamp::from_micros))
     }
@@ -459,7 +460,7 @@ impl Store {
             "SELECT channel, COUNT(*) FROM notify_deliveries WHERE status = 'pending' \
              GROUP BY channel ORDER BY channel",
         )
-        .fetch_all(&self.writer)
+        .fetch_all(&self.readers)
         .await?;
         Ok(rows
             .into_iter()
