@@ -8,6 +8,7 @@
 //! a flat table lets the check say "`host` applies to type email only".
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use nectar_event::Severity;
 use nectar_event::config::{ConfigError, Sensitive};
@@ -186,12 +187,21 @@ pub struct ChannelConfig {
         skip_serializing_if = "is_default_facility"
     )]
     pub facility: u8,
+    /// webhook, slack, mattermost, email: a PEM file of certificate
+    /// authorities trusted besides the system's (an internal CA), for https
+    /// URLs and `tls` = starttls or tls.
+    #[serde(default, skip_serializing_if = "is_empty_path")]
+    pub ca_file: PathBuf,
     /// Seconds one attempt may take (connecting, sending, the answer).
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
 }
 
 // Keys a channel's type does not use are left out of `nectar config`.
+fn is_empty_path(path: &Path) -> bool {
+    path.as_os_str().is_empty()
+}
+
 fn is_zero(port: &u16) -> bool {
     *port == 0
 }
@@ -231,6 +241,7 @@ impl ChannelConfig {
             protocol: SyslogProtocol::default(),
             format: SyslogFormat::default(),
             facility: default_facility(),
+            ca_file: PathBuf::new(),
             timeout_seconds: default_timeout(),
         }
     }
@@ -282,6 +293,20 @@ impl ChannelConfig {
         ];
         for (key, set) in syslog_keys {
             only(key, set, &[Syslog])?;
+        }
+        only(
+            "ca_file",
+            !is_empty_path(&self.ca_file),
+            &[Webhook, Slack, Mattermost, Email],
+        )?;
+        if !is_empty_path(&self.ca_file) && !self.ca_file.is_file() {
+            return Err(ConfigError::new(
+                "ca_file",
+                format!(
+                    "{} is not a file; give the PEM file of the certificate authority",
+                    self.ca_file.display()
+                ),
+            ));
         }
         if !(1..=300).contains(&self.timeout_seconds) {
             return Err(ConfigError::new("timeout_seconds", "must be 1 to 300"));

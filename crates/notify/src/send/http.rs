@@ -33,17 +33,29 @@ pub struct HttpSender {
 impl HttpSender {
     /// The client for `channel`.
     pub fn build(channel: &ChannelConfig) -> Result<HttpSender, NotifyError> {
+        let fail = |reason: String| NotifyError::Channel {
+            channel: channel.name.clone(),
+            reason,
+        };
         let timeout = Duration::from_secs(channel.timeout_seconds);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Nectar/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("Nectar/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = super::ca_file(channel)? {
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| fail(format!("ca_file: not PEM certificates: {e}")))?;
+            if roots.is_empty() {
+                return Err(fail("ca_file: no certificate in it".into()));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder
             .build()
-            .map_err(|e| NotifyError::Channel {
-                channel: channel.name.clone(),
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+            .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
         let key = match channel.kind {
             ChannelType::Webhook => {
                 Some(sign::secret_key(channel.secret.expose()).map_err(|reason| {
@@ -80,17 +92,11 @@ impl HttpSender {
                 .header("webhook-timestamp", timestamp.to_string())
                 .header("webhook-signature", signature);
         }
-        // reqwest's errors name the URL, which is a secret: say what failed
-        // without it.
-        let response = request.body(body).send().await.map_err(|e| {
-            SendError::retry(if e.is_timeout() {
-                "no answer within the channel's timeout".to_owned()
-            } else if e.is_connect() {
-                "cannot connect to the receiver".to_owned()
-            } else {
-                format!("request failed: {}", e.without_url())
-            })
-        })?;
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SendError::retry(describe(e)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -129,6 +135,29 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// What failed, with its causes (a refused connection, an unknown
+/// certificate authority), without the URL: reqwest's own message names it,
+/// and an incoming-webhook URL is a secret.
+fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "no answer within the channel's timeout".into();
+    }
+    let what = if error.is_connect() {
+        "cannot connect to the receiver"
+    } else {
+        "the request failed"
+    };
+    let mut text = what.to_owned();
+    let error = error.without_url();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// `: ` and the start of the body, if any, as one line.

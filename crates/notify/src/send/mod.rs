@@ -9,6 +9,19 @@ pub mod syslog;
 
 use nectar_store::DueDelivery;
 
+/// The PEM bytes of a channel's `ca_file`, if it has one.
+fn ca_file(channel: &ChannelConfig) -> Result<Option<Vec<u8>>, NotifyError> {
+    if channel.ca_file.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    std::fs::read(&channel.ca_file)
+        .map(Some)
+        .map_err(|e| NotifyError::Channel {
+            channel: channel.name.clone(),
+            reason: format!("cannot read ca_file {}: {e}", channel.ca_file.display()),
+        })
+}
+
 use crate::config::{ChannelConfig, ChannelType};
 use crate::error::{NotifyError, SendError};
 

@@ -1,6 +1,6 @@
 //! Email over SMTP with lettre: STARTTLS (required, not opportunistic) or TLS
-//! from the first byte, with the system's CA store, logging in when a user
-//! name is set; plain SMTP only as configured (a relay on this host). A
+//! from the first byte, trusting the system's CA store and the channel's
+//! `ca_file`, logging in when a user name is set; plain SMTP only as configured (a relay on this host). A
 //! message per attempt, no connection pool: notifications are few.
 //!
 //! The `Message-ID` is the delivery's id, the same on every retry, so a mail
@@ -11,6 +11,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use nectar_store::DueDelivery;
 
@@ -42,13 +43,24 @@ impl SmtpSender {
             reason,
         };
         let host = channel.host.as_str();
-        let builder = match channel.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| fail(format!("TLS for {host}: {e}")))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| fail(format!("TLS for {host}: {e}")))?,
+        let mut tls = TlsParameters::builder(host.to_owned());
+        if let Some(pem) = super::ca_file(channel)? {
+            let roots = Certificate::from_pem(&pem).map_err(|e| fail(format!("ca_file: {e}")))?;
+            tls = tls.add_root_certificate(roots);
+        }
+        let tls = || {
+            tls.clone()
+                .build_rustls()
+                .map_err(|e| fail(format!("TLS for {host}: {e}")))
         };
+        // STARTTLS is required, not opportunistic: a server that does not
+        // offer it gets neither the password nor the message.
+        let builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(match channel.tls {
+                SmtpTls::None => Tls::None,
+                SmtpTls::Starttls => Tls::Required(tls()?),
+                SmtpTls::Tls => Tls::Wrapper(tls()?),
+            });
         let mut builder = builder
             .port(channel.smtp_port())
             .timeout(Some(Duration::from_secs(channel.timeout_seconds)));

@@ -6,4 +6,5 @@
 
 mod channels;
 mod outbox;
+mod tls;
 mod util;

@@ -5,10 +5,12 @@ id.timestamp.body, constant-time comparison, a 5-minute timestamp window) and
 logs each request as a JSON line.
 
 Usage: webhook.py LOG [--port N] [--secret whsec_...] [--script 429:2,500,410]
+                  [--tls CERT KEY]
 --script: the answers to the first requests, in order (STATUS or
-STATUS:RETRY_AFTER); later requests get 200. Prints "PORT <n>" when ready.
+STATUS:RETRY_AFTER); later requests get 200. --tls: HTTPS with this
+certificate and key (PEM). Prints "PORT <n>" when ready.
 """
-import argparse, base64, hashlib, hmac, json, sys, time
+import argparse, base64, hashlib, hmac, json, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parser = argparse.ArgumentParser()
@@ -16,6 +18,7 @@ parser.add_argument("log")
 parser.add_argument("--port", type=int, default=0)
 parser.add_argument("--secret", default="")
 parser.add_argument("--script", default="")
+parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 args = parser.parse_args()
 key = None
 if args.secret:
@@ -81,5 +84,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+if args.tls:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*args.tls)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"PORT {server.server_address[1]}", flush=True)
 server.serve_forever()
