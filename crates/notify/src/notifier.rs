@@ -283,7 +283,10 @@ impl Notifier {
     }
 }
 
-/// A running notifier.
+/// A running notifier. Dropping the handle stops it too, as [`stop`] with no
+/// grace (running attempts are aborted and sent again at the next start).
+///
+/// [`stop`]: NotifierHandle::stop
 #[derive(Debug)]
 pub struct NotifierHandle {
     stop: watch::Sender<Option<Duration>>,

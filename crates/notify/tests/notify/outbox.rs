@@ -284,12 +284,11 @@ async fn a_receiver_that_never_answers_holds_back_only_its_own_channel() {
     let mut config = webhook_config(fast.port);
     let mut slow = ChannelConfig::new("slow", ChannelType::Slack);
     slow.url = Sensitive::new(format!("http://{}/", silent.local_addr().unwrap()));
-    slow.timeout_seconds = 1;
+    slow.timeout_seconds = 10;
     config.channels.push(slow);
     config.routes = vec![RouteConfig::to(&["slow", "hook"])];
     let store = store(dir.path()).await;
     let notifier = start(&store, &config, 20).await;
-    let started = std::time::Instant::now();
     for i in 0..6 {
         raise(
             &store,
@@ -298,21 +297,22 @@ async fn a_receiver_that_never_answers_holds_back_only_its_own_channel() {
         .await;
     }
     fast.wait_for(6).await;
-    // Six attempts at the silent receiver would take six seconds one after
-    // the other; the other channel did not wait for them.
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    // Every message reached the other receiver while no attempt at the
+    // silent one had even ended (each waits out its 10 s timeout), and the
+    // silent channel holds only its share of the attempts.
     let s = notifier.status().snapshot();
     assert_eq!(s.queued, 12);
-    assert!(s.channels[1].pending >= 4, "{s:?}");
-    assert!(
-        s.in_flight <= 2,
-        "the silent channel holds at most its share: {s:?}"
+    let slow = &s.channels[1];
+    assert_eq!(
+        (slow.failed, slow.delivered, slow.pending),
+        (0, 0, 6),
+        "{s:?}"
     );
+    assert_eq!(s.in_flight, 2, "{s:?}");
+    let stopping = std::time::Instant::now();
     notifier.stop(Duration::from_millis(100)).await;
+    // Stopping does not wait for the hung attempts beyond its grace.
+    assert!(stopping.elapsed() < Duration::from_secs(5));
     drop(silent);
 }
 
