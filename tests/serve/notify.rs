@@ -1,12 +1,13 @@
 //! Notifications in `nectar serve`: an alert notice in the store reaches a
-//! local webhook receiver (Python, verifying the Standard Webhooks signature)
-//! and the notifier's counters appear in `/api/v1/status`; a route naming a
-//! channel that does not exist stops `serve` with exit code 2.
+//! local webhook receiver (Python, verifying the Standard Webhooks signature),
+//! the notifier's counters appear in `/api/v1/status` and on the Settings
+//! page, whose dead-letter list queues a refused message again; a route
+//! naming a channel that does not exist stops `serve` with exit code 2.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nectar_event::{Alert, AlertRule, AlertStatus, Severity, Timestamp};
@@ -85,26 +86,19 @@ fn an_alert_notice_reaches_a_webhook_and_the_status_counts_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let log = dir.path().join("webhook.jsonl");
-    let mut receiver = Command::new("python3")
-        .arg(RECEIVER)
-        .arg(&log)
-        .args(["--secret", SECRET])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(receiver.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    let (mut receiver, port, log) = start_receiver(dir.path(), "webhook", &["--secret", SECRET]);
+    // A chat receiver that refuses the first message for good (410 Gone).
+    let (mut pager, pager_port, pager_log) =
+        start_receiver(dir.path(), "pager", &["--script", "410"]);
     let config = dir.path().join("nectar.toml");
     std::fs::write(
         &config,
         format!(
             "[[notify.channels]]\nname = \"soc\"\ntype = \"webhook\"\n\
              url = \"http://127.0.0.1:{port}/nectar\"\nsecret = \"{SECRET}\"\n\
-             [[notify.routes]]\nchannels = [\"soc\"]\nmin_severity = \"high\"\n"
+             [[notify.channels]]\nname = \"pager\"\ntype = \"slack\"\n\
+             url = \"http://127.0.0.1:{pager_port}/hook\"\n\
+             [[notify.routes]]\nchannels = [\"soc\", \"pager\"]\nmin_severity = \"high\"\n"
         ),
     )
     .unwrap();
@@ -140,19 +134,7 @@ fn an_alert_notice_reaches_a_webhook_and_the_status_counts_it() {
         ],
     );
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let entries: Vec<Value> = loop {
-        let entries: Vec<Value> = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if !entries.is_empty() {
-            break entries;
-        }
-        assert!(Instant::now() < deadline, "the webhook received nothing");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let entries = wait_entries(&log, 1);
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["verified"], true, "{}", entries[0]);
     assert_eq!(entries[0]["body"]["data"]["id"], alert.id.to_string());
@@ -167,7 +149,7 @@ fn an_alert_notice_reaches_a_webhook_and_the_status_counts_it() {
             .unwrap()
             .json()
             .unwrap();
-        if status["notify"]["delivered"] == 1 {
+        if status["notify"]["delivered"] == 1 && status["notify"]["dead"] == 1 {
             break status["notify"].clone();
         }
         assert!(Instant::now() < deadline, "status: {status}");
@@ -175,28 +157,98 @@ fn an_alert_notice_reaches_a_webhook_and_the_status_counts_it() {
     };
     assert_eq!(notify["channels"][0]["name"], "soc");
     assert_eq!(notify["channels"][0]["type"], "webhook");
-    assert_eq!(
-        (notify["dead"].as_u64(), notify["pending"].as_u64()),
-        (Some(0), Some(0))
-    );
+    assert_eq!(notify["pending"], 0);
+    assert_eq!(notify["channels"][1]["dead"], 1);
 
+    // The Settings page shows the channels and the dead-letter list, from
+    // which a dead message is queued again.
     let cookie = web_login(&server, &data);
-    let page = client()
-        .get(format!("{}/settings", server.url))
-        .header("cookie", cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let settings = || {
+        client()
+            .get(format!("{}/settings", server.url))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let page = settings();
     assert!(page.contains("id=\"notify-channels\""), "{page}");
     assert!(
         page.contains("<td>soc</td><td>webhook</td><td>1</td>"),
         "{page}"
     );
+    let dead = page.split("id=\"notify-dead\"").nth(1).unwrap();
+    assert!(
+        dead.contains("<td>pager</td>") && dead.contains("refused: HTTP 410"),
+        "{dead}"
+    );
+    let value = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = dead.find(&marker).unwrap() + marker.len();
+        dead[start..].split('"').next().unwrap().to_owned()
+    };
+    let answer = client()
+        .post(format!("{}/settings/notify/retry", server.url))
+        .header("cookie", &cookie)
+        .form(&[("csrf", value("csrf")), ("id", value("id"))])
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().unwrap().contains("queued again"));
+    let again = wait_entries(&pager_log, 2);
+    assert_eq!(
+        (&again[0]["status"], &again[1]["status"]),
+        (&410.into(), &200.into())
+    );
+    assert!(settings().contains("No notification was given up."));
 
     assert!(server.sigterm().success());
-    let _ = receiver.kill();
-    let _ = receiver.wait();
+    for child in [&mut receiver, &mut pager] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Starts the webhook receiver script logging to `DIR/NAME.jsonl`; returns the
+/// process, its port and its log.
+fn start_receiver(dir: &Path, name: &str, args: &[&str]) -> (Child, u16, PathBuf) {
+    let log = dir.join(format!("{name}.jsonl"));
+    let mut child = Command::new("python3")
+        .arg(RECEIVER)
+        .arg(&log)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    (child, port, log)
+}
+
+/// Waits until `log` has at least `n` entries; returns them.
+fn wait_entries(log: &Path, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let entries: Vec<Value> = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if entries.len() >= n {
+            return entries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} has {} entries",
+            log.display(),
+            entries.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
