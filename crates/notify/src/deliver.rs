@@ -81,6 +81,8 @@ impl Deliverer {
     /// Starts attempts at due rows, channel by channel, while the bounds
     /// allow.
     pub(crate) async fn dispatch(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        self.paused
+            .retain(|_, until| until.as_micros() > now.as_micros());
         for (channel, sender) in self.senders.clone() {
             if self
                 .paused
@@ -144,9 +146,13 @@ impl Deliverer {
         }
     }
 
-    /// The earliest time a paused channel may be tried again.
-    pub(crate) fn next_unpause(&self) -> Option<Timestamp> {
-        self.paused.values().copied().min_by_key(|t| t.as_micros())
+    /// The earliest time after `now` a paused channel may be tried again.
+    pub(crate) fn next_unpause(&self, now: Timestamp) -> Option<Timestamp> {
+        self.paused
+            .values()
+            .copied()
+            .filter(|t| t.as_micros() > now.as_micros())
+            .min_by_key(|t| t.as_micros())
     }
 }
 

@@ -188,21 +188,26 @@ impl Notifier {
                 deliverer.dispatch(now).await
             }
             .await;
+            let failed = stepped.is_err();
             if let Err(e) = stepped {
                 warn!(error = %e, "Notifications: the store failed; trying again.");
                 Counters::add(&self.counters.store_errors, 1);
             }
-            let wait = if more {
+            // At once when notices were read (there may be more); a full poll
+            // after a store error (never a busy loop); else until the next
+            // batch falls due or a paused channel may go on.
+            let wait = if failed {
+                self.timing.poll
+            } else if more {
                 Duration::ZERO
             } else {
+                let now = Timestamp::now();
                 let mut wait = self.timing.poll;
-                for next in [intake.next_due(), deliverer.next_unpause()]
+                for next in [intake.next_due(), deliverer.next_unpause(now)]
                     .into_iter()
                     .flatten()
                 {
-                    let until = next
-                        .as_micros()
-                        .saturating_sub(Timestamp::now().as_micros());
+                    let until = next.as_micros().saturating_sub(now.as_micros());
                     wait = wait.min(Duration::from_micros(until.max(0) as u64));
                 }
                 wait
