@@ -239,3 +239,38 @@ async fn attempt(
         pause,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::add;
+
+    #[tokio::test]
+    async fn a_pause_that_has_ended_neither_wakes_nor_holds_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&nectar_store::StoreConfig::new(dir.path().join("n.db")))
+            .await
+            .unwrap();
+        let backoff = Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            max_attempts: 3,
+            max_age: Duration::from_secs(3600),
+        };
+        let counters = Arc::new(Counters::default());
+        let mut d = Deliverer::new(store.clone(), Vec::new(), backoff, 4, 2, counters);
+        let now = Timestamp::now();
+        d.paused.insert("gone".into(), add(now, Duration::ZERO));
+        d.paused
+            .insert("later".into(), add(now, Duration::from_secs(30)));
+        assert_eq!(
+            d.next_unpause(add(now, Duration::from_secs(1))),
+            Some(add(now, Duration::from_secs(30)))
+        );
+        d.dispatch(add(now, Duration::from_secs(1))).await.unwrap();
+        assert_eq!(d.paused.len(), 1);
+        d.dispatch(add(now, Duration::from_secs(31))).await.unwrap();
+        assert_eq!(d.next_unpause(add(now, Duration::from_secs(31))), None);
+        store.close().await;
+    }
+}
