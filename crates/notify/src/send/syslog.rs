@@ -38,12 +38,12 @@ impl SyslogSender {
 
     /// Sends `delivery`'s message (already bounded to 2048 bytes).
     pub async fn send(&self, delivery: &DueDelivery) -> Result<(), SendError> {
-        tokio::time::timeout(self.timeout, self.attempt(delivery.payload.as_bytes()))
+        tokio::time::timeout(self.timeout, self.attempt(&delivery.payload))
             .await
             .map_err(|_| SendError::retry("no answer within the channel's timeout"))?
     }
 
-    async fn attempt(&self, message: &[u8]) -> Result<(), SendError> {
+    async fn attempt(&self, message: &str) -> Result<(), SendError> {
         let addr = self.resolve().await?;
         let io = |what: &str, e: std::io::Error| SendError::retry(format!("{what} {addr}: {e}"));
         match self.protocol {
@@ -57,7 +57,7 @@ impl SyslogSender {
                     .await
                     .map_err(|e| io("bind for", e))?;
                 socket
-                    .send_to(message, addr)
+                    .send_to(message.as_bytes(), addr)
                     .await
                     .map_err(|e| io("send to", e))?;
             }
@@ -65,10 +65,7 @@ impl SyslogSender {
                 let mut stream = TcpStream::connect(addr)
                     .await
                     .map_err(|e| io("connect to", e))?;
-                let framed = octet_counted(
-                    std::str::from_utf8(message)
-                        .map_err(|e| SendError::Permanent(e.to_string()))?,
-                );
+                let framed = octet_counted(message);
                 stream
                     .write_all(&framed)
                     .await
