@@ -81,6 +81,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ensure_admin(&store, &config.data_dir).await?;
     let mut topology = Topology::new();
 
+    // Notifications read the store's alert notices on their own task, never
+    // the ingest path. Started first, so a channel that cannot be built (an
+    // unreadable ca_file) stops `serve` before anything listens; always
+    // started: with no routes it only keeps its offset current, so routes
+    // added later do not replay old alerts.
+    let notifier = nectar_notify::Notifier::new(store.clone(), &config.notify, &config.sensor_name)
+        .map_err(|e| usage(e.to_string()))?
+        .spawn(&tokio::runtime::Handle::current());
+    let notify_status = notifier.status();
+    topology.add(NotifyPart(notifier));
+
     // The writer commits; its committed stream feeds the consumers (event log,
     // Cowrie log, alarms to InfluxDB), each at its own pace from its saved offset.
     let (writer, writer_task) = crate::flow::spawn_writer(&config, &store);
@@ -131,14 +142,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The honeypots hold their own senders: the bus closes once they stop.
     drop(honeypots);
     let detector = crate::live::start(&config, &bus, influx)?;
-    // Notifications read the store's alert notices on their own task, never
-    // the ingest path. Always started: with no routes it only keeps its offset
-    // current, so routes added later do not replay old alerts.
-    let notifier = nectar_notify::Notifier::new(store.clone(), &config.notify, &config.sensor_name)
-        .map_err(|e| usage(e.to_string()))?
-        .spawn(&tokio::runtime::Handle::current());
-    let notify_status = notifier.status();
-    topology.add(NotifyPart(notifier));
     if let Some(d) = &detector {
         topology.add(DetectorPart(d.clone()));
     }
