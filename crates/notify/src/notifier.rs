@@ -37,6 +37,8 @@ pub struct Timing {
     pub poll: Duration,
     /// The retry schedule.
     pub backoff: Backoff,
+    /// The window of the routes' `rate_limit` (a minute; shorter in tests).
+    pub rate_window: Duration,
 }
 
 /// A configured notifier, not yet running.
@@ -96,6 +98,7 @@ impl Notifier {
                     max_attempts: config.max_attempts,
                     max_age: Duration::from_secs(config.max_age_hours.saturating_mul(3600)),
                 },
+                rate_window: crate::route::RATE_WINDOW,
             },
             counters,
         })
@@ -137,7 +140,13 @@ impl Notifier {
             .routes
             .iter()
             .enumerate()
-            .map(|(i, r)| Route::new(self.config.route_name(i), r.clone()))
+            .map(|(i, r)| {
+                Route::new(
+                    self.config.route_name(i),
+                    r.clone(),
+                    self.timing.rate_window,
+                )
+            })
             .collect();
         let mut intake = loop {
             let started = Intake::start(

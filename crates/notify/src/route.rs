@@ -11,7 +11,7 @@ use nectar_store::NotifyBatch;
 use crate::config::RouteConfig;
 use crate::message::{AlertSummary, DIGEST_LISTED, Digest};
 
-/// How long the rate limit counts messages.
+/// How long the rate limit counts messages (`rate_limit` is per minute).
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why alerts are gathered.
@@ -112,6 +112,8 @@ pub struct Route {
     pub name: String,
     /// Its configuration.
     pub config: RouteConfig,
+    /// The rate limit's window ([`RATE_WINDOW`]; shorter in tests).
+    window: Duration,
     window_start: Option<Timestamp>,
     sent: u32,
 }
@@ -128,11 +130,13 @@ pub enum Decision {
 }
 
 impl Route {
-    /// Route `name` configured as `config`.
-    pub fn new(name: String, config: RouteConfig) -> Route {
+    /// Route `name` configured as `config`, its rate limit counted over
+    /// `window`.
+    pub fn new(name: String, config: RouteConfig, window: Duration) -> Route {
         Route {
             name,
             config,
+            window,
             window_start: None,
             sent: 0,
         }
@@ -169,7 +173,7 @@ impl Route {
             Decision::Send
         } else {
             let start = self.window_start.unwrap_or(now);
-            Decision::Gather(BatchKind::Overflow, add(start, RATE_WINDOW))
+            Decision::Gather(BatchKind::Overflow, add(start, self.window))
         }
     }
 
@@ -179,7 +183,7 @@ impl Route {
             return true;
         }
         match self.window_start {
-            Some(start) if now.as_micros() < add(start, RATE_WINDOW).as_micros() => {}
+            Some(start) if now.as_micros() < add(start, self.window).as_micros() => {}
             _ => {
                 self.window_start = Some(now);
                 self.sent = 0;
@@ -243,7 +247,7 @@ mod tests {
         let mut config = RouteConfig::to(&["c"]);
         config.min_severity = Severity::High;
         config.techniques = vec!["T1110".into()];
-        let route = Route::new("r".into(), config.clone());
+        let route = Route::new("r".into(), config.clone(), RATE_WINDOW);
         assert!(route.selects(&alert(Severity::High, "x", &["T1110.001"])));
         assert!(route.selects(&alert(Severity::Critical, "x", &["T1110"])));
         assert!(!route.selects(&alert(Severity::Medium, "x", &["T1110"])));
@@ -251,7 +255,7 @@ mod tests {
         assert!(!route.selects(&alert(Severity::High, "x", &[])));
         config.techniques.clear();
         config.rules = vec!["ssh-brute".into()];
-        let route = Route::new("r".into(), config);
+        let route = Route::new("r".into(), config, RATE_WINDOW);
         assert!(route.selects(&alert(Severity::High, "ssh-brute", &[])));
         assert!(!route.selects(&alert(Severity::High, "other", &[])));
     }
@@ -260,7 +264,7 @@ mod tests {
     fn over_the_rate_limit_alerts_are_gathered_until_the_minute_ends() {
         let mut config = RouteConfig::to(&["c"]);
         config.rate_limit = 2;
-        let mut route = Route::new("r".into(), config);
+        let mut route = Route::new("r".into(), config, RATE_WINDOW);
         let a = alert(Severity::High, "x", &[]);
         assert_eq!(route.decide(&a, at(0)), Decision::Send);
         assert_eq!(route.decide(&a, at(10)), Decision::Send);
@@ -275,7 +279,7 @@ mod tests {
     fn a_digest_route_gathers_everything_and_batches_round_trip() {
         let mut config = RouteConfig::to(&["c"]);
         config.digest = 300;
-        let mut route = Route::new("r".into(), config);
+        let mut route = Route::new("r".into(), config, RATE_WINDOW);
         let a = alert(Severity::Low, "x", &[]);
         assert_eq!(
             route.decide(&a, at(5)),

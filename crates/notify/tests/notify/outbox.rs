@@ -273,6 +273,47 @@ async fn a_digest_gathers_alerts_into_one_message_across_a_restart() {
 }
 
 #[tokio::test]
+async fn over_the_rate_limit_alerts_arrive_as_one_summary() {
+    if !require("webhook receiver", None) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start("webhook.py", dir.path(), &["--secret", SECRET]);
+    let mut config = webhook_config(receiver.port);
+    config.routes[0].rate_limit = 2;
+    let store = store(dir.path()).await;
+    let notifier = start(&store, &config, 10).await;
+    let mut alerts = Vec::new();
+    for i in 0..5 {
+        let a = alert("ssh-brute", &format!("192.0.2.{i}"), Severity::High);
+        raise(&store, &a).await;
+        alerts.push(a);
+    }
+    // Two messages in the window (the test's window is a second), then one
+    // summary of the other three when it ends.
+    let entries = receiver.wait_for(3).await;
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["body"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["alert.raised", "alert.raised", "alert.digest"]);
+    let summary = &entries[2]["body"]["data"];
+    assert_eq!(
+        (summary["reason"].as_str(), summary["count"].as_u64()),
+        (Some("overflow"), Some(3))
+    );
+    let status = notifier.status();
+    wait_status(&status, "3 delivered", |s| s.delivered == 3).await;
+    assert_eq!(status.snapshot().gathered, 3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.entries().len(), 3);
+    for a in &alerts {
+        assert_eq!(store.notify_deliveries_of(a.id).await.unwrap().len(), 1);
+    }
+    notifier.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
 async fn a_receiver_that_never_answers_holds_back_only_its_own_channel() {
     if !require("webhook receiver", None) {
         return;

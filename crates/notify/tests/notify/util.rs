@@ -197,7 +197,8 @@ pub async fn raise(store: &Store, alert: &Alert) {
         .unwrap();
 }
 
-/// Test timing: look every 20 ms, retry after 100 ms growing to 1 s.
+/// Test timing: look every 20 ms, retry after 100 ms growing to 1 s, rate
+/// limits per second instead of per minute.
 pub fn timing(max_attempts: u32) -> Timing {
     Timing {
         poll: Duration::from_millis(20),
@@ -207,6 +208,7 @@ pub fn timing(max_attempts: u32) -> Timing {
             max_attempts,
             max_age: Duration::from_secs(3600),
         },
+        rate_window: Duration::from_secs(1),
     }
 }
 
