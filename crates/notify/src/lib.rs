@@ -10,12 +10,13 @@
 //! the feed offset, and sent from there with retries, backoff and jitter, a
 //! bound after which it is dead (listed, retryable by hand), and counters.
 //!
-//! Wiring (the binary): [`NotifyConfig`] is `[notify]`;
-//! [`Notifier::new`] checks it and builds the clients, [`Notifier::spawn`]
-//! starts the task, [`NotifierHandle::status`] gives the counters for
-//! `/api/v1/status`, [`NotifierHandle::stop`] stops it. The alert page and
-//! the dead-letter list read the store (`Store::notify_deliveries_of`,
-//! `Store::notify_dead`, `Store::notify_retry`).
+//! Wiring (done in `nectar serve`): [`NotifyConfig`] is `[notify]`, checked
+//! with the rest of the file; [`Notifier::new`] builds every channel's client,
+//! [`Notifier::spawn`] starts the task, [`NotifierHandle::status`] gives the
+//! counters (`/api/v1/status` and the Settings page), and the topology's
+//! `NotifyPart` stops it. The alert page and the dead-letter list read the
+//! store: `Store::notify_deliveries_of`, `Store::notify_dead`,
+//! `Store::notify_retry`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

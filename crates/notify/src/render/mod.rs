@@ -1,10 +1,10 @@
 //! Payloads: one rendering per channel type, made when a message is queued
 //! and stored with it, so each retry sends the same bytes.
 //!
-//! Every renderer starts from the bounded [`Message`](crate::message::Message)
-//! and escapes for its own format; attacker text can neither break a format's
-//! framing (a newline in syslog, a `|` in CEF, a `<!channel>` in Slack) nor
-//! make a message grow past a fixed size.
+//! Every renderer starts from the bounded [`Message`] and escapes for its
+//! own format; attacker text can neither break a format's framing (a newline
+//! in syslog, a `|` in CEF, a `<!channel>` in Slack) nor make a message grow
+//! past a fixed size.
 
 pub mod cef;
 pub mod chat;
