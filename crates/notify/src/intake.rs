@@ -79,15 +79,21 @@ impl Intake {
             }
         };
         let mut batches = BTreeMap::new();
+        let mut unreadable = NotifyCommit::default();
         for row in store.notify_batches().await? {
             match Batch::from_row(&row) {
                 Some(batch) => {
                     batches.insert((batch.route.clone(), batch.kind), batch);
                 }
                 None => {
-                    warn!(route = %row.route, kind = %row.kind, "A saved notification batch is unreadable; it is dropped when due.")
+                    warn!(route = %row.route, kind = %row.kind, alerts = row.count, "A saved notification batch is unreadable; its alerts are not sent.");
+                    Counters::add(&counters.dropped, row.count);
+                    unreadable.delete_batches.push((row.route, row.kind));
                 }
             }
+        }
+        if !unreadable.delete_batches.is_empty() {
+            store.notify_commit(&unreadable).await?;
         }
         counters.notice_offset.store(offset, Ordering::Relaxed);
         Ok(Intake {
