@@ -51,8 +51,10 @@ struct Work {
 }
 
 impl Intake {
-    /// Loads the offset and the saved batches. A notifier that never ran
-    /// starts after the notices already stored (it does not send the past).
+    /// Loads the offset and the saved batches. The offset is set by the
+    /// store's migration (after the notices raised before notifications
+    /// existed); should its row be missing, the notifier starts after the
+    /// notices already stored rather than sending the past.
     pub(crate) async fn start(
         store: Store,
         routes: Vec<Route>,

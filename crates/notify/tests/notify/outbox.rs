@@ -175,6 +175,22 @@ async fn a_refusal_for_good_is_dead_at_once() {
 }
 
 #[tokio::test]
+async fn an_alert_raised_before_the_first_start_is_announced() {
+    if !require("webhook receiver", None) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start("webhook.py", dir.path(), &["--secret", SECRET]);
+    let store = store(dir.path()).await;
+    let early = alert("ssh-brute", "192.0.2.99", Severity::High);
+    raise(&store, &early).await;
+    let notifier = start(&store, &webhook_config(receiver.port), 10).await;
+    let entries = receiver.wait_for(1).await;
+    assert_eq!(entries[0]["body"]["data"]["id"], early.id.to_string());
+    notifier.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
 async fn a_restarted_notifier_resumes_without_loss_or_duplicates() {
     if !require("webhook receiver", None) {
         return;

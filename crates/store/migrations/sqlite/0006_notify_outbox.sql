@@ -53,3 +53,9 @@ CREATE TABLE notify_batches (
     alerts    TEXT   NOT NULL,
     PRIMARY KEY (route, kind)
 );
+
+-- The notifier's position in the alert notice feed: alerts raised before this
+-- migration are not announced now; every one after it is, from the first
+-- start on (no race between the first start and the first alert).
+INSERT INTO consumer_offsets (name, seq, checkpoint, updated_us)
+SELECT 'notify', COALESCE(MAX(id), 0), '', 0 FROM alert_notices;
