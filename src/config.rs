@@ -50,6 +50,9 @@ pub struct Config {
     pub sinks: crate::detect_cfg::SinksConfig,
     /// Sigma rules that turn committed events into alerts.
     pub rules: nectar_rules::RulesSection,
+    /// Notifications: who is told when an alert is raised (channels and the
+    /// routes that choose them; see README "Notifications").
+    pub notify: nectar_notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             capture: Default::default(),
             sinks: Default::default(),
             rules: Default::default(),
+            notify: Default::default(),
         }
     }
 }
@@ -151,7 +155,8 @@ impl Config {
         self.detect.validate().within("detect")?;
         self.capture.validate().within("capture")?;
         self.sinks.validate().within("sinks")?;
-        self.rules.validate().within("rules")
+        self.rules.validate().within("rules")?;
+        self.notify.validate().within("notify")
     }
 
     /// Every address `serve` will listen on, under its full key.

@@ -56,7 +56,7 @@ impl<'a> Printer<'a> {
     /// `[header]` and the comment of the key that holds it.
     fn table(&mut self, path: &[&str], values: &toml::Table, schema: Option<&'a Json>) {
         for (key, value) in values {
-            if !value.is_table() {
+            if !value.is_table() && tables(value).is_none() {
                 self.key(key, value, self.child(schema, key));
             }
         }
@@ -76,6 +76,27 @@ impl<'a> Printer<'a> {
                 let _ = writeln!(self.out, "[{}]", header.join("."));
             }
             self.table(&sub_path, sub, child);
+        }
+        // Arrays of tables (`[[notify.channels]]`) last: each entry under its
+        // own header, its keys documented and its secrets commented out like
+        // any table's.
+        for (key, value) in values {
+            let Some(entries) = tables(value) else {
+                continue;
+            };
+            let child = self.child(schema, key);
+            let items = child.map(|c| self.resolve(c)).and_then(|c| c.get("items"));
+            let mut sub_path = path.to_vec();
+            sub_path.push(key);
+            let header: Vec<String> = sub_path.iter().map(|k| toml_key(k)).collect();
+            for (i, entry) in entries.into_iter().enumerate() {
+                self.out.push('\n');
+                if i == 0 {
+                    self.comment(self.description(child));
+                }
+                let _ = writeln!(self.out, "[[{}]]", header.join("."));
+                self.table(&sub_path, entry, items);
+            }
         }
     }
 
@@ -191,6 +212,13 @@ impl<'a> Printer<'a> {
     }
 }
 
+/// The entries of a non-empty array whose entries are all tables (printed as
+/// `[[key]]` sections; an empty one stays `key = []`).
+fn tables(value: &toml::Value) -> Option<Vec<&toml::Table>> {
+    let array = value.as_array().filter(|a| !a.is_empty())?;
+    array.iter().map(toml::Value::as_table).collect()
+}
+
 /// A doc-comment line without rustdoc's link syntax: "[`x`](path)" and "[`x`]"
 /// become "`x`".
 fn plain(line: &str) -> String {
@@ -241,6 +269,37 @@ mod tests {
         );
         assert_eq!(toml_key("R_SYN"), "R_SYN");
         assert_eq!(toml_key("a.b"), "\"a.b\"");
+    }
+
+    #[test]
+    fn arrays_of_tables_print_as_sections_and_read_back() {
+        let text = r#"
+            [[notify.channels]]
+            name = "siem"
+            type = "syslog"
+            address = "127.0.0.1:514"
+            [[notify.channels]]
+            name = "chat"
+            type = "slack"
+            url = "https://hooks.slack.com/services/T/B/secret-token"
+            [[notify.routes]]
+            channels = ["siem", "chat"]
+            min_severity = "high"
+        "#;
+        let config = Config::parse(text).unwrap();
+        let printed = commented_toml(&config).unwrap();
+        assert!(!printed.contains("secret-token"), "{printed}");
+        assert!(
+            printed.contains("\n[[notify.channels]]\n# The name routes use"),
+            "{printed}"
+        );
+        assert!(printed.contains("# url = \"<redacted>\"  (set; secrets are not printed)"));
+        assert!(printed.contains("[[notify.routes]]\n"), "{printed}");
+        // Read back, it is the same but for the secret, which was not printed.
+        let back = toml::from_str::<Config>(&printed).unwrap();
+        let mut expected = config.clone();
+        expected.notify.channels[1].url = Sensitive::default();
+        assert_eq!(back, expected);
     }
 
     #[test]

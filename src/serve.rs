@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use nectar_bus::{BUS_LINGER, BusConfig, spawn_bus};
-use nectar_pipeline::topology::{BusPart, DetectorPart, InfluxPart, Topology, WriterPart};
+use nectar_pipeline::topology::{
+    BusPart, DetectorPart, InfluxPart, NotifyPart, Topology, WriterPart,
+};
 use nectar_store::{Role, Store};
 use nectar_web::AppState;
 use tracing::{info, warn};
@@ -79,6 +81,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ensure_admin(&store, &config.data_dir).await?;
     let mut topology = Topology::new();
 
+    // Notifications read the store's alert notices on their own task, never
+    // the ingest path. Started first, so a channel that cannot be built (an
+    // unreadable ca_file) stops `serve` before anything listens; always
+    // started: with no routes it only keeps its offset current, so routes
+    // added later do not replay old alerts.
+    let notifier = nectar_notify::Notifier::new(store.clone(), &config.notify, &config.sensor_name)
+        .map_err(|e| usage(e.to_string()))?
+        .spawn(&tokio::runtime::Handle::current());
+    let notify_status = notifier.status();
+    topology.add(NotifyPart(notifier));
+
     // The writer commits; its committed stream feeds the consumers (event log,
     // Cowrie log, alarms to InfluxDB), each at its own pace from its saved offset.
     let (writer, writer_task) = crate::flow::spawn_writer(&config, &store);
@@ -148,7 +161,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .with_consumers(probes)
     .with_rules(catalog)
     .with_sensor_name(&config.sensor_name)
-    .with_data_dir(config.data_dir.clone());
+    .with_data_dir(config.data_dir.clone())
+    .with_notify(notify_status);
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
         let identity = nectar_capture::seal::Opener::from_file(path)

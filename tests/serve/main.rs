@@ -17,6 +17,7 @@ mod honeypots;
 mod limits;
 mod lockout;
 mod memory;
+mod notify;
 mod openapi;
 mod rules_cli;
 mod stream;

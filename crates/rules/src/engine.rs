@@ -12,18 +12,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use nectar_event::{AlertRule, Event, Kind};
+use nectar_event::{AlertRule, Event};
 use rsigma_eval::event::Event as SigmaEvent;
 use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot,
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, Engine,
     EvaluationResult, TimestampFallback,
 };
-use rsigma_parser::{LogSource, SigmaCollection};
+use rsigma_parser::SigmaCollection;
 use uuid::Uuid;
 
-use crate::mapped::{ProcessView, WebserverView, process_logsource, webserver_logsource};
+use crate::mapped::{ProcessView, WebserverView};
 use crate::ruleset::{LoadError, RuleSet, severity_of, techniques};
-use crate::view::{NativeView, native_logsource};
+use crate::view::NativeView;
 
 /// How much correlation state the engine keeps (bounds on attacker-driven
 /// growth: one group per source address).
@@ -95,13 +95,13 @@ pub trait RuleEngine: Send {
 
 /// rsigma's engine, loaded with a [`RuleSet`].
 pub struct SigmaEngine {
+    /// Correlations (and, for their bookkeeping, every rule).
     engine: CorrelationEngine,
+    /// Detection, split by view.
+    parts: Partitions,
     rules: HashMap<String, Arc<AlertRule>>,
     /// Detections only correlations use: their matches raise no alert.
     quiet: HashSet<String>,
-    logsources: HashMap<Kind, LogSource>,
-    webserver: LogSource,
-    process: LogSource,
 }
 
 impl SigmaEngine {
@@ -138,12 +138,14 @@ impl SigmaEngine {
             .flat_map(|c| c.rules.iter().map(String::as_str))
             .collect();
         let mut quiet = HashSet::new();
+        let mut parts = Partitions::default();
         for (rule, (file, line)) in set.collection.rules.iter().zip(&set.rule_sources) {
             // Compiled first on its own: a rule that does not compile must not
             // be half-added to the engine.
             let added = rsigma_eval::compile_rule(rule)
                 .map(|_| ())
-                .and_then(|()| engine.add_rule(rule));
+                .and_then(|()| engine.add_rule(rule))
+                .and_then(|()| parts.add(rule));
             match added {
                 Ok(()) => {
                     let info = crate::ruleset::alert_rule_of(rule);
@@ -205,7 +207,13 @@ impl SigmaEngine {
                 filters: set.collection.filters.clone(),
                 ..SigmaCollection::new()
             };
-            if let Err(e) = engine.add_collection(&filters) {
+            let applied = engine.add_collection(&filters).and_then(|()| {
+                filters
+                    .filters
+                    .iter()
+                    .try_for_each(|f| parts.apply_filter(f))
+            });
+            if let Err(e) = applied {
                 errors.push(LoadError {
                     file: "filters".into(),
                     line: None,
@@ -213,21 +221,12 @@ impl SigmaEngine {
                 });
             }
         }
-        let logsources = Kind::ALL
-            .iter()
-            .map(|kind| {
-                let probe = Event::new("", *kind, nectar_event::Severity::Info, String::new());
-                (*kind, native_logsource(&probe))
-            })
-            .collect();
         (
             SigmaEngine {
                 engine,
+                parts,
                 rules,
                 quiet,
-                logsources,
-                webserver: webserver_logsource(),
-                process: process_logsource(),
             },
             errors,
         )
@@ -239,17 +238,17 @@ impl SigmaEngine {
     }
 }
 
-/// Evaluates one view of `event` and folds the results into `out`.
+/// Feeds one view's detections to the correlations and folds the results
+/// into `out`.
 fn evaluate_view(
     engine: &mut CorrelationEngine,
     rules: (&HashMap<String, Arc<AlertRule>>, &HashSet<String>),
     view: &impl SigmaEvent,
-    logsource: &LogSource,
+    detections: Vec<EvaluationResult>,
     event: &Event,
     time: i64,
     out: &mut Vec<Match>,
 ) {
-    let detections = engine.engine().evaluate_with_logsource(view, logsource);
     if detections.is_empty() {
         // Correlations only ever count detections: nothing to feed.
         return;
@@ -258,6 +257,80 @@ fn evaluate_view(
         if let Some(m) = to_match(rules, result, event) {
             out.push(m);
         }
+    }
+}
+
+/// The detection rules split by the views they can match, so that a view is
+/// evaluated only against rules whose logsource fits it (rsigma's own
+/// logsource check tests candidate rules one by one). A view's logsource
+/// fits a rule when every dimension the rule names is the view's:
+/// native `{product: nectar, service: <family>}`, web server
+/// `{category: webserver}`, process creation `{product: linux, category:
+/// process_creation}`.
+#[derive(Default)]
+struct Partitions {
+    /// Native rules that name no service.
+    native_any: Option<Engine>,
+    /// Native rules by service (lowercase).
+    native_by_service: HashMap<String, Engine>,
+    webserver: Option<Engine>,
+    process: Option<Engine>,
+}
+
+fn is(value: &Option<String>, wanted: &str) -> bool {
+    value
+        .as_deref()
+        .is_none_or(|v| v.eq_ignore_ascii_case(wanted))
+}
+
+impl Partitions {
+    fn add(&mut self, rule: &rsigma_parser::SigmaRule) -> rsigma_eval::Result<()> {
+        let ls = &rule.logsource;
+        let put = |engine: &mut Option<Engine>| -> rsigma_eval::Result<()> {
+            engine.get_or_insert_with(Engine::new).add_rule(rule)
+        };
+        if ls.category.is_none() && is(&ls.product, crate::view::PRODUCT) {
+            match &ls.service {
+                None => put(&mut self.native_any)?,
+                Some(service) => self
+                    .native_by_service
+                    .entry(service.to_ascii_lowercase())
+                    .or_insert_with(Engine::new)
+                    .add_rule(rule)?,
+            }
+        }
+        if ls.product.is_none() && ls.service.is_none() && is(&ls.category, "webserver") {
+            put(&mut self.webserver)?;
+        }
+        if ls.service.is_none() && is(&ls.product, "linux") && is(&ls.category, "process_creation")
+        {
+            put(&mut self.process)?;
+        }
+        Ok(())
+    }
+
+    fn apply_filter(&mut self, filter: &rsigma_parser::FilterRule) -> rsigma_eval::Result<()> {
+        let engines = self
+            .native_any
+            .iter_mut()
+            .chain(self.native_by_service.values_mut())
+            .chain(self.webserver.iter_mut())
+            .chain(self.process.iter_mut());
+        for engine in engines {
+            engine.apply_filter(filter)?;
+        }
+        Ok(())
+    }
+
+    fn native(&self, view: &NativeView<'_>, family: &str) -> Vec<EvaluationResult> {
+        let mut out = match &self.native_any {
+            Some(engine) => engine.evaluate(view),
+            None => Vec::new(),
+        };
+        if let Some(engine) = self.native_by_service.get(family) {
+            out.extend(engine.evaluate(view));
+        }
+        out
     }
 }
 
@@ -328,22 +401,23 @@ impl RuleEngine for SigmaEngine {
         let time = event.time.as_micros().div_euclid(1_000_000);
         let SigmaEngine {
             engine,
+            parts,
             rules,
             quiet,
-            logsources,
-            webserver,
-            process,
         } = self;
         let rules = (&*rules, &*quiet);
-        if let Some(logsource) = logsources.get(&event.kind) {
-            let view = NativeView::new(event);
-            evaluate_view(engine, rules, &view, logsource, event, time, out);
+        let view = NativeView::new(event);
+        let detections = parts.native(&view, event.kind.family());
+        evaluate_view(engine, rules, &view, detections, event, time, out);
+        if let (Some(web), Some(view)) = (&parts.webserver, WebserverView::of(event)) {
+            let detections = web.evaluate(&view);
+            evaluate_view(engine, rules, &view, detections, event, time, out);
         }
-        if let Some(view) = WebserverView::of(event) {
-            evaluate_view(engine, rules, &view, webserver, event, time, out);
-        }
-        for view in ProcessView::of(event) {
-            evaluate_view(engine, rules, &view, process, event, time, out);
+        if let Some(process) = &parts.process {
+            for view in ProcessView::of(event) {
+                let detections = process.evaluate(&view);
+                evaluate_view(engine, rules, &view, detections, event, time, out);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ mod alerts;
 mod auth;
 mod config;
 mod error;
+mod notify;
 mod query;
 mod ranked;
 mod rollup;
@@ -32,6 +33,10 @@ pub use auth::{
 pub use config::StoreSection;
 pub use error::StoreError;
 pub use nectar_bus::IngestOutcome;
+pub use notify::{
+    DeliveryInfo, DeliveryStatus, DueDelivery, NOTIFY_CONSUMER, NewDelivery, NotifyBatch,
+    NotifyCommit, PendingCount,
+};
 pub use query::{
     BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
     TopField, ValueCount,

@@ -117,6 +117,8 @@ pub struct AppState {
     pub(crate) data_dir: Option<std::path::PathBuf>,
     /// The rules running (none when `[rules] enabled = false`).
     pub(crate) rules: Option<Arc<nectar_rules::RulesCatalog>>,
+    /// The notifier's counters, when `serve` runs one.
+    pub(crate) notify: Option<nectar_notify::StatusHandle>,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl AppState {
             identity: None,
             data_dir: None,
             rules: None,
+            notify: None,
         }
     }
 
@@ -191,6 +194,13 @@ impl AppState {
         }
     }
 
+    /// Reports the notifier's counters in `/api/v1/status` and on the Settings
+    /// page.
+    pub fn with_notify(mut self, notify: nectar_notify::StatusHandle) -> AppState {
+        self.notify = Some(notify);
+        self
+    }
+
     /// Adds the live network detector (`/api/v1/detect/...`).
     pub fn with_detector(mut self, detector: detect::DetectHandle) -> AppState {
         self.detector = Some(detector);
@@ -212,6 +222,9 @@ pub struct FlowStatus {
     pub writer: nectar_store::WriterCounts,
     /// The committed stream's consumers.
     pub consumers: Vec<nectar_bus::stream::ConsumerStatus>,
+    /// Notifications: messages queued, delivered, retried, dead, per channel
+    /// (null when no notifier runs).
+    pub notify: Option<nectar_notify::NotifyStatus>,
 }
 
 impl AppState {
@@ -223,6 +236,7 @@ impl AppState {
             bus: self.bus.counts(),
             writer: self.writer.counts(),
             consumers: self.consumers.iter().map(|c| c.status()).collect(),
+            notify: self.notify.as_ref().map(|n| n.snapshot()),
         }
     }
 }

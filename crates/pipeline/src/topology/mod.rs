@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::info;
 
-pub use parts::{BusPart, DetectorPart, InfluxPart, WriterPart};
+pub use parts::{BusPart, DetectorPart, InfluxPart, NotifyPart, WriterPart};
 
 /// Where a component sits in the flow; components stop in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -30,7 +30,8 @@ pub enum Stage {
     Writer,
     /// Reads the committed stream.
     Consumer,
-    /// Receives from consumers or producers and flushes last (InfluxDB).
+    /// Receives from consumers or producers and flushes last (InfluxDB), or
+    /// reads the store on its own (the notifier).
     Sink,
 }
 

@@ -152,3 +152,20 @@ impl Component for InfluxPart {
         })
     }
 }
+
+/// The notifier (alert notices to webhooks, chat, email, syslog): it reads the
+/// store, not the stream, so it stops with the sinks; attempts still running
+/// after the grace period are aborted and sent again at the next start.
+pub struct NotifyPart(pub nectar_notify::NotifierHandle);
+
+impl Component for NotifyPart {
+    fn name(&self) -> String {
+        "notify".into()
+    }
+    fn stage(&self) -> Stage {
+        Stage::Sink
+    }
+    fn stop(self: Box<Self>, grace: Duration) -> Stopping {
+        Box::pin(self.0.stop(grace))
+    }
+}

@@ -382,6 +382,17 @@ pub struct LinkedEvent {
     pub silenced: bool,
 }
 
+/// One notification of the alert.
+pub struct DeliveryRow {
+    pub channel: String,
+    pub route: String,
+    pub status: &'static str,
+    pub attempts: u32,
+    pub digest: bool,
+    pub last_error: String,
+    pub when: String,
+}
+
 /// One entry of the history.
 pub struct HistoryRow {
     pub at: String,
@@ -405,6 +416,7 @@ struct AlertPage {
     related: Vec<AlertRow>,
     source: Option<String>,
     history: Vec<HistoryRow>,
+    deliveries: Vec<DeliveryRow>,
     can_change: bool,
     resolutions: Vec<&'static str>,
     closed: bool,
@@ -424,13 +436,16 @@ pub async fn detail(
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "No such alert."),
         Err(e) => return storage_error(e),
     };
-    let (events, linked, history) = match (
+    let (events, linked, history, deliveries) = match (
         state.store.alert_events(id, 100).await,
         state.store.alert_event_count(id).await,
         state.store.alert_history(id, 500).await,
+        state.store.notify_deliveries_of(id).await,
     ) {
-        (Ok(e), Ok(n), Ok(h)) => (e, n, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return storage_error(e),
+        (Ok(e), Ok(n), Ok(h), Ok(d)) => (e, n, h, d),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return storage_error(e);
+        }
     };
     let source = alert.group.get("src_ip").cloned();
     let related = match &source {
@@ -495,6 +510,22 @@ pub async fn detail(
                 actor: visible(&h.actor, 64),
                 action: visible(&h.action, 16),
                 change: visible(&h.change.to_string(), 300),
+            })
+            .collect(),
+        deliveries: deliveries
+            .iter()
+            .map(|d| DeliveryRow {
+                channel: visible(&d.channel, 64),
+                route: visible(&d.route, 64),
+                status: d.status.as_str(),
+                attempts: d.attempts,
+                digest: d.digest,
+                last_error: d
+                    .last_error
+                    .as_deref()
+                    .map(|e| visible(e, 200))
+                    .unwrap_or_default(),
+                when: short(d.delivered.unwrap_or(d.updated)),
             })
             .collect(),
         can_change,

@@ -15,6 +15,7 @@ mod dashboard;
 mod detection;
 mod events;
 pub(crate) mod login;
+mod notify;
 mod rules;
 mod sessions;
 mod settings;
@@ -65,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/revoke", post(settings::revoke_token))
         .route("/settings/password", post(settings::change_own_password))
+        .route("/settings/notify/retry", post(notify::retry))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", post(login::logout))
         .route("/static/style.css", get(stylesheet))

@@ -43,11 +43,13 @@ struct SettingsPage {
     roles: [Role; 3],
     /// The event flow: bus, writer, consumers and their lag.
     flow: crate::FlowStatus,
+    /// Notifications given up (the dead-letter list).
+    dead: Vec<super::notify::DeadRow>,
 }
 
 const ROLES: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
 
-async fn page_with(
+pub(super) async fn page_with(
     state: &AppState,
     layout: Layout,
     notice: Option<String>,
@@ -66,9 +68,14 @@ async fn page_with(
     } else {
         Vec::new()
     };
+    let dead = match super::notify::dead_rows(state).await {
+        Ok(dead) => dead,
+        Err(err) => return storage_error(err),
+    };
     let short = super::timerange::short;
     render(&SettingsPage {
         flow: state.flow_status(),
+        dead,
         layout,
         users: users
             .iter()
