@@ -295,7 +295,7 @@ impl Partitions {
                 Some(service) => self
                     .native_by_service
                     .entry(service.to_ascii_lowercase())
-                    .or_insert_with(Engine::new)
+                    .or_default()
                     .add_rule(rule)?,
             }
         }
