@@ -7,14 +7,14 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use nectar_event::{Alert, AlertResolution, AlertStatus};
 use nectar_store::{AlertFilter, AlertUpdate, Role};
 use uuid::Uuid;
 
 use super::timerange::short;
-use super::{Layout, error_page, render, storage_error};
+use super::{Layout, error_page, render, see_other, storage_error};
 use crate::api_alerts::AlertQuery;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::text::{Shown, shown};
@@ -290,14 +290,6 @@ fn back_query(back: &str) -> String {
         .collect::<String>()
         .trim_start_matches('?')
         .to_owned()
-}
-
-fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_owned())],
-    )
-        .into_response()
 }
 
 pub async fn bulk(

@@ -159,6 +159,15 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// 303 to `location` (a form's answer: the browser loads the page anew).
+pub fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}
+
 /// A page as HTML, or a 500 if the template fails (it cannot, short of a bug).
 pub fn render(page: &impl Template) -> Response {
     match page.render() {

@@ -4,15 +4,15 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use nectar_event::Timestamp;
 use nectar_store::{FieldMatcher, Role};
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::timerange::short;
-use super::{Layout, error_page, render, storage_error};
+use super::{Layout, error_page, render, see_other, storage_error};
 use crate::api_alerts::SilenceBody;
 use crate::auth::CurrentUser;
 use crate::{AppState, visible};
@@ -162,14 +162,6 @@ pub async fn silences(
             .collect(),
         can_change,
     })
-}
-
-fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_owned())],
-    )
-        .into_response()
 }
 
 pub async fn create_silence(
