@@ -80,6 +80,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     info!(path = %store.path().display(), "Database open.");
     ensure_admin(&store, &config.data_dir).await?;
     let mut topology = Topology::new();
+    // Memory a burst freed goes back to the system (see `memory`).
+    let collector = crate::memory::spawn_collector();
 
     // Notifications read the store's alert notices on their own task, never
     // the ingest path. Started first, so a channel that cannot be built (an
@@ -235,6 +237,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The API is closed; the rest stops in flow order: producers, bus, writer
     // (whose commits are what requests were acknowledged with), consumers, sinks.
     topology.stop(STOP_GRACE).await;
+    collector.abort();
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())
