@@ -231,11 +231,11 @@ fn refusals_store_nothing() {
     let big: Vec<Value> = (0..2000).map(event).collect();
     let (status, body) = post(Some(&analyst), serde_json::to_string(&big).unwrap());
     assert_eq!(status, 413, "{body}");
+    // The body passes both limits; which one the streamed read meets first
+    // (the 51st event parsed, or the bytes) depends on timing: either is named.
+    let error = body["error"].as_str().unwrap_or_default();
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("max_body_bytes"),
+        error.contains("max_body_bytes") || error.contains("max_batch_events"),
         "{body}"
     );
     let many: Vec<Value> = (0..51)
