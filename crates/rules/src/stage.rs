@@ -45,8 +45,6 @@ pub struct RulesStats {
     pub silenced: AtomicU64,
     /// Correlation windows held.
     pub windows: AtomicU64,
-    /// Hits per rule since start.
-    pub hits: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// The consumer.
@@ -304,10 +302,6 @@ impl RulesStage {
         self.stats
             .silenced
             .fetch_add(outcome.silenced, Ordering::Relaxed);
-        let mut per_rule = self.stats.hits.lock().unwrap_or_else(|p| p.into_inner());
-        for (rule, n, _) in &pending.hits {
-            *per_rule.entry(rule.clone()).or_default() += n;
-        }
         self.applied_seq = self.applied_seq.max(pending.last);
         Ok(())
     }

@@ -57,44 +57,39 @@ impl<'a> NativeView<'a> {
         }
     }
 
-    /// The field `path` (also for the mapped views, which add their own).
+    /// The field `path` (also for the mapped views, which add their own): a
+    /// top-level field, else `data.x` by `x` or `data.x`.
     pub(crate) fn field(&self, path: &str) -> Option<EventValue<'_>> {
+        let path = path.strip_prefix("data.").unwrap_or(path);
+        let borrowed = |s: &'a str| Some(EventValue::Str(Cow::Borrowed(s)));
+        let event = self.event;
+        let port = |p: Option<u16>| p.map(|p| EventValue::Int(i64::from(p)));
         match path {
-            "src_ip" | "data.src_ip" => self
+            "src_ip" => self
                 .src_ip
                 .as_deref()
                 .map(|s| EventValue::Str(Cow::Borrowed(s))),
             "id" => Some(EventValue::Str(Cow::Borrowed(
-                self.id.get_or_init(|| self.event.id.to_string()),
+                self.id.get_or_init(|| event.id.to_string()),
             ))),
             "time" | "@timestamp" | "timestamp" => Some(EventValue::Str(Cow::Borrowed(
-                self.time.get_or_init(|| self.event.time.to_string()),
+                self.time.get_or_init(|| event.time.to_string()),
             ))),
-            _ => native_field(self.event, path),
+            "dst_ip" => event
+                .dst_ip
+                .map(|ip| EventValue::Str(Cow::Owned(ip.to_string()))),
+            "sensor" => borrowed(&event.sensor),
+            "kind" => borrowed(event.kind.as_str()),
+            "severity" => borrowed(event.severity.as_str()),
+            "summary" => borrowed(&event.summary),
+            "src_port" => port(event.src_port),
+            "dst_port" => port(event.dst_port),
+            "product" => borrowed(PRODUCT),
+            "service" => borrowed(event.kind.family()),
+            "data" => Some(map_value(&event.data, 0)),
+            _ => data_field(&event.data, path).map(|v| value(v, 0)),
         }
     }
-}
-
-/// A top-level field of the event, if `path` names one.
-pub(crate) fn top_field<'a>(event: &'a Event, path: &str) -> Option<Option<EventValue<'a>>> {
-    let owned = |s: String| Some(EventValue::Str(Cow::Owned(s)));
-    let port = |p: Option<u16>| p.map(|p| EventValue::Int(i64::from(p)));
-    Some(match path {
-        "id" => owned(event.id.to_string()),
-        "time" | "@timestamp" | "timestamp" => owned(event.time.to_string()),
-        "sensor" => Some(EventValue::Str(Cow::Borrowed(&event.sensor))),
-        "kind" => Some(EventValue::Str(Cow::Borrowed(event.kind.as_str()))),
-        "severity" => Some(EventValue::Str(Cow::Borrowed(event.severity.as_str()))),
-        "summary" => Some(EventValue::Str(Cow::Borrowed(&event.summary))),
-        "src_ip" => event.src_ip.and_then(|ip| owned(ip.to_string())),
-        "dst_ip" => event.dst_ip.and_then(|ip| owned(ip.to_string())),
-        "src_port" => port(event.src_port),
-        "dst_port" => port(event.dst_port),
-        "product" => Some(EventValue::Str(Cow::Borrowed(PRODUCT))),
-        "service" => Some(EventValue::Str(Cow::Borrowed(event.kind.family()))),
-        "data" => Some(map_value(&event.data, 0)),
-        _ => return None,
-    })
 }
 
 /// `path` looked up in `data`: a key with that exact name first (keys may hold
@@ -167,15 +162,6 @@ pub(crate) fn reference_json(event: &Event) -> Value {
     map.insert("id".into(), Value::String(event.id.to_string()));
     map.insert("time".into(), Value::String(event.time.to_string()));
     Value::Object(map)
-}
-
-/// A field of the native view of `event`.
-pub(crate) fn native_field<'a>(event: &'a Event, path: &str) -> Option<EventValue<'a>> {
-    let path = path.strip_prefix("data.").unwrap_or(path);
-    if let Some(top) = top_field(event, path) {
-        return top;
-    }
-    data_field(&event.data, path).map(|v| value(v, 0))
 }
 
 impl SigmaEvent for NativeView<'_> {

@@ -308,7 +308,18 @@ pub async fn bulk(
     };
     let back = back_query(&form.back);
     let ids: Vec<Uuid> = if form.scope == "all" {
-        let params: QueueParams = serde_urlencoded_params(&back).unwrap_or_default();
+        // The queue's own query string, read as the queue page reads it; one
+        // that does not read is refused (it must never widen to every alert).
+        let params = format!("/alerts?{back}")
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|uri| Query::<QueueParams>::try_from_uri(&uri).ok());
+        let Some(Query(params)) = params else {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The filters of \"all filtered\" could not be read; filter the queue again.",
+            );
+        };
         let filter: AlertFilter = match params.query(&session.user.name).filter() {
             Ok(f) => f,
             Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.message()),
@@ -344,25 +355,6 @@ pub async fn bulk(
         Ok(Err(refused)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &refused.to_string()),
         Err(e) => storage_error(e),
     }
-}
-
-fn serde_urlencoded_params(query: &str) -> Option<QueueParams> {
-    let mut p = QueueParams::default();
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        let v = v.into_owned();
-        match k.as_ref() {
-            "status" => p.status = v,
-            "severity" => p.severity = v,
-            "rule" => p.rule = v,
-            "src_ip" => p.src_ip = v,
-            "assignee" => p.assignee = v,
-            "since" => p.since = v,
-            "until" => p.until = v,
-            "view" => p.view = v,
-            _ => {}
-        }
-    }
-    Some(p)
 }
 
 /// An event linked to the alert.

@@ -2,6 +2,7 @@
 //! Silences page (make one, see them with their hits, end one).
 
 use askama::Template;
+use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +13,7 @@ use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::timerange::short;
-use super::{Layout, error_page, render, see_other, storage_error};
+use super::{CsrfForm, Layout, error_page, render, see_other, storage_error};
 use crate::api_alerts::SilenceBody;
 use crate::auth::CurrentUser;
 use crate::{AppState, visible};
@@ -220,14 +221,10 @@ pub async fn expire_silence(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
     Path(id): Path<String>,
-    body: Bytes,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let layout = Layout::new(&session, "alerts");
-    let csrf = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    if let Err(refused) = layout.require(Role::Analyst, &csrf) {
+    if let Err(refused) = layout.require(Role::Analyst, &form.csrf) {
         return refused;
     }
     let Ok(id) = Uuid::try_parse(&id) else {
