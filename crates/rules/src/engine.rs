@@ -138,16 +138,16 @@ impl SigmaEngine {
             .flat_map(|c| c.rules.iter().map(String::as_str))
             .collect();
         let mut quiet = HashSet::new();
-        let mut parts = Partitions::default();
+        let mut pending = PendingRules::default();
         for (rule, (file, line)) in set.collection.rules.iter().zip(&set.rule_sources) {
             // Compiled first on its own: a rule that does not compile must not
             // be half-added to the engine.
             let added = rsigma_eval::compile_rule(rule)
                 .map(|_| ())
-                .and_then(|()| engine.add_rule(rule))
-                .and_then(|()| parts.add(rule));
+                .and_then(|()| engine.add_rule(rule));
             match added {
                 Ok(()) => {
+                    pending.add(rule);
                     let info = crate::ruleset::alert_rule_of(rule);
                     if rule
                         .id
@@ -202,6 +202,7 @@ impl SigmaEngine {
                 Err(e) => errors.push(at(format!("correlation {:?}: {e}", corr.title))),
             }
         }
+        let mut parts = Partitions::build(pending);
         if !set.collection.filters.is_empty() {
             let filters = SigmaCollection {
                 filters: set.collection.filters.clone(),
@@ -260,6 +261,15 @@ fn evaluate_view(
     }
 }
 
+/// Rules collected for [`Partitions`], by partition, before compiling.
+#[derive(Default)]
+struct PendingRules<'r> {
+    native_any: Vec<&'r rsigma_parser::SigmaRule>,
+    native_by_service: HashMap<String, Vec<&'r rsigma_parser::SigmaRule>>,
+    webserver: Vec<&'r rsigma_parser::SigmaRule>,
+    process: Vec<&'r rsigma_parser::SigmaRule>,
+}
+
 /// The detection rules split by the views they can match, so that a view is
 /// evaluated only against rules whose logsource fits it (rsigma's own
 /// logsource check tests candidate rules one by one). A view's logsource
@@ -283,30 +293,56 @@ fn is(value: &Option<String>, wanted: &str) -> bool {
         .is_none_or(|v| v.eq_ignore_ascii_case(wanted))
 }
 
-impl Partitions {
-    fn add(&mut self, rule: &rsigma_parser::SigmaRule) -> rsigma_eval::Result<()> {
+impl<'r> PendingRules<'r> {
+    /// Puts `rule` in every partition whose views it fits. Rules are only
+    /// collected here; [`Partitions::build`] compiles each partition at once.
+    fn add(&mut self, rule: &'r rsigma_parser::SigmaRule) {
+        let pending = self;
         let ls = &rule.logsource;
-        let put = |engine: &mut Option<Engine>| -> rsigma_eval::Result<()> {
-            engine.get_or_insert_with(Engine::new).add_rule(rule)
-        };
         if ls.category.is_none() && is(&ls.product, crate::view::PRODUCT) {
             match &ls.service {
-                None => put(&mut self.native_any)?,
-                Some(service) => self
+                None => pending.native_any.push(rule),
+                Some(service) => pending
                     .native_by_service
                     .entry(service.to_ascii_lowercase())
                     .or_default()
-                    .add_rule(rule)?,
+                    .push(rule),
             }
         }
         if ls.product.is_none() && ls.service.is_none() && is(&ls.category, "webserver") {
-            put(&mut self.webserver)?;
+            pending.webserver.push(rule);
         }
         if ls.service.is_none() && is(&ls.product, "linux") && is(&ls.category, "process_creation")
         {
-            put(&mut self.process)?;
+            pending.process.push(rule);
         }
-        Ok(())
+    }
+}
+
+impl Partitions {
+    /// Compiles the collected rules, one batch per partition: rsigma builds
+    /// its candidate index (which rules an event's fields can select) once per
+    /// batch, whereas rules added one by one with substring or keyword
+    /// conditions wait in a list evaluated for every event until the engine
+    /// holds 64 rules. Every rule here already compiled on its own.
+    fn build(pending: PendingRules<'_>) -> Partitions {
+        let engine = |rules: Vec<&rsigma_parser::SigmaRule>| {
+            (!rules.is_empty()).then(|| {
+                let mut engine = Engine::new();
+                engine.add_rules(rules);
+                engine
+            })
+        };
+        Partitions {
+            native_any: engine(pending.native_any),
+            native_by_service: pending
+                .native_by_service
+                .into_iter()
+                .filter_map(|(service, rules)| Some((service, engine(rules)?)))
+                .collect(),
+            webserver: engine(pending.webserver),
+            process: engine(pending.process),
+        }
     }
 
     fn apply_filter(&mut self, filter: &rsigma_parser::FilterRule) -> rsigma_eval::Result<()> {

@@ -57,6 +57,16 @@ impl<'a> NativeView<'a> {
         }
     }
 
+    /// What the engine keeps of an event it references: its id (rsigma's
+    /// `Refs` mode reads `id` and takes the time from the window), made once
+    /// per event however many correlations count it.
+    pub(crate) fn reference(&self) -> Value {
+        let mut map = Map::with_capacity(1);
+        let id = self.id.get_or_init(|| self.event.id.to_string());
+        map.insert("id".into(), Value::String(id.clone()));
+        Value::Object(map)
+    }
+
     /// The field `path` (also for the mapped views, which add their own): a
     /// top-level field, else `data.x` by `x` or `data.x`.
     pub(crate) fn field(&self, path: &str) -> Option<EventValue<'_>> {
@@ -156,14 +166,6 @@ pub(crate) fn visit_strings<'a>(v: &'a Value, depth: usize, visit: &mut dyn FnMu
     }
 }
 
-/// What the engine keeps of an event it references: its id and time.
-pub(crate) fn reference_json(event: &Event) -> Value {
-    let mut map = Map::with_capacity(2);
-    map.insert("id".into(), Value::String(event.id.to_string()));
-    map.insert("time".into(), Value::String(event.time.to_string()));
-    Value::Object(map)
-}
-
 impl SigmaEvent for NativeView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
         self.field(path)
@@ -200,7 +202,43 @@ impl SigmaEvent for NativeView<'_> {
     /// results (never asked for here): the reference is all it gets, not the
     /// whole event serialized on every correlation update.
     fn to_json(&self) -> Value {
-        reference_json(self.event)
+        self.reference()
+    }
+
+    /// Every name [`NativeView::field`] can resolve at the top: rsigma's
+    /// candidate index then probes only the rule fields this event has, not
+    /// every field some rule names.
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        let event = self.event;
+        for key in [
+            "id",
+            "time",
+            "@timestamp",
+            "timestamp",
+            "sensor",
+            "kind",
+            "severity",
+            "summary",
+            "product",
+            "service",
+            "data",
+        ] {
+            visit(key);
+        }
+        for (key, present) in [
+            ("src_ip", event.src_ip.is_some()),
+            ("dst_ip", event.dst_ip.is_some()),
+            ("src_port", event.src_port.is_some()),
+            ("dst_port", event.dst_port.is_some()),
+        ] {
+            if present {
+                visit(key);
+            }
+        }
+        for key in event.data.keys() {
+            visit(key);
+        }
+        true
     }
 }
 
