@@ -321,3 +321,47 @@ fn rules_are_found_through_every_way_of_naming_a_data_field() {
         .collect();
     assert_eq!(ids, want);
 }
+
+/// `value_percentile` compares the window's percentile with the condition
+/// (rsigma 0.23.0's own engine fired whenever the window held a number).
+#[test]
+fn a_percentile_correlation_fires_when_the_percentile_passes_its_threshold() {
+    let mut e = engine(
+        r#"
+title: web
+id: web
+logsource: {product: nectar}
+detection:
+    sel: {kind: http.request}
+    condition: sel
+---
+title: big responses
+id: p90
+correlation:
+    type: value_percentile
+    rules: [web]
+    group-by: [src_ip]
+    timespan: 10m
+    condition: {gte: 900, field: bytes, percentile: 90}
+level: medium
+"#,
+    );
+    let request = |second: i64, bytes: i64| {
+        let mut ev =
+            Event::new("hp", Kind::HttpRequest, Severity::Low, "GET /").with("bytes", bytes);
+        ev.src_ip = Some("203.0.113.9".parse().unwrap());
+        ev.time = Timestamp::from_micros(1_800_000_000_000_000 + second * 1_000_000).unwrap();
+        ev
+    };
+    let fired = |e: &mut SigmaEngine, ev: &Event| run(e, ev).iter().any(|m| m.rule.id == "p90");
+    // Nine small responses: the 90th percentile stays small.
+    for i in 0..9 {
+        assert!(!fired(&mut e, &request(i, 100)), "fired at {i}");
+    }
+    // Large ones lift it past 900.
+    let mut lifted = false;
+    for i in 9..20 {
+        lifted |= fired(&mut e, &request(i, 5_000));
+    }
+    assert!(lifted);
+}
