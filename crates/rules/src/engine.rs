@@ -10,6 +10,7 @@
 //! per group, with bounded state; the state can be exported and imported, so a
 //! restart continues the windows.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -17,9 +18,10 @@ use nectar_event::{AlertRule, Event};
 use rsigma_eval::correlation::compile_correlation;
 use rsigma_eval::event::Event as SigmaEvent;
 use rsigma_eval::{Engine, EvaluationResult};
-use rsigma_parser::{CorrelationCondition, CorrelationType};
+use rsigma_parser::{CorrelationCondition, CorrelationType, SigmaRule};
 use uuid::Uuid;
 
+use crate::canonical::with_canonical_case;
 use crate::correlate::{Correlator, Fired};
 
 use crate::mapped::{ProcessView, WebserverView};
@@ -345,10 +347,10 @@ fn missing_field(corr: &rsigma_parser::CorrelationRule) -> Option<String> {
 /// Rules collected for [`Partitions`], by partition, before compiling.
 #[derive(Default)]
 struct PendingRules<'r> {
-    native_any: Vec<&'r rsigma_parser::SigmaRule>,
-    native_by_service: HashMap<String, Vec<&'r rsigma_parser::SigmaRule>>,
-    webserver: Vec<&'r rsigma_parser::SigmaRule>,
-    process: Vec<&'r rsigma_parser::SigmaRule>,
+    native_any: Vec<Cow<'r, SigmaRule>>,
+    native_by_service: HashMap<String, Vec<Cow<'r, SigmaRule>>>,
+    webserver: Vec<Cow<'r, SigmaRule>>,
+    process: Vec<Cow<'r, SigmaRule>>,
 }
 
 /// The detection rules split by the views they can match, so that a view is
@@ -377,21 +379,25 @@ fn is(value: &Option<String>, wanted: &str) -> bool {
 impl<'r> PendingRules<'r> {
     /// Puts `rule` in every partition whose views it fits. Rules are only
     /// collected here; [`Partitions::build`] compiles each partition at once.
-    fn add(&mut self, rule: &'r rsigma_parser::SigmaRule) {
+    fn add(&mut self, rule: &'r SigmaRule) {
         let pending = self;
         let ls = &rule.logsource;
+        let rule = match with_canonical_case(rule) {
+            Some(changed) => Cow::Owned(changed),
+            None => Cow::Borrowed(rule),
+        };
         if ls.category.is_none() && is(&ls.product, crate::view::PRODUCT) {
             match &ls.service {
-                None => pending.native_any.push(rule),
+                None => pending.native_any.push(rule.clone()),
                 Some(service) => pending
                     .native_by_service
                     .entry(service.to_ascii_lowercase())
                     .or_default()
-                    .push(rule),
+                    .push(rule.clone()),
             }
         }
         if ls.product.is_none() && ls.service.is_none() && is(&ls.category, "webserver") {
-            pending.webserver.push(rule);
+            pending.webserver.push(rule.clone());
         }
         if ls.service.is_none() && is(&ls.product, "linux") && is(&ls.category, "process_creation")
         {
@@ -407,10 +413,10 @@ impl Partitions {
     /// conditions wait in a list evaluated for every event until the engine
     /// holds 64 rules. Every rule here already compiled on its own.
     fn build(pending: PendingRules<'_>) -> Partitions {
-        let engine = |rules: Vec<&rsigma_parser::SigmaRule>| {
+        let engine = |rules: Vec<Cow<'_, SigmaRule>>| {
             (!rules.is_empty()).then(|| {
                 let mut engine = Engine::new();
-                engine.add_rules(rules);
+                engine.add_rules(rules.iter().map(|r| &**r));
                 engine
             })
         };

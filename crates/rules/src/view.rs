@@ -197,48 +197,10 @@ impl SigmaEvent for NativeView<'_> {
         }
     }
 
-    /// The engine asks for an event's JSON only to keep a reference to it in a
-    /// correlation's window (`Refs` mode, which reads `id`) and to copy it into
-    /// results (never asked for here): the reference is all it gets, not the
-    /// whole event serialized on every correlation update.
+    /// rsigma asks for an event's JSON only to copy it into results when told
+    /// to include events, which it never is here: a reference is enough.
     fn to_json(&self) -> Value {
         self.reference()
-    }
-
-    /// Every name [`NativeView::field`] can resolve at the top: rsigma's
-    /// candidate index then probes only the rule fields this event has, not
-    /// every field some rule names.
-    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        let event = self.event;
-        for key in [
-            "id",
-            "time",
-            "@timestamp",
-            "timestamp",
-            "sensor",
-            "kind",
-            "severity",
-            "summary",
-            "product",
-            "service",
-            "data",
-        ] {
-            visit(key);
-        }
-        for (key, present) in [
-            ("src_ip", event.src_ip.is_some()),
-            ("dst_ip", event.dst_ip.is_some()),
-            ("src_port", event.src_port.is_some()),
-            ("dst_port", event.dst_port.is_some()),
-        ] {
-            if present {
-                visit(key);
-            }
-        }
-        for key in event.data.keys() {
-            visit(key);
-        }
-        true
     }
 }
 
