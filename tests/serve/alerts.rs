@@ -337,3 +337,121 @@ fn a_silence_is_changed_by_api_and_form_and_dead_letters_are_listed() {
     assert_eq!(retry(&viewer), 403);
     assert_eq!(retry(&analyst), 409);
 }
+
+/// What an attacker typed reaches the alert pages as text (user names and
+/// passwords become the alert's observables), and a viewer logged in to the
+/// UI sees alerts and silences without their forms and is refused every
+/// change, even with a valid CSRF token.
+#[test]
+fn attacker_text_in_observables_is_escaped_and_viewers_cannot_change_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyst = token(&data, "sensor-d", "analyst");
+    let server = Server::start(&data, None);
+    let url = &server.url;
+    let events: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({"kind": "ssh.login.failed", "summary": "failed", "src_ip": SOURCE,
+                   "data": {"username": "<img src=x onerror=alert(1)>",
+                            "password": format!("\"><script>alert({i})</script>")}})
+        })
+        .collect();
+    let posted = client()
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(&analyst)
+        .json(&events)
+        .send()
+        .unwrap();
+    assert!(posted.status().is_success());
+    let alert = brute_force(url, &analyst)
+        .pop()
+        .expect("a brute-force alert");
+    let id = alert["id"].as_str().unwrap().to_owned();
+    let observables = alert["observables"].to_string();
+    assert!(observables.contains("onerror"), "{observables}");
+
+    let password = "viewer-password-456";
+    let mut add = std::process::Command::new(crate::util::BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["user", "add", "vic", "--role", "viewer", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+    }
+    assert!(add.wait().unwrap().success());
+    let http = client();
+    let viewer = crate::web::login(&http, url, "vic", password);
+    let admin = web_login(&server, &data);
+    let page = |cookie: &str, path: &str| {
+        http.get(format!("{url}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    for cookie in [&viewer, &admin] {
+        for path in ["/alerts".to_owned(), format!("/alerts/{id}")] {
+            let html = page(cookie, &path);
+            assert!(!html.contains("<img src=x"), "{path}: {html}");
+            assert!(!html.contains("<script>alert("), "{path}");
+        }
+    }
+    let alert_page = page(&viewer, &format!("/alerts/{id}"));
+    assert!(
+        !alert_page.contains("name=\"action\""),
+        "no change form for a viewer"
+    );
+    assert!(!page(&viewer, "/silences").contains("action=\"/silences\""));
+    // A viewer's own session token does not make a change allowed.
+    let csrf = alert_page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!csrf.is_empty(), "the viewer's page carries its session's token");
+    for (path, form) in [
+        (format!("/alerts/{id}"), vec![("action", "ack")]),
+        (
+            "/alerts/bulk".to_owned(),
+            vec![
+                ("action", "ack"),
+                ("scope", "selected"),
+                ("id", id.as_str()),
+            ],
+        ),
+        (
+            "/silences".to_owned(),
+            vec![("cidr", "203.0.113.0/24"), ("reason", "x"), ("hours", "1")],
+        ),
+    ] {
+        let mut form = form;
+        form.push(("csrf", csrf.as_str()));
+        let refused = http
+            .post(format!("{url}{path}"))
+            .header("cookie", &viewer)
+            .form(&form)
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+    }
+    let unchanged: Value = client()
+        .get(format!("{url}/api/v1/alerts/{id}"))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(unchanged["status"], "new");
+}
