@@ -14,13 +14,14 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use nectar_event::{AlertRule, Event};
+use nectar_event::{AlertRule, Event, Kind};
 use rsigma_eval::correlation::compile_correlation;
 use rsigma_eval::event::Event as SigmaEvent;
 use rsigma_eval::{Engine, EvaluationResult};
 use rsigma_parser::{CorrelationCondition, CorrelationType, SigmaRule};
 use uuid::Uuid;
 
+use crate::by_kind::split_by_kind;
 use crate::canonical::with_canonical_case;
 use crate::correlate::{Correlator, Fired};
 
@@ -348,6 +349,7 @@ fn missing_field(corr: &rsigma_parser::CorrelationRule) -> Option<String> {
 #[derive(Default)]
 struct PendingRules<'r> {
     native_any: Vec<Cow<'r, SigmaRule>>,
+    native_by_kind: HashMap<String, Vec<Cow<'r, SigmaRule>>>,
     native_by_service: HashMap<String, Vec<Cow<'r, SigmaRule>>>,
     webserver: Vec<Cow<'r, SigmaRule>>,
     process: Vec<Cow<'r, SigmaRule>>,
@@ -366,6 +368,8 @@ struct Partitions {
     native_any: Option<Engine>,
     /// Native rules by service (lowercase).
     native_by_service: HashMap<String, Engine>,
+    /// Native rules that match only some kinds, by kind (`crate::by_kind`).
+    native_by_kind: HashMap<String, Engine>,
     webserver: Option<Engine>,
     process: Option<Engine>,
 }
@@ -386,7 +390,29 @@ impl<'r> PendingRules<'r> {
             Some(changed) => Cow::Owned(changed),
             None => Cow::Borrowed(rule),
         };
-        if ls.category.is_none() && is(&ls.product, crate::view::PRODUCT) {
+        let native = ls.category.is_none() && is(&ls.product, crate::view::PRODUCT);
+        let by_kind = native.then(|| split_by_kind(&rule)).flatten();
+        if let Some((kinds, within)) = by_kind {
+            let within = Cow::<SigmaRule>::Owned(within);
+            for kind in kinds {
+                // A kind of another family than the rule's service never meets it.
+                let Ok(known) = kind.parse::<Kind>() else {
+                    continue;
+                };
+                if ls
+                    .service
+                    .as_deref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case(known.family()))
+                {
+                    continue;
+                }
+                pending
+                    .native_by_kind
+                    .entry(kind)
+                    .or_default()
+                    .push(within.clone());
+            }
+        } else if native {
             match &ls.service {
                 None => pending.native_any.push(rule.clone()),
                 Some(service) => pending
@@ -427,6 +453,11 @@ impl Partitions {
                 .into_iter()
                 .filter_map(|(service, rules)| Some((service, engine(rules)?)))
                 .collect(),
+            native_by_kind: pending
+                .native_by_kind
+                .into_iter()
+                .filter_map(|(kind, rules)| Some((kind, engine(rules)?)))
+                .collect(),
             webserver: engine(pending.webserver),
             process: engine(pending.process),
         }
@@ -437,6 +468,7 @@ impl Partitions {
             .native_any
             .iter_mut()
             .chain(self.native_by_service.values_mut())
+            .chain(self.native_by_kind.values_mut())
             .chain(self.webserver.iter_mut())
             .chain(self.process.iter_mut());
         for engine in engines {
@@ -445,12 +477,15 @@ impl Partitions {
         Ok(())
     }
 
-    fn native(&self, view: &NativeView<'_>, family: &str) -> Vec<EvaluationResult> {
+    fn native(&self, view: &NativeView<'_>, kind: Kind) -> Vec<EvaluationResult> {
         let mut out = match &self.native_any {
             Some(engine) => engine.evaluate(view),
             None => Vec::new(),
         };
-        if let Some(engine) = self.native_by_service.get(family) {
+        if let Some(engine) = self.native_by_service.get(kind.family()) {
+            out.extend(engine.evaluate(view));
+        }
+        if let Some(engine) = self.native_by_kind.get(kind.as_str()) {
             out.extend(engine.evaluate(view));
         }
         out
@@ -475,7 +510,7 @@ impl RuleEngine for SigmaEngine {
         };
         let mut fired = Vec::new();
         let view = NativeView::new(event);
-        let detections = parts.native(&view, event.kind.family());
+        let detections = parts.native(&view, event.kind);
         eval.view(correlator, &view, detections, &mut fired, out);
         if let (Some(web), Some(view)) = (&parts.webserver, WebserverView::of(event)) {
             let detections = web.evaluate(&view);

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod by_kind;
 mod canonical;
 pub mod config;
 mod correlate;
