@@ -178,6 +178,7 @@ async fn ingest_once(events: usize, rules: bool) -> (f64, u64) {
             writer.fanout(),
             ConsumerConfig {
                 save_every: Duration::from_secs(2),
+                catch_up_chunk: env("CHUNK", 5_000),
                 ..ConsumerConfig::default()
             },
         )
