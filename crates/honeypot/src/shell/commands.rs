@@ -298,6 +298,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             ctx.print(&text);
             0
         }
+        // BusyBox's who and users read utmp, which the camera does not keep
+        // (as its `w` shows).
+        "who" | "users" if ctx.shell.profile == super::Profile::Busybox => 0,
         "who" | "users" => {
             let (user, ip, now) = (
                 ctx.shell.user.clone(),

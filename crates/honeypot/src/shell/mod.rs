@@ -319,6 +319,15 @@ impl Shell {
             .saturating_add(self.started.elapsed().as_secs())
     }
 
+    /// Brings what shows the clock in files up to it (/proc/uptime).
+    fn refresh_clock(&mut self) {
+        let now = self.now();
+        let up = now.saturating_sub(self.world.persona.boot_time(now));
+        // Idle time is summed over the CPUs, nearly all of it idle.
+        let idle = up * u64::from(self.world.persona.cpus) * 97 / 100;
+        self.fs.set_proc_uptime(up, idle, now);
+    }
+
     /// The commands after the running one in its pipeline (for `ps`).
     fn pipeline_after_current(&self) -> Vec<String> {
         self.peers.clone()
@@ -691,6 +700,7 @@ impl Shell {
 
     fn run_top(&mut self, line: &str) {
         self.commands += 1;
+        self.refresh_clock();
         if self.commands > self.limits.max_commands {
             self.actions.push(Action::Limit("commands"));
             self.exit = Some(0);

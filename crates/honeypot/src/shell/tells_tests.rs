@@ -117,6 +117,9 @@ fn uptime_advances_from_one_boot_time_per_persona() {
         "{first}"
     );
     assert!(run(&mut at(debian(), DEC_2026, false), "w").starts_with(&first));
+    // /proc/uptime says the same.
+    let proc = run(&mut at(debian(), DEC_2026, false), "cat /proc/uptime");
+    assert!(proc.starts_with(&format!("{}.", DEC_2026 - boot)), "{proc}");
 }
 
 #[test]
@@ -145,6 +148,7 @@ fn the_camera_answers_uptime_date_crontab_w_and_hostname_as_busybox() {
         )
     );
     assert_eq!(run(&mut sh, "w"), "USER\t\tTTY\t\tIDLE\tTIME\t\t HOST\n");
+    assert_eq!(run(&mut sh, "who"), "");
     let (_, err, status) = run3(&mut sh, "hostname -I");
     assert!(
         err.starts_with("hostname: invalid option -- 'I'\nBusyBox v1.24.1"),
