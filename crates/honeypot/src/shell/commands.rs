@@ -2795,7 +2795,7 @@ fn last(shell: &Shell) -> String {
     let ip: String = shell.origin.client_ip.chars().take(16).collect();
     let previous_ip = super::last_login_ip(&shell.origin.client_ip);
     let kernel = persona.kernel_release();
-    let ended = before + persona::LAST_SESSION_SECS;
+    let ended = before.saturating_add(persona::LAST_SESSION_SECS);
     let lasted = persona::LAST_SESSION_SECS;
     format!(
         "{user:<8} pts/0        {ip:<16} {}   still logged in\n\
@@ -2841,7 +2841,13 @@ fn crontab(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         return 0;
     }
-    let file = args.iter().find(|a| !a.starts_with('-') || *a == "-");
+    // The file operand: `-` or a name, not `-u USER`'s user.
+    let user_at = args.iter().position(|a| a == "-u").map(|i| i + 1);
+    let file = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| Some(*i) != user_at && (!a.starts_with('-') || *a == "-"))
+        .map(|(_, a)| a);
     let data = match file.map(String::as_str) {
         None | Some("-") => ctx.stdin.to_vec(),
         Some(name) => {

@@ -353,7 +353,7 @@ impl Fs {
     /// `cat /proc/uptime` agrees with `uptime` as the clock advances.
     pub fn set_proc_uptime(&mut self, up: u64, idle: u64, now: u64) {
         // Hundredths from the clock: steady within a second, never `.00`-only.
-        let (a, b) = (now % 100, now * 7 % 100);
+        let (a, b) = (now % 100, now % 100 * 7 % 100);
         let text = format!("{up}.{a:02} {idle}.{b:02}\n");
         self.proc_uptime = Some(Node::file(text.into_bytes(), 0o444, now));
     }

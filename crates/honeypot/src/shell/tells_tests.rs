@@ -281,3 +281,30 @@ fn the_camera_s_wget_prints_busybox_s_lines() {
         "{err}"
     );
 }
+
+#[test]
+fn the_clock_never_panics_near_the_epoch_or_the_end_of_time() {
+    for now in [0, 1, 86_400, 3 * 86_400, u64::MAX / 2, u64::MAX] {
+        let persona = Persona::debian("web-1", vec![]);
+        let boot = persona.boot_time(now);
+        assert!(boot <= now);
+        assert!(persona.previous_login(now) <= now);
+        let mut sh = at(persona, now, false);
+        for line in [
+            "uptime",
+            "w",
+            "last",
+            "ps aux | grep x",
+            "date +%s",
+            "cat /proc/uptime",
+        ] {
+            let _ = run(&mut sh, line);
+        }
+        let mut cam = at(
+            Persona::busybox_device("cam-1", vec![], persona::Arch::Mipsel),
+            now,
+            false,
+        );
+        let _ = run(&mut cam, "uptime; w; date");
+    }
+}

@@ -458,7 +458,8 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn boot_time(&self, now: u64) -> u64 {
         let phase = self.seed() % REBOOT_PERIOD;
         let latest = now.saturating_sub(MIN_UPTIME);
-        latest - (latest + REBOOT_PERIOD - phase) % REBOOT_PERIOD
+        // (No overflow, and no underflow for a clock near the epoch.)
+        latest.saturating_sub((latest % REBOOT_PERIOD + REBOOT_PERIOD - phase) % REBOOT_PERIOD)
     }
 
     /// When the login before this one began (MOTD's "Last login", `last`): the
@@ -466,8 +467,11 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn previous_login(&self, now: u64) -> u64 {
         let phase = (self.seed() >> 20) % LOGIN_PERIOD;
         let latest = now.saturating_sub(3_600);
-        let login = latest - (latest + LOGIN_PERIOD - phase) % LOGIN_PERIOD;
-        login.max(self.boot_time(now) + 900)
+        let login =
+            latest.saturating_sub((latest % LOGIN_PERIOD + LOGIN_PERIOD - phase) % LOGIN_PERIOD);
+        login
+            .max(self.boot_time(now).saturating_add(900))
+            .min(latest)
     }
 
     /// The uid of `user` (0 for root, 1000+ for the others, 1000 if unknown).
