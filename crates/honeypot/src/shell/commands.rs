@@ -289,7 +289,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "uptime" => {
-            let line = format!("{}\n", uptime_line(ctx.shell));
+            let line = format!("{}\n", uptime_text(ctx.shell, rest));
             ctx.print(&line);
             0
         }
@@ -2763,6 +2763,35 @@ fn uptime_line(shell: &Shell) -> String {
     line
 }
 
+/// `uptime` with its arguments: procps's `-s` (the boot time) and `-p` (pretty)
+/// on Debian; BusyBox's applet has no options and prints its line.
+fn uptime_text(shell: &Shell, args: &[String]) -> String {
+    let now = shell.now();
+    let boot = shell.world.persona.boot_time(now);
+    let bash = shell.profile == super::Profile::Bash;
+    match args.first().map(String::as_str) {
+        Some("-s" | "--since") if bash => strftime("%Y-%m-%d %H:%M:%S", boot),
+        Some("-p" | "--pretty") if bash => pretty_uptime(now.saturating_sub(boot)),
+        _ => uptime_line(shell),
+    }
+}
+
+/// procps's `uptime -p`: `up 4 weeks, 5 days, 14 hours, 48 minutes`.
+fn pretty_uptime(up: u64) -> String {
+    let parts = [
+        (up / 604_800, "week"),
+        (up / 86_400 % 7, "day"),
+        (up / 3_600 % 24, "hour"),
+        (up / 60 % 60, "minute"),
+    ];
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    format!("up {}", shown.join(", "))
+}
+
 /// The first option letter BusyBox's `hostname` (`-s -i -d -f -F`) does not
 /// have, in its first argument.
 fn busybox_hostname_bad_option(args: &[String]) -> Option<char> {
@@ -2890,7 +2919,7 @@ fn date(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
 
 /// The `strftime` conversions scripts use (C locale, UTC); others are kept as
 /// typed. Bounded by the format's length, which the shell bounds.
-fn strftime(format: &str, t: u64) -> String {
+pub(super) fn strftime(format: &str, t: u64) -> String {
     let (y, m, d, hh, mm, ss, wd) = parts(t);
     let month = MONTHS[(m - 1) as usize];
     let mut out = String::new();

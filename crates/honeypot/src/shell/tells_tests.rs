@@ -117,6 +117,21 @@ fn uptime_advances_from_one_boot_time_per_persona() {
         "{first}"
     );
     assert!(run(&mut at(debian(), DEC_2026, false), "w").starts_with(&first));
+    let since = run(&mut at(debian(), DEC_2026, false), "uptime -s");
+    assert_eq!(
+        since,
+        format!("{}\n", commands::strftime("%Y-%m-%d %H:%M:%S", boot))
+    );
+    let pretty = run(&mut at(debian(), DEC_2026, false), "uptime -p");
+    let weeks = (DEC_2026 - boot) / 604_800;
+    assert!(pretty.starts_with(&format!("up {weeks} week")), "{pretty}");
+    // The SSH honeypot's persona, the Telnet one's (other logins, or the
+    // camera profile) behind the same host name: one boot.
+    let telnet_debian = Persona::debian("web-1", vec!["admin".into()]);
+    let telnet_camera = Persona::busybox_device("web-1", vec![], persona::Arch::Mipsel);
+    assert_eq!(telnet_debian.boot_time(DEC_2026), boot);
+    assert_eq!(telnet_camera.boot_time(DEC_2026), boot);
+    assert_ne!(Persona::debian("db-2", vec![]).boot_time(DEC_2026), boot);
     // /proc/uptime says the same.
     let proc = run(&mut at(debian(), DEC_2026, false), "cat /proc/uptime");
     assert!(proc.starts_with(&format!("{}.", DEC_2026 - boot)), "{proc}");

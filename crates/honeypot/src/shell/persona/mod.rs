@@ -443,12 +443,14 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     }
 
     /// A number that is the same for every session and service showing this
-    /// machine (host name and hardware), different for another machine.
+    /// host (SSH's Debian and Telnet's camera or Debian behind one host name
+    /// and address are one machine to a visitor), different for another host.
     fn seed(&self) -> u64 {
-        let key = format!("{}/{}", self.hostname, self.machine_name());
-        key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
+        self.hostname
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
     }
 
     /// When the machine booted, as of `now` (seconds since the epoch): a pure
