@@ -503,6 +503,85 @@ fn cookies_are_split_and_form_decoded() {
 }
 
 #[test]
+fn php_stream_wrappers_are_inclusion_or_code() {
+    let c = classifier();
+    for (q, class, rule) in [
+        (
+            &b"page=php://filter/convert.base64-encode/resource=index.php"[..],
+            "traversal",
+            "traversal-php-wrappers",
+        ),
+        (
+            b"page=PHP://FilTer/read=string.rot13/resource=config.php",
+            "traversal",
+            "traversal-php-wrappers",
+        ),
+        (
+            b"file=php%3A%2F%2Ffilter%2Fresource%3D%2Fetc%2Fpasswd",
+            "traversal",
+            "traversal-php-wrappers",
+        ),
+        (
+            b"page=compress.zlib:///etc/hostname",
+            "traversal",
+            "traversal-php-wrappers",
+        ),
+        (b"page=php://input", "php", "php-wrapper-input"),
+        (b"page=php%253A%252F%252FInPuT", "php", "php-wrapper-input"),
+        (
+            b"page=data://text/plain;base64,PD9waHAgc3lzdGVtKCdpZCcpOyA/Pg==",
+            "php",
+            "php-wrapper-data",
+        ),
+        (
+            b"page=data:text/plain,<?php phpinfo();?>",
+            "php",
+            "php-wrapper-data",
+        ),
+        (
+            b"page=data:;base64,PD9waHAgZWNobyAxOz8%2B",
+            "php",
+            "php-wrapper-data",
+        ),
+        (b"page=expect://id", "php", "php-wrapper-expect"),
+        (b"page=ExPeCt%3A%2F%2Fls", "php", "php-wrapper-expect"),
+        (
+            b"page=phar:///var/www/uploads/avatar.jpg/shell",
+            "php",
+            "php-wrapper-archive",
+        ),
+        (
+            b"page=zip://uploads/a.zip%23shell",
+            "php",
+            "php-wrapper-archive",
+        ),
+    ] {
+        let v = query(&c, q);
+        assert!(
+            v.has(class) && ids(&c, &v).contains(&rule),
+            "{} -> {:?} {:?}",
+            String::from_utf8_lossy(q),
+            names(&v),
+            ids(&c, &v)
+        );
+    }
+    // In a cookie too (PHP applications include `$_COOKIE['lang']`).
+    let v = with_header(&c, b"Cookie", b"lang=php://filter/resource=../config");
+    assert!(v.has("traversal"), "{:?}", names(&v));
+    // An image posted as a data URL is not an inclusion.
+    let v = verdict(
+        &c,
+        Parts {
+            method: b"POST",
+            path: b"/api/avatar",
+            body: b"{\"avatar\":\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB\"}",
+            ..Default::default()
+        },
+    );
+    assert_eq!(v.classes, 0, "{:?} {:?}", names(&v), ids(&c, &v));
+}
+
+#[test]
 fn encoded_and_double_encoded_variants() {
     let c = classifier();
     let path = |p: &[u8]| {
