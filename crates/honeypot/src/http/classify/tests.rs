@@ -1141,3 +1141,36 @@ fn hostile_headers_are_bounded() {
     let bound = shapes[0].len() + 64;
     assert!(scratch.out.capacity() <= 2 * bound && scratch.tmp.capacity() <= 2 * bound);
 }
+
+#[test]
+fn benign_paths_that_look_like_probes_are_not() {
+    let c = classifier();
+    for path in [
+        &b"/blog/index/thinkpad-review"[..],
+        b"/sdk/docs/getting-started",
+        b"/wiki/User_(computing)",
+        b"/products/shoe-size-42",
+        b"/static/js/app.3f2a1b.min.js",
+        b"/images/logo.svg",
+        b"/api/v2/users/42/orders",
+        b"/docs/php/stream-wrappers.html",
+        b"/caf%C3%A9/menu",
+    ] {
+        let v = verdict(
+            &c,
+            Parts {
+                method: b"GET",
+                path,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            v.classes,
+            0,
+            "{} -> {:?} {:?}",
+            String::from_utf8_lossy(path),
+            names(&v),
+            ids(&c, &v)
+        );
+    }
+}
