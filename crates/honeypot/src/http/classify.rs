@@ -44,16 +44,35 @@ pub enum Part {
     Headers,
     /// The `User-Agent` header alone.
     UserAgent,
+    /// Each header value on its own (`Cookie` whole, as a CGI script sees it in
+    /// `HTTP_COOKIE`), so a rule cannot match across two headers and `^`/`$` are
+    /// the value's ends.
+    HeaderValue,
+    /// Each cookie's value on its own (every `Cookie` header split at `;`, the name
+    /// and `=` cut off), decoded as a form value: PHP's `$_COOKIE` turns `+` into a
+    /// space, so injected cookies are written that way.
+    Cookie,
 }
 
-const PARTS: [Part; 6] = [
+const PARTS: [Part; 8] = [
     Part::Method,
     Part::Path,
     Part::Query,
     Part::Body,
     Part::Headers,
     Part::UserAgent,
+    Part::HeaderValue,
+    Part::Cookie,
 ];
+
+/// Most header values one request has classified one at a time (the rest are still
+/// seen by `headers` rules). The server bounds a head to `max_headers` (100 by
+/// default) already; this bounds the classifier on its own, whoever calls it.
+const MAX_HEADER_VALUES: usize = 256;
+
+/// Most cookies one request has classified one at a time, over all its `Cookie`
+/// headers (the whole header is still a `header_value`).
+const MAX_COOKIES: usize = 256;
 
 /// One rule as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -230,30 +249,30 @@ impl Classifier {
     pub fn classify(&self, parts: &Parts<'_>, scratch: &mut Scratch) -> Verdict {
         scratch.matched.clear();
         for (part, set, index) in &self.sets {
-            let text: &[u8] = match part {
-                Part::Method => parts.method,
-                Part::Path => parts.path,
-                Part::Query => parts.query,
-                Part::Body => parts.body,
-                Part::UserAgent => parts.user_agent,
+            let matcher = Matcher { set, index };
+            match part {
+                Part::Method => matcher.run(parts.method, false, scratch),
+                Part::Path => matcher.run(parts.path, false, scratch),
+                Part::Query => matcher.run(parts.query, true, scratch),
+                Part::Body => matcher.run(parts.body, true, scratch),
+                Part::UserAgent => matcher.run(parts.user_agent, false, scratch),
                 Part::Headers => {
-                    scratch.text.clear();
-                    for (name, value) in parts.headers {
-                        scratch.text.extend_from_slice(name);
-                        scratch.text.extend_from_slice(b": ");
-                        scratch.text.extend_from_slice(value);
-                        scratch.text.push(b'\n');
-                    }
-                    &scratch.text
+                    // Taken out of `scratch` for the call, which borrows it whole.
+                    let mut block = std::mem::take(&mut scratch.text);
+                    header_block(parts.headers, &mut block);
+                    matcher.run(&block, false, scratch);
+                    scratch.text = block;
                 }
-            };
-            if text.is_empty() {
-                continue;
-            }
-            let form = matches!(part, Part::Query | Part::Body);
-            decode::normalize(text, form, &mut scratch.out, &mut scratch.tmp);
-            for m in set.matches(&scratch.out).iter() {
-                scratch.matched.push(index[m]);
+                Part::HeaderValue => {
+                    for (_, value) in parts.headers.iter().take(MAX_HEADER_VALUES) {
+                        matcher.run(value, false, scratch);
+                    }
+                }
+                Part::Cookie => {
+                    for value in cookie_values(parts.headers).take(MAX_COOKIES) {
+                        matcher.run(value, true, scratch);
+                    }
+                }
             }
         }
         scratch.matched.sort_unstable();
@@ -268,6 +287,54 @@ impl Classifier {
         }
         verdict
     }
+}
+
+/// The rules of one part, run over one text at a time.
+struct Matcher<'a> {
+    set: &'a RegexSet,
+    index: &'a [u16],
+}
+
+impl Matcher<'_> {
+    /// Normalises `text` (`form`: `+` is a space) and records the rules matching it.
+    fn run(&self, text: &[u8], form: bool, scratch: &mut Scratch) {
+        if text.is_empty() {
+            return;
+        }
+        decode::normalize(text, form, &mut scratch.out, &mut scratch.tmp);
+        for m in self.set.matches(&scratch.out).iter() {
+            scratch.matched.push(self.index[m]);
+        }
+    }
+}
+
+/// Every header as a `name: value` line, into `out` (cleared first).
+fn header_block(headers: &[(&[u8], &[u8])], out: &mut Vec<u8>) {
+    out.clear();
+    for (name, value) in headers {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.push(b'\n');
+    }
+}
+
+/// The values of the cookies of every `Cookie` header, raw: each `;`-separated
+/// piece without its name and `=` (a piece without `=` is all value, as browsers
+/// read it), blanks around it trimmed, empty ones left out.
+pub fn cookie_values<'a>(headers: &'a [(&'a [u8], &'a [u8])]) -> impl Iterator<Item = &'a [u8]> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"cookie"))
+        .flat_map(|(_, value)| value.split(|&b| b == b';'))
+        .map(|piece| {
+            let value = piece
+                .iter()
+                .position(|&b| b == b'=')
+                .map_or(piece, |eq| &piece[eq + 1..]);
+            value.trim_ascii()
+        })
+        .filter(|value| !value.is_empty())
 }
 
 fn parse(name: &str, text: &str) -> Result<Vec<RuleSpec>, String> {

@@ -1,6 +1,6 @@
 //! Normalisation of attacker text before classification: URL decoding (repeated,
-//! so double encoding does not hide anything), `+` as space in forms, HTML
-//! entities, Log4j lookup tricks (`${lower:j}`, `${::-n}`, `${env:X:-d}`), and ASCII
+//! so double encoding does not hide anything), `+` as space in forms, overlong
+//! UTF-8 (`%c0%ae` for `.`), HTML entities, Log4j lookup tricks (`${lower:j}`, `${::-n}`, `${env:X:-d}`), and ASCII
 //! case. Pure functions over byte buffers the caller reuses, so a request costs no
 //! allocation once its connection's buffers have grown.
 //!
@@ -25,10 +25,14 @@ pub fn normalize(input: &[u8], form: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>)
             }
         }
     }
+    // Bounded: a hostile `%252525...` costs at most this many passes, each linear.
     for _ in 0..MAX_URL_ROUNDS {
         if !percent_decode(out, tmp) {
             break;
         }
+        std::mem::swap(out, tmp);
+    }
+    if out.iter().any(|&b| matches!(b, 0xc0 | 0xc1 | 0xe0)) && overlong_utf8(out, tmp) {
         std::mem::swap(out, tmp);
     }
     if out.contains(&b'&') && html_entities(out, tmp) {
@@ -91,6 +95,46 @@ pub fn percent_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
         i += 1;
     }
     changed
+}
+
+/// Decodes overlong UTF-8 encodings of ASCII characters (`c0 ae` and `e0 80 ae` for
+/// `.`, `c0 af` for `/`, `c1 9c` for `\`): invalid UTF-8 that old IIS, Tomcat and
+/// many embedded servers decode anyway, which is why traversal probes use them.
+/// Longer overlong forms and other bytes are copied as they are. Writes into `out`;
+/// returns whether anything was decoded (if not, `out` is unspecified). Never grows
+/// the text: each two- or three-byte form becomes one byte.
+pub fn overlong_utf8(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut changed = false;
+    let mut i = 0;
+    while i < input.len() {
+        if let Some((ascii, used)) = overlong_at(&input[i..]) {
+            out.push(ascii);
+            i += used;
+            changed = true;
+            continue;
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    changed
+}
+
+/// The ASCII character an overlong sequence at the start of `bytes` stands for,
+/// and its length.
+fn overlong_at(bytes: &[u8]) -> Option<(u8, usize)> {
+    let continuation = |b: u8| b & 0xc0 == 0x80;
+    match *bytes {
+        // Two bytes, lead c0 or c1: always overlong, always ASCII.
+        [lead @ (0xc0 | 0xc1), b1, ..] if continuation(b1) => {
+            Some((((lead & 0x1f) << 6) | (b1 & 0x3f), 2))
+        }
+        // Three bytes, e0 80 xx: an overlong ASCII character.
+        [0xe0, b1 @ (0x80 | 0x81), b2, ..] if continuation(b2) => {
+            Some((((b1 & 0x3f) << 6) | (b2 & 0x3f), 3))
+        }
+        _ => None,
+    }
 }
 
 /// Decodes HTML character references (`&lt;`, `&#60;`, `&#x3c;`, a few named ones
@@ -268,6 +312,43 @@ mod tests {
         assert_eq!(norm(b"%u002e%u002e/", false), "../");
         assert_eq!(norm(b"100%", false), "100%");
         assert_eq!(norm(b"%zz%4", false), "%zz%4");
+    }
+
+    #[test]
+    fn attacker_encodings_decode() {
+        // Double-encoded quote and traversal, as sqlmap's and scanners' tamper
+        // scripts send them.
+        assert_eq!(norm(b"id=1%2527%2520OR%25201%253D1", true), "id=1' or 1=1");
+        assert_eq!(
+            norm(b"%252e%252e%252fetc%252fpasswd", false),
+            "../etc/passwd"
+        );
+        // Mixed-case escapes and `+` as a space in forms only.
+        assert_eq!(norm(b"%2E%2e%2F%2f", false), "..//");
+        assert_eq!(norm(b"q=union+select", true), "q=union select");
+        assert_eq!(norm(b"q=union+select", false), "q=union+select");
+        // Overlong UTF-8 for `.`, `/` and `\`, raw or behind one more encoding.
+        assert_eq!(norm(b"%c0%ae%c0%ae%c0%afetc", false), "../etc");
+        assert_eq!(norm(b"%C0%AE%C0%AE%c1%9cwin.ini", false), "..\\win.ini");
+        assert_eq!(norm(b"%25c0%25ae%25c0%25ae/", false), "../");
+        assert_eq!(norm(b"%e0%80%ae%e0%80%ae/", false), "../");
+        // Real UTF-8 is left alone, and a lone or truncated lead byte too.
+        assert_eq!(
+            norm("caf%C3%A9 \u{e9}".as_bytes(), false),
+            "caf\u{e9} \u{e9}"
+        );
+        assert_eq!(norm(b"%c0", false), "\u{fffd}");
+        assert_eq!(norm(b"%e0%80", false), "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn url_rounds_are_bounded() {
+        // Four encodings: three rounds undo three, the fourth stays visible (and
+        // the text never grows, whatever the nesting).
+        assert_eq!(norm(b"%2525252e", false), "%2e");
+        let deep = format!("%{}2e", "25".repeat(10_000));
+        let n = norm(deep.as_bytes(), false);
+        assert!(n.len() <= deep.len());
     }
 
     #[test]
