@@ -168,7 +168,13 @@ pub enum Tlp {
 
 impl Tlp {
     /// Every level, most open first.
-    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
 
     /// The name used in JSON and forms.
     pub fn as_str(self) -> &'static str {
@@ -295,14 +301,15 @@ impl Classification {
             )),
             _ => Ok(()),
         };
-        let many = |field: &str, values: &[String], list: &[&str]| {
-            match values.iter().find(|v| !list.contains(&v.as_str())) {
-                Some(_) => Err(format!(
-                    "classification.{field}: expected values among {}",
-                    list.join(", ")
-                )),
-                None => Ok(()),
-            }
+        let many = |field: &str, values: &[String], list: &[&str]| match values
+            .iter()
+            .find(|v| !list.contains(&v.as_str()))
+        {
+            Some(_) => Err(format!(
+                "classification.{field}: expected values among {}",
+                list.join(", ")
+            )),
+            None => Ok(()),
         };
         one("agent", &self.agent, AGENTS)?;
         many("actions", &self.actions, ACTIONS)?;
