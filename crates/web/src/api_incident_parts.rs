@@ -44,10 +44,7 @@ pub fn routes(config: &crate::WebConfig) -> Router<AppState> {
                 config.max_attachment_bytes.saturating_add(64 * 1024),
             )),
         )
-        .route(
-            "/api/v1/incidents/{id}/attachments/{sha256}",
-            get(download),
-        )
+        .route("/api/v1/incidents/{id}/attachments/{sha256}", get(download))
 }
 
 /// A comment with its Markdown rendered to safe HTML.
@@ -444,11 +441,7 @@ pub fn clean_name(name: Option<&str>) -> String {
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(255)
-        .collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
     let cleaned = cleaned.trim().to_owned();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         "attachment".to_owned()
@@ -528,7 +521,9 @@ async fn upload(
     caller.require(Role::Analyst)?;
     let id = parse_id(&id)?;
     let mut multipart = multipart.map_err(|e| {
-        ApiError::bad_request(format!("file: send multipart/form-data with a field `file` ({e})"))
+        ApiError::bad_request(format!(
+            "file: send multipart/form-data with a field `file` ({e})"
+        ))
     })?;
     let (name, content) =
         read_upload(&mut multipart, state.config.max_attachment_bytes, |_, _| {}).await?;

@@ -183,7 +183,10 @@ pub fn alert_ids(field: &str, ids: &[String]) -> Result<Vec<Uuid>, ApiError> {
     ids.iter()
         .map(|id| {
             Uuid::try_parse(id.trim()).map_err(|_| {
-                ApiError::bad_request(format!("{field}: {:?} is not an alert id", crate::visible(id, 40)))
+                ApiError::bad_request(format!(
+                    "{field}: {:?} is not an alert id",
+                    crate::visible(id, 40)
+                ))
             })
         })
         .collect()
@@ -234,7 +237,10 @@ impl CreateBody {
 /// `POST` and `PATCH` answer.
 pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiError> {
     let alerts = state.store.incident_alert_ids(incident.id).await?;
-    let observables = state.store.incident_observables(incident.id, 10_000).await?;
+    let observables = state
+        .store
+        .incident_observables(incident.id, 10_000)
+        .await?;
     let counts = state.store.incident_counts(incident.id, 1_000_000).await?;
     let mut body = serde_json::to_value(incident).unwrap_or_default();
     if let Value::Object(map) = &mut body {

@@ -41,7 +41,9 @@ pub fn line(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
         return Err(bad(format!("{field}: at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(bad(format!("{field}: must be one line without control characters")));
+        return Err(bad(format!(
+            "{field}: must be one line without control characters"
+        )));
     }
     Ok(v.to_owned())
 }
@@ -88,8 +90,10 @@ pub fn status(value: &str) -> Result<IncidentStatus, ApiError> {
 /// A resolution name.
 pub fn resolution(value: &str) -> Result<Resolution, ApiError> {
     Resolution::parse(value.trim()).ok_or_else(|| {
-        bad("resolution: expected true_positive_with_impact, true_positive_without_impact, \
-             false_positive, benign or duplicate")
+        bad(
+            "resolution: expected true_positive_with_impact, true_positive_without_impact, \
+             false_positive, benign or duplicate",
+        )
     })
 }
 
@@ -207,7 +211,9 @@ pub fn observable_lines(
             level,
         )?);
         if out.len() > MAX_OBSERVABLES {
-            return Err(bad(format!("observables: at most {MAX_OBSERVABLES} at once")));
+            return Err(bad(format!(
+                "observables: at most {MAX_OBSERVABLES} at once"
+            )));
         }
     }
     if out.is_empty() {
@@ -229,7 +235,12 @@ pub fn observable(
     let value = if kind == ObservableKind::Ip {
         value
             .parse::<std::net::IpAddr>()
-            .map_err(|_| bad(format!("{field}: {:?} is not an IP address", crate::visible(&value, 60))))?
+            .map_err(|_| {
+                bad(format!(
+                    "{field}: {:?} is not an IP address",
+                    crate::visible(&value, 60)
+                ))
+            })?
             .to_string()
     } else {
         value
@@ -283,18 +294,47 @@ mod tests {
             ]
         );
         let err = observable_lines("ip:not-an-address", None, false, Tlp::Amber).unwrap_err();
-        assert!(err.message().starts_with("observables line 1"), "{}", err.message());
+        assert!(
+            err.message().starts_with("observables line 1"),
+            "{}",
+            err.message()
+        );
         assert!(observable_lines("\n \n", None, false, Tlp::Amber).is_err());
     }
 
     #[test]
     fn fields_are_named_in_refusals() {
-        assert!(line("title", "", 10).unwrap_err().message().starts_with("title"));
+        assert!(
+            line("title", "", 10)
+                .unwrap_err()
+                .message()
+                .starts_with("title")
+        );
         assert!(line("title", "a\u{1b}b", 10).is_err());
-        assert!(tags(["ok", "a\nb"]).unwrap_err().message().starts_with("tags"));
-        assert!(techniques(["T1110", "x"]).unwrap_err().message().starts_with("techniques"));
-        assert!(assignee("assignee", "a b").unwrap_err().message().starts_with("assignee"));
+        assert!(
+            tags(["ok", "a\nb"])
+                .unwrap_err()
+                .message()
+                .starts_with("tags")
+        );
+        assert!(
+            techniques(["T1110", "x"])
+                .unwrap_err()
+                .message()
+                .starts_with("techniques")
+        );
+        assert!(
+            assignee("assignee", "a b")
+                .unwrap_err()
+                .message()
+                .starts_with("assignee")
+        );
         assert_eq!(assignee("assignee", " ").unwrap(), None);
-        assert!(tlp("pap", "purple").unwrap_err().message().starts_with("pap"));
+        assert!(
+            tlp("pap", "purple")
+                .unwrap_err()
+                .message()
+                .starts_with("pap")
+        );
     }
 }

@@ -53,7 +53,11 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
         let mut builder = ammonia::Builder::empty();
         builder
             .tags(tags)
-            .tag_attributes([("a", ["href"].into_iter().collect())].into_iter().collect())
+            .tag_attributes(
+                [("a", ["href"].into_iter().collect())]
+                    .into_iter()
+                    .collect(),
+            )
             .url_schemes(schemes)
             .url_relative(ammonia::UrlRelative::Deny)
             .link_rel(Some("noopener noreferrer nofollow"));
@@ -88,8 +92,14 @@ mod tests {
             "<p>Some <strong>bold</strong> and <code>code</code></p>\n"
         );
         let link = render("[site](https://example.org/a?b=1)");
-        assert!(link.contains("href=\"https://example.org/a?b=1\""), "{link}");
-        assert!(link.contains("rel=\"noopener noreferrer nofollow\""), "{link}");
+        assert!(
+            link.contains("href=\"https://example.org/a?b=1\""),
+            "{link}"
+        );
+        assert!(
+            link.contains("rel=\"noopener noreferrer nofollow\""),
+            "{link}"
+        );
     }
 
     #[test]
@@ -104,8 +114,13 @@ mod tests {
             "<a href=\"javascript:alert(1)\">x</a>",
         ] {
             let html = render(hostile);
-            for bad in ["<script", "<img", "<div", "<iframe", "onerror=", "onclick=", "<a "] {
-                assert!(!html.contains(bad), "{hostile:?} gave {html:?}");
+            // Every tag left is one of the plain ones, without attributes.
+            for tag in html.split('<').skip(1) {
+                let tag = tag.split('>').next().unwrap_or_default();
+                assert!(
+                    ["p", "/p"].contains(&tag),
+                    "{hostile:?} gave the tag <{tag}> in {html:?}"
+                );
             }
         }
         // Shown as text.
@@ -123,7 +138,6 @@ mod tests {
         ] {
             let html = render(link);
             assert!(!html.contains("href"), "{link:?} gave {html:?}");
-            assert!(!html.to_lowercase().contains("javascript:alert") || !html.contains("<a"), "{html}");
         }
     }
 }
