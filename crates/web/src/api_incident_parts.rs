@@ -459,7 +459,12 @@ pub async fn read_upload(
     mut other: impl FnMut(&str, String),
 ) -> Result<(String, Vec<u8>), ApiError> {
     let mut found = None;
+    let mut fields = 0;
     loop {
+        fields += 1;
+        if fields > 16 {
+            return Err(ApiError::bad_request("file: at most 16 form fields"));
+        }
         let field = multipart
             .next_field()
             .await
