@@ -493,6 +493,88 @@ fn incidents_through_the_api_roles_xss_attachments_and_shared_observables() {
         .unwrap();
     assert_eq!(taken.status(), 303);
 
+    // The answers match the OpenAPI document.
+    let doc: Value = client()
+        .get(format!("{url}/api/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let check = |method: reqwest::Method, template: &str, path: &str, body: Option<Value>| {
+        crate::openapi::call(&doc, url, &admin, method, template, path, body)
+    };
+    let t = "/api/v1/incidents/{id}";
+    check(
+        reqwest::Method::GET,
+        "/api/v1/incidents",
+        "/api/v1/incidents?status=closed",
+        None,
+    );
+    check(
+        reqwest::Method::GET,
+        "/api/v1/incidents",
+        "/api/v1/incidents?status=nope",
+        None,
+    );
+    check(
+        reqwest::Method::GET,
+        t,
+        &format!("/api/v1/incidents/{id}"),
+        None,
+    );
+    check(
+        reqwest::Method::GET,
+        t,
+        "/api/v1/incidents/0190f5e0-0000-7000-8000-000000000000",
+        None,
+    );
+    check(
+        reqwest::Method::PATCH,
+        t,
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"tags": ["ssh"]})),
+    );
+    for part in [
+        "comments",
+        "tasks",
+        "observables",
+        "timeline",
+        "attachments",
+        "history",
+        "export",
+    ] {
+        check(
+            reqwest::Method::GET,
+            &format!("{t}/{part}"),
+            &format!("/api/v1/incidents/{id}/{part}"),
+            None,
+        );
+    }
+    let task = check(
+        reqwest::Method::POST,
+        &format!("{t}/tasks"),
+        &format!("/api/v1/incidents/{id}/tasks"),
+        Some(json!({"title": "Report the sources", "assignee": "ana"})),
+    );
+    check(
+        reqwest::Method::PATCH,
+        &format!("{t}/tasks/{{task}}"),
+        &format!("/api/v1/incidents/{id}/tasks/{}", task["id"]),
+        Some(json!({"done": true})),
+    );
+    check(
+        reqwest::Method::POST,
+        &format!("{t}/timeline"),
+        &format!("/api/v1/incidents/{id}/timeline"),
+        Some(json!({"at": "2026-12-01T10:00:00Z", "text": "First probe seen"})),
+    );
+    check(
+        reqwest::Method::GET,
+        "/api/v1/incident-templates",
+        "/api/v1/incident-templates",
+        None,
+    );
+
     // nectar ctl incidents: list, create, comment, close, show.
     let ctl = |args: &[&str]| {
         let mut all = vec!["ctl", "--url", url, "--token", analyst.as_str()];
