@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Incident latency benchmark (issue #16's numbers): one incident holding 500
 alerts, 20,000 events and about 1,000 observables, among 100,000 incidents;
-then every tab of its page, its API answer and the incident list, with wrk.
+then every tab of its page, its API answer and the incident list, with wrk. KEEP=1 keeps the data directory (for EXPLAIN).
 
     cargo build --release && python3 scripts/bench_incidents.py target/release/nectar [INCIDENTS]
 
@@ -164,7 +164,10 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=60)
-        subprocess.run(["rm", "-rf", work])
+        if os.environ.get("KEEP"):
+            print(f"kept {data}", file=sys.stderr)
+        else:
+            subprocess.run(["rm", "-rf", work])
 
 
 if __name__ == "__main__":

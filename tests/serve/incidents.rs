@@ -574,6 +574,40 @@ fn incidents_through_the_api_roles_xss_attachments_and_shared_observables() {
         "/api/v1/incident-templates",
         None,
     );
+    // A third alert into the existing incident; then merge a fresh one into it.
+    let third = raise_alert(url, &analyst, "203.0.113.23");
+    let grown = check(
+        reqwest::Method::POST,
+        &format!("{t}/alerts"),
+        &format!("/api/v1/incidents/{id}/alerts"),
+        Some(json!({"alerts": [third]})),
+    );
+    assert_eq!(grown["alerts"].as_array().unwrap().len(), 3, "{grown}");
+    let small = check(
+        reqwest::Method::POST,
+        "/api/v1/incidents",
+        "/api/v1/incidents",
+        Some(json!({"title": "Small", "tags": ["dup"]})),
+    );
+    let merged = check(
+        reqwest::Method::POST,
+        &format!("{t}/merge"),
+        &format!("/api/v1/incidents/{}/merge", small["id"].as_str().unwrap()),
+        Some(json!({"into": id})),
+    );
+    assert!(merged["tags"].as_array().unwrap().contains(&json!("dup")));
+    let source = get(
+        url,
+        &viewer,
+        &format!("/api/v1/incidents/{}", small["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        (
+            source["resolution"].as_str(),
+            source["merged_into"].as_str()
+        ),
+        (Some("duplicate"), Some(id.as_str()))
+    );
 
     // nectar ctl incidents: list, create, comment, close, show.
     let ctl = |args: &[&str]| {

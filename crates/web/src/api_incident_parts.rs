@@ -541,7 +541,8 @@ async fn upload(
 }
 
 /// An attachment as a download that no browser renders: octet-stream,
-/// `Content-Disposition: attachment`, `nosniff`, and a sandbox CSP.
+/// `Content-Disposition: attachment` and `nosniff` (the CSP that forbids
+/// scripts is added to every answer by `headers::security_headers`).
 pub fn download_response(name: &str, content: Vec<u8>) -> Response {
     // The plain filename keeps only safe ASCII; the UTF-8 form carries the rest.
     let ascii: String = name
@@ -572,10 +573,6 @@ pub fn download_response(name: &str, content: Vec<u8>) -> Response {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     response
 }

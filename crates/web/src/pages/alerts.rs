@@ -88,6 +88,8 @@ struct AlertsPage {
     resolutions: Vec<&'static str>,
     notice: Option<String>,
     templates: Vec<&'static str>,
+    /// Open incidents to escalate into: (id, title).
+    open_incidents: Vec<(String, String)>,
 }
 
 /// Query parameters of the queue page.
@@ -192,6 +194,17 @@ pub async fn list(
     };
     let encoded = params.encoded();
     let can_change = layout.role >= Role::Analyst;
+    let open = nectar_store::IncidentFilter {
+        open: true,
+        ..nectar_store::IncidentFilter::default()
+    };
+    let open_incidents = match state.store.incidents(&open, 50, None).await {
+        Ok((list, _)) => list
+            .iter()
+            .map(|i| (i.id.to_string(), visible(&i.title, 80)))
+            .collect(),
+        Err(e) => return storage_error(e),
+    };
     render(&AlertsPage {
         form: FilterForm {
             status: visible(&params.status, 20),
@@ -215,6 +228,7 @@ pub async fn list(
         resolutions: AlertResolution::ALL.iter().map(|r| r.as_str()).collect(),
         notice: (!params.done.is_empty()).then(|| visible(&params.done, 200)),
         templates: nectar_event::TEMPLATES.iter().map(|t| t.name).collect(),
+        open_incidents,
     })
 }
 
