@@ -316,7 +316,7 @@ pub struct TimelineItem {
 }
 
 /// Most events one timeline page shows.
-pub const TIMELINE_EVENTS: usize = 1_000;
+pub const TIMELINE_EVENTS: usize = 500;
 
 /// The timeline: the incident's alerts (when first seen), their events (the
 /// first [`TIMELINE_EVENTS`] after `after_us`) and the entries written by
