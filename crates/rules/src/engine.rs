@@ -1,7 +1,8 @@
 //! The rule engine behind a seam of our own: committed events in, [`Match`]es
-//! out. Today it is rsigma's evaluator and correlation engine (pinned; see
-//! Cargo.toml); the conformance tests in `tests/` pin what we rely on, so it
-//! can be swapped for another implementation behind [`RuleEngine`].
+//! out. Detection is rsigma's evaluator (pinned; see Cargo.toml), correlation
+//! our own windows over its results (`crate::correlate`); the conformance
+//! tests in `tests/` pin what we rely on, so either can be swapped behind
+//! [`RuleEngine`].
 //!
 //! Each event is evaluated once per view (the native one, and the web-server or
 //! process views when it has them, `crate::mapped`), with rules pruned by
@@ -9,17 +10,20 @@
 //! per group, with bounded state; the state can be exported and imported, so a
 //! restart continues the windows.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use nectar_event::{AlertRule, Event};
+use nectar_event::{AlertRule, Event, Kind};
+use rsigma_eval::correlation::compile_correlation;
 use rsigma_eval::event::Event as SigmaEvent;
-use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, Engine,
-    EvaluationResult, TimestampFallback,
-};
-use rsigma_parser::SigmaCollection;
+use rsigma_eval::{Engine, EvaluationResult};
+use rsigma_parser::{CorrelationCondition, CorrelationType, SigmaRule};
 use uuid::Uuid;
+
+use crate::by_kind::split_by_kind;
+use crate::canonical::with_canonical_case;
+use crate::correlate::{Correlator, Fired};
 
 use crate::mapped::{ProcessView, WebserverView};
 use crate::ruleset::{LoadError, RuleSet, severity_of, techniques};
@@ -61,20 +65,17 @@ pub struct Match {
     /// How many events the match stands for when it raises a new alert: 1 for
     /// a detection, the correlation's events in its window for a correlation.
     pub initial_count: u64,
-    /// Events to link besides the one being evaluated (a correlation's earlier
-    /// events in its window), as their ids' text: parsed only by whoever links
-    /// them ([`Match::earlier_event_ids`]), as most matches fold into an alert
-    /// that already has them.
-    pub earlier_events: Vec<String>,
+    /// Events to link besides the one being evaluated (a correlation's newest
+    /// events in its window, oldest first; at most `max_linked_events`).
+    pub earlier_events: Vec<Uuid>,
 }
 
 impl Match {
-    /// The earlier events' ids (unparsable ones left out), without the event
-    /// being evaluated.
+    /// The earlier events' ids, without the event being evaluated.
     pub fn earlier_event_ids(&self, current: Uuid) -> Vec<Uuid> {
         self.earlier_events
             .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
+            .copied()
             .filter(|id| *id != current)
             .collect()
     }
@@ -93,10 +94,12 @@ pub trait RuleEngine: Send {
     fn state_size(&self) -> usize;
 }
 
-/// rsigma's engine, loaded with a [`RuleSet`].
+/// rsigma's detection and our correlations, loaded with a [`RuleSet`].
 pub struct SigmaEngine {
-    /// Correlations (and, for their bookkeeping, every rule).
-    engine: CorrelationEngine,
+    /// Correlation windows over the detections.
+    correlator: Correlator,
+    /// The correlations as alerts carry them, by their place in the correlator.
+    correlation_rules: Vec<Arc<AlertRule>>,
     /// Detection, split by view.
     parts: Partitions,
     rules: HashMap<String, Arc<AlertRule>>,
@@ -108,23 +111,6 @@ impl SigmaEngine {
     /// An engine with every rule of `set` that compiles; the others are
     /// returned as errors (file and line).
     pub fn new(set: &RuleSet, limits: EngineLimits) -> (SigmaEngine, Vec<LoadError>) {
-        let config = CorrelationConfig {
-            // Event time, always: an event without one is not correlated.
-            timestamp_fields: vec!["time".into()],
-            timestamp_fallback: TimestampFallback::Skip,
-            max_state_entries: limits.max_groups.max(1),
-            max_group_entries: Some(limits.max_group_entries.max(1)),
-            emit_detections: false,
-            // Each firing copies the group's references: few of them.
-            correlation_event_mode: if limits.max_linked_events == 0 {
-                CorrelationEventMode::None
-            } else {
-                CorrelationEventMode::Refs
-            },
-            max_correlation_events: limits.max_linked_events,
-            ..CorrelationConfig::default()
-        };
-        let mut engine = CorrelationEngine::new(config);
         let mut errors = Vec::new();
         let mut rules = HashMap::new();
         let mut names: HashSet<String> = HashSet::new();
@@ -138,16 +124,12 @@ impl SigmaEngine {
             .flat_map(|c| c.rules.iter().map(String::as_str))
             .collect();
         let mut quiet = HashSet::new();
-        let mut parts = Partitions::default();
+        let mut pending = PendingRules::default();
+        let mut detections: Vec<(&str, Option<&str>)> = Vec::new();
         for (rule, (file, line)) in set.collection.rules.iter().zip(&set.rule_sources) {
-            // Compiled first on its own: a rule that does not compile must not
-            // be half-added to the engine.
-            let added = rsigma_eval::compile_rule(rule)
-                .map(|_| ())
-                .and_then(|()| engine.add_rule(rule))
-                .and_then(|()| parts.add(rule));
-            match added {
-                Ok(()) => {
+            match rsigma_eval::compile_rule(rule) {
+                Ok(_) => {
+                    pending.add(rule);
                     let info = crate::ruleset::alert_rule_of(rule);
                     if rule
                         .id
@@ -159,6 +141,10 @@ impl SigmaEngine {
                     }
                     names.extend(rule.id.iter().cloned());
                     names.extend(rule.name.iter().cloned());
+                    detections.push((
+                        rule.id.as_deref().unwrap_or(&rule.title),
+                        rule.name.as_deref(),
+                    ));
                     rules.insert(info.id.clone(), Arc::new(info));
                 }
                 Err(e) => errors.push(LoadError {
@@ -172,6 +158,8 @@ impl SigmaEngine {
             names.extend(corr.id.iter().cloned());
             names.extend(corr.name.iter().cloned());
         }
+        let mut compiled = Vec::new();
+        let mut correlation_rules = Vec::new();
         for corr in &set.collection.correlations {
             let info = set
                 .infos
@@ -189,41 +177,44 @@ impl SigmaEngine {
                 )));
                 continue;
             }
-            match engine.add_correlation(corr) {
-                Ok(()) => {
+            if let Some(problem) = missing_field(corr) {
+                errors.push(at(format!("correlation {:?}: {problem}", corr.title)));
+                continue;
+            }
+            match compile_correlation(corr) {
+                Ok(c) => {
                     let rule = AlertRule {
                         id: corr.id.clone().unwrap_or_else(|| corr.title.clone()),
                         title: corr.title.clone(),
                         level: severity_of(corr.level),
                         techniques: techniques(&corr.tags),
                     };
-                    rules.insert(rule.id.clone(), Arc::new(rule));
+                    let rule = Arc::new(rule);
+                    rules.insert(rule.id.clone(), Arc::clone(&rule));
+                    correlation_rules.push(rule);
+                    compiled.push(c);
                 }
                 Err(e) => errors.push(at(format!("correlation {:?}: {e}", corr.title))),
             }
         }
-        if !set.collection.filters.is_empty() {
-            let filters = SigmaCollection {
-                filters: set.collection.filters.clone(),
-                ..SigmaCollection::new()
-            };
-            let applied = engine.add_collection(&filters).and_then(|()| {
-                filters
-                    .filters
-                    .iter()
-                    .try_for_each(|f| parts.apply_filter(f))
+        let correlator = Correlator::new(compiled, detections, limits);
+        let mut parts = Partitions::build(pending);
+        let applied = set
+            .collection
+            .filters
+            .iter()
+            .try_for_each(|f| parts.apply_filter(f));
+        if let Err(e) = applied {
+            errors.push(LoadError {
+                file: "filters".into(),
+                line: None,
+                message: e.to_string(),
             });
-            if let Err(e) = applied {
-                errors.push(LoadError {
-                    file: "filters".into(),
-                    line: None,
-                    message: e.to_string(),
-                });
-            }
         }
         (
             SigmaEngine {
-                engine,
+                correlator,
+                correlation_rules,
                 parts,
                 rules,
                 quiet,
@@ -238,26 +229,130 @@ impl SigmaEngine {
     }
 }
 
-/// Feeds one view's detections to the correlations and folds the results
-/// into `out`.
-fn evaluate_view(
-    engine: &mut CorrelationEngine,
-    rules: (&HashMap<String, Arc<AlertRule>>, &HashSet<String>),
-    view: &impl SigmaEvent,
-    detections: Vec<EvaluationResult>,
-    event: &Event,
+/// One view's detections as matches, then what they make the correlations
+/// fire.
+struct Evaluation<'a> {
+    rules: &'a HashMap<String, Arc<AlertRule>>,
+    quiet: &'a HashSet<String>,
+    correlation_rules: &'a [Arc<AlertRule>],
+    event: &'a Event,
+    /// Event time, in seconds.
     time: i64,
-    out: &mut Vec<Match>,
-) {
-    if detections.is_empty() {
-        // Correlations only ever count detections: nothing to feed.
-        return;
-    }
-    for result in engine.process_with_detections(view, detections, time) {
-        if let Some(m) = to_match(rules, result, event) {
-            out.push(m);
+}
+
+impl Evaluation<'_> {
+    fn view(
+        &self,
+        correlator: &mut Correlator,
+        view: &impl SigmaEvent,
+        detections: Vec<EvaluationResult>,
+        fired: &mut Vec<Fired>,
+        out: &mut Vec<Match>,
+    ) {
+        if detections.is_empty() {
+            return;
+        }
+        fired.clear();
+        correlator.feed(
+            view,
+            self.event.id,
+            self.time,
+            detections.iter().map(rule_key),
+            fired,
+        );
+        for detection in &detections {
+            if let Some(m) = self.detection(detection) {
+                out.push(m);
+            }
+        }
+        for f in fired.drain(..) {
+            out.push(self.correlation(f));
         }
     }
+
+    fn detection(&self, result: &EvaluationResult) -> Option<Match> {
+        let header = &result.header;
+        let id = rule_key(result);
+        if self.quiet.contains(id) {
+            return None;
+        }
+        let rule = self.rules.get(id).cloned().unwrap_or_else(|| {
+            Arc::new(AlertRule {
+                id: id.to_owned(),
+                title: header.rule_title.clone(),
+                level: severity_of(header.level),
+                techniques: techniques(&header.tags),
+            })
+        });
+        let mut group = BTreeMap::new();
+        if let Some(ip) = self.event.src_ip {
+            group.insert("src_ip".to_owned(), ip.to_string());
+        }
+        Some(Match {
+            rule,
+            group,
+            initial_count: 1,
+            earlier_events: Vec::new(),
+        })
+    }
+
+    fn correlation(&self, fired: Fired) -> Match {
+        let refs = fired.refs.len() as u64;
+        let in_window = fired.value.max(1.0);
+        let initial_count = if in_window.is_finite() && in_window < u64::MAX as f64 {
+            (in_window as u64).max(refs)
+        } else {
+            refs.max(1)
+        };
+        Match {
+            rule: Arc::clone(&self.correlation_rules[fired.corr]),
+            group: fired.group.into_iter().collect(),
+            initial_count,
+            earlier_events: fired.refs,
+        }
+    }
+}
+
+/// The id a detection result names its rule by (a rule without one is known
+/// by its title).
+fn rule_key(result: &EvaluationResult) -> &str {
+    result
+        .header
+        .rule_id
+        .as_deref()
+        .unwrap_or(&result.header.rule_title)
+}
+
+/// Why a correlation that counts values cannot run: it names no field.
+fn missing_field(corr: &rsigma_parser::CorrelationRule) -> Option<String> {
+    let needs_field = matches!(
+        corr.correlation_type,
+        CorrelationType::ValueCount
+            | CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValuePercentile
+            | CorrelationType::ValueMedian
+    );
+    let has_field = matches!(
+        &corr.condition,
+        CorrelationCondition::Threshold { field: Some(f), .. } if !f.is_empty()
+    );
+    (needs_field && !has_field).then(|| {
+        format!(
+            "type {} counts the values of a field: add `field:` to its condition",
+            corr.correlation_type.as_str()
+        )
+    })
+}
+
+/// Rules collected for [`Partitions`], by partition, before compiling.
+#[derive(Default)]
+struct PendingRules<'r> {
+    native_any: Vec<Cow<'r, SigmaRule>>,
+    native_by_kind: HashMap<String, Vec<Cow<'r, SigmaRule>>>,
+    native_by_service: HashMap<String, Vec<Cow<'r, SigmaRule>>>,
+    webserver: Vec<Cow<'r, SigmaRule>>,
+    process: Vec<Cow<'r, SigmaRule>>,
 }
 
 /// The detection rules split by the views they can match, so that a view is
@@ -273,6 +368,8 @@ struct Partitions {
     native_any: Option<Engine>,
     /// Native rules by service (lowercase).
     native_by_service: HashMap<String, Engine>,
+    /// Native rules that match only some kinds, by kind (`crate::by_kind`).
+    native_by_kind: HashMap<String, Engine>,
     webserver: Option<Engine>,
     process: Option<Engine>,
 }
@@ -283,30 +380,87 @@ fn is(value: &Option<String>, wanted: &str) -> bool {
         .is_none_or(|v| v.eq_ignore_ascii_case(wanted))
 }
 
-impl Partitions {
-    fn add(&mut self, rule: &rsigma_parser::SigmaRule) -> rsigma_eval::Result<()> {
+impl<'r> PendingRules<'r> {
+    /// Puts `rule` in every partition whose views it fits. Rules are only
+    /// collected here; [`Partitions::build`] compiles each partition at once.
+    fn add(&mut self, rule: &'r SigmaRule) {
+        let pending = self;
         let ls = &rule.logsource;
-        let put = |engine: &mut Option<Engine>| -> rsigma_eval::Result<()> {
-            engine.get_or_insert_with(Engine::new).add_rule(rule)
+        let rule = match with_canonical_case(rule) {
+            Some(changed) => Cow::Owned(changed),
+            None => Cow::Borrowed(rule),
         };
-        if ls.category.is_none() && is(&ls.product, crate::view::PRODUCT) {
+        let native = ls.category.is_none() && is(&ls.product, crate::view::PRODUCT);
+        let by_kind = native.then(|| split_by_kind(&rule)).flatten();
+        if let Some((kinds, within)) = by_kind {
+            let within = Cow::<SigmaRule>::Owned(within);
+            for kind in kinds {
+                // A kind of another family than the rule's service never meets it.
+                let Ok(known) = kind.parse::<Kind>() else {
+                    continue;
+                };
+                if ls
+                    .service
+                    .as_deref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case(known.family()))
+                {
+                    continue;
+                }
+                pending
+                    .native_by_kind
+                    .entry(kind)
+                    .or_default()
+                    .push(within.clone());
+            }
+        } else if native {
             match &ls.service {
-                None => put(&mut self.native_any)?,
-                Some(service) => self
+                None => pending.native_any.push(rule.clone()),
+                Some(service) => pending
                     .native_by_service
                     .entry(service.to_ascii_lowercase())
                     .or_default()
-                    .add_rule(rule)?,
+                    .push(rule.clone()),
             }
         }
         if ls.product.is_none() && ls.service.is_none() && is(&ls.category, "webserver") {
-            put(&mut self.webserver)?;
+            pending.webserver.push(rule.clone());
         }
         if ls.service.is_none() && is(&ls.product, "linux") && is(&ls.category, "process_creation")
         {
-            put(&mut self.process)?;
+            pending.process.push(rule);
         }
-        Ok(())
+    }
+}
+
+impl Partitions {
+    /// Compiles the collected rules, one batch per partition: rsigma builds
+    /// its candidate index (which rules an event's fields can select) once per
+    /// batch, whereas rules added one by one with substring or keyword
+    /// conditions wait in a list evaluated for every event until the engine
+    /// holds 64 rules. Every rule here already compiled on its own.
+    fn build(pending: PendingRules<'_>) -> Partitions {
+        let engine = |rules: Vec<Cow<'_, SigmaRule>>| {
+            (!rules.is_empty()).then(|| {
+                let mut engine = Engine::new();
+                engine.add_rules(rules.iter().map(|r| &**r));
+                engine
+            })
+        };
+        Partitions {
+            native_any: engine(pending.native_any),
+            native_by_service: pending
+                .native_by_service
+                .into_iter()
+                .filter_map(|(service, rules)| Some((service, engine(rules)?)))
+                .collect(),
+            native_by_kind: pending
+                .native_by_kind
+                .into_iter()
+                .filter_map(|(kind, rules)| Some((kind, engine(rules)?)))
+                .collect(),
+            webserver: engine(pending.webserver),
+            process: engine(pending.process),
+        }
     }
 
     fn apply_filter(&mut self, filter: &rsigma_parser::FilterRule) -> rsigma_eval::Result<()> {
@@ -314,6 +468,7 @@ impl Partitions {
             .native_any
             .iter_mut()
             .chain(self.native_by_service.values_mut())
+            .chain(self.native_by_kind.values_mut())
             .chain(self.webserver.iter_mut())
             .chain(self.process.iter_mut());
         for engine in engines {
@@ -322,117 +477,62 @@ impl Partitions {
         Ok(())
     }
 
-    fn native(&self, view: &NativeView<'_>, family: &str) -> Vec<EvaluationResult> {
+    fn native(&self, view: &NativeView<'_>, kind: Kind) -> Vec<EvaluationResult> {
         let mut out = match &self.native_any {
             Some(engine) => engine.evaluate(view),
             None => Vec::new(),
         };
-        if let Some(engine) = self.native_by_service.get(family) {
+        if let Some(engine) = self.native_by_service.get(kind.family()) {
+            out.extend(engine.evaluate(view));
+        }
+        if let Some(engine) = self.native_by_kind.get(kind.as_str()) {
             out.extend(engine.evaluate(view));
         }
         out
     }
 }
 
-/// The alert-side meaning of one engine result.
-fn to_match(
-    (rules, quiet): (&HashMap<String, Arc<AlertRule>>, &HashSet<String>),
-    mut result: EvaluationResult,
-    event: &Event,
-) -> Option<Match> {
-    let header = &result.header;
-    let id = header
-        .rule_id
-        .clone()
-        .unwrap_or_else(|| header.rule_title.clone());
-    let rule = rules.get(&id).cloned().unwrap_or_else(|| {
-        Arc::new(AlertRule {
-            id,
-            title: header.rule_title.clone(),
-            level: severity_of(header.level),
-            techniques: techniques(&header.tags),
-        })
-    });
-    if let Some(corr) = result.as_correlation_mut() {
-        let group: BTreeMap<String, String> = corr
-            .group_key
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let earlier_events: Vec<String> = corr
-            .event_refs
-            .take()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.id)
-            .collect();
-        let in_window = corr.aggregated_value.max(1.0);
-        let refs = earlier_events.len() as u64;
-        let initial_count = if in_window.is_finite() && in_window < u64::MAX as f64 {
-            (in_window as u64).max(refs)
-        } else {
-            refs.max(1)
-        };
-        return Some(Match {
-            rule,
-            group,
-            initial_count,
-            earlier_events,
-        });
-    }
-    result.as_detection()?;
-    if quiet.contains(&rule.id) {
-        return None;
-    }
-    let mut group = BTreeMap::new();
-    if let Some(ip) = event.src_ip {
-        group.insert("src_ip".to_owned(), ip.to_string());
-    }
-    Some(Match {
-        rule,
-        group,
-        initial_count: 1,
-        earlier_events: Vec::new(),
-    })
-}
-
 impl RuleEngine for SigmaEngine {
     fn process(&mut self, event: &Event, out: &mut Vec<Match>) {
-        let time = event.time.as_micros().div_euclid(1_000_000);
         let SigmaEngine {
-            engine,
+            correlator,
+            correlation_rules,
             parts,
             rules,
             quiet,
         } = self;
-        let rules = (&*rules, &*quiet);
+        let eval = Evaluation {
+            rules,
+            quiet,
+            correlation_rules,
+            event,
+            time: event.time.as_micros().div_euclid(1_000_000),
+        };
+        let mut fired = Vec::new();
         let view = NativeView::new(event);
-        let detections = parts.native(&view, event.kind.family());
-        evaluate_view(engine, rules, &view, detections, event, time, out);
+        let detections = parts.native(&view, event.kind);
+        eval.view(correlator, &view, detections, &mut fired, out);
         if let (Some(web), Some(view)) = (&parts.webserver, WebserverView::of(event)) {
             let detections = web.evaluate(&view);
-            evaluate_view(engine, rules, &view, detections, event, time, out);
+            eval.view(correlator, &view, detections, &mut fired, out);
         }
         if let Some(process) = &parts.process {
             for view in ProcessView::of(event) {
                 let detections = process.evaluate(&view);
-                evaluate_view(engine, rules, &view, detections, event, time, out);
+                eval.view(correlator, &view, detections, &mut fired, out);
             }
         }
     }
 
     fn export_state(&self) -> String {
-        serde_json::to_string(&self.engine.export_state()).unwrap_or_default()
+        self.correlator.export_state()
     }
 
     fn import_state(&mut self, state: &str) -> bool {
-        match serde_json::from_str::<CorrelationSnapshot>(state) {
-            Ok(snapshot) => self.engine.import_state(snapshot),
-            Err(_) => false,
-        }
+        self.correlator.import_state(state)
     }
 
     fn state_size(&self) -> usize {
-        self.engine.state_count()
+        self.correlator.state_size()
     }
 }

@@ -5,7 +5,8 @@
 //!   the web-server and process-creation mappings public rules expect);
 //! - [`ruleset`]: the built-in pack and `[rules] paths`, with load errors that
 //!   name file and line;
-//! - [`engine`]: the engine seam ([`RuleEngine`]) and its rsigma implementation;
+//! - [`engine`]: the engine seam ([`RuleEngine`]) and its implementation:
+//!   rsigma's detection, our own correlation windows (`correlate`);
 //! - [`stage`]: the stream consumer that folds matches into alerts exactly once;
 //! - [`silence`], [`observables`]: what a match is held back by, and what an
 //!   alert points at;
@@ -13,7 +14,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod by_kind;
+mod canonical;
 pub mod config;
+mod correlate;
 pub mod engine;
 pub mod mapped;
 pub mod observables;

@@ -150,7 +150,7 @@ impl SigmaEvent for WebserverView<'_> {
     }
 
     fn to_json(&self) -> Value {
-        crate::view::reference_json(self.event)
+        self.native.reference()
     }
 }
 
@@ -218,7 +218,7 @@ impl SigmaEvent for ProcessView<'_> {
     }
 
     fn to_json(&self) -> Value {
-        crate::view::reference_json(self.event)
+        self.native.reference()
     }
 }
 

@@ -57,6 +57,16 @@ impl<'a> NativeView<'a> {
         }
     }
 
+    /// What the engine keeps of an event it references: its id (rsigma's
+    /// `Refs` mode reads `id` and takes the time from the window), made once
+    /// per event however many correlations count it.
+    pub(crate) fn reference(&self) -> Value {
+        let mut map = Map::with_capacity(1);
+        let id = self.id.get_or_init(|| self.event.id.to_string());
+        map.insert("id".into(), Value::String(id.clone()));
+        Value::Object(map)
+    }
+
     /// The field `path` (also for the mapped views, which add their own): a
     /// top-level field, else `data.x` by `x` or `data.x`.
     pub(crate) fn field(&self, path: &str) -> Option<EventValue<'_>> {
@@ -156,14 +166,6 @@ pub(crate) fn visit_strings<'a>(v: &'a Value, depth: usize, visit: &mut dyn FnMu
     }
 }
 
-/// What the engine keeps of an event it references: its id and time.
-pub(crate) fn reference_json(event: &Event) -> Value {
-    let mut map = Map::with_capacity(2);
-    map.insert("id".into(), Value::String(event.id.to_string()));
-    map.insert("time".into(), Value::String(event.time.to_string()));
-    Value::Object(map)
-}
-
 impl SigmaEvent for NativeView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
         self.field(path)
@@ -195,12 +197,10 @@ impl SigmaEvent for NativeView<'_> {
         }
     }
 
-    /// The engine asks for an event's JSON only to keep a reference to it in a
-    /// correlation's window (`Refs` mode, which reads `id`) and to copy it into
-    /// results (never asked for here): the reference is all it gets, not the
-    /// whole event serialized on every correlation update.
+    /// rsigma asks for an event's JSON only to copy it into results when told
+    /// to include events, which it never is here: a reference is enough.
     fn to_json(&self) -> Value {
-        reference_json(self.event)
+        self.reference()
     }
 }
 

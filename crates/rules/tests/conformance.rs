@@ -277,3 +277,91 @@ fn the_pack_reads_a_download_piped_into_a_shell_from_the_command_line() {
         .with("input", "curl -s http://198.51.100.9/x.sh -o x; shasum x");
     assert!(run(&mut e, &benign).is_empty());
 }
+
+/// The engine preselects rules from the fields an event has (each partition's
+/// rules are indexed at once): a data field is found by its plain name, with
+/// the `data.` prefix, as a key holding dots and as a nested path, by value,
+/// substring and keyword, however many other rules are loaded.
+#[test]
+fn rules_are_found_through_every_way_of_naming_a_data_field() {
+    let mut yaml = String::new();
+    let shapes = [
+        ("plain", "agent|contains: sqlmap"),
+        ("prefixed", "data.agent|contains: SQLMAP"),
+        ("dotted", "http.method: post"),
+        ("nested", "req.headers.host|endswith: example.org"),
+        ("exact", "agent: 'sqlmap/1.7'"),
+    ];
+    for (id, line) in shapes {
+        yaml.push_str(&format!(
+            "---\ntitle: {id}\nid: {id}\nlogsource: {{product: nectar}}\ndetection:\n    sel:\n        {line}\n    condition: sel\nlevel: low\n"
+        ));
+    }
+    yaml.push_str("---\ntitle: keyword\nid: keyword\nlogsource: {product: nectar}\ndetection:\n    kw: ['/etc/passwd']\n    condition: kw\nlevel: low\n");
+    // More rules than rsigma's incremental index keeps unindexed.
+    for i in 0..100 {
+        yaml.push_str(&format!(
+            "---\ntitle: other {i}\nid: other-{i}\nlogsource: {{product: nectar}}\ndetection:\n    sel:\n        agent|contains: 'other{i}'\n    condition: sel\nlevel: low\n"
+        ));
+    }
+    let mut e = engine(yaml.trim_start_matches("---\n"));
+    let mut event = Event::new("hp", Kind::HttpRequest, Severity::Low, "GET /")
+        .with("agent", "sqlmap/1.7")
+        .with("http.method", "POST")
+        .with("req", json!({"headers": {"host": "www.example.org"}}))
+        .with("path", "/../../etc/passwd");
+    event.src_ip = Some("203.0.113.5".parse().unwrap());
+    let ids: HashSet<String> = run(&mut e, &event)
+        .into_iter()
+        .map(|m| m.rule.id.clone())
+        .collect();
+    let want: HashSet<String> = ["plain", "prefixed", "dotted", "nested", "exact", "keyword"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(ids, want);
+}
+
+/// `value_percentile` compares the window's percentile with the condition
+/// (rsigma 0.23.0's own engine fired whenever the window held a number).
+#[test]
+fn a_percentile_correlation_fires_when_the_percentile_passes_its_threshold() {
+    let mut e = engine(
+        r#"
+title: web
+id: web
+logsource: {product: nectar}
+detection:
+    sel: {kind: http.request}
+    condition: sel
+---
+title: big responses
+id: p90
+correlation:
+    type: value_percentile
+    rules: [web]
+    group-by: [src_ip]
+    timespan: 10m
+    condition: {gte: 900, field: bytes, percentile: 90}
+level: medium
+"#,
+    );
+    let request = |second: i64, bytes: i64| {
+        let mut ev =
+            Event::new("hp", Kind::HttpRequest, Severity::Low, "GET /").with("bytes", bytes);
+        ev.src_ip = Some("203.0.113.9".parse().unwrap());
+        ev.time = Timestamp::from_micros(1_800_000_000_000_000 + second * 1_000_000).unwrap();
+        ev
+    };
+    let fired = |e: &mut SigmaEngine, ev: &Event| run(e, ev).iter().any(|m| m.rule.id == "p90");
+    // Nine small responses: the 90th percentile stays small.
+    for i in 0..9 {
+        assert!(!fired(&mut e, &request(i, 100)), "fired at {i}");
+    }
+    // Large ones lift it past 900.
+    let mut lifted = false;
+    for i in 9..20 {
+        lifted |= fired(&mut e, &request(i, 5_000));
+    }
+    assert!(lifted);
+}

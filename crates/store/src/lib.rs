@@ -19,6 +19,7 @@ mod notify;
 mod query;
 mod ranked;
 mod rollup;
+mod sessions;
 mod store;
 mod stream;
 mod writer;

@@ -438,9 +438,9 @@ impl Store {
     /// of a sensor other than `sensor`, with that sensor: posted events may not
     /// join another sensor's session (#26 item 4).
     ///
-    /// Like [`Store::list_sessions`] this reads every event (`data.session` has
-    /// no index: one more B-tree on every honeypot event's insert); it runs once
-    /// per posted batch that names sessions, never for honeypot events.
+    /// One lookup per named session in `event_sessions`, which the writer fills
+    /// in the transaction that stores a session's first event; it runs once per
+    /// posted batch that names sessions, never for honeypot events.
     pub async fn session_of_other_sensor(
         &self,
         sessions: &[&str],
@@ -451,12 +451,10 @@ impl Store {
         }
         // A list of strings always serialises; `[]` would only match nothing.
         let list = serde_json::to_string(sessions).unwrap_or_else(|_| "[]".into());
-        let path = data_path(field::SESSION);
-        let row = sqlx::query(&format!(
-            "SELECT json_extract(data, {path}), sensor FROM events \
-             WHERE json_extract(data, {path}) IN (SELECT value FROM json_each($1)) \
-             AND sensor <> $2 LIMIT 1"
-        ))
+        let row = sqlx::query(
+            "SELECT session, sensor FROM event_sessions \
+             WHERE session IN (SELECT value FROM json_each($1)) AND sensor <> $2 LIMIT 1",
+        )
         .bind(list)
         .bind(sensor)
         .fetch_optional(&self.readers)

@@ -29,6 +29,7 @@ use tracing::{error, warn};
 
 use crate::ranked::RankedValues;
 use crate::rollup::RollupBatch;
+use crate::sessions::SessionBatch;
 use crate::{Store, StoreError};
 
 /// Batching and queueing limits of the writer.
@@ -338,26 +339,36 @@ impl Writer {
             .await?;
         let first_seq = last + 1;
         let mut rollup = RollupBatch::default();
-        let (outcomes, fresh) =
-            if insert_all(&mut self.rows, &mut tx, requests, first_seq, &mut rollup).await? {
-                let outcomes = requests
-                    .iter()
-                    .map(|request| IngestOutcome {
-                        stored: request.events.len(),
-                        duplicates: 0,
-                    })
-                    .collect();
-                (outcomes, Fresh::All)
-            } else {
-                tx.rollback().await?;
-                tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                rollup = RollupBatch::default();
-                self.insert_each(&mut tx, requests, first_seq, &mut rollup)
-                    .await?
-            };
+        let mut sessions = SessionBatch::default();
+        let (outcomes, fresh) = if insert_all(
+            &mut self.rows,
+            &mut tx,
+            requests,
+            first_seq,
+            (&mut rollup, &mut sessions),
+        )
+        .await?
+        {
+            let outcomes = requests
+                .iter()
+                .map(|request| IngestOutcome {
+                    stored: request.events.len(),
+                    duplicates: 0,
+                })
+                .collect();
+            (outcomes, Fresh::All)
+        } else {
+            tx.rollback().await?;
+            tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            rollup = RollupBatch::default();
+            sessions = SessionBatch::default();
+            self.insert_each(&mut tx, requests, first_seq, (&mut rollup, &mut sessions))
+                .await?
+        };
         if !rollup.is_empty() {
             rollup.flush(&mut tx).await?;
         }
+        sessions.flush(&mut tx).await?;
         tx.commit().await?;
         drop(conn);
         // Only now, after the commit: a failed transaction must not be counted.
@@ -391,7 +402,7 @@ impl Writer {
         conn: &mut SqliteConnection,
         requests: &'a [Request],
         first_seq: i64,
-        rollup: &mut RollupBatch<'a>,
+        (rollup, sessions): (&mut RollupBatch<'a>, &mut SessionBatch<'a>),
     ) -> Result<(Vec<IngestOutcome>, Fresh), StoreError> {
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut flags = Vec::with_capacity(requests.len());
@@ -405,6 +416,7 @@ impl Writer {
                     if is_new {
                         outcome.stored += 1;
                         rollup.add(event);
+                        sessions.add(event);
                     } else {
                         outcome.duplicates += 1;
                     }
@@ -435,7 +447,7 @@ async fn insert_all<'a>(
     conn: &mut SqliteConnection,
     requests: &'a [Request],
     first_seq: i64,
-    rollup: &mut RollupBatch<'a>,
+    (rollup, sessions): (&mut RollupBatch<'a>, &mut SessionBatch<'a>),
 ) -> Result<bool, StoreError> {
     // Collected (a few slices a transaction): an iterator adaptor with a closure held
     // across the awaits below trips the compiler's Send check of the spawned task.
@@ -462,6 +474,7 @@ async fn insert_all<'a>(
             }
             for event in chunk {
                 rollup.add(event);
+                sessions.add(event);
             }
         };
         let (done, ()) = tokio::join!(biased; execute, side_work);

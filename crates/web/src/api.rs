@@ -64,9 +64,15 @@ async fn status(State(state): State<AppState>, caller: ApiCaller) -> Result<Json
 async fn post_events(
     State(state): State<AppState>,
     caller: ApiCaller,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
+    let encoding = crate::ingest::BodyEncoding::of(
+        headers
+            .get(axum::http::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    )?;
     if caller.0.sensor == *state.sensor {
         return Err(ApiError::forbidden(format!(
             "token {:?} posts as sensor {:?}, this server's own name (sensor_name): only \
@@ -89,7 +95,7 @@ async fn post_events(
         )));
     };
     let admission = Admission::new(caller.0, state.config.clone());
-    let events = crate::ingest::read_batch(body, &admission).await?;
+    let events = crate::ingest::read_batch(body, encoding, &admission).await?;
     admission.check_sessions(&state.store, &events).await?;
     let outcome = state.bus.submit(events).await?;
     Ok(Json(

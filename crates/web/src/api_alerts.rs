@@ -1,9 +1,10 @@
 //! The JSON API for alerts: the queue (filters, cursor), one alert with its
-//! events and history, changes by analysts (one or in bulk), silences and the
-//! loaded rules. Viewers read; analysts and admins change.
+//! events and history, changes by analysts (one or in bulk), silences, the
+//! loaded rules and the notifications given up on (the dead-letter list).
+//! Viewers read; analysts and admins change.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use nectar_event::{AlertResolution, AlertStatus, Severity, Timestamp};
 use nectar_store::{AlertCursor, AlertFilter, AlertUpdate, FieldMatcher, NewSilence, Role};
@@ -20,9 +21,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alerts", get(list).patch(bulk))
         .route("/api/v1/alerts/{id}", get(show).patch(update))
         .route("/api/v1/silences", get(silences).post(create_silence))
-        .route("/api/v1/silences/{id}", delete(delete_silence))
+        .route(
+            "/api/v1/silences/{id}",
+            get(show_silence)
+                .put(replace_silence)
+                .delete(delete_silence),
+        )
         .route("/api/v1/silences/{id}/expire", post(expire_silence))
         .route("/api/v1/rules", get(rules))
+        .route("/api/v1/notify/dead-letters", get(dead_letters))
+        .route(
+            "/api/v1/notify/dead-letters/{id}/retry",
+            post(retry_dead_letter),
+        )
 }
 
 /// The queue's filters, as query parameters (also the UI's).
@@ -388,6 +399,80 @@ async fn create_silence(
         .create_silence(&body.silence()?, &caller.0.name)
         .await?;
     Ok(Json(serde_json::to_value(silence).unwrap_or_default()))
+}
+
+fn silence_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(id).map_err(|_| ApiError::bad_request("silence id must be a UUID"))
+}
+
+async fn show_silence(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let id = silence_id(&id)?;
+    match state.store.silence(id).await? {
+        Some(s) => Ok(Json(serde_json::to_value(s).unwrap_or_default())),
+        None => Err(ApiError::not_found(format!("no silence with id {id}"))),
+    }
+}
+
+/// Replaces what a silence holds back, its reason and its expiry (the body is
+/// a new silence's); who made it and its count stay, the change is recorded.
+async fn replace_silence(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    Json(body): Json<SilenceBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Analyst)?;
+    let id = silence_id(&id)?;
+    let silence = body.silence()?;
+    match state
+        .store
+        .update_silence(id, &silence, &caller.0.name)
+        .await?
+    {
+        Some(s) => Ok(Json(serde_json::to_value(s).unwrap_or_default())),
+        None => Err(ApiError::not_found(format!("no silence with id {id}"))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadLetterQuery {
+    limit: Option<usize>,
+}
+
+/// Notifications given up on, newest first (each with its last error).
+async fn dead_letters(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(query): Query<DeadLetterQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1_000);
+    let list = state.store.notify_dead(limit).await?;
+    Ok(Json(json!({ "deliveries": list })))
+}
+
+/// Puts a dead delivery back in the outbox, due now.
+async fn retry_dead_letter(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Analyst)?;
+    let id =
+        Uuid::try_parse(&id).map_err(|_| ApiError::bad_request("delivery id must be a UUID"))?;
+    match state.store.notify_retry(id).await {
+        Ok(()) => Ok(Json(json!({ "retried": id }))),
+        Err(nectar_store::StoreError::NotFound { .. }) => Err(ApiError::conflict(format!(
+            "delivery {id} is not in the dead-letter list (unknown, or already retried)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn expire_silence(

@@ -51,6 +51,14 @@ impl ApiError {
         }
     }
 
+    /// 409: the thing is not in a state that allows this.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            message: message.into(),
+        }
+    }
+
     /// 413: body or batch too large.
     pub fn too_large(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -48,22 +48,89 @@ const BODY_COMPLETE: u8 = 0;
 const BODY_TOO_LARGE: u8 = 1;
 const BODY_BROKEN: u8 = 2;
 
+/// How a posted body is encoded (`Content-Encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyEncoding {
+    /// As is.
+    Identity,
+    /// gzip (what remote sensors send): inflated as it is read, and bounded
+    /// after inflating by the same `server.max_body_bytes`.
+    Gzip,
+}
+
+impl BodyEncoding {
+    /// The encoding a `Content-Encoding` header names; an answer naming the
+    /// fix for one the server does not take.
+    pub(crate) fn of(header: Option<&str>) -> Result<BodyEncoding, ApiError> {
+        match header.map(|h| h.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("identity") => Ok(BodyEncoding::Identity),
+            Some("gzip") | Some("x-gzip") => Ok(BodyEncoding::Gzip),
+            Some(other) => Err(ApiError::with_status(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Encoding {:?} is not taken: send the body as is or gzip'd",
+                    crate::visible(other, 32)
+                ),
+            )),
+        }
+    }
+}
+
+/// Reads what inflating yields up to a bound; past it, the read fails and
+/// `over` says why (the parser only sees an I/O error).
+struct Inflated<R> {
+    inner: R,
+    left: usize,
+    over: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> Read for Inflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // One byte beyond the bound is asked for, to tell "exactly the bound"
+        // from "more".
+        let want = buf.len().min(self.left.saturating_add(1));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n > self.left {
+            self.over.store(true, Ordering::Release);
+            return Err(std::io::Error::other("inflated body too large"));
+        }
+        self.left -= n;
+        Ok(n)
+    }
+}
+
 /// Reads, bounds and admits the batch in `body`; the events in order, or the
 /// answer that refuses the whole batch.
-pub(crate) async fn read_batch(body: Body, admission: &Admission) -> Result<Vec<Event>, ApiError> {
+pub(crate) async fn read_batch(
+    body: Body,
+    encoding: BodyEncoding,
+    admission: &Admission,
+) -> Result<Vec<Event>, ApiError> {
     let limit = admission.config.max_body_bytes;
+    let inflated_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (tx, rx) = mpsc::channel(FRAMES_IN_FLIGHT);
     let ending = Arc::new(AtomicU8::new(BODY_COMPLETE));
     // The feeder runs on its own, so that after an early refusal the answer
     // goes out while it drains the rest of the body.
     tokio::spawn(feed(body, tx, limit, ending.clone()));
     let admission = admission.clone();
+    let over = inflated_over.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        let reader = std::io::BufReader::new(ChannelReader {
+        let body = ChannelReader {
             rx,
             current: Bytes::new(),
-        });
-        parse(reader, &admission)
+        };
+        match encoding {
+            BodyEncoding::Identity => parse(std::io::BufReader::new(body), &admission),
+            BodyEncoding::Gzip => parse(
+                std::io::BufReader::new(Inflated {
+                    inner: flate2::read::MultiGzDecoder::new(body),
+                    left: limit,
+                    over,
+                }),
+                &admission,
+            ),
+        }
     })
     .await
     .map_err(|e| {
@@ -81,6 +148,9 @@ pub(crate) async fn read_batch(body: Body, admission: &Admission) -> Result<Vec<
         BODY_BROKEN => Err(ApiError::bad_request(
             "could not read the request body (the connection broke)",
         )),
+        _ if inflated_over.load(Ordering::Acquire) => Err(ApiError::too_large(format!(
+            "the gzip'd body inflates beyond {limit} bytes (server.max_body_bytes); send smaller batches"
+        ))),
         _ => parsed,
     }
 }

@@ -553,21 +553,56 @@ fn form_decode(raw: &[u8]) -> String {
     }
 }
 
-/// The first two `<string>` parameters of a WordPress XML-RPC call that takes a
-/// user name and password (`wp.getUsersBlogs`, `system.multicall` of them, ...).
+/// The user name and password of a WordPress XML-RPC call that takes them
+/// (`wp.getUsersBlogs`, `system.multicall` of them, ...): its first two string
+/// values. XML-RPC makes a `<value>` without a type element a string, and
+/// brute-forcers send both `<value>admin</value>` and
+/// `<value><string>admin</string></value>`; a multicall's method names are not
+/// parameters.
 fn xmlrpc_credentials(body: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(&body[..body.len().min(64 * 1024)]).ok()?;
     let mut values = Vec::with_capacity(2);
     let mut rest = text;
     while values.len() < 2 {
-        let start = rest.find("<string>")? + "<string>".len();
-        let end = rest[start..].find("</string>")? + start;
-        values.push(xml_unescape(&rest[start..end]));
-        rest = &rest[end..];
+        let open = rest.find("<value>")?;
+        let before = &rest[..open];
+        let inner = &rest[open + "<value>".len()..];
+        let (value, consumed) = xmlrpc_string_value(inner)?;
+        rest = &inner[consumed..];
+        let is_method_name = before.trim_end().ends_with("<name>methodName</name>");
+        if let Some(value) = value
+            && !is_method_name
+        {
+            values.push(value);
+        }
     }
     let password = values.pop()?;
     let user = values.pop()?;
     Some((user, password))
+}
+
+/// The string in the `<value>` element starting at `inner` (just after its
+/// opening tag), and how many bytes of `inner` to skip to read past it. `None`
+/// as the value for a value of another type (`<int>`, `<struct>`, ... whose
+/// own `<value>`s are read next); `None` overall when the element never ends.
+fn xmlrpc_string_value(inner: &str) -> Option<(Option<String>, usize)> {
+    let trimmed = inner.trim_start();
+    let skipped = inner.len() - trimmed.len();
+    if let Some(typed) = trimmed.strip_prefix("<string>") {
+        let end = typed.find("</string>")?;
+        let consumed = skipped + "<string>".len() + end + "</string>".len();
+        return Some((Some(xml_unescape(&typed[..end])), consumed));
+    }
+    if trimmed.starts_with("<string/>") {
+        return Some((Some(String::new()), skipped + "<string/>".len()));
+    }
+    if trimmed.starts_with('<') && !trimmed.starts_with("</value>") {
+        // Another type: its nested values (an array's, a struct's) come next.
+        return Some((None, 0));
+    }
+    // Untyped: the text up to `</value>` is the string, blanks included.
+    let end = inner.find("</value>")?;
+    Some((Some(xml_unescape(&inner[..end])), end + "</value>".len()))
 }
 
 fn xml_unescape(s: &str) -> String {
@@ -675,6 +710,24 @@ mod tests {
     }
 
     #[test]
+    fn xmlrpc_untyped_values_are_strings() {
+        let untyped = b"<?xml version=\"1.0\"?><methodCall><methodName>wp.getUsersBlogs</methodName><params><param><value>admin</value></param><param><value>p&amp;ss</value></param></params></methodCall>";
+        assert_eq!(
+            xmlrpc_credentials(untyped),
+            Some(("admin".into(), "p&ss".into()))
+        );
+        // Mixed, with blanks between the elements, and an empty password.
+        let mixed = b"<params>\n <param>\n  <value>\n   <string>root</string>\n  </value>\n </param>\n <param><value></value></param></params>";
+        assert_eq!(xmlrpc_credentials(mixed), Some(("root".into(), "".into())));
+        // A multicall: the method name is not the user name.
+        let multicall = b"<methodCall><methodName>system.multicall</methodName><params><param><value><array><data><value><struct><member><name>methodName</name><value><string>wp.getUsersBlogs</string></value></member><member><name>params</name><value><array><data><value>admin</value><value><string>123456</string></value></data></array></value></member></struct></value></data></array></value></param></params></methodCall>";
+        assert_eq!(
+            xmlrpc_credentials(multicall),
+            Some(("admin".into(), "123456".into()))
+        );
+    }
+
+    #[test]
     fn credentials_from_forms_xmlrpc_json_and_basic() {
         let xml = b"<?xml version=\"1.0\"?><methodCall><methodName>wp.getUsersBlogs</methodName><params><param><value><string>admin</string></value></param><param><value><string>p&amp;ss</string></value></param></params></methodCall>";
         assert_eq!(
@@ -682,6 +735,7 @@ mod tests {
             Some(("admin".into(), "p&ss".into()))
         );
         assert_eq!(xmlrpc_credentials(b"<string>x"), None);
+        assert_eq!(xmlrpc_credentials(b"<value>x"), None);
         assert_eq!(
             basic_auth(b"Basic YWRtaW46c2VjcmV0"),
             Some(("admin".into(), "secret".into()))

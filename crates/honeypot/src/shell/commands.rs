@@ -4,7 +4,7 @@
 //! machine; download tools only report the URL and print a believable transfer.
 
 use super::fs::{Content, FsError, basename};
-use super::persona::Persona;
+use super::persona::{self, CommandKind, Persona};
 use super::{Action, Shell};
 
 /// What a command sees.
@@ -34,75 +34,6 @@ impl Ctx<'_, '_> {
         self.shell.path(name)
     }
 }
-
-/// Shell builtins (found by `type`, not by `which`).
-const BUILTINS: &[&str] = &[
-    "cd", "pwd", "echo", "printf", "export", "unset", "set", "history", "exit", "logout", "type",
-    "command", "alias", "unalias", "ulimit", "enable", "true", "false", ":", "test", "[", "source",
-    ".", "hash", "umask", "wait", "jobs", "exec", "read", "eval", "trap", "kill", "shopt",
-    "builtin", "declare", "local",
-];
-
-/// Builtins of BusyBox's ash, and the router command-line words Mirai-like bots
-/// type to reach a shell, which the camera's login shell accepts.
-const ASH_BUILTINS: &[&str] = &[
-    ".",
-    ":",
-    "[",
-    "alias",
-    "bg",
-    "break",
-    "cd",
-    "chdir",
-    "command",
-    "continue",
-    "echo",
-    "eval",
-    "exec",
-    "exit",
-    "export",
-    "false",
-    "fg",
-    "getopts",
-    "hash",
-    "help",
-    "history",
-    "jobs",
-    "kill",
-    "let",
-    "local",
-    "printf",
-    "pwd",
-    "read",
-    "readonly",
-    "return",
-    "set",
-    "shift",
-    "source",
-    "test",
-    "times",
-    "trap",
-    "true",
-    "type",
-    "ulimit",
-    "umask",
-    "unalias",
-    "unset",
-    "wait",
-    "logout",
-    "enable",
-    "system",
-    "shell",
-    "linuxshell",
-    "start-shell",
-    "development",
-];
-
-/// Compound-command words, run as no-ops (see [`run`]).
-const KEYWORDS: &[&str] = &[
-    "while", "for", "if", "until", "case", "do", "done", "then", "fi", "else", "elif", "esac",
-    "function", "select", "{", "}",
-];
 
 /// What BusyBox's ash prints when it starts interactively.
 pub fn busybox_shell_banner(persona: &Persona) -> String {
@@ -142,29 +73,10 @@ fn busybox_usage(persona: &Persona) -> String {
     out
 }
 
-/// Where `name` is installed on `persona`'s machine.
+/// Where `name` is installed on `persona`'s machine (as `which` searches the
+/// PATH: a builtin that is also a file, `echo`, is found).
 fn which(persona: &Persona, name: &str) -> Option<String> {
-    persona
-        .bins()
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(d, n)| format!("{d}/{n}"))
-}
-
-/// Whether the machine has a command called `name` (a builtin or an
-/// executable). Debian answers every name through [`run`]'s own table; the
-/// camera has only ash's builtins and its applets, so `lscpu`, `perl` or
-/// `apt-get` are "not found" there, as on a real one.
-fn has_command(ctx: &Ctx<'_, '_>, name: &str) -> bool {
-    let persona = &ctx.shell.world.persona;
-    match persona.multi_call_binary() {
-        None => true,
-        Some(_) => {
-            ASH_BUILTINS.contains(&name)
-                || KEYWORDS.contains(&name)
-                || persona.bins().iter().any(|(_, n)| *n == name)
-        }
-    }
+    persona.which(name).map(|dir| format!("{dir}/{name}"))
 }
 
 /// Runs one command with expanded arguments; returns its status.
@@ -175,7 +87,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
     if name.contains('/') {
         return run_path(ctx, name, rest);
     }
-    if !has_command(ctx, name) {
+    // The persona's one table decides what exists: `yum` on Debian, `lscpu` on
+    // the camera are "not found" before anything else is printed.
+    if ctx.shell.world.persona.lookup(name).is_none() {
         return command_not_found(ctx, name);
     }
     note_process(ctx, name, args);
@@ -211,7 +125,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         // Compound commands are not interpreted: bash would run them, and saying
         // "command not found" to a `for` loop would give the honeypot away.
-        keyword if KEYWORDS.contains(&keyword) => 0,
+        keyword if persona::KEYWORDS.contains(&keyword) => 0,
         "find" => find(ctx, rest),
         "od" | "hexdump" | "xxd" => hexdump(ctx, name, rest),
         "export" | "env" | "printenv" | "set" | "declare" => {
@@ -320,6 +234,16 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             ctx.print(&line);
             0
         }
+        "hostname"
+            if ctx.shell.profile == super::Profile::Busybox
+                && busybox_hostname_bad_option(rest).is_some() =>
+        {
+            // BusyBox's hostname has no -I (nor GNU's other options).
+            let bad = busybox_hostname_bad_option(rest).unwrap_or('-');
+            let usage = busybox_version_line(&ctx.shell.world.persona);
+            ctx.eprint(&format!("hostname: invalid option -- '{bad}'\n{usage}\nUsage: hostname [OPTIONS] [HOSTNAME | -F FILE]\n\nGet or set hostname or DNS domain name\n\n\t-s\tShort\n\t-i\tAddresses for the hostname\n\t-d\tDNS domain name\n\t-f\tFully qualified domain name\n\t-F FILE\tUse FILE's content as hostname\n"));
+            1
+        }
         "hostname" => {
             let h = ctx.shell.world.persona.hostname.clone();
             if rest.first().is_some_and(|a| a == "-I" || a == "-i") {
@@ -365,23 +289,18 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "uptime" => {
-            let line = format!("{}\n", uptime_line(ctx.shell.origin.now));
+            let line = format!("{}\n", uptime_text(ctx.shell, rest));
             ctx.print(&line);
             0
         }
         "w" => {
-            let now = ctx.shell.origin.now;
-            let (user, ip) = (ctx.shell.user.clone(), ctx.shell.origin.client_ip.clone());
-            let text = format!(
-                "{}\nUSER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT\n{:<8} pts/0    {:<16} {}    0.00s  0.02s  0.00s w\n",
-                uptime_line(now),
-                user,
-                ip,
-                hhmm(now)
-            );
+            let text = w(ctx.shell);
             ctx.print(&text);
             0
         }
+        // BusyBox's who and users read utmp, which the camera does not keep
+        // (as its `w` shows).
+        "who" | "users" if ctx.shell.profile == super::Profile::Busybox => 0,
         "who" | "users" => {
             let (user, ip, now) = (
                 ctx.shell.user.clone(),
@@ -397,16 +316,13 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "last" | "lastlog" => {
-            ctx.print("root     pts/0        10.0.0.12        Fri Nov 29 08:02 - 08:41  (00:38)\n\nwtmp begins Mon Nov 25 09:14:00 2024\n");
+            let text = last(ctx.shell);
+            ctx.print(&text);
             0
         }
         "ps" => ps(ctx, rest),
         "top" => {
-            let text = ctx
-                .shell
-                .world
-                .persona
-                .top(&uptime_line(ctx.shell.origin.now));
+            let text = ctx.shell.world.persona.top(&uptime_line(ctx.shell));
             ctx.print(&text);
             0
         }
@@ -481,9 +397,15 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             }
             let mut status = 0;
             for n in names {
-                if BUILTINS.contains(&n.as_str()) {
+                let kind = ctx.shell.world.persona.lookup(n);
+                if matches!(kind, Some(CommandKind::Builtin | CommandKind::Keyword)) {
                     let line = if name == "type" {
-                        format!("{n} is a shell builtin\n")
+                        let what = if kind == Some(CommandKind::Keyword) {
+                            "a shell keyword"
+                        } else {
+                            "a shell builtin"
+                        };
+                        format!("{n} is {what}\n")
                     } else {
                         format!("{n}\n")
                     };
@@ -553,14 +475,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             }
         }
         "su" => 0,
-        "crontab" => {
-            if rest.iter().any(|a| a == "-l") {
-                let u = ctx.shell.user.clone();
-                ctx.eprint(&format!("no crontab for {u}\n"));
-                return 1;
-            }
-            0
-        }
+        "crontab" => crontab(ctx, rest),
         "passwd" => {
             let lines = ctx
                 .stdin
@@ -714,11 +629,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             }
             0
         }
-        "date" => {
-            let line = format!("{}\n", date_string(ctx.shell.origin.now));
-            ctx.print(&line);
-            0
-        }
+        "date" => date(ctx, rest),
         "dmesg" => {
             ctx.eprint("dmesg: read kernel buffer failed: Operation not permitted\n");
             1
@@ -775,8 +686,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "tar" | "gzip" | "gunzip" | "unzip" => 0,
-        "perl" | "python" | "python3" => 0,
-        "apt" | "apt-get" | "yum" | "dnf" => {
+        "perl" | "python3" => 0,
+        "apt" | "apt-get" => {
             if rest
                 .iter()
                 .any(|a| a == "install" || a == "update" || a == "upgrade")
@@ -784,11 +695,6 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
                 ctx.print("Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n");
                 if rest.iter().any(|a| a == "install") {
                     ctx.print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n");
-                }
-                if name == "yum" || name == "dnf" {
-                    let msg = ctx.shell.not_found(name);
-                    ctx.eprint(&msg);
-                    return 127;
                 }
             }
             0
@@ -811,6 +717,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
             0
         }
         "read" => 0,
+        // A builtin the emulation has nothing to show for (`bg`, `shift`)
+        // does nothing, as most do without a job or arguments.
+        _ if ctx.shell.world.persona.lookup(name) == Some(CommandKind::Builtin) => 0,
         _ => command_not_found(ctx, name),
     }
 }
@@ -820,15 +729,11 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
 /// builtin (`cd`, `history`, `export`).
 fn note_process(ctx: &mut Ctx<'_, '_>, name: &str, args: &[String]) {
     let shell = ctx.shell.profile.shell_path();
-    let image = match which(&ctx.shell.world.persona, name) {
-        Some(path) => path,
-        None if BUILTINS.contains(&name)
-            || ASH_BUILTINS.contains(&name)
-            || KEYWORDS.contains(&name) =>
-        {
-            shell.to_owned()
-        }
-        None => format!("/usr/bin/{}", name.chars().take(64).collect::<String>()),
+    let persona = &ctx.shell.world.persona;
+    let image = match (persona.which(name), persona.lookup(name)) {
+        (Some(dir), _) => format!("{dir}/{name}"),
+        (None, Some(_)) => shell.to_owned(),
+        (None, None) => format!("/usr/bin/{}", name.chars().take(64).collect::<String>()),
     };
     let mut command_line = String::new();
     for (i, a) in args.iter().enumerate() {
@@ -1406,7 +1311,16 @@ fn free(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
 }
 
 fn ps(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
-    let text = ctx.shell.world.persona.ps(args, &ctx.shell.user);
+    let now = ctx.shell.now();
+    let peers = ctx.shell.pipeline_after_current();
+    let view = persona::PsView {
+        user: &ctx.shell.user,
+        now,
+        boot: ctx.shell.world.persona.boot_time(now),
+        login: ctx.shell.origin.now,
+        peers: &peers,
+    };
+    let text = ctx.shell.world.persona.ps(args, &view);
     ctx.print(&text);
     0
 }
@@ -2607,12 +2521,7 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
             target.clone()
         },
     });
-    let host = url
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', ':']).next())
-        .unwrap_or("")
-        .to_owned();
+    let (host, port) = url_host_port(&url);
     let ip = if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
         host.clone()
     } else {
@@ -2634,8 +2543,14 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
     if quiet {
         return 0;
     }
-    let now = date_iso(ctx.shell.origin.now);
+    let now = date_iso(ctx.shell.now());
     match tool {
+        // BusyBox's applet (the camera's `wget` and `busybox wget`), whose
+        // lines Mirai-like loaders read.
+        "wget" if ctx.shell.profile == super::Profile::Busybox => {
+            let text = busybox_wget_progress(&url, &host, &ip, port, &target, size);
+            ctx.eprint(&text);
+        }
         "wget" => {
             let resolving = if ip == host {
                 String::new()
@@ -2648,7 +2563,7 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
                 format!("‘{target}’")
             };
             ctx.eprint(&format!(
-                "--{now}--  {url}\n{resolving}Connecting to {host} ({host})|{ip}|:80... connected.\nHTTP request sent, awaiting response... 200 OK\nLength: {size} ({:.1}K) [application/octet-stream]\nSaving to: {shown}\n\n{:<20}100%[===================>] {:>7.2}K  --.-KB/s    in 0.02s   \n\n{now} (1.21 MB/s) - {shown} saved [{size}/{size}]\n\n",
+                "--{now}--  {url}\n{resolving}Connecting to {host} ({host})|{ip}|:{port}... connected.\nHTTP request sent, awaiting response... 200 OK\nLength: {size} ({:.1}K) [application/octet-stream]\nSaving to: {shown}\n\n{:<20}100%[===================>] {:>7.2}K  --.-KB/s    in 0.02s   \n\n{now} (1.21 MB/s) - {shown} saved [{size}/{size}]\n\n",
                 size as f64 / 1024.0,
                 if target == "-" { "-" } else { target.as_str() },
                 size as f64 / 1024.0
@@ -2658,11 +2573,81 @@ fn download(ctx: &mut Ctx<'_, '_>, tool: &'static str, args: &[String]) -> i32 {
             ctx.eprint(&format!("  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n                                 Dload  Upload   Total   Spent    Left  Speed\n100 {:>5}  100 {:>5}    0     0   512k      0 --:--:-- --:--:-- --:--:--  512k\n", size, size));
         }
         "ftpget" => {
-            ctx.eprint(&format!("Connecting to {host} (:21)\n"));
+            ctx.eprint(&format!("Connecting to {host} ({ip}:{port})\n"));
         }
         _ => {}
     }
     0
+}
+
+/// The host and port a URL names: the port after the host, else the scheme's
+/// (`http://h:8080/x` is port 8080, `https://h/` 443, `ftp://h/` 21).
+fn url_host_port(url: &str) -> (String, u16) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials (`user:pass@host`) are not the host.
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "https" => 443,
+        "ftp" => 21,
+        "tftp" => 69,
+        _ => 80,
+    };
+    // `[::1]:8080`: the port follows the bracket.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = port.and_then(|p| p.parse::<u16>().ok()).unwrap_or(default);
+    (host.to_owned(), port)
+}
+
+/// BusyBox 1.24 wget's output for a finished download: where it connected
+/// (the host as the URL has it, with its port, and the address) and its
+/// progress bar at 100 % (the file, or `-` for stdout).
+fn busybox_wget_progress(
+    url: &str,
+    host: &str,
+    ip: &str,
+    port: u16,
+    target: &str,
+    size: usize,
+) -> String {
+    // BusyBox shows the URL's host part as typed: `h:8080`, or `h`.
+    let shown_host = if url_host_port_explicit(url) {
+        format!("{host}:{port}")
+    } else {
+        host.to_owned()
+    };
+    let name = if target == "-" { "-" } else { basename(target) };
+    let name: String = name.chars().take(20).collect();
+    // Sizes of 100,000 and more are shown in KiB with a `k`.
+    let (shown, unit) = if size >= 100_000 {
+        (size >> 10, 'k')
+    } else {
+        (size, ' ')
+    };
+    format!(
+        "Connecting to {shown_host} ({ip}:{port})\n{name:<20} 100% |{}|{shown:>6}{unit}  0:00:00 ETA\n",
+        "*".repeat(31)
+    )
+}
+
+/// Whether the URL names its port.
+fn url_host_port_explicit(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match authority.rsplit_once(']') {
+        Some((_, tail)) => tail.starts_with(':'),
+        None => authority.contains(':'),
+    }
 }
 
 fn server_ip(shell: &Shell) -> String {
@@ -2737,9 +2722,263 @@ fn ls_date(t: u64) -> String {
     format!("{} {d:>2} {hh:02}:{mm:02}", MONTHS[(m - 1) as usize])
 }
 
-fn uptime_line(now: u64) -> String {
+/// `uptime`'s line of the moment, in the format of the machine's `uptime`
+/// (procps on Debian, BusyBox's applet on the camera), from the one boot time
+/// of the persona ([`Persona::boot_time`]), so it advances with the clock.
+fn uptime_line(shell: &Shell) -> String {
+    let now = shell.now();
+    let up = now.saturating_sub(shell.world.persona.boot_time(now));
     let (_, _, _, hh, mm, ss, _) = parts(now);
-    format!(" {hh:02}:{mm:02}:{ss:02} up 21 days,  2:45,  1 user,  load average: 0.08, 0.03, 0.01")
+    let days = up / 86_400;
+    let (hours, minutes) = (up / 3_600 % 24, up / 60 % 60);
+    let mut line = format!(" {hh:02}:{mm:02}:{ss:02} up ");
+    match shell.profile {
+        super::Profile::Bash => {
+            if days > 0 {
+                let unit = if days > 1 { "days" } else { "day" };
+                line.push_str(&format!("{days} {unit}, "));
+            }
+            if hours > 0 {
+                line.push_str(&format!("{hours:2}:{minutes:02}, "));
+            } else {
+                line.push_str(&format!("{minutes} min, "));
+            }
+            line.push_str(" 1 user,  load average: 0.08, 0.03, 0.01");
+        }
+        // BusyBox 1.24's applet, built without utmp (the camera keeps none):
+        // no user count; its load is `top`'s.
+        super::Profile::Busybox => {
+            if days > 0 {
+                let plural = if days != 1 { "s" } else { "" };
+                line.push_str(&format!("{days} day{plural}, "));
+            }
+            if hours > 0 {
+                line.push_str(&format!("{hours:2}:{minutes:02}"));
+            } else {
+                line.push_str(&format!("{minutes} min"));
+            }
+            line.push_str(",  load average: 0.41, 0.37, 0.35");
+        }
+    }
+    line
+}
+
+/// `uptime` with its arguments: procps's `-s` (the boot time) and `-p` (pretty)
+/// on Debian; BusyBox's applet has no options and prints its line.
+fn uptime_text(shell: &Shell, args: &[String]) -> String {
+    let now = shell.now();
+    let boot = shell.world.persona.boot_time(now);
+    let bash = shell.profile == super::Profile::Bash;
+    match args.first().map(String::as_str) {
+        Some("-s" | "--since") if bash => strftime("%Y-%m-%d %H:%M:%S", boot),
+        Some("-p" | "--pretty") if bash => pretty_uptime(now.saturating_sub(boot)),
+        _ => uptime_line(shell),
+    }
+}
+
+/// procps's `uptime -p`: `up 4 weeks, 5 days, 14 hours, 48 minutes`.
+fn pretty_uptime(up: u64) -> String {
+    let parts = [
+        (up / 604_800, "week"),
+        (up / 86_400 % 7, "day"),
+        (up / 3_600 % 24, "hour"),
+        (up / 60 % 60, "minute"),
+    ];
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    format!("up {}", shown.join(", "))
+}
+
+/// The first option letter BusyBox's `hostname` (`-s -i -d -f -F`) does not
+/// have, in its first argument.
+fn busybox_hostname_bad_option(args: &[String]) -> Option<char> {
+    let first = args.first()?.strip_prefix('-')?;
+    first.chars().find(|c| !"sidfF".contains(*c))
+}
+
+/// `w`: procps's, with the session; BusyBox's (`who -H` of an empty utmp: the
+/// camera keeps none) only its header.
+fn w(shell: &Shell) -> String {
+    if shell.profile == super::Profile::Busybox {
+        return "USER\t\tTTY\t\tIDLE\tTIME\t\t HOST\n".into();
+    }
+    let (user, ip) = (&shell.user, &shell.origin.client_ip);
+    format!(
+        "{}\nUSER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT\n{user:<8} pts/0    {ip:<16} {}    0.00s  0.02s  0.00s w\n",
+        uptime_line(shell),
+        hhmm(shell.origin.now)
+    )
+}
+
+/// `last` (util-linux): this session, the admin's previous one (the MOTD's
+/// "Last login"), the boot, all on the persona's one clock.
+fn last(shell: &Shell) -> String {
+    let persona = &shell.world.persona;
+    let now = shell.now();
+    let boot = persona.boot_time(now);
+    let before = persona.previous_login(now);
+    let user: String = shell.user.chars().take(8).collect();
+    let ip: String = shell.origin.client_ip.chars().take(16).collect();
+    let previous_ip = super::last_login_ip(&shell.origin.client_ip);
+    let kernel = persona.kernel_release();
+    let ended = before.saturating_add(persona::LAST_SESSION_SECS);
+    let lasted = persona::LAST_SESSION_SECS;
+    format!(
+        "{user:<8} pts/0        {ip:<16} {}   still logged in\n\
+{user:<8} pts/0        {previous_ip:<16} {} - {}  ({:02}:{:02})\n\
+reboot   system boot  {kernel:<16} {}   still running\n\nwtmp begins {}\n",
+        last_time(shell.origin.now),
+        last_time(before),
+        hhmm(ended),
+        lasted / 3_600,
+        lasted / 60 % 60,
+        last_time(boot),
+        ctime(boot),
+    )
+}
+
+/// `crontab`: `-l` shows what this session installed (kept in the fake
+/// filesystem where cron keeps it, so `cat` agrees), `-r` removes it, `-` or a
+/// file installs one. Nothing is ever scheduled.
+fn crontab(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
+    let busybox = ctx.shell.profile == super::Profile::Busybox;
+    let user = ctx.shell.user.clone();
+    let dir = "/var/spool/cron/crontabs";
+    let path = format!("{dir}/{user}");
+    if args.iter().any(|a| a == "-l") {
+        if let Ok(data) = ctx.shell.fs.read(&path) {
+            ctx.out.extend_from_slice(&data);
+            return 0;
+        }
+        let msg = match (busybox, ctx.shell.fs.get(dir).is_some()) {
+            (false, _) => format!("no crontab for {user}\n"),
+            (true, true) => format!("crontab: can't open '{user}': No such file or directory\n"),
+            (true, false) => {
+                format!("crontab: can't change directory to '{dir}': No such file or directory\n")
+            }
+        };
+        ctx.eprint(&msg);
+        return 1;
+    }
+    if args.iter().any(|a| a == "-r") {
+        if ctx.shell.fs.remove(&path, false, false).is_err() && !busybox {
+            ctx.eprint(&format!("no crontab for {user}\n"));
+            return 1;
+        }
+        return 0;
+    }
+    // The file operand: `-` or a name, not `-u USER`'s user.
+    let user_at = args.iter().position(|a| a == "-u").map(|i| i + 1);
+    let file = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| Some(*i) != user_at && (!a.starts_with('-') || *a == "-"))
+        .map(|(_, a)| a);
+    let data = match file.map(String::as_str) {
+        None | Some("-") => ctx.stdin.to_vec(),
+        Some(name) => {
+            let p = ctx.path(name);
+            match ctx.shell.fs.read(&p) {
+                Ok(d) => d.to_vec(),
+                Err(e) => {
+                    ctx.eprint(&format!("{name}: {}\n", e.text()));
+                    return 1;
+                }
+            }
+        }
+    };
+    let (uid, now) = (ctx.shell.uid, ctx.shell.origin.now);
+    if let Err(e) = ctx.shell.fs.write(&path, &data, false, uid, now) {
+        ctx.eprint(&format!("crontab: {path}: {}\n", e.text()));
+        return 1;
+    }
+    0
+}
+
+/// `date` with its arguments: `+FORMAT`, `-R`, `-I` and `-u` as both Debian's
+/// and BusyBox's `date` print them (the default format is the same for both).
+fn date(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
+    let now = ctx.shell.now();
+    let mut text = date_string(now);
+    for a in args {
+        match a.as_str() {
+            "-u" | "--utc" => {}
+            "-R" | "--rfc-email" => text = strftime("%a, %d %b %Y %H:%M:%S +0000", now),
+            "-I" | "--iso-8601" => text = strftime("%Y-%m-%d", now),
+            _ if a.starts_with('+') => text = strftime(&a[1..], now),
+            _ => {}
+        }
+    }
+    ctx.print(&text);
+    ctx.print("\n");
+    0
+}
+
+/// The `strftime` conversions scripts use (C locale, UTC); others are kept as
+/// typed. Bounded by the format's length, which the shell bounds.
+pub(super) fn strftime(format: &str, t: u64) -> String {
+    let (y, m, d, hh, mm, ss, wd) = parts(t);
+    let month = MONTHS[(m - 1) as usize];
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let piece = match chars.next() {
+            Some('a') => wd.to_owned(),
+            Some('b' | 'h') => month.to_owned(),
+            Some('d') => format!("{d:02}"),
+            Some('e') => format!("{d:>2}"),
+            Some('m') => format!("{m:02}"),
+            Some('Y') => y.to_string(),
+            Some('y') => format!("{:02}", y.rem_euclid(100)),
+            Some('H') => format!("{hh:02}"),
+            Some('M') => format!("{mm:02}"),
+            Some('S') => format!("{ss:02}"),
+            Some('s') => t.to_string(),
+            Some('T') => format!("{hh:02}:{mm:02}:{ss:02}"),
+            Some('R') => format!("{hh:02}:{mm:02}"),
+            Some('D') => format!("{m:02}/{d:02}/{:02}", y.rem_euclid(100)),
+            Some('F') => format!("{y}-{m:02}-{d:02}"),
+            Some('Z') => "UTC".to_owned(),
+            Some('z') => "+0000".to_owned(),
+            Some('n') => "\n".to_owned(),
+            Some('t') => "\t".to_owned(),
+            Some('%') => "%".to_owned(),
+            Some(other) => format!("%{other}"),
+            None => "%".to_owned(),
+        };
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// `ctime`'s format without its newline: `Fri Nov 29 08:02:11 2024` (the
+/// MOTD's "Last login", `last`'s "wtmp begins").
+pub fn ctime(t: u64) -> String {
+    strftime("%a %b %e %H:%M:%S %Y", t)
+}
+
+/// `last`'s time of a login: `Fri Nov 29 08:02`.
+fn last_time(t: u64) -> String {
+    strftime("%a %b %e %H:%M", t)
+}
+
+/// `ps`'s START of a process started at `t`, seen at `now`: the time that
+/// day, else month and day, else the year (procps).
+pub fn ps_start(t: u64, now: u64) -> String {
+    if now.saturating_sub(t) < 86_400 {
+        strftime("%H:%M", t)
+    } else if parts(t).0 == parts(now).0 {
+        strftime("%b%d", t)
+    } else {
+        strftime("%Y", t)
+    }
 }
 
 #[cfg(test)]

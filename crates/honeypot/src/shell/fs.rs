@@ -329,6 +329,8 @@ pub struct Fs {
     /// copies) and the whole stream's size and hash: a file written with exactly
     /// that beginning is that stream ([`Fs::expect_stream`]).
     stream: Option<(Vec<u8>, FullFile)>,
+    /// /proc/uptime of the moment ([`Fs::set_proc_uptime`]), over the base's.
+    proc_uptime: Option<Node>,
 }
 
 /// Most distinct files reported written per command line.
@@ -343,7 +345,17 @@ impl Fs {
             bytes: 0,
             written: Vec::new(),
             stream: None,
+            proc_uptime: None,
         }
+    }
+
+    /// Sets /proc/uptime to the machine's uptime and idle time in seconds, so
+    /// `cat /proc/uptime` agrees with `uptime` as the clock advances.
+    pub fn set_proc_uptime(&mut self, up: u64, idle: u64, now: u64) {
+        // Hundredths from the clock: steady within a second, never `.00`-only.
+        let (a, b) = (now % 100, now % 100 * 7 % 100);
+        let text = format!("{up}.{a:02} {idle}.{b:02}\n");
+        self.proc_uptime = Some(Node::file(text.into_bytes(), 0o444, now));
     }
 
     /// `path` as seen from `cwd` with home `home`: absolute, `.`, `..` and `~`
@@ -363,6 +375,11 @@ impl Fs {
 
     /// The node at a normalized path, not following a link.
     pub fn get_nofollow(&self, path: &str) -> Option<Cow<'_, Node>> {
+        if path == "/proc/uptime"
+            && let Some(node) = &self.proc_uptime
+        {
+            return Some(Cow::Borrowed(node));
+        }
         if let Some(entry) = self.overlay.get(path) {
             return entry.as_ref().map(Cow::Borrowed);
         }

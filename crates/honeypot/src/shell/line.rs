@@ -49,6 +49,8 @@ pub struct LineEditor {
     /// For each line finished since the last [`LineEditor::take_raw_lines`],
     /// its raw bytes if they differ from it.
     raw_lines: Vec<Option<Vec<u8>>>,
+    /// A plain tty's canonical mode ([`LineEditor::cooked`]).
+    cooked: bool,
 }
 
 impl LineEditor {
@@ -63,7 +65,18 @@ impl LineEditor {
             raw: None,
             edited: false,
             raw_lines: Vec::new(),
+            cooked: false,
         }
+    }
+
+    /// The same editor as a plain tty's canonical mode, which `login` reads
+    /// through: only the line end, erase, kill, Ctrl-C and Ctrl-D are
+    /// interpreted; escape sequences and other control characters are part of
+    /// the line, as `login` gets them (and as the event must keep them: a
+    /// password typed as `ESC [ 5 m pw` is that, not `pw`). Echoed as `^[`.
+    pub fn cooked(mut self) -> LineEditor {
+        self.cooked = true;
+        self
     }
 
     /// The same editor, also keeping each line's raw bytes.
@@ -106,7 +119,9 @@ impl LineEditor {
             };
             // CR NUL is Telnet's bare CR: a line end, like CR LF.
             let line_end = matches!(b, b'\r' | b'\n') || (b == 0 && self.last_cr);
-            let swallowed = !line_end && (self.esc != Esc::None || b < 0x20 || b == 0x7f);
+            let kept_control = self.cooked && b < 0x20 && !matches!(b, 0x03 | 0x04 | 0x08 | 0x15);
+            let swallowed =
+                !line_end && !kept_control && (self.esc != Esc::None || b < 0x20 || b == 0x7f);
             if swallowed {
                 self.edited = true;
             }
@@ -133,6 +148,7 @@ impl LineEditor {
             }
             let was_cr = std::mem::replace(&mut self.last_cr, false);
             match b {
+                _ if kept_control && !line_end => self.push_control(b, echo),
                 0x1b => self.esc = Esc::Start,
                 b'\r' | b'\n' | 0 if line_end => {
                     // The line's end is not part of its raw bytes.
@@ -193,6 +209,21 @@ impl LineEditor {
             }
         }
     }
+
+    /// A control character a cooked line keeps, echoed as a tty with
+    /// `echoctl` does (`^[` for ESC).
+    fn push_control(&mut self, b: u8, echo: &mut Vec<u8>) {
+        if self.buf.len() < self.max {
+            self.buf.push(b);
+            if b == b'\t' {
+                echo.push(b);
+            } else {
+                echo.extend_from_slice(&[b'^', b ^ 0x40]);
+            }
+        } else {
+            self.truncated = true;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,6 +250,24 @@ mod tests {
         assert_eq!(keys, [Key::Line("a".into())]);
         let (_, keys) = run(b"abc\x15w\r");
         assert_eq!(keys, [Key::Line("w".into())]);
+    }
+
+    #[test]
+    fn a_cooked_line_keeps_escape_sequences_and_controls() {
+        let mut ed = LineEditor::new(64).cooked();
+        let (mut echo, mut keys) = (Vec::new(), Vec::new());
+        ed.feed(b"\x1b[5mpw\r\n", &mut echo, &mut keys);
+        ed.feed(b"a\x01b\x7fc\r\n", &mut echo, &mut keys);
+        assert_eq!(
+            keys,
+            [Key::Line("\x1b[5mpw".into()), Key::Line("a\x01c".into())]
+        );
+        assert!(echo.starts_with(b"^[[5mpw\r\n"));
+        // Not cooked: the escape sequence is a key, not part of the line.
+        let mut plain = LineEditor::new(64);
+        let mut keys = Vec::new();
+        plain.feed(b"\x1b[5mpw\r", &mut Vec::new(), &mut keys);
+        assert_eq!(keys, [Key::Line("pw".into())]);
     }
 
     #[test]

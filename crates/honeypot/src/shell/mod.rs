@@ -258,6 +258,12 @@ pub struct Shell {
     /// An `exec`'d command line that reads the channel's input as a file (`cat >
     /// f`), waiting for its end ([`Shell::end_stdin`]).
     exec_stdin: Option<String>,
+    /// When the session began on this process's clock: the machine's clock is
+    /// [`Origin::now`] plus the time since, so `date` and `uptime` advance.
+    started: std::time::Instant,
+    /// The commands after the running one in its pipeline, as typed (what
+    /// `ps` lists besides itself).
+    peers: Vec<String>,
 }
 
 /// A command line that reads the terminal, and what was typed for it so far.
@@ -301,7 +307,30 @@ impl Shell {
             terminal_stdin: None,
             heredoc: None,
             exec_stdin: None,
+            started: std::time::Instant::now(),
+            peers: Vec::new(),
         }
+    }
+
+    /// The machine's clock, seconds since the epoch.
+    pub(crate) fn now(&self) -> u64 {
+        self.origin
+            .now
+            .saturating_add(self.started.elapsed().as_secs())
+    }
+
+    /// Brings what shows the clock in files up to it (/proc/uptime).
+    fn refresh_clock(&mut self) {
+        let now = self.now();
+        let up = now.saturating_sub(self.world.persona.boot_time(now));
+        // Idle time is summed over the CPUs, nearly all of it idle.
+        let idle = up * u64::from(self.world.persona.cpus) * 97 / 100;
+        self.fs.set_proc_uptime(up, idle, now);
+    }
+
+    /// The commands after the running one in its pipeline (for `ps`).
+    fn pipeline_after_current(&self) -> Vec<String> {
+        self.peers.clone()
     }
 
     /// The shell's name in its error messages (`-bash`, or `-sh` for BusyBox).
@@ -328,7 +357,8 @@ impl Shell {
             self.term.extend_from_slice(banner.as_bytes());
             return self.finish(true);
         }
-        let when = commands::date_string(self.origin.now.saturating_sub(86_400 * 3 + 7_211));
+        // The persona's one history: `last` shows the same previous login.
+        let when = commands::ctime(self.world.persona.previous_login(self.now()));
         let text = format!(
             "Linux {} {} {} {}\n{}\nLast login: {when} from {}\n",
             self.world.persona.hostname,
@@ -670,6 +700,7 @@ impl Shell {
 
     fn run_top(&mut self, line: &str) {
         self.commands += 1;
+        self.refresh_clock();
         if self.commands > self.limits.max_commands {
             self.actions.push(Action::Limit("commands"));
             self.exit = Some(0);
@@ -778,7 +809,14 @@ impl Shell {
                 let mut out = Vec::new();
                 let last = i + 1 == count;
                 let tty = last && depth == 0 && self.pty;
+                let peers = pipeline.commands[i + 1..]
+                    .iter()
+                    .take(MAX_PEERS)
+                    .map(command_text)
+                    .collect();
+                let outer = std::mem::replace(&mut self.peers, peers);
                 status = self.run_command(command, &input, &mut out, depth, tty);
+                self.peers = outer;
                 if last {
                     push_bounded(sink, &out);
                 } else {
@@ -1069,6 +1107,25 @@ fn literal_words<'a>(command: &'a parser::Command, other: &'a str) -> Vec<&'a st
         .collect()
 }
 
+/// Most commands of a pipeline `ps` lists besides itself.
+const MAX_PEERS: usize = 8;
+/// Longest command line `ps` shows for one of them.
+const MAX_PEER_TEXT: usize = 256;
+
+/// A command as `ps` shows it: its literal words (`?` for one built by
+/// expansion), bounded.
+fn command_text(command: &parser::Command) -> String {
+    let mut text = literal_words(command, "?").join(" ");
+    if text.len() > MAX_PEER_TEXT {
+        let mut end = MAX_PEER_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 fn is_assignment(word: &str) -> bool {
     match word.split_once('=') {
         Some((name, _)) => {
@@ -1138,3 +1195,6 @@ mod tests;
 
 #[cfg(test)]
 mod device_tests;
+
+#[cfg(test)]
+mod tells_tests;

@@ -47,7 +47,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
         id: session_id(),
         peer,
         phase: Phase::User,
-        editor: LineEditor::new(MAX_LOGIN_FIELD.min(shared.config.max_line_bytes)),
+        editor: LineEditor::new(MAX_LOGIN_FIELD.min(shared.config.max_line_bytes)).cooked(),
         options: Options::default(),
         failures: 0,
         user: None,

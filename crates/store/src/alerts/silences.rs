@@ -40,6 +40,10 @@ pub struct Silence {
     pub expires: Timestamp,
     /// Matches it held back.
     pub hits: u64,
+    /// Who changed it last, if anyone.
+    pub updated_by: Option<String>,
+    /// When.
+    pub updated: Option<Timestamp>,
 }
 
 /// A silence to make.
@@ -55,6 +59,32 @@ pub struct NewSilence {
     pub reason: String,
     /// Until when.
     pub expires: Timestamp,
+}
+
+/// The columns [`silence_of`] reads.
+const COLUMNS: &str = "id, rule_id, cidr, matchers, reason, created_by, created_us, expires_us, \
+                       hits, updated_by, updated_us";
+
+fn silence_of(row: &sqlx::sqlite::SqliteRow) -> Result<Silence, StoreError> {
+    let id: Vec<u8> = row.try_get("id")?;
+    let matchers: String = row.try_get("matchers")?;
+    let created: i64 = row.try_get("created_us")?;
+    let expires: i64 = row.try_get("expires_us")?;
+    let hits: i64 = row.try_get("hits")?;
+    let updated: Option<i64> = row.try_get("updated_us")?;
+    Ok(Silence {
+        id: Uuid::from_slice(&id).unwrap_or_default(),
+        rule_id: row.try_get("rule_id")?,
+        cidr: row.try_get("cidr")?,
+        matchers: serde_json::from_str(&matchers).unwrap_or_default(),
+        reason: row.try_get("reason")?,
+        created_by: row.try_get("created_by")?,
+        created: Timestamp::from_micros(created).unwrap_or(Timestamp::EPOCH),
+        expires: Timestamp::from_micros(expires).unwrap_or(Timestamp::EPOCH),
+        hits: hits.max(0) as u64,
+        updated_by: row.try_get("updated_by")?,
+        updated: updated.and_then(Timestamp::from_micros),
+    })
 }
 
 impl Store {
@@ -91,7 +121,47 @@ impl Store {
             created: now,
             expires: silence.expires,
             hits: 0,
+            updated_by: None,
+            updated: None,
         })
+    }
+
+    /// Replaces what silence `id` holds back, its reason and expiry, as
+    /// `actor` (who made it and its count stay); `None` if there is none.
+    pub async fn update_silence(
+        &self,
+        id: Uuid,
+        silence: &NewSilence,
+        actor: &str,
+    ) -> Result<Option<Silence>, StoreError> {
+        let matchers = serde_json::to_string(&silence.matchers).unwrap_or_else(|_| "[]".into());
+        let done = sqlx::query(
+            "UPDATE silences SET rule_id = ?, cidr = ?, matchers = ?, reason = ?, expires_us = ?, \
+             updated_by = ?, updated_us = ? WHERE id = ?",
+        )
+        .bind(&silence.rule_id)
+        .bind(&silence.cidr)
+        .bind(&matchers)
+        .bind(&silence.reason)
+        .bind(silence.expires.as_micros())
+        .bind(actor)
+        .bind(Timestamp::now().as_micros())
+        .bind(id.as_bytes().as_slice())
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.silence(id).await
+    }
+
+    /// One silence.
+    pub async fn silence(&self, id: Uuid) -> Result<Option<Silence>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM silences WHERE id = ?"))
+            .bind(id.as_bytes().as_slice())
+            .fetch_optional(&self.writer)
+            .await?;
+        row.as_ref().map(silence_of).transpose()
     }
 
     /// Ends a silence now (kept for the record); false if there is none.
@@ -120,34 +190,14 @@ impl Store {
         active_at: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<Silence>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, rule_id, cidr, matchers, reason, created_by, created_us, expires_us, hits \
-             FROM silences WHERE expires_us > ? ORDER BY created_us DESC LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM silences WHERE expires_us > ? ORDER BY created_us DESC LIMIT ?"
+        ))
         .bind(active_at.map_or(i64::MIN, Timestamp::as_micros))
         .bind(limit.clamp(1, 10_000) as i64)
         .fetch_all(&self.readers)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let id: Vec<u8> = row.try_get("id")?;
-                let matchers: String = row.try_get("matchers")?;
-                let created: i64 = row.try_get("created_us")?;
-                let expires: i64 = row.try_get("expires_us")?;
-                let hits: i64 = row.try_get("hits")?;
-                Ok(Silence {
-                    id: Uuid::from_slice(&id).unwrap_or_default(),
-                    rule_id: row.try_get("rule_id")?,
-                    cidr: row.try_get("cidr")?,
-                    matchers: serde_json::from_str(&matchers).unwrap_or_default(),
-                    reason: row.try_get("reason")?,
-                    created_by: row.try_get("created_by")?,
-                    created: Timestamp::from_micros(created).unwrap_or(Timestamp::EPOCH),
-                    expires: Timestamp::from_micros(expires).unwrap_or(Timestamp::EPOCH),
-                    hits: hits.max(0) as u64,
-                })
-            })
-            .collect()
+        rows.iter().map(silence_of).collect()
     }
 
     /// Matches per rule, and when the last was (the Rules page).

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
             "/silences",
             get(rules::silences).post(rules::create_silence),
         )
+        .route("/silences/{id}", post(rules::update_silence))
         .route("/silences/{id}/expire", post(rules::expire_silence))
         .route("/rules", get(rules::rules))
         .route(

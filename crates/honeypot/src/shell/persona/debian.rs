@@ -94,27 +94,119 @@ pub fn ifconfig(ip: &str) -> String {
 /// `netstat -l`.
 pub const NETSTAT: &str = "Active Internet connections (only servers)\nProto Recv-Q Send-Q Local Address           Foreign Address         State      \ntcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN     \ntcp6       0      0 :::22                   :::*                    LISTEN     \n";
 
-/// `ps` with `args` for a session of `user` (procps formats).
-pub fn ps(args: &[String], user: &str) -> String {
+/// `ps` with `args` as `view` sees the machine (procps formats): system
+/// processes started at boot, the session's at login, the pipeline's after ps.
+pub fn ps(args: &[String], view: &super::PsView<'_>) -> String {
+    use crate::shell::commands::ps_start;
+    let user = view.user;
     let full = !args.is_empty();
     if !full {
-        return "    PID TTY          TIME CMD\n   2841 pts/0    00:00:00 bash\n   2903 pts/0    00:00:00 ps\n".into();
+        let mut out = String::from(
+            "    PID TTY          TIME CMD\n   2841 pts/0    00:00:00 bash\n   2903 pts/0    00:00:00 ps\n",
+        );
+        for (pid, cmd) in (super::FIRST_PEER_PID..).zip(view.peers) {
+            let name = cmd.split(' ').next().unwrap_or("");
+            out.push_str(&format!("{pid:>7} pts/0    00:00:00 {name}\n"));
+        }
+        return out;
     }
+    let boot = ps_start(view.boot, view.now);
+    let login = ps_start(view.login, view.now);
+    let now = ps_start(view.now, view.now);
     let bsd = args.iter().any(|a| !a.starts_with('-') && a.contains('u'));
-    if bsd {
+    let mut out = if bsd {
         format!(
-            "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot           1  0.0  0.3 167820 12800 ?        Ss   Nov25   0:21 /sbin/init\nroot           2  0.0  0.0      0     0 ?        S    Nov25   0:00 [kthreadd]\nroot         312  0.0  0.4  48128 16512 ?        Ss   Nov25   0:03 /lib/systemd/systemd-journald\nroot         347  0.0  0.1  25460  6272 ?        Ss   Nov25   0:01 /lib/systemd/systemd-udevd\nroot         521  0.0  0.0   6612  2688 ?        Ss   Nov25   0:00 /usr/sbin/cron -f\nmessage+     522  0.0  0.1   9124  4608 ?        Ss   Nov25   0:00 /usr/bin/dbus-daemon --system\nroot         530  0.0  0.1  16548  7296 ?        Ss   Nov25   0:00 /lib/systemd/systemd-logind\nroot         611  0.0  0.2  15432  9164 ?        Ss   Nov25   0:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot         640  0.0  0.0   5872  1024 tty1     Ss+  Nov25   0:00 /sbin/agetty -o -p -- \\u --noclear - linux\nroot        2832  0.0  0.2  17976 10880 ?        Ss   10:01   0:00 sshd: {user}@pts/0\n{user:<8}    2841  0.0  0.1   7968  4736 pts/0    Ss   10:01   0:00 -bash\n{user:<8}    2903  0.0  0.0  11084  4352 pts/0    R+   10:02   0:00 ps {}\n",
+            "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\nroot           1  0.0  0.3 167820 12800 ?        Ss   {boot:<5}   0:21 /sbin/init\nroot           2  0.0  0.0      0     0 ?        S    {boot:<5}   0:00 [kthreadd]\nroot         312  0.0  0.4  48128 16512 ?        Ss   {boot:<5}   0:03 /lib/systemd/systemd-journald\nroot         347  0.0  0.1  25460  6272 ?        Ss   {boot:<5}   0:01 /lib/systemd/systemd-udevd\nroot         521  0.0  0.0   6612  2688 ?        Ss   {boot:<5}   0:00 /usr/sbin/cron -f\nmessage+     522  0.0  0.1   9124  4608 ?        Ss   {boot:<5}   0:00 /usr/bin/dbus-daemon --system\nroot         530  0.0  0.1  16548  7296 ?        Ss   {boot:<5}   0:00 /lib/systemd/systemd-logind\nroot         611  0.0  0.2  15432  9164 ?        Ss   {boot:<5}   0:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot         640  0.0  0.0   5872  1024 tty1     Ss+  {boot:<5}   0:00 /sbin/agetty -o -p -- \\u --noclear - linux\nroot        2832  0.0  0.2  17976 10880 ?        Ss   {login:<5}   0:00 sshd: {user}@pts/0\n{user:<8}    2841  0.0  0.1   7968  4736 pts/0    Ss   {login:<5}   0:00 -bash\n{user:<8}    2903  0.0  0.0  11084  4352 pts/0    R+   {now:<5}   0:00 ps {}\n",
             args.join(" ")
         )
     } else {
         format!(
-            "UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 Nov25 ?        00:00:21 /sbin/init\nroot           2       0  0 Nov25 ?        00:00:00 [kthreadd]\nroot         312       1  0 Nov25 ?        00:00:03 /lib/systemd/systemd-journald\nroot         521       1  0 Nov25 ?        00:00:00 /usr/sbin/cron -f\nroot         611       1  0 Nov25 ?        00:00:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot        2832     611  0 10:01 ?        00:00:00 sshd: {user}@pts/0\n{user:<8}    2841    2832  0 10:01 pts/0    00:00:00 -bash\n{user:<8}    2903    2841  0 10:02 pts/0    00:00:00 ps {}\n",
+            "UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 {boot:<5} ?        00:00:21 /sbin/init\nroot           2       0  0 {boot:<5} ?        00:00:00 [kthreadd]\nroot         312       1  0 {boot:<5} ?        00:00:03 /lib/systemd/systemd-journald\nroot         521       1  0 {boot:<5} ?        00:00:00 /usr/sbin/cron -f\nroot         611       1  0 {boot:<5} ?        00:00:00 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\nroot        2832     611  0 {login:<5} ?        00:00:00 sshd: {user}@pts/0\n{user:<8}    2841    2832  0 {login:<5} pts/0    00:00:00 -bash\n{user:<8}    2903    2841  0 {now:<5} pts/0    00:00:00 ps {}\n",
             args.join(" ")
         )
+    };
+    for (pid, cmd) in (super::FIRST_PEER_PID..).zip(view.peers) {
+        let line = if bsd {
+            format!(
+                "{user:<8} {pid:>7}  0.0  0.0   6332  2048 pts/0    S+   {now:<5}   0:00 {cmd}\n"
+            )
+        } else {
+            format!("{user:<8} {pid:>7}    2841  0 {now:<5} pts/0    00:00:00 {cmd}\n")
+        };
+        out.push_str(&line);
     }
+    out
 }
 
-/// Executables: (directory, name), each its own x86-64 binary.
+/// bash's builtins (found by `type`, not by `which`): with [`BINS`] and the
+/// shell's keywords, every command the machine has ([`super::Persona::lookup`]).
+pub const BUILTINS: &[&str] = &[
+    ".",
+    ":",
+    "[",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "echo",
+    "enable",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
+];
+
+/// Executables: (directory, name), each its own x86-64 binary. Only what a
+/// Debian 12 cloud image has: no `python` (only `python3`), no `yum` or `dnf`.
 pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "awk"),
     ("/usr/bin", "base64"),
@@ -213,6 +305,26 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/bin", "gzip"),
     ("/usr/bin", "stat"),
     ("/usr/bin", "file"),
+    ("/usr/bin", "egrep"),
+    ("/usr/bin", "fgrep"),
+    ("/usr/bin", "mawk"),
+    ("/usr/bin", "dir"),
+    ("/usr/bin", "gunzip"),
+    ("/usr/bin", "clear"),
+    ("/usr/bin", "reset"),
+    ("/usr/bin", "tput"),
+    ("/usr/bin", "stty"),
+    ("/usr/bin", "mesg"),
+    ("/usr/bin", "chgrp"),
+    ("/usr/bin", "sync"),
+    ("/usr/bin", "printenv"),
+    ("/usr/bin", "nice"),
+    ("/usr/bin", "test"),
+    ("/usr/bin", "["),
+    ("/usr/sbin", "sysctl"),
+    ("/usr/sbin", "modprobe"),
+    ("/usr/sbin", "poweroff"),
+    ("/usr/sbin", "halt"),
     ("/usr/sbin", "chpasswd"),
     ("/usr/sbin", "ifconfig"),
     ("/usr/sbin", "iptables"),

@@ -125,6 +125,61 @@ pub const BINS: &[(&str, &str)] = &[
     ("/usr/sbin", "iptables"),
 ];
 
+/// Builtins of BusyBox's ash, and the router command-line words Mirai-like bots
+/// type to reach a shell, which the camera's login shell accepts.
+pub const BUILTINS: &[&str] = &[
+    ".",
+    ":",
+    "[",
+    "alias",
+    "bg",
+    "break",
+    "cd",
+    "chdir",
+    "command",
+    "continue",
+    "echo",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "printf",
+    "pwd",
+    "read",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "source",
+    "test",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
+    "logout",
+    "enable",
+    "system",
+    "shell",
+    "linuxshell",
+    "start-shell",
+    "development",
+];
+
 /// Executables of [`BINS`] that are their own file: BusyBox, and what the
 /// vendor ships besides it, as on many current cameras: curl for its cloud
 /// service (so `wget ... || curl ...` droppers and `curl -O` lines find it) and
@@ -315,15 +370,21 @@ const PROCESSES: &[(u32, u32, &str, u32, &str, &str)] = &[
 ];
 
 /// BusyBox `ps` (PID USER VSZ STAT COMMAND) for a session of `user`.
-pub fn ps(user: &str) -> String {
+pub fn ps(view: &super::PsView<'_>) -> String {
     let mut out = String::from("  PID USER       VSZ STAT COMMAND\n");
-    let user: String = user.chars().take(8).collect();
+    let user: String = view.user.chars().take(8).collect();
     let own = [
         (2841, 412, user.as_str(), 1588, "S", "-sh"),
         (2903, 2841, user.as_str(), 1576, "R", "ps"),
     ];
     for (pid, _, owner, vsz, stat, cmd) in PROCESSES.iter().copied().chain(own) {
         out.push_str(&format!("{pid:>5} {owner:<8} {vsz:>5} {stat:<4} {cmd}\n"));
+    }
+    for (pid, cmd) in (super::FIRST_PEER_PID..).zip(view.peers) {
+        out.push_str(&format!(
+            "{pid:>5} {user:<8} {:>5} {:<4} {cmd}\n",
+            1576, "S"
+        ));
     }
     out
 }

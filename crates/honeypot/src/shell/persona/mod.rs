@@ -42,6 +42,51 @@ pub struct Persona {
     pub mem_kib: u64,
 }
 
+/// Compound-command words, run as no-ops (see `commands::run`).
+pub const KEYWORDS: &[&str] = &[
+    "while", "for", "if", "until", "case", "do", "done", "then", "fi", "else", "elif", "esac",
+    "function", "select", "{", "}",
+];
+
+/// What `ps` sees besides its arguments: who runs it, when, and the other
+/// commands of its pipeline (`ps aux | grep x` lists the grep, as real ps does).
+#[derive(Debug, Clone, Copy)]
+pub struct PsView<'a> {
+    /// The session's user.
+    pub user: &'a str,
+    /// The clock (seconds since the epoch).
+    pub now: u64,
+    /// When the machine booted ([`Persona::boot_time`]).
+    pub boot: u64,
+    /// When the session began.
+    pub login: u64,
+    /// The pipeline's commands after `ps`, as typed.
+    pub peers: &'a [String],
+}
+
+/// The first PID after `ps`'s own, for the commands of its pipeline.
+pub const FIRST_PEER_PID: u32 = 2904;
+
+/// What a command name is on a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// A word of the shell's grammar (`for`, `if`).
+    Keyword,
+    /// Built into the shell.
+    Builtin,
+    /// An executable in this directory.
+    File(&'static str),
+}
+
+/// The machine has been up at least this long when anyone looks.
+const MIN_UPTIME: u64 = 2 * 86_400;
+/// It is rebooted (kernel updates, power cuts) about this often.
+const REBOOT_PERIOD: u64 = 41 * 86_400;
+/// Its admin logs in about this often.
+const LOGIN_PERIOD: u64 = 3 * 86_400;
+/// How long the admin's last session lasted.
+pub const LAST_SESSION_SECS: u64 = 38 * 60 + 17;
+
 /// A directory of the base tree: its path and permission bits.
 pub type TreeDir = (&'static str, u32);
 
@@ -190,11 +235,11 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         }
     }
 
-    /// `ps` with `args`, for a session of `user`.
-    pub fn ps(&self, args: &[String], user: &str) -> String {
+    /// `ps` with `args`, as `view` sees the machine.
+    pub fn ps(&self, args: &[String], view: &PsView<'_>) -> String {
         match self.machine {
-            Machine::Debian => debian::ps(args, user),
-            Machine::BusyboxDevice(_) => device::ps(user),
+            Machine::Debian => debian::ps(args, view),
+            Machine::BusyboxDevice(_) => device::ps(view),
         }
     }
 
@@ -287,6 +332,37 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         }
     }
 
+    /// The builtins of the machine's shell (bash's, or BusyBox ash's with the
+    /// router words the camera's login shell accepts).
+    pub fn builtins(&self) -> &'static [&'static str] {
+        match self.machine {
+            Machine::Debian => debian::BUILTINS,
+            Machine::BusyboxDevice(_) => device::BUILTINS,
+        }
+    }
+
+    /// What `name` is on this machine, `None` when it has no such command.
+    /// The one table of which commands exist: running one, `which`, `type`,
+    /// `command -v` and the process image all read it, so they cannot disagree
+    /// (`yum` on Debian is "command not found" and nothing else).
+    pub fn lookup(&self, name: &str) -> Option<CommandKind> {
+        if KEYWORDS.contains(&name) {
+            return Some(CommandKind::Keyword);
+        }
+        if self.builtins().contains(&name) {
+            return Some(CommandKind::Builtin);
+        }
+        self.which(name).map(CommandKind::File)
+    }
+
+    /// The directory of the executable `name`, if the machine has one.
+    pub fn which(&self, name: &str) -> Option<&'static str> {
+        self.bins()
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(dir, _)| *dir)
+    }
+
     /// Whether `name` of [`Persona::bins`] is a link to the multi-call binary
     /// rather than a file of its own.
     pub fn is_applet_link(&self, name: &str) -> bool {
@@ -364,6 +440,40 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
             Machine::Debian => debian::files(self),
             Machine::BusyboxDevice(_) => device::files(self),
         }
+    }
+
+    /// A number that is the same for every session and service showing this
+    /// host (SSH's Debian and Telnet's camera or Debian behind one host name
+    /// and address are one machine to a visitor), different for another host.
+    fn seed(&self) -> u64 {
+        self.hostname
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+    }
+
+    /// When the machine booted, as of `now` (seconds since the epoch): a pure
+    /// function of the machine and the clock, so SSH and Telnet sessions of one
+    /// persona agree, uptime advances with the clock, and it is never less
+    /// than [`MIN_UPTIME`] (the machine "reboots" every [`REBOOT_PERIOD`]).
+    pub fn boot_time(&self, now: u64) -> u64 {
+        let phase = self.seed() % REBOOT_PERIOD;
+        let latest = now.saturating_sub(MIN_UPTIME);
+        // (No overflow, and no underflow for a clock near the epoch.)
+        latest.saturating_sub((latest % REBOOT_PERIOD + REBOOT_PERIOD - phase) % REBOOT_PERIOD)
+    }
+
+    /// When the login before this one began (MOTD's "Last login", `last`): the
+    /// admin's last visit, at least an hour ago and after the boot.
+    pub fn previous_login(&self, now: u64) -> u64 {
+        let phase = (self.seed() >> 20) % LOGIN_PERIOD;
+        let latest = now.saturating_sub(3_600);
+        let login =
+            latest.saturating_sub((latest % LOGIN_PERIOD + LOGIN_PERIOD - phase) % LOGIN_PERIOD);
+        login
+            .max(self.boot_time(now).saturating_add(900))
+            .min(latest)
     }
 
     /// The uid of `user` (0 for root, 1000+ for the others, 1000 if unknown).
