@@ -6,6 +6,7 @@ mod admin;
 mod alerts;
 mod client;
 mod events;
+mod incidents;
 mod output;
 mod settings;
 mod views;
@@ -48,6 +49,9 @@ enum CtlCommand {
     /// Alerts: the queue, one alert, and acknowledge / assign / close.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Incidents: list, show, open from alerts, comment, close.
+    #[command(subcommand)]
+    Incidents(incidents::IncidentsCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -80,6 +84,7 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Events(c) => events::run(&api, out, c),
         CtlCommand::Sessions(c) => views::sessions(&api, out, c),
         CtlCommand::Alerts(c) => alerts::run(&api, out, c),
+        CtlCommand::Incidents(c) => incidents::run(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

@@ -72,7 +72,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
 }
 
 /// Calls the operation and checks the answer against the document.
-fn call(
+pub(crate) fn call(
     doc: &Value,
     url: &str,
     token: &str,

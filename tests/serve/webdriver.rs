@@ -147,6 +147,20 @@ impl Browser {
         answer["value"].clone()
     }
 
+    /// A GET whose WebDriver error (a stale element after a navigation) is
+    /// `None` instead of a panic.
+    fn try_get(&self, path: &str) -> Option<Value> {
+        let answer: Value = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .and_then(|r| r.json())
+            .ok()?;
+        answer["value"]["error"]
+            .is_null()
+            .then(|| answer["value"].clone())
+    }
+
     fn post(&self, path: &str, body: Value) -> Value {
         self.call(reqwest::Method::POST, path, Some(body))
     }
@@ -278,6 +292,14 @@ impl Element<'_> {
             &format!("/element/{}/value", self.id),
             json!({ "text": text }),
         );
+    }
+
+    /// The rendered text, or `None` if the element went away (the page
+    /// navigated since it was found).
+    pub fn try_text(&self) -> Option<String> {
+        self.browser
+            .try_get(&format!("/element/{}/text", self.id))
+            .and_then(|v| v.as_str().map(str::to_owned))
     }
 
     /// The rendered text, as a person would read it.

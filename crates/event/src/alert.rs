@@ -123,22 +123,6 @@ impl AlertStatus {
     }
 }
 
-/// Why an incident was closed (TheHive's and DFIR-IRIS's reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Resolution {
-    /// A real attack that had an effect.
-    TruePositiveWithImpact,
-    /// A real attack without effect (the usual honeypot case).
-    TruePositiveWithoutImpact,
-    /// The rule matched something that was not an attack.
-    FalsePositive,
-    /// Known, expected activity (a scanner the team runs).
-    Legitimate,
-    /// The same as another alert or incident.
-    Duplicate,
-}
-
 /// Why an alert was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +202,14 @@ pub enum ObservableKind {
     Hassh,
     /// A password tried (only when it is not sealed).
     Password,
+    /// An MD5 of a file, in hex (incident attachments and hand-added values).
+    Md5,
+    /// A SHA-1 of a file, in hex.
+    Sha1,
+    /// An e-mail address.
+    Email,
+    /// Anything else a person notes (a file name, a mutex, a registry key).
+    Other,
 }
 
 impl ObservableKind {
@@ -233,7 +225,33 @@ impl ObservableKind {
             ObservableKind::UserAgent => "user_agent",
             ObservableKind::Hassh => "hassh",
             ObservableKind::Password => "password",
+            ObservableKind::Md5 => "md5",
+            ObservableKind::Sha1 => "sha1",
+            ObservableKind::Email => "email",
+            ObservableKind::Other => "other",
         }
+    }
+
+    /// Every kind, in the order a form lists them.
+    pub const ALL: [ObservableKind; 13] = [
+        ObservableKind::Ip,
+        ObservableKind::Domain,
+        ObservableKind::Url,
+        ObservableKind::Sha256,
+        ObservableKind::Md5,
+        ObservableKind::Sha1,
+        ObservableKind::Email,
+        ObservableKind::Username,
+        ObservableKind::Password,
+        ObservableKind::Command,
+        ObservableKind::UserAgent,
+        ObservableKind::Hassh,
+        ObservableKind::Other,
+    ];
+
+    /// The kind called `name`, if any.
+    pub fn parse(name: &str) -> Option<ObservableKind> {
+        ObservableKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 

@@ -21,6 +21,7 @@ mod event;
 pub mod field;
 mod host;
 mod incident;
+mod incident_template;
 mod kind;
 mod severity;
 pub mod text;
@@ -28,11 +29,14 @@ mod timestamp;
 
 pub use alert::{
     Alert, AlertResolution, AlertRule, AlertStatus, MAX_ALERT_OBSERVABLES, Observable,
-    ObservableKind, Resolution,
+    ObservableKind,
 };
 pub use event::{Event, EventError, IncomingEvent, Limits};
 pub use host::{Host, Service, Transport};
-pub use incident::{Incident, IncidentStatus, TimelineAction, TimelineEntry};
+pub use incident::{
+    Classification, Incident, IncidentStatus, Resolution, Tlp, classification, valid_technique,
+};
+pub use incident_template::{IncidentTemplate, TEMPLATES};
 pub use kind::{Category, Kind, Protocol, UnknownKind};
 pub use severity::{Severity, UnknownSeverity};
 pub use timestamp::{Timestamp, TimestampError};

@@ -14,6 +14,7 @@ mod alerts;
 mod auth;
 mod config;
 mod error;
+mod incidents;
 mod notify;
 mod query;
 mod ranked;
@@ -33,6 +34,11 @@ pub use auth::{
 };
 pub use config::StoreSection;
 pub use error::StoreError;
+pub use incidents::{
+    Attachment, Comment, DEFAULT_MAX_ATTACHMENT_BYTES, IncidentChange, IncidentCounts,
+    IncidentCursor, IncidentError, IncidentFilter, IncidentObservable, IncidentPatch,
+    MAX_INCIDENT_PAGE, NewIncident, NewObservable, Task, TimelineNote,
+};
 pub use nectar_bus::IngestOutcome;
 pub use notify::{
     DeliveryInfo, DeliveryStatus, DueDelivery, NOTIFY_CONSUMER, NewDelivery, NotifyBatch,

@@ -49,6 +49,9 @@ pub struct ServerConfig {
     /// Posted events more than this many hours ahead of the server's clock are
     /// refused (422 naming `time`).
     pub max_event_ahead_hours: u32,
+    /// Largest incident attachment in bytes (default 20 MiB); larger uploads
+    /// get 413. Attachments are kept in the database.
+    pub max_attachment_bytes: usize,
     /// Seconds to let open requests finish at shutdown before closing them.
     pub shutdown_grace_seconds: u64,
     /// An age identity file, the private key of `honeypot.encrypt_to`: the UI and
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             max_export_bytes: web.max_export_bytes,
             max_event_age_days: (web.max_event_age.as_secs() / 86_400) as u32,
             max_event_ahead_hours: (web.max_event_ahead.as_secs() / 3_600) as u32,
+            max_attachment_bytes: web.max_attachment_bytes,
             shutdown_grace_seconds: 30,
             identity: PathBuf::new(),
         }
@@ -89,6 +93,7 @@ impl ServerConfig {
             ("max_concurrent_exports", self.max_concurrent_exports as u64),
             ("max_export_bytes", self.max_export_bytes as u64),
             ("max_event_age_days", u64::from(self.max_event_age_days)),
+            ("max_attachment_bytes", self.max_attachment_bytes as u64),
             (
                 "max_event_ahead_hours",
                 u64::from(self.max_event_ahead_hours),
@@ -102,6 +107,12 @@ impl ServerConfig {
         if self.max_body_bytes > 1 << 30 {
             return Err(ConfigError::new(
                 "max_body_bytes",
+                "at most 1073741824 (1 GiB)",
+            ));
+        }
+        if self.max_attachment_bytes > 1 << 30 {
+            return Err(ConfigError::new(
+                "max_attachment_bytes",
                 "at most 1073741824 (1 GiB)",
             ));
         }
@@ -146,6 +157,7 @@ impl ServerConfig {
             max_event_ahead: std::time::Duration::from_secs(
                 u64::from(self.max_event_ahead_hours) * 3_600,
             ),
+            max_attachment_bytes: self.max_attachment_bytes,
             ..WebConfig::default()
         }
     }

@@ -10,14 +10,18 @@
 mod api;
 mod api_admin;
 mod api_alerts;
+mod api_incident_parts;
+mod api_incidents;
 pub mod auth;
 mod config;
 pub mod detect;
 mod error;
 mod export;
 pub mod headers;
+mod incident_input;
 mod ingest;
 mod limiter;
+mod markdown;
 pub mod openapi;
 mod pages;
 mod text;
@@ -67,6 +71,8 @@ pub struct WebConfig {
     pub max_event_age: std::time::Duration,
     /// Posted events further ahead of the server's clock than this are refused.
     pub max_event_ahead: std::time::Duration,
+    /// Largest incident attachment, in bytes (413 above).
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -83,6 +89,7 @@ impl Default for WebConfig {
             max_export_bytes: 256 * 1024 * 1024,
             max_event_age: std::time::Duration::from_secs(30 * 86_400),
             max_event_ahead: std::time::Duration::from_secs(86_400),
+            max_attachment_bytes: nectar_store::DEFAULT_MAX_ATTACHMENT_BYTES,
         }
     }
 }
@@ -250,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(&state.config))
         .merge(api_admin::routes())
         .merge(api_alerts::routes())
+        .merge(api_incidents::routes(&state.config))
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())

@@ -4,7 +4,7 @@
 //! raised alerts that notifications read (`alert_notices`).
 
 mod fold;
-mod history;
+pub(crate) mod history;
 mod notices;
 mod queue;
 mod silences;
@@ -13,6 +13,7 @@ mod work;
 pub use fold::{AlertFold, FoldOutcome, RuleProgress};
 pub use history::AlertChange;
 pub use notices::{AlertNotice, NoticeKind};
+pub(crate) use queue::alert_from_body;
 pub use queue::{AlertCursor, AlertFilter, MAX_ALERT_PAGE, MAX_BULK};
 pub use silences::{FieldMatcher, NewSilence, Silence};
 pub use work::{AlertUpdate, UpdateError};

@@ -37,7 +37,7 @@ pub struct AlertRow {
 }
 
 impl AlertRow {
-    fn of(a: &Alert) -> AlertRow {
+    pub fn of(a: &Alert) -> AlertRow {
         let group: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
         AlertRow {
             id: a.id.to_string(),
@@ -87,6 +87,9 @@ struct AlertsPage {
     can_change: bool,
     resolutions: Vec<&'static str>,
     notice: Option<String>,
+    templates: Vec<&'static str>,
+    /// Open incidents to escalate into: (id, title).
+    open_incidents: Vec<(String, String)>,
 }
 
 /// Query parameters of the queue page.
@@ -191,6 +194,17 @@ pub async fn list(
     };
     let encoded = params.encoded();
     let can_change = layout.role >= Role::Analyst;
+    let open = nectar_store::IncidentFilter {
+        open: true,
+        ..nectar_store::IncidentFilter::default()
+    };
+    let open_incidents = match state.store.incidents(&open, 50, None).await {
+        Ok((list, _)) => list
+            .iter()
+            .map(|i| (i.id.to_string(), visible(&i.title, 80)))
+            .collect(),
+        Err(e) => return storage_error(e),
+    };
     render(&AlertsPage {
         form: FilterForm {
             status: visible(&params.status, 20),
@@ -213,6 +227,8 @@ pub async fn list(
         can_change,
         resolutions: AlertResolution::ALL.iter().map(|r| r.as_str()).collect(),
         notice: (!params.done.is_empty()).then(|| visible(&params.done, 200)),
+        templates: nectar_event::TEMPLATES.iter().map(|t| t.name).collect(),
+        open_incidents,
     })
 }
 
@@ -229,6 +245,10 @@ struct ChangeForm {
     resolution: String,
     /// The queue's query string to return to.
     back: String,
+    /// Escalation: the existing incident's id, or the new one's title and template.
+    incident: String,
+    incident_title: String,
+    template: String,
 }
 
 impl ChangeForm {
@@ -243,6 +263,9 @@ impl ChangeForm {
                 "assignee" => form.assignee = v.into_owned(),
                 "resolution" => form.resolution = v.into_owned(),
                 "back" => form.back = v.into_owned(),
+                "incident" => form.incident = v.into_owned(),
+                "incident_title" => form.incident_title = v.into_owned(),
+                "template" => form.template = v.into_owned(),
                 _ => {}
             }
         }
@@ -302,8 +325,10 @@ pub async fn bulk(
     if let Err(refused) = layout.require(Role::Analyst, &form.csrf) {
         return refused;
     }
+    let escalating = form.action.starts_with("escalate");
     let update = match form.update(&session.user.name) {
         Ok(u) => u,
+        Err(_) if escalating => AlertUpdate::default(),
         Err(message) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &message),
     };
     let back = back_query(&form.back);
@@ -339,6 +364,18 @@ pub async fn bulk(
             StatusCode::UNPROCESSABLE_ENTITY,
             "No alerts selected: tick some, or choose \"all filtered\".",
         );
+    }
+    if escalating {
+        return super::incident_forms::escalate_from_queue(
+            &state,
+            &session,
+            &form.action,
+            &ids,
+            &form.incident,
+            &form.incident_title,
+            &form.template,
+        )
+        .await;
     }
     match state
         .store
@@ -404,6 +441,8 @@ struct AlertPage {
     can_change: bool,
     resolutions: Vec<&'static str>,
     closed: bool,
+    /// The incident holding it, if any.
+    incident: Option<String>,
 }
 
 pub async fn detail(
@@ -515,6 +554,7 @@ pub async fn detail(
         can_change,
         resolutions: AlertResolution::ALL.iter().map(|r| r.as_str()).collect(),
         closed: alert.status == AlertStatus::Closed,
+        incident: alert.incident.map(|i| i.to_string()),
         alert: AlertRow::of(&alert),
     })
 }

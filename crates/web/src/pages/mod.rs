@@ -14,6 +14,8 @@ mod charts;
 mod dashboard;
 mod detection;
 mod events;
+mod incident_forms;
+mod incidents;
 pub(crate) mod login;
 mod notify;
 mod rules;
@@ -53,6 +55,37 @@ pub fn routes() -> Router<AppState> {
         .route("/silences/{id}", post(rules::update_silence))
         .route("/silences/{id}/expire", post(rules::expire_silence))
         .route("/rules", get(rules::rules))
+        .route(
+            "/incidents",
+            get(incidents::list).post(incident_forms::create),
+        )
+        .route(
+            "/incidents/{id}",
+            get(incidents::detail).post(incident_forms::change),
+        )
+        .route("/incidents/{id}/comments", post(incident_forms::comment))
+        .route("/incidents/{id}/tasks", post(incident_forms::add_task))
+        .route(
+            "/incidents/{id}/tasks/{task}",
+            post(incident_forms::update_task),
+        )
+        .route(
+            "/incidents/{id}/observables",
+            post(incident_forms::add_observables),
+        )
+        .route("/incidents/{id}/timeline", post(incident_forms::add_note))
+        .route(
+            "/incidents/{id}/attachments",
+            post(incident_forms::attach).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/incidents/{id}/attachments/{sha256}",
+            get(incidents::download),
+        )
+        .route("/incidents/{id}/merge", post(incident_forms::merge))
+        .route("/incidents/{id}/delete", post(incident_forms::delete))
+        .route("/incidents/{id}/export.json", get(incidents::export_json))
+        .route("/incidents/{id}/print", get(incidents::print))
         .route("/events", get(events::list))
         .route("/events/export.csv", get(events::export_csv))
         .route("/events/export.json", get(events::export_json))
