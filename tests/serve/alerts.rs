@@ -420,7 +420,10 @@ fn attacker_text_in_observables_is_escaped_and_viewers_cannot_change_alerts() {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_default()
         .to_owned();
-    assert!(!csrf.is_empty(), "the viewer's page carries its session's token");
+    assert!(
+        !csrf.is_empty(),
+        "the viewer's page carries its session's token"
+    );
     for (path, form) in [
         (format!("/alerts/{id}"), vec![("action", "ack")]),
         (
