@@ -17,3 +17,8 @@ pub mod oui;
 
 pub use config::{Inventory, InventorySection, Networks, Subnet};
 pub use observer::{Observer, ObserverStats};
+pub mod scanner;
+pub mod stage;
+
+pub use scanner::{ScanHandle, SubmitError};
+pub use stage::InventoryStage;

@@ -14,6 +14,7 @@ mod alerts;
 mod auth;
 mod config;
 mod error;
+mod inventory;
 mod notify;
 mod query;
 mod ranked;
@@ -32,6 +33,10 @@ pub use auth::{
 };
 pub use config::StoreSection;
 pub use error::StoreError;
+pub use inventory::{
+    HistoryEntry, HostCursor, HostFilter, HostRecord, HostUpdate, InventoryChange, MAX_HOST_PAGE,
+    ScanRecord, ScanStatus, ServiceRecord, addr_key, prefix_range,
+};
 pub use nectar_bus::IngestOutcome;
 pub use notify::{
     DeliveryInfo, DeliveryStatus, DueDelivery, NOTIFY_CONSUMER, NewDelivery, NotifyBatch,

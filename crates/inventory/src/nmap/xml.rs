@@ -64,6 +64,33 @@ pub struct NmapRun {
     pub args: String,
     /// The hosts reported (up or down).
     pub hosts: Vec<NmapHost>,
+    /// The ports scanned, per protocol (`<scaninfo protocol services>`), as
+    /// inclusive ranges.
+    pub scanned: Vec<(String, Vec<(u16, u16)>)>,
+}
+
+impl NmapRun {
+    /// Whether the run scanned `port` over `proto`.
+    pub fn scanned(&self, proto: &str, port: u16) -> bool {
+        self.scanned
+            .iter()
+            .filter(|(p, _)| p == proto)
+            .any(|(_, ranges)| ranges.iter().any(|(a, b)| (*a..=*b).contains(&port)))
+    }
+}
+
+/// Most port ranges kept per `<scaninfo>`.
+const MAX_RANGES: usize = 4096;
+
+/// nmap's `services` list: "22,80,1000-2000".
+fn port_ranges(list: &str) -> Vec<(u16, u16)> {
+    list.split(',')
+        .take(MAX_RANGES)
+        .filter_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// One host of a run.
@@ -198,6 +225,27 @@ pub fn parse(xml: &[u8]) -> Result<NmapRun, NmapXmlError> {
             }
             match name {
                 b"host" => host = Some(HostBuilder::default()),
+                b"scaninfo" if run.scanned.len() < 8 => {
+                    // `services` may be long: read unclipped, bounded by MAX_RANGES.
+                    let mut proto = None;
+                    let mut services = Vec::new();
+                    for a in e.attributes().with_checks(true) {
+                        let a = a.map_err(|err| NmapXmlError::Syntax {
+                            position,
+                            message: err.to_string(),
+                        })?;
+                        match a.key.as_ref() {
+                            b"protocol" => proto = Some(clip(&String::from_utf8_lossy(&a.value))),
+                            b"services" => {
+                                services = port_ranges(&String::from_utf8_lossy(&a.value))
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let Some(p) = proto {
+                        run.scanned.push((p, services));
+                    }
+                }
                 b"status" => {
                     if let Some(h) = &mut host {
                         let [state] = attrs(e, ["state"], position)?;
@@ -378,6 +426,8 @@ mod tests {
             .collect();
         assert_eq!(open, [(22, "tcp", Some("ssh")), (80, "tcp", Some("http"))]);
         assert!(h.ports.iter().any(|p| p.port == 443 && p.state == "closed"));
+        assert!(run.scanned("tcp", 443) && !run.scanned("tcp", 8080) && !run.scanned("udp", 53));
+        assert_eq!(port_ranges("1-3,7,x,9-"), [(1, 3), (7, 7)]);
     }
 
     #[test]
