@@ -22,7 +22,11 @@ use crate::error::ApiError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/scans", get(list).post(create))
-        .route("/api/v1/scans/import", post(import))
+        .route(
+            "/api/v1/scans/import",
+            // nmap XML of a large network is larger than an event batch.
+            post(import).layer(axum::extract::DefaultBodyLimit::max(xml::MAX_XML_BYTES)),
+        )
         .route("/api/v1/scans/{id}", get(show))
 }
 
