@@ -6,6 +6,7 @@ mod admin;
 mod alerts;
 mod client;
 mod events;
+mod hosts;
 mod output;
 mod settings;
 mod views;
@@ -48,6 +49,12 @@ enum CtlCommand {
     /// Alerts: the queue, one alert, and acknowledge / assign / close.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// The inventory: hosts of our networks, one host with its services.
+    #[command(subcommand)]
+    Hosts(hosts::HostsCommand),
+    /// nmap scans: run one with a profile, list them, import nmap XML.
+    #[command(subcommand)]
+    Scans(hosts::ScansCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -80,6 +87,8 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Events(c) => events::run(&api, out, c),
         CtlCommand::Sessions(c) => views::sessions(&api, out, c),
         CtlCommand::Alerts(c) => alerts::run(&api, out, c),
+        CtlCommand::Hosts(c) => hosts::hosts(&api, out, c),
+        CtlCommand::Scans(c) => hosts::scans(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

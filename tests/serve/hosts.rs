@@ -688,6 +688,80 @@ fn imported_nmap_xml_lands_and_hostile_xml_is_refused() {
             .len(),
         1
     );
+    // `nectar ctl`: hosts list and show, scans list and import.
+    let ctl = |args: &[&str]| {
+        let out = Command::new(crate::util::BIN)
+            .arg("ctl")
+            .args(["--url", &url, "--token", &analyst])
+            .args(args)
+            .env_remove("NECTAR_URL")
+            .env_remove("NECTAR_TOKEN")
+            .env_remove("NECTAR_CTL_CONFIG")
+            .env_remove("NECTAR_CONFIG")
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = ctl(&["hosts", "list", "--port", "22"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(SERVER) && stdout.contains("22/tcp 80/tcp"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = ctl(&["hosts", "show", SERVER]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("OpenSSH 9.2p1") && stdout.contains("discovered"),
+        "{stdout}"
+    );
+    let file = dir.path().join("scan.xml");
+    std::fs::write(&file, SAMPLE).unwrap();
+    let (code, stdout, stderr) = ctl(&["scans", "import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("import: done (1 host(s) up)"), "{stdout}");
+    let (code, stdout, _) = ctl(&["scans", "list"]);
+    assert_eq!(
+        (code, stdout.matches("import").count()),
+        (Some(0), 2),
+        "{stdout}"
+    );
+    std::fs::write(&file, "<nmaprun>").unwrap();
+    let (code, _, stderr) = ctl(&["scans", "import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+    let (code, _, stderr) = ctl(&["scans", "run", "fast", "198.51.100.1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("198.51.100.1"), "{stderr}");
+
+    // A CSV export of a search holds exactly the chosen columns and rows.
+    let cookie = web_login(&server, &data);
+    let csv = client()
+        .get(format!(
+            "{url}/hosts/export.csv?q=192.0.2.0%2F24&col=mac&col=address&col=ports"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(
+        csv.text().unwrap(),
+        format!("address,mac,ports\n{SERVER},8a:01:a7:d8:45:b4,22/tcp 80/tcp\n")
+    );
+    let csv = client()
+        .get(format!(
+            "{url}/hosts/export.csv?q=198.51.100.0%2F24&col=address"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(csv.text().unwrap(), "address\n");
+
     // Scans without a scope: refused, naming the target.
     let r = client()
         .post(format!("{url}/api/v1/scans"))
