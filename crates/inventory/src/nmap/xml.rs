@@ -345,7 +345,7 @@ pub fn parse(xml: &[u8]) -> Result<NmapRun, NmapXmlError> {
             }
             // nmap writes a bare `<!DOCTYPE nmaprun>`; an internal subset
             // (`[...]`) could declare entities.
-            Event::DocType(d) if d.iter().any(|b| *b == b'[') || d.len() > 64 => {
+            Event::DocType(d) if d.contains(&b'[') || d.len() > 64 => {
                 return Err(NmapXmlError::DocType);
             }
             Event::Eof => break,

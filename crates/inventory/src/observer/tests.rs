@@ -25,6 +25,7 @@ fn ip4(a: &str) -> [u8; 4] {
 }
 
 /// Ethernet + IPv4 + TCP or UDP with `payload`.
+#[allow(clippy::too_many_arguments)]
 fn frame(
     src_mac: [u8; 6],
     src: &str,

@@ -119,6 +119,11 @@ pub async fn run(
     }
 }
 
+/// A service a scan found: port, proto, service, version.
+type FoundService = (u64, String, String, String);
+/// A host a scan found: address, MAC, services.
+type FoundHost = (String, String, Vec<FoundService>);
+
 #[derive(Template)]
 #[template(path = "scan.html")]
 struct ScanPage {
@@ -126,7 +131,7 @@ struct ScanPage {
     scan: ScanRow,
     started: String,
     finished: String,
-    found: Vec<(String, String, Vec<(u64, String, String, String)>)>,
+    found: Vec<FoundHost>,
 }
 
 pub async fn detail(
