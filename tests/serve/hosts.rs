@@ -373,7 +373,7 @@ fn a_capture_fills_the_inventory_and_scans_check_it() {
     lab.client(&format!(
         "import socket\ns = socket.create_connection(('{SERVER}', 80), 5, source_address=('{NEWCOMER}', 0)); s.close()"
     ));
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1500));
     lab.stop_captures();
 
     let out = nectar(
