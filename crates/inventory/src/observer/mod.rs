@@ -33,6 +33,9 @@ pub const MAX_SERVICES: usize = 16;
 pub const MAX_NAME: usize = 63;
 /// How often (packet time) a host still seen is reported in `host.seen`.
 pub const SEEN_EVERY: Duration = Duration::from_secs(60);
+/// How often (packet time) the table is swept for gone hosts and seen reports:
+/// a sweep reads the whole table, so not every second.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Most hosts in one `host.seen` event.
 const SEEN_PER_EVENT: usize = 256;
 /// Slots of the recent-UDP-request cache (a power of two).
@@ -614,8 +617,7 @@ impl Observer {
     /// Reports hosts silent for `gone_after` as gone and hosts seen since
     /// their last report (at most every [`SEEN_EVERY`]) in `host.seen`.
     fn sweep(&mut self, now: u64, out: &mut Vec<Event>) {
-        // Once a second of packet time.
-        self.next_sweep_ns = now.saturating_add(1_000_000_000);
+        self.next_sweep_ns = now.saturating_add(SWEEP_EVERY.as_nanos() as u64);
         let every = SEEN_EVERY.as_nanos() as u64;
         let mut seen = Vec::new();
         for i in 0..self.slots.len() {
