@@ -14,6 +14,7 @@
 //! twice gives the same events (with the same ids).
 
 pub mod dhcp;
+pub mod dns;
 pub mod os;
 
 use std::net::{IpAddr, Ipv6Addr};
@@ -287,10 +288,13 @@ impl Observer {
             return;
         };
         let ours = self.networks.contains(&src) && is_host_address(&src);
-        if meta.transport == Transport::Udp
-            && matches!((meta.src_port, meta.dst_port), (68, 67) | (67, 68))
-        {
-            self.dhcp(view.payload(), now, out);
+        if meta.transport == Transport::Udp {
+            match (meta.src_port, meta.dst_port) {
+                (68, 67) | (67, 68) => self.dhcp(view.payload(), now, out),
+                // DNS and mDNS answers name hosts already seen sending.
+                (53 | 5353, _) => self.dns(view.payload(), now, out),
+                _ => {}
+            }
         }
         if !ours {
             // Remember UDP requests to our hosts, to know their answers.
@@ -583,9 +587,44 @@ impl Observer {
         let Some(i) = self.touch(ip, Some(info.mac), now, out) else {
             return;
         };
-        let Some(raw) = info.host_name else {
-            return;
-        };
+        if let Some(raw) = info.host_name {
+            self.set_name(i, raw, "dhcp", now, out);
+        }
+    }
+
+    /// The slot of `ip` if it is tracked (nothing is inserted).
+    fn find(&self, ip: IpAddr) -> Option<usize> {
+        let key = ip_key(ip);
+        let mut i = (hash_key(&key) as usize) & self.mask;
+        loop {
+            let slot = &self.slots[i];
+            if !slot.used {
+                return None;
+            }
+            if slot.addr == key {
+                return Some(i);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn dns(&mut self, payload: &[u8], now: u64, out: &mut Vec<Event>) {
+        dns::answers(payload, &mut |name, ip| {
+            if !self.networks.contains(&ip) {
+                return;
+            }
+            // A name from DNS fills an empty one; a DHCP name is the host's own.
+            if let Some(i) = self.find(ip)
+                && self.slots[i].name_len == 0
+            {
+                self.set_name(i, name.as_bytes(), "dns", now, out);
+            }
+        });
+    }
+
+    /// Sets a host's name (printable ASCII, cut to [`MAX_NAME`]) and reports
+    /// the change, learnt `how`.
+    fn set_name(&mut self, i: usize, raw: &[u8], how: &str, now: u64, out: &mut Vec<Event>) {
         let mut name = [0u8; MAX_NAME];
         let len = raw.len().min(MAX_NAME);
         for (d, b) in name.iter_mut().zip(raw) {
@@ -610,7 +649,7 @@ impl Observer {
             out,
         );
         if let Some(last) = out.last_mut() {
-            last.data.insert("how".into(), Value::from("dhcp"));
+            last.data.insert("how".into(), Value::from(how));
         }
     }
 

@@ -421,3 +421,74 @@ fn garbage_frames_never_panic() {
         feed(&mut o, 1, &f);
     }
 }
+
+#[test]
+fn dns_answers_name_hosts_seen_and_never_replace_a_dhcp_name() {
+    let mut o = Observer::new(&inventory(16), "s1");
+    let cam = "192.0.2.50";
+    // Not seen sending yet: the answer names nobody.
+    let answer = super::dns::tests::response();
+    assert!(
+        feed(
+            &mut o,
+            1,
+            &frame(
+                SERVER_MAC,
+                "198.51.100.53",
+                "192.0.2.1",
+                UDP,
+                53,
+                4000,
+                0,
+                64,
+                &answer
+            )
+        )
+        .iter()
+        .all(|e| e.kind != Kind::HostChanged)
+    );
+    feed(
+        &mut o,
+        2,
+        &frame(CLIENT_MAC, cam, "192.0.2.1", UDP, 4, 9, 0, 64, b""),
+    );
+    let e = feed(
+        &mut o,
+        3,
+        &frame(
+            SERVER_MAC,
+            "198.51.100.53",
+            "192.0.2.1",
+            UDP,
+            53,
+            4000,
+            0,
+            64,
+            &answer,
+        ),
+    );
+    assert_eq!(kinds(&e), ["host.changed"]);
+    assert_eq!(
+        (e[0].data["new"].as_str(), e[0].data["how"].as_str()),
+        (Some("cam.example.org"), Some("dns"))
+    );
+    // Again: no change.
+    assert!(
+        feed(
+            &mut o,
+            4,
+            &frame(
+                SERVER_MAC,
+                "198.51.100.53",
+                "192.0.2.1",
+                UDP,
+                53,
+                4000,
+                0,
+                64,
+                &answer
+            )
+        )
+        .is_empty()
+    );
+}
