@@ -38,7 +38,7 @@ def fill(db):
     n = 0
     for i in range(HOSTS):
         a = f"10.1.{i // 256}.{i % 256}"
-        k = 7 if i % 2 else 8
+        k = 7 if i % 4 == 3 else 8
         for p in PORTS[:k]:
             if n >= SERVICES:
                 break
