@@ -144,12 +144,24 @@ fn mix(mut h: u64, v: u64) -> u64 {
     h ^ (h >> 29)
 }
 
+/// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit,
+/// so the table's low index bits depend on the whole address (the host part
+/// of an IPv4-mapped key sits in the high bits of its last word).
+#[inline]
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 #[inline]
 fn hash_key(k: &[u8; 16]) -> u64 {
     let (a, b) = k.split_at(8);
     let a = u64::from_le_bytes(a.try_into().unwrap_or([0; 8]));
     let b = u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-    mix(mix(0x243f_6a88_85a3_08d3, a), b)
+    fmix(a ^ fmix(b))
 }
 
 fn ns_time(ns: u64) -> Timestamp {
@@ -251,6 +263,19 @@ impl Observer {
         self.stats
     }
 
+    /// How far from its home slot each tracked host sits (tests: the hash
+    /// spreads addresses).
+    #[cfg(test)]
+    fn probe_distances(&self) -> Vec<usize> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].used)
+            .map(|i| {
+                let home = (hash_key(&self.slots[i].addr) as usize) & self.mask;
+                (i + self.slots.len() - home) & self.mask
+            })
+            .collect()
+    }
+
     /// Looks at one packet; change events are pushed onto `out`.
     #[inline]
     pub fn observe(&mut self, view: &PacketView<'_>, out: &mut Vec<Event>) {
@@ -343,9 +368,8 @@ impl Observer {
     fn udp_key(a: IpAddr, ap: u16, b: IpAddr, bp: u16) -> u64 {
         let ka = ip_key(a);
         let kb = ip_key(b);
-        mix(
-            mix(hash_key(&ka), hash_key(&kb)),
-            (u64::from(ap) << 16) | u64::from(bp),
+        fmix(
+            hash_key(&ka) ^ hash_key(&kb).rotate_left(17) ^ ((u64::from(ap) << 16) | u64::from(bp)),
         ) | 1
     }
 

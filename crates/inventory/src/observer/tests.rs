@@ -1,6 +1,8 @@
 //! The observer on hand-built frames: discovery, services, DHCP names, OS
 //! and MAC changes, gone hosts, bounds.
 
+use std::net::IpAddr;
+
 use nectar_packet::{LinkType, decode};
 
 use super::*;
@@ -490,5 +492,36 @@ fn dns_answers_name_hosts_seen_and_never_replace_a_dhcp_name() {
             )
         )
         .is_empty()
+    );
+}
+
+#[test]
+fn sequential_addresses_spread_over_the_table() {
+    let inv = InventorySection {
+        networks: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+        max_hosts: 16_384,
+        ..InventorySection::default()
+    }
+    .build()
+    .unwrap();
+    let mut o = Observer::new(&inv, "s1");
+    let mut out = Vec::new();
+    for i in 0..16_384u32 {
+        let ip = if i % 2 == 0 {
+            IpAddr::from((0x0a00_0000 + i).to_be_bytes())
+        } else {
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16])
+        };
+        o.touch(ip, None, 1, &mut out);
+        out.clear();
+    }
+    let d = o.probe_distances();
+    assert_eq!(d.len(), 16_384);
+    let mean = d.iter().sum::<usize>() as f64 / d.len() as f64;
+    // Linear probing at load 0.5 averages 0.5 slots; clustering would be thousands.
+    assert!(
+        mean < 2.0 && d.iter().max() < Some(&64),
+        "mean {mean}, max {:?}",
+        d.iter().max()
     );
 }
