@@ -40,7 +40,7 @@ fn read_name(msg: &[u8], mut at: usize) -> Option<(Name, usize)> {
         let len = usize::from(*msg.get(at)?);
         match len & 0xc0 {
             0xc0 => {
-                let ptr = (usize::from(len & 0x3f) << 8) | usize::from(*msg.get(at + 1)?);
+                let ptr = ((len & 0x3f) << 8) | usize::from(*msg.get(at + 1)?);
                 end.get_or_insert(at + 2);
                 hops += 1;
                 if hops > MAX_HOPS || ptr >= msg.len() {
