@@ -6,7 +6,8 @@
 //! the models on benign traffic first (adapting to a baseline shorter than
 //! `n_init` and saying so), then the other files are analysed with learning
 //! over. `--save-model` / `--model` keep and reuse what was learnt; `--store`
-//! puts the alarm events into the data directory's store.
+//! puts the alarm events into the data directory's store, with the passive
+//! inventory's change events when `[inventory] networks` is set.
 
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
@@ -52,7 +53,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
 
-    /// Also store the alarm events in the data directory's database.
+    /// Also store the alarm events in the data directory's database (and the
+    /// inventory's change events, when `[inventory] networks` is set).
     #[arg(long)]
     pub store: bool,
 
@@ -137,6 +139,8 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
                 &mut base,
                 progress,
                 &mut |a| ignored.push(a.stat),
+                None,
+                &mut Vec::new(),
             )?;
         }
         let _ = writeln!(
@@ -163,7 +167,19 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     };
     let mut alarms_out: Vec<Alarm> = Vec::new();
     let mut failure = None;
-    for path in &args.files {
+    // Passive discovery (`[inventory] networks`) when the events are stored.
+    let mut observer = if args.store {
+        let inventory = config
+            .inventory
+            .build()
+            .map_err(|e| usage(e.within("inventory").to_string()))?;
+        Some(nectar_inventory::Observer::new(&inventory, &sensor))
+            .filter(nectar_inventory::Observer::is_active)
+    } else {
+        None
+    };
+    let mut observed: Vec<Event> = Vec::new();
+    for (i, path) in args.files.iter().enumerate() {
         let result = pass(
             path,
             &detect,
@@ -171,7 +187,15 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             &mut totals,
             progress,
             &mut |a| sink.alarm(a, &mut alarms_out),
+            observer.as_mut(),
+            &mut observed,
         );
+        if (i + 1 == args.files.len() || result.is_err())
+            && let Some(o) = observer.as_mut()
+        {
+            o.flush(&mut observed);
+        }
+        sink.inventory(&mut observed);
         sink.flush()?;
         if let Err(e) = result {
             failure = Some(e);
@@ -180,6 +204,19 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     sink.finish()?;
+    if let Some(o) = &observer {
+        let st = o.stats();
+        eprintln!(
+            "Inventory: {} host(s) of [inventory] networks, {} change event(s){}.",
+            st.hosts,
+            st.events,
+            if st.table_full > 0 {
+                format!(", {} host(s) beyond max_hosts not tracked", st.table_full)
+            } else {
+                String::new()
+            }
+        );
+    }
 
     // Summary.
     let mut out: Box<dyn Write> = if args.json {
@@ -205,6 +242,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
 }
 
 /// One file through the packet driver, windows and monitors.
+#[allow(clippy::too_many_arguments)]
 fn pass(
     path: &Path,
     detect: &DetectConfig,
@@ -212,6 +250,8 @@ fn pass(
     totals: &mut Totals,
     progress: bool,
     on_alarm: &mut dyn FnMut(&Alarm),
+    observer: Option<&mut nectar_inventory::Observer>,
+    observed: &mut Vec<Event>,
 ) -> anyhow::Result<()> {
     let reader = if path.as_os_str() == "-" {
         FileReader::from_reader(std::io::stdin(), "standard input")
@@ -245,7 +285,13 @@ fn pass(
             on_alarm(&a);
         }
     };
-    let result = driver.run(&mut source, &mut emit, &mut |p| {
+    let mut observer = observer;
+    let mut on_packet = |view: &nectar_packet::PacketView<'_>| {
+        if let Some(o) = observer.as_deref_mut() {
+            o.observe(view, observed);
+        }
+    };
+    let result = driver.run_observed(&mut source, &mut emit, &mut on_packet, &mut |p| {
         if let Some(bar) = &bar {
             bar.set_position(p.bytes_read);
         }
@@ -280,6 +326,8 @@ struct AlarmSink {
     stdout: std::io::BufWriter<std::io::Stdout>,
     store: Option<StoreSink>,
     pending: Vec<Event>,
+    /// The inventory's change events waiting to be stored.
+    pending_inventory: Vec<Event>,
 }
 
 struct StoreSink {
@@ -290,6 +338,8 @@ struct StoreSink {
     store: nectar_store::Store,
     stored: usize,
     duplicates: usize,
+    inventory_stored: usize,
+    inventory_duplicates: usize,
 }
 
 impl AlarmSink {
@@ -311,6 +361,8 @@ impl AlarmSink {
                 store,
                 stored: 0,
                 duplicates: 0,
+                inventory_stored: 0,
+                inventory_duplicates: 0,
             })
         } else {
             None
@@ -321,6 +373,7 @@ impl AlarmSink {
             stdout: std::io::BufWriter::new(std::io::stdout()),
             store,
             pending: Vec::new(),
+            pending_inventory: Vec::new(),
         })
     }
 
@@ -344,6 +397,15 @@ impl AlarmSink {
         }
     }
 
+    /// Takes the observer's change events, to be stored with the alarms.
+    fn inventory(&mut self, events: &mut Vec<Event>) {
+        if self.store.is_some() {
+            self.pending_inventory.append(events);
+        } else {
+            events.clear();
+        }
+    }
+
     fn flush(&mut self) -> anyhow::Result<()> {
         self.stdout.flush()?;
         if let Some(s) = &mut self.store {
@@ -355,6 +417,16 @@ impl AlarmSink {
                         .context("cannot store the alarm events")?;
                     s.stored += outcome.stored;
                     s.duplicates += outcome.duplicates;
+                }
+            }
+            for chunk in std::mem::take(&mut self.pending_inventory).chunks(1000) {
+                if let Some(w) = &s.writer {
+                    let outcome = s
+                        .runtime
+                        .block_on(w.submit(chunk.to_vec()))
+                        .context("cannot store the inventory's events")?;
+                    s.inventory_stored += outcome.stored;
+                    s.inventory_duplicates += outcome.duplicates;
                 }
             }
         }
@@ -377,6 +449,12 @@ impl AlarmSink {
                 "Stored {} alarm event(s) ({} already there).",
                 s.stored, s.duplicates
             );
+            if s.inventory_stored + s.inventory_duplicates > 0 {
+                eprintln!(
+                    "Stored {} inventory event(s) ({} already there).",
+                    s.inventory_stored, s.inventory_duplicates
+                );
+            }
         }
         Ok(())
     }

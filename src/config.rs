@@ -53,6 +53,10 @@ pub struct Config {
     /// Notifications: who is told when an alert is raised (channels and the
     /// routes that choose them; see README "Notifications").
     pub notify: nectar_notify::NotifyConfig,
+    /// Hosts and subnets: which networks are ours (passive discovery), which
+    /// may be scanned with nmap, and the scan profiles (see README "Hosts and
+    /// scans").
+    pub inventory: nectar_inventory::InventorySection,
 }
 
 impl Default for Config {
@@ -70,6 +74,7 @@ impl Default for Config {
             sinks: Default::default(),
             rules: Default::default(),
             notify: Default::default(),
+            inventory: Default::default(),
         }
     }
 }
@@ -156,7 +161,8 @@ impl Config {
         self.capture.validate().within("capture")?;
         self.sinks.validate().within("sinks")?;
         self.rules.validate().within("rules")?;
-        self.notify.validate().within("notify")
+        self.notify.validate().within("notify")?;
+        self.inventory.validate().within("inventory")
     }
 
     /// Every address `serve` will listen on, under its full key.
@@ -296,6 +302,21 @@ mod tests {
             ),
             ("[detect.stat.NOPE]\nq = 1e-5\n", "detect.stat.NOPE", false),
             ("[capture]\nsnaplen = 1\n", "capture.snaplen", false),
+            (
+                "[inventory]\nnetworks = [\"192.0.2.0/33\"]\n",
+                "inventory.networks[0]",
+                false,
+            ),
+            (
+                "[inventory]\nscan_scope = [\"nope\"]\n",
+                "inventory.scan_scope[0]",
+                false,
+            ),
+            (
+                "[inventory]\ngone_after = \"soon\"\n",
+                "inventory.gone_after",
+                false,
+            ),
             (
                 "[sinks.influxdb]\nenabled = true\nurl = \"https://x\"\n",
                 "sinks.influxdb.url",

@@ -1,6 +1,7 @@
 //! The event flow both `serve` and `analyze --store` run: the writer, the
 //! consumers of its committed stream (the event log, the Cowrie log; for
-//! `serve`, the alarms to InfluxDB) and, for `serve`, the bus in front of it.
+//! `serve`, the rules, the inventory and the alarms to InfluxDB) and, for
+//! `serve`, the bus in front of it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,20 @@ pub fn start_rules(
     )
     .context("cannot start the rules stage")?;
     Ok(Some((handle, catalog)))
+}
+
+/// Starts the inventory stage: host and service events of every producer
+/// (this process's observer and scans, `analyze --store`, remote sensors,
+/// imports) folded into the host tables. Only `serve` runs it, as it runs the
+/// rules: a store has one folder, which catches up from its saved offset.
+pub fn start_inventory(store: &Store, writer: &WriterHandle) -> anyhow::Result<ConsumerHandle> {
+    spawn_consumer(
+        nectar_inventory::InventoryStage::new(store.clone()),
+        store.clone(),
+        writer.fanout(),
+        ConsumerConfig::default(),
+    )
+    .context("cannot start the inventory stage")
 }
 
 /// How long stopping waits for each consumer to write what was committed.

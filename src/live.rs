@@ -42,6 +42,12 @@ pub fn start(
         sinks: config.sinks.clone(),
         sensor: config.sensor_name.clone(),
         data_dir: config.data_dir.clone(),
+        inventory: Some(Arc::new(
+            config
+                .inventory
+                .build()
+                .map_err(|e| crate::exit::usage(e.within("inventory").to_string()))?,
+        )),
     };
     let d = Arc::new(Detector::new(cfg, bus.clone(), influx)?);
     if config.capture.start

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -106,7 +107,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         influx.as_ref(),
     )?;
     let rules = crate::flow::start_rules(&config, &store, &writer)?;
+    let inventory_stage = crate::flow::start_inventory(&store, &writer)?;
     let mut probes: Vec<_> = consumers.iter().map(|c| c.probe()).collect();
+    probes.push(inventory_stage.probe());
+    topology.add(inventory_stage);
     let catalog = rules.map(|(stage, catalog)| {
         probes.push(stage.probe());
         topology.add(stage);
@@ -154,6 +158,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         topology.add(DetectorPart(d.clone()));
     }
 
+    // Scans: one worker, nmap one scan at a time, results as events on the bus.
+    let inventory = Arc::new(
+        config
+            .inventory
+            .build()
+            .map_err(|e| usage(e.within("inventory").to_string()))?,
+    );
+    let scans = nectar_inventory::scanner::spawn(
+        inventory.clone(),
+        store.clone(),
+        bus.clone(),
+        config.sensor_name.clone(),
+    )
+    .await
+    .context("cannot start the scanner")?;
+
     let mut state = AppState::new(
         store.clone(),
         bus.clone(),
@@ -164,7 +184,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .with_rules(catalog)
     .with_sensor_name(&config.sensor_name)
     .with_data_dir(config.data_dir.clone())
-    .with_notify(notify_status);
+    .with_notify(notify_status)
+    .with_inventory(inventory, scans);
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
         let identity = nectar_capture::seal::Opener::from_file(path)

@@ -86,6 +86,20 @@ impl Api {
         self.send(self.request(Method::POST, segments)?.json(body))
     }
 
+    /// POST a raw body with its content type (an nmap XML import).
+    pub fn post_raw(
+        &self,
+        segments: &[&str],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        self.send(
+            self.request(Method::POST, segments)?
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body),
+        )
+    }
+
     /// PATCH a JSON body.
     pub fn patch(&self, segments: &[&str], body: &Value) -> anyhow::Result<Value> {
         self.send(self.request(Method::PATCH, segments)?.json(body))

@@ -6,6 +6,7 @@ mod admin;
 mod alerts;
 mod client;
 mod events;
+mod hosts;
 mod incidents;
 mod output;
 mod settings;
@@ -52,6 +53,12 @@ enum CtlCommand {
     /// Incidents: list, show, open from alerts, comment, close.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
+    /// The inventory: hosts of our networks, one host with its services.
+    #[command(subcommand)]
+    Hosts(hosts::HostsCommand),
+    /// nmap scans: run one with a profile, list them, import nmap XML.
+    #[command(subcommand)]
+    Scans(hosts::ScansCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -85,6 +92,8 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Sessions(c) => views::sessions(&api, out, c),
         CtlCommand::Alerts(c) => alerts::run(&api, out, c),
         CtlCommand::Incidents(c) => incidents::run(&api, out, c),
+        CtlCommand::Hosts(c) => hosts::hosts(&api, out, c),
+        CtlCommand::Scans(c) => hosts::scans(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

@@ -14,6 +14,7 @@ mod evidence;
 mod files;
 mod honeypot_http;
 mod honeypots;
+mod hosts;
 mod incidents;
 mod limits;
 mod lockout;

@@ -387,4 +387,70 @@ fn served_document_matches_the_real_answers() {
         "/api/v1/me",
         None,
     );
+
+    // The inventory: an import, the hosts, a host, an edit, subnets, scans.
+    c(Method::GET, "/api/v1/hosts", "/api/v1/hosts", None);
+    c(Method::GET, "/api/v1/hosts", "/api/v1/hosts?port=x", None);
+    c(
+        Method::GET,
+        "/api/v1/hosts/{address}",
+        "/api/v1/hosts/192.0.2.99",
+        None,
+    );
+    c(Method::GET, "/api/v1/subnets", "/api/v1/subnets", None);
+    let imported = client()
+        .post(format!("{url}/api/v1/scans/import"))
+        .bearer_auth(&admin)
+        .body(include_str!(
+            "../../crates/inventory/tests/data/nmap-sv.xml"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(imported.status(), 201);
+    let imported: Value = imported.json().unwrap();
+    let op = &doc["paths"]["/api/v1/scans/import"]["post"]["responses"]["201"];
+    check(
+        &doc,
+        &op["content"]["application/json"]["schema"],
+        &imported,
+        "import",
+    );
+    let scan = imported["id"].as_str().unwrap().to_owned();
+    c(
+        Method::GET,
+        "/api/v1/scans/{id}",
+        &format!("/api/v1/scans/{scan}"),
+        None,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while c(Method::GET, "/api/v1/hosts", "/api/v1/hosts", None)["hosts"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    c(
+        Method::PATCH,
+        "/api/v1/hosts/{address}",
+        "/api/v1/hosts/192.0.2.2",
+        Some(json!({"owner": "ops", "tags": ["lab"]})),
+    );
+    c(
+        Method::GET,
+        "/api/v1/hosts/{address}",
+        "/api/v1/hosts/192.0.2.2",
+        None,
+    );
+    c(Method::GET, "/api/v1/scans", "/api/v1/scans", None);
+    c(
+        Method::POST,
+        "/api/v1/scans",
+        "/api/v1/scans",
+        Some(json!({"profile": "fast", "targets": ["192.0.2.2"]})),
+    );
 }

@@ -12,7 +12,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nectar_packet::{DecodeErrors, PacketSource, SourceError};
+use nectar_packet::{DecodeErrors, PacketSource, PacketView, SourceError};
 
 use crate::window::{WindowReport, Windower};
 
@@ -101,6 +101,23 @@ impl Driver {
         W: FnMut(&WindowReport),
         P: FnMut(&Progress) -> ControlFlow<()>,
     {
+        self.run_observed(source, on_window, &mut |_| {}, on_progress)
+    }
+
+    /// [`Driver::run`], also handing every decoded packet to `on_packet`
+    /// (passive inventory): it must not allocate per packet either.
+    pub fn run_observed<W, P, O>(
+        &mut self,
+        source: &mut PacketSource,
+        on_window: &mut W,
+        on_packet: &mut O,
+        on_progress: &mut P,
+    ) -> Result<Ended, SourceError>
+    where
+        W: FnMut(&WindowReport),
+        P: FnMut(&Progress) -> ControlFlow<()>,
+        O: FnMut(&PacketView<'_>),
+    {
         let live = source.is_live();
         let mut since_report = 0u64;
         loop {
@@ -109,6 +126,7 @@ impl Driver {
                     let view = p.decode();
                     self.errors.record_meta(&view.meta);
                     self.windower.push(&view.meta, on_window);
+                    on_packet(&view);
                     self.packets += 1;
                     since_report += 1;
                     if since_report < self.progress_every {

@@ -69,6 +69,8 @@ pub enum Protocol {
     Device,
     /// Host inventory (`host.*`).
     Host,
+    /// Services of the hosts in the inventory (`service.*`).
+    Service,
     /// Scans of hosts (`scan.*`).
     Scan,
     /// The sensor itself (`sensor.*`).
@@ -88,6 +90,7 @@ impl Protocol {
         Protocol::Net,
         Protocol::Device,
         Protocol::Host,
+        Protocol::Service,
         Protocol::Scan,
         Protocol::Sensor,
         Protocol::Auth,
@@ -104,6 +107,7 @@ impl Protocol {
             Protocol::Net => "net",
             Protocol::Device => "device",
             Protocol::Host => "host",
+            Protocol::Service => "service",
             Protocol::Scan => "scan",
             Protocol::Sensor => "sensor",
             Protocol::Auth => "auth",
@@ -213,8 +217,23 @@ kinds! {
     NetAlarm => "net.alarm" (Net, Alarm),
     /// A device behaved unlike its learned profile.
     DeviceAnomaly => "device.anomaly" (Device, Alarm),
-    /// A host seen for the first time.
+    /// A host of our networks seen for the first time (`data.address`, `mac`,
+    /// `vendor`, `os`, `name`, `source`: `passive` or `nmap`).
     HostDiscovered => "host.discovered" (Host, Discovery),
+    /// Hosts of our networks still seen (`data.hosts`: address, last_seen and the
+    /// services that answered), at most once a minute per host: what keeps the
+    /// inventory's last-seen times current through the committed stream.
+    HostSeen => "host.seen" (Host, Discovery),
+    /// A host of our networks not seen for `[inventory] gone_after`.
+    HostGone => "host.gone" (Host, Discovery),
+    /// A host's MAC address, OS family or name changed (`data.field`, `old`, `new`).
+    HostChanged => "host.changed" (Host, Discovery),
+    /// A port of a host of our networks answered for the first time (a TCP SYN-ACK,
+    /// a UDP answer, or a scan): `data.address`, `port`, `proto`.
+    ServiceOpened => "service.opened" (Service, Discovery),
+    /// A port that answered before refused a connection (a TCP reset), or a rescan
+    /// no longer found it open.
+    ServiceClosed => "service.closed" (Service, Discovery),
     /// A service found by a scan of a host.
     ScanService => "scan.service" (Scan, Discovery),
     /// A sensor started, stopped or hit a limit (dropped packets, full queue).

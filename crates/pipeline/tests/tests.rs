@@ -54,6 +54,7 @@ fn a_replayed_file_gives_windows_history_sink_lines_and_saved_models() {
         },
         sensor: "test".into(),
         data_dir: dir.path().to_owned(),
+        inventory: None,
     };
     let d = Detector::new(cfg, bus, None).unwrap();
     assert!(!d.status().running);
@@ -111,6 +112,7 @@ fn a_missing_file_is_reported_in_the_status() {
         sinks: SinksConfig::default(),
         sensor: "test".into(),
         data_dir: dir.path().to_owned(),
+        inventory: None,
     };
     let d = Detector::new(cfg, bus, None).unwrap();
     let err = d.start().unwrap_err();

@@ -15,6 +15,7 @@ mod auth;
 mod config;
 mod error;
 mod incidents;
+mod inventory;
 mod notify;
 mod query;
 mod ranked;
@@ -38,6 +39,10 @@ pub use incidents::{
     Attachment, Comment, DEFAULT_MAX_ATTACHMENT_BYTES, IncidentChange, IncidentCounts,
     IncidentCursor, IncidentError, IncidentFilter, IncidentObservable, IncidentPatch,
     MAX_INCIDENT_PAGE, NewIncident, NewObservable, Task, TimelineNote,
+};
+pub use inventory::{
+    HistoryEntry, HostCursor, HostFilter, HostRecord, HostUpdate, InventoryChange, MAX_HOST_PAGE,
+    ScanRecord, ScanStatus, ServiceRecord, addr_key, prefix_range,
 };
 pub use nectar_bus::IngestOutcome;
 pub use notify::{

@@ -10,8 +10,10 @@
 mod api;
 mod api_admin;
 mod api_alerts;
+mod api_hosts;
 mod api_incident_parts;
 mod api_incidents;
+mod api_scans;
 pub mod auth;
 mod config;
 pub mod detect;
@@ -126,6 +128,10 @@ pub struct AppState {
     pub(crate) rules: Option<Arc<nectar_rules::RulesCatalog>>,
     /// The notifier's counters, when `serve` runs one.
     pub(crate) notify: Option<nectar_notify::StatusHandle>,
+    /// `[inventory]`: subnets, scan scope, profiles.
+    pub(crate) inventory: Arc<nectar_inventory::Inventory>,
+    /// The scanner, when `serve` runs one.
+    pub(crate) scans: Option<nectar_inventory::ScanHandle>,
 }
 
 impl AppState {
@@ -159,7 +165,20 @@ impl AppState {
             data_dir: None,
             rules: None,
             notify: None,
+            inventory: Arc::default(),
+            scans: None,
         }
+    }
+
+    /// Shows the inventory's subnets and runs scans with `scans`.
+    pub fn with_inventory(
+        mut self,
+        inventory: Arc<nectar_inventory::Inventory>,
+        scans: nectar_inventory::ScanHandle,
+    ) -> AppState {
+        self.inventory = inventory;
+        self.scans = Some(scans);
+        self
     }
 
     /// Lists these rules (`/api/v1/rules`, the Rules page).
@@ -258,6 +277,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api_admin::routes())
         .merge(api_alerts::routes())
         .merge(api_incidents::routes(&state.config))
+        .merge(api_hosts::routes())
+        .merge(api_scans::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())

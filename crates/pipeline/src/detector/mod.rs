@@ -52,6 +52,8 @@ pub struct DetectorConfig {
     pub sensor: String,
     /// Where the models are saved ([`MODELS_FILE`]).
     pub data_dir: PathBuf,
+    /// `[inventory]`, when passive discovery runs on the captured packets.
+    pub inventory: Option<Arc<nectar_inventory::Inventory>>,
 }
 
 /// The detector could not be built.
@@ -332,6 +334,13 @@ impl DetectControl for Detector {
                 history: self.cfg.capture.history,
                 alarms: Vec::new(),
             },
+            observer: self
+                .cfg
+                .inventory
+                .as_ref()
+                .map(|inv| nectar_inventory::Observer::new(inv, &self.cfg.sensor))
+                .filter(nectar_inventory::Observer::is_active),
+            observed: Vec::new(),
             models: self.models_path(),
             save_every: Duration::from_secs(self.cfg.capture.save_seconds),
         };

@@ -81,6 +81,10 @@ pub(super) struct Run {
     pub(super) state: WindowState,
     pub(super) models: PathBuf,
     pub(super) save_every: Duration,
+    /// Passive discovery (`[inventory] networks`), when on.
+    pub(super) observer: Option<nectar_inventory::Observer>,
+    /// Its change events, sent to the bus as they come (reused).
+    pub(super) observed: Vec<nectar_event::Event>,
 }
 
 impl Run {
@@ -93,11 +97,23 @@ impl Run {
                 driver,
                 state,
                 save_every,
+                observer,
+                observed,
                 ..
             } = &mut self;
             let shared = state.shared.clone();
+            let bus = state.bus.clone();
             let mut on_window = |r: &WindowReport| state.window_closed(r);
-            let ended = driver.run(source, &mut on_window, &mut |p| {
+            let mut on_packet = |view: &nectar_packet::PacketView<'_>| {
+                if let Some(o) = observer.as_mut() {
+                    o.observe(view, observed);
+                    for e in observed.drain(..) {
+                        // A full bus drops the change (counted by the bus).
+                        let _ = bus.try_send(e);
+                    }
+                }
+            };
+            let ended = driver.run_observed(source, &mut on_window, &mut on_packet, &mut |p| {
                 {
                     let mut s = lock(&shared.snapshot);
                     s.packets = p.packets;

@@ -14,11 +14,13 @@ mod charts;
 mod dashboard;
 mod detection;
 mod events;
+mod hosts;
 mod incident_forms;
 mod incidents;
 pub(crate) mod login;
 mod notify;
 mod rules;
+mod scans;
 mod sessions;
 mod settings;
 mod timerange;
@@ -93,7 +95,12 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", get(sessions::detail))
         .route("/detection", get(detection::page))
-        .route("/hosts", get(placeholder_hosts))
+        .route("/hosts", get(hosts::list))
+        .route("/hosts/export.csv", get(hosts::export_csv))
+        .route("/hosts/{address}", get(hosts::detail).post(hosts::edit))
+        .route("/subnets", get(hosts::subnets))
+        .route("/scans", get(scans::list).post(scans::run))
+        .route("/scans/{id}", get(scans::detail))
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::create_user))
         .route("/settings/users/password", post(settings::reset_password))
@@ -260,22 +267,4 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
                 .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip()),
         ))
     }
-}
-
-#[derive(Template)]
-#[template(path = "placeholder.html")]
-struct Placeholder {
-    layout: Layout,
-    title: &'static str,
-    text: &'static str,
-}
-
-async fn placeholder_hosts(
-    crate::auth::CurrentUser(session): crate::auth::CurrentUser,
-) -> Response {
-    render(&Placeholder {
-        layout: Layout::new(&session, "hosts"),
-        title: "Hosts",
-        text: "Hosts and subnets (inventory, discovery, enrichment) are not built yet.",
-    })
 }
