@@ -76,6 +76,20 @@ fn check(session: &nectar_store::WebSession, csrf: &str, role: Role) -> Result<(
     Layout::new(session, "incidents").require(role, csrf)
 }
 
+/// A form posted to one incident: its fields and the incident's id, once the
+/// caller's role and the form's CSRF token are checked (in that order, so a
+/// viewer learns nothing from an id).
+fn incident_form(
+    session: &nectar_store::WebSession,
+    body: &[u8],
+    id: &str,
+    role: Role,
+) -> Result<(Fields, Uuid), Response> {
+    let f = Fields::parse(body);
+    check(session, f.get("csrf"), role)?;
+    Ok((f, incident_id(id)?))
+}
+
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
@@ -164,13 +178,9 @@ pub async fn change(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let mut patch = match patch_of(&f) {
         Ok(p) => p,
@@ -194,13 +204,9 @@ pub async fn comment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let text = match input::markdown("body", f.get("body"), true) {
         Ok(t) => t,
@@ -218,13 +224,9 @@ pub async fn add_task(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let (title, assignee) = match (
         input::line("title", f.get("title"), input::MAX_TASK),
@@ -248,13 +250,9 @@ pub async fn update_task(
     Path((id, task)): Path<(String, i64)>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let done = match f.get("done") {
         "1" | "true" => Some(true),
@@ -276,13 +274,9 @@ pub async fn add_observables(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let parsed = (|| {
         let kind = Some(f.get("type"))
@@ -314,13 +308,9 @@ pub async fn add_note(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let (at, text) = match (
         crate::api_incident_parts::note_time(Some(f.get("at"))),
@@ -389,13 +379,9 @@ pub async fn merge(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Analyst) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (f, id) = match incident_form(&session, &body, &id, Role::Analyst) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     let Ok(into) = Uuid::try_parse(f.get("into").trim()) else {
         return error_page(
@@ -418,13 +404,9 @@ pub async fn delete(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = Fields::parse(&body);
-    if let Err(refused) = check(&session, f.get("csrf"), Role::Admin) {
-        return refused;
-    }
-    let id = match incident_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (_, id) = match incident_form(&session, &body, &id, Role::Admin) {
+        Ok(opened) => opened,
+        Err(refused) => return refused,
     };
     match state.store.delete_incident(id, &session.user.name).await {
         Ok(true) => see_other("/incidents"),
