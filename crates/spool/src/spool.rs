@@ -187,21 +187,7 @@ impl Spool {
                     }
                 }
             }
-            let seq = counter(&mut tx, "next_seq").await?;
-            sqlx::query(
-                "INSERT INTO batches (seq, created_us, events, bytes, crc, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(seq as i64)
-            .bind(now_us())
-            .bind(events as i64)
-            .bind(bytes as i64)
-            .bind(i64::from(crc))
-            .bind(&payload)
-            .execute(&mut *tx)
-            .await?;
-            add(&mut tx, "next_seq", 1).await?;
-            add(&mut tx, "bytes", bytes as i64).await?;
-            add(&mut tx, "events", events as i64).await?;
+            let seq = insert_batch(&mut tx, events, &payload, crc).await?;
             tx.commit().await?;
             if dropped_events > 0 {
                 tracing::warn!(
@@ -307,20 +293,7 @@ impl Spool {
         }
         let n = dropped - reported;
         let payload = encode(&[event_of(n)])?;
-        let seq = counter(&mut tx, "next_seq").await?;
-        sqlx::query(
-            "INSERT INTO batches (seq, created_us, events, bytes, crc, payload) VALUES (?, ?, 1, ?, ?, ?)",
-        )
-        .bind(seq as i64)
-        .bind(now_us())
-        .bind(payload.len() as i64)
-        .bind(i64::from(crc32fast::hash(&payload)))
-        .bind(&payload)
-        .execute(&mut *tx)
-        .await?;
-        add(&mut tx, "next_seq", 1).await?;
-        add(&mut tx, "bytes", payload.len() as i64).await?;
-        add(&mut tx, "events", 1).await?;
+        insert_batch(&mut tx, 1, &payload, crc32fast::hash(&payload)).await?;
         add(&mut tx, "dropped_reported", n as i64).await?;
         tx.commit().await?;
         Ok(Some(n))
@@ -357,6 +330,32 @@ impl Spool {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Stores a batch under the next sequence number, with its counters; the
+/// number.
+async fn insert_batch(
+    conn: &mut SqliteConnection,
+    events: u64,
+    payload: &[u8],
+    crc: u32,
+) -> Result<u64, SpoolError> {
+    let seq = counter(conn, "next_seq").await?;
+    sqlx::query(
+        "INSERT INTO batches (seq, created_us, events, bytes, crc, payload) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq as i64)
+    .bind(now_us())
+    .bind(events as i64)
+    .bind(payload.len() as i64)
+    .bind(i64::from(crc))
+    .bind(payload)
+    .execute(&mut *conn)
+    .await?;
+    add(conn, "next_seq", 1).await?;
+    add(conn, "bytes", payload.len() as i64).await?;
+    add(conn, "events", events as i64).await?;
+    Ok(seq)
 }
 
 async fn counter(conn: &mut SqliteConnection, name: &str) -> Result<u64, SpoolError> {

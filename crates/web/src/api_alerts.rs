@@ -481,8 +481,7 @@ async fn expire_silence(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
-    let id =
-        Uuid::try_parse(&id).map_err(|_| ApiError::bad_request("silence id must be a UUID"))?;
+    let id = silence_id(&id)?;
     if !state.store.expire_silence(id).await? {
         return Err(ApiError::not_found(format!("no silence with id {id}")));
     }
@@ -495,8 +494,7 @@ async fn delete_silence(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Analyst)?;
-    let id =
-        Uuid::try_parse(&id).map_err(|_| ApiError::bad_request("silence id must be a UUID"))?;
+    let id = silence_id(&id)?;
     if !state.store.delete_silence(id).await? {
         return Err(ApiError::not_found(format!("no silence with id {id}")));
     }

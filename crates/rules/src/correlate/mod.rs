@@ -185,8 +185,7 @@ impl Correlator {
     ) {
         let corr = &self.corrs[link.corr];
         let kind = corr.correlation_type;
-        let timespan = corr.timespan_secs.min(i64::MAX as u64 / 4) as i64;
-        let gap = corr.gap_secs.map(|g| g.min(i64::MAX as u64 / 4) as i64);
+        let (timespan, gap) = spans(corr);
         let mode = corr.window_mode;
         write_key(&mut self.key, &mut self.scratch, event, &link.fields);
         let groups = &mut self.groups[link.corr];
@@ -237,7 +236,7 @@ impl Correlator {
                 }
             }
         }
-        if let Some(cap) = self.limits.max_group_entries_opt() {
+        if let Some(cap) = entry_cap(&self.limits) {
             group.window.truncate(cap, mode == WindowMode::Session);
         }
         if self.limits.max_linked_events > 0 {
@@ -329,8 +328,7 @@ impl Correlator {
                 })
             }
         };
-        let timespan = corr.timespan_secs.min(i64::MAX as u64 / 4) as i64;
-        let gap = corr.gap_secs.map(|g| g.min(i64::MAX as u64 / 4) as i64);
+        let (timespan, gap) = spans(corr);
         if group.window.open(ts, timespan, corr.window_mode, gap) == Opening::Discard {
             return;
         }
@@ -342,7 +340,7 @@ impl Correlator {
             // Values of a correlation's result: none to count.
             _ => {}
         }
-        if let Some(cap) = self.limits.max_group_entries_opt() {
+        if let Some(cap) = entry_cap(&self.limits) {
             group
                 .window
                 .truncate(cap, corr.window_mode == WindowMode::Session);
@@ -361,7 +359,7 @@ impl Correlator {
     fn evict_all(&mut self, now: i64) {
         let mut total = 0;
         for (corr, groups) in self.corrs.iter().zip(&mut self.groups) {
-            let timespan = corr.timespan_secs.min(i64::MAX as u64 / 4) as i64;
+            let (timespan, gap) = spans(corr);
             groups.retain(|_, group| {
                 match corr.window_mode {
                     WindowMode::Sliding => {
@@ -372,9 +370,7 @@ impl Correlator {
                     }
                     WindowMode::Tumbling | WindowMode::Session => {
                         let stale = match corr.window_mode {
-                            WindowMode::Session => corr
-                                .gap_secs
-                                .map_or(timespan, |g| g.min(i64::MAX as u64 / 4) as i64),
+                            WindowMode::Session => gap.unwrap_or(timespan),
                             _ => timespan,
                         };
                         if group.window.latest().is_some_and(|last| now - last > stale) {
@@ -418,10 +414,16 @@ impl Correlator {
     }
 }
 
-impl EngineLimits {
-    fn max_group_entries_opt(&self) -> Option<usize> {
-        (self.max_group_entries > 0).then_some(self.max_group_entries)
-    }
+/// The most entries a window keeps (none when the limit is 0).
+fn entry_cap(limits: &EngineLimits) -> Option<usize> {
+    (limits.max_group_entries > 0).then_some(limits.max_group_entries)
+}
+
+/// A correlation's timespan and session gap in seconds, kept far from
+/// `i64`'s end so that window arithmetic on them cannot overflow.
+fn spans(corr: &CompiledCorrelation) -> (i64, Option<i64>) {
+    let secs = |s: u64| s.min(i64::MAX as u64 / 4) as i64;
+    (secs(corr.timespan_secs), corr.gap_secs.map(secs))
 }
 
 /// The value `corr` fires with, if its condition holds on `window`.

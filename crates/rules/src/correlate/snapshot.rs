@@ -151,11 +151,8 @@ impl Correlator {
                 if !fits || window.is_empty() {
                     continue;
                 }
-                if self.limits.max_group_entries > 0 {
-                    window.truncate(
-                        self.limits.max_group_entries,
-                        corr.window_mode == rsigma_parser::WindowMode::Session,
-                    );
+                if let Some(cap) = super::entry_cap(&self.limits) {
+                    window.truncate(cap, corr.window_mode == rsigma_parser::WindowMode::Session);
                 }
                 let mut refs: VecDeque<(i64, Uuid)> = g.refs.into();
                 while refs.len() > self.limits.max_linked_events {
