@@ -42,7 +42,7 @@ pub enum UserCommand {
         /// Login name.
         name: String,
         /// viewer: read only; analyst: also work on alerts; admin: everything.
-        #[arg(long, default_value = "analyst", value_parser = parse_role)]
+        #[arg(long, default_value = "analyst", value_parser = parse_user_role)]
         role: Role,
         /// Read the password from the first line of standard input.
         #[arg(long)]
@@ -62,6 +62,17 @@ pub enum UserCommand {
 
 fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
+}
+
+/// A person's role: any but `sensor`, which only sensor credentials have.
+fn parse_user_role(text: &str) -> Result<Role, String> {
+    match text.parse()? {
+        Role::Sensor => Err(
+            "role sensor is for sensor credentials, not people: use viewer, analyst or admin"
+                .to_owned(),
+        ),
+        role => Ok(role),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

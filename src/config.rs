@@ -57,6 +57,9 @@ pub struct Config {
     /// may be scanned with nmap, and the scan profiles (see README "Hosts and
     /// scans").
     pub inventory: nectar_inventory::InventorySection,
+    /// A remote sensor (`nectar sensor`): its spool (see README "Remote
+    /// sensors").
+    pub sensor: crate::sensor_cfg::SensorSection,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             rules: Default::default(),
             notify: Default::default(),
             inventory: Default::default(),
+            sensor: Default::default(),
         }
     }
 }
@@ -162,7 +166,8 @@ impl Config {
         self.sinks.validate().within("sinks")?;
         self.rules.validate().within("rules")?;
         self.notify.validate().within("notify")?;
-        self.inventory.validate().within("inventory")
+        self.inventory.validate().within("inventory")?;
+        self.sensor.validate().within("sensor")
     }
 
     /// Every address `serve` will listen on, under its full key.

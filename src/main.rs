@@ -16,9 +16,12 @@ mod live;
 mod memory;
 mod replay;
 mod rules_cmd;
+mod sensor;
+mod sensor_cfg;
 mod serve;
 mod serve_http;
 mod spot_cmd;
+mod tls;
 mod web_server;
 
 use std::path::PathBuf;
@@ -115,6 +118,14 @@ enum Command {
     /// rules `serve` runs, and replay events through rules (`test`).
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Enrol remote sensors: `create NAME` prints the one command line that
+    /// enrols sensor NAME (a one-time, expiring secret and the server's pin).
+    #[command(subcommand)]
+    SensorToken(sensor::SensorTokenCommand),
+    /// Run as a remote sensor: the honeypots and packet detection of `serve`,
+    /// without UI or database, shipping events to a server through an on-disk
+    /// spool. `nectar sensor enrol URL SECRET --pin SHA256` first.
+    Sensor(sensor::SensorArgs),
     /// Make an age key pair for `[honeypot] encrypt_to` (like `age-keygen`).
     ///
     /// The identity (private key) goes to --output or stdout, the public key to
@@ -165,5 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decrypt(args) => decrypt::run(&args),
         Command::AgeKeygen(args) => decrypt::keygen(&args),
         Command::Rules(command) => rules_cmd::run(&config, command),
+        Command::SensorToken(command) => sensor::token(&config, command),
+        Command::Sensor(args) => sensor::run(config, args),
     }
 }

@@ -25,6 +25,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
 
+    #[command(flatten)]
+    honeypots: HoneypotListenArgs,
+}
+
+/// Flags that move the honeypots (`serve` and `nectar sensor`).
+#[derive(Debug, Args)]
+pub struct HoneypotListenArgs {
     /// Address of the SSH honeypot; overrides `honeypot.ssh.listen` (e.g. 127.0.0.1:0).
     #[arg(long, value_name = "HOST:PORT")]
     honeypot_ssh_listen: Option<String>,
@@ -42,18 +49,7 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         config.server.listen.0 =
             parse_listen(&listen).map_err(|e| usage(format!("--listen: {e}")))?;
     }
-    if let Some(listen) = args.honeypot_ssh_listen {
-        config.honeypot.ssh.listen =
-            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-ssh-listen: {e}")))?;
-    }
-    if let Some(listen) = args.honeypot_telnet_listen {
-        config.honeypot.telnet.listen =
-            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-telnet-listen: {e}")))?;
-    }
-    if let Some(listen) = args.honeypot_http_listen {
-        config.honeypot.http.listen =
-            parse_listen(&listen).map_err(|e| usage(format!("--honeypot-http-listen: {e}")))?;
-    }
+    args.honeypots.apply(&mut config)?;
     // After the flags, which move listeners: two on one port is a mistake of the
     // user's, not a honeypot that quietly fails to bind.
     config.check_listeners().map_err(|e| usage(e.to_string()))?;
@@ -65,7 +61,27 @@ pub fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config))
 }
 
-fn init_tracing(level: &str) {
+impl HoneypotListenArgs {
+    /// Moves the honeypots the flags name.
+    pub fn apply(self, config: &mut Config) -> anyhow::Result<()> {
+        let args = self;
+        if let Some(listen) = args.honeypot_ssh_listen {
+            config.honeypot.ssh.listen =
+                parse_listen(&listen).map_err(|e| usage(format!("--honeypot-ssh-listen: {e}")))?;
+        }
+        if let Some(listen) = args.honeypot_telnet_listen {
+            config.honeypot.telnet.listen = parse_listen(&listen)
+                .map_err(|e| usage(format!("--honeypot-telnet-listen: {e}")))?;
+        }
+        if let Some(listen) = args.honeypot_http_listen {
+            config.honeypot.http.listen =
+                parse_listen(&listen).map_err(|e| usage(format!("--honeypot-http-listen: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -134,29 +150,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             limits: nectar_event::Limits::default(),
         },
     );
-    // What honeypot sessions leave on disk (recordings), shared by every honeypot.
-    let capture = crate::honeypot_cfg::capture(&config)?;
-    // One machine for every honeypot: `[honeypot.ssh] hostname`, or the name kept
-    // in the data directory.
-    let machine = nectar_honeypot::Machine::decide(&config.honeypot.ssh.hostname, &config.data_dir)
-        .context("cannot keep the honeypots' host name")?;
-    let mut honeypots = nectar_honeypot::HoneypotContext::new(
-        &config.data_dir,
-        &config.sensor_name,
-        bus.clone(),
-        machine,
-    );
-    honeypots.capture = capture;
-    honeypots.honeytokens = load_honeytokens(&config)?;
-    topology.add_some(start_ssh_honeypot(&config, &honeypots).await);
-    topology.add_some(start_telnet_honeypot(&config, &honeypots).await);
-    topology.add_some(crate::serve_http::start(&config, &honeypots).await);
-    // The honeypots hold their own senders: the bus closes once they stop.
-    drop(honeypots);
-    let detector = crate::live::start(&config, &bus, influx)?;
-    if let Some(d) = &detector {
-        topology.add(DetectorPart(d.clone()));
-    }
+    let detector = start_producers(&config, &bus, &mut topology, influx).await?;
 
     // Scans: one worker, nmap one scan at a time, results as events on the bus.
     let inventory = Arc::new(
@@ -209,6 +203,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!(component = %part.name, stage = ?part.stage, "Running.");
     }
 
+    // HTTPS before the router is made: enrolments print its URL and pin.
+    let tls = match &config.server.tls.listen {
+        Some(listen) => {
+            let tls = crate::tls::load(&config.server.tls, &config.data_dir)?;
+            let listener = tokio::net::TcpListener::bind(listen.0).await.map_err(|e| {
+                usage(format!(
+                    "cannot listen on {} (server.tls.listen): {e}",
+                    listen.0
+                ))
+            })?;
+            let addr = listener
+                .local_addr()
+                .context("cannot read the HTTPS listening address")?;
+            state = state.with_tls(nectar_web::TlsInfo {
+                url: crate::tls::public_url(addr),
+                pin: tls.pin.clone(),
+            });
+            Some((listener, addr, tls))
+        }
+        None => None,
+    };
     let app = nectar_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.server.listen.0)
         .await
@@ -230,9 +245,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!(%addr, "Login cookies are Secure because the UI listens beyond loopback: serve it through TLS, or set [server] secure_cookies = false.");
     }
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Header-read timeout, connection caps and bounded buffers (see web_server).
-    let mut server = tokio::spawn(crate::web_server::serve(listener, app, stop_rx));
+    let mut https = None;
+    if let Some((tls_listener, tls_addr, tls)) = tls {
+        println!(
+            "Nectar is listening on https://{tls_addr}/ (certificate SHA-256 {})",
+            tls.pin
+        );
+        let _ = std::io::stdout().flush();
+        info!(addr = %tls_addr, pin = %tls.pin, "HTTPS UI and API listening.");
+        https = Some(tokio::spawn(crate::web_server::serve(
+            tls_listener,
+            app.clone(),
+            Some(tls.acceptor),
+            stop_rx.clone(),
+        )));
+    }
+    let mut server = tokio::spawn(crate::web_server::serve(listener, app, None, stop_rx));
 
     tokio::select! {
         result = &mut server => {
@@ -241,8 +271,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         signal = signals.wait() => {
             info!(signal, "Shutting down: no new connections; finishing open requests.");
-            let _ = stop_tx.send(());
+            let _ = stop_tx.send(true);
             let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+            if let Some(https) = https.take() {
+                // Both servers drain in the same grace period.
+                let abort = https.abort_handle();
+                if tokio::time::timeout(grace, https).await.is_err() {
+                    abort.abort();
+                }
+            }
             match tokio::time::timeout(grace, &mut server).await {
                 Ok(result) => {
                     result.context("the web server task failed")?.context("the web server failed")?;
@@ -267,6 +304,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// How long each component may take to stop (a consumer far behind resumes from
 /// its saved offset at next start).
 const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// Starts what makes events on this machine (the honeypots and live packet
+/// detection), sending to `bus`: the same for `serve` and `nectar sensor`.
+pub(crate) async fn start_producers(
+    config: &Config,
+    bus: &nectar_bus::EventSender,
+    topology: &mut Topology,
+    influx: Option<Arc<nectar_pipeline::sinks::influx::InfluxSink>>,
+) -> anyhow::Result<Option<Arc<nectar_pipeline::Detector>>> {
+    // What honeypot sessions leave on disk (recordings), shared by every honeypot.
+    let capture = crate::honeypot_cfg::capture(config)?;
+    // One machine for every honeypot: `[honeypot.ssh] hostname`, or the name kept
+    // in the data directory.
+    let machine = nectar_honeypot::Machine::decide(&config.honeypot.ssh.hostname, &config.data_dir)
+        .context("cannot keep the honeypots' host name")?;
+    let mut honeypots = nectar_honeypot::HoneypotContext::new(
+        &config.data_dir,
+        &config.sensor_name,
+        bus.clone(),
+        machine,
+    );
+    honeypots.capture = capture;
+    honeypots.honeytokens = load_honeytokens(config)?;
+    topology.add_some(start_ssh_honeypot(config, &honeypots).await);
+    topology.add_some(start_telnet_honeypot(config, &honeypots).await);
+    topology.add_some(crate::serve_http::start(config, &honeypots).await);
+    // The honeypots hold their own senders: the bus closes once they stop.
+    drop(honeypots);
+    let detector = crate::live::start(config, bus, influx)?;
+    if let Some(d) = &detector {
+        topology.add(DetectorPart(d.clone()));
+    }
+    Ok(detector)
+}
 
 /// Starts the SSH honeypot if enabled. A port that cannot be bound is logged and
 /// the rest of Nectar keeps running: a honeypot is one sensor among several.
@@ -341,13 +412,13 @@ fn load_honeytokens(
 /// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this is made: made before
 /// `serve` says where it listens, so a signal sent right after that line stops it
 /// cleanly instead of killing it.
-struct ShutdownSignals {
+pub(crate) struct ShutdownSignals {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
 impl ShutdownSignals {
-    fn install() -> ShutdownSignals {
+    pub(crate) fn install() -> ShutdownSignals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -365,7 +436,7 @@ impl ShutdownSignals {
     }
 
     /// Waits for the first signal and names it.
-    async fn wait(&mut self) -> &'static str {
+    pub(crate) async fn wait(&mut self) -> &'static str {
         #[cfg(unix)]
         if let Some((int, term)) = &mut self.streams {
             return tokio::select! {
@@ -402,7 +473,7 @@ async fn ensure_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a file only its owner can read (mode 0600 from creation on, no window).
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

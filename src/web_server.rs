@@ -8,6 +8,9 @@
 //!   one address; one more is closed at once, and counted.
 //! - Header buffers are bounded ([`MAX_BUFFER`], [`MAX_HEADERS`]).
 //! - HTTP/1.1 only, as before (no HTTP/2 stack to bound as well).
+//! - Optionally TLS (`[server.tls]`): the handshake must end within the same
+//!   [`HEADER_READ_TIMEOUT`], so a client that opens and says nothing does not
+//!   hold a place either.
 //! - Stopping closes the listener, lets open requests finish (the caller bounds
 //!   how long) and then ends every connection.
 
@@ -27,7 +30,8 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
@@ -82,12 +86,14 @@ impl Drop for Place {
     }
 }
 
-/// Serves `app` on `listener` until `stop` fires, then stops accepting and
-/// waits for open requests (the caller bounds the wait by aborting the task).
+/// Serves `app` on `listener` (through `tls` when given) until `stop` turns
+/// true, then stops accepting and waits for open requests (the caller bounds
+/// the wait by aborting the task).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    mut stop: oneshot::Receiver<()>,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let total = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let per_address = Arc::new(PerAddress::default());
@@ -110,7 +116,8 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = &mut stop => break,
+            // The guard `wait_for` gives is dropped inside: it is not Send.
+            _ = async { drop(stop.wait_for(|stopped| *stopped).await) } => break,
         };
         let Ok(slot) = total.clone().try_acquire_owned() else {
             refused(remote, "too many connections");
@@ -127,12 +134,23 @@ pub async fn serve(
                 .insert(ConnectInfo::<SocketAddr>(remote));
             request
         });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match tls {
+                None => serve_connection(&builder, tcp, service, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(&builder, stream, service, watcher).await
+                        }
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("TLS handshake timed out".to_owned()),
+                    }
+                }
+            };
+            if let Err(e) = served {
                 debug!(error = %e, %remote, "A UI/API connection ended with an error.");
             }
             drop((slot, place));
@@ -141,6 +159,30 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) until it ends or the server stops.
+async fn serve_connection<I, S>(
+    builder: &Builder<TokioExecutor>,
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), String>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+        .into_owned();
+    watcher.watch(connection).await.map_err(|e| e.to_string())
 }
 
 fn refused(remote: SocketAddr, why: &str) {

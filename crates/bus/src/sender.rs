@@ -150,6 +150,16 @@ impl EventSender {
         answer.await.map_err(|_| IngestError::Closed)?
     }
 
+    /// Free places in the queue now (a full queue makes producers wait).
+    pub fn room(&self) -> usize {
+        self.tx.capacity()
+    }
+
+    /// Places in the queue when empty.
+    pub fn capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+
     /// The bus counters.
     pub fn stats(&self) -> &BusStats {
         &self.stats

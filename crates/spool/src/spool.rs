@@ -89,6 +89,9 @@ pub struct Spool {
     config: SpoolConfig,
     /// Woken when acknowledged or set-aside batches free room.
     freed: Arc<Notify>,
+    /// Woken when a batch is spooled (one waiter: the shipper; a wake-up with
+    /// nobody waiting is kept for the next wait).
+    appended: Arc<Notify>,
 }
 
 const SCHEMA: &str = "
@@ -140,6 +143,7 @@ impl Spool {
             pool,
             config,
             freed: Arc::new(Notify::new()),
+            appended: Arc::new(Notify::new()),
         })
     }
 
@@ -189,6 +193,7 @@ impl Spool {
             }
             let seq = insert_batch(&mut tx, events, &payload, crc).await?;
             tx.commit().await?;
+            self.appended.notify_one();
             if dropped_events > 0 {
                 tracing::warn!(
                     dropped_events,
@@ -235,6 +240,12 @@ impl Spool {
             });
         }
         Ok(out)
+    }
+
+    /// Returns once a batch was spooled since the last call returned (or
+    /// at once if one was). For the one task that sends the batches.
+    pub async fn appended(&self) {
+        self.appended.notified().await;
     }
 
     /// The server committed batch `seq`: it is deleted. False if it was not
@@ -296,6 +307,7 @@ impl Spool {
         insert_batch(&mut tx, 1, &payload, crc32fast::hash(&payload)).await?;
         add(&mut tx, "dropped_reported", n as i64).await?;
         tx.commit().await?;
+        self.appended.notify_one();
         Ok(Some(n))
     }
 

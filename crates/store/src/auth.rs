@@ -16,6 +16,9 @@ use crate::{Store, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// A remote sensor's credential: posts events under its own name, reads
+    /// nothing (below every other role, so no read route lets it in).
+    Sensor,
     /// Reads everything, changes nothing.
     Viewer,
     /// Reads everything, works on alerts and incidents, posts events.
@@ -28,6 +31,7 @@ impl Role {
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Sensor => "sensor",
             Role::Viewer => "viewer",
             Role::Analyst => "analyst",
             Role::Admin => "admin",
@@ -46,11 +50,12 @@ impl FromStr for Role {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "sensor" => Ok(Role::Sensor),
             "viewer" => Ok(Role::Viewer),
             "analyst" => Ok(Role::Analyst),
             "admin" => Ok(Role::Admin),
             other => Err(format!(
-                "unknown role {other:?}: expected admin, analyst or viewer"
+                "unknown role {other:?}: expected admin, analyst, viewer (or sensor, for a sensor's token)"
             )),
         }
     }

@@ -20,6 +20,7 @@ mod notify;
 mod query;
 mod ranked;
 mod rollup;
+mod sensors;
 mod sessions;
 mod store;
 mod stream;
@@ -55,5 +56,8 @@ pub use query::{
 };
 pub use ranked::KEEP_VALUES_PER_BUCKET;
 pub use rollup::RollupRange;
+pub use sensors::{
+    Arrival, BatchReport, BatchVerdict, EnrolRefusal, SENSOR_TOKEN_PREFIX, SensorRecord,
+};
 pub use store::{Durability, Store, StoreConfig};
 pub use writer::{WriterConfig, WriterCounts, WriterHandle, WriterStats};

@@ -64,10 +64,16 @@ async fn status(State(state): State<AppState>, caller: ApiCaller) -> Result<Json
 async fn post_events(
     State(state): State<AppState>,
     caller: ApiCaller,
+    crate::pages::ClientIp(ip): crate::pages::ClientIp,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Analyst)?;
+    // Before the body is read: a sensor's clock is compared with this.
+    let received_us = nectar_event::Timestamp::now().as_micros();
+    let from_sensor = caller.0.role == Role::Sensor;
+    if !from_sensor {
+        caller.require(Role::Analyst)?;
+    }
     let encoding = crate::ingest::BodyEncoding::of(
         headers
             .get(axum::http::header::CONTENT_ENCODING)
@@ -94,10 +100,23 @@ async fn post_events(
             state.config.max_concurrent_ingest
         )));
     };
+    // A full queue answers 503 with Retry-After (sensors spool and come back)
+    // rather than holding the request while it drains.
+    if state.bus.room() < state.bus.capacity() / 4 {
+        return Err(ApiError::busy(
+            "the server's event queue is full; retry shortly",
+        ));
+    }
+    let sensor = from_sensor.then(|| caller.0.sensor.clone());
     let admission = Admission::new(caller.0, state.config.clone());
     let events = crate::ingest::read_batch(body, encoding, &admission).await?;
     admission.check_sessions(&state.store, &events).await?;
+    let count = events.len() as u64;
     let outcome = state.bus.submit(events).await?;
+    if let Some(name) = sensor {
+        let report = crate::api_sensors::batch_report(&headers, count, received_us, ip.to_string());
+        crate::api_sensors::after_batch(&state, &name, report).await;
+    }
     Ok(Json(
         json!({ "stored": outcome.stored, "duplicates": outcome.duplicates }),
     ))

@@ -58,6 +58,29 @@ pub struct ServerConfig {
     /// API then show captured passwords decrypted (else "(encrypted)"). Keep it
     /// off the sensors; empty: none.
     pub identity: PathBuf,
+    /// A remote sensor whose clock differs from the server's by more than
+    /// this many milliseconds raises a `sensor.status` event (`clock_drift`).
+    pub sensor_clock_bound_ms: u64,
+    /// `[server.tls]`: the API and UI over HTTPS as well (what remote sensors
+    /// connect to).
+    pub tls: TlsSection,
+}
+
+/// `[server.tls]`: HTTPS for the UI and API, on its own address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// Address and port for HTTPS (e.g. "0.0.0.0:8443"); unset: no HTTPS.
+    pub listen: Option<ListenAddr>,
+    /// PEM certificate chain; empty: a self-signed certificate is made on
+    /// first start and kept in the data directory (tls/server-cert.pem).
+    pub cert: PathBuf,
+    /// PEM private key of `cert` (required with `cert`).
+    pub key: PathBuf,
+    /// Names the self-signed certificate is made for (besides "localhost"),
+    /// e.g. the server's host name. Sensors pin the certificate itself, so
+    /// these only matter to browsers.
+    pub names: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +101,8 @@ impl Default for ServerConfig {
             max_attachment_bytes: web.max_attachment_bytes,
             shutdown_grace_seconds: 30,
             identity: PathBuf::new(),
+            sensor_clock_bound_ms: web.sensor_clock_bound.as_millis() as u64,
+            tls: TlsSection::default(),
         }
     }
 }
@@ -103,6 +128,12 @@ impl ServerConfig {
             if value == 0 {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
+        }
+        if self.tls.cert.as_os_str().is_empty() != self.tls.key.as_os_str().is_empty() {
+            return Err(ConfigError::new(
+                "tls.key",
+                "give both tls.cert and tls.key, or neither (a self-signed certificate is then made)",
+            ));
         }
         if self.max_body_bytes > 1 << 30 {
             return Err(ConfigError::new(
@@ -135,7 +166,11 @@ impl ServerConfig {
     /// The address the UI and API listen on (for the check that no two listeners
     /// share a port).
     pub fn listeners(&self) -> Vec<Listener> {
-        vec![Listener::new("listen", self.listen.0)]
+        let mut listeners = vec![Listener::new("listen", self.listen.0)];
+        if let Some(tls) = &self.tls.listen {
+            listeners.push(Listener::new("tls.listen", tls.0));
+        }
+        listeners
     }
 
     /// The web server's settings.
@@ -158,6 +193,7 @@ impl ServerConfig {
                 u64::from(self.max_event_ahead_hours) * 3_600,
             ),
             max_attachment_bytes: self.max_attachment_bytes,
+            sensor_clock_bound: std::time::Duration::from_millis(self.sensor_clock_bound_ms),
             ..WebConfig::default()
         }
     }

@@ -14,6 +14,7 @@ mod api_hosts;
 mod api_incident_parts;
 mod api_incidents;
 mod api_scans;
+mod api_sensors;
 pub mod auth;
 mod config;
 pub mod detect;
@@ -37,10 +38,11 @@ use nectar_bus::stream::ConsumerProbe;
 use nectar_event::Limits;
 use nectar_store::{Store, WriterHandle};
 
+pub use api_sensors::{DEFAULT_ENROLMENT_TTL, check_sensor_name, create_sensor_enrolment};
 pub use auth::{
     LoginLimiter, generate_password, hash_password, new_secret, sha256_hex, valid_name,
 };
-pub use config::ServerConfig;
+pub use config::{ServerConfig, TlsSection};
 pub use headers::CONTENT_SECURITY_POLICY;
 pub use text::visible;
 
@@ -75,6 +77,9 @@ pub struct WebConfig {
     pub max_event_ahead: std::time::Duration,
     /// Largest incident attachment, in bytes (413 above).
     pub max_attachment_bytes: usize,
+    /// A remote sensor's clock further than this from the server's raises a
+    /// `sensor.status` event (`clock_drift`).
+    pub sensor_clock_bound: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -92,6 +97,7 @@ impl Default for WebConfig {
             max_event_age: std::time::Duration::from_secs(30 * 86_400),
             max_event_ahead: std::time::Duration::from_secs(86_400),
             max_attachment_bytes: nectar_store::DEFAULT_MAX_ATTACHMENT_BYTES,
+            sensor_clock_bound: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -132,6 +138,17 @@ pub struct AppState {
     pub(crate) inventory: Arc<nectar_inventory::Inventory>,
     /// The scanner, when `serve` runs one.
     pub(crate) scans: Option<nectar_inventory::ScanHandle>,
+    /// Where sensors reach this server over HTTPS, and its certificate's pin.
+    pub(crate) tls: Option<Arc<TlsInfo>>,
+}
+
+/// How remote sensors reach this server: for the enrolment command line.
+#[derive(Debug, Clone)]
+pub struct TlsInfo {
+    /// `https://HOST:PORT`.
+    pub url: String,
+    /// SHA-256 of the server's certificate (hex).
+    pub pin: String,
 }
 
 impl AppState {
@@ -167,6 +184,7 @@ impl AppState {
             notify: None,
             inventory: Arc::default(),
             scans: None,
+            tls: None,
         }
     }
 
@@ -184,6 +202,12 @@ impl AppState {
     /// Lists these rules (`/api/v1/rules`, the Rules page).
     pub fn with_rules(mut self, rules: Option<Arc<nectar_rules::RulesCatalog>>) -> AppState {
         self.rules = rules;
+        self
+    }
+
+    /// Tells enrolments where sensors reach this server and its pin.
+    pub fn with_tls(mut self, tls: TlsInfo) -> AppState {
+        self.tls = Some(Arc::new(tls));
         self
     }
 
@@ -279,6 +303,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_incidents::routes(&state.config))
         .merge(api_hosts::routes())
         .merge(api_scans::routes())
+        .merge(api_sensors::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
         .merge(pages::routes())

@@ -176,6 +176,12 @@ pub async fn create_user(
         Ok(checked) => checked,
         Err(refused) => return refused,
     };
+    if role == Role::Sensor {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "role sensor is for sensor credentials, not people: choose viewer, analyst or admin",
+        );
+    }
     let password = crate::auth::generate_password();
     let hash = match hash_off_thread(password.clone()).await {
         Ok(hash) => hash,
