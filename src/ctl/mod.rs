@@ -9,6 +9,7 @@ mod events;
 mod hosts;
 mod incidents;
 mod output;
+mod sensors;
 mod settings;
 mod views;
 
@@ -59,6 +60,9 @@ enum CtlCommand {
     /// nmap scans: run one with a profile, list them, import nmap XML.
     #[command(subcommand)]
     Scans(hosts::ScansCommand),
+    /// Remote sensors: list them, revoke one, make an enrolment line.
+    #[command(subcommand)]
+    Sensors(sensors::SensorsCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -94,6 +98,7 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Incidents(c) => incidents::run(&api, out, c),
         CtlCommand::Hosts(c) => hosts::hosts(&api, out, c),
         CtlCommand::Scans(c) => hosts::scans(&api, out, c),
+        CtlCommand::Sensors(c) => sensors::run(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

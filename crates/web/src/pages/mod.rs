@@ -21,6 +21,7 @@ pub(crate) mod login;
 mod notify;
 mod rules;
 mod scans;
+mod sensors;
 mod sessions;
 mod settings;
 mod timerange;
@@ -100,6 +101,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hosts/{address}", get(hosts::detail).post(hosts::edit))
         .route("/subnets", get(hosts::subnets))
         .route("/scans", get(scans::list).post(scans::run))
+        .route("/sensors", get(sensors::list).post(sensors::enrol))
+        .route("/sensors/{name}/revoke", post(sensors::revoke))
         .route("/scans/{id}", get(scans::detail))
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::create_user))
