@@ -29,9 +29,10 @@ pub enum SensorTokenCommand {
     Create {
         /// The sensor's name: the `sensor` of every event it sends.
         name: String,
-        /// Hours the secret stays valid (1 to 720).
-        #[arg(long, default_value_t = 24)]
-        expires_hours: u32,
+        /// How long the secret stays valid: a number and a unit (s, m, h,
+        /// d), from 10s to 30d.
+        #[arg(long, default_value = "24h", value_parser = parse_lifetime)]
+        expires: Duration,
         /// The URL sensors reach this server at (default: from
         /// `[server.tls] listen`, an unspecified address replaced by this
         /// machine's host name).
@@ -66,16 +67,9 @@ enum SensorCommand {
 
 /// `nectar sensor-token ...`, on the server's data directory.
 pub fn token(config: &Config, command: SensorTokenCommand) -> anyhow::Result<()> {
-    let SensorTokenCommand::Create {
-        name,
-        expires_hours,
-        url,
-    } = command;
+    let SensorTokenCommand::Create { name, expires, url } = command;
     nectar_web::check_sensor_name(&name, &config.sensor_name)
         .map_err(|e| usage(format!("NAME: {}", e.message())))?;
-    if expires_hours == 0 || expires_hours > 720 {
-        return Err(usage("--expires-hours: give 1 to 720"));
-    }
     let url = match url {
         Some(url) => nectar_sensor::base_url(&url).map_err(|e| usage(format!("--url: {e}")))?,
         None => match &config.server.tls.listen {
@@ -100,7 +94,7 @@ pub fn token(config: &Config, command: SensorTokenCommand) -> anyhow::Result<()>
         let made = nectar_web::create_sensor_enrolment(
             &store,
             &name,
-            Duration::from_secs(u64::from(expires_hours) * 3600),
+            expires,
         )
         .await;
         store.close().await;
@@ -117,6 +111,26 @@ pub fn token(config: &Config, command: SensorTokenCommand) -> anyhow::Result<()>
         );
         Ok(())
     })
+}
+
+/// `90s`, `30m`, `24h`, `7d`: from 10 seconds to 30 days.
+fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?}: give a number and a unit (s, m, h or d), e.g. 24h");
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(86_400),
+        _ => return Err(bad()),
+    };
+    if !(10..=30 * 86_400).contains(&seconds) {
+        return Err(format!("{text:?}: from 10s to 30d"));
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `nectar sensor [enrol ...]`.

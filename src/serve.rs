@@ -250,7 +250,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut https = None;
     if let Some((tls_listener, tls_addr, tls)) = tls {
         println!(
-            "Nectar is listening on https://{tls_addr}/ (certificate SHA-256 {})",
+            "HTTPS listening on https://{tls_addr}/ (certificate SHA-256 {})",
             tls.pin
         );
         let _ = std::io::stdout().flush();

@@ -22,6 +22,7 @@ mod memory;
 mod notify;
 mod openapi;
 mod rules_cli;
+mod sensors;
 mod stream;
 mod util;
 mod web;

@@ -11,14 +11,19 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// given up on and retried, never waited for forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A client trusting only the server whose certificate (or CA) has `pin`.
-pub fn pinned_client(pin: [u8; 32], version: &str) -> Result<reqwest::Client, SensorError> {
+/// A client trusting only the server whose certificate (or CA) has `pin`;
+/// a request (answer included) is given up after `timeout`.
+pub fn pinned_client(
+    pin: [u8; 32],
+    version: &str,
+    timeout: Duration,
+) -> Result<reqwest::Client, SensorError> {
     let tls = crate::pin::client_config(pin)?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .https_only(true)
         .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .timeout(timeout)
         .pool_max_idle_per_host(1)
         .user_agent(format!("nectar-sensor/{version}"))
         // The server is given by address; a proxy from the environment would

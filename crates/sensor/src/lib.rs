@@ -11,7 +11,7 @@ pub mod pin;
 mod ship;
 mod spool_ingest;
 
-pub use client::{base_url, pinned_client};
+pub use client::{REQUEST_TIMEOUT, base_url, pinned_client};
 pub use credential::{CREDENTIAL_FILE, Credential};
 pub use enrol::{EnrolAnswer, EnrolRequest, enrol};
 pub use error::SensorError;

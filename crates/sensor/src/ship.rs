@@ -62,6 +62,9 @@ pub struct ShipperConfig {
     pub idle_poll: Duration,
     /// The sensor's version, sent with each batch.
     pub version: String,
+    /// How long one post (answer included) may take before it is given up
+    /// and retried: a black-holed link costs this much.
+    pub request_timeout: Duration,
 }
 
 impl Default for ShipperConfig {
@@ -71,6 +74,7 @@ impl Default for ShipperConfig {
             max_backoff: Duration::from_secs(30),
             idle_poll: Duration::from_secs(1),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            request_timeout: crate::client::REQUEST_TIMEOUT,
         }
     }
 }
@@ -130,7 +134,7 @@ impl Shipper {
         config: ShipperConfig,
     ) -> Result<Shipper, SensorError> {
         let pin = crate::pin::parse_pin(&credential.pin)?;
-        let client = crate::client::pinned_client(pin, &config.version)?;
+        let client = crate::client::pinned_client(pin, &config.version, config.request_timeout)?;
         Ok(Shipper {
             spool,
             client,
