@@ -91,12 +91,7 @@ pub fn token(config: &Config, command: SensorTokenCommand) -> anyhow::Result<()>
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let store = crate::admin::open_store(config).await?;
-        let made = nectar_web::create_sensor_enrolment(
-            &store,
-            &name,
-            expires,
-        )
-        .await;
+        let made = nectar_web::create_sensor_enrolment(&store, &name, expires).await;
         store.close().await;
         let (secret, expires) = made.map_err(|e| match e {
             nectar_store::StoreError::Exists { .. } => usage(e.to_string()),

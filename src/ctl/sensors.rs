@@ -70,7 +70,9 @@ pub fn run(api: &Api, out: Out, command: SensorsCommand) -> anyhow::Result<()> {
                 ]);
             }
             if table.is_empty() {
-                eprintln!("no sensors yet: `nectar ctl sensors enrol NAME` (or `nectar sensor-token create NAME` on the server)");
+                eprintln!(
+                    "no sensors yet: `nectar ctl sensors enrol NAME` (or `nectar sensor-token create NAME` on the server)"
+                );
             } else {
                 table.print();
             }
@@ -107,7 +109,9 @@ pub fn run(api: &Api, out: Out, command: SensorsCommand) -> anyhow::Result<()> {
                     println!("{command}");
                 }
                 None => {
-                    eprintln!("The server has no [server.tls] listen: sensors cannot reach it yet. The secret:");
+                    eprintln!(
+                        "The server has no [server.tls] listen: sensors cannot reach it yet. The secret:"
+                    );
                     println!("{}", cell(&answer["secret"], 200));
                 }
             }

@@ -22,6 +22,7 @@ mod memory;
 mod notify;
 mod openapi;
 mod rules_cli;
+mod sensor_fleet;
 mod sensors;
 mod stream;
 mod util;

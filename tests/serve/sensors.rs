@@ -179,7 +179,13 @@ fn arrived(url: &str, token: &str, tag: &str) -> HashMap<String, usize> {
 }
 
 /// Waits until all `n` probes of `tag` arrived (or the time is up); the counts.
-fn wait_arrived(url: &str, token: &str, tag: &str, n: usize, limit: Duration) -> HashMap<String, usize> {
+fn wait_arrived(
+    url: &str,
+    token: &str,
+    tag: &str,
+    n: usize,
+    limit: Duration,
+) -> HashMap<String, usize> {
     let deadline = Instant::now() + limit;
     loop {
         let seen = arrived(url, token, tag);
@@ -199,7 +205,10 @@ fn spooled(sensor_dir: &Path) -> u64 {
         .arg(sensor_dir.join("spool.db"))
         .output()
         .expect("python3");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 /// Waits until `done()` holds (at most `limit`).
@@ -220,7 +229,10 @@ fn assert_exactly_once(seen: &HashMap<String, usize>, tag: &str, n: usize) {
         .collect();
     assert!(missing.is_empty(), "{tag}: never arrived: {missing:?}");
     let doubled: Vec<_> = seen.iter().filter(|(_, c)| **c != 1).collect();
-    assert!(doubled.is_empty(), "{tag}: arrived more than once: {doubled:?}");
+    assert!(
+        doubled.is_empty(),
+        "{tag}: arrived more than once: {doubled:?}"
+    );
     assert_eq!(seen.len(), n);
 }
 
@@ -252,7 +264,11 @@ fn a_sensor_enrols_once_ships_and_is_confined_to_its_own_name() {
     assert!(!sensor_dir.join("sensor.toml").exists());
 
     let ok = enrol(&sensor_dir, &url, &secret, &pin);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     // Reused: refused.
     let again = enrol(&root.path().join("other"), &url, &secret, &pin);
     assert!(!again.status.success());
@@ -272,7 +288,12 @@ fn a_sensor_enrols_once_ships_and_is_confined_to_its_own_name() {
     crate::capture::openssh_shell(&sensor.ssh, "root", "123456", b"id\nexit\n");
     assert!(
         wait_until(Duration::from_secs(30), || {
-            !all_events(&server.url, &analyst, "kind=ssh.login.success&sensor=edge-1").is_empty()
+            !all_events(
+                &server.url,
+                &analyst,
+                "kind=ssh.login.success&sensor=edge-1",
+            )
+            .is_empty()
         }),
         "the SSH login on the sensor never reached the server"
     );
@@ -286,7 +307,12 @@ fn a_sensor_enrols_once_ships_and_is_confined_to_its_own_name() {
         .trim_end_matches('"')
         .to_owned();
     let http = client();
-    for path in ["/api/v1/events", "/api/v1/sensors", "/api/v1/alerts", "/api/v1/status"] {
+    for path in [
+        "/api/v1/events",
+        "/api/v1/sensors",
+        "/api/v1/alerts",
+        "/api/v1/status",
+    ] {
         let status = http
             .get(format!("{}{path}", server.url))
             .bearer_auth(&sensor_token)
@@ -366,7 +392,10 @@ fn an_expired_enrolment_secret_is_refused() {
     assert!(!late.status.success());
     assert!(String::from_utf8_lossy(&late.stderr).contains("expired"));
     // Bad flags get exit code 2 and name the flag.
-    let bad = nectar(&server_dir, &["sensor-token", "create", "x", "--expires", "soon"]);
+    let bad = nectar(
+        &server_dir,
+        &["sensor-token", "create", "x", "--expires", "soon"],
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--expires"));
 }

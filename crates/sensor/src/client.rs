@@ -17,6 +17,7 @@ pub fn pinned_client(
     pin: [u8; 32],
     version: &str,
     timeout: Duration,
+    local_address: Option<std::net::IpAddr>,
 ) -> Result<reqwest::Client, SensorError> {
     let tls = crate::pin::client_config(pin)?;
     reqwest::Client::builder()
@@ -24,6 +25,7 @@ pub fn pinned_client(
         .https_only(true)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(timeout)
+        .local_address(local_address)
         .pool_max_idle_per_host(1)
         .user_agent(format!("nectar-sensor/{version}"))
         // The server is given by address; a proxy from the environment would

@@ -35,7 +35,8 @@ pub async fn enrol(
 ) -> Result<Credential, SensorError> {
     let server = crate::client::base_url(url)?;
     let pin_bytes = crate::pin::parse_pin(pin)?;
-    let client = crate::client::pinned_client(pin_bytes, version, crate::client::REQUEST_TIMEOUT)?;
+    let client =
+        crate::client::pinned_client(pin_bytes, version, crate::client::REQUEST_TIMEOUT, None)?;
     let answer = client
         .post(format!("{server}/api/v1/sensors/enrol"))
         .json(&EnrolRequest {

@@ -65,6 +65,9 @@ pub struct ShipperConfig {
     /// How long one post (answer included) may take before it is given up
     /// and retried: a black-holed link costs this much.
     pub request_timeout: Duration,
+    /// The local address to connect from (a sensor with several
+    /// interfaces); unset: the system chooses.
+    pub local_address: Option<std::net::IpAddr>,
 }
 
 impl Default for ShipperConfig {
@@ -75,6 +78,7 @@ impl Default for ShipperConfig {
             idle_poll: Duration::from_secs(1),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             request_timeout: crate::client::REQUEST_TIMEOUT,
+            local_address: None,
         }
     }
 }
@@ -134,7 +138,12 @@ impl Shipper {
         config: ShipperConfig,
     ) -> Result<Shipper, SensorError> {
         let pin = crate::pin::parse_pin(&credential.pin)?;
-        let client = crate::client::pinned_client(pin, &config.version, config.request_timeout)?;
+        let client = crate::client::pinned_client(
+            pin,
+            &config.version,
+            config.request_timeout,
+            config.local_address,
+        )?;
         Ok(Shipper {
             spool,
             client,
@@ -242,7 +251,10 @@ impl Shipper {
             .header(header::BATCH_SEQ, batch.seq)
             .header(header::SENSOR_TIME, Timestamp::now().as_micros() / 1000)
             // What waits besides this batch.
-            .header(header::SPOOL_EVENTS, stats.events.saturating_sub(batch.events))
+            .header(
+                header::SPOOL_EVENTS,
+                stats.events.saturating_sub(batch.events),
+            )
             .header(header::DROPPED, stats.dropped)
             .header(header::DEAD_LETTERS, stats.dead)
             .header(header::VERSION, &self.config.version);
