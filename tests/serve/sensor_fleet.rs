@@ -455,3 +455,68 @@ fn network_faults_lose_and_double_nothing() {
     assert!(sensor["resent_batches"].as_u64().unwrap() >= 1, "{sensor}");
     assert_eq!(sensor["missing_batches"], 0);
 }
+
+/// The benchmark (BENCHMARKS.md, `scripts/bench_fleet.sh`): 100 sensors whose
+/// spools hold `FLEET_BATCHES` batches of 1,000 events each, shipped at full
+/// speed over HTTPS to one `serve`; prints events per second from the first
+/// post to the last commit. Ignored in the test run (it measures).
+#[test]
+#[ignore = "benchmark: scripts/bench_fleet.sh"]
+fn fleet_full_speed() {
+    let batches: usize = std::env::var("FLEET_BATCHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("server");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tls_port = free_port();
+    let config = server_config(&dir, tls_port, "");
+    let server = Server::start(&dir, Some(&config));
+    let admin = token(&dir, "admin-token", "admin");
+    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let rt = runtime();
+    let (events, elapsed) = rt.block_on(async {
+        let mut sensors = Vec::new();
+        for i in 0..100 {
+            let name = format!("speed-{i:03}");
+            let credential = enrolled(&server.url, &admin, &name, &tls_url).await;
+            let spool = Spool::open(
+                &root.path().join(format!("{name}.db")),
+                SpoolConfig::default(),
+            )
+            .await
+            .unwrap();
+            for b in 0..batches {
+                let batch: Vec<Event> = (0..1000).map(|k| event(&name, b * 1000 + k)).collect();
+                spool.append(&batch).await.unwrap();
+            }
+            sensors.push((credential, spool, i));
+        }
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for (credential, spool, i) in sensors {
+            let config = ShipperConfig {
+                local_address: Some(std::net::IpAddr::from([127, 0, 1, i as u8 + 1])),
+                ..fast_shipper()
+            };
+            let shipper = Shipper::new(spool.clone(), credential, config).unwrap();
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let shipping = tokio::spawn(shipper.run(stop_rx));
+            tasks.push(tokio::spawn(async move {
+                wait_empty(&spool, Duration::from_secs(600)).await;
+                let _ = stop_tx.send(true);
+                shipping.await.unwrap().unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        (100 * batches * 1000, start.elapsed())
+    });
+    println!(
+        "fleet: {events} events from 100 sensors in {:.2} s = {:.0} events/s",
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64()
+    );
+}
