@@ -92,7 +92,17 @@ pub(crate) fn init_tracing(level: &str) {
         .try_init();
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    if let Some(listen) = &config.server.tls.listen {
+        // The names sensors are told to use (the enrolment line's URL, the
+        // certificate's names) are this server's own: served, not refused as
+        // a DNS rebinding (see `server.allowed_hosts`).
+        let mut names = config.server.tls.names.clone();
+        if let Some(host) = crate::tls::public_host(listen.0) {
+            names.push(host);
+        }
+        config.server.allowed_hosts.extend(names);
+    }
     let store = crate::admin::open_store(&config).await?;
     info!(path = %store.path().display(), "Database open.");
     ensure_admin(&store, &config.data_dir).await?;

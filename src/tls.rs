@@ -91,15 +91,23 @@ pub fn load(section: &nectar_web::TlsSection, data_dir: &Path) -> anyhow::Result
 pub fn public_url(listen: std::net::SocketAddr) -> String {
     let ip = listen.ip();
     let host = if ip.is_unspecified() {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned())
+        public_host(listen).unwrap_or_else(|| "localhost".to_owned())
     } else if ip.is_ipv6() {
         format!("[{ip}]")
     } else {
         ip.to_string()
     };
     format!("https://{host}:{}", listen.port())
+}
+
+/// This machine's host name, when `listen` is an unspecified address (the
+/// name the enrolment line then gives sensors).
+pub fn public_host(listen: std::net::SocketAddr) -> Option<String> {
+    if !listen.ip().is_unspecified() {
+        return None;
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
 }

@@ -520,3 +520,54 @@ fn fleet_full_speed() {
         events as f64 / elapsed.as_secs_f64()
     );
 }
+
+/// A batch the server refuses as malformed goes to the spool's dead letters
+/// with an alarm the server receives, and the batches after it go on.
+#[test]
+fn a_refused_batch_becomes_a_dead_letter_and_the_rest_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("server");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tls_port = free_port();
+    let config = server_config(&dir, tls_port, "");
+    let server = Server::start(&dir, Some(&config));
+    let admin = token(&dir, "admin-token", "admin");
+    let analyst = token(&dir, "analyst", "analyst");
+    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let rt = runtime();
+    let (bad_seq, good) = rt.block_on(async {
+        let credential = enrolled(&server.url, &admin, "sender", &tls_url).await;
+        let spool = Spool::open(&root.path().join("sender.db"), SpoolConfig::default())
+            .await
+            .unwrap();
+        // An event naming another sensor: the server refuses the batch (422).
+        let bad = spool.append(&[event("someone-else", 0)]).await.unwrap();
+        let batch: Vec<Event> = (0..10).map(|k| event("sender", k)).collect();
+        let good: HashSet<String> = batch.iter().map(|e| e.id.to_string()).collect();
+        spool.append(&batch).await.unwrap();
+        let shipper = Shipper::new(spool.clone(), credential, fast_shipper()).unwrap();
+        let status = shipper.status();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let shipping = tokio::spawn(shipper.run(stop_rx));
+        wait_empty(&spool, Duration::from_secs(30)).await;
+        let _ = stop_tx.send(true);
+        shipping.await.unwrap().unwrap();
+        assert_eq!(status.dead_letters.load(Ordering::Relaxed), 1);
+        assert_eq!(spool.stats().await.unwrap().dead, 1);
+        (bad.seq, good)
+    });
+    check_exactly(&server.url, &analyst, "sender", &good);
+    let alarms: Vec<Value> = all_events(&server.url, &analyst, "kind=sensor.status&sensor=sender")
+        .into_iter()
+        .filter(|e| e["data"]["status"] == "dead_letter")
+        .collect();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0]["data"]["batch"], json!(bad_seq));
+    assert!(
+        alarms[0]["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("422")
+    );
+    assert!(all_events(&server.url, &analyst, "sensor=someone-else").is_empty());
+}

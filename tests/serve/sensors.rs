@@ -448,3 +448,119 @@ fn nothing_is_lost_or_doubled_when_either_side_is_killed() {
     assert_exactly_once(&seen, "j", 60);
     drop(sensor);
 }
+
+/// What a sensor's batches tell the server: a resend is counted, a skipped
+/// sequence number raises `batch_gap`, a clock past the bound `clock_drift`
+/// (and `clock_ok` when it is back); the sensor's own event times are kept.
+#[test]
+fn the_server_names_gaps_resends_and_clock_drift() {
+    let root = tempfile::tempdir().unwrap();
+    let server_dir = root.path().join("server");
+    let sensor_dir = root.path().join("sensor");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let tls_port = free_port();
+    let config = server_config(
+        &server_dir,
+        tls_port,
+        "[server]\nsensor_clock_bound_ms = 2000\n",
+    );
+    let server = Server::start(&server_dir, Some(&config));
+    let (url, secret, pin) = enrolment(&server_dir, &config, "edge-1", tls_port);
+    assert!(enrol(&sensor_dir, &url, &secret, &pin).status.success());
+    let credential = std::fs::read_to_string(sensor_dir.join("sensor.toml")).unwrap();
+    let sensor_token = credential
+        .lines()
+        .find_map(|l| l.strip_prefix("token = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let analyst = token(&server_dir, "analyst", "analyst");
+    let http = client();
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    // The sensor's own time for its events: two days ago (a sensor that was
+    // cut off), within `server.max_event_age_days`.
+    let event_time = (time::OffsetDateTime::now_utc() - time::Duration::days(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let post = |seq: u64, clock_ms: i64, id: &str| {
+        let body = format!(
+            r#"{{"id":"{id}","time":"{event_time}","kind":"http.request","summary":"GET /{seq}","data":{{"path":"/seq/{seq}"}}}}"#
+        );
+        http.post(format!("{}/api/v1/events", server.url))
+            .bearer_auth(&sensor_token)
+            .header("x-nectar-batch-seq", seq.to_string())
+            .header("x-nectar-sensor-time", clock_ms.to_string())
+            .header("x-nectar-spool-events", "7")
+            .header("x-nectar-dropped", "0")
+            .body(body)
+            .send()
+            .unwrap()
+            .status()
+    };
+    let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    assert_eq!(post(1, now_ms(), &ids[0]), 200);
+    assert_eq!(post(1, now_ms(), &ids[0]), 200); // resent: stored once
+    assert_eq!(post(4, now_ms() + 3_600_000, &ids[1]), 200); // 2 and 3 missing, clock an hour ahead
+    assert_eq!(post(5, now_ms(), &ids[2]), 200); // clock back
+    let count =
+        |all: &[Value], status: &str| all.iter().filter(|e| e["data"]["status"] == status).count();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut statuses = all_events(&server.url, &analyst, "kind=sensor.status&sensor=edge-1");
+    while (count(&statuses, "batch_gap") == 0 || count(&statuses, "clock_ok") == 0)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+        statuses = all_events(&server.url, &analyst, "kind=sensor.status&sensor=edge-1");
+    }
+    let named = |status: &str| -> Vec<&Value> {
+        statuses
+            .iter()
+            .filter(|e| e["data"]["status"] == status)
+            .collect()
+    };
+    let gap = named("batch_gap");
+    assert_eq!(gap.len(), 1, "{statuses:?}");
+    assert_eq!(
+        (
+            gap[0]["data"]["from"].as_u64(),
+            gap[0]["data"]["to"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    let drift = named("clock_drift");
+    assert_eq!(drift.len(), 1, "{statuses:?}");
+    assert!(drift[0]["data"]["clock_offset_ms"].as_i64().unwrap() > 3_000_000);
+    assert_eq!(named("clock_ok").len(), 1, "{statuses:?}");
+    let sensor: Value = http
+        .get(format!("{}/api/v1/sensors/edge-1", server.url))
+        .bearer_auth(&analyst)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(sensor["resent_batches"], 1);
+    assert_eq!(sensor["missing_batches"], 2);
+    assert_eq!(sensor["last_batch_seq"], 5);
+    assert_eq!(sensor["spool_events"], 7);
+    assert_eq!(sensor["clock_drifting"], false);
+    // The sensor's event time is kept.
+    let stored = all_events(&server.url, &analyst, "kind=http.request&sensor=edge-1");
+    let day = &event_time[..10];
+    assert!(
+        stored
+            .iter()
+            .any(|e| e["time"].as_str().unwrap().starts_with(day)),
+        "{stored:?}"
+    );
+    assert_eq!(
+        stored.iter().filter(|e| e["id"] == ids[0].as_str()).count(),
+        1
+    );
+}

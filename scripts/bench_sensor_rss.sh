@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A remote sensor's memory under load (#20: < 64 MiB RSS with a full honeypot
+# and packet detection load). Starts a release `nectar serve` with HTTPS, enrols
+# a sensor, runs `nectar sensor` with the SSH, Telnet and HTTP honeypots and live
+# capture on `lo`, then loads it: hydra against SSH (16 tasks), wrk against HTTP
+# (64 connections), for DURATION seconds (default 60), sampling the sensor's
+# RSS every 100 ms. Prints the sensor's peak RSS and what reached the server.
+# Loopback only; needs root (capture), hydra and wrk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-60}"
+cargo build --release --quiet
+N="$PWD/target/release/nectar"
+W="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
+TLS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$W/server.toml" <<TOML
+[server]
+listen = "127.0.0.1:0"
+[server.tls]
+listen = "127.0.0.1:$TLS_PORT"
+[honeypot.ssh]
+enabled = false
+[honeypot.telnet]
+enabled = false
+[honeypot.http]
+enabled = false
+TOML
+"$N" -c "$W/server.toml" --data-dir "$W/server" serve > "$W/server.out" 2> "$W/server.log" &
+for _ in $(seq 100); do grep -q "^Nectar is listening" "$W/server.out" && break; sleep 0.2; done
+URL=$(grep -o "http://[0-9.:]*" "$W/server.out" | head -1)
+LINE=$("$N" -c "$W/server.toml" --data-dir "$W/server" sensor-token create rss-sensor --url "https://127.0.0.1:$TLS_PORT" 2>/dev/null | tail -1)
+set -- $LINE
+"$N" sensor enrol "$4" "$5" --pin "$7" --data-dir "$W/sensor" > /dev/null
+cat > "$W/sensor.toml" <<TOML
+[honeypot.ssh]
+listen = "127.0.0.1:0"
+[honeypot.telnet]
+listen = "127.0.0.1:0"
+[honeypot.http]
+listen = "127.0.0.1:0"
+max_requests_per_ip_per_second = 0
+[capture]
+interface = "lo"
+TOML
+"$N" -c "$W/sensor.toml" --data-dir "$W/sensor" sensor > "$W/sensor.out" 2> "$W/sensor.log" &
+SENSOR=$!
+for _ in $(seq 100); do grep -q "^Nectar sensor" "$W/sensor.out" && break; sleep 0.2; done
+SSH=$(grep -o "SSH honeypot listening on [0-9.:]*" "$W/sensor.out" | awk -F: '{print $NF}')
+HTTP=$(grep -o "HTTP honeypot listening on [0-9.:]*" "$W/sensor.out" | awk '{print $NF}')
+idle=$(awk '/VmRSS/ {print $2}' /proc/$SENSOR/status)
+printf 'root\nadmin\nubuntu\npi\n' > "$W/users"; seq 1 5000 | sed 's/^/pass/' > "$W/passwords"
+( end=$((SECONDS + DURATION)); while [ $SECONDS -lt $end ]; do
+    timeout $((end - SECONDS + 1)) hydra -q -t 16 -L "$W/users" -P "$W/passwords" -s "$SSH" ssh://127.0.0.1 > /dev/null 2>&1 || true
+  done ) &
+wrk -t 2 -c 64 -d "${DURATION}s" "http://$HTTP/wp-login.php" > "$W/wrk.txt" 2>&1 &
+peak=0
+end=$((SECONDS + DURATION))
+while [ $SECONDS -lt $end ]; do
+    rss=$(awk '/VmRSS/ {print $2}' /proc/$SENSOR/status)
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.1
+done
+sleep 5
+echo "sensor RSS: idle $((idle / 1024)) MiB, peak under load $((peak / 1024)) MiB (${DURATION} s of hydra -t 16 on SSH and wrk -c 64 on HTTP, capture on lo)"
+grep -E "Requests/sec" "$W/wrk.txt" | sed 's/^/wrk: /'
+kill -TERM $SENSOR; wait $SENSOR 2>/dev/null || true
