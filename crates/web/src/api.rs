@@ -61,6 +61,9 @@ async fn status(State(state): State<AppState>, caller: ApiCaller) -> Result<Json
     Ok(Json(json!(state.flow_status())))
 }
 
+/// How long a posted batch waits for a reading slot before 503.
+const INGEST_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn post_events(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -88,7 +91,15 @@ async fn post_events(
         )));
     }
     // Each batch being read holds up to ~25 MB (see `ingest`): a few at once.
-    let Ok(_slot) = state.ingest_slots.clone().try_acquire_owned() else {
+    // A batch waits its turn for a moment (the semaphore is first come, first
+    // served), so a fleet of sensors posting together is queued rather than
+    // sent away; past the wait it gets 503 with Retry-After.
+    let slot = tokio::time::timeout(
+        INGEST_SLOT_WAIT,
+        state.ingest_slots.clone().acquire_owned(),
+    )
+    .await;
+    let Ok(Ok(_slot)) = slot else {
         let refused = state.ingest_busy.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(
             limit = state.config.max_concurrent_ingest,

@@ -34,8 +34,9 @@ pub struct ServerConfig {
     /// analyst's browser against it. List the name people type, e.g.
     /// ["nectar.example.edu"]; "*" answers to any.
     pub allowed_hosts: Vec<String>,
-    /// Most posted batches read at once; more get 503 with Retry-After. Each
-    /// holds up to ~25 MB of parsed events while it is read.
+    /// Most posted batches read at once; more wait their turn up to 3 s, then
+    /// get 503 with Retry-After. Each holds up to ~25 MB of parsed events
+    /// while it is read.
     pub max_concurrent_ingest: usize,
     /// Most CSV/JSON exports of the events page running at once; more get 503.
     pub max_concurrent_exports: usize,
