@@ -154,6 +154,9 @@ pub enum Category {
     Discovery,
     /// The sensor's own state: started, stopped, a limit hit.
     Status,
+    /// Bytes of another protocol sent to a service (a scanner's fingerprinting
+    /// probe: an HTTP request or TLS hello at a Telnet login prompt).
+    Probe,
 }
 
 impl Category {
@@ -207,6 +210,11 @@ kinds! {
     TelnetDownload => "telnet.download" (Telnet, Download),
     /// A file written through the Telnet fake shell (`echo > f`, `cat > f`, here-documents), stored by SHA-256.
     TelnetUpload => "telnet.upload" (Telnet, Upload),
+    /// What a scanner sent at the Telnet login prompt in another protocol (an HTTP
+    /// or SIP request, TLS or other binary bytes; `data.probe` names it,
+    /// `data.line` its first line, escaped): not a login attempt, so its lines are
+    /// never user names or passwords.
+    TelnetProbe => "telnet.probe" (Telnet, Probe),
     /// A request to the HTTP honeypot.
     HttpRequest => "http.request" (Http, Request),
     /// Credentials posted to a login form of the HTTP honeypot.
