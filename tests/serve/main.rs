@@ -19,6 +19,7 @@ mod incidents;
 mod limits;
 mod lockout;
 mod memory;
+mod not_running;
 mod notify;
 mod openapi;
 mod rules_cli;
