@@ -23,6 +23,7 @@ mod not_running;
 mod notify;
 mod openapi;
 mod rules_cli;
+mod samples;
 mod stream;
 mod util;
 mod web;

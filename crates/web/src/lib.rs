@@ -18,6 +18,7 @@ pub mod auth;
 mod config;
 pub mod detect;
 mod error;
+mod evidence;
 mod export;
 pub mod headers;
 mod incident_input;
@@ -328,6 +329,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_scans::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
+        .merge(evidence::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
