@@ -57,6 +57,10 @@ pub struct Config {
     /// may be scanned with nmap, and the scan profiles (see README "Hosts and
     /// scans").
     pub inventory: nectar_inventory::InventorySection,
+    /// The sample fetcher (off by default): downloads the URLs attackers
+    /// `wget`/`curl` in the honeypots' shells, outside their sessions, with its
+    /// own egress rules, and keeps the files by SHA-256 like uploads.
+    pub fetcher: nectar_pipeline::fetcher::FetcherConfig,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             rules: Default::default(),
             notify: Default::default(),
             inventory: Default::default(),
+            fetcher: Default::default(),
         }
     }
 }
@@ -162,7 +167,8 @@ impl Config {
         self.sinks.validate().within("sinks")?;
         self.rules.validate().within("rules")?;
         self.notify.validate().within("notify")?;
-        self.inventory.validate().within("inventory")
+        self.inventory.validate().within("inventory")?;
+        self.fetcher.validate().within("fetcher")
     }
 
     /// Every address `serve` will listen on, under its full key.

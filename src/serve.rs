@@ -171,6 +171,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // The honeypots hold their own senders: the bus closes once they stop.
     drop(honeypots);
+    // The sample fetcher: a consumer of committed downloads, and workers that
+    // stop with the producers.
+    if let Some((consumer, workers)) = crate::flow::start_fetcher(&config, &store, &writer, &bus)? {
+        probes.push(consumer.probe());
+        topology.add(consumer);
+        topology.add(workers);
+    }
     let detector = crate::live::start(&config, &bus, influx)?;
     if let Some(d) = &detector {
         topology.add(DetectorPart(d.clone()));

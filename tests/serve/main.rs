@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod ctl;
 mod evidence;
+mod fetcher;
 mod files;
 mod honeypot_http;
 mod honeypots;
