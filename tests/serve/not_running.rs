@@ -86,3 +86,35 @@ fn a_honeypot_whose_port_is_taken_is_shown_not_only_logged() {
     }
     drop(taken);
 }
+
+#[test]
+fn a_capture_that_cannot_start_is_shown_while_it_lasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(&config, "[capture]\ninterface = \"nectarnone0\"\n").unwrap();
+    let viewer = token(&data, "viewer-1", "viewer");
+    let server = Server::start(&data, Some(&config));
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status: Value = c
+            .get(format!("{}/api/v1/status", server.url))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let failures = status["failures"].as_array().expect("failures");
+        if let Some(capture) = failures.iter().find(|f| f["component"] == "capture") {
+            assert!(
+                capture["setting"].as_str().unwrap().contains("nectarnone0"),
+                "{capture}"
+            );
+            assert!(!capture["error"].as_str().unwrap().is_empty());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no capture failure: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
