@@ -60,6 +60,10 @@ pub struct Config {
     /// A remote sensor (`nectar sensor`): its spool (see README "Remote
     /// sensors").
     pub sensor: crate::sensor_cfg::SensorSection,
+    /// The sample fetcher (off by default): downloads the URLs attackers
+    /// `wget`/`curl` in the honeypots' shells, outside their sessions, with its
+    /// own egress rules, and keeps the files by SHA-256 like uploads.
+    pub fetcher: nectar_pipeline::fetcher::FetcherConfig,
 }
 
 impl Default for Config {
@@ -79,6 +83,7 @@ impl Default for Config {
             notify: Default::default(),
             inventory: Default::default(),
             sensor: Default::default(),
+            fetcher: Default::default(),
         }
     }
 }
@@ -167,7 +172,8 @@ impl Config {
         self.rules.validate().within("rules")?;
         self.notify.validate().within("notify")?;
         self.inventory.validate().within("inventory")?;
-        self.sensor.validate().within("sensor")
+        self.sensor.validate().within("sensor")?;
+        self.fetcher.validate().within("fetcher")
     }
 
     /// Every address `serve` will listen on, under its full key.

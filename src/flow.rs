@@ -82,6 +82,54 @@ pub fn start_inventory(store: &Store, writer: &WriterHandle) -> anyhow::Result<C
     .context("cannot start the inventory stage")
 }
 
+/// Starts the sample fetcher when `[fetcher] enabled`: its consumer of the
+/// committed stream (downloads become jobs) and its workers (a producer: they
+/// send `sample.fetch` events on `bus`), keeping files in the upload directory.
+pub fn start_fetcher(
+    config: &Config,
+    store: &Store,
+    writer: &WriterHandle,
+    bus: &nectar_bus::EventSender,
+) -> anyhow::Result<Option<(ConsumerHandle, nectar_pipeline::fetcher::FetcherPart)>> {
+    if !config.fetcher.enabled {
+        return Ok(None);
+    }
+    let sealer = if config.honeypot.encrypt_to.trim().is_empty() {
+        None
+    } else {
+        Some(
+            nectar_capture::seal::Sealer::new(&config.honeypot.encrypt_to)
+                .map_err(|e| crate::exit::usage(format!("honeypot.encrypt_to: {e}")))?,
+        )
+    };
+    let uploads = nectar_capture::uploads::UploadStore::open(
+        &config.data_dir,
+        config.fetcher.max_bytes,
+        config.honeypot.uploads.quota_bytes,
+        sealer,
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the upload directory {} for the sample fetcher",
+            config.data_dir.join("uploads").display()
+        )
+    })?;
+    let (consumer, workers) = nectar_pipeline::fetcher::spawn(
+        config.fetcher.clone(),
+        uploads,
+        bus.clone(),
+        config.sensor_name.clone(),
+        &tokio::runtime::Handle::try_current().context("no async runtime")?,
+    );
+    let handle = run(consumer, store, writer)?;
+    tracing::info!(
+        allow = ?config.fetcher.allow,
+        proxy = %config.fetcher.proxy,
+        "The sample fetcher is on."
+    );
+    Ok(Some((handle, workers)))
+}
+
 /// How long stopping waits for each consumer to write what was committed.
 pub const CONSUMER_GRACE: Duration = Duration::from_secs(30);
 

@@ -160,7 +160,14 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             limits: nectar_event::Limits::default(),
         },
     );
-    let detector = start_producers(&config, &bus, &mut topology, influx).await?;
+    let (detector, failures) = start_producers(&config, &bus, &mut topology, influx).await?;
+    // The sample fetcher: a consumer of committed downloads, and workers that
+    // stop with the producers.
+    if let Some((consumer, workers)) = crate::flow::start_fetcher(&config, &store, &writer, &bus)? {
+        probes.push(consumer.probe());
+        topology.add(consumer);
+        topology.add(workers);
+    }
 
     // Scans: one worker, nmap one scan at a time, results as events on the bus.
     let inventory = Arc::new(
@@ -189,6 +196,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     .with_sensor_name(&config.sensor_name)
     .with_data_dir(config.data_dir.clone())
     .with_notify(notify_status)
+    .with_failures(failures)
     .with_inventory(inventory, scans);
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
@@ -322,7 +330,10 @@ pub(crate) async fn start_producers(
     bus: &nectar_bus::EventSender,
     topology: &mut Topology,
     influx: Option<Arc<nectar_pipeline::sinks::influx::InfluxSink>>,
-) -> anyhow::Result<Option<Arc<nectar_pipeline::Detector>>> {
+) -> anyhow::Result<(
+    Option<Arc<nectar_pipeline::Detector>>,
+    Vec<nectar_web::StartFailure>,
+)> {
     // What honeypot sessions leave on disk (recordings), shared by every honeypot.
     let capture = crate::honeypot_cfg::capture(config)?;
     // One machine for every honeypot: `[honeypot.ssh] hostname`, or the name kept
@@ -337,16 +348,34 @@ pub(crate) async fn start_producers(
     );
     honeypots.capture = capture;
     honeypots.honeytokens = load_honeytokens(config)?;
-    topology.add_some(start_ssh_honeypot(config, &honeypots).await);
-    topology.add_some(start_telnet_honeypot(config, &honeypots).await);
-    topology.add_some(crate::serve_http::start(config, &honeypots).await);
+    // What could not start is shown on the dashboard and in /api/v1/status,
+    // and is a `sensor.status` event, not only a log line.
+    let mut failures = Vec::new();
+    topology.add_some(start_ssh_honeypot(config, &honeypots, &mut failures).await);
+    topology.add_some(start_telnet_honeypot(config, &honeypots, &mut failures).await);
+    topology.add_some(crate::serve_http::start(config, &honeypots, &mut failures).await);
+    for failure in &failures {
+        let event = nectar_event::Event::new(
+            config.sensor_name.clone(),
+            nectar_event::Kind::SensorStatus,
+            nectar_event::Severity::High,
+            format!(
+                "The {} could not start: {}",
+                failure.component, failure.error
+            ),
+        )
+        .with("component", failure.component.clone())
+        .with("setting", failure.setting.clone())
+        .with("error", failure.error.clone());
+        bus.send(event).await;
+    }
     // The honeypots hold their own senders: the bus closes once they stop.
     drop(honeypots);
     let detector = crate::live::start(config, bus, influx)?;
     if let Some(d) = &detector {
         topology.add(DetectorPart(d.clone()));
     }
-    Ok(detector)
+    Ok((detector, failures))
 }
 
 /// Starts the SSH honeypot if enabled. A port that cannot be bound is logged and
@@ -354,13 +383,16 @@ pub(crate) async fn start_producers(
 async fn start_ssh_honeypot(
     config: &Config,
     honeypots: &nectar_honeypot::HoneypotContext,
+    failures: &mut Vec<nectar_web::StartFailure>,
 ) -> Option<nectar_honeypot::ssh::SshHoneypot> {
     let ssh = &config.honeypot.ssh;
     if !ssh.enabled {
         return None;
     }
     let started = nectar_honeypot::ssh::SshHoneypot::start(ssh.clone(), honeypots).await;
-    announce("SSH", "ssh", ssh.listen, started, |h| h.local_addr())
+    announce("SSH", "ssh", ssh.listen, started, failures, |h| {
+        h.local_addr()
+    })
 }
 
 /// Starts the Telnet honeypot if enabled; like SSH, a port that cannot be bound
@@ -368,24 +400,27 @@ async fn start_ssh_honeypot(
 async fn start_telnet_honeypot(
     config: &Config,
     honeypots: &nectar_honeypot::HoneypotContext,
+    failures: &mut Vec<nectar_web::StartFailure>,
 ) -> Option<nectar_honeypot::telnet::TelnetHoneypot> {
     let telnet = &config.honeypot.telnet;
     if !telnet.enabled {
         return None;
     }
     let started = nectar_honeypot::telnet::TelnetHoneypot::start(telnet.clone(), honeypots).await;
-    announce("Telnet", "telnet", telnet.listen, started, |h| {
+    announce("Telnet", "telnet", telnet.listen, started, failures, |h| {
         h.local_addr()
     })
 }
 
 /// Prints where a started honeypot listens (tests and scripts read that line), or
-/// logs why it did not start, naming its `honeypot.SECTION` keys.
+/// logs why it did not start, naming its `honeypot.SECTION` keys, and adds that
+/// to `failures` (the dashboard and `/api/v1/status` show them).
 pub(crate) fn announce<H, E: std::fmt::Display>(
     name: &str,
     section: &str,
     listen: std::net::SocketAddr,
     started: Result<H, E>,
+    failures: &mut Vec<nectar_web::StartFailure>,
     local_addr: impl Fn(&H) -> std::net::SocketAddr,
 ) -> Option<H> {
     match started {
@@ -399,6 +434,11 @@ pub(crate) fn announce<H, E: std::fmt::Display>(
                 error = %e,
                 "The {name} honeypot is not running (honeypot.{section}.listen = {listen}); set another port or `honeypot.{section}.enabled = false`."
             );
+            failures.push(nectar_web::StartFailure {
+                component: format!("{section} honeypot"),
+                setting: format!("honeypot.{section}.listen = {listen}"),
+                error: format!("{e:#}"),
+            });
             None
         }
     }

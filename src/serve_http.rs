@@ -9,14 +9,19 @@ use nectar_honeypot::http::HttpHoneypot;
 use crate::config::Config;
 
 /// Starts the HTTP honeypot if enabled; prints its address(es) on stdout.
-pub async fn start(config: &Config, honeypots: &HoneypotContext) -> Option<HttpHoneypot> {
+pub async fn start(
+    config: &Config,
+    honeypots: &HoneypotContext,
+    failures: &mut Vec<nectar_web::StartFailure>,
+) -> Option<HttpHoneypot> {
     let http = &config.honeypot.http;
     if !http.enabled {
         return None;
     }
     let started = HttpHoneypot::start(http.clone(), honeypots).await;
-    let honeypot =
-        crate::serve::announce("HTTP", "http", http.listen, started, |h| h.local_addr())?;
+    let honeypot = crate::serve::announce("HTTP", "http", http.listen, started, failures, |h| {
+        h.local_addr()
+    })?;
     if let Some(addr) = honeypot.tls_addr() {
         println!("HTTPS honeypot listening on {addr}");
         let _ = std::io::stdout().flush();

@@ -159,6 +159,14 @@ fn each_api_route_by_each_role_and_by_cookie() {
             Role::Admin,
             200,
         ),
+        // Evidence: samples and bundles are for analysts (#25 item 5).
+        (
+            Method::GET,
+            "/api/v1/sessions/s1/bundle".into(),
+            None,
+            Role::Analyst,
+            200,
+        ),
     ];
     for (method, path, body, least, _) in &routes {
         for (role, secret) in &tokens {

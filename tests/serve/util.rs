@@ -65,6 +65,23 @@ impl Server {
 
     /// [`Server::start`] with extra environment variables.
     pub fn start_with_env(dir: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Server {
+        Server::start_listening(dir, config, env, &[])
+    }
+
+    /// [`Server::start_with_env`] with some listen flags given other values
+    /// (`("--honeypot-telnet-listen", "127.0.0.1:PORT")`).
+    pub fn start_listening(
+        dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        listen: &[(&str, &str)],
+    ) -> Server {
+        let flag = |name: &str| {
+            listen
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map_or("127.0.0.1:0".to_owned(), |(_, v)| (*v).to_owned())
+        };
         let mut command = Command::new(BIN);
         command.envs(env.iter().copied());
         if let Some(config) = config {
@@ -80,9 +97,12 @@ impl Server {
             .arg(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
             // Tests run concurrently: never the default 0.0.0.0:2222.
-            .args(["--honeypot-ssh-listen", "127.0.0.1:0"])
-            .args(["--honeypot-telnet-listen", "127.0.0.1:0"])
-            .args(["--honeypot-http-listen", "127.0.0.1:0"])
+            .args(["--honeypot-ssh-listen", &flag("--honeypot-ssh-listen")])
+            .args([
+                "--honeypot-telnet-listen",
+                &flag("--honeypot-telnet-listen"),
+            ])
+            .args(["--honeypot-http-listen", &flag("--honeypot-http-listen")])
             .env("RUST_LOG", "info")
             .env_remove("NECTAR_CONFIG")
             .stdout(Stdio::piped())

@@ -34,6 +34,10 @@ pub const RAW: &str = "raw";
 /// On a shell-command event: each simple command it ran, as a process
 /// (`image`, `command_line`, `parent_image`), for process-creation rules.
 pub const PROCESSES: &str = "processes";
+/// On a shell-command event: what the line does, which sets its severity
+/// (`harmless`, `recon`, `other`, `execute`, `download`, `anti_forensics`,
+/// `persistence`, `credential_change`, `download_execute`).
+pub const ACTIVITY: &str = "activity";
 /// The names in a command line the fake shell does not have.
 pub const UNKNOWN: &str = "unknown";
 /// The names the fake shell does not have, sealed with the `encrypt_to` identity.

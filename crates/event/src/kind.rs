@@ -77,6 +77,8 @@ pub enum Protocol {
     Sensor,
     /// Nectar's own logins: the web UI and the API (`auth.*`).
     Auth,
+    /// The sample fetcher (`sample.*`).
+    Sample,
 }
 
 impl Protocol {
@@ -94,6 +96,7 @@ impl Protocol {
         Protocol::Scan,
         Protocol::Sensor,
         Protocol::Auth,
+        Protocol::Sample,
     ];
 
     /// The family name: the first segment of its kinds' names (`ssh`).
@@ -111,6 +114,7 @@ impl Protocol {
             Protocol::Scan => "scan",
             Protocol::Sensor => "sensor",
             Protocol::Auth => "auth",
+            Protocol::Sample => "sample",
         }
     }
 }
@@ -154,6 +158,11 @@ pub enum Category {
     Discovery,
     /// The sensor's own state: started, stopped, a limit hit.
     Status,
+    /// Bytes of another protocol sent to a service (a scanner's fingerprinting
+    /// probe: an HTTP request or TLS hello at a Telnet login prompt).
+    Probe,
+    /// The sample fetcher fetched (or could not fetch) what an attacker downloaded.
+    Sample,
 }
 
 impl Category {
@@ -207,6 +216,11 @@ kinds! {
     TelnetDownload => "telnet.download" (Telnet, Download),
     /// A file written through the Telnet fake shell (`echo > f`, `cat > f`, here-documents), stored by SHA-256.
     TelnetUpload => "telnet.upload" (Telnet, Upload),
+    /// What a scanner sent at the Telnet login prompt in another protocol (an HTTP
+    /// or SIP request, TLS or other binary bytes; `data.probe` names it,
+    /// `data.line` its first line, escaped): not a login attempt, so its lines are
+    /// never user names or passwords.
+    TelnetProbe => "telnet.probe" (Telnet, Probe),
     /// A request to the HTTP honeypot.
     HttpRequest => "http.request" (Http, Request),
     /// Credentials posted to a login form of the HTTP honeypot.
@@ -238,6 +252,12 @@ kinds! {
     ScanService => "scan.service" (Scan, Discovery),
     /// A sensor started, stopped or hit a limit (dropped packets, full queue).
     SensorStatus => "sensor.status" (Sensor, Status),
+    /// The optional sample fetcher's attempt at the URL of an `ssh.download` or
+    /// `telnet.download` (`data.download`: that event's id; the same `session`):
+    /// `data.fetched`, and `sha256`, `size`, `file` (the sample, kept by SHA-256
+    /// like uploads) or `reason` (`not_allowed`, `unsupported_scheme`,
+    /// `too_large`, `timeout`, `http_status`, `error`, `quota_bytes`, ...).
+    SampleFetch => "sample.fetch" (Sample, Sample),
     /// Wrong passwords for one of Nectar's own users made a client address wait
     /// (`data.username`, `data.failures`, `data.scope`: `name` or `address`).
     AuthLockout => "auth.lockout" (Auth, Alarm),

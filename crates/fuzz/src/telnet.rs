@@ -25,6 +25,10 @@ pub fn telnet_stream(data: &[u8]) {
     let (back, none) = parse(std::iter::once(escaped.as_slice()));
     assert_eq!(back, data, "escaped user data did not come back whole");
     assert!(none.is_empty());
+    // The probe classifiers take any bytes and any line.
+    let _ = nectar_honeypot::telnet::probe::first_bytes(&whole);
+    let _ = nectar_honeypot::telnet::probe::line(&String::from_utf8_lossy(&whole));
+    let _ = nectar_honeypot::shell::activity::classify(&String::from_utf8_lossy(&whole));
 }
 
 fn parse<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<Command>) {

@@ -27,6 +27,7 @@ use nectar_event::field;
 use nectar_event::text::{bound, clip};
 
 use crate::shell::LineNotes;
+use crate::shell::activity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -221,8 +222,15 @@ impl Capture {
     /// names are sealed like passwords (`input_enc`, `raw_enc`, `unknown_enc`, a
     /// JSON array), as commands carry secrets (`echo root:pw | chpasswd`, `mysql
     /// -pPW`), and the summary says "(encrypted)".
+    ///
+    /// The severity follows what the line does ([`activity::classify`], named in
+    /// `data.activity`): `exit` is info, a dropper or an `authorized_keys` line
+    /// high.
     pub fn command(&self, mut event: Event, who: &str, input: &str, notes: LineNotes) -> Event {
         event.summary = format!("{who}: {}", self.shown(input, 200));
+        let activity = activity::classify(bound(input, MAX_VALUE_BYTES));
+        event.severity = activity.severity();
+        event = event.with(field::ACTIVITY, activity.as_str());
         let mut event = self.secret(event, field::INPUT, bound(input, MAX_VALUE_BYTES));
         if let Some(raw) = &notes.raw {
             event = self.secret(event, field::RAW, bound(raw, MAX_VALUE_BYTES));

@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod detector;
+pub mod fetcher;
 pub mod sinks;
 pub mod topology;
 

@@ -58,7 +58,9 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 /// committed stream with its lag. Any role; health stays token-free and minimal.
 async fn status(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer)?;
-    Ok(Json(json!(state.flow_status())))
+    let mut status = state.flow_status();
+    status.failures = state.not_running().await;
+    Ok(Json(json!(status)))
 }
 
 /// How long a posted batch waits for a reading slot before 503.

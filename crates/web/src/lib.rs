@@ -19,6 +19,7 @@ pub mod auth;
 mod config;
 pub mod detect;
 mod error;
+mod evidence;
 mod export;
 pub mod headers;
 mod incident_input;
@@ -140,6 +141,8 @@ pub struct AppState {
     pub(crate) scans: Option<nectar_inventory::ScanHandle>,
     /// Where sensors reach this server over HTTPS, and its certificate's pin.
     pub(crate) tls: Option<Arc<TlsInfo>>,
+    /// Parts of `serve` that could not start (a honeypot whose port is taken).
+    pub(crate) failures: Arc<Vec<StartFailure>>,
 }
 
 /// How remote sensors reach this server: for the enrolment command line.
@@ -185,7 +188,36 @@ impl AppState {
             inventory: Arc::default(),
             scans: None,
             tls: None,
+            failures: Arc::default(),
         }
+    }
+
+    /// Shows these parts that could not start on the dashboard and in
+    /// `/api/v1/status`.
+    pub fn with_failures(mut self, failures: Vec<StartFailure>) -> AppState {
+        self.failures = Arc::new(failures);
+        self
+    }
+
+    /// What is not running that should: the parts that could not start, and the
+    /// live capture when it is configured but stopped by an error (no
+    /// permission, no such interface) — as long as that lasts.
+    pub(crate) async fn not_running(&self) -> Vec<StartFailure> {
+        let mut failures = self.failures.as_ref().clone();
+        if let Some(detector) = self.detector.clone() {
+            let status = tokio::task::spawn_blocking(move || detector.status()).await;
+            if let Ok(status) = status
+                && !status.running
+                && let Some(error) = status.error
+            {
+                failures.push(StartFailure {
+                    component: "capture".into(),
+                    setting: format!("[capture] {}", status.source),
+                    error,
+                });
+            }
+        }
+        failures
     }
 
     /// Shows the inventory's subnets and runs scans with `scans`.
@@ -258,6 +290,19 @@ impl AppState {
     }
 }
 
+/// A part of `serve` that could not start: a honeypot whose port is taken or
+/// needs a permission, a capture that cannot open its interface. `serve` runs
+/// on without it; the dashboard and `/api/v1/status` say so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StartFailure {
+    /// What: `ssh honeypot`, `telnet honeypot`, `http honeypot`, `capture`.
+    pub component: String,
+    /// The setting to change, with its value (`honeypot.ssh.listen = 0.0.0.0:22`).
+    pub setting: String,
+    /// Why, as the system said it (`Address already in use (os error 98)`).
+    pub error: String,
+}
+
 /// The event flow at one moment: what `/api/v1/status` answers and the Settings
 /// page shows.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -275,6 +320,8 @@ pub struct FlowStatus {
     /// Notifications: messages queued, delivered, retried, dead, per channel
     /// (null when no notifier runs).
     pub notify: Option<nectar_notify::NotifyStatus>,
+    /// Parts that should run and do not (could not start); empty when all run.
+    pub failures: Vec<StartFailure>,
 }
 
 impl AppState {
@@ -287,6 +334,7 @@ impl AppState {
             writer: self.writer.counts(),
             consumers: self.consumers.iter().map(|c| c.status()).collect(),
             notify: self.notify.as_ref().map(|n| n.snapshot()),
+            failures: self.failures.as_ref().clone(),
         }
     }
 }
@@ -306,6 +354,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_sensors::routes())
         .merge(openapi::routes())
         .merge(detect::routes())
+        .merge(evidence::routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

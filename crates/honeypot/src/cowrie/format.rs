@@ -135,6 +135,35 @@ impl CowrieFormat {
                     }
                 }
             }
+            // The sample fetcher's follow-up of a download: Cowrie's own
+            // words for a URL it fetched, or could not.
+            Kind::SampleFetch => {
+                let mut fields = Map::new();
+                fields.insert("url".into(), text(field::URL).into());
+                if data.get("fetched") == Some(&Value::Bool(true)) {
+                    fields.insert("outfile".into(), text(field::FILE).into());
+                    fields.insert("shasum".into(), text(field::SHA256).into());
+                    fields.insert(
+                        "duplicate".into(),
+                        data.get(field::DUPLICATE)
+                            .cloned()
+                            .unwrap_or(Value::Bool(false)),
+                    );
+                    let message = format!(
+                        "Downloaded URL ({}) with SHA-256 {} to {}",
+                        text(field::URL),
+                        text(field::SHA256),
+                        text(field::FILE)
+                    );
+                    lines.push(("cowrie.session.file_download", fields, message));
+                } else {
+                    let message = format!(
+                        "Attempt to download file(s) from URL ({}) failed",
+                        text(field::URL)
+                    );
+                    lines.push(("cowrie.session.file_download.failed", fields, message));
+                }
+            }
             kind if kind.category() == Category::Command => {
                 let mut fields = Map::new();
                 // Encrypted at rest (`encrypt_to`): the ciphertext, which `nectar
@@ -511,5 +540,33 @@ mod tests {
             json!({"session": "fc3e06cb9819", "protocol": "ssh", "via": "sftp", "stored": false}),
         );
         assert!(lines(&mut f, &refused).is_empty());
+    }
+
+    #[test]
+    fn fetched_samples_are_cowries_downloads() {
+        let mut f = CowrieFormat::new("u-1".into());
+        let sha = "b".repeat(64);
+        let fetched = event(
+            Kind::SampleFetch,
+            json!({"session": "fc3e06cb9819", "protocol": "telnet", "url": "http://203.0.113.9/x",
+                   "fetched": true, "sha256": sha, "file": "uploads/bb/bbb", "duplicate": false}),
+        );
+        let l = &lines(&mut f, &fetched)[0];
+        assert_eq!(l["eventid"], "cowrie.session.file_download");
+        assert_eq!(
+            (&l["url"], &l["shasum"], &l["outfile"]),
+            (
+                &json!("http://203.0.113.9/x"),
+                &json!(sha),
+                &json!("uploads/bb/bbb")
+            )
+        );
+        let failed = event(
+            Kind::SampleFetch,
+            json!({"session": "fc3e06cb9819", "protocol": "ssh", "url": "http://203.0.113.9/y",
+                   "fetched": false, "reason": "timeout"}),
+        );
+        let l = &lines(&mut f, &failed)[0];
+        assert_eq!(l["eventid"], "cowrie.session.file_download.failed");
     }
 }

@@ -11,6 +11,7 @@
 //! session, output per command, nesting of `$(...)`, history, environment and the
 //! per-session filesystem overlay.
 
+pub mod activity;
 pub mod commands;
 pub mod fs;
 pub mod line;

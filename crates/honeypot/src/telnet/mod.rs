@@ -3,13 +3,15 @@
 //! in its BusyBox profile for the IoT bots that make most Telnet traffic.
 //!
 //! Files: [`config`] (the `[honeypot.telnet]` section), [`parser`] (the Telnet
-//! byte stream, pure), [`options`] (option negotiation, pure), and [`session`]
+//! byte stream, pure), [`options`] (option negotiation, pure), [`probe`] (a scanner's
+//! probe at the login prompt, pure), and [`session`]
 //! (one connection, where every event is made). Listening and connection limits
 //! are shared with SSH ([`crate::listener`]); this file owns start and shutdown.
 
 pub mod config;
 pub mod options;
 pub mod parser;
+pub mod probe;
 pub mod session;
 
 use crate::HoneypotContext;

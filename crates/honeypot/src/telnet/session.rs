@@ -21,16 +21,19 @@ use super::Shared;
 use super::config::TelnetProfile;
 use super::options::Options;
 use super::parser::{Command, Parser, escape_into};
+use super::probe::{self, Probe};
 use crate::capture::{RecordingLog, SessionRecording, Terminal, upload_event};
 use crate::listener::{MAX_VALUE_BYTES, session_id};
 use crate::shell::line::{Key, LineEditor};
 use crate::shell::{Action, Limits, Origin, Output, Shell};
-use nectar_event::text::{bound, clip};
+use nectar_event::text::{bound, clip, escape_bytes};
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 2048;
 /// Longest user name or password kept; the rest of the line is dropped.
 const MAX_LOGIN_FIELD: usize = 256;
+/// Most bytes of a probe kept in its event (`data.line`).
+const MAX_PROBE_BYTES: usize = 256;
 
 /// Where the dialogue is.
 enum Phase {
@@ -54,6 +57,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stream: TcpStream, peer: Socket
         received: 0,
         recording: None,
         recorded: None,
+        probe: None,
+        probe_lines: 0,
         shared,
     };
     let connect = conn.event(
@@ -83,6 +88,10 @@ struct Conn {
     recording: Option<SessionRecording>,
     /// Its file, size and input hash, for the close event.
     recorded: Option<std::sync::Arc<RecordingLog>>,
+    /// What the client sent was a scanner's probe: its lines are not credentials.
+    probe: Option<Probe>,
+    /// Lines typed at the prompts after a probe was seen (not recorded).
+    probe_lines: u32,
 }
 
 impl Conn {
@@ -129,6 +138,13 @@ impl Conn {
             commands.clear();
             out.clear();
             parser.feed(&buf[..n], &mut data, &mut commands);
+            // The first bytes of a connection tell a TLS hello or binary probe
+            // before line editing mangles them.
+            if self.received == n as u64
+                && let Some(found) = probe::first_bytes(&data)
+            {
+                self.probed(found, &data).await;
+            }
             let window = self.options.window;
             for command in &commands {
                 self.options.handle(command, &mut out);
@@ -202,6 +218,14 @@ impl Conn {
             for key in keys.drain(..) {
                 match (key, &self.phase) {
                     (Key::Line(line), Phase::User) => {
+                        if self.probe.is_none()
+                            && let Some(found) = probe::line(&line)
+                        {
+                            self.probed(found, line.as_bytes()).await;
+                        }
+                        if self.probe.is_some() {
+                            self.probe_lines = self.probe_lines.saturating_add(1);
+                        }
                         if line.trim().is_empty() {
                             out.extend_from_slice(self.login_prompt().as_bytes());
                         } else {
@@ -237,13 +261,43 @@ impl Conn {
         None
     }
 
-    /// Records one login attempt and answers it.
+    /// Records that the client is a scanner probing in another protocol, once
+    /// per connection: from now on its lines are not login attempts.
+    async fn probed(&mut self, found: Probe, bytes: &[u8]) {
+        if self.probe.is_some() {
+            return;
+        }
+        self.probe = Some(found);
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let first = first.strip_suffix(b"\r").unwrap_or(first);
+        let line = escape_bytes(&first[..first.len().min(MAX_PROBE_BYTES)]);
+        let event = self
+            .event(
+                Kind::TelnetProbe,
+                Severity::Info,
+                format!(
+                    "{} probe at the Telnet login prompt: {}",
+                    found.as_str(),
+                    clip(&line, 120)
+                ),
+            )
+            .with("probe", found.as_str())
+            .with("line", line);
+        self.shared.bus.send(event).await;
+    }
+
+    /// Records one login attempt and answers it (a probe's lines are refused
+    /// without a record).
     async fn attempt(
         &mut self,
         user: String,
         password: String,
         out: &mut Vec<u8>,
     ) -> Option<&'static str> {
+        if self.probe.is_some() {
+            self.probe_lines = self.probe_lines.saturating_add(1);
+            return self.refuse(out).await;
+        }
         let accepted = self.shared.credentials.accepts(&user, &password);
         let (kind, severity, verdict) = if accepted {
             (Kind::TelnetLoginSuccess, Severity::Medium, "accepted")
@@ -297,6 +351,11 @@ impl Conn {
             self.start_recording();
             return self.deliver(greeting, out).await;
         }
+        self.refuse(out).await
+    }
+
+    /// Answers a refused login; the reason to end when attempts ran out.
+    async fn refuse(&mut self, out: &mut Vec<u8>) -> Option<&'static str> {
         self.failures += 1;
         self.phase = Phase::User;
         let delay = self.shared.config.failure_delay_ms;
@@ -305,6 +364,9 @@ impl Conn {
         }
         out.extend_from_slice(b"\r\nLogin incorrect\r\n");
         if self.failures >= self.shared.config.max_auth_attempts {
+            if self.probe.is_some() {
+                return Some("max_auth_attempts");
+            }
             let limit = self
                 .event(
                     Kind::SensorStatus,
@@ -451,6 +513,11 @@ impl Conn {
             )
             .with("reason", reason)
             .with("negotiated", self.options.negotiated);
+        if let Some(found) = self.probe {
+            event = event
+                .with("probe", found.as_str())
+                .with("probe_lines", self.probe_lines);
+        }
         if let Some(term) = &self.options.term {
             event = event.with("term", term.clone());
         }

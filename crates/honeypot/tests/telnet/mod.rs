@@ -638,3 +638,77 @@ async fn connection_caps_refuse_and_report() {
     assert_eq!(refusal.data["protocol"], "telnet");
     assert_eq!(refusal.data["refused_max_connections_per_ip"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanner_probes_are_probes_not_user_names() {
+    let config = TelnetHoneypotConfig {
+        failure_delay_ms: 0,
+        ..Default::default()
+    };
+    let pot = start(config).await;
+    let addr = pot.addr;
+    // nmap's own probes (nmap-service-probes), sent as nmap sends them, and a
+    // TLS ClientHello; then a bot that logs in for real.
+    tokio::task::spawn_blocking(move || {
+        let probes: [&[u8]; 4] = [
+            b"GET / HTTP/1.0\r\n\r\n",
+            b"OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/TCP nm;branch=foo\r\nFrom: <sip:nm@nm>;tag=root\r\nTo: <sip:nm2@nm2>\r\nCall-ID: 50000\r\nCSeq: 42 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\nContact: <sip:nm@nm>\r\nAccept: application/sdp\r\n\r\n",
+            b"\x16\x03\x00\x00S\x01\x00\x00O\x03\x00?G\xd7\xf7\xba,\xee\xea\xb2`~\xf3\x00\xfd\x82{\xb9\xd5\x96\xc8w\x9b\xe6\xc4\xdb<=\xdbo\xef\x10n\x00\x00(\x00\x16\x00\x13\x00\n\x00f\x00\x05\x00\x04\x00e\x00d\x00c\x00b\x00a\x00`\x00\x15\x00\x12\x00\t\x00\x14\x00\x11\x00\x08\x00\x06\x00\x03\x01\x00",
+            b"root\r\nadmin\r\n",
+        ];
+        for probe in probes {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s.write_all(probe).unwrap();
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let mut all = Vec::new();
+            let _ = s.read_to_end(&mut all);
+        }
+    })
+    .await
+    .unwrap();
+    // And nmap itself, when installed (CI installs it).
+    let nmap = super::have("nmap", &["--version"]);
+    if nmap {
+        let port = addr.port().to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("timeout")
+                .args(["180", "nmap", "-sV", "-Pn", "-n", "-p", &port, "127.0.0.1"])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let events = pot.finish().await;
+    let probes = of(&events, Kind::TelnetProbe);
+    let named = |name: &str| probes.iter().any(|e| e.data["probe"] == name);
+    assert!(named("http") && named("sip") && named("tls"), "{probes:?}");
+    assert!(
+        probes.iter().any(|e| e.data["line"] == "GET / HTTP/1.0"),
+        "{probes:?}"
+    );
+    let logins: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind.category().is_login())
+        .collect();
+    // Only the bot's attempt is a login; no probe line became a credential.
+    for login in &logins {
+        assert_eq!(login.data["username"], "root", "{login:?}");
+        assert_eq!(login.data["password"], "admin", "{login:?}");
+    }
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    assert!(
+        of(&events, Kind::SessionClose)
+            .iter()
+            .any(|e| e.data["probe"] == "sip" && e.data["probe_lines"].as_u64() > Some(2))
+    );
+    if nmap {
+        assert!(probes.len() >= 4, "{probes:?}");
+    }
+}

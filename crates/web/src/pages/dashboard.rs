@@ -55,6 +55,8 @@ struct DashboardPage {
     can_decrypt: bool,
     alarms: Vec<EventRow>,
     range_query: String,
+    /// Parts that could not start (a honeypot's port taken): shown first.
+    failures: Vec<crate::StartFailure>,
 }
 
 fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> Vec<TopRow> {
@@ -160,6 +162,7 @@ pub async fn dashboard(
         commands_sealed,
         can_decrypt: state.identity.is_some(),
         alarms: alarms.events.iter().map(EventRow::from_event).collect(),
+        failures: state.not_running().await,
         range,
         range_query,
     })

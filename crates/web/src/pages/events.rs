@@ -219,6 +219,8 @@ struct EventPage {
     /// The API token that posted it (`data.submitted_by`, set by the server);
     /// `None` for the server's own events.
     submitted_by: Option<String>,
+    /// Files it names that an analyst may download: (label, link).
+    downloads: Vec<(&'static str, String)>,
 }
 
 pub async fn detail(
@@ -237,7 +239,11 @@ pub async fn detail(
     // Captured secrets: decrypted with `[server] identity`, else "(encrypted)".
     state.reveal(&mut event);
     nectar_capture::seal::mark_encrypted(&mut event.data);
-    render(&event_page(Layout::new(&session, "events"), &event))
+    let mut page = event_page(Layout::new(&session, "events"), &event);
+    if session.user.role >= nectar_store::Role::Analyst {
+        page.downloads = crate::evidence::downloads_of(&event);
+    }
+    render(&page)
 }
 
 /// The page of one event, every attacker-controlled value made visible.
@@ -277,6 +283,7 @@ fn event_page(layout: Layout, event: &Event) -> EventPage {
             .data
             .get(field::SUBMITTED_BY)
             .map(|v| visible(v.as_str().unwrap_or_default(), 80)),
+        downloads: Vec::new(),
         row: EventRow {
             // The table cuts the sensor's name; this page shows all of it.
             sensor: visible(&event.sensor, 20_000),

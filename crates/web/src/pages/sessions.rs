@@ -108,6 +108,10 @@ struct SessionPage {
     terminal: Vec<String>,
     /// Why the terminal output is not shown (encrypted, unreadable), if so.
     terminal_note: String,
+    /// Analysts may download the recording, samples and the bundle.
+    can_download: bool,
+    /// Hashes of the samples the session uploaded or fetched.
+    samples: Vec<String>,
 }
 
 /// Most bytes of a recording the page reads.
@@ -231,6 +235,7 @@ pub async fn detail(
     // Typed commands and URLs sealed with `encrypt_to`: shown with the server's
     // identity, "(encrypted)" without it.
     let truncated = page.next.is_some();
+    let samples = crate::evidence::session_samples(&page.events);
     let mut events = page.events;
     for event in &mut events {
         state.reveal(event);
@@ -258,5 +263,7 @@ pub async fn detail(
         recordings,
         terminal,
         terminal_note,
+        can_download: session.user.role >= nectar_store::Role::Analyst,
+        samples,
     })
 }
