@@ -238,7 +238,13 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
                 url: crate::tls::public_url(addr),
                 pin: tls.pin.clone(),
             });
-            Some((listener, addr, tls))
+            // Before the HTTP line, which scripts wait for: both are known then.
+            println!(
+                "HTTPS listening on https://{addr}/ (certificate SHA-256 {})",
+                tls.pin
+            );
+            info!(%addr, pin = %tls.pin, "HTTPS UI and API listening.");
+            Some((listener, tls))
         }
         None => None,
     };
@@ -266,13 +272,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Header-read timeout, connection caps and bounded buffers (see web_server).
     let mut https = None;
-    if let Some((tls_listener, tls_addr, tls)) = tls {
-        println!(
-            "HTTPS listening on https://{tls_addr}/ (certificate SHA-256 {})",
-            tls.pin
-        );
-        let _ = std::io::stdout().flush();
-        info!(addr = %tls_addr, pin = %tls.pin, "HTTPS UI and API listening.");
+    if let Some((tls_listener, tls)) = tls {
         https = Some(tokio::spawn(crate::web_server::serve(
             tls_listener,
             app.clone(),

@@ -96,11 +96,8 @@ async fn post_events(
     // A batch waits its turn for a moment (the semaphore is first come, first
     // served), so a fleet of sensors posting together is queued rather than
     // sent away; past the wait it gets 503 with Retry-After.
-    let slot = tokio::time::timeout(
-        INGEST_SLOT_WAIT,
-        state.ingest_slots.clone().acquire_owned(),
-    )
-    .await;
+    let slot =
+        tokio::time::timeout(INGEST_SLOT_WAIT, state.ingest_slots.clone().acquire_owned()).await;
     let Ok(Ok(_slot)) = slot else {
         let refused = state.ingest_busy.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(
