@@ -166,7 +166,12 @@ impl RollupRange {
     pub fn new(since: Option<Timestamp>, until: Option<Timestamp>) -> RollupRange {
         let from_us = since.map_or(i64::MIN, Timestamp::as_micros);
         let to_us = until.map_or(i64::MAX, Timestamp::as_micros);
-        let span = to_us.saturating_sub(from_us);
+        // An open end is now: "the last hour" spans an hour, not to the end of
+        // time (which made it one hourly bar, #25).
+        let span = until
+            .unwrap_or_else(Timestamp::now)
+            .as_micros()
+            .saturating_sub(from_us);
         let (resolution, width) = if since.is_some() && span <= 2 * 86_400_000_000 {
             MINUTE
         } else {
