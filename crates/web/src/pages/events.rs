@@ -18,7 +18,9 @@ use super::{Layout, error_page, render, storage_error};
 use crate::api::ListParams;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::export::{EXPORT_ROWS, Export, Format};
-use crate::{AppState, visible};
+use crate::AppState;
+// Pages of attacker text show it as typed (#25 item 8).
+use crate::text::pictured as visible;
 
 /// One row of an events table, with every attacker-controlled value made visible and
 /// cut (askama escapes it for HTML on top).
@@ -492,8 +494,8 @@ mod tests {
                 // The template's own layout has newlines and tabs: those are
                 // checked through their escaped form.
                 match c {
-                    '\n' => assert!(html.contains("x\\nx"), "\\n"),
-                    '\t' => assert!(html.contains("x\\tx"), "\\t"),
+                    '\n' => assert!(html.contains("x␊x"), "\\n"),
+                    '\t' => assert!(html.contains("x␉x"), "\\t"),
                     c => assert!(!html.contains(c), "U+{:04X} reached the page", c as u32),
                 }
             }

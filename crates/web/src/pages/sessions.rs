@@ -16,7 +16,9 @@ use super::timerange::short;
 use super::{Layout, error_page, render, storage_error};
 use crate::auth::{CurrentUser, percent_encode};
 use crate::text::{Shown, shown};
-use crate::{AppState, visible};
+use crate::AppState;
+// Pages of attacker text show it as typed (#25 item 8).
+use crate::text::pictured as visible;
 
 pub struct SessionRow {
     pub link: String,
@@ -283,7 +285,9 @@ fn terminal_text(state: &AppState, relative: &str) -> Result<Vec<String>, String
     Ok(nectar_capture::terminal::plain(&output)
         .split('\n')
         .take(MAX_TERMINAL_LINES)
-        .map(|line| visible(line, 4_000))
+        // Tabs stay tabs in the terminal block (a typed `␉` is written
+        // `⟨U+2409⟩`, so only real tabs are pictured as `␉`).
+        .map(|line| visible(line, 4_000).replace('\u{2409}', "\t"))
         .collect())
 }
 
