@@ -112,7 +112,7 @@ pub enum SessionsCommand {
     /// Sessions of a time range: those where the attacker ran commands or moved
     /// files first, then logins, then the rest (or --order newest). HTTP
     /// requests are left out unless --protocol http.
-    List(SessionListArgs),
+    List(Box<SessionListArgs>),
     /// One session: who, when, and its events oldest first (the transcript).
     Show {
         /// The session id (SESSION column of `sessions list`).

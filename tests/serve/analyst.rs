@@ -242,18 +242,24 @@ fn the_interactive_session_surfaces_and_search_finds_what_attackers_sent() {
     assert!(bad.text().unwrap().contains("src_ip"));
 
     // Search finds what attackers sent, not only summaries.
-    let search = |q: &str| all_events(&server.url, &analyst, &format!("q={}", crate::util::encode(q)));
+    let search = |q: &str| {
+        all_events(
+            &server.url,
+            &analyst,
+            &format!("q={}", crate::util::encode(q)),
+        )
+    };
     let uploads = search(&sha256);
     assert_eq!(uploads.len(), 1, "{uploads:?}");
     assert_eq!(uploads[0]["kind"], "ssh.upload");
     let keys = search("mdrfckr");
-    assert!(
-        keys.iter().any(|e| e["kind"] == "ssh.command"),
-        "{keys:?}"
-    );
+    assert!(keys.iter().any(|e| e["kind"] == "ssh.command"), "{keys:?}");
     let url_path = search("/bins/dropper.sh");
     assert!(!url_path.is_empty(), "the URL path");
-    assert!(search("\"dropper sh bins\"").is_empty(), "a phrase keeps its order");
+    assert!(
+        search("\"dropper sh bins\"").is_empty(),
+        "a phrase keeps its order"
+    );
     let agents = search("NectarProbe");
     assert_eq!(agents.len(), 1, "{agents:?}");
     assert_eq!(agents[0]["kind"], "http.request");

@@ -183,9 +183,7 @@ fn browser_logs_in_visits_every_page_and_filters() {
     browser
         .find("select[name=kind] option[value='ssh.login.failed']")
         .click();
-    browser
-        .find("input[name=severity][value='low']")
-        .click();
+    browser.find("input[name=severity][value='low']").click();
     browser.find("input[name=src_ip]").type_text("198.51.100.2");
     // A prefix search (pass1, pass11, pass16); a bare word is a whole word.
     browser.find("input[name=q]").type_text("pass1*");

@@ -245,10 +245,16 @@ mod tests {
 
     #[test]
     fn pictured_text_keeps_backslashes_and_pictures_controls() {
-        assert_eq!(pictured("awk \"{print \\$4}\"", 100), "awk \"{print \\$4}\"");
+        assert_eq!(
+            pictured("awk \"{print \\$4}\"", 100),
+            "awk \"{print \\$4}\""
+        );
         assert_eq!(pictured("a\x1b[31m\tb\n\x7f", 100), "a␛[31m␉b␊␡");
         assert_eq!(pictured("\u{202e}gnp.exe", 100), "⟨U+202E⟩gnp.exe");
-        assert_eq!(pictured("typed ␛ and ⟨U+1B⟩", 100), "typed ⟨U+241B⟩ and ⟨U+27E8⟩U+1B⟩");
+        assert_eq!(
+            pictured("typed ␛ and ⟨U+1B⟩", 100),
+            "typed ⟨U+241B⟩ and ⟨U+27E8⟩U+1B⟩"
+        );
         assert_eq!(pictured("abcdef", 3), "abc…");
         for c in invisible_by_category().chain(NAMED.iter().copied()) {
             let shown = pictured(&format!("a{c}b"), 10);

@@ -50,9 +50,9 @@ pub use notify::{
     NotifyCommit, PendingCount,
 };
 pub use query::{
-    BucketCount, CredentialPair, Cursor, DataField, EventFilter, KindCount, KindFilter, Network, Page, PivotField,
-    SessionCursor, SessionFilter, SessionOrder, SessionPage, SessionSummary, TopField, ValueCount,
-    search_query,
+    BucketCount, CredentialPair, Cursor, DataField, EventFilter, KindCount, KindFilter, Network,
+    Page, PivotField, SessionCursor, SessionFilter, SessionOrder, SessionPage, SessionSummary,
+    TopField, ValueCount, search_query,
 };
 pub use ranked::KEEP_VALUES_PER_BUCKET;
 pub use rollup::RollupRange;

@@ -239,7 +239,12 @@ impl FromStr for Network {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let bad = || format!("{:?} is not an IPv4 or IPv6 address or network (CIDR, e.g. 203.0.113.0/24)", truncate(s));
+        let bad = || {
+            format!(
+                "{:?} is not an IPv4 or IPv6 address or network (CIDR, e.g. 203.0.113.0/24)",
+                truncate(s)
+            )
+        };
         let (addr, prefix) = match s.split_once('/') {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (s, None),
@@ -827,7 +832,8 @@ impl FromStr for SessionCursor {
             )
         };
         let mut parts = s.splitn(3, '.');
-        let (Some(interest), Some(first), Some(session)) = (parts.next(), parts.next(), parts.next())
+        let (Some(interest), Some(first), Some(session)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -885,7 +891,9 @@ impl Store {
     /// One session's summary.
     pub async fn get_session(&self, session: &str) -> Result<Option<SessionSummary>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(SESSION_SELECT);
-        query.push(" WHERE session = ").push_bind(session.to_owned());
+        query
+            .push(" WHERE session = ")
+            .push_bind(session.to_owned());
         let row = query.build().fetch_optional(&self.readers).await?;
         row.map(|row| session_from_row(&row)).transpose()
     }
@@ -1024,11 +1032,11 @@ fn push_session_filter(clauses: &mut Clauses<'_, '_>, filter: &SessionFilter) {
             Some(search) => {
                 clauses
                     .next()
-                    .push(format!(
+                    .push(
                         "session IN (SELECT json_extract(e.data, '$.session') FROM event_text \
                          CROSS JOIN events e ON e.seq = event_text.rowid \
-                         WHERE event_text MATCH "
-                    ))
+                         WHERE event_text MATCH ",
+                    )
                     .push_bind(search)
                     .push(format!(" AND e.kind IN ({commands}))"));
             }
@@ -1190,10 +1198,7 @@ fn push_search(query: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter, searc
         text: filter.text.clone().filter(|t| search_query(t).is_none()),
         ..filter.clone()
     };
-    let mut clauses = Clauses {
-        query,
-        any: true,
-    };
+    let mut clauses = Clauses { query, any: true };
     push_filter(&mut clauses, &rest);
 }
 

@@ -369,7 +369,10 @@ impl Writer {
             rollup.flush(&mut tx).await?;
         }
         sessions.flush(&mut tx).await?;
-        let new_events: i64 = outcomes.iter().map(|o: &IngestOutcome| o.stored as i64).sum();
+        let new_events: i64 = outcomes
+            .iter()
+            .map(|o: &IngestOutcome| o.stored as i64)
+            .sum();
         if new_events > 0 {
             // The new events' text into the full-text index, in the same
             // transaction: a committed event is searchable.

@@ -188,11 +188,10 @@ async fn sessions_are_paged_filtered_and_interesting_first() {
             .with("password", "hunter2")
             .from_addr("2001:db8:1:2::9".parse().unwrap(), None),
     );
-    events.push(
-        event(1, Kind::SshCommand)
-            .with("session", "shell")
-            .with("input", "echo ssh-rsa AAAAB3 mdrfckr >> .ssh/authorized_keys"),
-    );
+    events.push(event(1, Kind::SshCommand).with("session", "shell").with(
+        "input",
+        "echo ssh-rsa AAAAB3 mdrfckr >> .ssh/authorized_keys",
+    ));
     events.push(
         event(2, Kind::SshUpload)
             .with("session", "shell")
@@ -307,7 +306,11 @@ async fn sessions_are_paged_filtered_and_interesting_first() {
     assert_eq!(search("mdrfckr").await, 1);
     assert_eq!(search("MDRF*").await, 1);
     assert_eq!(search("\"ssh-rsa AAAAB3\"").await, 1);
-    assert_eq!(search("\"AAAAB3 ssh-rsa\"").await, 0, "a phrase keeps its order");
+    assert_eq!(
+        search("\"AAAAB3 ssh-rsa\"").await,
+        0,
+        "a phrase keeps its order"
+    );
     assert_eq!(search("/cgi-bin/status7").await, 1);
     assert_eq!(search("zgrab").await, 300);
     assert_eq!(search("hunter2").await, 1);
@@ -339,7 +342,11 @@ async fn sessions_are_paged_filtered_and_interesting_first() {
         src_net: Some("192.0.2.0/24".parse().unwrap()),
         ..EventFilter::default()
     };
-    assert_eq!(store.count_events(&v4).await.unwrap(), 902, "all but the IPv6 one");
+    assert_eq!(
+        store.count_events(&v4).await.unwrap(),
+        902,
+        "all but the IPv6 one"
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nectar_event::{Event, Severity, Timestamp};
 use nectar_store::{
-    Cursor, EventFilter, KindFilter, Network, PivotField, Role, SessionCursor, SessionFilter, SessionOrder,
+    Cursor, EventFilter, KindFilter, Network, PivotField, Role, SessionCursor, SessionFilter,
+    SessionOrder,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -545,11 +546,10 @@ async fn session_detail(
         session: Some(id.clone()),
         ..EventFilter::default()
     };
-    let summary = state
-        .store
-        .get_session(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no session {:?}", crate::visible(&id, 64))))?;
+    let summary =
+        state.store.get_session(&id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no session {:?}", crate::visible(&id, 64)))
+        })?;
     let page = state
         .store
         .list_events(&filter, None, SESSION_EVENTS)

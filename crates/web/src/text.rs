@@ -65,7 +65,10 @@ mod tests {
     /// #25 item 8: a command is shown as typed.
     #[test]
     fn shown_commands_are_as_typed() {
-        assert_eq!(shown("awk \"{print \\$4}\"", 80).short, "awk \"{print \\$4}\"");
+        assert_eq!(
+            shown("awk \"{print \\$4}\"", 80).short,
+            "awk \"{print \\$4}\""
+        );
         assert_eq!(shown("model name\t: x", 80).short, "model name␉: x");
     }
 }

@@ -102,12 +102,14 @@ fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> 
     values
         .into_iter()
         .map(|v| TopRow {
-            link: param.filter(|_| v.value.len() < RANKED_VALUE_BYTES).map(|p| {
-                format!(
-                    "{p}={}&{range_query}",
-                    crate::auth::percent_encode(&v.value)
-                )
-            }),
+            link: param
+                .filter(|_| v.value.len() < RANKED_VALUE_BYTES)
+                .map(|p| {
+                    format!(
+                        "{p}={}&{range_query}",
+                        crate::auth::percent_encode(&v.value)
+                    )
+                }),
             value: crate::text::shown(&v.value, 80),
             count: v.count,
         })
@@ -146,11 +148,11 @@ pub async fn dashboard(
         store.list_events(&alarms, None, 10),
         store.credential_pairs(range.since, range.until, 15),
     );
-    let (buckets, kinds, severities, sources, usernames, passwords, commands, alarms, pairs) = match result
-    {
-        Ok(parts) => parts,
-        Err(err) => return storage_error(err),
-    };
+    let (buckets, kinds, severities, sources, usernames, passwords, commands, alarms, pairs) =
+        match result {
+            Ok(parts) => parts,
+            Err(err) => return storage_error(err),
+        };
     let sealed = tokio::try_join!(
         store.rollup_sealed(rolled, DataField::Password),
         store.rollup_sealed(rolled, DataField::Input),

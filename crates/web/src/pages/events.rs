@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use super::timerange::parse_time;
 use super::{Layout, error_page, render, storage_error};
+use crate::AppState;
 use crate::api::ListParams;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::export::{EXPORT_ROWS, Export, Format};
-use crate::AppState;
 // Pages of attacker text show it as typed (#25 item 8).
 use crate::text::pictured as visible;
 

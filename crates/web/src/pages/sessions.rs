@@ -14,9 +14,9 @@ use crate::api::SessionParams;
 
 use super::timerange::short;
 use super::{Layout, error_page, render, storage_error};
+use crate::AppState;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::text::{Shown, shown};
-use crate::AppState;
 // Pages of attacker text show it as typed (#25 item 8).
 use crate::text::pictured as visible;
 
@@ -181,7 +181,11 @@ pub async fn list(
                     format!("{query}&{cursor}")
                 }
             });
-            page.rows = listed.sessions.iter().map(SessionRow::from_summary).collect();
+            page.rows = listed
+                .sessions
+                .iter()
+                .map(SessionRow::from_summary)
+                .collect();
             render(&page)
         }
         (Err(err), _) | (_, Err(err)) => storage_error(err),
