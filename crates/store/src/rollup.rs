@@ -340,3 +340,25 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An open-ended "last hour" is counted per minute (it was one hourly bar,
+    /// #25 item 4); a month per hour.
+    #[test]
+    fn the_bucket_follows_the_range_also_when_it_ends_now() {
+        let now = Timestamp::now().as_micros();
+        let ago = |us: i64| Timestamp::from_micros(now - us);
+        assert_eq!(
+            RollupRange::new(ago(3_600_000_000), None).width_us(),
+            60_000_000
+        );
+        assert_eq!(
+            RollupRange::new(ago(30 * 86_400_000_000), None).width_us(),
+            3_600_000_000
+        );
+        assert_eq!(RollupRange::new(None, None).width_us(), 3_600_000_000);
+    }
+}
