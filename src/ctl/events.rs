@@ -38,7 +38,7 @@ pub struct Filters {
     /// This severity and above.
     #[arg(long)]
     min_severity: Option<String>,
-    /// Source address (IPv4 or IPv6).
+    /// Source address or network (IPv4 or IPv6, CIDR: 203.0.113.0/24).
     #[arg(long)]
     src_ip: Option<String>,
     /// Sensor name.
@@ -47,7 +47,8 @@ pub struct Filters {
     /// Honeypot session id.
     #[arg(long)]
     session: Option<String>,
-    /// Text the summary contains.
+    /// Search the events' text (summary, commands, URLs, hashes, headers...):
+    /// words, "phrases", prefix*.
     #[arg(short = 'q', long = "query", value_name = "TEXT")]
     q: Option<String>,
 }
@@ -164,7 +165,14 @@ fn list(api: &Api, out: Out, args: &ListArgs) -> anyhow::Result<()> {
         table.flush();
         match next {
             Some(next) if remaining > 0 => cursor = Some(next),
-            _ => break,
+            Some(_) => {
+                // No silent caps: say that the list was cut.
+                eprintln!(
+                    "more events match: raise --limit, page with --all, or narrow the filter"
+                );
+                break;
+            }
+            None => break,
         }
     }
     if !out.json && !table.printed_any {

@@ -109,18 +109,10 @@ fn pairs(map: &Value) -> String {
 
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
-    /// Sessions of a time range, newest first (at most 200).
-    List {
-        /// 1h, 24h, 7d, 30d or all (ignored with --since/--until).
-        #[arg(long, default_value = "24h")]
-        range: String,
-        /// From this time (RFC 3339).
-        #[arg(long)]
-        since: Option<String>,
-        /// Until this time (RFC 3339).
-        #[arg(long)]
-        until: Option<String>,
-    },
+    /// Sessions of a time range: those where the attacker ran commands or moved
+    /// files first, then logins, then the rest (or --order newest). HTTP
+    /// requests are left out unless --protocol http.
+    List(Box<SessionListArgs>),
     /// One session: who, when, and its events oldest first (the transcript).
     Show {
         /// The session id (SESSION column of `sessions list`).
@@ -128,44 +120,131 @@ pub enum SessionsCommand {
     },
 }
 
+/// The filters of `GET /api/v1/sessions`.
+#[derive(Debug, clap::Args)]
+pub struct SessionListArgs {
+    /// 1h, 24h, 7d, 30d or all (ignored with --since/--until).
+    #[arg(long, default_value = "24h")]
+    range: String,
+    /// Sessions started from this time (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// Sessions started before this time (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Client address or network (203.0.113.0/24, 2001:db8::/48).
+    #[arg(long)]
+    src_ip: Option<String>,
+    /// Sensor name.
+    #[arg(long)]
+    sensor: Option<String>,
+    /// ssh, telnet, http or https.
+    #[arg(long)]
+    protocol: Option<String>,
+    /// yes: only sessions with an accepted login; no: only without.
+    #[arg(long)]
+    logged_in: Option<String>,
+    /// Only sessions with commands.
+    #[arg(long)]
+    has_commands: bool,
+    /// Only sessions with downloads.
+    #[arg(long)]
+    has_downloads: bool,
+    /// Only sessions with uploads.
+    #[arg(long)]
+    has_uploads: bool,
+    /// Only sessions with at least this many commands.
+    #[arg(long)]
+    min_commands: Option<u32>,
+    /// Search in the sessions' commands (words, "phrases", prefix*).
+    #[arg(short = 'q', long = "query", value_name = "TEXT")]
+    q: Option<String>,
+    /// interest (default) or newest.
+    #[arg(long)]
+    order: Option<String>,
+    /// How many sessions to print (pages of up to 1,000 are fetched as needed).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    limit: u64,
+    /// Every matching session, however many (pages through them all).
+    #[arg(long, conflicts_with = "limit")]
+    all: bool,
+}
+
 pub fn sessions(api: &Api, out: Out, command: SessionsCommand) -> anyhow::Result<()> {
     match command {
-        SessionsCommand::List {
-            range,
-            since,
-            until,
-        } => {
-            let answer = api.get(
-                &["sessions"],
-                &[
-                    ("range", range),
-                    ("since", since.unwrap_or_default()),
-                    ("until", until.unwrap_or_default()),
-                ],
-            )?;
-            if out.json {
-                print_json(&answer);
-                return Ok(());
+        SessionsCommand::List(args) => {
+            let flag = |on: bool| on.then(|| "1".to_owned());
+            let mut query: Vec<(&str, String)> = [
+                ("range", Some(args.range.clone())),
+                ("since", args.since.clone()),
+                ("until", args.until.clone()),
+                ("src_ip", args.src_ip.clone()),
+                ("sensor", args.sensor.clone()),
+                ("protocol", args.protocol.clone()),
+                ("logged_in", args.logged_in.clone()),
+                ("has_commands", flag(args.has_commands)),
+                ("has_downloads", flag(args.has_downloads)),
+                ("has_uploads", flag(args.has_uploads)),
+                ("min_commands", args.min_commands.map(|n| n.to_string())),
+                ("q", args.q.clone()),
+                ("order", args.order.clone()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            let fixed = query.len();
+            let mut remaining = if args.all { u64::MAX } else { args.limit };
+            let mut printed = false;
+            loop {
+                query.push(("limit", remaining.min(1000).to_string()));
+                let answer = api.get(&["sessions"], &query)?;
+                query.truncate(fixed);
+                let list = answer["sessions"].as_array().cloned().unwrap_or_default();
+                remaining = remaining.saturating_sub(list.len() as u64);
+                if out.json {
+                    for s in &list {
+                        print_json(s);
+                    }
+                } else {
+                    let mut table = Table::new(&[
+                        "STARTED", "PROTO", "SOURCE", "SENSOR", "LOGIN", "FAILED", "COMMANDS",
+                        "UP/DOWN", "EVENTS", "SESSION",
+                    ]);
+                    for s in &list {
+                        table.row(vec![
+                            cell(&s["first"], 40),
+                            cell(&s["protocol"], 8),
+                            cell(&s["src_ip"], 45),
+                            cell(&s["sensor"], 24),
+                            login(s),
+                            cell(&s["failed_logins"], 10),
+                            cell(&s["commands"], 10),
+                            format!("{}/{}", cell(&s["uploads"], 10), cell(&s["downloads"], 10)),
+                            cell(&s["events"], 10),
+                            cell(&s["session"], 64),
+                        ]);
+                    }
+                    if !table.is_empty() {
+                        table.print();
+                    }
+                }
+                printed |= !list.is_empty();
+                match answer["next_cursor"].as_str() {
+                    Some(next) if remaining > 0 => {
+                        query.retain(|(k, _)| *k != "cursor");
+                        query.push(("cursor", next.to_owned()));
+                    }
+                    Some(_) => {
+                        eprintln!(
+                            "more sessions match: raise --limit, page with --all, or narrow the filter"
+                        );
+                        break;
+                    }
+                    None => break,
+                }
             }
-            let mut table = Table::new(&[
-                "STARTED", "SOURCE", "SENSOR", "LOGIN", "FAILED", "COMMANDS", "EVENTS", "SESSION",
-            ]);
-            for s in answer["sessions"].as_array().into_iter().flatten() {
-                table.row(vec![
-                    cell(&s["first"], 40),
-                    cell(&s["src_ip"], 45),
-                    cell(&s["sensor"], 24),
-                    login(s),
-                    cell(&s["failed_logins"], 10),
-                    cell(&s["commands"], 10),
-                    cell(&s["events"], 10),
-                    cell(&s["session"], 64),
-                ]);
-            }
-            if table.is_empty() {
-                eprintln!("no honeypot sessions in this range");
-            } else {
-                table.print();
+            if !printed && !out.json {
+                eprintln!("no honeypot sessions match");
             }
             Ok(())
         }

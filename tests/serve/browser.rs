@@ -183,11 +183,10 @@ fn browser_logs_in_visits_every_page_and_filters() {
     browser
         .find("select[name=kind] option[value='ssh.login.failed']")
         .click();
-    browser
-        .find("select[name=severity] option[value='low']")
-        .click();
+    browser.find("input[name=severity][value='low']").click();
     browser.find("input[name=src_ip]").type_text("198.51.100.2");
-    browser.find("input[name=q]").type_text("pass1");
+    // A prefix search (pass1, pass11, pass16); a bare word is a whole word.
+    browser.find("input[name=q]").type_text("pass1*");
     browser.find("form.filters button[type=submit]").click();
     let filtered = wait_for_url(&browser, |u| u.contains("src_ip="));
     for part in [
@@ -256,16 +255,16 @@ fn shown(payload: &str) -> String {
     nectar_text_visible(payload)
 }
 
-/// Same rule as `nectar_web::visible` (control characters as `\xNN`), written out
-/// here so the test does not trust the code it checks.
+/// Same rule as the pages' `pictured` (#25 item 8: ASCII controls as their
+/// Unicode control pictures, other controls as `⟨U+NNNN⟩`), written out here so
+/// the test does not trust the code it checks.
 fn nectar_text_visible(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_control() {
-                format!("\\x{:02x}", c as u32)
-            } else {
-                c.to_string()
-            }
+        .map(|c| match c as u32 {
+            code @ 0..=0x1f => char::from_u32(0x2400 + code).unwrap().to_string(),
+            0x7f => "\u{2421}".to_owned(),
+            code if c.is_control() => format!("\u{27e8}U+{code:04X}\u{27e9}"),
+            _ => c.to_string(),
         })
         .collect()
 }
@@ -525,7 +524,7 @@ fn browser_runs_no_attacker_script_and_shows_payloads_as_text() {
         "<img src=x onerror=document.title='pwned6'>",
         "\"><svg onload=document.title='pwned7'>",
         "<script>document.title=\"pwned8\"</script>",
-        "\\x1b[31m",
+        "\u{241b}[31m",
         "<svg/onload=document.title='pwned9'>",
         "<iframe src=javascript:document.title='pwned10'>",
         "<script>document.title='pwned11'</script>-sensor-x",

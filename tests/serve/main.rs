@@ -3,6 +3,7 @@
 
 mod alerts;
 mod alerts_attacks;
+mod analyst;
 mod api;
 mod api_roles;
 mod browser;

@@ -275,3 +275,17 @@ pub fn web_login_with(
         .to_owned();
     (format!("nectar_session={session}"), location)
 }
+
+/// `s` percent-encoded for a URL query value (every byte but letters, digits
+/// and `-._~`).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -186,7 +186,7 @@ fn login_then_latest_events_escaped_under_csp() {
         "{html}"
     );
     assert!(
-        html.contains("\\x1b[31mred"),
+        html.contains("\u{241b}[31mred"),
         "terminal escapes are not shown visibly"
     );
     assert!(!html.contains('\u{1b}'));
@@ -196,7 +196,7 @@ fn login_then_latest_events_escaped_under_csp() {
     let id = &html[id_start..id_start + 36];
     let (status, detail) = get(&format!("/events/{id}"));
     assert_eq!(status, 200);
-    assert!(!detail.contains("<script") && detail.contains("\\x1b[31mred"));
+    assert!(!detail.contains("<script") && detail.contains("\u{241b}[31mred"));
     // The logged-in browser can read the API (the event page links its JSON), not write.
     let json = client
         .get(format!("{url}/api/v1/events/{id}"))

@@ -23,7 +23,13 @@
 //! - [`clip`], for summaries stored with an event (shown later through
 //!   [`visible`]): the same without doubling backslashes;
 //! - [`escape_bytes`], for raw bytes that may not be UTF-8: bytes that are not
-//!   UTF-8 and ASCII controls as `\xNN`, other escaped characters as `\u{NN}`.
+//!   UTF-8 and ASCII controls as `\xNN`, other escaped characters as `\u{NN}`;
+//! - [`pictured`], for web pages (#25 item 8: what the page shows is what the
+//!   attacker typed, and copying it gives the same text): backslashes stay as
+//!   they are; an ASCII control is its Unicode control picture (ESC `␛`, tab
+//!   `␉`, line feed `␊`, NUL `␀`, DEL `␡`); every other escaped character is
+//!   `⟨U+NNNN⟩`. A typed control picture or `⟨` is itself written `⟨U+NNNN⟩`,
+//!   so a picture or a bracket on a page always means an escape.
 
 use std::fmt::Write as _;
 
@@ -71,6 +77,13 @@ pub fn visible(text: &str, max_chars: usize) -> String {
     escaped(text, max_chars, Style::Visible)
 }
 
+/// `text` for a web page: at most `max_chars` characters (then `…`), ASCII
+/// controls as control pictures (`␛`, `␉`), other dangerous characters as
+/// `⟨U+NNNN⟩`, backslashes as typed (see the module documentation).
+pub fn pictured(text: &str, max_chars: usize) -> String {
+    escaped(text, max_chars, Style::Pictures)
+}
+
 /// `text` for an event's one-line summary: at most `max_chars` characters (then
 /// `…`), dangerous characters escaped (backslashes kept as they are: the summary
 /// goes through [`visible`] again when shown).
@@ -111,6 +124,7 @@ enum Style {
     Visible,
     Summary,
     Bytes,
+    Pictures,
 }
 
 fn escaped(text: &str, max_chars: usize, style: Style) -> String {
@@ -129,6 +143,11 @@ fn push_escaped(out: &mut String, text: &str, max_chars: usize, style: Style) {
             return;
         }
         count += 1;
+        if style == Style::Pictures {
+            push_pictured(out, c, previous, chars.peek().copied());
+            previous = c;
+            continue;
+        }
         match c {
             '\\' if style != Style::Summary => out.push_str("\\\\"),
             '\n' if style != Style::Bytes => out.push_str("\\n"),
@@ -146,6 +165,23 @@ fn push_escaped(out: &mut String, text: &str, max_chars: usize, style: Style) {
             c => out.push(c),
         }
         previous = c;
+    }
+}
+
+/// One character of [`pictured`] text.
+fn push_pictured(out: &mut String, c: char, previous: char, next: Option<char>) {
+    match c {
+        '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}')),
+        '\u{7f}' => out.push('\u{2421}'),
+        '\u{200d}' if joins_emoji(previous, next) => out.push(c),
+        // A typed control picture or bracket would pass for an escape.
+        '\u{2400}'..='\u{243f}' | '\u{27e8}' => {
+            let _ = write!(out, "\u{27e8}U+{:04X}\u{27e9}", c as u32);
+        }
+        c if must_escape(c) => {
+            let _ = write!(out, "\u{27e8}U+{:04X}\u{27e9}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 
@@ -206,6 +242,25 @@ mod tests {
         '\u{9f}',
         '\u{3164}',
     ];
+
+    #[test]
+    fn pictured_text_keeps_backslashes_and_pictures_controls() {
+        assert_eq!(
+            pictured("awk \"{print \\$4}\"", 100),
+            "awk \"{print \\$4}\""
+        );
+        assert_eq!(pictured("a\x1b[31m\tb\n\x7f", 100), "a␛[31m␉b␊␡");
+        assert_eq!(pictured("\u{202e}gnp.exe", 100), "⟨U+202E⟩gnp.exe");
+        assert_eq!(
+            pictured("typed ␛ and ⟨U+1B⟩", 100),
+            "typed ⟨U+241B⟩ and ⟨U+27E8⟩U+1B⟩"
+        );
+        assert_eq!(pictured("abcdef", 3), "abc…");
+        for c in invisible_by_category().chain(NAMED.iter().copied()) {
+            let shown = pictured(&format!("a{c}b"), 10);
+            assert!(!shown.contains(c), "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn every_control_format_and_separator_character_is_escaped_in_each_style() {

@@ -51,8 +51,9 @@ pub use notify::{
     NotifyCommit, PendingCount,
 };
 pub use query::{
-    BucketCount, Cursor, DataField, EventFilter, KindCount, KindFilter, Page, SessionSummary,
-    TopField, ValueCount,
+    BucketCount, CredentialPair, Cursor, DataField, EventFilter, KindCount, KindFilter, Network,
+    Page, PivotField, SessionCursor, SessionFilter, SessionOrder, SessionPage, SessionSummary,
+    TopField, ValueCount, search_query,
 };
 pub use ranked::KEEP_VALUES_PER_BUCKET;
 pub use rollup::RollupRange;

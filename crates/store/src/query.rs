@@ -60,24 +60,228 @@ pub struct EventFilter {
     pub min_severity: Option<Severity>,
     /// Only events from this source address.
     pub src_ip: Option<IpAddr>,
+    /// Only events from this network (a CIDR block, IPv4 or IPv6).
+    pub src_net: Option<Network>,
     /// Only events from this sensor.
     pub sensor: Option<String>,
-    /// Only events whose summary contains this text (case-insensitive for ASCII).
+    /// Only events whose text (summary and every text value of `data`) matches
+    /// this search (see [`search_query`]: words, `"phrases"`, `prefix*`). Text
+    /// without a letter or digit is looked for in the summary instead.
     pub text: Option<String>,
     /// Only events of this honeypot session (`data.session`).
     pub session: Option<String>,
+    /// Only events whose `data` field has exactly this value (every pair
+    /// must hold): the pivots from a user name, a password, a command, ...
+    pub fields: Vec<(PivotField, String)>,
+}
+
+/// A `data` field an event list can be narrowed to one value of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PivotField {
+    /// `data.username`.
+    Username,
+    /// `data.password`.
+    Password,
+    /// `data.input` (a command).
+    Command,
+    /// `data.url`.
+    Url,
+    /// `data.sha256`.
+    Sha256,
+    /// `data.hassh`.
+    Hassh,
+    /// `data.user_agent`.
+    UserAgent,
+    /// `data.path` (HTTP).
+    Path,
+    /// `data.client_version` (SSH).
+    ClientVersion,
+}
+
+impl PivotField {
+    /// Every pivot field, with its URL parameter name.
+    pub const ALL: [(PivotField, &'static str); 9] = [
+        (PivotField::Username, "username"),
+        (PivotField::Password, "password"),
+        (PivotField::Command, "command"),
+        (PivotField::Url, "url"),
+        (PivotField::Sha256, "sha256"),
+        (PivotField::Hassh, "hassh"),
+        (PivotField::UserAgent, "user_agent"),
+        (PivotField::Path, "path"),
+        (PivotField::ClientVersion, "client_version"),
+    ];
+
+    /// The field's key in `data`.
+    pub fn key(self) -> &'static str {
+        match self {
+            PivotField::Username => field::USERNAME,
+            PivotField::Password => field::PASSWORD,
+            PivotField::Command => field::INPUT,
+            PivotField::Url => field::URL,
+            PivotField::Sha256 => field::SHA256,
+            PivotField::Hassh => field::HASSH,
+            PivotField::UserAgent => field::USER_AGENT,
+            PivotField::Path => field::PATH,
+            PivotField::ClientVersion => field::CLIENT_VERSION,
+        }
+    }
+
+    /// The URL parameter naming it.
+    pub fn param(self) -> &'static str {
+        PivotField::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("", |(_, name)| name)
+    }
+}
+
+/// The full-text query that narrows `filter` down: its search, and each pivot
+/// value as a phrase (an event whose field has the value has its words in this
+/// order in its text), so that exact-value pivots use the index too.
+fn search_of(filter: &EventFilter) -> Option<String> {
+    let mut parts: Vec<String> = filter
+        .text
+        .as_deref()
+        .and_then(search_query)
+        .into_iter()
+        .collect();
+    for (_, value) in &filter.fields {
+        let value: String = value.chars().take(MAX_SEARCH_CHARS).collect();
+        if value.chars().any(char::is_alphanumeric) {
+            parts.push(format!("\"{}\"", value.replace('"', "\"\"")));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// An address or a network: `203.0.113.0/24`, `2001:db8:1::/48`, or a bare
+/// address (all of its bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// The network of `addr` with `prefix` bits (cut to the address's length).
+    pub fn new(addr: IpAddr, prefix: u8) -> Network {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        Network {
+            addr,
+            prefix: prefix.min(max),
+        }
+    }
+
+    /// The single address, when the network is one.
+    pub fn single(&self) -> Option<IpAddr> {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        (self.prefix == max).then_some(self.addr)
+    }
+
+    /// The first and last address in stored form (4 or 16 bytes).
+    fn bounds(&self) -> (Vec<u8>, Vec<u8>) {
+        match self.addr {
+            IpAddr::V4(a) => {
+                let n = u32::from(a);
+                let host = if self.prefix == 0 {
+                    u32::MAX
+                } else {
+                    u32::MAX >> self.prefix
+                };
+                (
+                    (n & !host).to_be_bytes().to_vec(),
+                    (n | host).to_be_bytes().to_vec(),
+                )
+            }
+            IpAddr::V6(a) => {
+                let n = u128::from(a);
+                let host = if self.prefix == 0 {
+                    u128::MAX
+                } else {
+                    u128::MAX >> self.prefix
+                };
+                (
+                    (n & !host).to_be_bytes().to_vec(),
+                    (n | host).to_be_bytes().to_vec(),
+                )
+            }
+        }
+    }
+
+    /// `column` (an address stored as bytes) is in the network: a range of the
+    /// column's index, and its length (a 16-byte value may sort between two
+    /// 4-byte bounds).
+    fn push_condition(&self, query: &mut QueryBuilder<'_, Sqlite>, column: &str) {
+        let (lo, hi) = self.bounds();
+        let len = lo.len() as i64;
+        query
+            .push(format!("{column} >= "))
+            .push_bind(lo)
+            .push(format!(" AND {column} <= "))
+            .push_bind(hi)
+            .push(format!(" AND length({column}) = "))
+            .push_bind(len);
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.single() {
+            Some(ip) => write!(f, "{ip}"),
+            None => write!(f, "{}/{}", self.addr, self.prefix),
+        }
+    }
+}
+
+impl FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = || {
+            format!(
+                "{:?} is not an IPv4 or IPv6 address or network (CIDR, e.g. 203.0.113.0/24)",
+                truncate(s)
+            )
+        };
+        let (addr, prefix) = match s.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return Err(format!("{}: the prefix length must be 0 to {max}", bad())),
+            },
+        };
+        Ok(Network::new(addr, prefix))
+    }
 }
 
 /// Where a page of a newest-first list ends: the `(time, id)` of its last event.
+///
+/// A text search lists its matches in the order they were stored (newest
+/// first), and its cursor is the last one's commit sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    time_us: i64,
-    id: Uuid,
+pub enum Cursor {
+    /// After this `(time, id)` in time order.
+    Time {
+        /// The last event's time.
+        time_us: i64,
+        /// The last event's id.
+        id: Uuid,
+    },
+    /// Before this commit sequence number (text searches).
+    Seq(i64),
 }
 
 impl Cursor {
     fn after(event: &Event) -> Cursor {
-        Cursor {
+        Cursor::Time {
             time_us: event.time.as_micros(),
             id: event.id,
         }
@@ -85,9 +289,12 @@ impl Cursor {
 }
 
 impl fmt::Display for Cursor {
-    /// An opaque token: `<micros>_<uuid>`.
+    /// An opaque token: `<micros>_<uuid>`, or `s<seq>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}_{}", self.time_us, self.id.simple())
+        match self {
+            Cursor::Time { time_us, id } => write!(f, "{time_us}_{}", id.simple()),
+            Cursor::Seq(seq) => write!(f, "s{seq}"),
+        }
     }
 }
 
@@ -101,8 +308,11 @@ impl FromStr for Cursor {
                 truncate(s)
             )
         };
+        if let Some(seq) = s.strip_prefix('s') {
+            return Ok(Cursor::Seq(seq.parse().map_err(|_| bad())?));
+        }
         let (time, id) = s.split_once('_').ok_or_else(bad)?;
-        Ok(Cursor {
+        Ok(Cursor::Time {
             time_us: time.parse().map_err(|_| bad())?,
             id: Uuid::try_parse(id).map_err(|_| bad())?,
         })
@@ -241,17 +451,20 @@ impl Store {
         limit: usize,
     ) -> Result<Page, StoreError> {
         let limit = limit.clamp(1, 10_000);
+        if let Some(search) = search_of(filter) {
+            return self.search_events(filter, &search, cursor, limit).await;
+        }
         let mut query = QueryBuilder::<Sqlite>::new(SELECT);
         let mut clauses = Clauses::new(&mut query);
         push_filter(&mut clauses, filter);
-        if let Some(cursor) = cursor {
+        if let Some(Cursor::Time { time_us, id }) = cursor {
             // Row-value comparison works in SQLite >= 3.15 and PostgreSQL alike.
             clauses
                 .next()
                 .push("(time_us, id) < (")
-                .push_bind(cursor.time_us)
+                .push_bind(time_us)
                 .push(", ")
-                .push_bind(cursor.id.as_bytes().to_vec())
+                .push_bind(id.as_bytes().to_vec())
                 .push(")");
         }
         query
@@ -271,6 +484,40 @@ impl Store {
         Ok(Page { events, next })
     }
 
+    /// A page of a text search: the full-text index walked newest stored
+    /// first, each match joined to its event and checked against the other
+    /// conditions, so a page costs about as many lookups as it has rows when
+    /// matches are common, and a rare term is found without reading the events.
+    async fn search_events(
+        &self,
+        filter: &EventFilter,
+        search: &str,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT events.seq AS seq, id, time_us, sensor, kind, severity, src_ip, src_port, \
+             dst_ip, dst_port, summary, data FROM event_text CROSS JOIN events \
+             ON events.seq = event_text.rowid",
+        );
+        push_search(&mut query, filter, search);
+        if let Some(Cursor::Seq(seq)) = cursor {
+            query.push(" AND event_text.rowid < ").push_bind(seq);
+        }
+        query
+            .push(" ORDER BY event_text.rowid DESC LIMIT ")
+            .push_bind(limit as i64 + 1);
+        let rows = query.build().fetch_all(&self.readers).await?;
+        let mut events = Vec::with_capacity(rows.len().min(limit));
+        let mut last_seq = 0;
+        for row in rows.iter().take(limit) {
+            events.push(event_from_row(row)?);
+            last_seq = row.try_get("seq")?;
+        }
+        let next = (rows.len() > limit).then_some(Cursor::Seq(last_seq));
+        Ok(Page { events, next })
+    }
+
     /// How many events match `filter`.
     pub async fn count_events(&self, filter: &EventFilter) -> Result<i64, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM events");
@@ -286,8 +533,14 @@ impl Store {
         filter: &EventFilter,
         cap: usize,
     ) -> Result<(i64, bool), StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM events");
-        push_filter(&mut Clauses::new(&mut query), filter);
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM ");
+        if let Some(search) = search_of(filter) {
+            query.push("event_text CROSS JOIN events ON events.seq = event_text.rowid");
+            push_search(&mut query, filter, &search);
+        } else {
+            query.push("events");
+            push_filter(&mut Clauses::new(&mut query), filter);
+        }
         query.push(" LIMIT ").push_bind(cap as i64).push(")");
         let n: i64 = query.build().fetch_one(&self.readers).await?.try_get(0)?;
         Ok((n, n >= cap as i64))
@@ -408,6 +661,74 @@ impl Store {
     }
 }
 
+/// A user name and password tried together, how often, over which login kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialPair {
+    /// The login event's kind (`ssh.login.failed`, `telnet.login.success`,
+    /// `http.login`): its protocol and outcome.
+    pub kind: Kind,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// How many login events had this pair.
+    pub count: i64,
+}
+
+impl Store {
+    /// The `limit` most tried credential pairs of the time range, per login kind
+    /// (protocol and success or failure). Reads the login events of the range
+    /// through the kind index; sealed passwords are not ranked.
+    pub async fn credential_pairs(
+        &self,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<CredentialPair>, StoreError> {
+        let kinds: Vec<String> = Kind::ALL
+            .iter()
+            .filter(|k| k.category().is_login())
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT kind, json_extract(data, '$.username') AS u, json_extract(data, '$.password') AS p, \
+             COUNT(*) AS n FROM events WHERE kind IN ({})",
+            kinds.join(", ")
+        ));
+        if let Some(since) = since {
+            query.push(" AND time_us >= ").push_bind(since.as_micros());
+        }
+        if let Some(until) = until {
+            query.push(" AND time_us < ").push_bind(until.as_micros());
+        }
+        query
+            .push(" AND json_extract(data, '$.username') IS NOT NULL AND json_extract(data, '$.password') IS NOT NULL")
+            .push(" GROUP BY kind, u, p ORDER BY n DESC, kind, u, p LIMIT ")
+            .push_bind(limit.clamp(1, 1_000) as i64);
+        let rows = query.build().fetch_all(&self.readers).await?;
+        let mut pairs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = row.try_get(0)?;
+            let Ok(kind) = kind.parse::<Kind>() else {
+                continue;
+            };
+            // json_extract gives a number for a numeric JSON value.
+            let text = |i: usize| {
+                row.try_get::<String, _>(i)
+                    .or_else(|_| row.try_get::<i64, _>(i).map(|n| n.to_string()))
+                    .unwrap_or_default()
+            };
+            pairs.push(CredentialPair {
+                kind,
+                username: text(1),
+                password: text(2),
+                count: row.try_get(3)?,
+            });
+        }
+        Ok(pairs)
+    }
+}
+
 /// One honeypot session, summarised from its events (those with `data.session`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
@@ -415,6 +736,8 @@ pub struct SessionSummary {
     pub session: String,
     /// The sensor that recorded it.
     pub sensor: String,
+    /// `ssh`, `telnet`, `http`, `https`, or empty when unknown.
+    pub protocol: String,
     /// The client's address.
     pub src_ip: Option<IpAddr>,
     /// First event.
@@ -427,11 +750,113 @@ pub struct SessionSummary {
     pub commands: i64,
     /// Failed login attempts.
     pub failed_logins: i64,
+    /// Accepted logins.
+    pub logins: i64,
+    /// Files fetched by the attacker (`*.download`).
+    pub downloads: i64,
+    /// Files sent by the attacker (`*.upload`).
+    pub uploads: i64,
     /// The user name of the accepted login, if any.
     pub username: Option<String>,
     /// The password of the accepted login, if any.
     pub password: Option<String>,
+    /// 3: commands or files, 2: logged in, 1: failed logins only, 0: nothing.
+    pub interest: i64,
 }
+
+/// How a sessions list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionOrder {
+    /// Sessions where the attacker did something first (commands or files,
+    /// then logged in, then failed logins, then the rest), newest first within each.
+    #[default]
+    Interest,
+    /// Newest first.
+    Newest,
+}
+
+/// Conditions on the sessions to list; every field narrows the set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    /// Sessions that started at or after this time.
+    pub since: Option<Timestamp>,
+    /// Sessions that started before this time.
+    pub until: Option<Timestamp>,
+    /// The client's address or network.
+    pub src: Option<Network>,
+    /// Recorded by this sensor.
+    pub sensor: Option<String>,
+    /// Over this protocol (`ssh`, `telnet`, `http`, `https`). Without it, HTTP
+    /// requests (protocol `http` or `https`) are not listed: each is a session
+    /// of one request, and the events page lists them by source and path.
+    pub protocol: Option<String>,
+    /// With (true) or without (false) an accepted login.
+    pub logged_in: Option<bool>,
+    /// Only sessions with at least one command.
+    pub has_commands: bool,
+    /// Only sessions with at least one download.
+    pub has_downloads: bool,
+    /// Only sessions with at least one upload.
+    pub has_uploads: bool,
+    /// Only sessions with at least this many commands.
+    pub min_commands: Option<i64>,
+    /// Only sessions where a command matches this search ([`search_query`]).
+    pub command_text: Option<String>,
+    /// The order.
+    pub order: SessionOrder,
+}
+
+/// Where a page of sessions ends: the last row's place in the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCursor {
+    interest: i64,
+    first_us: i64,
+    session: String,
+}
+
+impl fmt::Display for SessionCursor {
+    /// An opaque token: `<interest>.<micros>.<session id>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.interest, self.first_us, self.session)
+    }
+}
+
+impl FromStr for SessionCursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "invalid cursor {:?}: pass back a `next_cursor` value",
+                truncate(s)
+            )
+        };
+        let mut parts = s.splitn(3, '.');
+        let (Some(interest), Some(first), Some(session)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        Ok(SessionCursor {
+            interest: interest.parse().map_err(|_| bad())?,
+            first_us: first.parse().map_err(|_| bad())?,
+            session: session.chars().take(256).collect(),
+        })
+    }
+}
+
+/// One page of sessions.
+#[derive(Debug, Clone)]
+pub struct SessionPage {
+    /// The sessions, in the filter's order.
+    pub sessions: Vec<SessionSummary>,
+    /// Pass this to get the next page; `None` on the last page.
+    pub next: Option<SessionCursor>,
+}
+
+const SESSION_SELECT: &str = "SELECT session, sensor, protocol, src_ip, first_us, last_us, events, \
+     commands, failed_logins, logins, downloads, uploads, username, password, interest \
+     FROM session_summaries";
 
 impl Store {
     /// The first of `sessions` (`data.session` values) that already has an event
@@ -463,66 +888,191 @@ impl Store {
             .transpose()
     }
 
-    /// The most recent honeypot sessions among events matching `filter`, newest first.
+    /// One session's summary.
+    pub async fn get_session(&self, session: &str) -> Result<Option<SessionSummary>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(SESSION_SELECT);
+        query
+            .push(" WHERE session = ")
+            .push_bind(session.to_owned());
+        let row = query.build().fetch_optional(&self.readers).await?;
+        row.map(|row| session_from_row(&row)).transpose()
+    }
+
+    /// A page of honeypot sessions matching `filter`, in its order, starting
+    /// after `cursor`. `limit` is clamped to 1..=1,000.
     ///
-    /// This groups events by `data.session` without an index of its own, so it reads
-    /// every event of the time range; keep the range bounded on large stores.
+    /// Reads `session_summaries` (kept by the writer), through the index of the
+    /// order, so a page costs about the same on a million sessions as on a hundred.
     pub async fn list_sessions(
         &self,
-        filter: &EventFilter,
+        filter: &SessionFilter,
+        cursor: Option<&SessionCursor>,
         limit: usize,
-    ) -> Result<Vec<SessionSummary>, StoreError> {
-        let (commands, failures, successes) = (
-            kinds_in(Category::Command),
-            kinds_in(Category::LoginFailure),
-            kinds_in(Category::LoginSuccess),
-        );
-        let (session, username, password) = (
-            data_path(field::SESSION),
-            data_path(field::USERNAME),
-            data_path(field::PASSWORD),
-        );
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT json_extract(data, {session}) AS s, MAX(sensor), MAX(src_ip), MIN(time_us), MAX(time_us), COUNT(*), \
-             SUM(CASE WHEN kind IN ({commands}) THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN kind IN ({failures}) THEN 1 ELSE 0 END), \
-             MAX(CASE WHEN kind IN ({successes}) THEN json_extract(data, {username}) END), \
-             MAX(CASE WHEN kind IN ({successes}) THEN json_extract(data, {password}) END) \
-             FROM events",
-        ));
+    ) -> Result<SessionPage, StoreError> {
+        let limit = limit.clamp(1, 1_000);
+        let mut query = QueryBuilder::<Sqlite>::new(SESSION_SELECT);
         let mut clauses = Clauses::new(&mut query);
-        push_filter(&mut clauses, filter);
+        push_session_filter(&mut clauses, filter);
+        if let Some(cursor) = cursor {
+            let q = clauses.next();
+            match filter.order {
+                SessionOrder::Interest => q
+                    .push("(interest, first_us, session) < (")
+                    .push_bind(cursor.interest)
+                    .push(", ")
+                    .push_bind(cursor.first_us)
+                    .push(", ")
+                    .push_bind(cursor.session.clone())
+                    .push(")"),
+                SessionOrder::Newest => q
+                    .push("(first_us, session) < (")
+                    .push_bind(cursor.first_us)
+                    .push(", ")
+                    .push_bind(cursor.session.clone())
+                    .push(")"),
+            };
+        }
+        query.push(match filter.order {
+            SessionOrder::Interest => " ORDER BY interest DESC, first_us DESC, session DESC",
+            SessionOrder::Newest => " ORDER BY first_us DESC, session DESC",
+        });
+        query.push(" LIMIT ").push_bind(limit as i64 + 1);
+        let rows = query.build().fetch_all(&self.readers).await?;
+        let mut sessions = rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if sessions.len() > limit {
+            sessions.truncate(limit);
+            sessions.last().map(|s| SessionCursor {
+                interest: s.interest,
+                first_us: s.first.as_micros(),
+                session: s.session.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(SessionPage { sessions, next })
+    }
+
+    /// How many sessions match `filter`, counting no further than `cap`, as
+    /// [`Store::count_events_capped`].
+    pub async fn count_sessions_capped(
+        &self,
+        filter: &SessionFilter,
+        cap: usize,
+    ) -> Result<(i64, bool), StoreError> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM session_summaries");
+        push_session_filter(&mut Clauses::new(&mut query), filter);
+        query.push(" LIMIT ").push_bind(cap as i64).push(")");
+        let n: i64 = query.build().fetch_one(&self.readers).await?.try_get(0)?;
+        Ok((n, n >= cap as i64))
+    }
+}
+
+fn push_session_filter(clauses: &mut Clauses<'_, '_>, filter: &SessionFilter) {
+    if let Some(since) = filter.since {
         clauses
             .next()
-            .push(format!("json_extract(data, {session}) IS NOT NULL"));
-        query
-            .push(" GROUP BY s ORDER BY MAX(time_us) DESC LIMIT ")
-            .push_bind(limit.clamp(1, 1_000) as i64);
-        let rows = query.build().fetch_all(&self.readers).await?;
-        let time = |us: i64| {
-            Timestamp::from_micros(us).ok_or_else(|| StoreError::CorruptRow {
-                id: "session".into(),
-                reason: format!("time {us}"),
-            })
-        };
-        rows.iter()
-            .map(|row| {
-                let src: Option<&[u8]> = row.try_get(2)?;
-                Ok(SessionSummary {
-                    session: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-                    sensor: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                    src_ip: src.and_then(ip_from_bytes),
-                    first: time(row.try_get(3)?)?,
-                    last: time(row.try_get(4)?)?,
-                    events: row.try_get(5)?,
-                    commands: row.try_get(6)?,
-                    failed_logins: row.try_get(7)?,
-                    username: row.try_get(8).ok().flatten(),
-                    password: row.try_get(9).ok().flatten(),
-                })
-            })
-            .collect()
+            .push("first_us >= ")
+            .push_bind(since.as_micros());
     }
+    if let Some(until) = filter.until {
+        clauses
+            .next()
+            .push("first_us < ")
+            .push_bind(until.as_micros());
+    }
+    match filter.src.map(|n| (n, n.single())) {
+        Some((_, Some(ip))) => {
+            clauses.next().push("src_ip = ").push_bind(ip_bytes(ip));
+        }
+        Some((net, None)) => net.push_condition(clauses.next(), "src_ip"),
+        None => {}
+    }
+    if let Some(sensor) = &filter.sensor {
+        clauses.next().push("sensor = ").push_bind(sensor.clone());
+    }
+    match &filter.protocol {
+        Some(protocol) => {
+            clauses
+                .next()
+                .push("protocol = ")
+                .push_bind(protocol.to_ascii_lowercase());
+        }
+        None => {
+            clauses.next().push("protocol NOT IN ('http', 'https')");
+        }
+    }
+    match filter.logged_in {
+        Some(true) => {
+            clauses.next().push("logins > 0");
+        }
+        Some(false) => {
+            clauses.next().push("logins = 0");
+        }
+        None => {}
+    }
+    if filter.has_commands {
+        clauses.next().push("commands > 0");
+    }
+    if filter.has_downloads {
+        clauses.next().push("downloads > 0");
+    }
+    if filter.has_uploads {
+        clauses.next().push("uploads > 0");
+    }
+    if let Some(min) = filter.min_commands {
+        clauses.next().push("commands >= ").push_bind(min);
+    }
+    if let Some(text) = filter.command_text.as_deref() {
+        let commands = kinds_in(Category::Command);
+        match search_query(text) {
+            Some(search) => {
+                clauses
+                    .next()
+                    .push(
+                        "session IN (SELECT json_extract(e.data, '$.session') FROM event_text \
+                         CROSS JOIN events e ON e.seq = event_text.rowid \
+                         WHERE event_text MATCH ",
+                    )
+                    .push_bind(search)
+                    .push(format!(" AND e.kind IN ({commands}))"));
+            }
+            // Nothing to search for: no session matches.
+            None => {
+                clauses.next().push("0");
+            }
+        }
+    }
+}
+
+fn session_from_row(row: &SqliteRow) -> Result<SessionSummary, StoreError> {
+    let time = |us: i64| {
+        Timestamp::from_micros(us).ok_or_else(|| StoreError::CorruptRow {
+            id: "session".into(),
+            reason: format!("time {us}"),
+        })
+    };
+    let src: Option<&[u8]> = row.try_get("src_ip")?;
+    Ok(SessionSummary {
+        session: row.try_get("session")?,
+        sensor: row.try_get("sensor")?,
+        protocol: row.try_get("protocol")?,
+        src_ip: src.and_then(ip_from_bytes),
+        first: time(row.try_get("first_us")?)?,
+        last: time(row.try_get("last_us")?)?,
+        events: row.try_get("events")?,
+        commands: row.try_get("commands")?,
+        failed_logins: row.try_get("failed_logins")?,
+        logins: row.try_get("logins")?,
+        downloads: row.try_get("downloads")?,
+        uploads: row.try_get("uploads")?,
+        username: row.try_get("username")?,
+        password: row.try_get("password")?,
+        interest: row.try_get("interest")?,
+    })
 }
 
 /// Joins conditions with WHERE / AND.
@@ -590,6 +1140,9 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
     if let Some(ip) = filter.src_ip {
         clauses.next().push("src_ip = ").push_bind(ip_bytes(ip));
     }
+    if let Some(net) = filter.src_net {
+        net.push_condition(clauses.next(), "src_ip");
+    }
     if let Some(sensor) = &filter.sensor {
         clauses.next().push("sensor = ").push_bind(sensor.clone());
     }
@@ -602,7 +1155,21 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
             ))
             .push_bind(session.clone());
     }
+    for (field, value) in &filter.fields {
+        clauses
+            .next()
+            .push(format!("json_extract(data, {}) = ", data_path(field.key())))
+            .push_bind(value.clone());
+    }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(search) = search_query(text) {
+            clauses
+                .next()
+                .push("seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ")
+                .push_bind(search)
+                .push(")");
+            return;
+        }
         let mut pattern = String::with_capacity(text.len() + 2);
         pattern.push('%');
         for c in text.chars() {
@@ -618,6 +1185,75 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
             .push_bind(pattern)
             .push(" ESCAPE '\\'");
     }
+}
+
+/// The conditions of a text search: the index match, then `filter`'s other
+/// conditions.
+fn push_search(query: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter, search: &str) {
+    query
+        .push(" WHERE event_text MATCH ")
+        .push_bind(search.to_owned());
+    // The search is done by the index; text without a word stays a summary match.
+    let rest = EventFilter {
+        text: filter.text.clone().filter(|t| search_query(t).is_none()),
+        ..filter.clone()
+    };
+    let mut clauses = Clauses { query, any: true };
+    push_filter(&mut clauses, &rest);
+}
+
+/// Most terms of a search.
+const MAX_SEARCH_TERMS: usize = 32;
+/// Most characters of a search.
+const MAX_SEARCH_CHARS: usize = 1_000;
+
+/// A search as an SQLite FTS5 query: every term must match. A term is a word
+/// (`mdrfckr`), a `"quoted phrase"` (its words in this order), or either ending
+/// in `*` (a prefix: `wget*`). Punctuation separates words, so `/cgi-bin/status`
+/// is the phrase `cgi bin status` and an address is its numbers in order; case
+/// does not matter. `None` when the text has no letter or digit.
+pub fn search_query(text: &str) -> Option<String> {
+    let text: String = text.chars().take(MAX_SEARCH_CHARS).collect();
+    let mut out = String::new();
+    let mut terms = 0;
+    let mut rest = text.as_str();
+    while terms < MAX_SEARCH_TERMS {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let (phrase, after) = match rest.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            },
+            None => {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                (&rest[..end], &rest[end..])
+            }
+        };
+        // `word*` or `"a phrase"*`.
+        let (phrase, prefix, after) = match (phrase.strip_suffix('*'), after.strip_prefix('*')) {
+            (Some(word), _) => (word.trim_end_matches('*'), true, after),
+            (None, Some(after_star)) => (phrase, true, after_star),
+            (None, None) => (phrase, false, after),
+        };
+        rest = after;
+        if !phrase.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        if terms > 0 {
+            out.push(' ');
+        }
+        out.push('"');
+        out.push_str(&phrase.replace('"', "\"\""));
+        out.push('"');
+        if prefix {
+            out.push('*');
+        }
+        terms += 1;
+    }
+    (terms > 0).then_some(out)
 }
 
 pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {

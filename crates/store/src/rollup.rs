@@ -166,7 +166,12 @@ impl RollupRange {
     pub fn new(since: Option<Timestamp>, until: Option<Timestamp>) -> RollupRange {
         let from_us = since.map_or(i64::MIN, Timestamp::as_micros);
         let to_us = until.map_or(i64::MAX, Timestamp::as_micros);
-        let span = to_us.saturating_sub(from_us);
+        // An open end is now: "the last hour" spans an hour, not to the end of
+        // time (which made it one hourly bar, #25).
+        let span = until
+            .unwrap_or_else(Timestamp::now)
+            .as_micros()
+            .saturating_sub(from_us);
         let (resolution, width) = if since.is_some() && span <= 2 * 86_400_000_000 {
             MINUTE
         } else {
@@ -333,5 +338,27 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An open-ended "last hour" is counted per minute (it was one hourly bar,
+    /// #25 item 4); a month per hour.
+    #[test]
+    fn the_bucket_follows_the_range_also_when_it_ends_now() {
+        let now = Timestamp::now().as_micros();
+        let ago = |us: i64| Timestamp::from_micros(now - us);
+        assert_eq!(
+            RollupRange::new(ago(3_600_000_000), None).width_us(),
+            60_000_000
+        );
+        assert_eq!(
+            RollupRange::new(ago(30 * 86_400_000_000), None).width_us(),
+            3_600_000_000
+        );
+        assert_eq!(RollupRange::new(None, None).width_us(), 3_600_000_000);
     }
 }

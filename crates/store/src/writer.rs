@@ -369,6 +369,19 @@ impl Writer {
             rollup.flush(&mut tx).await?;
         }
         sessions.flush(&mut tx).await?;
+        let new_events: i64 = outcomes
+            .iter()
+            .map(|o: &IngestOutcome| o.stored as i64)
+            .sum();
+        if new_events > 0 {
+            // The new events' text into the full-text index, in the same
+            // transaction: a committed event is searchable.
+            sqlx::query(crate::sessions::INDEX_TEXT)
+                .bind(first_seq)
+                .bind(first_seq + new_events)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         drop(conn);
         // Only now, after the commit: a failed transaction must not be counted.

@@ -8,7 +8,10 @@ use nectar_bus::stream::{JsonLines, LineFile, StartAt, spawn_consumer};
 use nectar_bus::{BusConfig, spawn_bus};
 use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::{Event, Kind, Severity, Timestamp};
-use nectar_store::{EventFilter, KindFilter, Store, StoreConfig, WriterConfig, WriterHandle};
+use nectar_store::{
+    EventFilter, KindFilter, SessionFilter, SessionOrder, Store, StoreConfig, WriterConfig,
+    WriterHandle,
+};
 
 /// The event log's consumer over `dir/events.jsonl`.
 pub(crate) fn jsonl_consumer(dir: &std::path::Path, name: &str) -> LineFile<JsonLines> {
@@ -160,13 +163,190 @@ async fn data_fields_and_sessions() {
     };
     assert_eq!(store.count_events(&session).await.unwrap(), 15);
     let sessions = store
-        .list_sessions(&EventFilter::default(), 10)
+        .list_sessions(&SessionFilter::default(), None, 10)
         .await
-        .unwrap();
+        .unwrap()
+        .sessions;
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions[0].session, "s1", "newest first");
     assert_eq!((sessions[0].events, sessions[0].failed_logins), (15, 15));
     assert!(sessions[0].first < sessions[0].last);
+}
+
+/// The sessions list: interactive sessions first, filters narrow, paging
+/// reaches every session once, HTTP requests only when asked for.
+#[tokio::test]
+async fn sessions_are_paged_filtered_and_interesting_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, _task) = open(dir.path()).await;
+    let mut events = Vec::new();
+    // The interactive session, oldest of all.
+    events.push(
+        event(0, Kind::SshLoginSuccess)
+            .with("session", "shell")
+            .with("username", "root")
+            .with("password", "hunter2")
+            .from_addr("2001:db8:1:2::9".parse().unwrap(), None),
+    );
+    events.push(event(1, Kind::SshCommand).with("session", "shell").with(
+        "input",
+        "echo ssh-rsa AAAAB3 mdrfckr >> .ssh/authorized_keys",
+    ));
+    events.push(
+        event(2, Kind::SshUpload)
+            .with("session", "shell")
+            .with("sha256", "ab".repeat(32)),
+    );
+    for i in 0..300 {
+        events.push(
+            event(10 + i, Kind::SshLoginFailed)
+                .with("session", format!("fail-{i}"))
+                .with("protocol", "ssh"),
+        );
+        events.push(
+            event(10 + i, Kind::HttpRequest)
+                .with("session", format!("http-{i}"))
+                .with("protocol", "http")
+                .with("path", format!("/cgi-bin/status{i}"))
+                .with("user_agent", "Mozilla/5.0 zgrab/0.x"),
+        );
+        events.push(event(10 + i, Kind::SessionConnect).with("session", format!("scan-{i}")));
+    }
+    writer.submit(events).await.unwrap();
+
+    let first = store
+        .list_sessions(&SessionFilter::default(), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(first.sessions[0].session, "shell");
+    let shell = &first.sessions[0];
+    assert_eq!((shell.commands, shell.uploads, shell.logins), (1, 1, 1));
+    assert_eq!(shell.protocol, "ssh");
+    assert_eq!(shell.username.as_deref(), Some("root"));
+    assert_eq!(shell.interest, 3);
+    assert_eq!(first.sessions[1].interest, 1, "failed logins next");
+
+    // Paging reaches every session once; HTTP is not listed.
+    for order in [SessionOrder::Interest, SessionOrder::Newest] {
+        let filter = SessionFilter {
+            order,
+            ..SessionFilter::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor: Option<nectar_store::SessionCursor> = None;
+        for _ in 0..100 {
+            let page = store
+                .list_sessions(&filter, cursor.as_ref(), 37)
+                .await
+                .unwrap();
+            for s in &page.sessions {
+                assert!(seen.insert(s.session.clone()), "{} twice", s.session);
+                assert!(!s.session.starts_with("http-"));
+            }
+            match page.next {
+                Some(next) => cursor = Some(next.to_string().parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 601, "{order:?}");
+    }
+    let count = |filter: SessionFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .list_sessions(&filter, None, 1_000)
+                .await
+                .unwrap()
+                .sessions
+                .len()
+        }
+    };
+    let http = SessionFilter {
+        protocol: Some("http".into()),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(http).await, 300);
+    let logged_in = SessionFilter {
+        logged_in: Some(true),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(logged_in).await, 1);
+    let net = SessionFilter {
+        src: Some("2001:db8:1::/48".parse().unwrap()),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(net).await, 1);
+    let v4 = SessionFilter {
+        src: Some("192.0.2.0/24".parse().unwrap()),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(v4).await, 600);
+    let typed = SessionFilter {
+        command_text: Some("mdrfckr".into()),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(typed).await, 1);
+    let uploads = SessionFilter {
+        has_uploads: true,
+        min_commands: Some(2),
+        ..SessionFilter::default()
+    };
+    assert_eq!(count(uploads).await, 0);
+
+    // Search over data, not only the summary.
+    let search = |text: &str| {
+        let store = store.clone();
+        let filter = EventFilter {
+            text: Some(text.into()),
+            ..EventFilter::default()
+        };
+        async move { store.count_events(&filter).await.unwrap() }
+    };
+    assert_eq!(search(&"ab".repeat(32)).await, 1);
+    assert_eq!(search("mdrfckr").await, 1);
+    assert_eq!(search("MDRF*").await, 1);
+    assert_eq!(search("\"ssh-rsa AAAAB3\"").await, 1);
+    assert_eq!(
+        search("\"AAAAB3 ssh-rsa\"").await,
+        0,
+        "a phrase keeps its order"
+    );
+    assert_eq!(search("/cgi-bin/status7").await, 1);
+    assert_eq!(search("zgrab").await, 300);
+    assert_eq!(search("hunter2").await, 1);
+    let filter = EventFilter {
+        text: Some("zgrab".into()),
+        ..EventFilter::default()
+    };
+    let mut seen = 0;
+    let mut cursor = None;
+    for _ in 0..100 {
+        let page = store.list_events(&filter, cursor, 70).await.unwrap();
+        seen += page.events.len();
+        match page.next {
+            Some(next) => cursor = Some(next.to_string().parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 300);
+    assert_eq!(
+        store.count_events_capped(&filter, 100).await.unwrap(),
+        (100, true)
+    );
+    let v6 = EventFilter {
+        src_net: Some("2001:db8:1::/48".parse().unwrap()),
+        ..EventFilter::default()
+    };
+    assert_eq!(store.count_events(&v6).await.unwrap(), 1);
+    let v4 = EventFilter {
+        src_net: Some("192.0.2.0/24".parse().unwrap()),
+        ..EventFilter::default()
+    };
+    assert_eq!(
+        store.count_events(&v4).await.unwrap(),
+        902,
+        "all but the IPv6 one"
+    );
 }
 
 #[tokio::test]

@@ -9,15 +9,16 @@
 //! `data.submitted_by`, it cannot join another sensor's honeypot session or name a
 //! recording, and its time must be near now.
 
-use std::net::IpAddr;
-
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use nectar_event::{Event, Severity, Timestamp};
-use nectar_store::{Cursor, EventFilter, KindFilter, Role};
+use nectar_store::{
+    Cursor, EventFilter, KindFilter, Network, PivotField, Role, SessionCursor, SessionFilter,
+    SessionOrder,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -150,7 +151,7 @@ pub struct ListParams {
     pub since: Option<String>,
     /// RFC 3339; events before.
     pub until: Option<String>,
-    /// Text the summary contains.
+    /// A search over the event's text (summary and data): words, "phrases", prefix*.
     pub q: Option<String>,
     /// Page size, 1 to 1,000 (default 100).
     pub limit: Option<String>,
@@ -158,6 +159,41 @@ pub struct ListParams {
     pub cursor: Option<String>,
     /// Honeypot session id (`data.session`).
     pub session: Option<String>,
+    /// Exactly this `data.username`.
+    pub username: Option<String>,
+    /// Exactly this `data.password`.
+    pub password: Option<String>,
+    /// Exactly this command (`data.input`).
+    pub command: Option<String>,
+    /// Exactly this `data.url`.
+    pub url: Option<String>,
+    /// Exactly this `data.sha256`.
+    pub sha256: Option<String>,
+    /// Exactly this `data.hassh`.
+    pub hassh: Option<String>,
+    /// Exactly this `data.user_agent`.
+    pub user_agent: Option<String>,
+    /// Exactly this `data.path`.
+    pub path: Option<String>,
+    /// Exactly this `data.client_version`.
+    pub client_version: Option<String>,
+}
+
+impl ListParams {
+    /// The exact-value pivots given, with their parameter names.
+    pub fn pivots(&self) -> [(PivotField, &Option<String>); 9] {
+        [
+            (PivotField::Username, &self.username),
+            (PivotField::Password, &self.password),
+            (PivotField::Command, &self.command),
+            (PivotField::Url, &self.url),
+            (PivotField::Sha256, &self.sha256),
+            (PivotField::Hassh, &self.hassh),
+            (PivotField::UserAgent, &self.user_agent),
+            (PivotField::Path, &self.path),
+            (PivotField::ClientVersion, &self.client_version),
+        ]
+    }
 }
 
 impl ListParams {
@@ -197,16 +233,29 @@ impl ListParams {
             );
         }
         if let Some(ip) = nonempty(&self.src_ip) {
-            filter.src_ip = Some(ip.parse::<IpAddr>().map_err(|_| {
-                format!(
-                    "parameter `src_ip`: {:?} is not an IPv4 or IPv6 address",
-                    crate::visible(ip, 64)
-                )
-            })?);
+            let net = ip
+                .parse::<Network>()
+                .map_err(|e| format!("parameter `src_ip`: {}", crate::visible(&e, 200)))?;
+            match net.single() {
+                Some(ip) => filter.src_ip = Some(ip),
+                None => filter.src_net = Some(net),
+            }
         }
         filter.sensor = nonempty(&self.sensor).map(str::to_owned);
         filter.text = nonempty(&self.q).map(str::to_owned);
         filter.session = nonempty(&self.session).map(|s| s.chars().take(128).collect());
+        for (field, value) in self.pivots() {
+            // Not trimmed: a password's spaces are part of it.
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                if value.len() > 20_000 {
+                    return Err(format!(
+                        "parameter `{}`: at most 20000 bytes",
+                        field.param()
+                    ));
+                }
+                filter.fields.push((field, value.to_owned()));
+            }
+        }
         let limit = match nonempty(&self.limit) {
             None => 100,
             Some(s) => match s.parse::<usize>() {
@@ -308,30 +357,203 @@ async fn summary(
     })))
 }
 
-/// Honeypot sessions of the range, newest first (at most 200).
+/// Query parameters of `GET /api/v1/sessions` and the Sessions page.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    /// `1h`, `24h`, `7d`, `30d` or `all` (default `24h`; ignored with since/until).
+    pub range: Option<String>,
+    /// Sessions started at or after (RFC 3339 or `YYYY-MM-DDTHH:MM`, UTC).
+    pub since: Option<String>,
+    /// Sessions started before.
+    pub until: Option<String>,
+    /// Client address or network (`203.0.113.0/24`, `2001:db8::/48`).
+    pub src_ip: Option<String>,
+    /// Sensor name.
+    pub sensor: Option<String>,
+    /// `ssh`, `telnet`, `http` or `https` (without it, HTTP requests are left out).
+    pub protocol: Option<String>,
+    /// `yes` (an accepted login) or `no`.
+    pub logged_in: Option<String>,
+    /// Any value but empty or `0`/`false`: only sessions with commands.
+    pub has_commands: Option<String>,
+    /// Likewise: only sessions with downloads.
+    pub has_downloads: Option<String>,
+    /// Likewise: only sessions with uploads.
+    pub has_uploads: Option<String>,
+    /// At least this many commands.
+    pub min_commands: Option<String>,
+    /// A search in the session's commands (words, "phrases", prefix*).
+    pub q: Option<String>,
+    /// `interest` (default: sessions with commands or files first) or `newest`.
+    pub order: Option<String>,
+    /// Page size, 1 to 1,000 (default 100).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl SessionParams {
+    /// The store filter these parameters describe, or a message naming the bad one.
+    pub fn filter(
+        &self,
+        now: Timestamp,
+    ) -> Result<(SessionFilter, Option<SessionCursor>, usize), String> {
+        let range = crate::pages::RangeParams {
+            range: self.range.clone(),
+            since: None,
+            until: None,
+        };
+        let time = |name: &str, v: &Option<String>| -> Result<Option<Timestamp>, String> {
+            nonempty(v)
+                .map(|s| {
+                    crate::pages::parse_time(s).ok_or_else(|| {
+                        format!(
+                            "parameter `{name}`: {:?} is not a time (RFC 3339, e.g. 2026-12-07T10:00:00Z)",
+                            crate::visible(s, 40)
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
+        let (since, until) = if since.is_some() || until.is_some() {
+            (since, until)
+        } else {
+            if let Some(key) = nonempty(&self.range)
+                && !crate::pages::PRESETS.iter().any(|(k, _, _)| *k == key)
+            {
+                return Err("parameter `range`: expected one of 1h, 24h, 7d, 30d, all".into());
+            }
+            let resolved = range.resolve(now);
+            (resolved.since, resolved.until)
+        };
+        let flag = |v: &Option<String>| {
+            nonempty(v).is_some_and(|s| !matches!(s, "0" | "false" | "no" | "off"))
+        };
+        let mut filter = SessionFilter {
+            since,
+            until,
+            sensor: nonempty(&self.sensor).map(str::to_owned),
+            has_commands: flag(&self.has_commands),
+            has_downloads: flag(&self.has_downloads),
+            has_uploads: flag(&self.has_uploads),
+            command_text: nonempty(&self.q).map(|s| s.chars().take(256).collect()),
+            ..SessionFilter::default()
+        };
+        if let Some(src) = nonempty(&self.src_ip) {
+            filter.src = Some(
+                src.parse::<Network>()
+                    .map_err(|e| format!("parameter `src_ip`: {e}"))?,
+            );
+        }
+        if let Some(p) = nonempty(&self.protocol) {
+            let p = p.to_ascii_lowercase();
+            if !matches!(p.as_str(), "ssh" | "telnet" | "http" | "https") {
+                return Err("parameter `protocol`: expected ssh, telnet, http or https".into());
+            }
+            filter.protocol = Some(p);
+        }
+        filter.logged_in = match nonempty(&self.logged_in) {
+            None => None,
+            Some("yes" | "true" | "1") => Some(true),
+            Some("no" | "false" | "0") => Some(false),
+            Some(_) => return Err("parameter `logged_in`: expected yes or no".into()),
+        };
+        if let Some(n) = nonempty(&self.min_commands) {
+            filter.min_commands = Some(match n.parse::<i64>() {
+                Ok(n @ 0..=1_000_000) => n,
+                _ => {
+                    return Err(
+                        "parameter `min_commands`: expected a number from 0 to 1000000".into(),
+                    );
+                }
+            });
+        }
+        filter.order = match nonempty(&self.order) {
+            None | Some("interest") => SessionOrder::Interest,
+            Some("newest") => SessionOrder::Newest,
+            Some(_) => return Err("parameter `order`: expected interest or newest".into()),
+        };
+        let limit = match nonempty(&self.limit) {
+            None => 100,
+            Some(s) => match s.parse::<usize>() {
+                Ok(n @ 1..=1000) => n,
+                _ => return Err("parameter `limit`: expected a number from 1 to 1000".into()),
+            },
+        };
+        let cursor = nonempty(&self.cursor)
+            .map(|s| {
+                s.parse::<SessionCursor>()
+                    .map_err(|e| format!("parameter `cursor`: {e}"))
+            })
+            .transpose()?;
+        Ok((filter, cursor, limit))
+    }
+
+    /// The parameters as a URL query without the cursor (and without `limit`
+    /// when `keep_limit` is false), for links.
+    pub fn query_string(&self) -> String {
+        let pairs = [
+            ("range", &self.range),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("src_ip", &self.src_ip),
+            ("sensor", &self.sensor),
+            ("protocol", &self.protocol),
+            ("logged_in", &self.logged_in),
+            ("has_commands", &self.has_commands),
+            ("has_downloads", &self.has_downloads),
+            ("has_uploads", &self.has_uploads),
+            ("min_commands", &self.min_commands),
+            ("q", &self.q),
+            ("order", &self.order),
+            ("limit", &self.limit),
+        ];
+        let mut out = String::new();
+        for (name, value) in pairs {
+            if let Some(value) = nonempty(value) {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.push_str(name);
+                out.push('=');
+                out.push_str(&crate::auth::percent_encode(value));
+            }
+        }
+        out
+    }
+}
+
+/// A page of honeypot sessions (interesting first, or newest first), filtered;
+/// `next_cursor` continues the list.
 async fn sessions(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(params): Query<crate::pages::RangeParams>,
+    params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer)?;
-    let range = params.resolve(Timestamp::now());
-    let filter = EventFilter {
-        since: range.since,
-        until: range.until,
-        ..EventFilter::default()
-    };
-    let sessions = state.store.list_sessions(&filter, 200).await?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (filter, cursor, limit) = params
+        .filter(Timestamp::now())
+        .map_err(ApiError::bad_request)?;
+    let page = state
+        .store
+        .list_sessions(&filter, cursor.as_ref(), limit)
+        .await?;
     Ok(Json(json!({
-        "sessions": sessions.iter().map(session_json).collect::<Vec<_>>()
+        "sessions": page.sessions.iter().map(session_json).collect::<Vec<_>>(),
+        "next_cursor": page.next.map(|c| c.to_string()),
     })))
 }
 
 fn session_json(s: &nectar_store::SessionSummary) -> Value {
     json!({
-        "session": s.session, "sensor": s.sensor, "src_ip": s.src_ip,
+        "session": s.session, "sensor": s.sensor, "protocol": s.protocol, "src_ip": s.src_ip,
         "first": s.first, "last": s.last, "events": s.events, "commands": s.commands,
-        "failed_logins": s.failed_logins, "username": s.username, "password": s.password,
+        "failed_logins": s.failed_logins, "logins": s.logins, "downloads": s.downloads,
+        "uploads": s.uploads, "username": s.username, "password": s.password,
+        "interest": s.interest,
     })
 }
 
@@ -353,13 +575,10 @@ async fn session_detail(
         session: Some(id.clone()),
         ..EventFilter::default()
     };
-    let summary = state
-        .store
-        .list_sessions(&filter, 1)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::not_found(format!("no session {:?}", crate::visible(&id, 64))))?;
+    let summary =
+        state.store.get_session(&id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no session {:?}", crate::visible(&id, 64)))
+        })?;
     let page = state
         .store
         .list_events(&filter, None, SESSION_EVENTS)

@@ -26,12 +26,18 @@ pub struct Shown {
 /// Most characters a disclosed value shows (the event's JSON has the rest).
 pub const FULL_CHARS: usize = 20_000;
 
-/// `s` for a cell of `max_chars` characters, with the whole value when cut.
+/// Attacker text for a page, exactly as typed: backslashes as they are, ASCII
+/// controls as control pictures (`␛`, `␉`, `␊`), other invisible characters as
+/// `⟨U+NNNN⟩` (the one notation of `nectar_event::text::pictured`).
+pub use nectar_event::text::pictured;
+
+/// `s` for a cell of `max_chars` characters, with the whole value when cut;
+/// written as [`pictured`] text (what the attacker typed, copyable).
 pub fn shown(s: &str, max_chars: usize) -> Shown {
     let cut = s.chars().nth(max_chars).is_some();
     Shown {
-        short: visible(s, max_chars),
-        full: cut.then(|| visible(s, FULL_CHARS)),
+        short: pictured(s, max_chars),
+        full: cut.then(|| pictured(s, FULL_CHARS)),
     }
 }
 
@@ -53,6 +59,16 @@ mod tests {
         assert_eq!(shown("abc", 3).full, None);
         let long = shown("abcdef\x1b", 3);
         assert_eq!(long.short, "abc…");
-        assert_eq!(long.full.as_deref(), Some("abcdef\\x1b"));
+        assert_eq!(long.full.as_deref(), Some("abcdef␛"));
+    }
+
+    /// #25 item 8: a command is shown as typed.
+    #[test]
+    fn shown_commands_are_as_typed() {
+        assert_eq!(
+            shown("awk \"{print \\$4}\"", 80).short,
+            "awk \"{print \\$4}\""
+        );
+        assert_eq!(shown("model name\t: x", 80).short, "model name␉: x");
     }
 }

@@ -57,18 +57,61 @@ struct DashboardPage {
     range_query: String,
     /// Parts that could not start (a honeypot's port taken): shown first.
     failures: Vec<crate::StartFailure>,
+    /// Credential pairs, most tried first, per protocol and outcome.
+    pairs: Vec<PairRow>,
 }
+
+/// A credential pair of the dashboard, linked to its events.
+pub struct PairRow {
+    pub protocol: &'static str,
+    pub outcome: &'static str,
+    pub username: crate::text::Shown,
+    pub password: crate::text::Shown,
+    pub count: i64,
+    pub link: String,
+}
+
+fn pair_rows(pairs: Vec<nectar_store::CredentialPair>, range_query: &str) -> Vec<PairRow> {
+    use crate::auth::percent_encode;
+    use nectar_event::Category;
+    pairs
+        .into_iter()
+        .map(|p| PairRow {
+            protocol: p.kind.family(),
+            outcome: match p.kind.category() {
+                Category::LoginSuccess => "accepted",
+                Category::LoginFailure => "refused",
+                _ => "posted",
+            },
+            link: format!(
+                "kind={}&username={}&password={}&{range_query}",
+                p.kind.as_str(),
+                percent_encode(&p.username),
+                percent_encode(&p.password)
+            ),
+            username: crate::text::shown(&p.username, 40),
+            password: crate::text::shown(&p.password, 40),
+            count: p.count,
+        })
+        .collect()
+}
+
+/// The ranked values keep at most this many bytes of a value: a longer one is
+/// cut, so it links to nothing exact.
+const RANKED_VALUE_BYTES: usize = 256;
 
 fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> Vec<TopRow> {
     values
         .into_iter()
         .map(|v| TopRow {
-            link: param.map(|p| {
-                format!(
-                    "{p}={}&{range_query}",
-                    crate::auth::percent_encode(&v.value)
-                )
-            }),
+            link: param
+                .filter(|_| v.value.len() < RANKED_VALUE_BYTES)
+                .map(|p| {
+                    format!(
+                        "{p}={}&{range_query}",
+                        crate::auth::percent_encode(&v.value)
+                    )
+                }),
             value: crate::text::shown(&v.value, 80),
             count: v.count,
         })
@@ -105,12 +148,13 @@ pub async fn dashboard(
         store.rollup_top(rolled, TopField::Data(DataField::Password), 10),
         store.rollup_top(rolled, TopField::Data(DataField::Input), 10),
         store.list_events(&alarms, None, 10),
+        store.credential_pairs(range.since, range.until, 15),
     );
-    let (buckets, kinds, severities, sources, usernames, passwords, commands, alarms) = match result
-    {
-        Ok(parts) => parts,
-        Err(err) => return storage_error(err),
-    };
+    let (buckets, kinds, severities, sources, usernames, passwords, commands, alarms, pairs) =
+        match result {
+            Ok(parts) => parts,
+            Err(err) => return storage_error(err),
+        };
     let sealed = tokio::try_join!(
         store.rollup_sealed(rolled, DataField::Password),
         store.rollup_sealed(rolled, DataField::Input),
@@ -155,9 +199,10 @@ pub async fn dashboard(
             .map(|(severity, count)| SeverityRow { severity, count })
             .collect(),
         sources: top_rows(sources, Some("src_ip"), &range_query),
-        usernames: top_rows(usernames, None, &range_query),
-        passwords: top_rows(passwords, None, &range_query),
-        commands: top_rows(commands, None, &range_query),
+        usernames: top_rows(usernames, Some("username"), &range_query),
+        passwords: top_rows(passwords, Some("password"), &range_query),
+        commands: top_rows(commands, Some("command"), &range_query),
+        pairs: pair_rows(pairs, &range_query),
         passwords_sealed,
         commands_sealed,
         can_decrypt: state.identity.is_some(),

@@ -15,10 +15,12 @@ use uuid::Uuid;
 
 use super::timerange::parse_time;
 use super::{Layout, error_page, render, storage_error};
+use crate::AppState;
 use crate::api::ListParams;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::export::{EXPORT_ROWS, Export, Format};
-use crate::{AppState, visible};
+// Pages of attacker text show it as typed (#25 item 8).
+use crate::text::pictured as visible;
 
 /// One row of an events table, with every attacker-controlled value made visible and
 /// cut (askama escapes it for HTML on top).
@@ -28,8 +30,14 @@ pub struct EventRow {
     pub severity: Severity,
     pub kind: &'static str,
     pub sensor: String,
+    /// The sensor's name URL-encoded, for links.
+    pub sensor_query: String,
     pub source: String,
+    /// `src_ip=...` for links, when there is a source.
+    pub source_query: Option<String>,
     pub summary: String,
+    /// The honeypot session's page (a path segment), if the event has one.
+    pub session_link: Option<String>,
 }
 
 fn address(ip: Option<IpAddr>, port: Option<u16>) -> String {
@@ -50,8 +58,17 @@ impl EventRow {
             severity: event.severity,
             kind: event.kind.as_str(),
             sensor: visible(&event.sensor, 40),
+            sensor_query: percent_encode(&event.sensor),
             source: address(event.src_ip, event.src_port),
+            source_query: event
+                .src_ip
+                .map(|ip| format!("src_ip={}", percent_encode(&ip.to_string()))),
             summary: visible(&event.summary, 200),
+            session_link: event
+                .data
+                .get(field::SESSION)
+                .and_then(|v| v.as_str())
+                .map(|s| percent_encode(s).replace('/', "%2F")),
         }
     }
 }
@@ -63,7 +80,10 @@ const COUNT_CAP: usize = 10_000;
 #[derive(Default)]
 struct FormValues {
     kind: String,
-    severity: String,
+    /// Each severity and whether it is chosen.
+    severities: Vec<(Severity, bool)>,
+    /// Exact-value pivots: parameter, raw value (for the hidden field), shown value.
+    pivots: Vec<(&'static str, String, String)>,
     src_ip: String,
     q: String,
     since: String,
@@ -77,7 +97,6 @@ struct EventsPage {
     layout: Layout,
     form: FormValues,
     kinds: Vec<String>,
-    severities: [Severity; 5],
     rows: Vec<EventRow>,
     total: String,
     older: Option<String>,
@@ -121,6 +140,14 @@ fn query_string(params: &ListParams) -> String {
             let _ = write!(out, "{name}={}", percent_encode(value));
         }
     }
+    for (field, value) in params.pivots() {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            let _ = write!(out, "{}={}", field.param(), percent_encode(value));
+        }
+    }
     out
 }
 
@@ -135,16 +162,57 @@ fn kind_choices() -> Vec<String> {
     families
 }
 
+/// The query with repeated `severity` parameters (the form's check boxes) made
+/// one comma-separated list, as the API takes it.
+fn merge_severities(raw: Option<&str>) -> String {
+    let mut severities: Vec<String> = Vec::new();
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if key == "severity" {
+            if !value.is_empty() {
+                severities.push(value.into_owned());
+            }
+        } else {
+            out.append_pair(&key, &value);
+        }
+    }
+    if !severities.is_empty() {
+        out.append_pair("severity", &severities.join(","));
+    }
+    out.finish()
+}
+
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Response {
     let layout = Layout::new(&session, "events");
-    let params = params.map(|Query(p)| normalise(p)).unwrap_or_default();
+    let merged = merge_severities(raw.as_deref());
+    let params = format!("/events?{merged}")
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|uri| Query::<ListParams>::try_from_uri(&uri).ok())
+        .map(|Query(p)| normalise(p));
+    let bad_query = params.is_none();
+    let params = params.unwrap_or_default();
+    let chosen = params.severity.clone().unwrap_or_default();
     let form = FormValues {
         kind: params.kind.clone().unwrap_or_default(),
-        severity: params.severity.clone().unwrap_or_default(),
+        severities: Severity::ALL
+            .iter()
+            .map(|s| (*s, chosen.split(',').any(|c| c.trim() == s.as_str())))
+            .collect(),
+        pivots: params
+            .pivots()
+            .iter()
+            .filter_map(|(field, value)| {
+                value
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (field.param(), v.to_owned(), visible(v, 200)))
+            })
+            .collect(),
         src_ip: params.src_ip.clone().unwrap_or_default(),
         q: params.q.clone().unwrap_or_default(),
         since: params.since.clone().unwrap_or_default(),
@@ -156,7 +224,6 @@ pub async fn list(
         layout,
         form,
         kinds: kind_choices(),
-        severities: Severity::ALL,
         rows,
         total,
         older,
@@ -164,7 +231,12 @@ pub async fn list(
         query: query.clone(),
         error,
     };
-    let (filter, cursor, limit) = match params.filter() {
+    let parsed = if bad_query {
+        Err("unknown or repeated parameters in the address".to_owned())
+    } else {
+        params.filter()
+    };
+    let (filter, cursor, limit) = match parsed {
         Ok(parts) => parts,
         Err(message) => {
             let mut response = render(&page(Vec::new(), "0".into(), None, Some(message)));
@@ -200,6 +272,8 @@ pub async fn list(
 struct Field {
     name: String,
     value: String,
+    /// The events with the same value (a query string), for pivot fields.
+    link: Option<String>,
 }
 
 #[derive(Template)]
@@ -257,6 +331,7 @@ fn event_page(layout: Layout, event: &Event) -> EventPage {
                 serde_json::Value::String(s) => visible(s, 20_000),
                 other => visible(&other.to_string(), 20_000),
             },
+            link: field_pivot(name, value),
         })
         .collect();
     let session_id = event
@@ -290,6 +365,20 @@ fn event_page(layout: Layout, event: &Event) -> EventPage {
             ..EventRow::from_event(event)
         },
     }
+}
+
+/// The events list of the same value of `data.<name>`, for the fields an
+/// analyst follows (user name, password, command, URL, hash, HASSH, user
+/// agent, path, client version, session).
+fn field_pivot(name: &str, value: &serde_json::Value) -> Option<String> {
+    let value = value.as_str().filter(|v| !v.is_empty())?;
+    if name == field::SESSION {
+        return Some(format!("session={}", percent_encode(value)));
+    }
+    let (_, param) = nectar_store::PivotField::ALL
+        .iter()
+        .find(|(f, _)| f.key() == name)?;
+    Some(format!("{param}={}", percent_encode(value)))
 }
 
 /// Pretty JSON with newlines kept but every other control character (serde_json
@@ -412,8 +501,8 @@ mod tests {
                 // The template's own layout has newlines and tabs: those are
                 // checked through their escaped form.
                 match c {
-                    '\n' => assert!(html.contains("x\\nx"), "\\n"),
-                    '\t' => assert!(html.contains("x\\tx"), "\\t"),
+                    '\n' => assert!(html.contains("x␊x"), "\\n"),
+                    '\t' => assert!(html.contains("x␉x"), "\\t"),
                     c => assert!(!html.contains(c), "U+{:04X} reached the page", c as u32),
                 }
             }

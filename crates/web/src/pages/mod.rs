@@ -26,7 +26,7 @@ mod sessions;
 mod settings;
 mod timerange;
 
-pub use timerange::RangeParams;
+pub use timerange::{PRESETS, RangeParams, parse_time};
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -10,35 +10,59 @@ use axum::response::Response;
 use nectar_event::field;
 use nectar_store::{EventFilter, SessionSummary};
 
-use super::timerange::{RangeParams, short};
+use crate::api::SessionParams;
+
+use super::timerange::short;
 use super::{Layout, error_page, render, storage_error};
+use crate::AppState;
 use crate::auth::{CurrentUser, percent_encode};
 use crate::text::{Shown, shown};
-use crate::{AppState, visible};
+// Pages of attacker text show it as typed (#25 item 8).
+use crate::text::pictured as visible;
 
 pub struct SessionRow {
     pub link: String,
     pub session: Shown,
     pub sensor: String,
+    /// `sensor=...` for links.
+    pub sensor_query: String,
+    pub protocol: String,
     pub source: String,
+    /// `src_ip=...` for links.
+    pub source_query: String,
     pub started: String,
     pub duration: String,
     pub username: Option<Shown>,
     pub password: Option<Shown>,
+    /// `username=...&password=...` of the accepted login, for links.
+    pub login_query: String,
     pub failed_logins: i64,
     pub commands: i64,
+    pub downloads: i64,
+    pub uploads: i64,
     pub events: i64,
 }
 
 impl SessionRow {
     fn from_summary(s: &SessionSummary) -> SessionRow {
         let seconds = (s.last.as_micros() - s.first.as_micros()) / 1_000_000;
+        let source = s.src_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let mut login_query = String::new();
+        if let Some(user) = &s.username {
+            login_query = format!("username={}", percent_encode(user));
+            if let Some(password) = &s.password {
+                login_query.push_str(&format!("&password={}", percent_encode(password)));
+            }
+        }
         SessionRow {
             // A path segment: `/` must be encoded too.
             link: percent_encode(&s.session).replace('/', "%2F"),
             session: shown(&s.session, 40),
             sensor: visible(&s.sensor, 40),
-            source: s.src_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            sensor_query: format!("sensor={}", percent_encode(&s.sensor)),
+            protocol: visible(&s.protocol, 16),
+            source_query: format!("src_ip={}", percent_encode(&source)),
+            source,
             started: short(s.first),
             duration: if seconds >= 3_600 {
                 format!("{}h {:02}m", seconds / 3_600, seconds % 3_600 / 60)
@@ -47,39 +71,124 @@ impl SessionRow {
             },
             username: s.username.as_deref().map(|u| shown(u, 40)),
             password: s.password.as_deref().map(|p| shown(p, 40)),
+            login_query,
             failed_logins: s.failed_logins,
             commands: s.commands,
+            downloads: s.downloads,
+            uploads: s.uploads,
             events: s.events,
         }
     }
+}
+
+/// The filter form's current values, for re-filling it.
+#[derive(Default)]
+struct SessionForm {
+    range: String,
+    src_ip: String,
+    sensor: String,
+    protocol: String,
+    logged_in: String,
+    has_commands: bool,
+    has_downloads: bool,
+    has_uploads: bool,
+    min_commands: String,
+    q: String,
+    order: String,
 }
 
 #[derive(Template)]
 #[template(path = "sessions.html")]
 struct SessionsPage {
     layout: Layout,
-    label: String,
+    form: SessionForm,
     rows: Vec<SessionRow>,
+    /// How many sessions match ("10000+" past the cap).
+    total: String,
+    /// The query of this filter without the cursor.
+    query: String,
+    /// The query of the next page, if there is one.
+    next: Option<String>,
+    paged: bool,
+    error: Option<String>,
 }
+
+/// The page counts matching sessions up to this many.
+const COUNT_CAP: usize = 10_000;
 
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Query(params): Query<RangeParams>,
+    params: Result<Query<SessionParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let range = params.resolve(nectar_event::Timestamp::now());
-    let filter = EventFilter {
-        since: range.since,
-        until: range.until,
-        ..EventFilter::default()
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let on = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|s| !s.is_empty() && !matches!(s, "0" | "false" | "no" | "off"))
     };
-    match state.store.list_sessions(&filter, 200).await {
-        Ok(sessions) => render(&SessionsPage {
-            layout: Layout::new(&session, "sessions"),
-            label: range.label,
-            rows: sessions.iter().map(SessionRow::from_summary).collect(),
-        }),
-        Err(err) => storage_error(err),
+    let form = SessionForm {
+        range: params.range.clone().unwrap_or_else(|| "24h".into()),
+        src_ip: text(&params.src_ip),
+        sensor: text(&params.sensor),
+        protocol: text(&params.protocol),
+        logged_in: text(&params.logged_in),
+        has_commands: on(&params.has_commands),
+        has_downloads: on(&params.has_downloads),
+        has_uploads: on(&params.has_uploads),
+        min_commands: text(&params.min_commands),
+        q: text(&params.q),
+        order: text(&params.order),
+    };
+    let query = params.query_string();
+    let mut page = SessionsPage {
+        layout: Layout::new(&session, "sessions"),
+        form,
+        rows: Vec::new(),
+        total: "0".into(),
+        query: query.clone(),
+        next: None,
+        paged: params.cursor.is_some(),
+        error: None,
+    };
+    let (filter, cursor, limit) = match params.filter(nectar_event::Timestamp::now()) {
+        Ok(parts) => parts,
+        Err(message) => {
+            page.error = Some(message);
+            let mut response = render(&page);
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    let limit = if params.limit.is_some() { limit } else { 50 };
+    let listed = state
+        .store
+        .list_sessions(&filter, cursor.as_ref(), limit)
+        .await;
+    let counted = state.store.count_sessions_capped(&filter, COUNT_CAP).await;
+    match (listed, counted) {
+        (Ok(listed), Ok((count, capped))) => {
+            page.total = if capped {
+                format!("{count}+")
+            } else {
+                count.to_string()
+            };
+            page.next = listed.next.map(|c| {
+                let cursor = format!("cursor={}", percent_encode(&c.to_string()));
+                if query.is_empty() {
+                    cursor
+                } else {
+                    format!("{query}&{cursor}")
+                }
+            });
+            page.rows = listed
+                .sessions
+                .iter()
+                .map(SessionRow::from_summary)
+                .collect();
+            render(&page)
+        }
+        (Err(err), _) | (_, Err(err)) => storage_error(err),
     }
 }
 
@@ -90,6 +199,25 @@ pub struct TranscriptRow {
     pub kind: &'static str,
     /// The command, the URL fetched, the file uploaded, or the summary.
     pub what: Shown,
+    /// The events with the same command, URL or file (a query string).
+    pub link: Option<String>,
+}
+
+/// The pivot of a transcript line: the events with the same command, URL or
+/// file hash.
+fn pivot(event: &nectar_event::Event) -> Option<String> {
+    let data = &event.data;
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str());
+    let (param, value) = if let Some(input) = text(field::INPUT) {
+        ("command", input)
+    } else if let Some(hash) = text(field::SHA256) {
+        ("sha256", hash)
+    } else if let Some(url) = text(field::URL) {
+        ("url", url)
+    } else {
+        return None;
+    };
+    Some(format!("{param}={}", percent_encode(value)))
 }
 
 #[derive(Template)]
@@ -165,7 +293,9 @@ fn terminal_text(state: &AppState, relative: &str) -> Result<Vec<String>, String
     Ok(nectar_capture::terminal::plain(&output)
         .split('\n')
         .take(MAX_TERMINAL_LINES)
-        .map(|line| visible(line, 4_000))
+        // Tabs stay tabs in the terminal block (a typed `␉` is written
+        // `⟨U+2409⟩`, so only real tabs are pictured as `␉`).
+        .map(|line| visible(line, 4_000).replace('\u{2409}', "\t"))
         .collect())
 }
 
@@ -204,11 +334,9 @@ pub async fn detail(
         session: Some(id.clone()),
         ..EventFilter::default()
     };
-    let summary = match state.store.list_sessions(&filter, 1).await {
-        Ok(list) => match list.into_iter().next() {
-            Some(summary) => summary,
-            None => return error_page(StatusCode::NOT_FOUND, "No session has this id."),
-        },
+    let summary = match state.store.get_session(&id).await {
+        Ok(Some(summary)) => summary,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, "No session has this id."),
         Err(err) => return storage_error(err),
     };
     let page = match state
@@ -251,6 +379,7 @@ pub async fn detail(
                 time: time.get(11..23).unwrap_or(&time).to_owned(),
                 kind: e.kind.as_str(),
                 what: what(e),
+                link: pivot(e),
             }
         })
         .collect();
