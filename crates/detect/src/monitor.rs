@@ -448,8 +448,13 @@ impl StatMonitor {
         };
         let m = model.moving_average();
         let (up, down) = model.thresholds();
-        self.up = up.unwrap_or(f64::NAN);
-        self.down = down.unwrap_or(f64::NAN);
+        // Within what the statistic can take: a share's threshold above 1
+        // says "no value can alarm", and is shown as 1. Judging against the
+        // clamped threshold is the same (alarms need a value strictly beyond).
+        let (lo, hi) = self.stat.info().range;
+        let clamp = |t: Option<f64>| t.map_or(f64::NAN, |t| t.clamp(lo, hi));
+        self.up = clamp(up);
+        self.down = clamp(down);
         if !x.is_finite() {
             return None;
         }
@@ -974,6 +979,28 @@ mod tests {
         let st = &m.status()[0];
         assert_eq!(st.state, "learning");
         assert!(st.note.as_deref().unwrap_or("").contains("learning afresh"));
+    }
+
+    #[test]
+    fn thresholds_stay_within_the_range_and_empty_windows_are_skipped() {
+        let mut m = Monitors::new(&cfg()).unwrap();
+        let mut alarms = Vec::new();
+        // A share that sits near 1 and varies a lot: its fitted threshold
+        // lies above 1, and is reported as 1.
+        for i in 0..300 {
+            m.observe(&report(i, 0.9 + noise(i)), &mut alarms);
+        }
+        let st = &m.status()[0];
+        assert_eq!(st.state, "monitoring");
+        let up = st.threshold_up.unwrap();
+        assert!(up <= 1.0, "{up}");
+        // Empty windows (NaN) are neither learnt nor judged.
+        let steps = st.windows;
+        for i in 300..400 {
+            m.observe(&report(i, f64::NAN), &mut alarms);
+        }
+        assert_eq!(m.status()[0].windows, steps);
+        assert!(alarms.iter().all(|a| a.stat != Stat::RSyn), "{alarms:?}");
     }
 
     #[test]

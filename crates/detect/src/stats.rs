@@ -5,13 +5,19 @@
 //! compiler then asks for its name, formula and contributor class in
 //! [`Stat::info`] and [`Stat::compute`].
 //!
-//! Formulas follow NetSpot (`research/spot-netspot.md` §1.3), including its
-//! edge cases: a ratio whose numerator is zero is 0, one whose denominator is
-//! zero (with a non-zero numerator) is NaN — NaN means "no value this window"
-//! and is not fed to SPOT. Two deliberate changes: TRAFFIC is IP packets per
-//! *second* over the window's width (NetSpot divides by the time between last
-//! packets and, by a units slip, gives packets per millisecond), and PERF is
-//! measured over the wall time between window closes.
+//! Formulas follow NetSpot (`research/spot-netspot.md` §1.3) with one
+//! correction to its edge cases: a ratio whose denominator is zero (an empty
+//! window, or one without the packets the ratio is about) is NaN, "no value
+//! this window", never 0 — NaN is not fed to SPOT, so quiet periods neither
+//! drag a model towards 0 nor show as rows of false alarms. NetSpot gives 0
+//! for R_SYN, R_ACK, R_DST_SRC and R_DST_SRC_PORT of an empty window. Two
+//! more deliberate changes: TRAFFIC is IP packets per *second* over the
+//! window's width (NetSpot divides by the time between last packets and, by
+//! a units slip, gives packets per millisecond), and PERF is measured over
+//! the wall time between window closes.
+//!
+//! Every statistic has a [`StatInfo::range`], what it can take (a share is
+//! within 0..=1); thresholds are reported within it (see the monitors).
 #![forbid(unsafe_code)]
 
 use crate::counters::{Class, Counter, Counts};
@@ -65,19 +71,15 @@ pub struct StatInfo {
     pub monitored: bool,
     /// The packets behind the statistic, for "who" in alarms.
     pub class: Class,
+    /// The values the statistic can take, `(min, max)`: thresholds outside
+    /// it are reported at its edge (a share never gets a threshold above 1).
+    pub range: (f64, f64),
 }
 
-/// NetSpot's ratio: 0 when the numerator is 0, NaN when only the denominator is.
-#[inline]
-fn ratio(num: u64, den: u64) -> f64 {
-    if num == 0 {
-        0.0
-    } else if den == 0 {
-        f64::NAN
-    } else {
-        num as f64 / den as f64
-    }
-}
+/// The range of a share.
+const SHARE: (f64, f64) = (0.0, 1.0);
+/// The range of a count or rate.
+const COUNT: (f64, f64) = (0.0, f64::INFINITY);
 
 impl Stat {
     /// Number of statistics.
@@ -104,30 +106,40 @@ impl Stat {
                 description,
                 monitored: true,
                 class,
+                range: SHARE,
+            }
+        }
+        const fn n(name: &'static str, description: &'static str, class: Class) -> StatInfo {
+            StatInfo {
+                range: COUNT,
+                ..i(name, description, class)
             }
         }
         match self {
-            Stat::AvgPktSize => i("AVG_PKT_SIZE", "mean IP packet size (bytes)", Class::Ip),
+            Stat::AvgPktSize => StatInfo {
+                range: (0.0, 65_575.0),
+                ..i("AVG_PKT_SIZE", "mean IP packet size (bytes)", Class::Ip)
+            },
             Stat::Perf => StatInfo {
                 monitored: false,
-                ..i("PERF", "packets processed per wall-clock second", Class::Ip)
+                ..n("PERF", "packets processed per wall-clock second", Class::Ip)
             },
             Stat::RAck => i("R_ACK", "share of IP packets with TCP ACK", Class::Ip),
             Stat::RSyn => i("R_SYN", "share of IP packets with TCP SYN", Class::Syn),
             Stat::RArp => i("R_ARP", "share of packets that are ARP", Class::Arp),
             Stat::RIcmp => i("R_ICMP", "share of IP packets that are ICMP", Class::Icmp),
             Stat::RIp => i("R_IP", "share of packets that are IP", Class::Ip),
-            Stat::RDstSrc => i(
+            Stat::RDstSrc => n(
                 "R_DST_SRC",
                 "distinct destination / distinct source addresses",
                 Class::Ip,
             ),
-            Stat::RDstSrcPort => i(
+            Stat::RDstSrcPort => n(
                 "R_DST_SRC_PORT",
                 "distinct destination / distinct source ports (TCP and UDP)",
                 Class::Ip,
             ),
-            Stat::Traffic => i("TRAFFIC", "IP packets per second", Class::Ip),
+            Stat::Traffic => n("TRAFFIC", "IP packets per second", Class::Ip),
         }
     }
 
@@ -147,23 +159,11 @@ impl Stat {
                 Some(_) => 0.0,
                 None => f64::NAN,
             },
-            Stat::RAck => {
-                if c[Counter::Ip] == 0 {
-                    0.0
-                } else {
-                    ratio(c[Counter::Ack], c[Counter::Ip])
-                }
-            }
-            Stat::RSyn => {
-                if c[Counter::Ip] == 0 {
-                    0.0
-                } else {
-                    ratio(c[Counter::Syn], c[Counter::Ip])
-                }
-            }
-            Stat::RArp => ratio_or_nan(c[Counter::Arp], c[Counter::Pkts]),
-            Stat::RIcmp => ratio_or_nan(c[Counter::Icmp], c[Counter::Ip]),
-            Stat::RIp => ratio_or_nan(c[Counter::Ip], c[Counter::Pkts]),
+            Stat::RAck => ratio(c[Counter::Ack], c[Counter::Ip]),
+            Stat::RSyn => ratio(c[Counter::Syn], c[Counter::Ip]),
+            Stat::RArp => ratio(c[Counter::Arp], c[Counter::Pkts]),
+            Stat::RIcmp => ratio(c[Counter::Icmp], c[Counter::Ip]),
+            Stat::RIp => ratio(c[Counter::Ip], c[Counter::Pkts]),
             Stat::RDstSrc => ratio(c[Counter::NbUniqDstAddr], c[Counter::NbUniqSrcAddr]),
             Stat::RDstSrcPort => ratio(c[Counter::NbUniqDstPort], c[Counter::NbUniqSrcPort]),
             Stat::Traffic => {
@@ -190,10 +190,11 @@ impl Stat {
     }
 }
 
-/// NetSpot's R_ARP / R_ICMP / R_IP edge cases: NaN when the denominator is
-/// zero even if the numerator is too (an empty window has no ratio).
+/// A ratio: NaN when the denominator is zero, even if the numerator is too
+/// (an empty window has no ratio; 0 would teach the model a value that was
+/// never observed).
 #[inline]
-fn ratio_or_nan(num: u64, den: u64) -> f64 {
+fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         f64::NAN
     } else {
@@ -250,14 +251,20 @@ mod tests {
     #[test]
     fn formulas_and_edge_cases() {
         let mut c = Counts::default();
-        // Empty window: ratios over packets are NaN, the rest 0.
+        // Empty window: every ratio is NaN (no value), counts and rates 0.
         let v = StatValues::compute(&input(&c));
-        assert!(v[Stat::AvgPktSize].is_nan());
-        assert!(v[Stat::RIp].is_nan());
-        assert!(v[Stat::RArp].is_nan());
-        assert!(v[Stat::RIcmp].is_nan());
-        assert_eq!(v[Stat::RSyn], 0.0);
-        assert_eq!(v[Stat::RDstSrc], 0.0);
+        for s in [
+            Stat::AvgPktSize,
+            Stat::RIp,
+            Stat::RArp,
+            Stat::RIcmp,
+            Stat::RSyn,
+            Stat::RAck,
+            Stat::RDstSrc,
+            Stat::RDstSrcPort,
+        ] {
+            assert!(v[s].is_nan(), "{s:?} of an empty window");
+        }
         assert_eq!(v[Stat::Traffic], 0.0);
         assert!(v[Stat::Perf].is_nan());
 
