@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 use crate::counters::{Class, Counter, Counts};
+use crate::sources::{Measure, SCALES, SourceValues};
 
 /// A per-window statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +48,30 @@ pub enum Stat {
     RDstSrcPort,
     /// IP packets per second.
     Traffic,
+    /// Most distinct destination ports one source contacted in the window.
+    SrcPorts,
+    /// The same over the last 10 windows.
+    SrcPortsX10,
+    /// The same over the last 100 windows.
+    SrcPortsX100,
+    /// Most distinct destination hosts one source contacted in the window.
+    SrcHosts,
+    /// The same over the last 10 windows.
+    SrcHostsX10,
+    /// The same over the last 100 windows.
+    SrcHostsX100,
+    /// Largest share of one source's connection attempts not accepted.
+    SrcFailed,
+    /// The same over the last 10 windows.
+    SrcFailedX10,
+    /// The same over the last 100 windows.
+    SrcFailedX100,
+    /// Most connections one source opened to remote-login services.
+    SrcLogins,
+    /// The same over the last 10 windows.
+    SrcLoginsX10,
+    /// The same over the last 100 windows.
+    SrcLoginsX100,
 }
 
 /// What a statistic's formula sees.
@@ -58,6 +83,8 @@ pub struct StatInput<'a> {
     pub width_s: f64,
     /// Wall-clock seconds since the previous window closed (None for the first).
     pub wall_s: Option<f64>,
+    /// The per-source measures ([`crate::sources`]).
+    pub sources: &'a SourceValues,
 }
 
 /// Static facts about a statistic.
@@ -74,6 +101,14 @@ pub struct StatInfo {
     /// The values the statistic can take, `(min, max)`: thresholds outside
     /// it are reported at its edge (a share never gets a threshold above 1).
     pub range: (f64, f64),
+    /// The time scale in windows: 1, or 10 and 100 for the longer views.
+    pub scale: u32,
+    /// For a per-source statistic, its measure.
+    pub measure: Option<Measure>,
+    /// Lowest upper threshold that makes sense: below it a value is normal
+    /// whatever was learnt (a network whose baseline never showed a login
+    /// must not alarm on the first one). 0 for the link statistics.
+    pub floor: f64,
 }
 
 /// The range of a share.
@@ -85,7 +120,7 @@ impl Stat {
     /// Number of statistics.
     pub const COUNT: usize = Stat::ALL.len();
     /// Every statistic, in index order.
-    pub const ALL: [Stat; 10] = [
+    pub const ALL: [Stat; 22] = [
         Stat::AvgPktSize,
         Stat::Perf,
         Stat::RAck,
@@ -96,6 +131,18 @@ impl Stat {
         Stat::RDstSrc,
         Stat::RDstSrcPort,
         Stat::Traffic,
+        Stat::SrcPorts,
+        Stat::SrcPortsX10,
+        Stat::SrcPortsX100,
+        Stat::SrcHosts,
+        Stat::SrcHostsX10,
+        Stat::SrcHostsX100,
+        Stat::SrcFailed,
+        Stat::SrcFailedX10,
+        Stat::SrcFailedX100,
+        Stat::SrcLogins,
+        Stat::SrcLoginsX10,
+        Stat::SrcLoginsX100,
     ];
 
     /// Name, description, default monitoring and contributor class.
@@ -107,8 +154,34 @@ impl Stat {
                 monitored: true,
                 class,
                 range: SHARE,
+                scale: 1,
+                measure: None,
+                floor: 0.0,
             }
         }
+        const fn src(
+            name: &'static str,
+            description: &'static str,
+            measure: Measure,
+            scale: u32,
+            floor: f64,
+        ) -> StatInfo {
+            StatInfo {
+                range: if matches!(measure, Measure::Failed) {
+                    SHARE
+                } else {
+                    COUNT
+                },
+                scale,
+                measure: Some(measure),
+                floor,
+                ..i(name, description, Class::Ip)
+            }
+        }
+        const PORTS: &str = "most distinct destination ports one source contacted";
+        const HOSTS: &str = "most distinct destination hosts one source contacted";
+        const FAILED: &str = "largest share of one source's connection attempts not accepted (at least 8 attempts)";
+        const LOGINS: &str = "most connections one source opened to remote-login services";
         const fn n(name: &'static str, description: &'static str, class: Class) -> StatInfo {
             StatInfo {
                 range: COUNT,
@@ -140,12 +213,29 @@ impl Stat {
                 Class::Ip,
             ),
             Stat::Traffic => n("TRAFFIC", "IP packets per second", Class::Ip),
+            Stat::SrcPorts => src("SRC_PORTS", PORTS, Measure::Ports, 1, 10.0),
+            Stat::SrcPortsX10 => src("SRC_PORTS_X10", PORTS, Measure::Ports, 10, 10.0),
+            Stat::SrcPortsX100 => src("SRC_PORTS_X100", PORTS, Measure::Ports, 100, 12.0),
+            Stat::SrcHosts => src("SRC_HOSTS", HOSTS, Measure::Hosts, 1, 10.0),
+            Stat::SrcHostsX10 => src("SRC_HOSTS_X10", HOSTS, Measure::Hosts, 10, 10.0),
+            Stat::SrcHostsX100 => src("SRC_HOSTS_X100", HOSTS, Measure::Hosts, 100, 12.0),
+            Stat::SrcFailed => src("SRC_FAILED", FAILED, Measure::Failed, 1, 0.5),
+            Stat::SrcFailedX10 => src("SRC_FAILED_X10", FAILED, Measure::Failed, 10, 0.5),
+            Stat::SrcFailedX100 => src("SRC_FAILED_X100", FAILED, Measure::Failed, 100, 0.5),
+            Stat::SrcLogins => src("SRC_LOGINS", LOGINS, Measure::Logins, 1, 3.0),
+            Stat::SrcLoginsX10 => src("SRC_LOGINS_X10", LOGINS, Measure::Logins, 10, 8.0),
+            Stat::SrcLoginsX100 => src("SRC_LOGINS_X100", LOGINS, Measure::Logins, 100, 24.0),
         }
     }
 
     /// The formula.
     pub fn compute(self, x: &StatInput<'_>) -> f64 {
         let c = x.counts;
+        let info = self.info();
+        if let Some(m) = info.measure {
+            let si = SCALES.iter().position(|&k| k == info.scale).unwrap_or(0);
+            return x.sources.value[m as usize][si];
+        }
         match self {
             Stat::AvgPktSize => {
                 if c[Counter::Ip] == 0 {
@@ -173,12 +263,19 @@ impl Stat {
                     0.0
                 }
             }
+            // Read from the per-source measures above.
+            _ => f64::NAN,
         }
     }
 
     /// The NetSpot-style name.
     pub const fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// Whether this is a per-source statistic (needs the source table).
+    pub const fn per_source(self) -> bool {
+        self.info().measure.is_some()
     }
 
     /// Looks a statistic up by name (case-insensitive).
@@ -237,6 +334,7 @@ mod tests {
             counts: c,
             width_s: 0.5,
             wall_s: None,
+            sources: &SourceValues::OFF,
         }
     }
 
@@ -283,6 +381,7 @@ mod tests {
             counts: &c,
             width_s: 0.5,
             wall_s: Some(2.0),
+            sources: &SourceValues::OFF,
         });
         assert_eq!(v[Stat::AvgPktSize], 100.0);
         assert_eq!(v[Stat::RSyn], 0.5);
