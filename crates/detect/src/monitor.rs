@@ -1254,6 +1254,89 @@ mod tests {
     }
 
     #[test]
+    fn alarms_say_what_they_look_like_in_plain_words() {
+        let scanner: IpAddr = "203.0.113.7".parse().unwrap();
+        let victim: IpAddr = "198.51.100.10".parse().unwrap();
+        let culprit = Culprit {
+            src: scanner,
+            dst: Some(victim),
+            port: Some(22),
+            ports: 1024.0,
+            hosts: 1.0,
+            attempts: 1100.0,
+            failed: 0.99,
+            logins: 1.0,
+        };
+        let mut a = Alarm {
+            stat: Stat::SrcPortsX10,
+            value: 1024.0,
+            threshold: 12.0,
+            direction: Direction::Up,
+            window_start_ns: 1_700_000_000_000_000_000,
+            window_end_ns: 1_700_000_000_200_000_000,
+            probability: 0.0,
+            severity: Severity::Critical,
+            top_src: vec![],
+            top_dst: vec![],
+            top_dst_port: vec![],
+            scale: 10,
+            culprit: Some(culprit),
+        };
+        let e = a.to_event("s");
+        assert!(
+            e.summary
+                .starts_with("port scan from 203.0.113.7 towards 198.51.100.10, 1,024 ports in 2 s; SRC_PORTS_X10 1024 above threshold 12"),
+            "{}",
+            e.summary
+        );
+        assert_eq!(e.data["class"], "port_scan");
+        assert_eq!(e.data["scale"], 10);
+        assert_eq!(e.data["scale_seconds"], 2.0);
+        assert_eq!(e.data["culprit"]["src"], "203.0.113.7");
+        // Failed attempts of a source that probed many ports: a scan too.
+        a.stat = Stat::SrcFailed;
+        assert_eq!(a.class(), "port_scan");
+        a.stat = Stat::SrcLoginsX100;
+        a.scale = 100;
+        a.culprit = Some(Culprit {
+            ports: 1.0,
+            logins: 57.0,
+            ..culprit
+        });
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "brute force on SSH (port 22) of 198.51.100.10 from 203.0.113.7, 57 connections in 20 s"
+        );
+        a.stat = Stat::SrcHosts;
+        a.culprit = Some(Culprit {
+            hosts: 254.0,
+            ..culprit
+        });
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "host sweep from 203.0.113.7, 254 hosts in 20 s"
+        );
+        // A link statistic: a flood from the dominant source.
+        a.stat = Stat::RSyn;
+        a.scale = 1;
+        a.culprit = None;
+        a.top_src = vec![Contributor {
+            key: ContributorKey::Addr(scanner),
+            packets: 900,
+            share: 0.9,
+        }];
+        assert_eq!(a.class(), "flood");
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "SYN flood from 203.0.113.7 in 200 ms"
+        );
+        a.stat = Stat::AvgPktSize;
+        assert_eq!(a.plain_words(), None);
+        assert_eq!(thousands(1234567.0), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+    }
+
+    #[test]
     fn probability_and_severity() {
         assert_eq!(severity(0.0, 1e-4), Severity::Critical);
         assert_eq!(severity(1e-7, 1e-4), Severity::High);
