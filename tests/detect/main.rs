@@ -5,6 +5,7 @@
 mod analyze;
 mod influx;
 mod netns;
+mod slow;
 mod serve;
 #[allow(dead_code)]
 #[path = "../serve/util.rs"]

@@ -380,8 +380,16 @@ impl Alarm {
                 }
             }
             (Some(_), None) => "anomaly",
+            // More traffic is a flood when one source sends most of it.
+            (None, _) if self.stat == Stat::Traffic => {
+                if self.top_src.first().is_some_and(|c| c.share >= 0.6) {
+                    "flood"
+                } else {
+                    "anomaly"
+                }
+            }
             (None, _) => match self.stat {
-                Stat::Traffic | Stat::RSyn | Stat::RIcmp | Stat::RArp => "flood",
+                Stat::RSyn | Stat::RIcmp | Stat::RArp => "flood",
                 Stat::RDstSrcPort => "port_scan",
                 Stat::RDstSrc => "host_sweep",
                 _ => "anomaly",

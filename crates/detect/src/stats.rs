@@ -223,8 +223,8 @@ impl Stat {
             Stat::SrcFailedX10 => src("SRC_FAILED_X10", FAILED, Measure::Failed, 10, 0.5),
             Stat::SrcFailedX100 => src("SRC_FAILED_X100", FAILED, Measure::Failed, 100, 0.5),
             Stat::SrcLogins => src("SRC_LOGINS", LOGINS, Measure::Logins, 1, 3.0),
-            Stat::SrcLoginsX10 => src("SRC_LOGINS_X10", LOGINS, Measure::Logins, 10, 8.0),
-            Stat::SrcLoginsX100 => src("SRC_LOGINS_X100", LOGINS, Measure::Logins, 100, 24.0),
+            Stat::SrcLoginsX10 => src("SRC_LOGINS_X10", LOGINS, Measure::Logins, 10, 5.0),
+            Stat::SrcLoginsX100 => src("SRC_LOGINS_X100", LOGINS, Measure::Logins, 100, 12.0),
         }
     }
 
