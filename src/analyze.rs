@@ -131,16 +131,24 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         }
     }
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    if args.json && args.windows.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+    if args.json
+        && args
+            .windows
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-")
+    {
         return Err(usage(
             "--windows -: standard output already carries the alarms of --json; give --windows a file",
         ));
     }
     let mut windows_out: Option<Box<dyn Write>> = match &args.windows {
         None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(p) if p.as_os_str() == "-" => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout())))
+        }
         Some(p) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| usage(format!("--windows {}: {e}", p.display())))?,
+            std::fs::File::create(p)
+                .map_err(|e| usage(format!("--windows {}: {e}", p.display())))?,
         ))),
     };
     let sensor = config.sensor_name.clone();
@@ -633,7 +641,8 @@ fn alarm_table(out: &mut dyn Write, alarms: &[Alarm]) -> std::io::Result<()> {
             let start = nectar_event::Timestamp::from_nanos(i128::from(a.window_start_ns))
                 .map(|t| t.to_string())
                 .unwrap_or_default();
-            a.plain_words().map(|w| format!("{start}  {w} ({})", a.stat.name()))
+            a.plain_words()
+                .map(|w| format!("{start}  {w} ({})", a.stat.name()))
         })
         .collect();
     for w in &words {

@@ -5,9 +5,9 @@
 mod analyze;
 mod influx;
 mod netns;
-mod slow;
 mod serve;
 #[allow(dead_code)]
 #[path = "../serve/util.rs"]
 mod serve_util;
+mod slow;
 mod util;

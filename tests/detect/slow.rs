@@ -32,7 +32,16 @@ fn benign(ns: &Netns, stop: &AtomicBool) {
         let _ = Netns::cmd(
             &ns.a,
             "curl",
-            &["-s", "-m", "1", "--interface", CLIENT, "-o", "/dev/null", &url],
+            &[
+                "-s",
+                "-m",
+                "1",
+                "--interface",
+                CLIENT,
+                "-o",
+                "/dev/null",
+                &url,
+            ],
         )
         .status();
         if last_ssh.elapsed() >= Duration::from_secs(3) {
@@ -283,9 +292,8 @@ fn slow_scans_and_password_guessing_raise_alarms_naming_the_attacker() {
             rfc3339_ns(e["data"]["window_end"].as_str().unwrap()),
         )
     };
-    let names_attacker = |e: &serde_json::Value| {
-        e["src_ip"] == ATTACKER || e["data"]["culprit"]["src"] == ATTACKER
-    };
+    let names_attacker =
+        |e: &serde_json::Value| e["src_ip"] == ATTACKER || e["data"]["culprit"]["src"] == ATTACKER;
     let (before, after) = (300_000_000i128, 700_000_000i128);
     for (name, s, e) in &periods {
         let hits: Vec<&serde_json::Value> = alarms
@@ -310,7 +318,10 @@ fn slow_scans_and_password_guessing_raise_alarms_naming_the_attacker() {
         );
     }
     for ev in &alarms {
-        assert_ne!(ev["src_ip"], CLIENT, "alarm names the benign client: {ev}\n{report}");
+        assert_ne!(
+            ev["src_ip"], CLIENT,
+            "alarm names the benign client: {ev}\n{report}"
+        );
         assert_ne!(ev["data"]["culprit"]["src"], CLIENT, "{ev}\n{report}");
         // Outside an attack only a longer scale may still see it (its
         // horizon covers the attack), and the aftermath of the hydra burst.

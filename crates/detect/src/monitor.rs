@@ -325,7 +325,11 @@ impl Alarm {
             .with("value", num(self.value))
             .with("threshold", num(self.threshold))
             .with("direction", dir)
-            .with("window_start", rfc3339(self.window_start_ns))
+            // The time the statistic covers: `scale` windows up to this one.
+            .with(
+                "window_start",
+                rfc3339(self.window_end_ns.saturating_sub(self.scale_ns())),
+            )
             .with("window_end", rfc3339(self.window_end_ns))
             .with("probability", num(self.probability))
             .with("top_src", contributors(&self.top_src))
@@ -353,7 +357,8 @@ impl Alarm {
 
     /// The time the statistic covers: the window width times its scale.
     pub fn scale_ns(&self) -> u64 {
-        (self.window_end_ns.saturating_sub(self.window_start_ns)).saturating_mul(u64::from(self.scale))
+        (self.window_end_ns.saturating_sub(self.window_start_ns))
+            .saturating_mul(u64::from(self.scale))
     }
 
     /// What the alarm looks like, from the statistic that fired (and, for
@@ -367,14 +372,23 @@ impl Alarm {
         match (self.stat.info().measure, self.culprit) {
             (Some(Measure::Ports), _) => "port_scan",
             (Some(Measure::Hosts), _) => "host_sweep",
+            // A scan touches login ports too, about once each: many ports
+            // and few logins among them make it a scan.
+            (Some(Measure::Logins), Some(c)) if c.ports >= 10.0 && c.logins < 0.2 * c.ports => {
+                "port_scan"
+            }
             (Some(Measure::Logins), _) => "brute_force",
             (Some(Measure::Failed), Some(c)) => {
-                if c.ports >= 10.0 {
+                let most = |x: f64| x >= 3.0 && x >= 0.5 * c.attempts;
+                if c.ports >= 10.0 || most(c.ports) {
                     "port_scan"
-                } else if c.hosts >= 10.0 {
+                } else if c.hosts >= 10.0 || most(c.hosts) {
                     "host_sweep"
-                } else if c.logins >= 3.0 {
+                } else if most(c.logins) {
                     "brute_force"
+                } else if c.attempts >= 100.0 {
+                    // Hundreds of unanswered SYNs to one service.
+                    "flood"
                 } else {
                     "failed_connections"
                 }
@@ -419,11 +433,25 @@ impl Alarm {
                     c.src,
                     thousands(c.hosts)
                 ),
+                "flood" => format!(
+                    "flood from {}{towards}, {} connection attempts in {during}, {:.0} % unanswered",
+                    c.src,
+                    thousands(c.attempts),
+                    c.failed * 100.0
+                ),
                 "brute_force" => {
-                    let service = c.port.map_or_else(|| "a login service".to_owned(), |p| {
-                        format!("{} (port {p})", service_name(p))
-                    });
-                    let of = c.dst.filter(|_| c.hosts <= 2.0).map(|d| format!(" of {d}")).unwrap_or_default();
+                    let service = c
+                        .port
+                        .filter(|p| crate::sources::LOGIN_PORTS.contains(p))
+                        .map_or_else(
+                            || "a login service".to_owned(),
+                            |p| format!("{} (port {p})", service_name(p)),
+                        );
+                    let of = c
+                        .dst
+                        .filter(|_| c.hosts <= 2.0)
+                        .map(|d| format!(" of {d}"))
+                        .unwrap_or_default();
                     format!(
                         "brute force on {service}{of} from {}, {} connections in {during}",
                         c.src,
@@ -438,9 +466,13 @@ impl Alarm {
                 ),
             });
         }
-        let dominant = |l: &[Contributor]| l.first().filter(|c| c.share >= 0.5).map(|c| c.key);
-        let from = dominant(&self.top_src).map_or_else(|| " from many sources".to_owned(), |k| format!(" from {k}"));
-        let towards = dominant(&self.top_dst).map(|k| format!(" towards {k}")).unwrap_or_default();
+        // Named only when it sent (received) most of the packets.
+        let dominant = |l: &[Contributor]| l.first().filter(|c| c.share > 0.5).map(|c| c.key);
+        let from = dominant(&self.top_src)
+            .map_or_else(|| " from many sources".to_owned(), |k| format!(" from {k}"));
+        let towards = dominant(&self.top_dst)
+            .map(|k| format!(" towards {k}"))
+            .unwrap_or_default();
         let what = match (class, self.stat) {
             ("flood", Stat::RSyn) => "SYN flood",
             ("flood", Stat::RIcmp) => "ICMP flood",
@@ -479,7 +511,11 @@ fn service_name(port: u16) -> &'static str {
 
 /// A count with thousands separators: 1,024.
 fn thousands(x: f64) -> String {
-    let n = if x.is_finite() { x.round().max(0.0) as u64 } else { 0 };
+    let n = if x.is_finite() {
+        x.round().max(0.0) as u64
+    } else {
+        0
+    };
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
@@ -688,8 +724,8 @@ impl StatMonitor {
         let probability = model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
         self.streak += 1;
         // A longer scale stays beyond its threshold for up to `scale`
-        // windows after one burst: one alarm per `scale` windows of a run.
-        let emit = info.scale <= 1 || (self.streak - 1).is_multiple_of(u64::from(info.scale));
+        // windows after one burst, attack over or not: one alarm per run.
+        let emit = info.scale <= 1 || self.streak == 1;
         if emit {
             self.alarms += 1;
         }
@@ -723,21 +759,24 @@ impl StatMonitor {
                 .map(|p| one(ContributorKey::Port(p)))
                 .unwrap_or_default();
         }
-        Some((emit, Alarm {
-            stat: self.stat,
-            value: x,
-            threshold,
-            direction: dir,
-            window_start_ns: r.start_ns,
-            window_end_ns: r.end_ns,
-            probability,
-            severity: severity(probability, self.used.q),
-            top_src,
-            top_dst,
-            top_dst_port,
-            scale: info.scale,
-            culprit,
-        }))
+        Some((
+            emit,
+            Alarm {
+                stat: self.stat,
+                value: x,
+                threshold,
+                direction: dir,
+                window_start_ns: r.start_ns,
+                window_end_ns: r.end_ns,
+                probability,
+                severity: severity(probability, self.used.q),
+                top_src,
+                top_dst,
+                top_dst_port,
+                scale: info.scale,
+                culprit,
+            },
+        ))
     }
 
     /// Learns from a window judged normal: learning values, or a DSPOT step

@@ -17,8 +17,11 @@
 //! addressing, [`PROBES`] probes), and per source two sketches whose bins hold
 //! the number of the window that last set them (a sliding linear counter:
 //! a bin counts at scale k when it was set in the last k windows), 256 bins
-//! for ports and 128 for hosts, plus decayed sums (`D ← D·(1 − 1/k) + x`,
-//! which tends to the sum over the last k windows) for the counts. Nothing is
+//! for ports and 128 for hosts, plus sliding sums of the counts (the last 10
+//! windows exactly; the last 100 in blocks of 10, the current block partial,
+//! so 91 to 100 windows). Exponentially decayed sums were tried first: after
+//! a burst (a SYN flood of 10,000 packets) they stay above any threshold for
+//! dozens of windows, so a "last 10 windows" view kept alarming 10 s later. Nothing is
 //! allocated per packet; a packet costs one hash and a few probes, and only
 //! packets that start or accept a connection (TCP SYN and SYN-ACK, UDP
 //! requests, ICMP echo and its reply) touch the table at all.
@@ -130,13 +133,19 @@ struct Meta {
     last_win: u64,
     /// Window the current source took the slot.
     born: u64,
-    /// Window the decayed sums were last brought up to.
-    dec_win: u64,
+    /// Window the sliding sums were last brought up to.
+    sum_win: u64,
     attempts: u32,
     accepted: u32,
     logins: u32,
-    /// Decayed sums for scales 10 and 100: attempts, accepted, logins.
-    dec: [[f32; 3]; 2],
+    /// Counts (attempts, accepted, logins) of the last 10 windows, by
+    /// window number mod 10.
+    win: [[u32; 3]; 10],
+    /// The same summed per block of 10 windows, for the last 10 blocks
+    /// (the current one partial), by block number mod 10.
+    blk: [[u32; 3]; 10],
+    /// Attempts over the longest scale: who to keep when the table is full.
+    score: u32,
     dst: u128,
     dst_votes: u32,
     port: u16,
@@ -293,7 +302,7 @@ impl SourceTable {
     #[inline]
     fn slot(&mut self, key: u128, insert: bool) -> Option<usize> {
         let start = hash_key(key) as usize;
-        let mut victim: Option<(usize, (u64, f32))> = None;
+        let mut victim: Option<(usize, (u64, u32))> = None;
         for p in 0..PROBES {
             let i = (start + p) & (CAPACITY - 1);
             let e = &self.meta[i];
@@ -302,15 +311,14 @@ impl SourceTable {
             }
             if e.last_win == 0 {
                 // Never used: nothing further was ever inserted past it.
-                victim = Some((i, (0, 0.0)));
+                victim = Some((i, (0, 0)));
                 break;
             }
             if e.last_win < self.now {
                 // Idle for a whole scale first, then the least active.
                 let idle = self.now - e.last_win >= u64::from(SCALES[2]);
-                let score = (u64::from(!idle), e.dec[1][0]);
-                if victim.is_none_or(|(_, v)| score.0 < v.0 || (score.0 == v.0 && score.1 < v.1))
-                {
+                let score = (u64::from(!idle), e.score);
+                if victim.is_none_or(|(_, v)| score.0 < v.0 || (score.0 == v.0 && score.1 < v.1)) {
                     victim = Some((i, score));
                 }
             }
@@ -335,7 +343,7 @@ impl SourceTable {
         self.meta[i] = Meta {
             last_win: self.now,
             born: self.now,
-            dec_win: self.now,
+            sum_win: self.now,
             ..Meta::default()
         };
     }
@@ -353,17 +361,33 @@ impl SourceTable {
             if e.last_win == 0 || now - e.last_win >= longest {
                 continue;
             }
-            // Bring the decayed sums up to this window.
-            let gap = (now - e.dec_win).min(1_000) as i32;
-            let cur = [e.attempts as f32, e.accepted as f32, e.logins as f32];
-            for (j, k) in [SCALES[1], SCALES[2]].into_iter().enumerate() {
-                let a = 1.0 - 1.0 / k as f32;
-                let decay = a.powi(gap);
-                for (d, c) in e.dec[j].iter_mut().zip(cur) {
-                    *d = *d * decay + c;
-                }
+            // Bring the sliding sums up to this window. Active sources are
+            // closed every window; one back after a whole scale idle starts
+            // afresh.
+            if now - e.sum_win > 1 {
+                e.win = [[0; 3]; 10];
+                e.blk = [[0; 3]; 10];
             }
-            e.dec_win = now;
+            e.sum_win = now;
+            let cur = [e.attempts, e.accepted, e.logins];
+            e.win[(now % 10) as usize] = cur;
+            let b = ((now / 10) % 10) as usize;
+            if now.is_multiple_of(10) {
+                e.blk[b] = [0; 3];
+            }
+            for (x, c) in e.blk[b].iter_mut().zip(cur) {
+                *x = x.saturating_add(c);
+            }
+            let sum = |ring: &[[u32; 3]; 10]| {
+                ring.iter().fold([0f64; 3], |mut acc, r| {
+                    for (a, &x) in acc.iter_mut().zip(r) {
+                        *a += f64::from(x);
+                    }
+                    acc
+                })
+            };
+            let sums = [cur.map(f64::from), sum(&e.win), sum(&e.blk)];
+            e.score = sums[2][0] as u32;
             let e = *e;
             let age_cap = now - e.born + 1;
             for (si, k) in SCALES.into_iter().enumerate() {
@@ -376,11 +400,7 @@ impl SourceTable {
                     .iter()
                     .filter(|&&st| now16.wrapping_sub(st) < lim)
                     .count();
-                let [att, acc, logins] = if si == 0 {
-                    cur.map(f64::from)
-                } else {
-                    e.dec[si - 1].map(f64::from)
-                };
+                let [att, acc, logins] = sums[si];
                 let failed = if att >= MIN_ATTEMPTS {
                     ((att - acc) / att).clamp(0.0, 1.0)
                 } else {
@@ -396,7 +416,10 @@ impl SourceTable {
                     failed,
                     logins,
                 };
-                for (mi, v) in [c.ports, c.hosts, c.failed, c.logins].into_iter().enumerate() {
+                for (mi, v) in [c.ports, c.hosts, c.failed, c.logins]
+                    .into_iter()
+                    .enumerate()
+                {
                     // Ties go to the source with more attempts (the busier one).
                     let best = &mut out.value[mi][si];
                     let better = v > *best
@@ -487,8 +510,14 @@ mod tests {
             if w % 2 == 0 {
                 add(&mut t, &pkt(scanner, victim, Transport::Tcp, 1000 + w, SYN));
             }
-            add(&mut t, &pkt([192, 0, 2, 5], victim, Transport::Tcp, 80, SYN));
-            add(&mut t, &pkt(victim, [192, 0, 2, 5], Transport::Tcp, 40000, SYNACK));
+            add(
+                &mut t,
+                &pkt([192, 0, 2, 5], victim, Transport::Tcp, 80, SYN),
+            );
+            add(
+                &mut t,
+                &pkt(victim, [192, 0, 2, 5], Transport::Tcp, 40000, SYNACK),
+            );
             t.close(&mut v);
         }
         let ports = v.value[Measure::Ports as usize];
@@ -518,7 +547,10 @@ mod tests {
         let mut t = SourceTable::default();
         let mut v = SourceValues::OFF;
         for _ in 0..30 {
-            add(&mut t, &pkt([10, 0, 0, 9], [10, 0, 0, 1], Transport::Tcp, 22, SYN));
+            add(
+                &mut t,
+                &pkt([10, 0, 0, 9], [10, 0, 0, 1], Transport::Tcp, 22, SYN),
+            );
         }
         // DNS replies (53 -> client port) are not requests.
         let mut reply = pkt([10, 0, 0, 53], [10, 0, 0, 2], Transport::Udp, 0, 0);
@@ -544,14 +576,23 @@ mod tests {
             for p in 0..20 {
                 add(
                     &mut t,
-                    &pkt([203, 0, 113, 7], [10, 0, 0, 1], Transport::Tcp, w * 20 + p, SYN),
+                    &pkt(
+                        [203, 0, 113, 7],
+                        [10, 0, 0, 1],
+                        Transport::Tcp,
+                        w * 20 + p,
+                        SYN,
+                    ),
                 );
             }
             // 3,000 one-packet sources a window.
             for _ in 0..3000 {
                 n += 1;
                 let b = n.to_be_bytes();
-                add(&mut t, &pkt([10, b[1], b[2], b[3]], [10, 0, 0, 1], Transport::Udp, 53, 0));
+                add(
+                    &mut t,
+                    &pkt([10, b[1], b[2], b[3]], [10, 0, 0, 1], Transport::Udp, 53, 0),
+                );
             }
             t.close(&mut v);
         }

@@ -180,7 +180,8 @@ impl Stat {
         }
         const PORTS: &str = "most distinct destination ports one source contacted";
         const HOSTS: &str = "most distinct destination hosts one source contacted";
-        const FAILED: &str = "largest share of one source's connection attempts not accepted (at least 8 attempts)";
+        const FAILED: &str =
+            "largest share of one source's connection attempts not accepted (at least 8 attempts)";
         const LOGINS: &str = "most connections one source opened to remote-login services";
         const fn n(name: &'static str, description: &'static str, class: Class) -> StatInfo {
             StatInfo {
