@@ -129,8 +129,6 @@ impl Default for SourceValues {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Meta {
-    /// Window that last touched the slot; 0: never used.
-    last_win: u64,
     /// Window the current source took the slot.
     born: u64,
     /// Window the sliding sums were last brought up to.
@@ -144,8 +142,6 @@ struct Meta {
     /// The same summed per block of 10 windows, for the last 10 blocks
     /// (the current one partial), by block number mod 10.
     blk: [[u32; 3]; 10],
-    /// Attempts over the longest scale: who to keep when the table is full.
-    score: u32,
     dst: u128,
     dst_votes: u32,
     port: u16,
@@ -155,7 +151,13 @@ struct Meta {
 /// The per-source table. Allocated once; see the module documentation.
 #[derive(Clone)]
 pub struct SourceTable {
+    // What a probe reads sits in three compact arrays (16 + 8 + 4 bytes a
+    // slot): eight probes touch a few cache lines, not eight entries.
     keys: Box<[u128]>,
+    /// Window that last touched the slot; 0: never used.
+    last: Box<[u64]>,
+    /// Attempts over the longest scale: who to keep when the table is full.
+    score: Box<[u32]>,
     meta: Box<[Meta]>,
     ports: Box<[[u16; PORT_BINS]]>,
     hosts: Box<[[u16; HOST_BINS]]>,
@@ -177,6 +179,8 @@ impl Default for SourceTable {
     fn default() -> Self {
         SourceTable {
             keys: vec![0u128; CAPACITY].into_boxed_slice(),
+            last: vec![0u64; CAPACITY].into_boxed_slice(),
+            score: vec![0u32; CAPACITY].into_boxed_slice(),
             meta: vec![Meta::default(); CAPACITY].into_boxed_slice(),
             ports: vec![[0u16; PORT_BINS]; CAPACITY].into_boxed_slice(),
             hosts: vec![[0u16; HOST_BINS]; CAPACITY].into_boxed_slice(),
@@ -221,6 +225,19 @@ fn estimate(occupied: usize, bins: usize) -> f64 {
     } else {
         (-m * (1.0 - occupied as f64 / m).ln()).round()
     }
+}
+
+/// Bins set within each scale's limit, in one pass over the sketch.
+#[inline]
+fn occupied(bins: &[u16], now16: u16, lims: [u16; 3]) -> [usize; 3] {
+    let mut n = [0u32; 3];
+    for &st in bins {
+        let age = now16.wrapping_sub(st);
+        n[0] += u32::from(age < lims[0]);
+        n[1] += u32::from(age < lims[1]);
+        n[2] += u32::from(age < lims[2]);
+    }
+    n.map(|x| x as usize)
 }
 
 fn vote<T: PartialEq + Copy>(cand: &mut T, votes: &mut u32, x: T) {
@@ -278,8 +295,8 @@ impl SourceTable {
             return;
         };
         let now16 = self.now as u16;
+        self.last[i] = self.now;
         let e = &mut self.meta[i];
-        e.last_win = self.now;
         e.attempts += u32::from(counted);
         e.logins += u32::from(login);
         vote(&mut e.dst, &mut e.dst_votes, d);
@@ -305,19 +322,19 @@ impl SourceTable {
         let mut victim: Option<(usize, (u64, u32))> = None;
         for p in 0..PROBES {
             let i = (start + p) & (CAPACITY - 1);
-            let e = &self.meta[i];
-            if e.last_win != 0 && self.keys[i] == key {
+            let last = self.last[i];
+            if last != 0 && self.keys[i] == key {
                 return Some(i);
             }
-            if e.last_win == 0 {
+            if last == 0 {
                 // Never used: nothing further was ever inserted past it.
                 victim = Some((i, (0, 0)));
                 break;
             }
-            if e.last_win < self.now {
+            if last < self.now {
                 // Idle for a whole scale first, then the least active.
-                let idle = self.now - e.last_win >= u64::from(SCALES[2]);
-                let score = (u64::from(!idle), e.score);
+                let idle = self.now - last >= u64::from(SCALES[2]);
+                let score = (u64::from(!idle), self.score[i]);
                 if victim.is_none_or(|(_, v)| score.0 < v.0 || (score.0 == v.0 && score.1 < v.1)) {
                     victim = Some((i, score));
                 }
@@ -333,15 +350,16 @@ impl SourceTable {
 
     #[cold]
     fn take(&mut self, i: usize, key: u128) {
-        let stale = self.meta[i].last_win == 0 || self.now - self.meta[i].last_win > 30_000;
+        let stale = self.last[i] == 0 || self.now - self.last[i] > 30_000;
         if stale {
             // Stamps that old could alias after the u16 wrap.
             self.ports[i] = [old_stamp(self.now); PORT_BINS];
             self.hosts[i] = [old_stamp(self.now); HOST_BINS];
         }
         self.keys[i] = key;
+        self.last[i] = self.now;
+        self.score[i] = 0;
         self.meta[i] = Meta {
-            last_win: self.now,
             born: self.now,
             sum_win: self.now,
             ..Meta::default()
@@ -357,10 +375,11 @@ impl SourceTable {
         let now16 = now as u16;
         let longest = u64::from(SCALES[2]);
         for i in 0..CAPACITY {
-            let e = &mut self.meta[i];
-            if e.last_win == 0 || now - e.last_win >= longest {
+            let last = self.last[i];
+            if last == 0 || now - last >= longest {
                 continue;
             }
+            let e = &mut self.meta[i];
             // Bring the sliding sums up to this window. Active sources are
             // closed every window; one back after a whole scale idle starts
             // afresh.
@@ -387,19 +406,14 @@ impl SourceTable {
                 })
             };
             let sums = [cur.map(f64::from), sum(&e.win), sum(&e.blk)];
-            e.score = sums[2][0] as u32;
+            self.score[i] = sums[2][0] as u32;
             let e = *e;
             let age_cap = now - e.born + 1;
-            for (si, k) in SCALES.into_iter().enumerate() {
-                let lim = u64::from(k).min(age_cap) as u16;
-                let occ_p = self.ports[i]
-                    .iter()
-                    .filter(|&&st| now16.wrapping_sub(st) < lim)
-                    .count();
-                let occ_h = self.hosts[i]
-                    .iter()
-                    .filter(|&&st| now16.wrapping_sub(st) < lim)
-                    .count();
+            let lims = SCALES.map(|k| u64::from(k).min(age_cap) as u16);
+            let occ_p = occupied(&self.ports[i], now16, lims);
+            let occ_h = occupied(&self.hosts[i], now16, lims);
+            for si in 0..SCALES.len() {
+                let (occ_p, occ_h) = (occ_p[si], occ_h[si]);
                 let [att, acc, logins] = sums[si];
                 let failed = if att >= MIN_ATTEMPTS {
                     ((att - acc) / att).clamp(0.0, 1.0)
@@ -466,9 +480,7 @@ impl SourceTable {
 
     /// Forgets every source (after a gap in the capture longer than any scale).
     pub fn clear(&mut self) {
-        for m in self.meta.iter_mut() {
-            *m = Meta::default();
-        }
+        self.last.fill(0);
     }
 }
 
