@@ -227,6 +227,26 @@ fn estimate(occupied: usize, bins: usize) -> f64 {
     }
 }
 
+/// Each scale's age limit for a source that took its slot in window `born`:
+/// bins stamped before that belong to the slot's previous source.
+#[inline]
+fn limits(now: u64, born: u64) -> [u16; 3] {
+    let age_cap = now - born + 1;
+    SCALES.map(|k| u64::from(k).min(age_cap) as u16)
+}
+
+/// Sum of a ring of counts.
+#[inline]
+fn ring_sum(ring: &[[u32; 3]; 10]) -> [f64; 3] {
+    let mut acc = [0u64; 3];
+    for r in ring {
+        for (a, &x) in acc.iter_mut().zip(r) {
+            *a += u64::from(x);
+        }
+    }
+    acc.map(|x| x as f64)
+}
+
 /// Bins set within each scale's limit, in one pass over the sketch.
 #[inline]
 fn occupied(bins: &[u16], now16: u16, lims: [u16; 3]) -> [usize; 3] {
@@ -369,11 +389,13 @@ impl SourceTable {
     /// Closes the current window: the largest value of every measure at every
     /// scale, and the source behind it. Then the next window starts.
     pub fn close(&mut self, out: &mut SourceValues) {
-        out.value = [[0.0; SCALES.len()]; Measure::COUNT];
-        out.culprit = [[None; SCALES.len()]; Measure::COUNT];
         let now = self.now;
         let now16 = now as u16;
         let longest = u64::from(SCALES[2]);
+        // Per measure and scale: (value to compare, attempts, slot). Ports
+        // and hosts compare by occupied bins (linear counting is monotone);
+        // the winners' culprits are built once at the end.
+        let mut best = [[(0.0f64, 0.0f64, usize::MAX); 3]; Measure::COUNT];
         for i in 0..CAPACITY {
             let last = self.last[i];
             if last == 0 || now - last >= longest {
@@ -397,63 +419,73 @@ impl SourceTable {
             for (x, c) in e.blk[b].iter_mut().zip(cur) {
                 *x = x.saturating_add(c);
             }
-            let sum = |ring: &[[u32; 3]; 10]| {
-                ring.iter().fold([0f64; 3], |mut acc, r| {
-                    for (a, &x) in acc.iter_mut().zip(r) {
-                        *a += f64::from(x);
-                    }
-                    acc
-                })
-            };
-            let sums = [cur.map(f64::from), sum(&e.win), sum(&e.blk)];
+            e.attempts = 0;
+            e.accepted = 0;
+            e.logins = 0;
+            let sums = [cur.map(f64::from), ring_sum(&e.win), ring_sum(&e.blk)];
             self.score[i] = sums[2][0] as u32;
-            let e = *e;
-            let age_cap = now - e.born + 1;
-            let lims = SCALES.map(|k| u64::from(k).min(age_cap) as u16);
+            let lims = limits(now, e.born);
             let occ_p = occupied(&self.ports[i], now16, lims);
             let occ_h = occupied(&self.hosts[i], now16, lims);
             for si in 0..SCALES.len() {
-                let (occ_p, occ_h) = (occ_p[si], occ_h[si]);
                 let [att, acc, logins] = sums[si];
                 let failed = if att >= MIN_ATTEMPTS {
                     ((att - acc) / att).clamp(0.0, 1.0)
                 } else {
                     f64::NAN
                 };
-                let c = Culprit {
-                    src: key_addr(self.keys[i]),
-                    dst: (e.dst_votes > 0).then(|| key_addr(e.dst)),
-                    port: (e.port_votes > 0).then_some(e.port),
-                    ports: estimate(occ_p, PORT_BINS),
-                    hosts: estimate(occ_h, HOST_BINS),
-                    attempts: att,
-                    failed,
-                    logins,
-                };
-                for (mi, v) in [c.ports, c.hosts, c.failed, c.logins]
-                    .into_iter()
-                    .enumerate()
-                {
+                let values = [occ_p[si] as f64, occ_h[si] as f64, failed, logins];
+                for (mi, v) in values.into_iter().enumerate() {
                     // Ties go to the source with more attempts (the busier one).
-                    let best = &mut out.value[mi][si];
-                    let better = v > *best
-                        || (v == *best
-                            && v > 0.0
-                            && out.culprit[mi][si].is_some_and(|b| c.attempts > b.attempts));
-                    if v.is_finite() && better {
-                        *best = v;
-                        out.culprit[mi][si] = Some(c);
+                    let (bv, batt, _) = best[mi][si];
+                    if v.is_finite() && v > 0.0 && (v > bv || (v == bv && att > batt)) {
+                        best[mi][si] = (v, att, i);
                     }
                 }
             }
-            let m = &mut self.meta[i];
-            m.attempts = 0;
-            m.accepted = 0;
-            m.logins = 0;
+        }
+        out.value = [[0.0; SCALES.len()]; Measure::COUNT];
+        out.culprit = [[None; SCALES.len()]; Measure::COUNT];
+        for (mi, row) in best.iter().enumerate() {
+            for (si, &(_, _, i)) in row.iter().enumerate() {
+                if i == usize::MAX {
+                    continue;
+                }
+                let c = self.view(i, si);
+                out.value[mi][si] = [c.ports, c.hosts, c.failed, c.logins][mi];
+                out.culprit[mi][si] = Some(c);
+            }
         }
         self.now += 1;
         if self.now.is_multiple_of(REFRESH_EVERY) {
             self.refresh();
+        }
+    }
+
+    /// What source `i` did at scale index `si`, as of the window being closed
+    /// (its sums already brought up to it).
+    fn view(&self, i: usize, si: usize) -> Culprit {
+        let e = &self.meta[i];
+        let lims = limits(self.now, e.born);
+        let now16 = self.now as u16;
+        let occ_p = occupied(&self.ports[i], now16, lims)[si];
+        let occ_h = occupied(&self.hosts[i], now16, lims)[si];
+        let cur = e.win[(self.now % 10) as usize];
+        let sums = [cur.map(f64::from), ring_sum(&e.win), ring_sum(&e.blk)];
+        let [att, acc, logins] = sums[si];
+        Culprit {
+            src: key_addr(self.keys[i]),
+            dst: (e.dst_votes > 0).then(|| key_addr(e.dst)),
+            port: (e.port_votes > 0).then_some(e.port),
+            ports: estimate(occ_p, PORT_BINS),
+            hosts: estimate(occ_h, HOST_BINS),
+            attempts: att,
+            failed: if att >= MIN_ATTEMPTS {
+                ((att - acc) / att).clamp(0.0, 1.0)
+            } else {
+                f64::NAN
+            },
+            logins,
         }
     }
 
