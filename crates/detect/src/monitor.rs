@@ -404,8 +404,10 @@ impl Alarm {
             }
             (None, _) => match self.stat {
                 Stat::RSyn | Stat::RIcmp | Stat::RArp => "flood",
-                Stat::RDstSrcPort => "port_scan",
-                Stat::RDstSrc => "host_sweep",
+                // Many destinations per source: a scan or a sweep; a ratio
+                // near 1 above a lower threshold is only unusual.
+                Stat::RDstSrcPort if self.value >= 5.0 => "port_scan",
+                Stat::RDstSrc if self.value >= 5.0 => "host_sweep",
                 _ => "anomaly",
             },
         }
