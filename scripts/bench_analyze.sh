@@ -16,11 +16,16 @@ D=$(mktemp -d); trap 'rm -rf "$D"' EXIT
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
 med() { sort -n | sed -n 3p; }
 cat "$F" >/dev/null
-for name in analyze1s analyze100ms analyze100ms-model tcpdump cat; do
+# The link statistics only (no SRC_* statistic: the per-source table is not kept),
+# for the A/B of the per-source views.
+LINK=AVG_PKT_SIZE,R_ACK,R_SYN,R_ARP,R_ICMP,R_IP,R_DST_SRC,R_DST_SRC_PORT,TRAFFIC
+for name in analyze1s analyze1s-link analyze100ms analyze100ms-link analyze100ms-model tcpdump cat; do
   for _ in 1 2 3 4 5; do
     case $name in
       analyze1s) t taskset -c 1 "$N" --data-dir "$D" analyze --quiet --window 1s "$F" ;;
+      analyze1s-link) t taskset -c 1 "$N" --data-dir "$D" analyze --quiet --window 1s --stat "$LINK" "$F" ;;
       analyze100ms) t taskset -c 1 "$N" --data-dir "$D" analyze --quiet --window 100ms "$F" ;;
+      analyze100ms-link) t taskset -c 1 "$N" --data-dir "$D" analyze --quiet --window 100ms --stat "$LINK" "$F" ;;
       analyze100ms-model) t taskset -c 1 "$N" --data-dir "$D" analyze --quiet --model "$D/m.json" "$F" ;;
       tcpdump) t taskset -c 1 tcpdump -r "$F" -w /dev/null ;;
       cat) t taskset -c 1 sh -c "cat '$F' > /dev/null" ;;

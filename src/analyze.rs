@@ -61,6 +61,13 @@ pub struct AnalyzeArgs {
     /// No progress bar even on a terminal.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Write every window of FILE (not of the baseline) as a JSON line to
+    /// PATH (`-`: standard output): per statistic its value, thresholds,
+    /// state and scale, and for the per-source ones the source behind the
+    /// value — to see why something did or did not fire.
+    #[arg(long, value_name = "PATH")]
+    pub windows: Option<PathBuf>,
 }
 
 /// What one pass over files produced.
@@ -124,6 +131,26 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         }
     }
     let progress = !args.quiet && std::io::stderr().is_terminal();
+    if args.json
+        && args
+            .windows
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-")
+    {
+        return Err(usage(
+            "--windows -: standard output already carries the alarms of --json; give --windows a file",
+        ));
+    }
+    let mut windows_out: Option<Box<dyn Write>> = match &args.windows {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout())))
+        }
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| usage(format!("--windows {}: {e}", p.display())))?,
+        ))),
+    };
     let sensor = config.sensor_name.clone();
     let mut sink = AlarmSink::new(config, args, &sensor)?;
 
@@ -141,6 +168,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
                 &mut |a| ignored.push(a.stat),
                 None,
                 &mut Vec::new(),
+                &mut None,
             )?;
         }
         let _ = writeln!(
@@ -189,6 +217,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             &mut |a| sink.alarm(a, &mut alarms_out),
             observer.as_mut(),
             &mut observed,
+            &mut windows_out,
         );
         if (i + 1 == args.files.len() || result.is_err())
             && let Some(o) = observer.as_mut()
@@ -203,6 +232,9 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         }
     }
     let elapsed = started.elapsed();
+    if let Some(w) = windows_out.as_mut() {
+        w.flush().context("--windows")?;
+    }
     sink.finish()?;
     if let Some(o) = &observer {
         let st = o.stats();
@@ -252,6 +284,7 @@ fn pass(
     on_alarm: &mut dyn FnMut(&Alarm),
     observer: Option<&mut nectar_inventory::Observer>,
     observed: &mut Vec<Event>,
+    windows: &mut Option<Box<dyn Write>>,
 ) -> anyhow::Result<()> {
     let reader = if path.as_os_str() == "-" {
         FileReader::from_reader(std::io::stdin(), "standard input")
@@ -276,8 +309,17 @@ fn pass(
         Windower::new(&detect.window_config()).map_err(|e| usage(format!("--window: {e}")))?;
     let mut driver = Driver::new(windower).progress_every(0x10000);
     let mut alarms = Vec::new();
+    let mut windows_err: Option<std::io::Error> = None;
     let mut emit = |r: &WindowReport| {
         monitors.observe(r, &mut alarms);
+        if let Some(w) = windows.as_mut()
+            && windows_err.is_none()
+        {
+            let line = nectar_pipeline::sinks::windows_jsonl::window_line(r, &monitors.status());
+            if let Err(e) = writeln!(w, "{line}") {
+                windows_err = Some(e);
+            }
+        }
         for a in alarms.drain(..) {
             if let Some(n) = totals.alarms.get_mut(a.stat as usize) {
                 *n += 1;
@@ -300,6 +342,9 @@ fn pass(
     driver.finish(&mut emit);
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let Some(e) = windows_err {
+        return Err(anyhow::Error::new(e).context("--windows"));
     }
     let st = driver.windower().stats();
     let packets = driver.packets();
@@ -589,6 +634,23 @@ fn alarm_table(out: &mut dyn Write, alarms: &[Alarm]) -> std::io::Result<()> {
         Some(c) => format!("{} {:.0}%", c.key, c.share * 100.0),
         None => "-".into(),
     };
+    // What they look like first, in plain words; the figures follow.
+    let words: Vec<String> = alarms
+        .iter()
+        .filter_map(|a| {
+            let start = nectar_event::Timestamp::from_nanos(i128::from(a.window_start_ns))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            a.plain_words()
+                .map(|w| format!("{start}  {w} ({})", a.stat.name()))
+        })
+        .collect();
+    for w in &words {
+        writeln!(out, "{w}")?;
+    }
+    if !words.is_empty() {
+        writeln!(out)?;
+    }
     for a in alarms {
         let start = nectar_event::Timestamp::from_nanos(i128::from(a.window_start_ns))
             .map(|t| t.to_string())

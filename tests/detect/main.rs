@@ -9,4 +9,5 @@ mod serve;
 #[allow(dead_code)]
 #[path = "../serve/util.rs"]
 mod serve_util;
+mod slow;
 mod util;

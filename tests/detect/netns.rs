@@ -13,17 +13,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::util::{events, nectar, require, rfc3339_ns};
 
-const A_IP: &str = "192.0.2.1";
-const B_IP: &str = "192.0.2.2";
+pub(crate) const A_IP: &str = "192.0.2.1";
+pub(crate) const B_IP: &str = "192.0.2.2";
 
 /// Two namespaces and the processes started in them; deleted on drop.
-struct Netns {
-    a: String,
-    b: String,
-    children: Vec<Child>,
+pub(crate) struct Netns {
+    pub(crate) a: String,
+    pub(crate) b: String,
+    pub(crate) children: Vec<Child>,
 }
 
-fn ip(args: &[&str]) {
+pub(crate) fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(
         out.status.success(),
@@ -34,7 +34,7 @@ fn ip(args: &[&str]) {
 }
 
 impl Netns {
-    fn new() -> Netns {
+    pub(crate) fn new() -> Netns {
         static N: AtomicU32 = AtomicU32::new(0);
         let id = format!(
             "{}{}",
@@ -78,25 +78,25 @@ impl Netns {
         ns
     }
 
-    fn vb(&self) -> String {
+    pub(crate) fn vb(&self) -> String {
         self.b.replace("ndb", "vb")
     }
 
     /// A command inside namespace `ns`.
-    fn cmd(ns: &str, program: &str, args: &[&str]) -> Command {
+    pub(crate) fn cmd(ns: &str, program: &str, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns, program]).args(args);
         c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     }
 
-    fn spawn(&mut self, ns: &str, program: &str, args: &[&str]) {
+    pub(crate) fn spawn(&mut self, ns: &str, program: &str, args: &[&str]) {
         let child = Netns::cmd(ns, program, args).spawn().expect("spawn");
         self.children.push(child);
     }
 
     /// Runs to completion (bounded by the tool's own limits and `limit`).
-    fn run(ns: &str, program: &str, args: &[&str], limit: Duration) {
+    pub(crate) fn run(ns: &str, program: &str, args: &[&str], limit: Duration) {
         let mut child = Netns::cmd(ns, program, args).spawn().expect("spawn");
         let deadline = Instant::now() + limit;
         while child.try_wait().expect("wait").is_none() {
@@ -115,7 +115,7 @@ impl Netns {
     /// its phase sits on a window edge, and a curl plus two pairs (15
     /// packets) is a benign window the baseline may never have seen (CI
     /// once alarmed on one at 75 pkt/s against a 74.2 threshold).
-    fn benign(&self, secs: u64) {
+    pub(crate) fn benign(&self, secs: u64) {
         let secs_s = secs.to_string();
         let mut ping = Netns::cmd(&self.a, "ping", &["-q", "-i", "0.5", "-w", &secs_s, B_IP])
             .spawn()
@@ -132,7 +132,7 @@ impl Netns {
 
     /// Stops the capture processes politely (SIGINT: tcpdump and dumpcap
     /// finish their files), then everything else.
-    fn stop_children(&mut self) {
+    pub(crate) fn stop_children(&mut self) {
         for c in &self.children {
             let _ = Command::new("kill")
                 .args(["-INT", &c.id().to_string()])
@@ -165,7 +165,7 @@ impl Drop for Netns {
     }
 }
 
-fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
@@ -173,7 +173,7 @@ fn now_ns() -> i128 {
 }
 
 /// Starts the three captures in namespace B.
-fn start_captures(ns: &mut Netns, dir: &Path, tag: &str) {
+pub(crate) fn start_captures(ns: &mut Netns, dir: &Path, tag: &str) {
     let vb = ns.vb();
     let b = ns.b.clone();
     let pcap = dir.join(format!("{tag}.pcap"));

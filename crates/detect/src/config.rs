@@ -307,6 +307,10 @@ impl DetectConfig {
         WindowConfig {
             width: self.window.0,
             top_n: self.top_n,
+            // The per-source table costs only when a statistic needs it.
+            sources: self
+                .monitored()
+                .is_ok_and(|s| s.iter().any(|s| s.per_source())),
             ..WindowConfig::default()
         }
     }

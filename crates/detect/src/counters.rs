@@ -20,6 +20,7 @@ use nectar_packet::{Network, PacketMeta, Transport};
 
 use crate::distinct::{DistinctAddrs, DistinctPorts};
 use crate::heavy::HeavyHitters;
+use crate::sources::{SourceTable, SourceValues};
 
 /// A per-window counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -298,6 +299,9 @@ pub struct Accumulator {
     /// than every n-th packet, so periodic traffic (an attacker interleaving
     /// packets at a fixed rhythm) cannot alias with the stride and hide.
     rng: u64,
+    /// The per-source table, when a per-source statistic is watched. Fed
+    /// every packet (never sampled: a scan hiding in a flood must count).
+    sources: Option<Box<SourceTable>>,
 }
 
 /// Samples per window that the heavy-hitter summaries aim for. Busy windows
@@ -322,6 +326,7 @@ impl Default for Accumulator {
             last_ts: 0,
             stride_mask: 0,
             rng: 0x2545_f491_4f6c_dd1d,
+            sources: None,
         }
     }
 }
@@ -336,6 +341,9 @@ impl Accumulator {
             return;
         };
         let (s, d) = (addr_key(src), addr_key(dst));
+        if let Some(t) = &mut self.sources {
+            t.add(m, s, d);
+        }
         let sampled = self.stride_mask == 0 || {
             self.rng ^= self.rng << 13;
             self.rng ^= self.rng >> 7;
@@ -387,6 +395,33 @@ impl Accumulator {
         c[Counter::SourceTime] = self.last_ts;
         c[Counter::RealTime] = wall_ns;
         c
+    }
+
+    /// Turns the per-source table on (allocated here, once).
+    pub fn enable_sources(&mut self) {
+        if self.sources.is_none() {
+            self.sources = Some(Box::default());
+        }
+    }
+
+    /// Closes the per-source table's window into `out` (NaN values when it is off).
+    pub fn close_sources(&mut self, out: &mut SourceValues) {
+        match &mut self.sources {
+            Some(t) => t.close(out),
+            None => *out = SourceValues::OFF,
+        }
+    }
+
+    /// Forgets every source (a gap longer than any scale).
+    pub fn clear_sources(&mut self) {
+        if let Some(t) = &mut self.sources {
+            t.clear();
+        }
+    }
+
+    /// Packets the per-source table could not count (full of active sources).
+    pub fn sources_dropped(&self) -> u64 {
+        self.sources.as_ref().map_or(0, |t| t.dropped())
     }
 
     /// The heavy-hitter summary of one class and dimension.

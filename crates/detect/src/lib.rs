@@ -23,6 +23,7 @@ pub mod heavy;
 pub mod models;
 pub mod monitor;
 pub mod pipeline;
+pub mod sources;
 pub mod stats;
 pub mod status;
 pub mod window;
@@ -32,6 +33,7 @@ pub use counters::{Accumulator, Class, Counter, CounterKind, Counts, Dim};
 pub use models::ModelFileError;
 pub use monitor::{Alarm, Direction, ModelError, ModelFile, Monitors, StatStatus};
 pub use pipeline::{DEFAULT_IDLE_POLL, DEFAULT_PROGRESS_EVERY, Driver, Ended, Progress};
+pub use sources::{Culprit, Measure, SourceValues};
 pub use stats::{Stat, StatInfo, StatValues};
 pub use status::{DetectControl, DetectorStatus, HistoryPoint, SinkCounters, StatReport};
 pub use window::{

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::config::{DetectConfig, SpotSettings, Width};
 use crate::counters::Dim;
+use crate::sources::{Culprit, Measure, SCALES};
 use crate::stats::Stat;
 use crate::window::{Contributor, ContributorKey, WindowReport};
 
@@ -220,6 +221,11 @@ pub struct Alarm {
     pub top_dst: Vec<Contributor>,
     /// Top destination ports.
     pub top_dst_port: Vec<Contributor>,
+    /// The time scale of the statistic, in windows (1, 10 or 100).
+    pub scale: u32,
+    /// For a per-source statistic: the source with the largest value and
+    /// what it did at that scale.
+    pub culprit: Option<Culprit>,
 }
 
 fn rfc3339(ns: u64) -> String {
@@ -281,12 +287,9 @@ impl Alarm {
         let millis = u64::try_from(time.as_micros().max(0) / 1000).unwrap_or(0);
         let id = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
 
-        let who = match self.top_src.first() {
-            Some(c) => format!("; top source {} ({:.0} %)", c.key, c.share * 100.0),
-            None => String::new(),
-        };
-        let summary = format!(
-            "{name} {} {} threshold {} (p = {:.2e}){who}",
+        let class = self.class();
+        let why = format!(
+            "{name} {} {} threshold {} (p = {:.2e})",
             short(self.value),
             if self.direction == Direction::Up {
                 "above"
@@ -296,6 +299,13 @@ impl Alarm {
             short(self.threshold),
             self.probability,
         );
+        let summary = match self.plain_words() {
+            Some(words) => format!("{words}; {why}"),
+            None => match self.top_src.first() {
+                Some(c) => format!("{why}; top source {} ({:.0} %)", c.key, c.share * 100.0),
+                None => why,
+            },
+        };
         let mut event = Event::new(sensor, Kind::NetAlarm, self.severity, summary).at(time);
         event.id = id;
         // The main actor, when one source / destination dominates.
@@ -315,12 +325,221 @@ impl Alarm {
             .with("value", num(self.value))
             .with("threshold", num(self.threshold))
             .with("direction", dir)
-            .with("window_start", rfc3339(self.window_start_ns))
+            // The time the statistic covers: `scale` windows up to this one.
+            .with(
+                "window_start",
+                rfc3339(self.window_end_ns.saturating_sub(self.scale_ns())),
+            )
             .with("window_end", rfc3339(self.window_end_ns))
             .with("probability", num(self.probability))
             .with("top_src", contributors(&self.top_src))
             .with("top_dst", contributors(&self.top_dst))
             .with("top_dst_port", contributors(&self.top_dst_port))
+            .with("class", class)
+            .with("scale", self.scale)
+            .with("scale_seconds", num(self.scale_ns() as f64 / 1e9))
+            .with(
+                "culprit",
+                self.culprit.map_or(Value::Null, |c| {
+                    json!({
+                        "src": c.src.to_string(),
+                        "dst": c.dst.map(|d| d.to_string()),
+                        "port": c.port,
+                        "ports": num(c.ports),
+                        "hosts": num(c.hosts),
+                        "attempts": num(c.attempts.round()),
+                        "failed": num((c.failed * 1e4).round() / 1e4),
+                        "logins": num(c.logins.round()),
+                    })
+                }),
+            )
+    }
+
+    /// The time the statistic covers: the window width times its scale.
+    pub fn scale_ns(&self) -> u64 {
+        (self.window_end_ns.saturating_sub(self.window_start_ns))
+            .saturating_mul(u64::from(self.scale))
+    }
+
+    /// What the alarm looks like, from the statistic that fired (and, for
+    /// the share of failed attempts, what else the source did):
+    /// `port_scan`, `host_sweep`, `brute_force`, `flood`,
+    /// `failed_connections` or `anomaly`.
+    pub fn class(&self) -> &'static str {
+        if self.direction == Direction::Down {
+            return "anomaly";
+        }
+        match (self.stat.info().measure, self.culprit) {
+            (Some(Measure::Ports), _) => "port_scan",
+            (Some(Measure::Hosts), _) => "host_sweep",
+            // A scan touches login ports too, about once each: many ports
+            // and few logins among them make it a scan.
+            (Some(Measure::Logins), Some(c)) if c.ports >= 10.0 && c.logins < 0.2 * c.ports => {
+                "port_scan"
+            }
+            (Some(Measure::Logins), _) => "brute_force",
+            (Some(Measure::Failed), Some(c)) => {
+                let most = |x: f64| x >= 3.0 && x >= 0.5 * c.attempts;
+                if c.ports >= 10.0 || most(c.ports) {
+                    "port_scan"
+                } else if c.hosts >= 10.0 || most(c.hosts) {
+                    "host_sweep"
+                } else if most(c.logins) {
+                    "brute_force"
+                } else if c.attempts >= 100.0 {
+                    // Hundreds of unanswered SYNs to one service.
+                    "flood"
+                } else {
+                    "failed_connections"
+                }
+            }
+            (Some(_), None) => "anomaly",
+            // More traffic is a flood when one source sends most of it.
+            (None, _) if self.stat == Stat::Traffic => {
+                if self.top_src.first().is_some_and(|c| c.share >= 0.6) {
+                    "flood"
+                } else {
+                    "anomaly"
+                }
+            }
+            (None, _) => match self.stat {
+                Stat::RSyn | Stat::RIcmp | Stat::RArp => "flood",
+                // Many destinations per source: a scan or a sweep; a ratio
+                // near 1 above a lower threshold is only unusual.
+                Stat::RDstSrcPort if self.value >= 5.0 => "port_scan",
+                Stat::RDstSrc if self.value >= 5.0 => "host_sweep",
+                _ => "anomaly",
+            },
+        }
+    }
+
+    /// The alarm in plain words, e.g. "port scan from 203.0.113.7 towards
+    /// 198.51.100.10, 1,024 ports in 2 s"; None when it is only an unusual value.
+    pub fn plain_words(&self) -> Option<String> {
+        let class = self.class();
+        let during = duration(self.scale_ns());
+        if let Some(c) = self.culprit {
+            let towards = match c.dst {
+                Some(d) if c.hosts <= 2.0 => format!(" towards {d}"),
+                _ if c.hosts > 2.0 => format!(" towards {} hosts", thousands(c.hosts)),
+                _ => String::new(),
+            };
+            return Some(match class {
+                "port_scan" => format!(
+                    "port scan from {}{towards}, {} ports in {during}",
+                    c.src,
+                    thousands(c.ports)
+                ),
+                "host_sweep" => format!(
+                    "host sweep from {}, {} hosts in {during}",
+                    c.src,
+                    thousands(c.hosts)
+                ),
+                "flood" => format!(
+                    "flood from {}{towards}, {} connection attempts in {during}, {:.0} % unanswered",
+                    c.src,
+                    thousands(c.attempts),
+                    c.failed * 100.0
+                ),
+                "brute_force" => {
+                    let service = c
+                        .port
+                        .filter(|p| crate::sources::LOGIN_PORTS.contains(p))
+                        .map_or_else(
+                            || "a login service".to_owned(),
+                            |p| format!("{} (port {p})", service_name(p)),
+                        );
+                    let of = c
+                        .dst
+                        .filter(|_| c.hosts <= 2.0)
+                        .map(|d| format!(" of {d}"))
+                        .unwrap_or_default();
+                    format!(
+                        "brute force on {service}{of} from {}, {} connections in {during}",
+                        c.src,
+                        thousands(c.logins)
+                    )
+                }
+                _ => format!(
+                    "failed connections from {}{towards}: {:.0} % of {} attempts in {during}",
+                    c.src,
+                    c.failed * 100.0,
+                    thousands(c.attempts)
+                ),
+            });
+        }
+        // Named only when it sent (received) most of the packets.
+        let dominant = |l: &[Contributor]| l.first().filter(|c| c.share > 0.5).map(|c| c.key);
+        let from = dominant(&self.top_src)
+            .map_or_else(|| " from many sources".to_owned(), |k| format!(" from {k}"));
+        let towards = dominant(&self.top_dst)
+            .map(|k| format!(" towards {k}"))
+            .unwrap_or_default();
+        let what = match (class, self.stat) {
+            ("flood", Stat::RSyn) => "SYN flood",
+            ("flood", Stat::RIcmp) => "ICMP flood",
+            ("flood", Stat::RArp) => "ARP flood",
+            ("flood", _) => "flood",
+            ("port_scan", _) => "port scan",
+            ("host_sweep", _) => "host sweep",
+            _ => return None,
+        };
+        let rate = if self.stat == Stat::Traffic {
+            format!(", {} packets/s", thousands(self.value))
+        } else {
+            String::new()
+        };
+        Some(format!("{what}{from}{towards}{rate} in {during}"))
+    }
+}
+
+/// A service name for a login port.
+fn service_name(port: u16) -> &'static str {
+    match port {
+        21 => "FTP",
+        22 | 2222 => "SSH",
+        23 | 2323 => "Telnet",
+        110 | 995 => "POP3",
+        143 | 993 => "IMAP",
+        445 => "SMB",
+        1433 => "MS SQL",
+        3306 => "MySQL",
+        3389 => "RDP",
+        5432 => "PostgreSQL",
+        5900 => "VNC",
+        _ => "port",
+    }
+}
+
+/// A count with thousands separators: 1,024.
+fn thousands(x: f64) -> String {
+    let n = if x.is_finite() {
+        x.round().max(0.0) as u64
+    } else {
+        0
+    };
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A duration for people: 200 ms, 2 s, 1.7 min.
+fn duration(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
+    if s < 1.0 {
+        format!("{} ms", (s * 1000.0).round())
+    } else if s < 120.0 {
+        format!("{} s", short(s))
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
     }
 }
 
@@ -422,7 +641,26 @@ impl StatMonitor {
         }
         let data = &values[n - (used.depth + used.n_init)..];
         let mut model = Model::new(&used).map_err(|e| format!("{name}: {e}"))?;
-        model.fit(data).map_err(|e| match e {
+        let mut fitted = model.fit(data);
+        let floor = self.stat.info().floor;
+        if matches!(fitted, Err(SpotError::DegenerateTraining { .. })) && floor > 0.0 {
+            // A per-source count that never moved in learning (no source
+            // ever opened a login connection): fitted on its values with a
+            // deterministic dither far below the floor, which then decides.
+            let dithered: Vec<f64> = data
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| x + floor * 1e-6 * (noise_unit(i as u64) - 0.5))
+                .collect();
+            model = Model::new(&used).map_err(|e| format!("{name}: {e}"))?;
+            fitted = model.fit(&dithered);
+            if fitted.is_ok() {
+                notes.push(format!(
+                    "constant in learning: the floor {floor} is its threshold"
+                ));
+            }
+        }
+        fitted.map_err(|e| match e {
             SpotError::DegenerateTraining { .. } => format!(
                 "{name}: no tail to learn in {} windows (the value hardly varied): {e}; still learning",
                 data.len()
@@ -440,7 +678,9 @@ impl StatMonitor {
     /// threshold on or below the excess threshold (e.g. a ratio that is 0 in
     /// almost every learning window): a value must be strictly beyond both.
     /// A ratio over a handful of packets is too coarse to judge.
-    fn judge(&mut self, r: &WindowReport) -> Option<Alarm> {
+    /// Returns the alarm and whether to report it (a repeat of a longer
+    /// scale's run is not reported, but its window is still not learnt).
+    fn judge(&mut self, r: &WindowReport) -> Option<(bool, Alarm)> {
         let x = r.stats[self.stat];
         self.value = x;
         let State::Monitoring(model) = &self.state else {
@@ -448,8 +688,15 @@ impl StatMonitor {
         };
         let m = model.moving_average();
         let (up, down) = model.thresholds();
-        self.up = up.unwrap_or(f64::NAN);
-        self.down = down.unwrap_or(f64::NAN);
+        // Within what the statistic can take: a share's threshold above 1
+        // says "no value can alarm", and is shown as 1. Judging against the
+        // clamped threshold is the same (alarms need a value strictly beyond).
+        // A per-source statistic's upper threshold is at least its floor.
+        let info = self.stat.info();
+        let (lo, hi) = info.range;
+        let clamp = |t: Option<f64>, lo: f64| t.map_or(f64::NAN, |t| t.clamp(lo, hi));
+        self.up = clamp(up, lo.max(info.floor));
+        self.down = clamp(down, lo);
         if !x.is_finite() {
             return None;
         }
@@ -468,26 +715,70 @@ impl StatMonitor {
             self.streak = 0;
             return None;
         };
-        if self.stat != Stat::Traffic && r.counts[crate::Counter::Pkts] < self.min_packets {
+        // Counts of one source are not ratios of the window's packets.
+        if self.stat != Stat::Traffic
+            && info.measure.is_none()
+            && r.counts[crate::Counter::Pkts] < self.min_packets
+        {
             self.suppressed += 1;
             return None;
         }
         let probability = model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
-        self.alarms += 1;
         self.streak += 1;
-        Some(Alarm {
-            stat: self.stat,
-            value: x,
-            threshold,
-            direction: dir,
-            window_start_ns: r.start_ns,
-            window_end_ns: r.end_ns,
-            probability,
-            severity: severity(probability, self.used.q),
-            top_src: r.top_for(self.stat, Dim::Src).to_vec(),
-            top_dst: r.top_for(self.stat, Dim::Dst).to_vec(),
-            top_dst_port: r.top_for(self.stat, Dim::DstPort).to_vec(),
-        })
+        // A longer scale stays beyond its threshold for up to `scale`
+        // windows after one burst, attack over or not: one alarm per run.
+        let emit = info.scale <= 1 || self.streak == 1;
+        if emit {
+            self.alarms += 1;
+        }
+        let culprit = info.measure.and_then(|ms| {
+            let si = SCALES.iter().position(|&k| k == info.scale)?;
+            r.sources.culprit[ms as usize][si]
+        });
+        let (mut top_src, mut top_dst, mut top_dst_port) = (
+            r.top_for(self.stat, Dim::Src).to_vec(),
+            r.top_for(self.stat, Dim::Dst).to_vec(),
+            r.top_for(self.stat, Dim::DstPort).to_vec(),
+        );
+        if let Some(c) = culprit {
+            let one = |key| {
+                vec![Contributor {
+                    key,
+                    packets: c.attempts.round() as u64,
+                    share: 1.0,
+                }]
+            };
+            top_src = one(ContributorKey::Addr(c.src));
+            // The main destination and port only when there is one.
+            top_dst = c
+                .dst
+                .filter(|_| c.hosts <= 2.0)
+                .map(|d| one(ContributorKey::Addr(d)))
+                .unwrap_or_default();
+            top_dst_port = c
+                .port
+                .filter(|_| c.ports <= 2.0)
+                .map(|p| one(ContributorKey::Port(p)))
+                .unwrap_or_default();
+        }
+        Some((
+            emit,
+            Alarm {
+                stat: self.stat,
+                value: x,
+                threshold,
+                direction: dir,
+                window_start_ns: r.start_ns,
+                window_end_ns: r.end_ns,
+                probability,
+                severity: severity(probability, self.used.q),
+                top_src,
+                top_dst,
+                top_dst_port,
+                scale: info.scale,
+                culprit,
+            },
+        ))
     }
 
     /// Learns from a window judged normal: learning values, or a DSPOT step
@@ -519,6 +810,14 @@ impl StatMonitor {
             }
         }
     }
+}
+
+/// A deterministic number in [0, 1) from `i` (splitmix64).
+fn noise_unit(i: u64) -> f64 {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) as f64 / 2f64.powi(64)
 }
 
 /// What a statistic's monitor is doing, for the API, the summary and charts.
@@ -622,11 +921,16 @@ impl Monitors {
     /// drag R_ACK's moving average down and make its return to normal look
     /// like an anomaly that, being an anomaly, is never learnt).
     pub fn observe(&mut self, r: &WindowReport, out: &mut Vec<Alarm>) {
-        let before = out.len();
+        let mut anomalous = false;
         for m in &mut self.stats {
-            out.extend(m.judge(r));
+            if let Some((emit, a)) = m.judge(r) {
+                anomalous = true;
+                if emit {
+                    out.push(a);
+                }
+            }
         }
-        if out.len() > before {
+        if anomalous {
             self.anomalous_windows += 1;
             if self.relearn_after > 0 {
                 for m in &mut self.stats {
@@ -974,6 +1278,111 @@ mod tests {
         let st = &m.status()[0];
         assert_eq!(st.state, "learning");
         assert!(st.note.as_deref().unwrap_or("").contains("learning afresh"));
+    }
+
+    #[test]
+    fn thresholds_stay_within_the_range_and_empty_windows_are_skipped() {
+        let mut m = Monitors::new(&cfg()).unwrap();
+        let mut alarms = Vec::new();
+        // A share that sits near 1 and varies a lot: its fitted threshold
+        // lies above 1, and is reported as 1.
+        for i in 0..300 {
+            m.observe(&report(i, 0.9 + noise(i)), &mut alarms);
+        }
+        let st = &m.status()[0];
+        assert_eq!(st.state, "monitoring");
+        let up = st.threshold_up.unwrap();
+        assert!(up <= 1.0, "{up}");
+        // Empty windows (NaN) are neither learnt nor judged.
+        let steps = st.windows;
+        for i in 300..400 {
+            m.observe(&report(i, f64::NAN), &mut alarms);
+        }
+        assert_eq!(m.status()[0].windows, steps);
+        assert!(alarms.iter().all(|a| a.stat != Stat::RSyn), "{alarms:?}");
+    }
+
+    #[test]
+    fn alarms_say_what_they_look_like_in_plain_words() {
+        let scanner: IpAddr = "203.0.113.7".parse().unwrap();
+        let victim: IpAddr = "198.51.100.10".parse().unwrap();
+        let culprit = Culprit {
+            src: scanner,
+            dst: Some(victim),
+            port: Some(22),
+            ports: 1024.0,
+            hosts: 1.0,
+            attempts: 1100.0,
+            failed: 0.99,
+            logins: 1.0,
+        };
+        let mut a = Alarm {
+            stat: Stat::SrcPortsX10,
+            value: 1024.0,
+            threshold: 12.0,
+            direction: Direction::Up,
+            window_start_ns: 1_700_000_000_000_000_000,
+            window_end_ns: 1_700_000_000_200_000_000,
+            probability: 0.0,
+            severity: Severity::Critical,
+            top_src: vec![],
+            top_dst: vec![],
+            top_dst_port: vec![],
+            scale: 10,
+            culprit: Some(culprit),
+        };
+        let e = a.to_event("s");
+        assert!(
+            e.summary
+                .starts_with("port scan from 203.0.113.7 towards 198.51.100.10, 1,024 ports in 2 s; SRC_PORTS_X10 1024 above threshold 12"),
+            "{}",
+            e.summary
+        );
+        assert_eq!(e.data["class"], "port_scan");
+        assert_eq!(e.data["scale"], 10);
+        assert_eq!(e.data["scale_seconds"], 2.0);
+        assert_eq!(e.data["culprit"]["src"], "203.0.113.7");
+        // Failed attempts of a source that probed many ports: a scan too.
+        a.stat = Stat::SrcFailed;
+        assert_eq!(a.class(), "port_scan");
+        a.stat = Stat::SrcLoginsX100;
+        a.scale = 100;
+        a.culprit = Some(Culprit {
+            ports: 1.0,
+            logins: 57.0,
+            ..culprit
+        });
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "brute force on SSH (port 22) of 198.51.100.10 from 203.0.113.7, 57 connections in 20 s"
+        );
+        a.stat = Stat::SrcHosts;
+        a.culprit = Some(Culprit {
+            hosts: 254.0,
+            ..culprit
+        });
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "host sweep from 203.0.113.7, 254 hosts in 20 s"
+        );
+        // A link statistic: a flood from the dominant source.
+        a.stat = Stat::RSyn;
+        a.scale = 1;
+        a.culprit = None;
+        a.top_src = vec![Contributor {
+            key: ContributorKey::Addr(scanner),
+            packets: 900,
+            share: 0.9,
+        }];
+        assert_eq!(a.class(), "flood");
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "SYN flood from 203.0.113.7 in 200 ms"
+        );
+        a.stat = Stat::AvgPktSize;
+        assert_eq!(a.plain_words(), None);
+        assert_eq!(thousands(1234567.0), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
     }
 
     #[test]

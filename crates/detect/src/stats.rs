@@ -5,16 +5,23 @@
 //! compiler then asks for its name, formula and contributor class in
 //! [`Stat::info`] and [`Stat::compute`].
 //!
-//! Formulas follow NetSpot (`research/spot-netspot.md` §1.3), including its
-//! edge cases: a ratio whose numerator is zero is 0, one whose denominator is
-//! zero (with a non-zero numerator) is NaN — NaN means "no value this window"
-//! and is not fed to SPOT. Two deliberate changes: TRAFFIC is IP packets per
-//! *second* over the window's width (NetSpot divides by the time between last
-//! packets and, by a units slip, gives packets per millisecond), and PERF is
-//! measured over the wall time between window closes.
+//! Formulas follow NetSpot (`research/spot-netspot.md` §1.3) with one
+//! correction to its edge cases: a ratio whose denominator is zero (an empty
+//! window, or one without the packets the ratio is about) is NaN, "no value
+//! this window", never 0 — NaN is not fed to SPOT, so quiet periods neither
+//! drag a model towards 0 nor show as rows of false alarms. NetSpot gives 0
+//! for R_SYN, R_ACK, R_DST_SRC and R_DST_SRC_PORT of an empty window. Two
+//! more deliberate changes: TRAFFIC is IP packets per *second* over the
+//! window's width (NetSpot divides by the time between last packets and, by
+//! a units slip, gives packets per millisecond), and PERF is measured over
+//! the wall time between window closes.
+//!
+//! Every statistic has a [`StatInfo::range`], what it can take (a share is
+//! within 0..=1); thresholds are reported within it (see the monitors).
 #![forbid(unsafe_code)]
 
 use crate::counters::{Class, Counter, Counts};
+use crate::sources::{Measure, SCALES, SourceValues};
 
 /// A per-window statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,6 +48,30 @@ pub enum Stat {
     RDstSrcPort,
     /// IP packets per second.
     Traffic,
+    /// Most distinct destination ports one source contacted in the window.
+    SrcPorts,
+    /// The same over the last 10 windows.
+    SrcPortsX10,
+    /// The same over the last 100 windows.
+    SrcPortsX100,
+    /// Most distinct destination hosts one source contacted in the window.
+    SrcHosts,
+    /// The same over the last 10 windows.
+    SrcHostsX10,
+    /// The same over the last 100 windows.
+    SrcHostsX100,
+    /// Largest share of one source's connection attempts not accepted.
+    SrcFailed,
+    /// The same over the last 10 windows.
+    SrcFailedX10,
+    /// The same over the last 100 windows.
+    SrcFailedX100,
+    /// Most connections one source opened to remote-login services.
+    SrcLogins,
+    /// The same over the last 10 windows.
+    SrcLoginsX10,
+    /// The same over the last 100 windows.
+    SrcLoginsX100,
 }
 
 /// What a statistic's formula sees.
@@ -52,6 +83,8 @@ pub struct StatInput<'a> {
     pub width_s: f64,
     /// Wall-clock seconds since the previous window closed (None for the first).
     pub wall_s: Option<f64>,
+    /// The per-source measures ([`crate::sources`]).
+    pub sources: &'a SourceValues,
 }
 
 /// Static facts about a statistic.
@@ -65,25 +98,29 @@ pub struct StatInfo {
     pub monitored: bool,
     /// The packets behind the statistic, for "who" in alarms.
     pub class: Class,
+    /// The values the statistic can take, `(min, max)`: thresholds outside
+    /// it are reported at its edge (a share never gets a threshold above 1).
+    pub range: (f64, f64),
+    /// The time scale in windows: 1, or 10 and 100 for the longer views.
+    pub scale: u32,
+    /// For a per-source statistic, its measure.
+    pub measure: Option<Measure>,
+    /// Lowest upper threshold that makes sense: below it a value is normal
+    /// whatever was learnt (a network whose baseline never showed a login
+    /// must not alarm on the first one). 0 for the link statistics.
+    pub floor: f64,
 }
 
-/// NetSpot's ratio: 0 when the numerator is 0, NaN when only the denominator is.
-#[inline]
-fn ratio(num: u64, den: u64) -> f64 {
-    if num == 0 {
-        0.0
-    } else if den == 0 {
-        f64::NAN
-    } else {
-        num as f64 / den as f64
-    }
-}
+/// The range of a share.
+const SHARE: (f64, f64) = (0.0, 1.0);
+/// The range of a count or rate.
+const COUNT: (f64, f64) = (0.0, f64::INFINITY);
 
 impl Stat {
     /// Number of statistics.
     pub const COUNT: usize = Stat::ALL.len();
     /// Every statistic, in index order.
-    pub const ALL: [Stat; 10] = [
+    pub const ALL: [Stat; 22] = [
         Stat::AvgPktSize,
         Stat::Perf,
         Stat::RAck,
@@ -94,6 +131,18 @@ impl Stat {
         Stat::RDstSrc,
         Stat::RDstSrcPort,
         Stat::Traffic,
+        Stat::SrcPorts,
+        Stat::SrcPortsX10,
+        Stat::SrcPortsX100,
+        Stat::SrcHosts,
+        Stat::SrcHostsX10,
+        Stat::SrcHostsX100,
+        Stat::SrcFailed,
+        Stat::SrcFailedX10,
+        Stat::SrcFailedX100,
+        Stat::SrcLogins,
+        Stat::SrcLoginsX10,
+        Stat::SrcLoginsX100,
     ];
 
     /// Name, description, default monitoring and contributor class.
@@ -104,36 +153,90 @@ impl Stat {
                 description,
                 monitored: true,
                 class,
+                range: SHARE,
+                scale: 1,
+                measure: None,
+                floor: 0.0,
+            }
+        }
+        const fn src(
+            name: &'static str,
+            description: &'static str,
+            measure: Measure,
+            scale: u32,
+            floor: f64,
+        ) -> StatInfo {
+            StatInfo {
+                range: if matches!(measure, Measure::Failed) {
+                    SHARE
+                } else {
+                    COUNT
+                },
+                scale,
+                measure: Some(measure),
+                floor,
+                ..i(name, description, Class::Ip)
+            }
+        }
+        const PORTS: &str = "most distinct destination ports one source contacted";
+        const HOSTS: &str = "most distinct destination hosts one source contacted";
+        const FAILED: &str =
+            "largest share of one source's connection attempts not accepted (at least 8 attempts)";
+        const LOGINS: &str = "most connections one source opened to remote-login services";
+        const fn n(name: &'static str, description: &'static str, class: Class) -> StatInfo {
+            StatInfo {
+                range: COUNT,
+                ..i(name, description, class)
             }
         }
         match self {
-            Stat::AvgPktSize => i("AVG_PKT_SIZE", "mean IP packet size (bytes)", Class::Ip),
+            Stat::AvgPktSize => StatInfo {
+                range: (0.0, 65_575.0),
+                ..i("AVG_PKT_SIZE", "mean IP packet size (bytes)", Class::Ip)
+            },
             Stat::Perf => StatInfo {
                 monitored: false,
-                ..i("PERF", "packets processed per wall-clock second", Class::Ip)
+                ..n("PERF", "packets processed per wall-clock second", Class::Ip)
             },
             Stat::RAck => i("R_ACK", "share of IP packets with TCP ACK", Class::Ip),
             Stat::RSyn => i("R_SYN", "share of IP packets with TCP SYN", Class::Syn),
             Stat::RArp => i("R_ARP", "share of packets that are ARP", Class::Arp),
             Stat::RIcmp => i("R_ICMP", "share of IP packets that are ICMP", Class::Icmp),
             Stat::RIp => i("R_IP", "share of packets that are IP", Class::Ip),
-            Stat::RDstSrc => i(
+            Stat::RDstSrc => n(
                 "R_DST_SRC",
                 "distinct destination / distinct source addresses",
                 Class::Ip,
             ),
-            Stat::RDstSrcPort => i(
+            Stat::RDstSrcPort => n(
                 "R_DST_SRC_PORT",
                 "distinct destination / distinct source ports (TCP and UDP)",
                 Class::Ip,
             ),
-            Stat::Traffic => i("TRAFFIC", "IP packets per second", Class::Ip),
+            Stat::Traffic => n("TRAFFIC", "IP packets per second", Class::Ip),
+            Stat::SrcPorts => src("SRC_PORTS", PORTS, Measure::Ports, 1, 10.0),
+            Stat::SrcPortsX10 => src("SRC_PORTS_X10", PORTS, Measure::Ports, 10, 10.0),
+            Stat::SrcPortsX100 => src("SRC_PORTS_X100", PORTS, Measure::Ports, 100, 12.0),
+            Stat::SrcHosts => src("SRC_HOSTS", HOSTS, Measure::Hosts, 1, 10.0),
+            Stat::SrcHostsX10 => src("SRC_HOSTS_X10", HOSTS, Measure::Hosts, 10, 10.0),
+            Stat::SrcHostsX100 => src("SRC_HOSTS_X100", HOSTS, Measure::Hosts, 100, 12.0),
+            Stat::SrcFailed => src("SRC_FAILED", FAILED, Measure::Failed, 1, 0.5),
+            Stat::SrcFailedX10 => src("SRC_FAILED_X10", FAILED, Measure::Failed, 10, 0.5),
+            Stat::SrcFailedX100 => src("SRC_FAILED_X100", FAILED, Measure::Failed, 100, 0.5),
+            Stat::SrcLogins => src("SRC_LOGINS", LOGINS, Measure::Logins, 1, 3.0),
+            Stat::SrcLoginsX10 => src("SRC_LOGINS_X10", LOGINS, Measure::Logins, 10, 5.0),
+            Stat::SrcLoginsX100 => src("SRC_LOGINS_X100", LOGINS, Measure::Logins, 100, 12.0),
         }
     }
 
     /// The formula.
     pub fn compute(self, x: &StatInput<'_>) -> f64 {
         let c = x.counts;
+        let info = self.info();
+        if let Some(m) = info.measure {
+            let si = SCALES.iter().position(|&k| k == info.scale).unwrap_or(0);
+            return x.sources.value[m as usize][si];
+        }
         match self {
             Stat::AvgPktSize => {
                 if c[Counter::Ip] == 0 {
@@ -147,23 +250,11 @@ impl Stat {
                 Some(_) => 0.0,
                 None => f64::NAN,
             },
-            Stat::RAck => {
-                if c[Counter::Ip] == 0 {
-                    0.0
-                } else {
-                    ratio(c[Counter::Ack], c[Counter::Ip])
-                }
-            }
-            Stat::RSyn => {
-                if c[Counter::Ip] == 0 {
-                    0.0
-                } else {
-                    ratio(c[Counter::Syn], c[Counter::Ip])
-                }
-            }
-            Stat::RArp => ratio_or_nan(c[Counter::Arp], c[Counter::Pkts]),
-            Stat::RIcmp => ratio_or_nan(c[Counter::Icmp], c[Counter::Ip]),
-            Stat::RIp => ratio_or_nan(c[Counter::Ip], c[Counter::Pkts]),
+            Stat::RAck => ratio(c[Counter::Ack], c[Counter::Ip]),
+            Stat::RSyn => ratio(c[Counter::Syn], c[Counter::Ip]),
+            Stat::RArp => ratio(c[Counter::Arp], c[Counter::Pkts]),
+            Stat::RIcmp => ratio(c[Counter::Icmp], c[Counter::Ip]),
+            Stat::RIp => ratio(c[Counter::Ip], c[Counter::Pkts]),
             Stat::RDstSrc => ratio(c[Counter::NbUniqDstAddr], c[Counter::NbUniqSrcAddr]),
             Stat::RDstSrcPort => ratio(c[Counter::NbUniqDstPort], c[Counter::NbUniqSrcPort]),
             Stat::Traffic => {
@@ -173,12 +264,19 @@ impl Stat {
                     0.0
                 }
             }
+            // Read from the per-source measures above.
+            _ => f64::NAN,
         }
     }
 
     /// The NetSpot-style name.
     pub const fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// Whether this is a per-source statistic (needs the source table).
+    pub const fn per_source(self) -> bool {
+        self.info().measure.is_some()
     }
 
     /// Looks a statistic up by name (case-insensitive).
@@ -190,10 +288,11 @@ impl Stat {
     }
 }
 
-/// NetSpot's R_ARP / R_ICMP / R_IP edge cases: NaN when the denominator is
-/// zero even if the numerator is too (an empty window has no ratio).
+/// A ratio: NaN when the denominator is zero, even if the numerator is too
+/// (an empty window has no ratio; 0 would teach the model a value that was
+/// never observed).
 #[inline]
-fn ratio_or_nan(num: u64, den: u64) -> f64 {
+fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         f64::NAN
     } else {
@@ -236,6 +335,7 @@ mod tests {
             counts: c,
             width_s: 0.5,
             wall_s: None,
+            sources: &SourceValues::OFF,
         }
     }
 
@@ -250,14 +350,20 @@ mod tests {
     #[test]
     fn formulas_and_edge_cases() {
         let mut c = Counts::default();
-        // Empty window: ratios over packets are NaN, the rest 0.
+        // Empty window: every ratio is NaN (no value), counts and rates 0.
         let v = StatValues::compute(&input(&c));
-        assert!(v[Stat::AvgPktSize].is_nan());
-        assert!(v[Stat::RIp].is_nan());
-        assert!(v[Stat::RArp].is_nan());
-        assert!(v[Stat::RIcmp].is_nan());
-        assert_eq!(v[Stat::RSyn], 0.0);
-        assert_eq!(v[Stat::RDstSrc], 0.0);
+        for s in [
+            Stat::AvgPktSize,
+            Stat::RIp,
+            Stat::RArp,
+            Stat::RIcmp,
+            Stat::RSyn,
+            Stat::RAck,
+            Stat::RDstSrc,
+            Stat::RDstSrcPort,
+        ] {
+            assert!(v[s].is_nan(), "{s:?} of an empty window");
+        }
         assert_eq!(v[Stat::Traffic], 0.0);
         assert!(v[Stat::Perf].is_nan());
 
@@ -276,6 +382,7 @@ mod tests {
             counts: &c,
             width_s: 0.5,
             wall_s: Some(2.0),
+            sources: &SourceValues::OFF,
         });
         assert_eq!(v[Stat::AvgPktSize], 100.0);
         assert_eq!(v[Stat::RSyn], 0.5);

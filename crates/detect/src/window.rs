@@ -30,6 +30,8 @@ pub struct WindowConfig {
     pub max_gap_windows: u64,
     /// Contributors reported per class and dimension.
     pub top_n: usize,
+    /// Keep the per-source table ([`crate::sources`]) for the `SRC_*` statistics.
+    pub sources: bool,
 }
 
 impl Default for WindowConfig {
@@ -38,6 +40,7 @@ impl Default for WindowConfig {
             width: Duration::from_secs(1),
             max_gap_windows: 100_000,
             top_n: 5,
+            sources: true,
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct WindowReport {
     pub counts: Counts,
     /// Statistic values (NaN: no value this window).
     pub stats: StatValues,
+    /// The per-source measures and the sources behind them.
+    pub sources: crate::sources::SourceValues,
     top: [[Vec<Contributor>; Dim::COUNT]; Class::COUNT],
 }
 
@@ -107,6 +112,7 @@ impl WindowReport {
             end_ns: 0,
             counts: Counts::default(),
             stats: StatValues([f64::NAN; Stat::COUNT]),
+            sources: crate::sources::SourceValues::OFF,
             top: Default::default(),
         }
     }
@@ -181,11 +187,15 @@ impl Windower {
         if cfg.top_n > crate::heavy::CAPACITY {
             return Err(WindowConfigError::TopN(cfg.top_n));
         }
+        let mut acc = Accumulator::default();
+        if cfg.sources {
+            acc.enable_sources();
+        }
         Ok(Windower {
             width: cfg.width.as_nanos() as u64,
             max_gap: cfg.max_gap_windows,
             top_n: cfg.top_n,
-            acc: Accumulator::default(),
+            acc,
             start: None,
             end: 0,
             index: 0,
@@ -251,6 +261,7 @@ impl Windower {
             if gap > self.max_gap {
                 self.stats.skipped_windows += gap;
                 self.index += gap;
+                self.acc.clear_sources();
             } else {
                 for _ in 0..gap {
                     self.start = Some(self.end);
@@ -278,10 +289,12 @@ impl Windower {
         r.start_ns = start;
         r.end_ns = self.end;
         r.counts = self.acc.close(wall_ns);
+        self.acc.close_sources(&mut r.sources);
         r.stats = StatValues::compute(&StatInput {
             counts: &r.counts,
             width_s: self.width as f64 / 1e9,
             wall_s,
+            sources: &r.sources,
         });
         for class in Class::ALL {
             for dim in Dim::ALL {
@@ -386,6 +399,7 @@ mod tests {
             width: Duration::from_secs(1),
             max_gap_windows: 10,
             top_n: 3,
+            sources: true,
         };
         let mut w = Windower::new(&cfg).unwrap();
         let mut n = 0;

@@ -255,17 +255,19 @@ pub fn window_line(sensor: &str, r: &WindowReport, status: &[StatStatus]) -> Str
     line
 }
 
-/// `nectar_alarm,sensor=S,stat=R_SYN,direction=up,severity=high value=…,…,top_src="…" ts`.
+/// `nectar_alarm,sensor=S,stat=R_SYN,direction=up,severity=high,class=flood,scale=1 value=…,…,top_src="…" ts`.
 pub fn alarm_line(sensor: &str, a: &Alarm) -> String {
     let top =
         |l: &[nectar_detect::Contributor]| l.first().map(|c| c.key.to_string()).unwrap_or_default();
     let num = |x: f64| if x.is_finite() { x } else { 0.0 };
     format!(
-        "nectar_alarm,sensor={},stat={},direction={},severity={} value={},threshold={},probability={},top_src={},top_dst={},top_dst_port={} {}",
+        "nectar_alarm,sensor={},stat={},direction={},severity={},class={},scale={} value={},threshold={},probability={},top_src={},top_dst={},top_dst_port={} {}",
         tag(sensor),
         a.stat.name(),
         a.direction.as_str(),
         a.severity.as_str(),
+        a.class(),
+        a.scale,
         num(a.value),
         num(a.threshold),
         num(a.probability),
@@ -315,8 +317,19 @@ pub fn event_alarm_line(e: &Event) -> Option<String> {
         };
         field_str(&key)
     };
+    // Alarms stored before classes and scales existed read as such.
+    let class = match text("class").as_str() {
+        "-" => "anomaly".to_owned(),
+        c => c.to_owned(),
+    };
+    let scale = e
+        .data
+        .get("scale")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
     Some(format!(
-        "nectar_alarm,sensor={},stat={},direction={},severity={} value={},threshold={},probability={},top_src={},top_dst={},top_dst_port={} {}",
+        "nectar_alarm,sensor={},stat={},direction={},severity={},class={class},scale={scale} value={},threshold={},probability={},top_src={},top_dst={},top_dst_port={} {}",
         tag(&e.sensor),
         text("stat"),
         text("direction"),
@@ -618,6 +631,8 @@ mod writer_tests {
             top_src: c(ContributorKey::Addr("198.51.100.66".parse().unwrap())),
             top_dst: c(ContributorKey::Addr("192.0.2.10".parse().unwrap())),
             top_dst_port: c(ContributorKey::Port(22)),
+            scale: 1,
+            culprit: None,
         }
     }
 

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use nectar_detect::{Counter, StatStatus, WindowReport};
+use nectar_detect::sources::SCALES;
+use nectar_detect::{Counter, Stat, StatStatus, WindowReport};
 use nectar_event::Timestamp;
 use serde_json::{Map, Value, json};
 use tracing::{info, warn};
@@ -95,15 +96,24 @@ fn time(ns: u64) -> Option<String> {
     Timestamp::from_nanos(i128::from(ns)).map(|t| t.to_string())
 }
 
-/// `{"window_start", "window_end", "packets", "bytes", "stats": {NAME: {value, up, down, state}}}`.
+/// `{"window_start", "window_end", "packets", "bytes", "stats": {NAME:
+/// {value, up, down, state, scale}}}`; a per-source statistic also has
+/// `src`, the source behind its value.
 pub fn window_line(r: &WindowReport, status: &[StatStatus]) -> Value {
     let stats: Map<String, Value> = status
         .iter()
         .map(|s| {
-            (
-                s.stat.to_owned(),
-                json!({"value": s.value, "up": s.threshold_up, "down": s.threshold_down, "state": s.state}),
-            )
+            let info = Stat::from_name(s.stat).map(Stat::info);
+            let mut v = json!({"value": s.value, "up": s.threshold_up, "down": s.threshold_down, "state": s.state, "scale": info.map_or(1, |i| i.scale)});
+            let culprit = info.and_then(|i| {
+                let m = i.measure?;
+                let si = SCALES.iter().position(|&k| k == i.scale)?;
+                r.sources.culprit[m as usize][si]
+            });
+            if let (Some(c), Some(o)) = (culprit, v.as_object_mut()) {
+                o.insert("src".into(), Value::String(c.src.to_string()));
+            }
+            (s.stat.to_owned(), v)
         })
         .collect();
     json!({

@@ -12,6 +12,8 @@ use crate::auth::CurrentUser;
 
 pub struct StatPanel {
     pub name: String,
+    /// What the statistic measures and over which time scale.
+    pub what: String,
     pub state: String,
     pub progress: String,
     pub value: String,
@@ -81,8 +83,18 @@ pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUs
                 })
                 .collect();
             let st = &s.status;
+            let what = nectar_detect::Stat::from_name(st.stat).map_or_else(String::new, |stat| {
+                let info = stat.info();
+                let scale = if info.scale > 1 {
+                    format!(" · over the last {} windows (×{})", info.scale, info.scale)
+                } else {
+                    " · per window".to_owned()
+                };
+                format!("{}{scale}", info.description)
+            });
             StatPanel {
                 name: text(st.stat),
+                what: text(&what),
                 state: text(st.state),
                 progress: format!("{} / {}", st.learnt, st.need),
                 value: number(st.value),
