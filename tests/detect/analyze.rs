@@ -101,9 +101,12 @@ fn syn_flood_in_generated_traffic_models_and_store() {
     );
     assert!(stderr.contains("Decode errors: none"), "{stderr}");
     let alarms = events(&out.stdout);
+    // An alarm covers [window_start, window_end): one window, or 10 or 100 of
+    // them for the longer scales. It is inside when that span meets the flood.
     let inside = |e: &serde_json::Value| {
         let ws = rfc3339_ns(e["data"]["window_start"].as_str().unwrap());
-        ws >= FLOOD.0 as i128 - 500_000_000 && ws < FLOOD.1 as i128
+        let we = rfc3339_ns(e["data"]["window_end"].as_str().unwrap());
+        we > FLOOD.0 as i128 - 500_000_000 && ws < FLOOD.1 as i128
     };
     let (hits, outside): (Vec<_>, Vec<_>) = alarms.iter().partition(|e| inside(e));
     assert!(
@@ -133,11 +136,22 @@ fn syn_flood_in_generated_traffic_models_and_store() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    let mut a: Vec<_> = alarms.iter().map(|e| e["id"].clone()).collect();
+    // Alarms of the longer scales (10 and 100 windows) depend on the windows
+    // before the attack capture (their sums, and "one alarm per run beyond
+    // the threshold"), which the model does not keep: it keeps thresholds,
+    // not the baseline's last 100 windows. Every alarm of the base window
+    // must be the same. (Saving the per-source sliding state with the model
+    // is open in issue #23.)
+    let own = |e: &&serde_json::Value| e["data"]["scale"].as_u64().unwrap_or(1) == 1;
+    let mut a: Vec<_> = alarms.iter().filter(own).map(|e| e["id"].clone()).collect();
+    // `--store` below runs with the model: it stores what this run found.
+    let model_alarms = events(&again.stdout).len();
     let mut b: Vec<_> = events(&again.stdout)
         .iter()
+        .filter(own)
         .map(|e| e["id"].clone())
         .collect();
+    assert!(!a.is_empty());
     a.sort_by_key(|v| v.to_string());
     b.sort_by_key(|v| v.to_string());
     assert_eq!(a, b);
@@ -170,16 +184,16 @@ fn syn_flood_in_generated_traffic_models_and_store() {
             "{stdout}"
         );
         let expect = if round == 0 {
-            format!("Stored {} alarm event(s) (0 already there)", a.len())
+            format!("Stored {model_alarms} alarm event(s) (0 already there)")
         } else {
-            format!("Stored 0 alarm event(s) ({} already there)", a.len())
+            format!("Stored 0 alarm event(s) ({model_alarms} already there)")
         };
         assert!(stderr.contains(&expect), "{stderr}");
     }
     let log = std::fs::read_to_string(data.join("events.jsonl")).unwrap();
     assert_eq!(
         log.lines().filter(|l| l.contains("net.alarm")).count(),
-        a.len()
+        model_alarms
     );
 }
 

@@ -21,6 +21,36 @@ use uuid::Uuid;
 use crate::sensors::{free_port, server_config};
 use crate::util::{Server, all_events, client, token};
 
+/// One `nectar serve` with HTTPS on a free port, its data in a temporary
+/// directory, and an admin's and an analyst's token.
+struct Hub {
+    root: tempfile::TempDir,
+    server: Server,
+    admin: String,
+    analyst: String,
+    tls_port: u16,
+    tls_url: String,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("server");
+        std::fs::create_dir_all(&dir).unwrap();
+        let tls_port = free_port();
+        let config = server_config(&dir, tls_port, "");
+        let server = Server::start(&dir, Some(&config));
+        Hub {
+            admin: token(&dir, "admin-token", "admin"),
+            analyst: token(&dir, "analyst", "analyst"),
+            tls_url: format!("https://127.0.0.1:{tls_port}"),
+            root,
+            server,
+            tls_port,
+        }
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,15 +149,14 @@ fn a_fleet_of_100_sensors_stores_every_event_once() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("server");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls_port = free_port();
-    let config = server_config(&dir, tls_port, "");
-    let server = Server::start(&dir, Some(&config));
-    let admin = token(&dir, "admin-token", "admin");
-    let analyst = token(&dir, "analyst", "analyst");
-    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let Hub {
+        root,
+        server,
+        admin,
+        analyst,
+        tls_url,
+        ..
+    } = Hub::start();
     let rt = runtime();
     let sent: Vec<(String, HashSet<String>)> = rt.block_on(async {
         // Enrolled first (each enrolment's connection closes with its client).
@@ -203,15 +232,14 @@ fn a_fleet_of_100_sensors_stores_every_event_once() {
 /// told exactly how many; with `block` nothing is dropped.
 #[test]
 fn a_full_spool_drops_exactly_what_it_reports_or_blocks() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("server");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls_port = free_port();
-    let config = server_config(&dir, tls_port, "");
-    let server = Server::start(&dir, Some(&config));
-    let admin = token(&dir, "admin-token", "admin");
-    let analyst = token(&dir, "analyst", "analyst");
-    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let Hub {
+        root,
+        server,
+        admin,
+        analyst,
+        tls_url,
+        ..
+    } = Hub::start();
     let rt = runtime();
     let (kept, dropped, blocked) = rt.block_on(async {
         // drop_oldest, with the link down (no shipper yet).
@@ -390,14 +418,14 @@ fn relay(client: TcpStream, upstream: u16, mode: Arc<AtomicU8>) {
 /// nothing doubled.
 #[test]
 fn network_faults_lose_and_double_nothing() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("server");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls_port = free_port();
-    let config = server_config(&dir, tls_port, "");
-    let server = Server::start(&dir, Some(&config));
-    let admin = token(&dir, "admin-token", "admin");
-    let analyst = token(&dir, "analyst", "analyst");
+    let Hub {
+        root,
+        server,
+        admin,
+        analyst,
+        tls_port,
+        ..
+    } = Hub::start();
     let mode = Arc::new(AtomicU8::new(PASS));
     let proxy_port = proxy(tls_port, mode.clone());
     let rt = runtime();
@@ -467,14 +495,13 @@ fn fleet_full_speed() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("server");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls_port = free_port();
-    let config = server_config(&dir, tls_port, "");
-    let server = Server::start(&dir, Some(&config));
-    let admin = token(&dir, "admin-token", "admin");
-    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let Hub {
+        root,
+        server,
+        admin,
+        tls_url,
+        ..
+    } = Hub::start();
     let rt = runtime();
     let (events, elapsed) = rt.block_on(async {
         let mut sensors = Vec::new();
@@ -525,15 +552,14 @@ fn fleet_full_speed() {
 /// with an alarm the server receives, and the batches after it go on.
 #[test]
 fn a_refused_batch_becomes_a_dead_letter_and_the_rest_goes_on() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("server");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls_port = free_port();
-    let config = server_config(&dir, tls_port, "");
-    let server = Server::start(&dir, Some(&config));
-    let admin = token(&dir, "admin-token", "admin");
-    let analyst = token(&dir, "analyst", "analyst");
-    let tls_url = format!("https://127.0.0.1:{tls_port}");
+    let Hub {
+        root,
+        server,
+        admin,
+        analyst,
+        tls_url,
+        ..
+    } = Hub::start();
     let rt = runtime();
     let (bad_seq, good) = rt.block_on(async {
         let credential = enrolled(&server.url, &admin, "sender", &tls_url).await;
