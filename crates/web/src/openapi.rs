@@ -198,8 +198,11 @@ mod tests {
             }
             // Public routes say so; every other one needs the token and documents 401.
             if op.get("security") == Some(&serde_json::json!([])) {
+                // The secret in the body is the enrolment's proof.
                 assert!(
-                    path.ends_with("/health") || path.ends_with("/openapi.json"),
+                    path.ends_with("/health")
+                        || path.ends_with("/openapi.json")
+                        || path.ends_with("/sensors/enrol"),
                     "{at} is public"
                 );
             } else {
@@ -336,7 +339,14 @@ mod tests {
                 match item.get(method) {
                     None => assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{at}"),
                     Some(op) if op.get("security") == Some(&serde_json::json!([])) => {
-                        assert_eq!(status, StatusCode::OK, "{at}");
+                        // `{}` is no enrolment (no `secret`): refused as such,
+                        // not for the missing token.
+                        let expected = if path.ends_with("/sensors/enrol") {
+                            StatusCode::UNPROCESSABLE_ENTITY
+                        } else {
+                            StatusCode::OK
+                        };
+                        assert_eq!(status, expected, "{at}");
                     }
                     Some(_) => {
                         assert_eq!(status, StatusCode::UNAUTHORIZED, "{at}");
