@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 use clap::Subcommand;
-use nectar_store::{Role, Store, StoreConfig, StoreError};
+use nectar_store::{Role, Store, StoreError};
 
 use crate::config::Config;
 use crate::exit::usage;
@@ -102,11 +102,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
                 )
             })?;
     }
-    let mut store_config = StoreConfig::new(config.data_dir.join("nectar.db"));
-    store_config.durability = config.store.durability;
+    let store_config = config
+        .store
+        .store_config(&config.data_dir.join("nectar.db"))
+        .map_err(|e| usage(e.within("store").to_string()))?;
+    let place = match &store_config.postgres {
+        Some(pg) => format!(
+            "on PostgreSQL at {}:{} (database {})",
+            pg.get_host(),
+            pg.get_port(),
+            pg.get_database().unwrap_or("named after the user")
+        ),
+        None => store_config.path.display().to_string(),
+    };
     Store::open(&store_config)
         .await
-        .with_context(|| format!("cannot open the database {}", store_config.path.display()))
+        .with_context(|| format!("cannot open the database {place}"))
 }
 
 fn name_error(err: StoreError) -> anyhow::Error {

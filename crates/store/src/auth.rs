@@ -3,12 +3,12 @@
 //! The store keeps only hashes (argon2 for passwords, SHA-256 for tokens and session
 //! secrets); making and checking them is the web layer's job.
 
+use crate::db::{self, Row};
 use std::fmt;
 use std::str::FromStr;
 
 use nectar_event::Timestamp;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::{Store, StoreError};
 
@@ -132,23 +132,23 @@ fn ts(micros: i64) -> Timestamp {
         .unwrap_or_else(|| Timestamp::from_micros(0).unwrap_or(Timestamp::now()))
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+fn is_unique_violation(err: &StoreError) -> bool {
+    err.is_unique_violation()
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
-    let role: String = row.try_get("role")?;
-    let name: String = row.try_get("name")?;
+fn user_from_row(row: &Row) -> Result<User, StoreError> {
+    let role: String = row.get("role")?;
+    let name: String = row.get("name")?;
     Ok(User {
-        id: row.try_get("id")?,
+        id: row.get("id")?,
         role: role.parse().map_err(|reason| StoreError::CorruptRow {
             id: format!("user {name}"),
             reason,
         })?,
         name,
-        password_hash: row.try_get("password_hash")?,
-        created: ts(row.try_get("created_us")?),
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        password_hash: row.get("password_hash")?,
+        created: ts(row.get("created_us")?),
+        disabled: row.get::<i64, _>("disabled")? != 0,
     })
 }
 
@@ -167,20 +167,20 @@ impl Store {
         let sql = format!(
             "INSERT INTO {table} (name, {secret_column}, role, created_us) VALUES ($1, $2, $3, $4) RETURNING id"
         );
-        let result = sqlx::query(&sql)
+        let result = db::query(&sql)
             .bind(name)
             .bind(secret)
             .bind(role.as_str())
             .bind(Timestamp::now().as_micros())
-            .fetch_one(&self.writer)
+            .fetch_one(self.db.write())
             .await;
         match result {
-            Ok(row) => Ok(row.try_get(0)?),
+            Ok(row) => Ok(row.get(0)?),
             Err(err) if is_unique_violation(&err) => Err(StoreError::Exists {
                 what,
                 name: name.to_owned(),
             }),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         }
     }
 
@@ -197,47 +197,47 @@ impl Store {
 
     /// Number of users.
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.readers)
+        db::query("SELECT COUNT(*) FROM users")
+            .fetch_one(self.db.read())
             .await?
-            .try_get(0)?)
+            .get(0)
     }
 
     /// A user by login name.
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+        let row = db::query("SELECT * FROM users WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.readers)
+            .fetch_optional(self.db.read())
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     /// Every user, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY name")
-            .fetch_all(&self.readers)
+        let rows = db::query("SELECT * FROM users ORDER BY name")
+            .fetch_all(self.db.read())
             .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     /// Replaces a user's password hash and ends their sessions.
     pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+        let done = db::query("UPDATE users SET password_hash = $1 WHERE name = $2")
             .bind(password_hash)
             .bind(name)
-            .execute(&self.writer)
+            .execute(self.db.write())
             .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(StoreError::NotFound {
                 what: "user",
                 name: name.to_owned(),
             });
         }
-        sqlx::query(
+        db::query(
             "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
         )
         .bind(name)
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         if name == INITIAL_ADMIN {
             // The first start's password is no longer the admin's: its file goes,
@@ -278,10 +278,10 @@ impl Store {
             )
             .await?;
         if let Some(sensor) = sensor {
-            sqlx::query("UPDATE api_tokens SET sensor = $1 WHERE id = $2")
+            db::query("UPDATE api_tokens SET sensor = $1 WHERE id = $2")
                 .bind(sensor)
                 .bind(id)
-                .execute(&self.writer)
+                .execute(self.db.write())
                 .await?;
         }
         Ok(id)
@@ -289,21 +289,21 @@ impl Store {
 
     /// The owner of a live (not revoked) token, by the SHA-256 of its secret.
     pub async fn token_owner(&self, secret_sha256: &str) -> Result<Option<TokenOwner>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT name, role, COALESCE(sensor, name) FROM api_tokens WHERE token_sha256 = $1 AND revoked_us IS NULL",
         )
         .bind(secret_sha256)
-        .fetch_optional(&self.readers)
+        .fetch_optional(self.db.read())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let name: String = row.try_get(0)?;
-        let role: String = row.try_get(1)?;
+        let name: String = row.get(0)?;
+        let role: String = row.get(1)?;
         Ok(Some(TokenOwner {
             role: role.parse().map_err(|reason| StoreError::CorruptRow {
                 id: format!("token {name}"),
                 reason,
             })?,
-            sensor: row.try_get(2)?,
+            sensor: row.get(2)?,
             name,
         }))
     }
@@ -311,39 +311,39 @@ impl Store {
     /// Records that a token was used (at most once a minute per token, to spare writes).
     pub async fn touch_token(&self, name: &str) -> Result<(), StoreError> {
         let now = Timestamp::now().as_micros();
-        sqlx::query(
+        db::query(
             "UPDATE api_tokens SET last_used_us = $1 WHERE name = $2 AND (last_used_us IS NULL OR last_used_us < $3)",
         )
         .bind(now)
         .bind(name)
         .bind(now - 60_000_000)
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
 
     /// Every token, by name.
     pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY name")
-            .fetch_all(&self.readers)
+        let rows = db::query("SELECT * FROM api_tokens ORDER BY name")
+            .fetch_all(self.db.read())
             .await?;
         rows.iter()
             .map(|row| {
-                let name: String = row.try_get("name")?;
-                let role: String = row.try_get("role")?;
+                let name: String = row.get("name")?;
+                let role: String = row.get("role")?;
                 Ok(ApiToken {
-                    id: row.try_get("id")?,
+                    id: row.get("id")?,
                     role: role.parse().map_err(|reason| StoreError::CorruptRow {
                         id: format!("token {name}"),
                         reason,
                     })?,
                     sensor: row
-                        .try_get::<Option<String>, _>("sensor")?
+                        .get::<Option<String>, _>("sensor")?
                         .unwrap_or_else(|| name.clone()),
                     name,
-                    created: ts(row.try_get("created_us")?),
-                    last_used: row.try_get::<Option<i64>, _>("last_used_us")?.map(ts),
-                    revoked: row.try_get::<Option<i64>, _>("revoked_us")?.map(ts),
+                    created: ts(row.get("created_us")?),
+                    last_used: row.get::<Option<i64>, _>("last_used_us")?.map(ts),
+                    revoked: row.get::<Option<i64>, _>("revoked_us")?.map(ts),
                 })
             })
             .collect()
@@ -351,14 +351,14 @@ impl Store {
 
     /// Revokes a token by name; it stops working at once.
     pub async fn revoke_token(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE api_tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL",
         )
         .bind(Timestamp::now().as_micros())
         .bind(name)
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(StoreError::NotFound {
                 what: "live token",
                 name: name.to_owned(),
@@ -376,11 +376,11 @@ impl Store {
         expires: Timestamp,
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_micros();
-        sqlx::query("DELETE FROM web_sessions WHERE expires_us < $1")
+        db::query("DELETE FROM web_sessions WHERE expires_us < $1")
             .bind(now)
-            .execute(&self.writer)
+            .execute(self.db.write())
             .await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO web_sessions (id_sha256, user_id, csrf_token, created_us, expires_us) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id_sha256)
@@ -388,34 +388,34 @@ impl Store {
         .bind(csrf_token)
         .bind(now)
         .bind(expires.as_micros())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
 
     /// The live session with this cookie hash, with its (enabled) user.
     pub async fn session(&self, id_sha256: &str) -> Result<Option<WebSession>, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT u.*, s.csrf_token, s.expires_us FROM web_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_sha256 = $1 AND s.expires_us > $2 AND u.disabled = 0",
         )
         .bind(id_sha256)
         .bind(Timestamp::now().as_micros())
-        .fetch_optional(&self.readers)
+        .fetch_optional(self.db.read())
         .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(WebSession {
             user: user_from_row(&row)?,
-            csrf_token: row.try_get("csrf_token")?,
-            expires: ts(row.try_get("expires_us")?),
+            csrf_token: row.get("csrf_token")?,
+            expires: ts(row.get("expires_us")?),
         }))
     }
 
     /// Ends a session.
     pub async fn delete_session(&self, id_sha256: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM web_sessions WHERE id_sha256 = $1")
+        db::query("DELETE FROM web_sessions WHERE id_sha256 = $1")
             .bind(id_sha256)
-            .execute(&self.writer)
+            .execute(self.db.write())
             .await?;
         Ok(())
     }

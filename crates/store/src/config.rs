@@ -5,16 +5,28 @@
 
 use std::time::Duration;
 
-use nectar_event::config::ConfigError;
+use std::path::{Path, PathBuf};
+
+use nectar_event::config::{ConfigError, Sensitive};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgConnectOptions;
 
-use crate::{Durability, WriterConfig};
+use crate::{Durability, StoreConfig, WriterConfig};
 
 /// `[store]`: the database and its writer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSection {
+    /// The database: empty or `sqlite:` for the SQLite file `nectar.db` in the
+    /// data directory (the default), or a PostgreSQL server,
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (the password may instead come
+    /// from `password_file` or `password_env`).
+    pub url: Sensitive,
+    /// A file holding the PostgreSQL password (its first line), read at start.
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the PostgreSQL password.
+    pub password_env: Option<String>,
     /// How hard a commit works to survive a crash.
     pub durability: Durability,
     /// Most events committed in one transaction.
@@ -29,6 +41,9 @@ pub struct StoreSection {
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
+            url: Sensitive::default(),
+            password_file: None,
+            password_env: None,
             durability: Durability::Normal,
             max_batch_events: 5_000,
             max_delay_ms: 0,
@@ -52,7 +67,81 @@ impl StoreSection {
         if self.max_delay_ms > 10_000 {
             return Err(ConfigError::new("max_delay_ms", "at most 10000"));
         }
+        let url = self.url.expose();
+        if !(url.is_empty() || url == "sqlite:" || self.is_postgres()) {
+            return Err(ConfigError::new(
+                "url",
+                "use \"sqlite:\" (the default file in the data directory) or \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+            ));
+        }
+        if self.is_postgres() {
+            self.postgres_options()?;
+        } else if self.password_file.is_some() || self.password_env.is_some() {
+            return Err(ConfigError::new(
+                if self.password_file.is_some() {
+                    "password_file"
+                } else {
+                    "password_env"
+                },
+                "only used with a postgres:// url",
+            ));
+        }
+        if self.password_file.is_some() && self.password_env.is_some() {
+            return Err(ConfigError::new(
+                "password_env",
+                "give the password in password_file or password_env, not both",
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether `url` names a PostgreSQL server.
+    pub fn is_postgres(&self) -> bool {
+        let url = self.url.expose();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+
+    /// The store's settings: the SQLite file `sqlite_path`, or the PostgreSQL
+    /// server of `url` with its password resolved. Keys in errors are relative
+    /// to `[store]`.
+    pub fn store_config(&self, sqlite_path: &Path) -> Result<StoreConfig, ConfigError> {
+        let mut config = StoreConfig::new(sqlite_path);
+        config.durability = self.durability;
+        if self.is_postgres() {
+            config.postgres = Some(self.postgres_options()?);
+        }
+        Ok(config)
+    }
+
+    fn postgres_options(&self) -> Result<PgConnectOptions, ConfigError> {
+        let mut options: PgConnectOptions = self.url.expose().parse().map_err(|e| {
+            ConfigError::new(
+                "url",
+                format!(
+                    "not a PostgreSQL URL ({e}); write postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                ),
+            )
+        })?;
+        if let Some(file) = &self.password_file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                ConfigError::new(
+                    "password_file",
+                    format!("cannot read {}: {e}", file.display()),
+                )
+            })?;
+            let password = text.lines().next().unwrap_or_default();
+            options = options.password(password);
+        } else if let Some(var) = &self.password_env {
+            let password = std::env::var(var).map_err(|_| {
+                ConfigError::new(
+                    "password_env",
+                    format!("the environment variable {var} is not set"),
+                )
+            })?;
+            options = options.password(&password);
+        }
+        Ok(options)
     }
 
     /// The writer's settings.

@@ -1,5 +1,12 @@
 //! The storage error type.
 
+impl StoreError {
+    /// Whether a unique index refused the row (on either backend).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -45,4 +52,13 @@ pub enum StoreError {
         /// Its name.
         name: String,
     },
+    /// A value could not be bound to a statement (a bug: the type does not fit).
+    #[error("a value could not be bound to a statement: {0}")]
+    Bind(String),
+    /// A statement was run on the other backend's connection (a bug in the store).
+    #[error("a statement was run on the other database backend's connection")]
+    BackendMismatch,
+    /// The `[store] url` cannot be used.
+    #[error("[store] url: {0}")]
+    Url(String),
 }

@@ -3,16 +3,17 @@
 //! the store's side of the committed-event stream (commit sequence numbers,
 //! reading back by them, consumers' durable offsets; see `nectar_bus::stream`).
 //!
-//! SQLite (a file `nectar.db`, WAL mode) is the only backend today, and the SQL is
-//! SQLite's: the writer uses `INSERT OR IGNORE` with `?` placeholders, queries use
-//! `json_extract`, ids and addresses are BLOBs. A PostgreSQL backend needs a
-//! dialect seam in the writer and the queries (issue "PostgreSQL").
+//! Two backends (`db`): SQLite (a file `nectar.db`, WAL mode), the embedded
+//! default, and PostgreSQL for fleets and several servers. Queries are written once
+//! in the dialect both share; the few places where the engines differ (the
+//! writer's bulk insert, JSON paths, full-text search) ask the backend.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod alerts;
 mod auth;
 mod config;
+mod db;
 mod error;
 mod incidents;
 mod inventory;
@@ -24,6 +25,8 @@ mod sensors;
 mod sessions;
 mod store;
 mod stream;
+#[doc(hidden)]
+pub mod testing;
 mod writer;
 
 pub use alerts::{
@@ -35,6 +38,7 @@ pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
 pub use config::StoreSection;
+pub use db::Backend;
 pub use error::StoreError;
 pub use incidents::{
     Attachment, Comment, DEFAULT_MAX_ATTACHMENT_BYTES, IncidentChange, IncidentCounts,

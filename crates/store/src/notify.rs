@@ -9,9 +9,8 @@
 //! dead-letter list read the same rows. The store knows nothing of channels
 //! or payload formats: payloads are text the notifier rendered.
 
+use crate::db::{self, Row};
 use nectar_event::Timestamp;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::alerts::NoticeKind;
@@ -170,7 +169,7 @@ impl Store {
     /// Applies one step of the notifier in one transaction: new deliveries
     /// (with their alert links), batch changes, and the feed offset.
     pub async fn notify_commit(&self, commit: &NotifyCommit) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         for d in &commit.deliveries {
             let Some(first) = d.alerts.first() else {
                 return Err(StoreError::CorruptRow {
@@ -179,7 +178,7 @@ impl Store {
                 });
             };
             let at = d.at.as_micros();
-            sqlx::query(
+            db::query(
                 "INSERT INTO notify_deliveries (id, alert_id, route, channel, kind, alerts, \
                  payload, attempts, next_attempt_us, status, created_us, updated_us) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?)",
@@ -194,21 +193,21 @@ impl Store {
             .bind(at)
             .bind(at)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
             for alert in &d.alerts {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO notify_delivery_alerts (alert_id, delivery_id) \
-                     VALUES (?, ?)",
+                db::query(
+                    "INSERT INTO notify_delivery_alerts (alert_id, delivery_id) \
+                     VALUES (?, ?) ON CONFLICT DO NOTHING",
                 )
                 .bind(alert.as_bytes().as_slice())
                 .bind(d.id.as_bytes().as_slice())
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
             }
         }
         for b in &commit.save_batches {
-            sqlx::query(
+            db::query(
                 "INSERT INTO notify_batches (route, kind, opened_us, due_us, count, alerts) \
                  VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (route, kind) DO UPDATE SET \
                  opened_us = excluded.opened_us, due_us = excluded.due_us, \
@@ -220,21 +219,21 @@ impl Store {
             .bind(b.due.as_micros())
             .bind(i64::try_from(b.count).unwrap_or(i64::MAX))
             .bind(&b.alerts)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         }
         for (route, kind) in &commit.delete_batches {
-            sqlx::query("DELETE FROM notify_batches WHERE route = ? AND kind = ?")
+            db::query("DELETE FROM notify_batches WHERE route = ? AND kind = ?")
                 .bind(route)
                 .bind(kind)
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
         }
         if let Some(offset) = commit.notice_offset {
             // The same statement as `save_consumer_offset`, inside this
             // transaction: the rows above and the position that produced them
             // are durable together or not at all.
-            sqlx::query(
+            db::query(
                 "INSERT INTO consumer_offsets (name, seq, checkpoint, updated_us) \
                  VALUES (?, ?, '', ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, \
                  checkpoint = excluded.checkpoint, updated_us = excluded.updated_us",
@@ -242,7 +241,7 @@ impl Store {
             .bind(NOTIFY_CONSUMER)
             .bind(offset)
             .bind(Timestamp::now().as_micros())
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         }
         tx.commit().await?;
@@ -261,38 +260,36 @@ impl Store {
     /// notifier steps over a notice it cannot read.
     pub async fn next_alert_notice(&self, after: i64) -> Result<Option<i64>, StoreError> {
         let (next,): (Option<i64>,) =
-            sqlx::query_as("SELECT MIN(id) FROM alert_notices WHERE id > ?")
+            db::query_as("SELECT MIN(id) FROM alert_notices WHERE id > ?")
                 .bind(after)
-                .fetch_one(&self.readers)
+                .fetch_one(self.db.read())
                 .await?;
         Ok(next)
     }
 
     /// The batches being gathered (read once at start).
     pub async fn notify_batches(&self) -> Result<Vec<NotifyBatch>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT route, kind, opened_us, due_us, count, alerts FROM notify_batches \
              ORDER BY due_us",
         )
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let route: String = row.try_get("route")?;
-                let kind: String = row.try_get("kind")?;
+                let route: String = row.get("route")?;
+                let kind: String = row.get("kind")?;
                 let time = |column: &str| -> Result<Timestamp, StoreError> {
-                    Timestamp::from_micros(row.try_get(column)?).ok_or_else(|| {
-                        StoreError::CorruptRow {
-                            id: format!("notify_batches {route}/{kind}"),
-                            reason: format!("{column} out of range"),
-                        }
+                    Timestamp::from_micros(row.get(column)?).ok_or_else(|| StoreError::CorruptRow {
+                        id: format!("notify_batches {route}/{kind}"),
+                        reason: format!("{column} out of range"),
                     })
                 };
                 Ok(NotifyBatch {
                     opened: time("opened_us")?,
                     due: time("due_us")?,
-                    count: row.try_get::<i64, _>("count")?.max(0) as u64,
-                    alerts: row.try_get("alerts")?,
+                    count: row.get::<i64, _>("count")?.max(0) as u64,
+                    alerts: row.get("alerts")?,
                     route,
                     kind,
                 })
@@ -310,7 +307,7 @@ impl Store {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, channel, payload, attempts, created_us FROM notify_deliveries \
              WHERE status = 'pending' AND channel = ? AND next_attempt_us <= ? \
              ORDER BY next_attempt_us LIMIT ?",
@@ -318,16 +315,16 @@ impl Store {
         .bind(channel)
         .bind(now.as_micros())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
                 let id = uuid_column(row, "id")?;
                 Ok(DueDelivery {
-                    channel: row.try_get("channel")?,
-                    payload: row.try_get("payload")?,
-                    attempts: row.try_get::<i64, _>("attempts")?.clamp(0, 1 << 20) as u32,
-                    created: Timestamp::from_micros(row.try_get("created_us")?)
+                    channel: row.get("channel")?,
+                    payload: row.get("payload")?,
+                    attempts: row.get::<i64, _>("attempts")?.clamp(0, 1 << 20) as u32,
+                    created: Timestamp::from_micros(row.get("created_us")?)
                         .ok_or_else(|| corrupt(id, "created_us out of range"))?,
                     id,
                 })
@@ -337,10 +334,10 @@ impl Store {
 
     /// When the next pending delivery of any channel is due, if any.
     pub async fn notify_next_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        let (next,): (Option<i64>,) = sqlx::query_as(
+        let (next,): (Option<i64>,) = db::query_as(
             "SELECT MIN(next_attempt_us) FROM notify_deliveries WHERE status = 'pending'",
         )
-        .fetch_one(&self.readers)
+        .fetch_one(self.db.read())
         .await?;
         Ok(next.and_then(Timestamp::from_micros))
     }
@@ -348,7 +345,7 @@ impl Store {
     /// Records a successful attempt. Only a pending row changes, so a delivery
     /// is marked once.
     pub async fn notify_delivered(&self, id: Uuid, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "UPDATE notify_deliveries SET status = 'delivered', attempts = attempts + 1, \
              last_error = NULL, delivered_us = ?, updated_us = ? \
              WHERE id = ? AND status = 'pending'",
@@ -356,7 +353,7 @@ impl Store {
         .bind(at.as_micros())
         .bind(at.as_micros())
         .bind(id.as_bytes().as_slice())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -371,7 +368,7 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         let error = nectar_event::text::bound(error, MAX_ERROR_BYTES);
-        sqlx::query(
+        db::query(
             "UPDATE notify_deliveries SET attempts = attempts + 1, last_error = ?, \
              updated_us = ?, status = ?, next_attempt_us = COALESCE(?, next_attempt_us) \
              WHERE id = ? AND status = 'pending'",
@@ -381,7 +378,7 @@ impl Store {
         .bind(if next.is_some() { "pending" } else { "dead" })
         .bind(next.map(Timestamp::as_micros))
         .bind(id.as_bytes().as_slice())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -394,32 +391,32 @@ impl Store {
         at: Timestamp,
         why: &str,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE notify_deliveries SET status = 'dead', last_error = ?, updated_us = ? \
              WHERE channel = ? AND status = 'pending'",
         )
         .bind(nectar_event::text::bound(why, MAX_ERROR_BYTES))
         .bind(at.as_micros())
         .bind(channel)
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     /// Puts a dead delivery back in the queue, due now, with its attempts
     /// counted from zero again (a person decided to try again).
     pub async fn notify_retry(&self, id: Uuid) -> Result<(), StoreError> {
         let now = Timestamp::now().as_micros();
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE notify_deliveries SET status = 'pending', attempts = 0, \
              next_attempt_us = ?, updated_us = ? WHERE id = ? AND status = 'dead'",
         )
         .bind(now)
         .bind(now)
         .bind(id.as_bytes().as_slice())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(StoreError::NotFound {
                 what: "dead delivery",
                 name: id.to_string(),
@@ -431,36 +428,36 @@ impl Store {
     /// The deliveries that tell of `alert` (its own and the digests that list
     /// it), newest first.
     pub async fn notify_deliveries_of(&self, alert: Uuid) -> Result<Vec<DeliveryInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {INFO_COLUMNS} FROM notify_delivery_alerts a \
              JOIN notify_deliveries d ON d.id = a.delivery_id \
              WHERE a.alert_id = ? ORDER BY d.created_us DESC, d.channel LIMIT 1000"
         ))
         .bind(alert.as_bytes().as_slice())
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(info_from_row).collect()
     }
 
     /// The `limit` most recently given-up deliveries, newest first.
     pub async fn notify_dead(&self, limit: usize) -> Result<Vec<DeliveryInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {INFO_COLUMNS} FROM notify_deliveries d WHERE d.status = 'dead' \
              ORDER BY d.updated_us DESC LIMIT ?"
         ))
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(info_from_row).collect()
     }
 
     /// Pending rows per channel.
     pub async fn notify_pending(&self) -> Result<Vec<PendingCount>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, i64)> = db::query_as(
             "SELECT channel, COUNT(*) FROM notify_deliveries WHERE status = 'pending' \
              GROUP BY channel ORDER BY channel",
         )
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         Ok(rows
             .into_iter()
@@ -474,23 +471,23 @@ impl Store {
     /// Deletes delivered and dead rows queued before `before` (at most `limit`
     /// a call, so one pass never holds the writer long); returns how many.
     pub async fn notify_prune(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let ids: Vec<(Vec<u8>,)> = sqlx::query_as(
+        let mut tx = self.db.begin().await?;
+        let ids: Vec<(Vec<u8>,)> = db::query_as(
             "SELECT id FROM notify_deliveries WHERE created_us < ? AND status <> 'pending' \
              ORDER BY created_us LIMIT ?",
         )
         .bind(before.as_micros())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.exec())
         .await?;
         for (id,) in &ids {
-            sqlx::query("DELETE FROM notify_delivery_alerts WHERE delivery_id = ?")
+            db::query("DELETE FROM notify_delivery_alerts WHERE delivery_id = ?")
                 .bind(id.as_slice())
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
-            sqlx::query("DELETE FROM notify_deliveries WHERE id = ?")
+            db::query("DELETE FROM notify_deliveries WHERE id = ?")
                 .bind(id.as_slice())
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
         }
         tx.commit().await?;
@@ -506,7 +503,7 @@ impl Store {
         at: Timestamp,
         alert: &nectar_event::Alert,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         Store::push_notice(&mut tx, kind, at, alert).await?;
         tx.commit().await?;
         Ok(())
@@ -520,33 +517,33 @@ fn corrupt(id: Uuid, reason: &str) -> StoreError {
     }
 }
 
-fn uuid_column(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
-    let bytes: Vec<u8> = row.try_get(column)?;
+fn uuid_column(row: &Row, column: &str) -> Result<Uuid, StoreError> {
+    let bytes: Vec<u8> = row.get(column)?;
     Uuid::from_slice(&bytes).map_err(|e| StoreError::CorruptRow {
         id: "notify_deliveries".into(),
         reason: format!("{column}: {e}"),
     })
 }
 
-fn info_from_row(row: &SqliteRow) -> Result<DeliveryInfo, StoreError> {
+fn info_from_row(row: &Row) -> Result<DeliveryInfo, StoreError> {
     let id = uuid_column(row, "id")?;
     let time = |column: &str| -> Result<Timestamp, StoreError> {
-        Timestamp::from_micros(row.try_get(column)?)
+        Timestamp::from_micros(row.get(column)?)
             .ok_or_else(|| corrupt(id, &format!("{column} out of range")))
     };
-    let status: String = row.try_get("status")?;
+    let status: String = row.get("status")?;
     let status =
         DeliveryStatus::parse(&status).ok_or_else(|| corrupt(id, &format!("status {status:?}")))?;
-    let kind: String = row.try_get("kind")?;
-    let delivered: Option<i64> = row.try_get("delivered_us")?;
+    let kind: String = row.get("kind")?;
+    let delivered: Option<i64> = row.get("delivered_us")?;
     Ok(DeliveryInfo {
         alert_id: uuid_column(row, "alert_id")?,
-        route: row.try_get("route")?,
-        channel: row.try_get("channel")?,
+        route: row.get("route")?,
+        channel: row.get("channel")?,
         digest: kind == "digest",
-        alerts: row.try_get::<i64, _>("alerts")?.max(0) as u64,
-        attempts: row.try_get::<i64, _>("attempts")?.clamp(0, 1 << 20) as u32,
-        last_error: row.try_get("last_error")?,
+        alerts: row.get::<i64, _>("alerts")?.max(0) as u64,
+        attempts: row.get::<i64, _>("attempts")?.clamp(0, 1 << 20) as u32,
+        last_error: row.get("last_error")?,
         created: time("created_us")?,
         updated: time("updated_us")?,
         next_attempt: (status == DeliveryStatus::Pending)
@@ -561,7 +558,6 @@ fn info_from_row(row: &SqliteRow) -> Result<DeliveryInfo, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoreConfig;
 
     fn at(s: i64) -> Timestamp {
         Timestamp::from_micros(1_700_000_000_000_000 + s * 1_000_000).unwrap()
@@ -580,16 +576,15 @@ mod tests {
         }
     }
 
-    async fn open(dir: &std::path::Path) -> Store {
-        Store::open(&StoreConfig::new(dir.join("nectar.db")))
-            .await
-            .unwrap()
+    async fn open(db: &crate::testing::TestDatabase) -> Store {
+        Store::open(&db.config).await.unwrap()
     }
 
     #[tokio::test]
     async fn rows_offset_and_batches_commit_together() {
         let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path()).await;
+        let db = crate::testing::database(dir.path()).await;
+        let store = open(&db).await;
         // The migration starts the notifier after the notices already there.
         assert_eq!(store.notify_offset().await.unwrap(), Some(0));
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
@@ -641,7 +636,8 @@ mod tests {
     #[tokio::test]
     async fn attempts_move_a_row_from_pending_to_delivered_or_dead_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path()).await;
+        let db = crate::testing::database(dir.path()).await;
+        let store = open(&db).await;
         let alert = Uuid::now_v7();
         let (first, second) = (delivery(&[alert], "hook", 0), delivery(&[alert], "hook", 1));
         store
@@ -728,8 +724,8 @@ mod tests {
         assert_eq!(store.notify_prune(at(1), 10).await.unwrap(), 0);
         assert_eq!(store.notify_prune(at(2), 10).await.unwrap(), 1);
         assert!(store.notify_deliveries_of(alert).await.unwrap().is_empty());
-        let (links,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notify_delivery_alerts")
-            .fetch_one(&store.readers)
+        let (links,): (i64,) = db::query_as("SELECT COUNT(*) FROM notify_delivery_alerts")
+            .fetch_one(store.db.read())
             .await
             .unwrap();
         assert_eq!(links, 0);

@@ -5,12 +5,12 @@
 //! this costs the same on page 1 and page 10,000, and rows inserted meanwhile never
 //! shift a page.
 
+use crate::db::{self, Backend, Query, Row};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use nectar_event::{Category, Event, Kind, Severity, Timestamp, field};
-use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -212,7 +212,7 @@ impl Network {
     /// `column` (an address stored as bytes) is in the network: a range of the
     /// column's index, and its length (a 16-byte value may sort between two
     /// 4-byte bounds).
-    fn push_condition(&self, query: &mut QueryBuilder<'_, Sqlite>, column: &str) {
+    fn push_condition(&self, query: &mut Query<'_>, column: &str) {
         let (lo, hi) = self.bounds();
         let len = lo.len() as i64;
         query
@@ -436,9 +436,9 @@ const SELECT: &str = "SELECT id, time_us, sensor, kind, severity, src_ip, src_po
 impl Store {
     /// One event by id.
     pub async fn get_event(&self, id: Uuid) -> Result<Option<Event>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(SELECT);
+        let mut query = self.db.builder(SELECT);
         query.push(" WHERE id = ").push_bind(id.as_bytes().to_vec());
-        let row = query.build().fetch_optional(&self.readers).await?;
+        let row = query.fetch_optional(self.db.read()).await?;
         row.map(|row| event_from_row(&row)).transpose()
     }
 
@@ -454,7 +454,7 @@ impl Store {
         if let Some(search) = search_of(filter) {
             return self.search_events(filter, &search, cursor, limit).await;
         }
-        let mut query = QueryBuilder::<Sqlite>::new(SELECT);
+        let mut query = self.db.builder(SELECT);
         let mut clauses = Clauses::new(&mut query);
         push_filter(&mut clauses, filter);
         if let Some(Cursor::Time { time_us, id }) = cursor {
@@ -470,7 +470,7 @@ impl Store {
         query
             .push(" ORDER BY time_us DESC, id DESC LIMIT ")
             .push_bind(limit as i64 + 1);
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         let mut events = rows
             .iter()
             .map(event_from_row)
@@ -495,7 +495,7 @@ impl Store {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = self.db.builder(
             "SELECT events.seq AS seq, id, time_us, sensor, kind, severity, src_ip, src_port, \
              dst_ip, dst_port, summary, data FROM event_text CROSS JOIN events \
              ON events.seq = event_text.rowid",
@@ -507,12 +507,12 @@ impl Store {
         query
             .push(" ORDER BY event_text.rowid DESC LIMIT ")
             .push_bind(limit as i64 + 1);
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         let mut events = Vec::with_capacity(rows.len().min(limit));
         let mut last_seq = 0;
         for row in rows.iter().take(limit) {
             events.push(event_from_row(row)?);
-            last_seq = row.try_get("seq")?;
+            last_seq = row.get("seq")?;
         }
         let next = (rows.len() > limit).then_some(Cursor::Seq(last_seq));
         Ok(Page { events, next })
@@ -520,9 +520,9 @@ impl Store {
 
     /// How many events match `filter`.
     pub async fn count_events(&self, filter: &EventFilter) -> Result<i64, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM events");
+        let mut query = self.db.builder("SELECT COUNT(*) FROM events");
         push_filter(&mut Clauses::new(&mut query), filter);
-        Ok(query.build().fetch_one(&self.readers).await?.try_get(0)?)
+        query.fetch_one(self.db.read()).await?.get(0)
     }
 
     /// How many events match `filter`, counting no further than `cap`: `(n, false)`
@@ -533,7 +533,7 @@ impl Store {
         filter: &EventFilter,
         cap: usize,
     ) -> Result<(i64, bool), StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM ");
+        let mut query = self.db.builder("SELECT COUNT(*) FROM (SELECT 1 FROM ");
         if let Some(search) = search_of(filter) {
             query.push("event_text CROSS JOIN events ON events.seq = event_text.rowid");
             push_search(&mut query, filter, &search);
@@ -541,22 +541,25 @@ impl Store {
             query.push("events");
             push_filter(&mut Clauses::new(&mut query), filter);
         }
-        query.push(" LIMIT ").push_bind(cap as i64).push(")");
-        let n: i64 = query.build().fetch_one(&self.readers).await?.try_get(0)?;
+        query
+            .push(" LIMIT ")
+            .push_bind(cap as i64)
+            .push(") AS capped");
+        let n: i64 = query.fetch_one(self.db.read()).await?.get(0)?;
         Ok((n, n >= cap as i64))
     }
 
     /// Events per kind, most frequent first.
     pub async fn count_by_kind(&self, filter: &EventFilter) -> Result<Vec<KindCount>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT kind, COUNT(*) AS n FROM events");
+        let mut query = self.db.builder("SELECT kind, COUNT(*) AS n FROM events");
         push_filter(&mut Clauses::new(&mut query), filter);
         query.push(" GROUP BY kind ORDER BY n DESC, kind");
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         rows.iter()
             .map(|row| {
                 Ok(KindCount {
-                    kind: row.try_get(0)?,
-                    count: row.try_get(1)?,
+                    kind: row.get(0)?,
+                    count: row.get(1)?,
                 })
             })
             .collect()
@@ -570,21 +573,21 @@ impl Store {
         bucket_us: i64,
     ) -> Result<Vec<BucketCount>, StoreError> {
         let bucket_us = bucket_us.max(1);
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT (time_us / ");
+        let mut query = self.db.builder("SELECT (time_us / ");
         query.push_bind(bucket_us).push(") * ").push_bind(bucket_us);
         query.push(" AS bucket, COUNT(*) FROM events");
         push_filter(&mut Clauses::new(&mut query), filter);
         query.push(" GROUP BY bucket ORDER BY bucket");
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         rows.iter()
             .map(|row| {
-                let start: i64 = row.try_get(0)?;
+                let start: i64 = row.get(0)?;
                 Ok(BucketCount {
                     start: Timestamp::from_micros(start).ok_or_else(|| StoreError::CorruptRow {
                         id: format!("bucket {start}"),
                         reason: "time out of range".into(),
                     })?,
-                    count: row.try_get(1)?,
+                    count: row.get(1)?,
                 })
             })
             .collect()
@@ -597,15 +600,15 @@ impl Store {
         &self,
         filter: &EventFilter,
     ) -> Result<Vec<(Severity, i64)>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT severity, COUNT(*) FROM events");
+        let mut query = self.db.builder("SELECT severity, COUNT(*) FROM events");
         push_filter(&mut Clauses::new(&mut query), filter);
         query.push(" GROUP BY severity");
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         let mut counts: Vec<(Severity, i64)> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for row in &rows {
-            let rank: i64 = row.try_get(0)?;
+            let rank: i64 = row.get(0)?;
             if let Some(severity) = Severity::from_rank(rank) {
-                counts[severity.rank() as usize].1 = row.try_get(1)?;
+                counts[severity.rank() as usize].1 = row.get(1)?;
             }
         }
         Ok(counts)
@@ -623,7 +626,7 @@ impl Store {
             TopField::Sensor => "sensor".to_owned(),
             TopField::Data(data) => format!("json_extract(data, {})", data.json_path()),
         };
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = self.db.builder(format!(
             "SELECT {expression} AS v, COUNT(*) AS n FROM events"
         ));
         let mut clauses = Clauses::new(&mut query);
@@ -633,20 +636,20 @@ impl Store {
         query
             .push(" GROUP BY v ORDER BY n DESC, v LIMIT ")
             .push_bind(limit.clamp(1, 1_000) as i64);
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         rows.iter()
             .map(|row| {
                 let value = match field {
                     TopField::SrcIp => {
-                        let bytes: &[u8] = row.try_get(0)?;
+                        let bytes: &[u8] = row.get(0)?;
                         ip_from_bytes(bytes)
                             .map_or_else(|| format!("{bytes:02x?}"), |ip| ip.to_string())
                     }
                     _ => {
                         // json_extract gives text, or a number for numeric fields.
-                        let text: Option<String> = row.try_get(0).ok();
+                        let text: Option<String> = row.get(0).ok();
                         text.unwrap_or_else(|| {
-                            row.try_get::<i64, _>(0)
+                            row.get::<i64, _>(0)
                                 .map(|n| n.to_string())
                                 .unwrap_or_default()
                         })
@@ -654,7 +657,7 @@ impl Store {
                 };
                 Ok(ValueCount {
                     value,
-                    count: row.try_get(1)?,
+                    count: row.get(1)?,
                 })
             })
             .collect()
@@ -690,7 +693,7 @@ impl Store {
             .filter(|k| k.category().is_login())
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
+        let mut query = self.db.builder(format!(
             "SELECT kind, json_extract(data, '$.username') AS u, json_extract(data, '$.password') AS p, \
              COUNT(*) AS n FROM events WHERE kind IN ({})",
             kinds.join(", ")
@@ -705,24 +708,24 @@ impl Store {
             .push(" AND json_extract(data, '$.username') IS NOT NULL AND json_extract(data, '$.password') IS NOT NULL")
             .push(" GROUP BY kind, u, p ORDER BY n DESC, kind, u, p LIMIT ")
             .push_bind(limit.clamp(1, 1_000) as i64);
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         let mut pairs = Vec::with_capacity(rows.len());
         for row in &rows {
-            let kind: String = row.try_get(0)?;
+            let kind: String = row.get(0)?;
             let Ok(kind) = kind.parse::<Kind>() else {
                 continue;
             };
             // json_extract gives a number for a numeric JSON value.
             let text = |i: usize| {
-                row.try_get::<String, _>(i)
-                    .or_else(|_| row.try_get::<i64, _>(i).map(|n| n.to_string()))
+                row.get::<String, _>(i)
+                    .or_else(|_| row.get::<i64, _>(i).map(|n| n.to_string()))
                     .unwrap_or_default()
             };
             pairs.push(CredentialPair {
                 kind,
                 username: text(1),
                 password: text(2),
-                count: row.try_get(3)?,
+                count: row.get(3)?,
             });
         }
         Ok(pairs)
@@ -876,25 +879,31 @@ impl Store {
         }
         // A list of strings always serialises; `[]` would only match nothing.
         let list = serde_json::to_string(sessions).unwrap_or_else(|_| "[]".into());
-        let row = sqlx::query(
-            "SELECT session, sensor FROM event_sessions \
-             WHERE session IN (SELECT value FROM json_each($1)) AND sensor <> $2 LIMIT 1",
-        )
+        let row = db::query(match self.db.backend() {
+            Backend::Sqlite => {
+                "SELECT session, sensor FROM event_sessions \
+                 WHERE session IN (SELECT value FROM json_each($1)) AND sensor <> $2 LIMIT 1"
+            }
+            Backend::Postgres => {
+                "SELECT session, sensor FROM event_sessions \
+                 WHERE session IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+                 AND sensor <> $2 LIMIT 1"
+            }
+        })
         .bind(list)
         .bind(sensor)
-        .fetch_optional(&self.readers)
+        .fetch_optional(self.db.read())
         .await?;
-        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()
+        row.map(|row| Ok((row.get(0)?, row.get(1)?))).transpose()
     }
 
     /// One session's summary.
     pub async fn get_session(&self, session: &str) -> Result<Option<SessionSummary>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(SESSION_SELECT);
+        let mut query = self.db.builder(SESSION_SELECT);
         query
             .push(" WHERE session = ")
             .push_bind(session.to_owned());
-        let row = query.build().fetch_optional(&self.readers).await?;
+        let row = query.fetch_optional(self.db.read()).await?;
         row.map(|row| session_from_row(&row)).transpose()
     }
 
@@ -910,7 +919,7 @@ impl Store {
         limit: usize,
     ) -> Result<SessionPage, StoreError> {
         let limit = limit.clamp(1, 1_000);
-        let mut query = QueryBuilder::<Sqlite>::new(SESSION_SELECT);
+        let mut query = self.db.builder(SESSION_SELECT);
         let mut clauses = Clauses::new(&mut query);
         push_session_filter(&mut clauses, filter);
         if let Some(cursor) = cursor {
@@ -937,7 +946,7 @@ impl Store {
             SessionOrder::Newest => " ORDER BY first_us DESC, session DESC",
         });
         query.push(" LIMIT ").push_bind(limit as i64 + 1);
-        let rows = query.build().fetch_all(&self.readers).await?;
+        let rows = query.fetch_all(self.db.read()).await?;
         let mut sessions = rows
             .iter()
             .map(session_from_row)
@@ -962,11 +971,15 @@ impl Store {
         filter: &SessionFilter,
         cap: usize,
     ) -> Result<(i64, bool), StoreError> {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM session_summaries");
+        let mut query = self
+            .db
+            .builder("SELECT COUNT(*) FROM (SELECT 1 FROM session_summaries");
         push_session_filter(&mut Clauses::new(&mut query), filter);
-        query.push(" LIMIT ").push_bind(cap as i64).push(")");
-        let n: i64 = query.build().fetch_one(&self.readers).await?.try_get(0)?;
+        query
+            .push(" LIMIT ")
+            .push_bind(cap as i64)
+            .push(") AS capped");
+        let n: i64 = query.fetch_one(self.db.read()).await?.get(0)?;
         Ok((n, n >= cap as i64))
     }
 }
@@ -1048,45 +1061,45 @@ fn push_session_filter(clauses: &mut Clauses<'_, '_>, filter: &SessionFilter) {
     }
 }
 
-fn session_from_row(row: &SqliteRow) -> Result<SessionSummary, StoreError> {
+fn session_from_row(row: &Row) -> Result<SessionSummary, StoreError> {
     let time = |us: i64| {
         Timestamp::from_micros(us).ok_or_else(|| StoreError::CorruptRow {
             id: "session".into(),
             reason: format!("time {us}"),
         })
     };
-    let src: Option<&[u8]> = row.try_get("src_ip")?;
+    let src: Option<&[u8]> = row.get("src_ip")?;
     Ok(SessionSummary {
-        session: row.try_get("session")?,
-        sensor: row.try_get("sensor")?,
-        protocol: row.try_get("protocol")?,
+        session: row.get("session")?,
+        sensor: row.get("sensor")?,
+        protocol: row.get("protocol")?,
         src_ip: src.and_then(ip_from_bytes),
-        first: time(row.try_get("first_us")?)?,
-        last: time(row.try_get("last_us")?)?,
-        events: row.try_get("events")?,
-        commands: row.try_get("commands")?,
-        failed_logins: row.try_get("failed_logins")?,
-        logins: row.try_get("logins")?,
-        downloads: row.try_get("downloads")?,
-        uploads: row.try_get("uploads")?,
-        username: row.try_get("username")?,
-        password: row.try_get("password")?,
-        interest: row.try_get("interest")?,
+        first: time(row.get("first_us")?)?,
+        last: time(row.get("last_us")?)?,
+        events: row.get("events")?,
+        commands: row.get("commands")?,
+        failed_logins: row.get("failed_logins")?,
+        logins: row.get("logins")?,
+        downloads: row.get("downloads")?,
+        uploads: row.get("uploads")?,
+        username: row.get("username")?,
+        password: row.get("password")?,
+        interest: row.get("interest")?,
     })
 }
 
 /// Joins conditions with WHERE / AND.
 struct Clauses<'a, 'q> {
-    query: &'a mut QueryBuilder<'q, Sqlite>,
+    query: &'a mut Query<'q>,
     any: bool,
 }
 
 impl<'a, 'q> Clauses<'a, 'q> {
-    fn new(query: &'a mut QueryBuilder<'q, Sqlite>) -> Self {
+    fn new(query: &'a mut Query<'q>) -> Self {
         Clauses { query, any: false }
     }
 
-    fn next(&mut self) -> &mut QueryBuilder<'q, Sqlite> {
+    fn next(&mut self) -> &mut Query<'q> {
         self.query.push(if self.any { " AND " } else { " WHERE " });
         self.any = true;
         self.query
@@ -1116,11 +1129,17 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
             // so that index cannot give time order and SQLite would sort every match
             // (1.7 s for 570,000 of a million events); walking the time-ordered
             // table and filtering finds a page in milliseconds.
+            // PostgreSQL has no unary `+` on text (and plans this well without it).
+            let kind = if clauses.query.postgres() {
+                "kind"
+            } else {
+                "+kind"
+            };
             clauses
                 .next()
-                .push("+kind > ")
+                .push(format!("{kind} > "))
                 .push_bind(format!("{prefix}."))
-                .push(" AND +kind < ")
+                .push(format!(" AND {kind} < "))
                 .push_bind(format!("{prefix}/"));
         }
         None => {}
@@ -1179,9 +1198,15 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
             pattern.push(c);
         }
         pattern.push('%');
+        // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does.
+        let like = if clauses.query.postgres() {
+            "ILIKE"
+        } else {
+            "LIKE"
+        };
         clauses
             .next()
-            .push("summary LIKE ")
+            .push(format!("summary {like} "))
             .push_bind(pattern)
             .push(" ESCAPE '\\'");
     }
@@ -1189,7 +1214,7 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
 
 /// The conditions of a text search: the index match, then `filter`'s other
 /// conditions.
-fn push_search(query: &mut QueryBuilder<'_, Sqlite>, filter: &EventFilter, search: &str) {
+fn push_search(query: &mut Query<'_>, filter: &EventFilter, search: &str) {
     query
         .push(" WHERE event_text MATCH ")
         .push_bind(search.to_owned());
@@ -1256,8 +1281,8 @@ pub fn search_query(text: &str) -> Option<String> {
     (terms > 0).then_some(out)
 }
 
-pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
-    let id_bytes: &[u8] = row.try_get("id")?;
+pub(crate) fn event_from_row(row: &Row) -> Result<Event, StoreError> {
+    let id_bytes: &[u8] = row.get("id")?;
     let id = Uuid::from_slice(id_bytes).map_err(|e| StoreError::CorruptRow {
         id: format!("{id_bytes:02x?}"),
         reason: e.to_string(),
@@ -1267,7 +1292,7 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         reason,
     };
     let ip = |col: &str| -> Result<Option<IpAddr>, StoreError> {
-        let bytes: Option<&[u8]> = row.try_get(col)?;
+        let bytes: Option<&[u8]> = row.get(col)?;
         bytes
             .map(|b| {
                 ip_from_bytes(b).ok_or_else(|| corrupt(format!("{col} has {} bytes", b.len())))
@@ -1275,18 +1300,18 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
             .transpose()
     };
     let port = |col: &str| -> Result<Option<u16>, StoreError> {
-        let n: Option<i32> = row.try_get(col)?;
+        let n: Option<i32> = row.get(col)?;
         n.map(|n| u16::try_from(n).map_err(|_| corrupt(format!("{col} {n}"))))
             .transpose()
     };
-    let time_us: i64 = row.try_get("time_us")?;
-    let kind: String = row.try_get("kind")?;
-    let severity: i64 = row.try_get("severity")?;
-    let data: String = row.try_get("data")?;
+    let time_us: i64 = row.get("time_us")?;
+    let kind: String = row.get("kind")?;
+    let severity: i64 = row.get("severity")?;
+    let data = row.json_text("data")?;
     Ok(Event {
         id,
         time: Timestamp::from_micros(time_us).ok_or_else(|| corrupt("time".into()))?,
-        sensor: row.try_get("sensor")?,
+        sensor: row.get("sensor")?,
         kind: kind
             .parse()
             .map_err(|e: nectar_event::UnknownKind| corrupt(e.to_string()))?,
@@ -1295,7 +1320,7 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         src_port: port("src_port")?,
         dst_ip: ip("dst_ip")?,
         dst_port: port("dst_port")?,
-        summary: row.try_get("summary")?,
+        summary: row.get("summary")?,
         data: serde_json::from_str(&data).map_err(|e| corrupt(e.to_string()))?,
     })
 }

@@ -15,12 +15,11 @@
 //! to a second of them is lost in a crash. The counts by kind, severity and time
 //! (`rollup.rs`) are exact and transactional.
 
+use crate::db::{self};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
-
-use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::{Store, StoreError};
 
@@ -146,8 +145,7 @@ impl RankedValues {
             due.select_nth_unstable(MAX_WRITES_PER_FLUSH);
             due.truncate(MAX_WRITES_PER_FLUSH);
         }
-        let mut conn = store.writer.acquire().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = store.db.begin().await?;
         for (_, key) in &due {
             let (resolution, field, bucket) = *key;
             let Some(summary) = self.summaries.get_mut(key) else {
@@ -156,33 +154,33 @@ impl RankedValues {
             if !summary.loaded {
                 // Rows written before this summary existed (an earlier run, or an
                 // eviction): their counts continue here.
-                let rows = sqlx::query(
+                let rows = db::query(
                     "SELECT value, n FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us = ?",
                 )
                 .bind(resolution)
                 .bind(field)
                 .bind(bucket)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.exec())
                 .await?;
                 for row in &rows {
-                    let value: String = row.try_get(0)?;
-                    let n: i64 = row.try_get(1)?;
+                    let value: String = row.get(0)?;
+                    let n: i64 = row.get(1)?;
                     *summary.counts.entry(value).or_default() += n;
                 }
                 summary.loaded = true;
                 summary.compact(KEEP_IN_MEMORY);
             }
-            sqlx::query(
+            db::query(
                 "DELETE FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us = ?",
             )
             .bind(resolution)
             .bind(field)
             .bind(bucket)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
             let top = summary.top();
             if !top.is_empty() {
-                let mut query = QueryBuilder::<Sqlite>::new(
+                let mut query = db::builder(
                     "INSERT INTO rollup_values (resolution, field, bucket_us, value, n) ",
                 );
                 query.push_values(&top, |mut row, (value, n)| {
@@ -192,7 +190,7 @@ impl RankedValues {
                         .push_bind(*value)
                         .push_bind(*n);
                 });
-                query.build().execute(&mut *tx).await?;
+                query.execute(tx.exec()).await?;
             }
         }
         tx.commit().await?;

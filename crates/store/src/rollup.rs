@@ -6,11 +6,11 @@
 //! written as a few multi-row upserts (`ON CONFLICT ... DO UPDATE SET n = n + ...`,
 //! which SQLite and PostgreSQL both accept).
 
+use crate::db::{self, Tx};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nectar_event::{Event, Timestamp};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::query::{DataField, KindCount, TopField, ValueCount};
 use crate::ranked::{DAY, RankedValues};
@@ -126,10 +126,10 @@ impl<'a> RollupBatch<'a> {
     }
 
     /// Writes the batch's counts (inside the caller's transaction) and empties them.
-    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    pub(crate) async fn flush(&mut self, conn: &mut Tx) -> Result<(), StoreError> {
         let counts: Vec<_> = self.counts.drain().collect();
         for rows in counts.chunks(1_000) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = db::builder(
                 "INSERT INTO rollup_counts (resolution, bucket_us, kind, severity, n) ",
             );
             query.push_values(
@@ -143,9 +143,9 @@ impl<'a> RollupBatch<'a> {
                 },
             );
             query.push(
-                " ON CONFLICT (resolution, bucket_us, kind, severity) DO UPDATE SET n = n + excluded.n",
+                " ON CONFLICT (resolution, bucket_us, kind, severity) DO UPDATE SET n = rollup_counts.n + excluded.n",
             );
-            query.build().execute(&mut *conn).await?;
+            query.execute(conn.exec()).await?;
         }
         Ok(())
     }
@@ -201,20 +201,20 @@ impl RollupRange {
 impl Store {
     /// Events per kind in the range, from the rollups; most frequent first.
     pub async fn rollup_by_kind(&self, range: RollupRange) -> Result<Vec<KindCount>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT kind, SUM(n) AS total FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+        let rows = db::query(
+            "SELECT kind, CAST(SUM(n) AS BIGINT) AS total FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
              GROUP BY kind ORDER BY total DESC, kind",
         )
         .bind(range.resolution)
         .bind(range.from_us)
         .bind(range.to_us)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(KindCount {
-                    kind: row.try_get(0)?,
-                    count: row.try_get(1)?,
+                    kind: row.get(0)?,
+                    count: row.get(1)?,
                 })
             })
             .collect()
@@ -225,19 +225,19 @@ impl Store {
         &self,
         range: RollupRange,
     ) -> Result<Vec<(Severity, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT severity, SUM(n) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+        let rows = db::query(
+            "SELECT severity, CAST(SUM(n) AS BIGINT) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
              GROUP BY severity",
         )
         .bind(range.resolution)
         .bind(range.from_us)
         .bind(range.to_us)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         let mut counts: Vec<(Severity, i64)> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for row in &rows {
-            if let Some(severity) = Severity::from_rank(row.try_get(0)?) {
-                counts[severity.rank() as usize].1 = row.try_get(1)?;
+            if let Some(severity) = Severity::from_rank(row.get(0)?) {
+                counts[severity.rank() as usize].1 = row.get(1)?;
             }
         }
         Ok(counts)
@@ -251,8 +251,8 @@ impl Store {
     ) -> Result<Vec<BucketCount>, StoreError> {
         let width = range.width_us();
         let bucket_us = (bucket_us.max(width) / width) * width;
-        let rows = sqlx::query(
-            "SELECT (bucket_us / ?) * ? AS b, SUM(n) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
+        let rows = db::query(
+            "SELECT (bucket_us / ?) * ? AS b, CAST(SUM(n) AS BIGINT) FROM rollup_counts WHERE resolution = ? AND bucket_us >= ? AND bucket_us < ? \
              GROUP BY b ORDER BY b",
         )
         .bind(bucket_us)
@@ -260,12 +260,12 @@ impl Store {
         .bind(range.resolution)
         .bind(range.from_us)
         .bind(range.to_us)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .filter_map(|row| {
-                let start: i64 = row.try_get(0).ok()?;
-                let count: i64 = row.try_get(1).ok()?;
+                let start: i64 = row.get(0).ok()?;
+                let count: i64 = row.get(1).ok()?;
                 Some(Ok(BucketCount {
                     start: Timestamp::from_micros(start)?,
                     count,
@@ -319,8 +319,8 @@ impl Store {
         } else {
             range.from_us.div_euclid(width) * width
         };
-        let rows = sqlx::query(
-            "SELECT value, SUM(n) AS total FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us >= ? AND bucket_us < ? \
+        let rows = db::query(
+            "SELECT value, CAST(SUM(n) AS BIGINT) AS total FROM rollup_values WHERE resolution = ? AND field = ? AND bucket_us >= ? AND bucket_us < ? \
              GROUP BY value ORDER BY total DESC, value LIMIT ?",
         )
         .bind(resolution)
@@ -328,13 +328,13 @@ impl Store {
         .bind(from_us)
         .bind(range.to_us)
         .bind(limit.clamp(1, 1_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(ValueCount {
-                    value: row.try_get(0)?,
-                    count: row.try_get(1)?,
+                    value: row.get(0)?,
+                    count: row.get(1)?,
                 })
             })
             .collect()

@@ -3,8 +3,8 @@
 //! each sensor's batches tell of it (spool depth, drops, clock offset), and
 //! how its batches arrived (in order, resent, or after a gap).
 
+use crate::db::{self, Row};
 use nectar_event::Timestamp;
-use sqlx::Row;
 
 use crate::{Role, Store, StoreError};
 
@@ -135,11 +135,11 @@ impl Store {
         expires: Timestamp,
     ) -> Result<(), StoreError> {
         let now = Timestamp::now().as_micros();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let live: Option<(Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT enrolled_us, revoked_us FROM sensors WHERE name = $1")
+            db::query_as("SELECT enrolled_us, revoked_us FROM sensors WHERE name = $1")
                 .bind(name)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.exec())
                 .await?;
         if let Some((Some(_), None)) = live {
             return Err(StoreError::Exists {
@@ -147,21 +147,21 @@ impl Store {
                 name: name.to_owned(),
             });
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO sensors (name, created_us) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO sensor_enrolments (secret_sha256, sensor, created_us, expires_us) VALUES ($1, $2, $3, $4)",
         )
         .bind(secret_sha256)
         .bind(name)
         .bind(now)
         .bind(expires.as_micros())
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         tx.commit().await?;
         Ok(())
@@ -177,12 +177,12 @@ impl Store {
         token_sha256: &str,
     ) -> Result<Result<String, EnrolRefusal>, StoreError> {
         let now = Timestamp::now().as_micros();
-        let mut tx = self.writer.begin().await?;
-        let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+        let mut tx = self.db.begin().await?;
+        let row: Option<(String, i64, Option<i64>)> = db::query_as(
             "SELECT sensor, expires_us, used_us FROM sensor_enrolments WHERE secret_sha256 = $1",
         )
         .bind(secret_sha256)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
         let Some((name, expires_us, used_us)) = row else {
             return Ok(Err(EnrolRefusal::Unknown));
@@ -193,18 +193,18 @@ impl Store {
         if expires_us <= now {
             return Ok(Err(EnrolRefusal::Expired));
         }
-        sqlx::query("UPDATE sensor_enrolments SET used_us = $1 WHERE secret_sha256 = $2")
+        db::query("UPDATE sensor_enrolments SET used_us = $1 WHERE secret_sha256 = $2")
             .bind(now)
             .bind(secret_sha256)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         let token_name = format!("{SENSOR_TOKEN_PREFIX}{name}");
         // One credential per sensor: enrolling again replaces the old one.
-        sqlx::query("DELETE FROM api_tokens WHERE name = $1")
+        db::query("DELETE FROM api_tokens WHERE name = $1")
             .bind(&token_name)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO api_tokens (name, token_sha256, role, created_us, sensor) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&token_name)
@@ -212,12 +212,12 @@ impl Store {
         .bind(Role::Sensor.as_str())
         .bind(now)
         .bind(&name)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
-        sqlx::query("UPDATE sensors SET enrolled_us = $1, revoked_us = NULL WHERE name = $2")
+        db::query("UPDATE sensors SET enrolled_us = $1, revoked_us = NULL WHERE name = $2")
             .bind(now)
             .bind(&name)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         tx.commit().await?;
         Ok(Ok(name))
@@ -226,32 +226,31 @@ impl Store {
     /// Revokes sensor `name`: its credential fails from the next request on.
     pub async fn revoke_sensor(&self, name: &str) -> Result<(), StoreError> {
         let now = Timestamp::now().as_micros();
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query(
-            "UPDATE sensors SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL",
-        )
-        .bind(now)
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.db.begin().await?;
+        let done =
+            db::query("UPDATE sensors SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL")
+                .bind(now)
+                .bind(name)
+                .execute(tx.exec())
+                .await?;
+        if done == 0 {
             return Err(StoreError::NotFound {
                 what: "live sensor",
                 name: name.to_owned(),
             });
         }
-        sqlx::query("UPDATE api_tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL")
+        db::query("UPDATE api_tokens SET revoked_us = $1 WHERE name = $2 AND revoked_us IS NULL")
             .bind(now)
             .bind(format!("{SENSOR_TOKEN_PREFIX}{name}"))
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         // Secrets not yet used die with it.
-        sqlx::query(
+        db::query(
             "UPDATE sensor_enrolments SET expires_us = $1 WHERE sensor = $2 AND used_us IS NULL AND expires_us > $1",
         )
         .bind(now)
         .bind(name)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         tx.commit().await?;
         Ok(())
@@ -259,17 +258,17 @@ impl Store {
 
     /// Every sensor, by name.
     pub async fn list_sensors(&self) -> Result<Vec<SensorRecord>, StoreError> {
-        let rows = sqlx::query(&format!("{SELECT_SENSOR} ORDER BY name"))
-            .fetch_all(&self.readers)
+        let rows = db::query(&format!("{SELECT_SENSOR} ORDER BY name"))
+            .fetch_all(self.db.read())
             .await?;
         rows.iter().map(sensor_from_row).collect()
     }
 
     /// One sensor.
     pub async fn sensor(&self, name: &str) -> Result<Option<SensorRecord>, StoreError> {
-        let row = sqlx::query(&format!("{SELECT_SENSOR} WHERE name = $1"))
+        let row = db::query(&format!("{SELECT_SENSOR} WHERE name = $1"))
             .bind(name)
-            .fetch_optional(&self.readers)
+            .fetch_optional(self.db.read())
             .await?;
         row.as_ref().map(sensor_from_row).transpose()
     }
@@ -282,22 +281,22 @@ impl Store {
         report: &BatchReport,
         drift_bound_ms: i64,
     ) -> Result<BatchVerdict, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let before: Option<(i64, Option<i64>, f64, i64)> = sqlx::query_as(
+        let mut tx = self.db.begin().await?;
+        let before: Option<(i64, Option<i64>, f64, i64)> = db::query_as(
             "SELECT last_batch_seq, last_seen_us, events_per_second, clock_drifting FROM sensors WHERE name = $1",
         )
         .bind(name)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
         let (last_seq, last_seen, rate, drifting) = match before {
             Some((seq, seen, rate, drifting)) => (seq.max(0) as u64, seen, rate, drifting != 0),
             None => {
                 // A token made by hand (`nectar token create --role sensor`)
                 // posts without having enrolled: it is still a sensor.
-                sqlx::query("INSERT INTO sensors (name, created_us) VALUES ($1, $2)")
+                db::query("INSERT INTO sensors (name, created_us) VALUES ($1, $2)")
                     .bind(name)
                     .bind(report.received_us)
-                    .execute(&mut *tx)
+                    .execute(tx.exec())
                     .await?;
                 (0, None, 0.0, false)
             }
@@ -323,7 +322,7 @@ impl Store {
         let drifting_now = report
             .clock_offset_ms
             .is_some_and(|offset| offset.unsigned_abs() > drift_bound_ms.unsigned_abs());
-        sqlx::query(
+        db::query(
             "UPDATE sensors SET version = COALESCE($2, version), address = $3, last_seen_us = $4,
                 last_batch_seq = MAX(last_batch_seq, $5), batches = batches + 1,
                 resent_batches = resent_batches + $6, missing_batches = missing_batches + $7,
@@ -347,7 +346,7 @@ impl Store {
         .bind(report.dead_letters as i64)
         .bind(report.clock_offset_ms)
         .bind(i64::from(drifting_now))
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         tx.commit().await?;
         Ok(BatchVerdict {
@@ -371,21 +370,21 @@ fn ts(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros).unwrap_or_else(Timestamp::now)
 }
 
-fn count(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<u64, StoreError> {
-    Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
+fn count(row: &Row, column: &str) -> Result<u64, StoreError> {
+    Ok(row.get::<i64, _>(column)?.max(0) as u64)
 }
 
-fn sensor_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SensorRecord, StoreError> {
+fn sensor_from_row(row: &Row) -> Result<SensorRecord, StoreError> {
     let when = |column: &str| -> Result<Option<Timestamp>, StoreError> {
-        Ok(row.try_get::<Option<i64>, _>(column)?.map(ts))
+        Ok(row.get::<Option<i64>, _>(column)?.map(ts))
     };
     Ok(SensorRecord {
-        name: row.try_get("name")?,
-        created: ts(row.try_get("created_us")?),
+        name: row.get("name")?,
+        created: ts(row.get("created_us")?),
         enrolled: when("enrolled_us")?,
         revoked: when("revoked_us")?,
-        version: row.try_get("version")?,
-        address: row.try_get("address")?,
+        version: row.get("version")?,
+        address: row.get("address")?,
         last_seen: when("last_seen_us")?,
         last_batch_seq: count(row, "last_batch_seq")?,
         batches: count(row, "batches")?,
@@ -393,9 +392,9 @@ fn sensor_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SensorRecord, StoreE
         missing_batches: count(row, "missing_batches")?,
         events: count(row, "events")?,
         // Decayed to now: a sensor that stopped sending shows its rate fall.
-        events_per_second: row.try_get::<f64, _>("events_per_second")?
+        events_per_second: row.get::<f64, _>("events_per_second")?
             * row
-                .try_get::<Option<i64>, _>("last_seen_us")?
+                .get::<Option<i64>, _>("last_seen_us")?
                 .map_or(0.0, |seen| {
                     let idle = (Timestamp::now().as_micros() - seen).max(0) as f64 / 1e6;
                     (-idle / RATE_SECONDS).exp()
@@ -404,7 +403,7 @@ fn sensor_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SensorRecord, StoreE
         oldest_unsent: when("oldest_unsent_us")?,
         dropped: count(row, "dropped")?,
         dead_letters: count(row, "dead_letters")?,
-        clock_offset_ms: row.try_get("clock_offset_ms")?,
-        clock_drifting: row.try_get::<i64, _>("clock_drifting")? != 0,
+        clock_offset_ms: row.get("clock_offset_ms")?,
+        clock_drifting: row.get::<i64, _>("clock_drifting")? != 0,
     })
 }

@@ -6,11 +6,11 @@
 //! instead of grouping every event. Both are written in the transaction that
 //! stores the events, so they always agree with them.
 
+use crate::db::{self, Backend, Tx};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nectar_event::{Category, Event, Protocol, field};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::StoreError;
 use crate::query::ip_bytes;
@@ -124,21 +124,19 @@ impl<'a> SessionBatch<'a> {
 
     /// Records the sessions not known yet in `event_sessions` (the first sensor
     /// to name a session keeps it), and adds the batch to each session's summary.
-    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    pub(crate) async fn flush(&mut self, conn: &mut Tx) -> Result<(), StoreError> {
         let rows: Vec<_> = self.sessions.drain().collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO event_sessions (session, sensor, first_us) ",
-            );
+            let mut query = db::builder("INSERT INTO event_sessions (session, sensor, first_us) ");
             query.push_values(chunk, |mut row, (session, delta)| {
                 row.push_bind(*session)
                     .push_bind(delta.sensor)
                     .push_bind(delta.first_us);
             });
             query.push(" ON CONFLICT (session) DO NOTHING");
-            query.build().execute(&mut *conn).await?;
+            query.execute(conn.exec()).await?;
 
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = db::builder(
                 "INSERT INTO session_summaries (session, sensor, protocol, src_ip, first_us, \
                  last_us, events, commands, failed_logins, logins, downloads, uploads, username, \
                  password, interest) ",
@@ -163,30 +161,53 @@ impl<'a> SessionBatch<'a> {
             // The session's sensor stays its first (ingest refuses the others).
             query.push(
                 " ON CONFLICT (session) DO UPDATE SET \
-                 protocol = CASE WHEN protocol = '' THEN excluded.protocol ELSE protocol END, \
-                 src_ip = COALESCE(src_ip, excluded.src_ip), \
-                 first_us = MIN(first_us, excluded.first_us), \
-                 last_us = MAX(last_us, excluded.last_us), \
-                 events = events + excluded.events, \
-                 commands = commands + excluded.commands, \
-                 failed_logins = failed_logins + excluded.failed_logins, \
-                 logins = logins + excluded.logins, \
-                 downloads = downloads + excluded.downloads, \
-                 uploads = uploads + excluded.uploads, \
-                 username = COALESCE(username, excluded.username), \
-                 password = CASE WHEN username IS NULL THEN excluded.password ELSE password END, \
-                 interest = MAX(interest, excluded.interest)",
+                 protocol = CASE WHEN session_summaries.protocol = '' THEN excluded.protocol ELSE session_summaries.protocol END, \
+                 src_ip = COALESCE(session_summaries.src_ip, excluded.src_ip), \
+                 first_us = MIN(session_summaries.first_us, excluded.first_us), \
+                 last_us = MAX(session_summaries.last_us, excluded.last_us), \
+                 events = session_summaries.events + excluded.events, \
+                 commands = session_summaries.commands + excluded.commands, \
+                 failed_logins = session_summaries.failed_logins + excluded.failed_logins, \
+                 logins = session_summaries.logins + excluded.logins, \
+                 downloads = session_summaries.downloads + excluded.downloads, \
+                 uploads = session_summaries.uploads + excluded.uploads, \
+                 username = COALESCE(session_summaries.username, excluded.username), \
+                 password = CASE WHEN session_summaries.username IS NULL THEN excluded.password ELSE session_summaries.password END, \
+                 interest = MAX(session_summaries.interest, excluded.interest)",
             );
-            query.build().execute(&mut *conn).await?;
+            query.execute(conn.exec()).await?;
         }
         Ok(())
     }
 }
 
+/// Puts the text of events `from <= seq < to` into the full-text index.
+pub(crate) async fn index_text(tx: &mut Tx, from: i64, to: i64) -> Result<(), StoreError> {
+    let sql = match tx.backend() {
+        Backend::Sqlite => INDEX_TEXT,
+        Backend::Postgres => PG_INDEX_TEXT,
+    };
+    db::query(sql)
+        .bind(from)
+        .bind(to)
+        .execute(tx.exec())
+        .await?;
+    Ok(())
+}
+
+/// PostgreSQL's [`INDEX_TEXT`]: the summary and every string anywhere in `data`
+/// (sealed top-level `*_enc` values removed first), as a 'simple' tsvector.
+const PG_INDEX_TEXT: &str = "INSERT INTO event_text (seq, body) \
+     SELECT seq, to_tsvector('simple', summary || ' ' || COALESCE((\
+         SELECT string_agg(v #>> '{}', ' ') FROM jsonb_path_query(\
+             data - ARRAY(SELECT k FROM jsonb_object_keys(data) AS k WHERE k LIKE '%\\_enc'), \
+             'strict $.** ? (@.type() == \"string\")') AS v), '')) \
+     FROM events WHERE seq >= ? AND seq < ?";
+
 /// The text of events `seq >= ?1 AND seq < ?2` into the full-text index: the
 /// summary and every text value of `data` but sealed ones (`*_enc`). The same
 /// expression as migration 0012's backfill.
-pub(crate) const INDEX_TEXT: &str = "INSERT INTO event_text (rowid, body) \
+const INDEX_TEXT: &str = "INSERT INTO event_text (rowid, body) \
      SELECT seq, summary || ' ' || COALESCE((\
          SELECT group_concat(value, ' ') FROM json_tree(events.data) \
          WHERE type = 'text' AND CAST(key AS TEXT) NOT LIKE '%\\_enc' ESCAPE '\\'), '') \

@@ -5,10 +5,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
+use crate::db::{Backend, Db};
 
 /// How hard a commit works to survive a crash.
 #[derive(
@@ -28,8 +29,11 @@ pub enum Durability {
 /// Where the database is and how to open it.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// The SQLite file (created if missing).
+    /// The SQLite file (created if missing), when no PostgreSQL server is named.
     pub path: PathBuf,
+    /// A PostgreSQL server (`postgres://USER:PASSWORD@HOST:PORT/DB`), used instead
+    /// of the SQLite file when set.
+    pub postgres: Option<PgConnectOptions>,
     /// Commit durability.
     pub durability: Durability,
     /// Connections for readers (the writer has its own).
@@ -41,30 +45,73 @@ impl StoreConfig {
     pub fn new(path: impl Into<PathBuf>) -> StoreConfig {
         StoreConfig {
             path: path.into(),
+            postgres: None,
             durability: Durability::default(),
             max_readers: 4,
         }
     }
 }
 
-/// The database: a pool of reader connections and a single connection for writes.
-///
-/// SQLite allows one writer at a time; giving writes their own one-connection pool
-/// means they queue in Rust (visible, bounded) rather than on SQLite's busy lock.
+/// The database, on SQLite (a pool of reader connections and a single connection
+/// for writes) or on PostgreSQL (one pool).
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub(crate) readers: SqlitePool,
-    pub(crate) writer: SqlitePool,
+    pub(crate) db: Db,
     path: PathBuf,
 }
 
 impl Store {
+    /// Opens the database the configuration names: the PostgreSQL server if one
+    /// is given, else the SQLite file.
+    pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        match &config.postgres {
+            Some(options) => Store::open_postgres(config, options.clone()).await,
+            None => Store::open_sqlite(config).await,
+        }
+    }
+
+    /// Connects to PostgreSQL and applies pending migrations (its own set, the
+    /// same schema in PostgreSQL's types).
+    async fn open_postgres(
+        config: &StoreConfig,
+        options: PgConnectOptions,
+    ) -> Result<Store, StoreError> {
+        let options = options
+            .application_name("nectar")
+            .statement_cache_capacity(128)
+            // Normal durability lets a commit return before its WAL record is
+            // flushed (a crash of the server machine may lose the last ~0.6 s;
+            // a crash of PostgreSQL or Nectar loses nothing); Full waits for it.
+            .options([(
+                "synchronous_commit",
+                match config.durability {
+                    Durability::Normal => "off",
+                    Durability::Full => "on",
+                },
+            )]);
+        let pool = PgPoolOptions::new()
+            // The readers, the writer and the consumers' offsets.
+            .max_connections(config.max_readers.max(1) + 2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Store {
+            db: Db::Postgres { pool },
+            path: PathBuf::new(),
+        })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
     /// Opens (creating if needed) the database and applies pending migrations.
     ///
     /// The file is readable by its owner only (0600; it holds password hashes and
     /// captured credentials), and so are the WAL and shared-memory files, which
     /// SQLite creates with the database file's permissions.
-    pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+    async fn open_sqlite(config: &StoreConfig) -> Result<Store, StoreError> {
         make_private(&config.path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&config.path)
@@ -103,25 +150,25 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         Ok(Store {
-            readers,
-            writer,
+            db: Db::Sqlite { readers, writer },
             path: config.path.clone(),
         })
     }
 
-    /// The database file.
+    /// The database file (empty on PostgreSQL).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Closes every connection, after checkpointing the WAL into the main file.
+    /// Closes every connection, after checkpointing SQLite's WAL into the main file.
     pub async fn close(&self) {
-        // A failed checkpoint only leaves the WAL for SQLite to replay on next open.
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await;
-        self.readers.close().await;
-        self.writer.close().await;
+        if let Db::Sqlite { writer, .. } = &self.db {
+            // A failed checkpoint only leaves the WAL for SQLite to replay on next open.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(writer)
+                .await;
+        }
+        self.db.close().await;
     }
 }
 
@@ -155,6 +202,17 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
+impl Store {
+    /// The SQLite writer connection, for tests that look at SQLite's own state.
+    pub(crate) fn sqlite_writer(&self) -> &sqlx::SqlitePool {
+        match &self.db {
+            Db::Sqlite { writer, .. } => writer,
+            Db::Postgres { .. } => panic!("not a SQLite store"),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -165,11 +223,11 @@ mod tests {
             .await
             .unwrap();
         let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
-            .fetch_one(&store.writer)
+            .fetch_one(store.sqlite_writer())
             .await
             .unwrap();
         let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
-            .fetch_one(&store.writer)
+            .fetch_one(store.sqlite_writer())
             .await
             .unwrap();
         assert_eq!((page_size, mode.as_str()), (8192, "wal"));

@@ -2,8 +2,8 @@
 //! sequence number for a consumer that fell behind, and keeping each consumer's
 //! durable offset (the `consumer_offsets` table).
 
+use crate::db::{self};
 use nectar_bus::stream::{CommittedLog, LogError, Offset, Sequenced};
-use sqlx::Row;
 
 use crate::query::event_from_row;
 use crate::{Store, StoreError};
@@ -17,8 +17,8 @@ impl From<StoreError> for LogError {
 impl Store {
     /// The highest commit sequence number stored (0 when nothing is).
     pub async fn last_seq(&self) -> Result<u64, StoreError> {
-        let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
-            .fetch_one(&self.readers)
+        let (last,): (i64,) = db::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(self.db.read())
             .await?;
         Ok(last.max(0) as u64)
     }
@@ -29,17 +29,17 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Sequenced>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, dst_port, \
              summary, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after as i64)
         .bind(limit.clamp(1, 100_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let seq: i64 = row.try_get("seq")?;
+                let seq: i64 = row.get("seq")?;
                 Ok(Sequenced {
                     seq: seq as u64,
                     event: event_from_row(row)?,
@@ -51,9 +51,9 @@ impl Store {
     /// The saved offset of consumer `name`.
     pub async fn consumer_offset(&self, name: &str) -> Result<Option<Offset>, StoreError> {
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, checkpoint FROM consumer_offsets WHERE name = ?")
+            db::query_as("SELECT seq, checkpoint FROM consumer_offsets WHERE name = ?")
                 .bind(name)
-                .fetch_optional(&self.readers)
+                .fetch_optional(self.db.read())
                 .await?;
         Ok(row.map(|(seq, checkpoint)| Offset {
             seq: seq.max(0) as u64,
@@ -67,7 +67,7 @@ impl Store {
         name: &str,
         offset: &Offset,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO consumer_offsets (name, seq, checkpoint, updated_us) VALUES (?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, \
              checkpoint = excluded.checkpoint, updated_us = excluded.updated_us",
@@ -76,7 +76,7 @@ impl Store {
         .bind(offset.seq as i64)
         .bind(&offset.checkpoint)
         .bind(nectar_event::Timestamp::now().as_micros())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }

@@ -22,11 +22,11 @@ use nectar_bus::stream::{Committed, Fanout};
 use nectar_bus::{Ack, Ingest, IngestError, IngestOutcome};
 use nectar_event::Event;
 use serde::Serialize;
-use sqlx::{Connection, SqliteConnection};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
+use crate::db::Tx;
 use crate::ranked::RankedValues;
 use crate::rollup::RollupBatch;
 use crate::sessions::SessionBatch;
@@ -331,11 +331,14 @@ impl Writer {
     /// `BEGIN IMMEDIATE` takes the write lock before the highest number is read,
     /// so another process writing the same file (`nectar analyze --store` beside
     /// `serve`) cannot hand out the same numbers.
+    ///
+    /// On PostgreSQL a transaction-scoped advisory lock plays `BEGIN IMMEDIATE`'s
+    /// part: writers of every `serve` process on one database take turns, so
+    /// sequence numbers follow commit order with no gaps there too.
     async fn transaction(&mut self, requests: &[Request]) -> Result<Done, StoreError> {
-        let mut conn = self.store.writer.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM events")
-            .fetch_one(&mut *tx)
+        let mut tx = self.begin_numbering().await?;
+        let last: i64 = crate::db::query("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .scalar(tx.exec())
             .await?;
         let first_seq = last + 1;
         let mut rollup = RollupBatch::default();
@@ -359,7 +362,7 @@ impl Writer {
             (outcomes, Fresh::All)
         } else {
             tx.rollback().await?;
-            tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            tx = self.begin_numbering().await?;
             rollup = RollupBatch::default();
             sessions = SessionBatch::default();
             self.insert_each(&mut tx, requests, first_seq, (&mut rollup, &mut sessions))
@@ -376,14 +379,9 @@ impl Writer {
         if new_events > 0 {
             // The new events' text into the full-text index, in the same
             // transaction: a committed event is searchable.
-            sqlx::query(crate::sessions::INDEX_TEXT)
-                .bind(first_seq)
-                .bind(first_seq + new_events)
-                .execute(&mut *tx)
-                .await?;
+            crate::sessions::index_text(&mut tx, first_seq, first_seq + new_events).await?;
         }
         tx.commit().await?;
-        drop(conn);
         // Only now, after the commit: a failed transaction must not be counted.
         rollup.move_values(&mut self.ranked);
 
@@ -408,11 +406,23 @@ impl Writer {
         })
     }
 
+    /// A transaction that holds the right to number events.
+    async fn begin_numbering(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.store.db.begin().await?;
+        if let Tx::Postgres(_) = tx {
+            crate::db::query("SELECT pg_advisory_xact_lock(?)")
+                .bind(NUMBERING_LOCK)
+                .execute(tx.exec())
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Each request's events row by row, counting which were new; only new events
     /// take a sequence number.
     async fn insert_each<'a>(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Tx,
         requests: &'a [Request],
         first_seq: i64,
         (rollup, sessions): (&mut RollupBatch<'a>, &mut SessionBatch<'a>),
@@ -443,6 +453,10 @@ impl Writer {
     }
 }
 
+/// The PostgreSQL advisory lock the writers of every process take while they
+/// number and insert events (an arbitrary constant: "nectar events" in ASCII).
+const NUMBERING_LOCK: i64 = 0x6e65_6374_6172_6576;
+
 /// Rows per INSERT statement: 12 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 1_000;
 const COLUMNS: usize = 12;
@@ -457,7 +471,7 @@ const COLUMNS: usize = 12;
 /// `first_seq` in order.
 async fn insert_all<'a>(
     rows: &mut [RowBuffer; 2],
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     requests: &'a [Request],
     first_seq: i64,
     (rollup, sessions): (&mut RollupBatch<'a>, &mut SessionBatch<'a>),
@@ -471,19 +485,18 @@ async fn insert_all<'a>(
     let mut chunks = all.into_iter().peekable();
     let [first, second] = rows;
     let (mut current, mut next) = (first, second);
+    let postgres = matches!(conn, Tx::Postgres(_));
     if let Some(chunk) = chunks.peek() {
-        current.prepare(chunk);
+        current.prepare(chunk, postgres);
     }
     let mut chunk_seq = first_seq;
     while let Some(chunk) = chunks.next() {
-        let execute = current
-            .bind(&current.statement, chunk, 0..chunk.len(), chunk_seq)?
-            .execute(&mut *conn);
+        let execute = current.insert(conn, chunk, 0..chunk.len(), chunk_seq);
         chunk_seq += chunk.len() as i64;
         let following = chunks.peek().copied();
         let side_work = async {
             if let Some(following) = following {
-                next.prepare(following);
+                next.prepare(following, postgres);
             }
             for event in chunk {
                 rollup.add(event);
@@ -491,7 +504,7 @@ async fn insert_all<'a>(
             }
         };
         let (done, ()) = tokio::join!(biased; execute, side_work);
-        if done?.rows_affected() as usize != chunk.len() {
+        if done? as usize != chunk.len() {
             return Ok(false);
         }
         std::mem::swap(&mut current, &mut next);
@@ -516,32 +529,64 @@ struct RowText {
 }
 
 impl RowBuffer {
-    /// Renders the chunk and makes the statement text fit its row count.
-    fn prepare(&mut self, chunk: &[Event]) {
+    /// Renders the chunk and makes the statement text fit its row count
+    /// (PostgreSQL's statement takes arrays, so one text fits every count).
+    fn prepare(&mut self, chunk: &[Event], postgres: bool) {
         self.render(chunk);
-        if self.statement_rows != chunk.len() {
+        if postgres {
+            if self.statement_rows != usize::MAX {
+                self.statement = PG_INSERT.to_owned();
+                self.statement_rows = usize::MAX;
+            }
+        } else if self.statement_rows != chunk.len() {
             self.statement = insert_statement(chunk.len());
             self.statement_rows = chunk.len();
         }
+    }
+
+    /// Inserts rows `rows` of the prepared chunk, numbered from `first_seq`;
+    /// how many were new.
+    async fn insert(
+        &self,
+        conn: &mut Tx,
+        chunk: &[Event],
+        rows: Range<usize>,
+        first_seq: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(match conn {
+            Tx::Sqlite(tx) => self
+                .bind(&self.statement, chunk, rows, first_seq)?
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => self
+                .bind_arrays(chunk, rows, first_seq)?
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        })
     }
 
     /// Inserts a chunk row by row; which rows were new. A new row takes
     /// `next_seq`, which then moves on.
     async fn insert_each(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut Tx,
         chunk: &[Event],
         next_seq: &mut i64,
     ) -> Result<Vec<bool>, StoreError> {
+        let postgres = matches!(conn, Tx::Postgres(_));
         self.render(chunk);
-        let single = insert_statement(1);
+        self.statement = if postgres {
+            PG_INSERT.to_owned()
+        } else {
+            insert_statement(1)
+        };
+        self.statement_rows = if postgres { usize::MAX } else { 1 };
         let mut fresh = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
-            let done = self
-                .bind(&single, chunk, i..i + 1, *next_seq)?
-                .execute(&mut *conn)
-                .await?;
-            let is_new = done.rows_affected() == 1;
+            let done = self.insert(conn, chunk, i..i + 1, *next_seq).await?;
+            let is_new = done == 1;
             if is_new {
                 *next_seq += 1;
             }
@@ -614,7 +659,78 @@ impl RowBuffer {
         }
         Ok(query)
     }
+
+    /// PostgreSQL: the rows as one array per column.
+    fn bind_arrays<'q>(
+        &'q self,
+        chunk: &'q [Event],
+        rows: Range<usize>,
+        first_seq: i64,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, StoreError>
+    {
+        let n = rows.len();
+        let mut seq = Vec::with_capacity(n);
+        let mut id = Vec::with_capacity(n);
+        let mut time = Vec::with_capacity(n);
+        let mut sensor = Vec::with_capacity(n);
+        let mut kind = Vec::with_capacity(n);
+        let mut severity = Vec::with_capacity(n);
+        let mut src_ip = Vec::with_capacity(n);
+        let mut src_port = Vec::with_capacity(n);
+        let mut dst_ip = Vec::with_capacity(n);
+        let mut dst_port = Vec::with_capacity(n);
+        let mut summary = Vec::with_capacity(n);
+        let mut data = Vec::with_capacity(n);
+        let start = rows.start;
+        for i in rows {
+            let (event, row) = (&chunk[i], &self.rows[i]);
+            seq.push(first_seq + (i - start) as i64);
+            id.push(event.id.as_bytes().as_slice());
+            time.push(event.time.as_micros());
+            sensor.push(event.sensor.as_str());
+            kind.push(event.kind.as_str());
+            severity.push(i64::from(event.severity.rank()));
+            src_ip.push(row.src_ip.clone().map(|r| &self.text[r]));
+            src_port.push(event.src_port.map(i32::from));
+            dst_ip.push(row.dst_ip.clone().map(|r| &self.text[r]));
+            dst_port.push(event.dst_port.map(i32::from));
+            summary.push(event.summary.as_str());
+            data.push(
+                std::str::from_utf8(&self.text[row.data.clone()]).map_err(|e| {
+                    StoreError::CorruptRow {
+                        id: String::new(),
+                        reason: e.to_string(),
+                    }
+                })?,
+            );
+        }
+        Ok(sqlx::query(&self.statement)
+            .bind(seq)
+            .bind(id)
+            .bind(time)
+            .bind(sensor)
+            .bind(kind)
+            .bind(severity)
+            .bind(src_ip)
+            .bind(src_port)
+            .bind(dst_ip)
+            .bind(dst_port)
+            .bind(summary)
+            .bind(data))
+    }
 }
+
+/// PostgreSQL's insert: one array per column, so the statement is prepared once
+/// for every chunk size and a chunk is 12 parameters, not 12,000 (the server
+/// parses and plans a multi-row VALUES list per distinct row count). Ids already
+/// stored are skipped (`ON CONFLICT DO NOTHING`), which makes resending harmless.
+const PG_INSERT: &str = "INSERT INTO events (seq, id, time_us, sensor, kind, severity, src_ip, \
+     src_port, dst_ip, dst_port, summary, data) \
+     SELECT seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, dst_port, \
+     summary, data::jsonb FROM UNNEST($1::int8[], $2::bytea[], $3::int8[], $4::text[], \
+     $5::text[], $6::int8[], $7::bytea[], $8::int4[], $9::bytea[], $10::int4[], $11::text[], \
+     $12::text[]) AS r(seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, \
+     dst_port, summary, data) ON CONFLICT DO NOTHING";
 
 /// `INSERT OR IGNORE ... VALUES (?, ..), (?, ..), ...` for `rows` rows; ids already
 /// stored are skipped, which makes resending a batch harmless.

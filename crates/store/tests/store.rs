@@ -9,8 +9,7 @@ use nectar_bus::{BusConfig, spawn_bus};
 use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::{Event, Kind, Severity, Timestamp};
 use nectar_store::{
-    EventFilter, KindFilter, SessionFilter, SessionOrder, Store, StoreConfig, WriterConfig,
-    WriterHandle,
+    EventFilter, KindFilter, SessionFilter, SessionOrder, Store, WriterConfig, WriterHandle,
 };
 
 /// The event log's consumer over `dir/events.jsonl`.
@@ -40,11 +39,9 @@ pub(crate) fn event(i: i64, kind: Kind) -> Event {
 }
 
 pub(crate) async fn open(
-    dir: &std::path::Path,
+    db: &nectar_store::testing::TestDatabase,
 ) -> (Store, WriterHandle, tokio::task::JoinHandle<()>) {
-    let store = Store::open(&StoreConfig::new(dir.join("nectar.db")))
-        .await
-        .unwrap();
+    let store = Store::open(&db.config).await.unwrap();
     let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
     (store, writer, task)
 }
@@ -52,7 +49,8 @@ pub(crate) async fn open(
 #[tokio::test]
 async fn write_read_paginate_and_count() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let events: Vec<Event> = (0..2_500)
         .map(|i| {
             event(
@@ -137,7 +135,8 @@ async fn write_read_paginate_and_count() {
 #[tokio::test]
 async fn data_fields_and_sessions() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, _task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, _task) = open(&db).await;
     let events: Vec<Event> = (0..30)
         .map(|i| {
             event(i, Kind::SshLoginFailed)
@@ -178,7 +177,8 @@ async fn data_fields_and_sessions() {
 #[tokio::test]
 async fn sessions_are_paged_filtered_and_interesting_first() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, _task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, _task) = open(&db).await;
     let mut events = Vec::new();
     // The interactive session, oldest of all.
     events.push(
@@ -352,7 +352,8 @@ async fn sessions_are_paged_filtered_and_interesting_first() {
 #[tokio::test]
 async fn resends_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, _task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, _task) = open(&db).await;
     let events: Vec<Event> = (0..1_500).map(|i| event(i, Kind::NetAlarm)).collect();
     writer.submit(events[..1_000].to_vec()).await.unwrap();
     let outcome = writer.submit(events.clone()).await.unwrap();
@@ -370,9 +371,8 @@ async fn resends_are_stored_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
-        .await
-        .unwrap();
+    let db = nectar_store::testing::database(dir.path()).await;
+    let store = Store::open(&db.config).await.unwrap();
     let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
     let log = jsonl_consumer(dir.path(), "event-log");
     let consumer = spawn_consumer(log, store.clone(), writer.fanout(), Default::default()).unwrap();
@@ -421,7 +421,8 @@ async fn a_resend_grouped_with_fresh_batches_is_counted_and_logged_once() {
 #[tokio::test]
 async fn the_bus_forwards_in_batches_and_drains_on_close() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let (sender, bus) = spawn_bus(
         writer.clone(),
         BusConfig {
@@ -465,7 +466,8 @@ async fn the_bus_forwards_in_batches_and_drains_on_close() {
 #[tokio::test]
 async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let (sender, bus) = spawn_bus(
         writer.clone(),
         BusConfig {
@@ -522,7 +524,8 @@ async fn the_bus_commits_a_burst_sent_one_by_one_in_few_transactions() {
 #[tokio::test]
 async fn rollups_agree_with_the_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let kinds = [Kind::SshLoginFailed, Kind::SshCommand, Kind::HttpRequest];
     let events: Vec<Event> = (0..3_000)
         .map(|i| {
@@ -606,7 +609,8 @@ async fn rollups_agree_with_the_events() {
 #[tokio::test]
 async fn sealed_passwords_and_commands_are_counted_not_ranked() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     // With `encrypt_to` the secret is `FIELD_enc` (age, base64) and `FIELD` is absent.
     let mut events: Vec<Event> = (0..40)
         .map(|i| {
@@ -647,7 +651,8 @@ async fn sealed_passwords_and_commands_are_counted_not_ranked() {
 #[tokio::test]
 async fn ranked_values_are_pruned_to_the_heavy_hitters() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     // One hour: 1,000 distinct one-off passwords, and three frequent ones.
     let mut events = Vec::new();
     for i in 0..1_000 {
@@ -673,6 +678,7 @@ async fn ranked_values_are_pruned_to_the_heavy_hitters() {
 #[tokio::test]
 async fn ranked_values_continue_across_restarts_and_days() {
     let dir = tempfile::tempdir().unwrap();
+    let db = nectar_store::testing::database(dir.path()).await;
     let day = 86_400_000_000i64;
     let start = 1_700_006_400_000_000i64 / day * day; // a midnight
     // Each run: "root" once an hour for 48 hours, and a one-off user per event.
@@ -694,13 +700,13 @@ async fn ranked_values_continue_across_restarts_and_days() {
     for run in 0..2 {
         // A new writer each time, as after a restart: its summaries start empty and
         // must add to what the table holds.
-        let (store, writer, task) = open(dir.path()).await;
+        let (store, writer, task) = open(&db).await;
         writer.submit(logins(run)).await.unwrap();
         drop(writer);
         task.await.unwrap();
         store.close().await;
     }
-    let (store, _writer, _task) = open(dir.path()).await;
+    let (store, _writer, _task) = open(&db).await;
     let field = nectar_store::TopField::Data(nectar_store::DataField::Username);
     // Two days: read per day.
     let week = nectar_store::RollupRange::new(

@@ -2,10 +2,10 @@
 //! with the stage's progress, so every committed event counts exactly once
 //! even across a crash (see `nectar_rules::stage`).
 
+use crate::db::{self, Tx};
 use std::collections::BTreeMap;
 
 use nectar_event::{Alert, AlertRule, AlertStatus, MAX_ALERT_OBSERVABLES, Observable, Timestamp};
-use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::notices::NoticeKind;
@@ -71,12 +71,11 @@ pub struct RuleProgress {
 impl Store {
     /// Where rules stage `name` stands (all zero the first time).
     pub async fn rule_progress(&self, name: &str) -> Result<RuleProgress, StoreError> {
-        let row: Option<(i64, i64, String)> = sqlx::query_as(
-            "SELECT applied_seq, state_seq, state FROM rule_progress WHERE name = ?",
-        )
-        .bind(name)
-        .fetch_optional(&self.writer)
-        .await?;
+        let row: Option<(i64, i64, String)> =
+            db::query_as("SELECT applied_seq, state_seq, state FROM rule_progress WHERE name = ?")
+                .bind(name)
+                .fetch_optional(self.db.write())
+                .await?;
         Ok(row
             .map(|(applied, state_seq, state)| RuleProgress {
                 applied_seq: applied.max(0) as u64,
@@ -94,16 +93,17 @@ impl Store {
         seq: u64,
         state: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        db::query(
             "INSERT INTO rule_progress (name, applied_seq, state_seq, state, updated_us) \
              VALUES (?1, ?2, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET \
-             applied_seq = MAX(applied_seq, ?2), state_seq = ?2, state = ?3, updated_us = ?4",
+             applied_seq = MAX(rule_progress.applied_seq, ?2), state_seq = ?2, state = ?3, \
+             updated_us = ?4",
         )
         .bind(name)
         .bind(seq as i64)
         .bind(state)
         .bind(Timestamp::now().as_micros())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -117,32 +117,33 @@ impl Store {
         folds: &[AlertFold],
         hits: &[(String, u64, Timestamp)],
     ) -> Result<FoldOutcome, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let mut outcome = FoldOutcome::default();
         let now = Timestamp::now();
         for fold in folds {
             apply_one(&mut tx, fold, now, &mut outcome).await?;
         }
         for (rule, n, last) in hits {
-            sqlx::query(
+            db::query(
                 "INSERT INTO rule_hits (rule_id, hits, last_us) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (rule_id) DO UPDATE SET hits = hits + ?2, last_us = MAX(last_us, ?3)",
+                 ON CONFLICT (rule_id) DO UPDATE SET hits = rule_hits.hits + ?2, \
+                 last_us = MAX(rule_hits.last_us, ?3)",
             )
             .bind(rule)
             .bind(*n as i64)
             .bind(last.as_micros())
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO rule_progress (name, applied_seq, state_seq, state, updated_us) \
              VALUES (?1, ?2, 0, '', ?3) ON CONFLICT (name) DO UPDATE SET \
-             applied_seq = MAX(applied_seq, ?2), updated_us = ?3",
+             applied_seq = MAX(rule_progress.applied_seq, ?2), updated_us = ?3",
         )
         .bind(name)
         .bind(applied_seq as i64)
         .bind(now.as_micros())
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         tx.commit().await?;
         Ok(outcome)
@@ -150,7 +151,7 @@ impl Store {
 }
 
 async fn apply_one(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     fold: &AlertFold,
     now: Timestamp,
     outcome: &mut FoldOutcome,
@@ -158,19 +159,19 @@ async fn apply_one(
     let held: u64 = fold.silenced.iter().map(|(_, n)| n).sum();
     outcome.silenced += held;
     for (silence, n) in &fold.silenced {
-        sqlx::query("UPDATE silences SET hits = hits + ? WHERE id = ?")
+        db::query("UPDATE silences SET hits = hits + ? WHERE id = ?")
             .bind(*n as i64)
             .bind(silence.as_bytes().as_slice())
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
     }
-    let open = sqlx::query("SELECT body FROM alerts WHERE fingerprint = ? AND status <> 'closed'")
+    let open = db::query("SELECT body FROM alerts WHERE fingerprint = ? AND status <> 'closed'")
         .bind(&fold.fingerprint)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
     let (alert, raised) = match open {
         Some(row) => {
-            let body: String = row.try_get("body")?;
+            let body: String = row.get("body")?;
             let mut alert: Alert =
                 serde_json::from_str(&body).map_err(|e| StoreError::CorruptRow {
                     id: fold.fingerprint.clone(),
@@ -197,11 +198,11 @@ async fn apply_one(
             return Ok(());
         }
         None => {
-            let previous: Option<Vec<u8>> = sqlx::query_scalar(
+            let previous: Option<Vec<u8>> = db::query_scalar(
                 "SELECT id FROM alerts WHERE fingerprint = ? ORDER BY last_us DESC LIMIT 1",
             )
             .bind(&fold.fingerprint)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.exec())
             .await?;
             let previous = previous.and_then(|b| Uuid::from_slice(&b).ok());
             let mut observables = Vec::new();
@@ -241,7 +242,7 @@ async fn apply_one(
     })?;
     let id = alert.id.as_bytes().as_slice();
     if raised.is_some() {
-        sqlx::query(
+        db::query(
             "INSERT INTO alerts (id, fingerprint, rule_id, severity, status, assignee, src_ip, \
              first_us, last_us, count, body) VALUES (?, ?, ?, ?, 'new', NULL, ?, ?, ?, ?, ?)",
         )
@@ -254,31 +255,28 @@ async fn apply_one(
         .bind(alert.last_seen.as_micros())
         .bind(alert.count as i64)
         .bind(&body)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
     } else {
-        sqlx::query(
-            "UPDATE alerts SET first_us = ?, last_us = ?, count = ?, body = ? WHERE id = ?",
-        )
-        .bind(alert.first_seen.as_micros())
-        .bind(alert.last_seen.as_micros())
-        .bind(alert.count as i64)
-        .bind(&body)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        db::query("UPDATE alerts SET first_us = ?, last_us = ?, count = ?, body = ? WHERE id = ?")
+            .bind(alert.first_seen.as_micros())
+            .bind(alert.last_seen.as_micros())
+            .bind(alert.count as i64)
+            .bind(&body)
+            .bind(id)
+            .execute(tx.exec())
+            .await?;
     }
     // Links in multi-row statements: a brute force links every attempt.
     for chunk in fold.events.chunks(LINKS_PER_STATEMENT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR IGNORE INTO alert_events (alert_id, event_id, silenced) ",
-        );
+        let mut q = db::builder("INSERT INTO alert_events (alert_id, event_id, silenced) ");
         q.push_values(chunk, |mut row, (event, silenced)| {
             row.push_bind(id)
                 .push_bind(event.as_bytes().to_vec())
                 .push_bind(*silenced);
         });
-        q.build().execute(&mut *tx).await?;
+        q.push(" ON CONFLICT DO NOTHING");
+        q.execute(tx.exec()).await?;
     }
     if let Some(kind) = raised {
         let change = serde_json::json!({
@@ -312,7 +310,7 @@ impl Store {
         let base = Timestamp::now().as_micros() - n as i64 * 1_000;
         let mut done = 0;
         while done < n {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.db.begin().await?;
             for i in done..(done + per_tx).min(n) {
                 let rule = format!("bench-rule-{}", i % 50);
                 let src = format!("10.0.{}.{}", (i / 250) % 256, i % 250);
@@ -350,7 +348,7 @@ impl Store {
                     incident: None,
                 };
                 let body = serde_json::to_string(&alert).unwrap_or_default();
-                sqlx::query(
+                db::query(
                     "INSERT INTO alerts (id, fingerprint, rule_id, severity, status, assignee, \
                      src_ip, first_us, last_us, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
@@ -365,13 +363,13 @@ impl Store {
                 .bind(at.as_micros())
                 .bind(10i64)
                 .bind(body)
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
             }
             tx.commit().await?;
             done = (done + per_tx).min(n);
         }
-        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        db::query("ANALYZE").execute(self.db.write()).await?;
         Ok(())
     }
 }

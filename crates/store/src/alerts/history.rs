@@ -1,7 +1,7 @@
 //! The history of an alert: who changed what, and when (`alert_history`).
 
+use crate::db::{self, Tx};
 use nectar_event::Timestamp;
-use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -21,14 +21,14 @@ pub struct AlertChange {
 
 /// Appends a change inside the caller's transaction.
 pub(crate) async fn record(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     alert: Uuid,
     at: Timestamp,
     actor: &str,
     action: &str,
     change: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO alert_history (alert_id, at_us, actor, action, change) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(alert.as_bytes().as_slice())
@@ -36,7 +36,7 @@ pub(crate) async fn record(
     .bind(actor)
     .bind(action)
     .bind(change.to_string())
-    .execute(&mut *tx)
+    .execute(tx.exec())
     .await?;
     Ok(())
 }
@@ -48,22 +48,22 @@ impl Store {
         alert: Uuid,
         limit: usize,
     ) -> Result<Vec<AlertChange>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT at_us, actor, action, change FROM alert_history WHERE alert_id = ? \
              ORDER BY id LIMIT ?",
         )
         .bind(alert.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let at: i64 = row.try_get("at_us")?;
-                let change: String = row.try_get("change")?;
+                let at: i64 = row.get("at_us")?;
+                let change: String = row.get("change")?;
                 Ok(AlertChange {
                     at: Timestamp::from_micros(at).unwrap_or(Timestamp::EPOCH),
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
+                    actor: row.get("actor")?,
+                    action: row.get("action")?,
                     change: serde_json::from_str(&change).unwrap_or(serde_json::Value::Null),
                 })
             })

@@ -3,8 +3,8 @@
 //! alert, read in order by the notifier, which keeps its position as a consumer
 //! offset (`consumer_offsets`, name `notify`).
 
+use crate::db::{self, Tx};
 use nectar_event::{Alert, Timestamp};
-use sqlx::Row;
 
 use crate::{Store, StoreError};
 
@@ -56,19 +56,19 @@ impl Store {
         after: i64,
         limit: usize,
     ) -> Result<Vec<AlertNotice>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, kind, at_us, alert FROM alert_notices WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let kind: String = row.try_get("kind")?;
-                let at: i64 = row.try_get("at_us")?;
-                let alert: String = row.try_get("alert")?;
+                let id: i64 = row.get("id")?;
+                let kind: String = row.get("kind")?;
+                let at: i64 = row.get("at_us")?;
+                let alert: String = row.get("alert")?;
                 let corrupt = |reason: String| StoreError::CorruptRow {
                     id: format!("alert_notices {id}"),
                     reason,
@@ -85,15 +85,15 @@ impl Store {
 
     /// The last feed position (0 when nothing was ever raised).
     pub async fn last_alert_notice(&self) -> Result<i64, StoreError> {
-        let (last,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM alert_notices")
-            .fetch_one(&self.readers)
+        let (last,): (i64,) = db::query_as("SELECT COALESCE(MAX(id), 0) FROM alert_notices")
+            .fetch_one(self.db.read())
             .await?;
         Ok(last)
     }
 
     /// Appends a notice inside the caller's transaction.
     pub(crate) async fn push_notice(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         kind: NoticeKind,
         at: Timestamp,
         alert: &Alert,
@@ -102,12 +102,12 @@ impl Store {
             id: alert.id.to_string(),
             reason: e.to_string(),
         })?;
-        sqlx::query("INSERT INTO alert_notices (alert_id, kind, at_us, alert) VALUES (?, ?, ?, ?)")
+        db::query("INSERT INTO alert_notices (alert_id, kind, at_us, alert) VALUES (?, ?, ?, ?)")
             .bind(alert.id.as_bytes().as_slice())
             .bind(kind.as_str())
             .bind(at.as_micros())
             .bind(body)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         Ok(())
     }

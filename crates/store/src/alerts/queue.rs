@@ -1,8 +1,8 @@
 //! The alert queue: filtered, newest activity first, paged by cursor; one
 //! alert, its events and related alerts.
 
+use crate::db::{self, Query};
 use nectar_event::{Alert, AlertStatus, Severity, Timestamp};
-use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -57,7 +57,7 @@ pub const MAX_ALERT_PAGE: usize = 1_000;
 /// Alerts matching a filter, all of them (for bulk actions), at most this many.
 pub const MAX_BULK: usize = 10_000;
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a AlertFilter) {
+fn push_filter<'a>(q: &mut Query<'a>, filter: &'a AlertFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(status) = filter.status {
         q.push(" AND status = ").push_bind(status.as_str());
@@ -109,7 +109,7 @@ impl Store {
         after: Option<AlertCursor>,
     ) -> Result<(Vec<Alert>, Option<AlertCursor>), StoreError> {
         let limit = limit.clamp(1, MAX_ALERT_PAGE);
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, last_us, body FROM alerts");
+        let mut q = db::builder("SELECT id, last_us, body FROM alerts");
         push_filter(&mut q, filter);
         if let Some(c) = after {
             q.push(" AND (last_us, id) < (")
@@ -120,16 +120,16 @@ impl Store {
         }
         q.push(" ORDER BY last_us DESC, id DESC LIMIT ")
             .push_bind(limit as i64 + 1);
-        let rows = q.build().fetch_all(&self.readers).await?;
+        let rows = q.fetch_all(self.db.read()).await?;
         let mut alerts = Vec::with_capacity(rows.len().min(limit));
         let mut next = None;
         for (i, row) in rows.iter().enumerate() {
-            let id: Vec<u8> = row.try_get("id")?;
+            let id: Vec<u8> = row.get("id")?;
             if i == limit {
                 break;
             }
-            let body: String = row.try_get("body")?;
-            let last_us: i64 = row.try_get("last_us")?;
+            let body: String = row.get("body")?;
+            let last_us: i64 = row.get("last_us")?;
             alerts.push(alert_from_body(&id, &body)?);
             if i + 1 == limit && rows.len() > limit {
                 next = Uuid::from_slice(&id)
@@ -142,33 +142,33 @@ impl Store {
 
     /// How many alerts match, counting at most `cap` (the queue shows "1,000+").
     pub async fn count_alerts(&self, filter: &AlertFilter, cap: usize) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM alerts");
+        let mut q = db::builder("SELECT COUNT(*) FROM (SELECT 1 FROM alerts");
         push_filter(&mut q, filter);
-        q.push(" LIMIT ").push_bind(cap as i64).push(")");
-        let (n,): (i64,) = q.build_query_as().fetch_one(&self.readers).await?;
+        q.push(" LIMIT ").push_bind(cap as i64).push(") AS capped");
+        let (n,): (i64,) = q.fetch_one_as(self.db.read()).await?;
         Ok(n.max(0) as u64)
     }
 
     /// The ids of every alert matching `filter` (at most [`MAX_BULK`]), for
     /// a bulk action on "all filtered".
     pub async fn alert_ids(&self, filter: &AlertFilter) -> Result<Vec<Uuid>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM alerts");
+        let mut q = db::builder("SELECT id FROM alerts");
         push_filter(&mut q, filter);
         q.push(" ORDER BY last_us DESC, id DESC LIMIT ")
             .push_bind(MAX_BULK as i64);
-        let rows = q.build().fetch_all(&self.readers).await?;
+        let rows = q.fetch_all(self.db.read()).await?;
         Ok(rows
             .iter()
-            .filter_map(|r| r.try_get::<Vec<u8>, _>("id").ok())
+            .filter_map(|r| r.get::<Vec<u8>, _>("id").ok())
             .filter_map(|b| Uuid::from_slice(&b).ok())
             .collect())
     }
 
     /// One alert.
     pub async fn alert(&self, id: Uuid) -> Result<Option<Alert>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT body FROM alerts WHERE id = ?")
+        let row: Option<(String,)> = db::query_as("SELECT body FROM alerts WHERE id = ?")
             .bind(id.as_bytes().as_slice())
-            .fetch_optional(&self.readers)
+            .fetch_optional(self.db.read())
             .await?;
         row.map(|(body,)| alert_from_body(id.as_bytes(), &body))
             .transpose()
@@ -181,7 +181,7 @@ impl Store {
         id: Uuid,
         limit: usize,
     ) -> Result<Vec<(nectar_event::Event, bool)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT e.id, e.time_us, e.sensor, e.kind, e.severity, e.src_ip, e.src_port, \
              e.dst_ip, e.dst_port, e.summary, e.data, a.silenced FROM alert_events a \
              JOIN events e ON e.id = a.event_id WHERE a.alert_id = ? \
@@ -189,11 +189,11 @@ impl Store {
         )
         .bind(id.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let silenced: bool = row.try_get("silenced")?;
+                let silenced: bool = row.get("silenced")?;
                 Ok((crate::query::event_from_row(row)?, silenced))
             })
             .collect()
@@ -201,9 +201,9 @@ impl Store {
 
     /// How many events are linked to an alert.
     pub async fn alert_event_count(&self, id: Uuid) -> Result<u64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM alert_events WHERE alert_id = ?")
+        let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM alert_events WHERE alert_id = ?")
             .bind(id.as_bytes().as_slice())
-            .fetch_one(&self.readers)
+            .fetch_one(self.db.read())
             .await?;
         Ok(n.max(0) as u64)
     }

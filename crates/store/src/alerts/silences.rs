@@ -3,8 +3,8 @@
 //! alert and on the silence) but never raise an alert or notify anyone. The
 //! rules stage decides coverage (`nectar_rules::silence`); the store keeps them.
 
+use crate::db::{self, Row};
 use nectar_event::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -65,24 +65,24 @@ pub struct NewSilence {
 const COLUMNS: &str = "id, rule_id, cidr, matchers, reason, created_by, created_us, expires_us, \
                        hits, updated_by, updated_us";
 
-fn silence_of(row: &sqlx::sqlite::SqliteRow) -> Result<Silence, StoreError> {
-    let id: Vec<u8> = row.try_get("id")?;
-    let matchers: String = row.try_get("matchers")?;
-    let created: i64 = row.try_get("created_us")?;
-    let expires: i64 = row.try_get("expires_us")?;
-    let hits: i64 = row.try_get("hits")?;
-    let updated: Option<i64> = row.try_get("updated_us")?;
+fn silence_of(row: &Row) -> Result<Silence, StoreError> {
+    let id: Vec<u8> = row.get("id")?;
+    let matchers: String = row.get("matchers")?;
+    let created: i64 = row.get("created_us")?;
+    let expires: i64 = row.get("expires_us")?;
+    let hits: i64 = row.get("hits")?;
+    let updated: Option<i64> = row.get("updated_us")?;
     Ok(Silence {
         id: Uuid::from_slice(&id).unwrap_or_default(),
-        rule_id: row.try_get("rule_id")?,
-        cidr: row.try_get("cidr")?,
+        rule_id: row.get("rule_id")?,
+        cidr: row.get("cidr")?,
         matchers: serde_json::from_str(&matchers).unwrap_or_default(),
-        reason: row.try_get("reason")?,
-        created_by: row.try_get("created_by")?,
+        reason: row.get("reason")?,
+        created_by: row.get("created_by")?,
         created: Timestamp::from_micros(created).unwrap_or(Timestamp::EPOCH),
         expires: Timestamp::from_micros(expires).unwrap_or(Timestamp::EPOCH),
         hits: hits.max(0) as u64,
-        updated_by: row.try_get("updated_by")?,
+        updated_by: row.get("updated_by")?,
         updated: updated.and_then(Timestamp::from_micros),
     })
 }
@@ -97,7 +97,7 @@ impl Store {
         let id = Uuid::now_v7();
         let now = Timestamp::now();
         let matchers = serde_json::to_string(&silence.matchers).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
+        db::query(
             "INSERT INTO silences (id, rule_id, cidr, matchers, reason, created_by, created_us, \
              expires_us, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
         )
@@ -109,7 +109,7 @@ impl Store {
         .bind(actor)
         .bind(now.as_micros())
         .bind(silence.expires.as_micros())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(Silence {
             id,
@@ -135,7 +135,7 @@ impl Store {
         actor: &str,
     ) -> Result<Option<Silence>, StoreError> {
         let matchers = serde_json::to_string(&silence.matchers).unwrap_or_else(|_| "[]".into());
-        let done = sqlx::query(
+        let done = db::query(
             "UPDATE silences SET rule_id = ?, cidr = ?, matchers = ?, reason = ?, expires_us = ?, \
              updated_by = ?, updated_us = ? WHERE id = ?",
         )
@@ -147,9 +147,9 @@ impl Store {
         .bind(actor)
         .bind(Timestamp::now().as_micros())
         .bind(id.as_bytes().as_slice())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Ok(None);
         }
         self.silence(id).await
@@ -157,9 +157,9 @@ impl Store {
 
     /// One silence.
     pub async fn silence(&self, id: Uuid) -> Result<Option<Silence>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM silences WHERE id = ?"))
+        let row = db::query(&format!("SELECT {COLUMNS} FROM silences WHERE id = ?"))
             .bind(id.as_bytes().as_slice())
-            .fetch_optional(&self.writer)
+            .fetch_optional(self.db.write())
             .await?;
         row.as_ref().map(silence_of).transpose()
     }
@@ -167,21 +167,21 @@ impl Store {
     /// Ends a silence now (kept for the record); false if there is none.
     pub async fn expire_silence(&self, id: Uuid) -> Result<bool, StoreError> {
         let now = Timestamp::now().as_micros();
-        let done = sqlx::query("UPDATE silences SET expires_us = MIN(expires_us, ?) WHERE id = ?")
+        let done = db::query("UPDATE silences SET expires_us = MIN(expires_us, ?) WHERE id = ?")
             .bind(now)
             .bind(id.as_bytes().as_slice())
-            .execute(&self.writer)
+            .execute(self.db.write())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     /// Deletes a silence; false if there is none.
     pub async fn delete_silence(&self, id: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM silences WHERE id = ?")
+        let done = db::query("DELETE FROM silences WHERE id = ?")
             .bind(id.as_bytes().as_slice())
-            .execute(&self.writer)
+            .execute(self.db.write())
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     /// Silences, newest first: only those in force at `active_at` when given.
@@ -190,12 +190,12 @@ impl Store {
         active_at: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<Silence>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {COLUMNS} FROM silences WHERE expires_us > ? ORDER BY created_us DESC LIMIT ?"
         ))
         .bind(active_at.map_or(i64::MIN, Timestamp::as_micros))
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(silence_of).collect()
     }
@@ -203,8 +203,8 @@ impl Store {
     /// Matches per rule, and when the last was (the Rules page).
     pub async fn rule_hits(&self) -> Result<Vec<(String, u64, Timestamp)>, StoreError> {
         let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT rule_id, hits, last_us FROM rule_hits")
-                .fetch_all(&self.readers)
+            db::query_as("SELECT rule_id, hits, last_us FROM rule_hits")
+                .fetch_all(self.db.read())
                 .await?;
         Ok(rows
             .into_iter()

@@ -1,6 +1,7 @@
 //! People's changes to alerts: status, resolution and assignee, one alert or
 //! many at once, each recorded in the alert's history.
 
+use crate::db::{self};
 use nectar_event::{Alert, AlertResolution, AlertStatus, Timestamp};
 use uuid::Uuid;
 
@@ -43,13 +44,13 @@ impl Store {
         update: &AlertUpdate,
         actor: &str,
     ) -> Result<Result<Vec<Alert>, UpdateError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let now = Timestamp::now();
         let mut changed = Vec::with_capacity(ids.len());
         for id in ids {
-            let row: Option<(String,)> = sqlx::query_as("SELECT body FROM alerts WHERE id = ?")
+            let row: Option<(String,)> = db::query_as("SELECT body FROM alerts WHERE id = ?")
                 .bind(id.as_bytes().as_slice())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.exec())
                 .await?;
             let Some((body,)) = row else { continue };
             let mut alert = alert_from_body(id.as_bytes(), &body)?;
@@ -98,20 +99,20 @@ impl Store {
                 reason: e.to_string(),
             })?;
             let updated =
-                sqlx::query("UPDATE alerts SET status = ?, assignee = ?, body = ? WHERE id = ?")
+                db::query("UPDATE alerts SET status = ?, assignee = ?, body = ? WHERE id = ?")
                     .bind(alert.status.as_str())
                     .bind(&alert.assignee)
                     .bind(&body)
                     .bind(id.as_bytes().as_slice())
-                    .execute(&mut *tx)
+                    .execute(tx.exec())
                     .await;
             match updated {
                 Ok(_) => {}
                 // The open-per-fingerprint index: a newer alert of the group is open.
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(e) if e.is_unique_violation() => {
                     return Ok(Err(UpdateError::NewerOpen(*id)));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
             super::history::record(
                 &mut tx,

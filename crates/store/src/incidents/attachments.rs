@@ -3,13 +3,13 @@
 //! their MD5, SHA-1 and SHA-256. The size bound is the caller's (the web
 //! layer refuses larger uploads before reading them whole).
 
+use crate::db::{self, Row, Tx};
 use md5::Md5;
 use nectar_event::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::{IncidentError, at, history};
@@ -42,25 +42,25 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Deletes contents no incident holds any more.
-pub(crate) async fn drop_orphans(tx: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query(
+pub(crate) async fn drop_orphans(tx: &mut Tx) -> Result<(), StoreError> {
+    db::query(
         "DELETE FROM attachment_blobs WHERE NOT EXISTS \
          (SELECT 1 FROM incident_attachments a WHERE a.sha256 = attachment_blobs.sha256)",
     )
-    .execute(&mut *tx)
+    .execute(tx.exec())
     .await?;
     Ok(())
 }
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Attachment, StoreError> {
+fn from_row(r: &Row) -> Result<Attachment, StoreError> {
     Ok(Attachment {
-        name: r.try_get("name")?,
-        size: r.try_get::<i64, _>("size")?.max(0) as u64,
-        sha256: r.try_get("sha256")?,
-        sha1: r.try_get("sha1")?,
-        md5: r.try_get("md5")?,
-        added_by: r.try_get("added_by")?,
-        added: at(r.try_get("added_us")?),
+        name: r.get("name")?,
+        size: r.get::<i64, _>("size")?.max(0) as u64,
+        sha256: r.get("sha256")?,
+        sha1: r.get("sha1")?,
+        md5: r.get("md5")?,
+        added_by: r.get("added_by")?,
+        added: at(r.get("added_us")?),
     })
 }
 
@@ -79,38 +79,38 @@ impl Store {
         let sha256 = hex(&Sha256::digest(content));
         let sha1 = hex(&Sha1::digest(content));
         let md5 = hex(&Md5::digest(content));
-        let mut tx = self.writer.begin().await?;
-        let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM incidents WHERE id = ?")
+        let mut tx = self.db.begin().await?;
+        let found: Option<(i32,)> = db::query_as("SELECT 1 FROM incidents WHERE id = ?")
             .bind(id.as_bytes().as_slice())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.exec())
             .await?;
         if found.is_none() {
             return Ok(Err(IncidentError::NotFound(id)));
         }
         let now = Timestamp::now();
-        sqlx::query(
-            "INSERT OR IGNORE INTO attachment_blobs (sha256, md5, sha1, size, content) \
-             VALUES (?, ?, ?, ?, ?)",
+        db::query(
+            "INSERT INTO attachment_blobs (sha256, md5, sha1, size, content) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(&sha256)
         .bind(&md5)
         .bind(&sha1)
         .bind(content.len() as i64)
         .bind(content)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
-        let linked = sqlx::query(
-            "INSERT OR IGNORE INTO incident_attachments (incident_id, sha256, name, added_us, added_by) \
-             VALUES (?, ?, ?, ?, ?)",
+        let linked = db::query(
+            "INSERT INTO incident_attachments (incident_id, sha256, name, added_us, added_by) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(id.as_bytes().as_slice())
         .bind(&sha256)
         .bind(name)
         .bind(now.as_micros())
         .bind(actor)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
-        if linked.rows_affected() > 0 {
+        if linked > 0 {
             history::record(
                 &mut tx,
                 id,
@@ -121,13 +121,13 @@ impl Store {
             )
             .await?;
         }
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {COLUMNS} FROM incident_attachments a JOIN attachment_blobs b \
              ON b.sha256 = a.sha256 WHERE a.incident_id = ? AND a.sha256 = ?"
         ))
         .bind(id.as_bytes().as_slice())
         .bind(&sha256)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.exec())
         .await?;
         let attachment = from_row(&row)?;
         tx.commit().await?;
@@ -136,12 +136,12 @@ impl Store {
 
     /// An incident's attachments, oldest first.
     pub async fn incident_attachments(&self, id: Uuid) -> Result<Vec<Attachment>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {COLUMNS} FROM incident_attachments a JOIN attachment_blobs b \
              ON b.sha256 = a.sha256 WHERE a.incident_id = ? ORDER BY a.added_us LIMIT 1000"
         ))
         .bind(id.as_bytes().as_slice())
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -152,15 +152,15 @@ impl Store {
         id: Uuid,
         sha256: &str,
     ) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {COLUMNS}, b.content FROM incident_attachments a JOIN attachment_blobs b \
              ON b.sha256 = a.sha256 WHERE a.incident_id = ? AND a.sha256 = ?"
         ))
         .bind(id.as_bytes().as_slice())
         .bind(sha256)
-        .fetch_optional(&self.readers)
+        .fetch_optional(self.db.read())
         .await?;
-        row.map(|r| Ok((from_row(&r)?, r.try_get::<Vec<u8>, _>("content")?)))
+        row.map(|r| Ok((from_row(&r)?, r.get::<Vec<u8>, _>("content")?)))
             .transpose()
     }
 }

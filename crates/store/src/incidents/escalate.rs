@@ -3,9 +3,9 @@
 //! alerts name the incident and are acknowledged), letting them go when an
 //! incident is deleted, and merging two incidents into one.
 
+use crate::db::{self, Tx};
 use nectar_event::{Alert, AlertStatus, IncidentStatus, Resolution, Severity, Timestamp};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::record::{load, save, union};
@@ -27,22 +27,22 @@ pub(crate) struct Added {
     pub first_source: Option<String>,
 }
 
-async fn load_alert(tx: &mut SqliteConnection, id: Uuid) -> Result<Option<Alert>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT body FROM alerts WHERE id = ?")
+async fn load_alert(tx: &mut Tx, id: Uuid) -> Result<Option<Alert>, StoreError> {
+    let row: Option<(String,)> = db::query_as("SELECT body FROM alerts WHERE id = ?")
         .bind(id.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
     row.map(|(body,)| crate::alerts::alert_from_body(id.as_bytes(), &body))
         .transpose()
 }
 
-async fn save_alert(tx: &mut SqliteConnection, alert: &Alert) -> Result<(), StoreError> {
+async fn save_alert(tx: &mut Tx, alert: &Alert) -> Result<(), StoreError> {
     let body = serde_json::to_string(alert).map_err(|e| corrupt(alert.id, e))?;
-    sqlx::query("UPDATE alerts SET status = ?, body = ? WHERE id = ?")
+    db::query("UPDATE alerts SET status = ?, body = ? WHERE id = ?")
         .bind(alert.status.as_str())
         .bind(body)
         .bind(alert.id.as_bytes().as_slice())
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
     Ok(())
 }
@@ -51,7 +51,7 @@ async fn save_alert(tx: &mut SqliteConnection, alert: &Alert) -> Result<(), Stor
 /// name it (new ones are acknowledged), each alert's history says so, and
 /// their observables join the incident's.
 pub(crate) async fn add_alerts(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     incident: Uuid,
     ids: &[Uuid],
     actor: &str,
@@ -78,7 +78,7 @@ pub(crate) async fn add_alerts(
             alert.status = AlertStatus::Acknowledged;
         }
         save_alert(tx, &alert).await?;
-        sqlx::query(
+        db::query(
             "INSERT INTO incident_alerts (incident_id, alert_id, added_us, added_by) \
              VALUES (?, ?, ?, ?)",
         )
@@ -86,7 +86,7 @@ pub(crate) async fn add_alerts(
         .bind(id.as_bytes().as_slice())
         .bind(now.as_micros())
         .bind(actor)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         let mut change = serde_json::Map::new();
         change.insert("incident".into(), json!([null, incident]));
@@ -98,10 +98,10 @@ pub(crate) async fn add_alerts(
         }
         alert_history::record(tx, id, now, actor, "escalated", &change.into()).await?;
         for o in &alert.observables {
-            let inserted = sqlx::query(
-                "INSERT OR IGNORE INTO incident_observables \
+            let inserted = db::query(
+                "INSERT INTO incident_observables \
                  (incident_id, kind, value, ioc, tlp, source, added_us, added_by) \
-                 VALUES (?, ?, ?, ?, 'amber', 'alert', ?, ?)",
+                 VALUES (?, ?, ?, ?, 'amber', 'alert', ?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(incident.as_bytes().as_slice())
             .bind(o.kind.as_str())
@@ -109,9 +109,9 @@ pub(crate) async fn add_alerts(
             .bind(o.ioc)
             .bind(now.as_micros())
             .bind(actor)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
-            added.observables += inserted.rows_affected();
+            added.observables += inserted;
         }
         added.worst = Some(
             added
@@ -130,15 +130,15 @@ pub(crate) async fn add_alerts(
 
 /// Unlinks every alert of `incident` (it is being deleted); returns how many.
 pub(crate) async fn release_alerts(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     incident: Uuid,
     actor: &str,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
     let rows: Vec<(Vec<u8>,)> =
-        sqlx::query_as("SELECT alert_id FROM incident_alerts WHERE incident_id = ?")
+        db::query_as("SELECT alert_id FROM incident_alerts WHERE incident_id = ?")
             .bind(incident.as_bytes().as_slice())
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.exec())
             .await?;
     let mut n = 0;
     for (bytes,) in rows {
@@ -160,9 +160,9 @@ pub(crate) async fn release_alerts(
             n += 1;
         }
     }
-    sqlx::query("DELETE FROM incident_alerts WHERE incident_id = ?")
+    db::query("DELETE FROM incident_alerts WHERE incident_id = ?")
         .bind(incident.as_bytes().as_slice())
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
     Ok(n)
 }
@@ -176,7 +176,7 @@ impl Store {
         alerts: &[Uuid],
         actor: &str,
     ) -> Result<Result<nectar_event::Incident, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let Some(mut incident) = load(&mut tx, id).await? else {
             return Ok(Err(IncidentError::NotFound(id)));
         };
@@ -215,7 +215,7 @@ impl Store {
         if from == into {
             return Ok(Err(IncidentError::MergeSelf));
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let (Some(mut source), Some(mut target)) =
             (load(&mut tx, from).await?, load(&mut tx, into).await?)
         else {
@@ -229,9 +229,9 @@ impl Store {
         let now = Timestamp::now();
         let (f, t) = (from.as_bytes().as_slice(), into.as_bytes().as_slice());
         let moved: Vec<(Vec<u8>,)> =
-            sqlx::query_as("SELECT alert_id FROM incident_alerts WHERE incident_id = ?")
+            db::query_as("SELECT alert_id FROM incident_alerts WHERE incident_id = ?")
                 .bind(f)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.exec())
                 .await?;
         for (bytes,) in &moved {
             let Ok(id) = Uuid::from_slice(bytes) else {
@@ -251,44 +251,44 @@ impl Store {
                 .await?;
             }
         }
-        sqlx::query("UPDATE incident_alerts SET incident_id = ? WHERE incident_id = ?")
+        db::query("UPDATE incident_alerts SET incident_id = ? WHERE incident_id = ?")
             .bind(t)
             .bind(f)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO incident_observables \
+        db::query(
+            "INSERT INTO incident_observables \
              (incident_id, kind, value, ioc, tlp, source, added_us, added_by) \
              SELECT ?, kind, value, ioc, tlp, source, added_us, added_by \
-             FROM incident_observables WHERE incident_id = ?",
+             FROM incident_observables WHERE incident_id = ? ON CONFLICT DO NOTHING",
         )
         .bind(t)
         .bind(f)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO incident_attachments \
+        db::query(
+            "INSERT INTO incident_attachments \
              (incident_id, sha256, name, added_us, added_by) \
              SELECT ?, sha256, name, added_us, added_by FROM incident_attachments \
-             WHERE incident_id = ?",
+             WHERE incident_id = ? ON CONFLICT DO NOTHING",
         )
         .bind(t)
         .bind(f)
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         for table in ["incident_observables", "incident_attachments"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE incident_id = ?"))
+            db::query(&format!("DELETE FROM {table} WHERE incident_id = ?"))
                 .bind(f)
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
         }
         for table in ["incident_tasks", "incident_comments", "incident_timeline"] {
-            sqlx::query(&format!(
+            db::query(&format!(
                 "UPDATE {table} SET incident_id = ? WHERE incident_id = ?"
             ))
             .bind(t)
             .bind(f)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         }
         let before = target.clone();

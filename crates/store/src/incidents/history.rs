@@ -2,8 +2,8 @@
 //! (`incident_history`). Rows outlive the incident, so a deletion stays on
 //! record.
 
+use crate::db::{self, Backend, Tx};
 use nectar_event::Timestamp;
-use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::at;
@@ -27,14 +27,14 @@ pub struct IncidentChange {
 /// Appends a change inside the caller's transaction, and marks the incident
 /// updated (its `updated` time and list position's column).
 pub(crate) async fn record(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     incident: Uuid,
     now: Timestamp,
     actor: &str,
     action: &str,
     change: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO incident_history (incident_id, at_us, actor, action, change) \
          VALUES (?, ?, ?, ?, ?)",
     )
@@ -43,15 +43,21 @@ pub(crate) async fn record(
     .bind(actor)
     .bind(action)
     .bind(change.to_string())
-    .execute(&mut *tx)
+    .execute(tx.exec())
     .await?;
-    sqlx::query(
-        "UPDATE incidents SET updated_us = ?, body = json_set(body, '$.updated', ?) WHERE id = ?",
-    )
+    db::query(match tx.backend() {
+        Backend::Sqlite => {
+            "UPDATE incidents SET updated_us = ?, body = json_set(body, '$.updated', ?) WHERE id = ?"
+        }
+        Backend::Postgres => {
+            "UPDATE incidents SET updated_us = ?, \
+             body = jsonb_set(body::jsonb, '{updated}', to_jsonb(?::text))::text WHERE id = ?"
+        }
+    })
     .bind(now.as_micros())
     .bind(now.to_string())
     .bind(incident.as_bytes().as_slice())
-    .execute(&mut *tx)
+    .execute(tx.exec())
     .await?;
     Ok(())
 }
@@ -63,21 +69,21 @@ impl Store {
         incident: Uuid,
         limit: usize,
     ) -> Result<Vec<IncidentChange>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT at_us, actor, action, change FROM incident_history WHERE incident_id = ? \
              ORDER BY id LIMIT ?",
         )
         .bind(incident.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|row| {
-                let change: String = row.try_get("change")?;
+                let change: String = row.get("change")?;
                 Ok(IncidentChange {
-                    at: at(row.try_get("at_us")?),
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
+                    at: at(row.get("at_us")?),
+                    actor: row.get("actor")?,
+                    action: row.get("action")?,
                     change: serde_json::from_str(&change).unwrap_or(serde_json::Value::Null),
                 })
             })

@@ -2,8 +2,8 @@
 //! last id; ids are UUIDv7, so id order is creation order and each filter has
 //! an index ending in `id`).
 
+use crate::db::{Backend, Query};
 use nectar_event::{Incident, IncidentStatus, Severity};
-use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::corrupt;
@@ -43,7 +43,7 @@ impl IncidentCursor {
 /// Most incidents one page holds.
 pub const MAX_INCIDENT_PAGE: usize = 500;
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a IncidentFilter) {
+fn push_filter<'a>(q: &mut Query<'a>, filter: &'a IncidentFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(status) = filter.status {
         q.push(" AND status = ").push_bind(status.as_str());
@@ -69,9 +69,14 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a IncidentFilter)
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        q.push(" AND title LIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
+        // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does.
+        q.push(if q.postgres() {
+            " AND title ILIKE "
+        } else {
+            " AND title LIKE "
+        })
+        .push_bind(format!("%{escaped}%"))
+        .push(" ESCAPE '\\'");
     }
 }
 
@@ -88,9 +93,16 @@ impl Store {
         // (title, id) index, and only the page's rows are read whole; scanning
         // rows with their bodies for the title was ~1 s at 100,000 incidents.
         let by_title = filter.text.is_some();
-        let mut q = QueryBuilder::<Sqlite>::new(if by_title {
-            "SELECT id, body FROM incidents WHERE id IN \
-             (SELECT id FROM incidents INDEXED BY incidents_title"
+        let mut q = self.db.builder(if by_title {
+            match self.db.backend() {
+                Backend::Sqlite => {
+                    "SELECT id, body FROM incidents WHERE id IN \
+                     (SELECT id FROM incidents INDEXED BY incidents_title"
+                }
+                Backend::Postgres => {
+                    "SELECT id, body FROM incidents WHERE id IN (SELECT id FROM incidents"
+                }
+            }
         } else {
             "SELECT id, body FROM incidents"
         });
@@ -103,12 +115,12 @@ impl Store {
         if by_title {
             q.push(") ORDER BY id DESC");
         }
-        let rows = q.build().fetch_all(&self.readers).await?;
+        let rows = q.fetch_all(self.db.read()).await?;
         let mut list = Vec::with_capacity(rows.len().min(limit));
         for row in rows.iter().take(limit) {
-            let id: Vec<u8> = row.try_get("id")?;
+            let id: Vec<u8> = row.get("id")?;
             let id = Uuid::from_slice(&id).unwrap_or_default();
-            let body: String = row.try_get("body")?;
+            let body: String = row.get("body")?;
             list.push(serde_json::from_str::<Incident>(&body).map_err(|e| corrupt(id, e))?);
         }
         let next = (rows.len() > limit)
@@ -123,10 +135,12 @@ impl Store {
         filter: &IncidentFilter,
         cap: usize,
     ) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM incidents");
+        let mut q = self
+            .db
+            .builder("SELECT COUNT(*) FROM (SELECT 1 FROM incidents");
         push_filter(&mut q, filter);
-        q.push(" LIMIT ").push_bind(cap as i64).push(")");
-        let (n,): (i64,) = q.build_query_as().fetch_one(&self.readers).await?;
+        q.push(" LIMIT ").push_bind(cap as i64).push(") AS capped");
+        let (n,): (i64,) = q.fetch_one_as(self.db.read()).await?;
         Ok(n.max(0) as u64)
     }
 }

@@ -3,10 +3,10 @@
 //! alerts and their events. Every addition is one transaction with its
 //! history entry.
 
+use crate::db::{self, Row, Tx};
 use nectar_event::{Alert, Event, Timestamp, Tlp};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::{IncidentCounts, IncidentError, at, history};
@@ -91,34 +91,34 @@ pub struct TimelineNote {
 }
 
 /// Whether the incident exists (inside a transaction).
-async fn exists(tx: &mut SqliteConnection, id: Uuid) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM incidents WHERE id = ?")
+async fn exists(tx: &mut Tx, id: Uuid) -> Result<bool, StoreError> {
+    let row: Option<(i32,)> = db::query_as("SELECT 1 FROM incidents WHERE id = ?")
         .bind(id.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
     Ok(row.is_some())
 }
 
 pub(crate) async fn insert_task(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     incident: Uuid,
     title: &str,
     assignee: Option<&str>,
     actor: &str,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
-    let done = sqlx::query(
+    let done = db::query(
         "INSERT INTO incident_tasks (incident_id, title, assignee, done, created_us, created_by) \
-         VALUES (?, ?, ?, 0, ?, ?)",
+         VALUES (?, ?, ?, FALSE, ?, ?) RETURNING id",
     )
     .bind(incident.as_bytes().as_slice())
     .bind(title)
     .bind(assignee)
     .bind(now.as_micros())
     .bind(actor)
-    .execute(&mut *tx)
+    .scalar::<i64>(tx.exec())
     .await?;
-    Ok(done.last_insert_rowid())
+    Ok(done)
 }
 
 impl Store {
@@ -129,22 +129,23 @@ impl Store {
         body: &str,
         actor: &str,
     ) -> Result<Result<Comment, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         if !exists(&mut tx, id).await? {
             return Ok(Err(IncidentError::NotFound(id)));
         }
         let now = Timestamp::now();
-        let done = sqlx::query(
-            "INSERT INTO incident_comments (incident_id, author, at_us, body) VALUES (?, ?, ?, ?)",
+        let done = db::query(
+            "INSERT INTO incident_comments (incident_id, author, at_us, body) VALUES (?, ?, ?, ?) \
+             RETURNING id",
         )
         .bind(id.as_bytes().as_slice())
         .bind(actor)
         .bind(now.as_micros())
         .bind(body)
-        .execute(&mut *tx)
+        .scalar::<i64>(tx.exec())
         .await?;
         let comment = Comment {
-            id: done.last_insert_rowid(),
+            id: done,
             author: actor.to_owned(),
             at: now,
             body: body.to_owned(),
@@ -169,21 +170,21 @@ impl Store {
         id: Uuid,
         limit: usize,
     ) -> Result<Vec<Comment>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, author, at_us, body FROM incident_comments WHERE incident_id = ? \
              ORDER BY id LIMIT ?",
         )
         .bind(id.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(Comment {
-                    id: r.try_get("id")?,
-                    author: r.try_get("author")?,
-                    at: at(r.try_get("at_us")?),
-                    body: r.try_get("body")?,
+                    id: r.get("id")?,
+                    author: r.get("author")?,
+                    at: at(r.get("at_us")?),
+                    body: r.get("body")?,
                 })
             })
             .collect()
@@ -197,7 +198,7 @@ impl Store {
         assignee: Option<&str>,
         actor: &str,
     ) -> Result<Result<Task, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         if !exists(&mut tx, id).await? {
             return Ok(Err(IncidentError::NotFound(id)));
         }
@@ -232,14 +233,14 @@ impl Store {
         assignee: Option<Option<String>>,
         actor: &str,
     ) -> Result<Result<Task, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let row = sqlx::query(
+        let mut tx = self.db.begin().await?;
+        let row = db::query(
             "SELECT id, title, assignee, done, created_by, created_us FROM incident_tasks \
              WHERE id = ? AND incident_id = ?",
         )
         .bind(task)
         .bind(id.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
         let Some(row) = row else {
             return Ok(Err(if exists(&mut tx, id).await? {
@@ -259,11 +260,11 @@ impl Store {
         if after == before {
             return Ok(Ok(before));
         }
-        sqlx::query("UPDATE incident_tasks SET done = ?, assignee = ? WHERE id = ?")
+        db::query("UPDATE incident_tasks SET done = ?, assignee = ? WHERE id = ?")
             .bind(after.done)
             .bind(&after.assignee)
             .bind(task)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         let mut change = serde_json::Map::new();
         change.insert("task".into(), json!([before.title, after.title]));
@@ -288,12 +289,12 @@ impl Store {
 
     /// An incident's tasks, in the order they were added.
     pub async fn incident_tasks(&self, id: Uuid) -> Result<Vec<Task>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, title, assignee, done, created_by, created_us FROM incident_tasks \
              WHERE incident_id = ? ORDER BY id LIMIT 1000",
         )
         .bind(id.as_bytes().as_slice())
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(task_from_row).collect()
     }
@@ -305,17 +306,17 @@ impl Store {
         list: &[NewObservable],
         actor: &str,
     ) -> Result<Result<u64, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         if !exists(&mut tx, id).await? {
             return Ok(Err(IncidentError::NotFound(id)));
         }
         let now = Timestamp::now();
         let mut added = Vec::new();
         for o in list {
-            let done = sqlx::query(
-                "INSERT OR IGNORE INTO incident_observables \
+            let done = db::query(
+                "INSERT INTO incident_observables \
                  (incident_id, kind, value, ioc, tlp, source, added_us, added_by) \
-                 VALUES (?, ?, ?, ?, ?, 'hand', ?, ?)",
+                 VALUES (?, ?, ?, ?, ?, 'hand', ?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(id.as_bytes().as_slice())
             .bind(&o.kind)
@@ -324,9 +325,9 @@ impl Store {
             .bind(o.tlp.as_str())
             .bind(now.as_micros())
             .bind(actor)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
-            if done.rows_affected() > 0 {
+            if done > 0 {
                 added.push(format!("{}:{}", o.kind, o.value));
             }
         }
@@ -357,7 +358,7 @@ impl Store {
         let key = id.as_bytes().as_slice();
         // One grouped query each, not one per observable: the page stays one
         // round of index lookups however many observables there are.
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT o.id, o.kind, o.value, o.ioc, o.tlp, o.source, \
              (SELECT COUNT(*) FROM incident_observables x \
                WHERE x.kind = o.kind AND x.value = o.value AND x.incident_id <> o.incident_id) \
@@ -370,20 +371,20 @@ impl Store {
         )
         .bind(key)
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|r| {
-                let tlp: String = r.try_get("tlp")?;
+                let tlp: String = r.get("tlp")?;
                 Ok(IncidentObservable {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    value: r.try_get("value")?,
-                    ioc: r.try_get("ioc")?,
+                    id: r.get("id")?,
+                    kind: r.get("kind")?,
+                    value: r.get("value")?,
+                    ioc: r.get("ioc")?,
                     tlp: Tlp::parse(&tlp).unwrap_or(Tlp::Amber),
-                    source: r.try_get("source")?,
-                    seen_incidents: r.try_get::<i64, _>("seen_incidents")?.max(0) as u64,
-                    seen_alerts: r.try_get::<i64, _>("seen_alerts")?.max(0) as u64,
+                    source: r.get("source")?,
+                    seen_incidents: r.get::<i64, _>("seen_incidents")?.max(0) as u64,
+                    seen_alerts: r.get::<i64, _>("seen_alerts")?.max(0) as u64,
                 })
             })
             .collect()
@@ -397,21 +398,21 @@ impl Store {
         text: &str,
         actor: &str,
     ) -> Result<Result<TimelineNote, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         if !exists(&mut tx, id).await? {
             return Ok(Err(IncidentError::NotFound(id)));
         }
         let now = Timestamp::now();
-        let done = sqlx::query(
+        let done = db::query(
             "INSERT INTO incident_timeline (incident_id, at_us, text, author, added_us) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id.as_bytes().as_slice())
         .bind(when.as_micros())
         .bind(text)
         .bind(actor)
         .bind(now.as_micros())
-        .execute(&mut *tx)
+        .scalar::<i64>(tx.exec())
         .await?;
         history::record(
             &mut tx,
@@ -424,7 +425,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Ok(TimelineNote {
-            id: done.last_insert_rowid(),
+            id: done,
             at: when,
             text: text.to_owned(),
             author: actor.to_owned(),
@@ -437,21 +438,21 @@ impl Store {
         id: Uuid,
         limit: usize,
     ) -> Result<Vec<TimelineNote>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, at_us, text, author FROM incident_timeline WHERE incident_id = ? \
              ORDER BY at_us, id LIMIT ?",
         )
         .bind(id.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(TimelineNote {
-                    id: r.try_get("id")?,
-                    at: at(r.try_get("at_us")?),
-                    text: r.try_get("text")?,
-                    author: r.try_get("author")?,
+                    id: r.get("id")?,
+                    at: at(r.get("at_us")?),
+                    text: r.get("text")?,
+                    author: r.get("author")?,
                 })
             })
             .collect()
@@ -459,18 +460,18 @@ impl Store {
 
     /// The incident's alerts, newest activity first (at most `limit`).
     pub async fn incident_alerts(&self, id: Uuid, limit: usize) -> Result<Vec<Alert>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT a.id, a.body FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id \
              WHERE ia.incident_id = ? ORDER BY a.last_us DESC, a.id DESC LIMIT ?",
         )
         .bind(id.as_bytes().as_slice())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|r| {
-                let aid: Vec<u8> = r.try_get("id")?;
-                let body: String = r.try_get("body")?;
+                let aid: Vec<u8> = r.get("id")?;
+                let body: String = r.get("body")?;
                 crate::alerts::alert_from_body(&aid, &body)
             })
             .collect()
@@ -478,12 +479,12 @@ impl Store {
 
     /// The ids of the incident's alerts (at most 10,000).
     pub async fn incident_alert_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+        let rows: Vec<(Vec<u8>,)> = db::query_as(
             "SELECT alert_id FROM incident_alerts WHERE incident_id = ? ORDER BY added_us, alert_id \
              LIMIT 10000",
         )
         .bind(id.as_bytes().as_slice())
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         Ok(rows
             .iter()
@@ -503,7 +504,7 @@ impl Store {
         // covering index `events_id` (sorting small keys, not whole rows),
         // then those rows by primary key. Sorting the joined rows themselves
         // was ~5x slower for an incident of 20,000 events.
-        let rows = sqlx::query(
+        let rows = db::query(
             "WITH page(t, i) AS MATERIALIZED (SELECT DISTINCT k.time_us, k.id \
              FROM incident_alerts ia JOIN alert_events ae ON ae.alert_id = ia.alert_id \
              JOIN events k ON k.id = ae.event_id WHERE ia.incident_id = ? AND k.time_us > ? \
@@ -515,7 +516,7 @@ impl Store {
         .bind(id.as_bytes().as_slice())
         .bind(after_us.unwrap_or(i64::MIN))
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter().map(crate::query::event_from_row).collect()
     }
@@ -523,7 +524,7 @@ impl Store {
     /// How many alerts, events, observables, tasks, comments and attachments
     /// the incident has (each counted up to `cap`).
     pub async fn incident_counts(&self, id: Uuid, cap: i64) -> Result<IncidentCounts, StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT \
              (SELECT COUNT(*) FROM incident_alerts WHERE incident_id = ?1) AS alerts, \
              (SELECT COUNT(*) FROM (SELECT 1 FROM incident_alerts ia JOIN alert_events ae \
@@ -536,11 +537,10 @@ impl Store {
         )
         .bind(id.as_bytes().as_slice())
         .bind(cap)
-        .fetch_one(&self.readers)
+        .fetch_one(self.db.read())
         .await?;
-        let n = |name: &str| -> Result<u64, StoreError> {
-            Ok(row.try_get::<i64, _>(name)?.max(0) as u64)
-        };
+        let n =
+            |name: &str| -> Result<u64, StoreError> { Ok(row.get::<i64, _>(name)?.max(0) as u64) };
         Ok(IncidentCounts {
             alerts: n("alerts")?,
             events: n("events")?,
@@ -553,13 +553,13 @@ impl Store {
     }
 }
 
-fn task_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Task, StoreError> {
+fn task_from_row(r: &Row) -> Result<Task, StoreError> {
     Ok(Task {
-        id: r.try_get("id")?,
-        title: r.try_get("title")?,
-        assignee: r.try_get("assignee")?,
-        done: r.try_get("done")?,
-        created_by: r.try_get("created_by")?,
-        created: at(r.try_get("created_us")?),
+        id: r.get("id")?,
+        title: r.get("title")?,
+        assignee: r.get("assignee")?,
+        done: r.get("done")?,
+        created_by: r.get("created_by")?,
+        created: at(r.get("created_us")?),
     })
 }

@@ -2,12 +2,12 @@
 //! reading it, changing its fields, deleting it. Each change is written to
 //! the history with the fields' old and new values.
 
+use crate::db::{self, Tx};
 use nectar_event::{
     Classification, Incident, IncidentStatus, IncidentTemplate, Resolution, Severity, Timestamp,
     Tlp,
 };
 use serde_json::{Value, json};
-use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{IncidentError, corrupt, escalate, history};
@@ -69,22 +69,19 @@ pub struct IncidentPatch {
 }
 
 /// Reads an incident's row inside a transaction.
-pub(crate) async fn load(
-    tx: &mut SqliteConnection,
-    id: Uuid,
-) -> Result<Option<Incident>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT body FROM incidents WHERE id = ?")
+pub(crate) async fn load(tx: &mut Tx, id: Uuid) -> Result<Option<Incident>, StoreError> {
+    let row: Option<(String,)> = db::query_as("SELECT body FROM incidents WHERE id = ?")
         .bind(id.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.exec())
         .await?;
     row.map(|(body,)| serde_json::from_str(&body).map_err(|e| corrupt(id, e)))
         .transpose()
 }
 
 /// Writes an incident's row (insert or replace) inside a transaction.
-pub(crate) async fn save(tx: &mut SqliteConnection, incident: &Incident) -> Result<(), StoreError> {
+pub(crate) async fn save(tx: &mut Tx, incident: &Incident) -> Result<(), StoreError> {
     let body = serde_json::to_string(incident).map_err(|e| corrupt(incident.id, e))?;
-    sqlx::query(
+    db::query(
         "INSERT INTO incidents (id, status, severity, assignee, title, updated_us, body) \
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
          severity = excluded.severity, assignee = excluded.assignee, title = excluded.title, \
@@ -97,7 +94,7 @@ pub(crate) async fn save(tx: &mut SqliteConnection, incident: &Incident) -> Resu
     .bind(&incident.title)
     .bind(incident.updated.as_micros())
     .bind(body)
-    .execute(&mut *tx)
+    .execute(tx.exec())
     .await?;
     Ok(())
 }
@@ -135,7 +132,7 @@ impl Store {
         new: &NewIncident,
         actor: &str,
     ) -> Result<Result<Incident, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let now = Timestamp::now();
         let template = new.template;
         let mut tags: Vec<String> = template
@@ -216,9 +213,9 @@ impl Store {
 
     /// One incident.
     pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT body FROM incidents WHERE id = ?")
+        let row: Option<(String,)> = db::query_as("SELECT body FROM incidents WHERE id = ?")
             .bind(id.as_bytes().as_slice())
-            .fetch_optional(&self.readers)
+            .fetch_optional(self.db.read())
             .await?;
         row.map(|(body,)| serde_json::from_str(&body).map_err(|e| corrupt(id, e)))
             .transpose()
@@ -231,7 +228,7 @@ impl Store {
         patch: &IncidentPatch,
         actor: &str,
     ) -> Result<Result<Incident, IncidentError>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let Some(before) = load(&mut tx, id).await? else {
             return Ok(Err(IncidentError::NotFound(id)));
         };
@@ -284,7 +281,7 @@ impl Store {
     /// Deletes an incident and its parts as `actor` (its alerts leave it; the
     /// history keeps the deletion). `false` if there was none.
     pub async fn delete_incident(&self, id: Uuid, actor: &str) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         let Some(incident) = load(&mut tx, id).await? else {
             return Ok(false);
         };
@@ -298,9 +295,9 @@ impl Store {
             "incident_timeline",
             "incident_attachments",
         ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE incident_id = ?"))
+            db::query(&format!("DELETE FROM {table} WHERE incident_id = ?"))
                 .bind(key)
-                .execute(&mut *tx)
+                .execute(tx.exec())
                 .await?;
         }
         super::attachments::drop_orphans(&mut tx).await?;
@@ -313,9 +310,9 @@ impl Store {
             &json!({"title": [incident.title, null], "alerts": [alerts, 0]}),
         )
         .await?;
-        sqlx::query("DELETE FROM incidents WHERE id = ?")
+        db::query("DELETE FROM incidents WHERE id = ?")
             .bind(key)
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         tx.commit().await?;
         Ok(true)

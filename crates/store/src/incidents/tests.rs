@@ -1,6 +1,7 @@
 //! Incidents against a real SQLite file: escalating, changing, closing,
 //! merging, deleting, the parts, the list's cursor, and the history of it all.
 
+use crate::db::{self};
 use std::collections::BTreeMap;
 
 use nectar_event::{
@@ -10,14 +11,13 @@ use nectar_event::{
 use uuid::Uuid;
 
 use super::*;
-use crate::{Store, StoreConfig};
+use crate::Store;
 
-async fn store() -> (Store, tempfile::TempDir) {
+async fn store() -> (Store, (crate::testing::TestDatabase, tempfile::TempDir)) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::new(dir.path().join("nectar.db")))
-        .await
-        .unwrap();
-    (store, dir)
+    let db = crate::testing::database(dir.path()).await;
+    let store = Store::open(&db.config).await.unwrap();
+    (store, (db, dir))
 }
 
 /// Stores an alert from `ip` with `severity` and one technique.
@@ -60,7 +60,7 @@ async fn alert(store: &Store, ip: &str, severity: Severity) -> Uuid {
         previous: None,
         incident: None,
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO alerts (id, fingerprint, rule_id, severity, status, src_ip, first_us, \
          last_us, count, body) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, 10, ?)",
     )
@@ -72,7 +72,7 @@ async fn alert(store: &Store, ip: &str, severity: Severity) -> Uuid {
     .bind(now.as_micros())
     .bind(now.as_micros())
     .bind(serde_json::to_string(&alert).unwrap())
-    .execute(&store.writer)
+    .execute(store.db.write())
     .await
     .unwrap();
     id
@@ -365,8 +365,8 @@ async fn attachments_are_kept_by_sha256_with_their_hashes() {
     // the deletion stays in the history.
     assert!(store.delete_incident(incident.id, "root").await.unwrap());
     assert!(store.incident(incident.id).await.unwrap().is_none());
-    let (blobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM attachment_blobs")
-        .fetch_one(&store.readers)
+    let (blobs,): (i64,) = db::query_as("SELECT COUNT(*) FROM attachment_blobs")
+        .fetch_one(store.db.read())
         .await
         .unwrap();
     assert_eq!(blobs, 0);

@@ -2,10 +2,10 @@
 //! stage) into the host tables, with the stage's progress in the same
 //! transaction, so each committed event counts exactly once.
 
+use crate::db::{self, Tx};
 use std::net::IpAddr;
 
 use nectar_event::Timestamp;
-use sqlx::{Sqlite, Transaction};
 
 use super::addr_key;
 use crate::{Store, StoreError};
@@ -108,9 +108,9 @@ impl Store {
     /// The inventory stage's applied sequence number (0 before its first fold).
     pub async fn inventory_progress(&self, name: &str) -> Result<u64, StoreError> {
         let row: Option<(i64,)> =
-            sqlx::query_as("SELECT applied_seq FROM inv_progress WHERE name = ?")
+            db::query_as("SELECT applied_seq FROM inv_progress WHERE name = ?")
                 .bind(name)
-                .fetch_optional(&self.readers)
+                .fetch_optional(self.db.read())
                 .await?;
         Ok(row.map_or(0, |(s,)| s.max(0) as u64))
     }
@@ -122,18 +122,18 @@ impl Store {
         applied_seq: u64,
         changes: &[InventoryChange],
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         for change in changes {
             apply_one(&mut tx, change).await?;
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO inv_progress (name, applied_seq, updated_us) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (name) DO UPDATE SET applied_seq = MAX(applied_seq, ?2), updated_us = ?3",
+             ON CONFLICT (name) DO UPDATE SET applied_seq = MAX(inv_progress.applied_seq, ?2), updated_us = ?3",
         )
         .bind(name)
         .bind(applied_seq as i64)
         .bind(Timestamp::now().as_micros())
-        .execute(&mut *tx)
+        .execute(tx.exec())
         .await?;
         tx.commit().await?;
         Ok(())
@@ -141,7 +141,7 @@ impl Store {
 }
 
 async fn history(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     address: &str,
     time: Timestamp,
     actor: &str,
@@ -149,7 +149,7 @@ async fn history(
     old: Option<&str>,
     new: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO inv_history (address, time_us, actor, field, old, new) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(address)
@@ -158,41 +158,40 @@ async fn history(
     .bind(field)
     .bind(old)
     .bind(new)
-    .execute(&mut **tx)
+    .execute(tx.exec())
     .await?;
     Ok(())
 }
 
 /// Makes sure the host exists and has seen `time`; whether it was inserted.
 async fn ensure_host(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     address: IpAddr,
     time: Timestamp,
     source: &str,
 ) -> Result<bool, StoreError> {
     let a = address.to_string();
-    let inserted = sqlx::query(
-        "INSERT OR IGNORE INTO inv_hosts (address, addr_key, first_seen_us, last_seen_us, source, updated_us) \
-         VALUES (?1, ?2, ?3, ?3, ?4, ?3)",
+    let inserted = db::query(
+        "INSERT INTO inv_hosts (address, addr_key, first_seen_us, last_seen_us, source, updated_us) \
+         VALUES (?1, ?2, ?3, ?3, ?4, ?3) ON CONFLICT DO NOTHING",
     )
     .bind(&a)
     .bind(addr_key(address).to_vec())
     .bind(time.as_micros())
     .bind(source)
-    .execute(&mut **tx)
+    .execute(tx.exec())
     .await?
-    .rows_affected()
         > 0;
     if inserted {
         history(tx, &a, time, source, "discovered", None, Some(source)).await?;
     } else {
-        sqlx::query(
+        db::query(
             "UPDATE inv_hosts SET first_seen_us = MIN(first_seen_us, ?2), \
              last_seen_us = MAX(last_seen_us, ?2) WHERE address = ?1",
         )
         .bind(&a)
         .bind(time.as_micros())
-        .execute(&mut **tx)
+        .execute(tx.exec())
         .await?;
     }
     Ok(inserted)
@@ -200,7 +199,7 @@ async fn ensure_host(
 
 /// Sets `field` (one of [`HOST_FIELDS`]) and records the change if it is one.
 async fn set_field(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     address: &str,
     time: Timestamp,
     actor: &str,
@@ -211,28 +210,25 @@ async fn set_field(
         return Ok(());
     }
     let old: Option<(Option<String>,)> =
-        sqlx::query_as(&format!("SELECT {field} FROM inv_hosts WHERE address = ?"))
+        db::query_as(&format!("SELECT {field} FROM inv_hosts WHERE address = ?"))
             .bind(address)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.exec())
             .await?;
     let old = old.and_then(|(o,)| o);
     if old.as_deref() == new {
         return Ok(());
     }
-    sqlx::query(&format!(
+    db::query(&format!(
         "UPDATE inv_hosts SET {field} = ? WHERE address = ?"
     ))
     .bind(new)
     .bind(address)
-    .execute(&mut **tx)
+    .execute(tx.exec())
     .await?;
     history(tx, address, time, actor, field, old.as_deref(), new).await
 }
 
-async fn apply_one(
-    tx: &mut Transaction<'_, Sqlite>,
-    change: &InventoryChange,
-) -> Result<(), StoreError> {
+async fn apply_one(tx: &mut Tx, change: &InventoryChange) -> Result<(), StoreError> {
     match change {
         InventoryChange::Discovered {
             address,
@@ -245,24 +241,23 @@ async fn apply_one(
         } => {
             let returned = !ensure_host(tx, *address, *time, source).await?;
             let a = address.to_string();
-            let gone: Option<(i64,)> =
-                sqlx::query_as("SELECT gone FROM inv_hosts WHERE address = ?")
-                    .bind(&a)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+            let gone: Option<(i64,)> = db::query_as("SELECT gone FROM inv_hosts WHERE address = ?")
+                .bind(&a)
+                .fetch_optional(tx.exec())
+                .await?;
             if returned && gone.is_some_and(|(g,)| g != 0) {
-                sqlx::query("UPDATE inv_hosts SET gone = 0 WHERE address = ?")
+                db::query("UPDATE inv_hosts SET gone = 0 WHERE address = ?")
                     .bind(&a)
-                    .execute(&mut **tx)
+                    .execute(tx.exec())
                     .await?;
                 history(tx, &a, *time, source, "returned", None, None).await?;
             }
             set_field(tx, &a, *time, source, "mac", mac.as_deref()).await?;
             if vendor.is_some() {
-                sqlx::query("UPDATE inv_hosts SET vendor = ? WHERE address = ?")
+                db::query("UPDATE inv_hosts SET vendor = ? WHERE address = ?")
                     .bind(vendor)
                     .bind(&a)
-                    .execute(&mut **tx)
+                    .execute(tx.exec())
                     .await?;
             }
             set_field(tx, &a, *time, source, "name", name.as_deref()).await?;
@@ -277,7 +272,7 @@ async fn apply_one(
             proto,
             time,
         } => {
-            sqlx::query(
+            db::query(
                 "UPDATE inv_services SET last_seen_us = MAX(last_seen_us, ?4) \
                  WHERE address = ?1 AND port = ?2 AND proto = ?3",
             )
@@ -285,17 +280,15 @@ async fn apply_one(
             .bind(i64::from(*port))
             .bind(proto)
             .bind(time.as_micros())
-            .execute(&mut **tx)
+            .execute(tx.exec())
             .await?;
         }
         InventoryChange::Gone { address, time } => {
             let a = address.to_string();
-            let changed =
-                sqlx::query("UPDATE inv_hosts SET gone = 1 WHERE address = ? AND gone = 0")
-                    .bind(&a)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected();
+            let changed = db::query("UPDATE inv_hosts SET gone = 1 WHERE address = ? AND gone = 0")
+                .bind(&a)
+                .execute(tx.exec())
+                .await?;
             if changed > 0 {
                 history(tx, &a, *time, "passive", "gone", None, None).await?;
             }
@@ -313,10 +306,10 @@ async fn apply_one(
             set_field(tx, &a, *time, actor, field, new.as_deref()).await?;
             // A new MAC's vendor replaces the old one's, known or not.
             if field == "mac" && new.is_some() {
-                sqlx::query("UPDATE inv_hosts SET vendor = ? WHERE address = ?")
+                db::query("UPDATE inv_hosts SET vendor = ? WHERE address = ?")
                     .bind(vendor)
                     .bind(&a)
-                    .execute(&mut **tx)
+                    .execute(tx.exec())
                     .await?;
             }
         }
@@ -331,20 +324,22 @@ async fn apply_one(
         } => {
             ensure_host(tx, *address, *time, source).await?;
             let a = address.to_string();
-            let old: Option<(String,)> = sqlx::query_as(
+            let old: Option<(String,)> = db::query_as(
                 "SELECT state FROM inv_services WHERE address = ? AND port = ? AND proto = ?",
             )
             .bind(&a)
             .bind(i64::from(*port))
             .bind(proto)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(tx.exec())
             .await?;
-            sqlx::query(
+            db::query(
                 "INSERT INTO inv_services (address, port, proto, state, service, version, source, first_seen_us, last_seen_us) \
                  VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?7) \
                  ON CONFLICT (address, port, proto) DO UPDATE SET state = 'open', \
-                 service = COALESCE(excluded.service, service), version = COALESCE(excluded.version, version), \
-                 source = excluded.source, last_seen_us = MAX(last_seen_us, excluded.last_seen_us)",
+                 service = COALESCE(excluded.service, inv_services.service), \
+                 version = COALESCE(excluded.version, inv_services.version), \
+                 source = excluded.source, \
+                 last_seen_us = MAX(inv_services.last_seen_us, excluded.last_seen_us)",
             )
             .bind(&a)
             .bind(i64::from(*port))
@@ -353,7 +348,7 @@ async fn apply_one(
             .bind(version)
             .bind(source)
             .bind(time.as_micros())
-            .execute(&mut **tx)
+            .execute(tx.exec())
             .await?;
             if old.as_ref().is_none_or(|(s,)| s != "open") {
                 let what = format!("{port}/{proto}");
@@ -368,7 +363,7 @@ async fn apply_one(
             source,
         } => {
             let a = address.to_string();
-            let changed = sqlx::query(
+            let changed = db::query(
                 "UPDATE inv_services SET state = 'closed', source = ?5 \
                  WHERE address = ?1 AND port = ?2 AND proto = ?3 AND state = 'open' AND last_seen_us <= ?4",
             )
@@ -377,9 +372,8 @@ async fn apply_one(
             .bind(proto)
             .bind(time.as_micros())
             .bind(source)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+            .execute(tx.exec())
+            .await?;
             if changed > 0 {
                 let what = format!("{port}/{proto}");
                 history(
@@ -401,7 +395,7 @@ async fn apply_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{HostFilter, StoreConfig};
+    use crate::HostFilter;
 
     fn at(s: i64) -> Timestamp {
         Timestamp::from_micros(1_800_000_000_000_000 + s * 1_000_000).unwrap()
@@ -410,9 +404,8 @@ mod tests {
     #[tokio::test]
     async fn changes_fold_into_hosts_services_and_history() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&StoreConfig::new(dir.path().join("n.db")))
-            .await
-            .unwrap();
+        let db = crate::testing::database(dir.path()).await;
+        let store = Store::open(&db.config).await.unwrap();
         let a: IpAddr = "192.0.2.2".parse().unwrap();
         let open = |s| InventoryChange::ServiceOpened {
             address: a,

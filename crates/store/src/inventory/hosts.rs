@@ -3,13 +3,12 @@
 //! with its services and history, counts per prefix, and analysts' edits
 //! (each changed field recorded in the host's history).
 
+use crate::db::{self, Row};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nectar_event::Timestamp;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::{addr_key, prefix_range};
 use crate::{Store, StoreError};
@@ -159,48 +158,48 @@ fn ts(us: i64) -> Timestamp {
     Timestamp::from_micros(us).unwrap_or_else(Timestamp::now)
 }
 
-fn host_from_row(row: &SqliteRow) -> Result<HostRecord, StoreError> {
-    let address: String = row.try_get("address")?;
-    let tags: String = row.try_get("tags")?;
+fn host_from_row(row: &Row) -> Result<HostRecord, StoreError> {
+    let address: String = row.get("address")?;
+    let tags: String = row.get("tags")?;
     Ok(HostRecord {
         address: address.parse().map_err(|_| StoreError::CorruptRow {
             id: address.clone(),
             reason: "not an address".into(),
         })?,
-        mac: row.try_get("mac")?,
-        vendor: row.try_get("vendor")?,
-        name: row.try_get("name")?,
-        os: row.try_get("os")?,
-        first_seen: ts(row.try_get("first_seen_us")?),
-        last_seen: ts(row.try_get("last_seen_us")?),
-        gone: row.try_get::<i64, _>("gone")? != 0,
-        source: row.try_get("source")?,
-        owner: row.try_get("owner")?,
-        location: row.try_get("location")?,
+        mac: row.get("mac")?,
+        vendor: row.get("vendor")?,
+        name: row.get("name")?,
+        os: row.get("os")?,
+        first_seen: ts(row.get("first_seen_us")?),
+        last_seen: ts(row.get("last_seen_us")?),
+        gone: row.get::<i64, _>("gone")? != 0,
+        source: row.get("source")?,
+        owner: row.get("owner")?,
+        location: row.get("location")?,
         tags: tags
             .split(',')
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect(),
-        notes: row.try_get("notes")?,
-        verified: row.try_get::<i64, _>("verified")? != 0,
-        ignored: row.try_get::<i64, _>("ignored")? != 0,
+        notes: row.get("notes")?,
+        verified: row.get::<i64, _>("verified")? != 0,
+        ignored: row.get::<i64, _>("ignored")? != 0,
         services: Vec::new(),
     })
 }
 
-fn service_from_row(row: &SqliteRow) -> Result<(String, ServiceRecord), StoreError> {
+fn service_from_row(row: &Row) -> Result<(String, ServiceRecord), StoreError> {
     Ok((
-        row.try_get("address")?,
+        row.get("address")?,
         ServiceRecord {
-            port: u16::try_from(row.try_get::<i64, _>("port")?).unwrap_or(0),
-            proto: row.try_get("proto")?,
-            state: row.try_get("state")?,
-            service: row.try_get("service")?,
-            version: row.try_get("version")?,
-            source: row.try_get("source")?,
-            first_seen: ts(row.try_get("first_seen_us")?),
-            last_seen: ts(row.try_get("last_seen_us")?),
+            port: u16::try_from(row.get::<i64, _>("port")?).unwrap_or(0),
+            proto: row.get("proto")?,
+            state: row.get("state")?,
+            service: row.get("service")?,
+            version: row.get("version")?,
+            source: row.get("source")?,
+            first_seen: ts(row.get("first_seen_us")?),
+            last_seen: ts(row.get("last_seen_us")?),
         },
     ))
 }
@@ -244,19 +243,28 @@ impl Store {
             blobs.push(lo.to_vec());
             blobs.push(hi.to_vec());
         }
+        // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does.
+        let postgres = self.db.backend() == crate::Backend::Postgres;
+        let like_op = if postgres { "ILIKE" } else { "LIKE" };
         if let Some(t) = filter.text.as_deref().filter(|t| !t.is_empty()) {
-            sql.push_str(
+            sql.push_str(&format!(
                 " AND (COALESCE(name, '') || ' ' || COALESCE(mac, '') || ' ' || COALESCE(vendor, '') || ' ' || \
-                 COALESCE(os, '') || ' ' || owner || ' ' || location || ' ' || tags || ' ' || notes) LIKE ? ESCAPE '\\'",
-            );
+                 COALESCE(os, '') || ' ' || owner || ' ' || location || ' ' || tags || ' ' || notes) {like_op} ? ESCAPE '\\'",
+            ));
             texts.push(like(t));
         }
         if let Some(tag) = filter.tag.as_deref().filter(|t| !t.is_empty()) {
-            sql.push_str(" AND (',' || tags || ',') LIKE ? ESCAPE '\\'");
+            sql.push_str(&format!(
+                " AND (',' || tags || ',') {like_op} ? ESCAPE '\\'"
+            ));
             texts.push(like(&format!(",{tag},")));
         }
         if let Some(owner) = filter.owner.as_deref().filter(|t| !t.is_empty()) {
-            sql.push_str(" AND owner = ? COLLATE NOCASE");
+            sql.push_str(if postgres {
+                " AND lower(owner) = lower(?)"
+            } else {
+                " AND owner = ? COLLATE NOCASE"
+            });
             texts.push(owner.to_owned());
         }
         let mut numbers: Vec<i64> = Vec::new();
@@ -275,7 +283,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY addr_key LIMIT ?");
         numbers.push(limit as i64 + 1);
-        let mut q = sqlx::query(&sql);
+        let mut q = db::query(&sql);
         for b in &blobs {
             q = q.bind(b.as_slice());
         }
@@ -285,12 +293,12 @@ impl Store {
         for n in &numbers {
             q = q.bind(*n);
         }
-        let rows = q.fetch_all(&self.readers).await?;
+        let rows = q.fetch_all(self.db.read()).await?;
         let mut hosts = Vec::with_capacity(rows.len().min(limit));
         let mut last_key = None;
         for row in rows.iter().take(limit) {
             hosts.push(host_from_row(row)?);
-            let key: Vec<u8> = row.try_get("addr_key")?;
+            let key: Vec<u8> = row.get("addr_key")?;
             last_key = <[u8; 16]>::try_from(key.as_slice()).ok();
         }
         let next = if rows.len() > limit {
@@ -311,13 +319,13 @@ impl Store {
             "SELECT address, port, proto, state, service, version, source, first_seen_us, last_seen_us \
              FROM inv_services WHERE address IN ({marks}) ORDER BY address, proto DESC, port"
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = db::query(&sql);
         let names: Vec<String> = hosts.iter().map(|h| h.address.to_string()).collect();
         for n in &names {
             q = q.bind(n.as_str());
         }
         let mut by: HashMap<String, Vec<ServiceRecord>> = HashMap::new();
-        for row in q.fetch_all(&self.readers).await? {
+        for row in q.fetch_all(self.db.read()).await? {
             let (address, s) = service_from_row(&row)?;
             by.entry(address).or_default().push(s);
         }
@@ -329,11 +337,11 @@ impl Store {
 
     /// One host with its services.
     pub async fn host(&self, address: IpAddr) -> Result<Option<HostRecord>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {HOST_COLUMNS} FROM inv_hosts WHERE addr_key = ?"
         ))
         .bind(addr_key(address).to_vec())
-        .fetch_optional(&self.readers)
+        .fetch_optional(self.db.read())
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -350,22 +358,22 @@ impl Store {
         address: IpAddr,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT time_us, actor, field, old, new FROM inv_history WHERE address = ? \
              ORDER BY time_us DESC, id DESC LIMIT ?",
         )
         .bind(address.to_string())
         .bind(limit.clamp(1, 10_000) as i64)
-        .fetch_all(&self.readers)
+        .fetch_all(self.db.read())
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(HistoryEntry {
-                    time: ts(r.try_get("time_us")?),
-                    actor: r.try_get("actor")?,
-                    field: r.try_get("field")?,
-                    old: r.try_get("old")?,
-                    new: r.try_get("new")?,
+                    time: ts(r.get("time_us")?),
+                    actor: r.get("actor")?,
+                    field: r.get("field")?,
+                    old: r.get("old")?,
+                    new: r.get("new")?,
                 })
             })
             .collect()
@@ -374,20 +382,20 @@ impl Store {
     /// Hosts (not gone) and open services inside a prefix.
     pub async fn prefix_counts(&self, network: IpAddr, len: u8) -> Result<(u64, u64), StoreError> {
         let (lo, hi) = prefix_range(network, len);
-        let (hosts,): (i64,) = sqlx::query_as(
+        let (hosts,): (i64,) = db::query_as(
             "SELECT COUNT(*) FROM inv_hosts WHERE addr_key BETWEEN ? AND ? AND gone = 0",
         )
         .bind(lo.to_vec())
         .bind(hi.to_vec())
-        .fetch_one(&self.readers)
+        .fetch_one(self.db.read())
         .await?;
-        let (services,): (i64,) = sqlx::query_as(
+        let (services,): (i64,) = db::query_as(
             "SELECT COUNT(*) FROM inv_services s JOIN inv_hosts h ON h.address = s.address \
              WHERE h.addr_key BETWEEN ? AND ? AND h.gone = 0 AND s.state = 'open'",
         )
         .bind(lo.to_vec())
         .bind(hi.to_vec())
-        .fetch_one(&self.readers)
+        .fetch_one(self.db.read())
         .await?;
         Ok((hosts.max(0) as u64, services.max(0) as u64))
     }
@@ -438,16 +446,16 @@ impl Store {
         .flatten()
         .filter(|(_, old, new)| old.as_deref() != Some(new.as_str()))
         .collect();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.db.begin().await?;
         for (field, old, new) in &changes {
             let sql = format!("UPDATE inv_hosts SET {field} = ?, updated_us = ? WHERE address = ?");
-            let q = sqlx::query(&sql);
+            let q = db::query(&sql);
             let q = match *field {
                 "verified" | "ignored" => q.bind(i64::from(new == "true")),
                 _ => q.bind(new.as_str()),
             };
-            q.bind(now.as_micros()).bind(&a).execute(&mut *tx).await?;
-            sqlx::query(
+            q.bind(now.as_micros()).bind(&a).execute(tx.exec()).await?;
+            db::query(
                 "INSERT INTO inv_history (address, time_us, actor, field, old, new) VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&a)
@@ -456,7 +464,7 @@ impl Store {
             .bind(*field)
             .bind(old.as_deref())
             .bind(new.as_str())
-            .execute(&mut *tx)
+            .execute(tx.exec())
             .await?;
         }
         tx.commit().await?;

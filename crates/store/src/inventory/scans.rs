@@ -1,10 +1,9 @@
 //! The scans table: each scan asked for (profile, targets, who), its status
 //! as the scanner moves it (queued, running, done, failed), and what it found.
 
+use crate::db::{self, Row};
 use nectar_event::Timestamp;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -69,24 +68,24 @@ pub struct ScanRecord {
     pub result: Option<serde_json::Value>,
 }
 
-fn from_row(row: &SqliteRow) -> Result<ScanRecord, StoreError> {
-    let id: String = row.try_get("id")?;
-    let targets: String = row.try_get("targets")?;
-    let result: Option<String> = row.try_get("result")?;
+fn from_row(row: &Row) -> Result<ScanRecord, StoreError> {
+    let id: String = row.get("id")?;
+    let targets: String = row.get("targets")?;
+    let result: Option<String> = row.get("result")?;
     let ts = |us: Option<i64>| us.and_then(Timestamp::from_micros);
     Ok(ScanRecord {
         id: Uuid::try_parse(&id).map_err(|e| StoreError::CorruptRow {
             id: id.clone(),
             reason: e.to_string(),
         })?,
-        profile: row.try_get("profile")?,
+        profile: row.get("profile")?,
         targets: serde_json::from_str(&targets).unwrap_or_default(),
-        status: ScanStatus::parse(&row.try_get::<String, _>("status")?),
-        requested_by: row.try_get("requested_by")?,
-        created: ts(Some(row.try_get("created_us")?)).unwrap_or_else(Timestamp::now),
-        started: ts(row.try_get("started_us")?),
-        finished: ts(row.try_get("finished_us")?),
-        error: row.try_get("error")?,
+        status: ScanStatus::parse(&row.get::<String, _>("status")?),
+        requested_by: row.get("requested_by")?,
+        created: ts(Some(row.get("created_us")?)).unwrap_or_else(Timestamp::now),
+        started: ts(row.get("started_us")?),
+        finished: ts(row.get("finished_us")?),
+        error: row.get("error")?,
         result: result.and_then(|r| serde_json::from_str(&r).ok()),
     })
 }
@@ -100,7 +99,7 @@ impl Store {
         requested_by: &str,
     ) -> Result<ScanRecord, StoreError> {
         let id = Uuid::now_v7();
-        sqlx::query(
+        db::query(
             "INSERT INTO scans (id, profile, targets, status, requested_by, created_us) VALUES (?, ?, ?, 'queued', ?, ?)",
         )
         .bind(id.to_string())
@@ -108,7 +107,7 @@ impl Store {
         .bind(serde_json::to_string(targets).unwrap_or_else(|_| "[]".into()))
         .bind(requested_by)
         .bind(Timestamp::now().as_micros())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         self.scan(id).await?.ok_or_else(|| StoreError::CorruptRow {
             id: id.to_string(),
@@ -131,7 +130,7 @@ impl Store {
             ScanStatus::Done | ScanStatus::Failed => (None, Some(now)),
             ScanStatus::Queued => (None, None),
         };
-        sqlx::query(
+        db::query(
             "UPDATE scans SET status = ?, started_us = COALESCE(?, started_us), \
              finished_us = COALESCE(?, finished_us), error = COALESCE(?, error), \
              result = COALESCE(?, result) WHERE id = ?",
@@ -142,7 +141,7 @@ impl Store {
         .bind(error)
         .bind(result.map(|r| r.to_string()))
         .bind(id.to_string())
-        .execute(&self.writer)
+        .execute(self.db.write())
         .await?;
         Ok(())
     }
@@ -150,31 +149,30 @@ impl Store {
     /// One scan.
     pub async fn scan(&self, id: Uuid) -> Result<Option<ScanRecord>, StoreError> {
         // From the writer: a scan just created or moved on is read back at once.
-        let row = sqlx::query("SELECT * FROM scans WHERE id = ?")
+        let row = db::query("SELECT * FROM scans WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.writer)
+            .fetch_optional(self.db.write())
             .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// The latest scans, newest first.
     pub async fn scans(&self, limit: usize) -> Result<Vec<ScanRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM scans ORDER BY created_us DESC LIMIT ?")
+        let rows = db::query("SELECT * FROM scans ORDER BY created_us DESC LIMIT ?")
             .bind(limit.clamp(1, 1000) as i64)
-            .fetch_all(&self.readers)
+            .fetch_all(self.db.read())
             .await?;
         rows.iter().map(from_row).collect()
     }
 
     /// Scans left queued or running by a process that stopped: failed now.
     pub async fn fail_unfinished_scans(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        db::query(
             "UPDATE scans SET status = 'failed', error = 'the server stopped before the scan ended', \
              finished_us = ? WHERE status IN ('queued', 'running')",
         )
         .bind(Timestamp::now().as_micros())
-        .execute(&self.writer)
-        .await?
-        .rows_affected())
+        .execute(self.db.write())
+        .await
     }
 }

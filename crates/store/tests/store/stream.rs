@@ -71,7 +71,8 @@ async fn stored_ids(store: &nectar_store::Store) -> Vec<Uuid> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_never_holds_ingest_back_and_catches_up_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let slow = Recorder {
         name: "slow".into(),
@@ -116,7 +117,8 @@ async fn a_slow_consumer_never_holds_ingest_back_and_catches_up_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_consumer_continues_from_its_saved_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let recorder = |seen: &Arc<Mutex<Vec<Uuid>>>| Recorder {
         name: "rules".into(),
@@ -161,7 +163,8 @@ async fn a_restarted_consumer_continues_from_its_saved_offset() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_log_is_put_back_to_its_saved_point_and_written_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, writer, task) = open(dir.path()).await;
+    let db = nectar_store::testing::database(dir.path()).await;
+    let (store, writer, task) = open(&db).await;
     let events: Vec<Event> = (0..2_000).map(|i| event(i, Kind::HttpRequest)).collect();
     let log = jsonl_consumer(dir.path(), "event-log");
     let first = spawn_consumer(log, store.clone(), writer.fanout(), quick()).unwrap();
@@ -198,6 +201,7 @@ async fn the_event_log_is_put_back_to_its_saved_point_and_written_once() {
 #[tokio::test]
 async fn a_second_process_cannot_write_the_same_log() {
     let dir = tempfile::tempdir().unwrap();
+    let _db = nectar_store::testing::database(dir.path()).await;
     let _held = jsonl_consumer(dir.path(), "event-log");
     let again = nectar_bus::stream::LineFile::open(
         "event-log",
