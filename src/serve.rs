@@ -104,7 +104,12 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.server.allowed_hosts.extend(names);
     }
     let store = crate::admin::open_store(&config).await?;
-    info!(path = %store.path().display(), "Database open.");
+    match store.backend() {
+        nectar_store::Backend::Sqlite => {
+            info!(path = %store.path().display(), "Database open (SQLite).")
+        }
+        nectar_store::Backend::Postgres => info!("Database open (PostgreSQL)."),
+    }
     ensure_admin(&store, &config.data_dir).await?;
     let mut topology = Topology::new();
     // Memory a burst freed goes back to the system (see `memory`).

@@ -375,6 +375,11 @@ impl<'q> Query<'q> {
         self
     }
 
+    /// The engine it is assembled for (SQLite unless [`Db::builder`] said otherwise).
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend.unwrap_or(Backend::Sqlite)
+    }
+
     /// Whether it is assembled for PostgreSQL (see [`Db::builder`]).
     pub(crate) fn postgres(&self) -> bool {
         self.backend == Some(Backend::Postgres)

@@ -580,155 +580,157 @@ mod tests {
         Store::open(&db.config).await.unwrap()
     }
 
-    #[tokio::test]
-    async fn rows_offset_and_batches_commit_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::testing::database(dir.path()).await;
-        let store = open(&db).await;
-        // The migration starts the notifier after the notices already there.
-        assert_eq!(store.notify_offset().await.unwrap(), Some(0));
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        let batch = NotifyBatch {
-            route: "route1".into(),
-            kind: "digest".into(),
-            opened: at(0),
-            due: at(60),
-            count: 2,
-            alerts: "[]".into(),
-        };
-        let commit = NotifyCommit {
-            notice_offset: Some(7),
-            deliveries: vec![delivery(&[a], "hook", 0), delivery(&[a, b], "mail", 1)],
-            save_batches: vec![batch.clone()],
-            delete_batches: Vec::new(),
-        };
-        store.notify_commit(&commit).await.unwrap();
-        assert_eq!(store.notify_offset().await.unwrap(), Some(7));
-        assert_eq!(store.notify_batches().await.unwrap(), vec![batch]);
-        assert_eq!(store.notify_deliveries_of(a).await.unwrap().len(), 2);
-        let of_b = store.notify_deliveries_of(b).await.unwrap();
-        assert_eq!((of_b.len(), of_b[0].digest, of_b[0].alerts), (1, true, 2));
+    crate::on_both_backends! {
+        #[tokio::test]
+        async fn rows_offset_and_batches_commit_together(db, dir) {
+            let _ = &dir;
+            let store = open(&db).await;
+            // The migration starts the notifier after the notices already there.
+            assert_eq!(store.notify_offset().await.unwrap(), Some(0));
+            let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+            let batch = NotifyBatch {
+                route: "route1".into(),
+                kind: "digest".into(),
+                opened: at(0),
+                due: at(60),
+                count: 2,
+                alerts: "[]".into(),
+            };
+            let commit = NotifyCommit {
+                notice_offset: Some(7),
+                deliveries: vec![delivery(&[a], "hook", 0), delivery(&[a, b], "mail", 1)],
+                save_batches: vec![batch.clone()],
+                delete_batches: Vec::new(),
+            };
+            store.notify_commit(&commit).await.unwrap();
+            assert_eq!(store.notify_offset().await.unwrap(), Some(7));
+            assert_eq!(store.notify_batches().await.unwrap(), vec![batch]);
+            assert_eq!(store.notify_deliveries_of(a).await.unwrap().len(), 2);
+            let of_b = store.notify_deliveries_of(b).await.unwrap();
+            assert_eq!((of_b.len(), of_b[0].digest, of_b[0].alerts), (1, true, 2));
 
-        // A commit that fails (a duplicate id) changes nothing, offset included.
-        let mut bad = NotifyCommit {
-            notice_offset: Some(9),
-            deliveries: vec![delivery(&[b], "hook", 2)],
-            delete_batches: vec![("route1".into(), "digest".into())],
-            ..NotifyCommit::default()
-        };
-        bad.deliveries.push(bad.deliveries[0].clone());
-        assert!(store.notify_commit(&bad).await.is_err());
-        assert_eq!(store.notify_offset().await.unwrap(), Some(7));
-        assert_eq!(store.notify_batches().await.unwrap().len(), 1);
-        assert_eq!(store.notify_deliveries_of(b).await.unwrap().len(), 1);
-        assert!(
+            // A commit that fails (a duplicate id) changes nothing, offset included.
+            let mut bad = NotifyCommit {
+                notice_offset: Some(9),
+                deliveries: vec![delivery(&[b], "hook", 2)],
+                delete_batches: vec![("route1".into(), "digest".into())],
+                ..NotifyCommit::default()
+            };
+            bad.deliveries.push(bad.deliveries[0].clone());
+            assert!(store.notify_commit(&bad).await.is_err());
+            assert_eq!(store.notify_offset().await.unwrap(), Some(7));
+            assert_eq!(store.notify_batches().await.unwrap().len(), 1);
+            assert_eq!(store.notify_deliveries_of(b).await.unwrap().len(), 1);
+            assert!(
+                store
+                    .notify_commit(&NotifyCommit {
+                        deliveries: vec![delivery(&[], "hook", 3)],
+                        ..NotifyCommit::default()
+                    })
+                    .await
+                    .is_err()
+            );
+            store.close().await;
+        }
+    }
+
+    crate::on_both_backends! {
+        #[tokio::test]
+        async fn attempts_move_a_row_from_pending_to_delivered_or_dead_once(db, dir) {
+            let _ = &dir;
+            let store = open(&db).await;
+            let alert = Uuid::now_v7();
+            let (first, second) = (delivery(&[alert], "hook", 0), delivery(&[alert], "hook", 1));
             store
                 .notify_commit(&NotifyCommit {
-                    deliveries: vec![delivery(&[], "hook", 3)],
+                    deliveries: vec![first.clone(), second.clone()],
                     ..NotifyCommit::default()
                 })
                 .await
-                .is_err()
-        );
-        store.close().await;
-    }
+                .unwrap();
+            let due = store.notify_due("hook", at(5), 10).await.unwrap();
+            assert_eq!(
+                due.iter().map(|d| d.id).collect::<Vec<_>>(),
+                [first.id, second.id]
+            );
+            assert!(
+                store
+                    .notify_due("mail", at(5), 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(store.notify_next_due().await.unwrap(), Some(at(0)));
 
-    #[tokio::test]
-    async fn attempts_move_a_row_from_pending_to_delivered_or_dead_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::testing::database(dir.path()).await;
-        let store = open(&db).await;
-        let alert = Uuid::now_v7();
-        let (first, second) = (delivery(&[alert], "hook", 0), delivery(&[alert], "hook", 1));
-        store
-            .notify_commit(&NotifyCommit {
-                deliveries: vec![first.clone(), second.clone()],
-                ..NotifyCommit::default()
-            })
-            .await
-            .unwrap();
-        let due = store.notify_due("hook", at(5), 10).await.unwrap();
-        assert_eq!(
-            due.iter().map(|d| d.id).collect::<Vec<_>>(),
-            [first.id, second.id]
-        );
-        assert!(
             store
-                .notify_due("mail", at(5), 10)
+                .notify_failed(first.id, at(5), Some(at(65)), "HTTP 503")
                 .await
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(store.notify_next_due().await.unwrap(), Some(at(0)));
-
-        store
-            .notify_failed(first.id, at(5), Some(at(65)), "HTTP 503")
-            .await
-            .unwrap();
-        let due = store.notify_due("hook", at(6), 10).await.unwrap();
-        assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [second.id]);
-        store.notify_delivered(second.id, at(6)).await.unwrap();
-        // Marking again (a late duplicate outcome) changes nothing.
-        store
-            .notify_failed(second.id, at(7), None, "late")
-            .await
-            .unwrap();
-        let due = store.notify_due("hook", at(70), 10).await.unwrap();
-        assert_eq!((due.len(), due[0].id, due[0].attempts), (1, first.id, 1));
-        store
-            .notify_failed(first.id, at(70), None, &"x".repeat(5_000))
-            .await
-            .unwrap();
-        assert!(
+                .unwrap();
+            let due = store.notify_due("hook", at(6), 10).await.unwrap();
+            assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [second.id]);
+            store.notify_delivered(second.id, at(6)).await.unwrap();
+            // Marking again (a late duplicate outcome) changes nothing.
             store
-                .notify_due("hook", at(1_000), 10)
+                .notify_failed(second.id, at(7), None, "late")
                 .await
-                .unwrap()
-                .is_empty()
-        );
-
-        let dead = store.notify_dead(10).await.unwrap();
-        assert_eq!((dead.len(), dead[0].id, dead[0].attempts), (1, first.id, 2));
-        assert_eq!(dead[0].last_error.as_ref().unwrap().len(), MAX_ERROR_BYTES);
-        assert_eq!(dead[0].next_attempt, None);
-        let rows = store.notify_deliveries_of(alert).await.unwrap();
-        let delivered = rows.iter().find(|r| r.id == second.id).unwrap();
-        assert_eq!(
-            (delivered.status, delivered.attempts, delivered.delivered),
-            (DeliveryStatus::Delivered, 1, Some(at(6)))
-        );
-        assert_eq!(store.notify_pending().await.unwrap(), vec![]);
-
-        store.notify_retry(first.id).await.unwrap();
-        assert!(matches!(
-            store.notify_retry(first.id).await,
-            Err(StoreError::NotFound { .. })
-        ));
-        assert_eq!(
-            store.notify_pending().await.unwrap(),
-            vec![PendingCount {
-                channel: "hook".into(),
-                pending: 1
-            }]
-        );
-        assert_eq!(
+                .unwrap();
+            let due = store.notify_due("hook", at(70), 10).await.unwrap();
+            assert_eq!((due.len(), due[0].id, due[0].attempts), (1, first.id, 1));
             store
-                .notify_kill_channel("hook", at(80), "gone")
+                .notify_failed(first.id, at(70), None, &"x".repeat(5_000))
                 .await
-                .unwrap(),
-            1
-        );
+                .unwrap();
+            assert!(
+                store
+                    .notify_due("hook", at(1_000), 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
 
-        // Pruning removes finished rows queued before the cut, links included.
-        assert_eq!(store.notify_prune(at(1), 1).await.unwrap(), 1);
-        assert_eq!(store.notify_prune(at(1), 10).await.unwrap(), 0);
-        assert_eq!(store.notify_prune(at(2), 10).await.unwrap(), 1);
-        assert!(store.notify_deliveries_of(alert).await.unwrap().is_empty());
-        let (links,): (i64,) = db::query_as("SELECT COUNT(*) FROM notify_delivery_alerts")
-            .fetch_one(store.db.read())
-            .await
-            .unwrap();
-        assert_eq!(links, 0);
-        store.close().await;
+            let dead = store.notify_dead(10).await.unwrap();
+            assert_eq!((dead.len(), dead[0].id, dead[0].attempts), (1, first.id, 2));
+            assert_eq!(dead[0].last_error.as_ref().unwrap().len(), MAX_ERROR_BYTES);
+            assert_eq!(dead[0].next_attempt, None);
+            let rows = store.notify_deliveries_of(alert).await.unwrap();
+            let delivered = rows.iter().find(|r| r.id == second.id).unwrap();
+            assert_eq!(
+                (delivered.status, delivered.attempts, delivered.delivered),
+                (DeliveryStatus::Delivered, 1, Some(at(6)))
+            );
+            assert_eq!(store.notify_pending().await.unwrap(), vec![]);
+
+            store.notify_retry(first.id).await.unwrap();
+            assert!(matches!(
+                store.notify_retry(first.id).await,
+                Err(StoreError::NotFound { .. })
+            ));
+            assert_eq!(
+                store.notify_pending().await.unwrap(),
+                vec![PendingCount {
+                    channel: "hook".into(),
+                    pending: 1
+                }]
+            );
+            assert_eq!(
+                store
+                    .notify_kill_channel("hook", at(80), "gone")
+                    .await
+                    .unwrap(),
+                1
+            );
+
+            // Pruning removes finished rows queued before the cut, links included.
+            assert_eq!(store.notify_prune(at(1), 1).await.unwrap(), 1);
+            assert_eq!(store.notify_prune(at(1), 10).await.unwrap(), 0);
+            assert_eq!(store.notify_prune(at(2), 10).await.unwrap(), 1);
+            assert!(store.notify_deliveries_of(alert).await.unwrap().is_empty());
+            let (links,): (i64,) = db::query_as("SELECT COUNT(*) FROM notify_delivery_alerts")
+                .fetch_one(store.db.read())
+                .await
+                .unwrap();
+            assert_eq!(links, 0);
+            store.close().await;
+        }
     }
 }

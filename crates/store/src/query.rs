@@ -495,11 +495,11 @@ impl Store {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let mut query = self.db.builder(
+        let mut query = self.db.builder(format!(
             "SELECT events.seq AS seq, id, time_us, sensor, kind, severity, src_ip, src_port, \
-             dst_ip, dst_port, summary, data FROM event_text CROSS JOIN events \
-             ON events.seq = event_text.rowid",
-        );
+             dst_ip, dst_port, summary, data FROM {}",
+            text_join(self.db.backend(), "events")
+        ));
         push_search(&mut query, filter, search);
         if let Some(Cursor::Seq(seq)) = cursor {
             query.push(" AND event_text.rowid < ").push_bind(seq);
@@ -535,7 +535,7 @@ impl Store {
     ) -> Result<(i64, bool), StoreError> {
         let mut query = self.db.builder("SELECT COUNT(*) FROM (SELECT 1 FROM ");
         if let Some(search) = search_of(filter) {
-            query.push("event_text CROSS JOIN events ON events.seq = event_text.rowid");
+            query.push(text_join(self.db.backend(), "events"));
             push_search(&mut query, filter, &search);
         } else {
             query.push("events");
@@ -1043,15 +1043,13 @@ fn push_session_filter(clauses: &mut Clauses<'_, '_>, filter: &SessionFilter) {
         let commands = kinds_in(Category::Command);
         match search_query(text) {
             Some(search) => {
-                clauses
-                    .next()
-                    .push(
-                        "session IN (SELECT json_extract(e.data, '$.session') FROM event_text \
-                         CROSS JOIN events e ON e.seq = event_text.rowid \
-                         WHERE event_text MATCH ",
-                    )
-                    .push_bind(search)
-                    .push(format!(" AND e.kind IN ({commands}))"));
+                let backend = clauses.query.backend();
+                clauses.next().push(format!(
+                    "session IN (SELECT json_extract(e.data, '$.session') FROM {} WHERE ",
+                    text_join(backend, "e")
+                ));
+                push_match(clauses.query, &search);
+                clauses.query.push(format!(" AND e.kind IN ({commands}))"));
             }
             // Nothing to search for: no session matches.
             None => {
@@ -1184,9 +1182,9 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
         if let Some(search) = search_query(text) {
             clauses
                 .next()
-                .push("seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ")
-                .push_bind(search)
-                .push(")");
+                .push("seq IN (SELECT rowid FROM event_text WHERE ");
+            push_match(clauses.query, &search);
+            clauses.query.push(")");
             return;
         }
         let mut pattern = String::with_capacity(text.len() + 2);
@@ -1215,9 +1213,8 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
 /// The conditions of a text search: the index match, then `filter`'s other
 /// conditions.
 fn push_search(query: &mut Query<'_>, filter: &EventFilter, search: &str) {
-    query
-        .push(" WHERE event_text MATCH ")
-        .push_bind(search.to_owned());
+    query.push(" WHERE ");
+    push_match(query, search);
     // The search is done by the index; text without a word stays a summary match.
     let rest = EventFilter {
         text: filter.text.clone().filter(|t| search_query(t).is_none()),
@@ -1225,6 +1222,86 @@ fn push_search(query: &mut Query<'_>, filter: &EventFilter, search: &str) {
     };
     let mut clauses = Clauses { query, any: true };
     push_filter(&mut clauses, &rest);
+}
+
+/// `event_text` joined to the events (table alias `events`), index first.
+/// SQLite's `CROSS JOIN` keeps that order; PostgreSQL plans it itself.
+fn text_join(backend: Backend, events: &str) -> String {
+    let join = match backend {
+        Backend::Sqlite => "CROSS JOIN",
+        Backend::Postgres => "JOIN",
+    };
+    let alias = if events == "events" {
+        String::new()
+    } else {
+        format!(" {events}")
+    };
+    format!("event_text {join} events{alias} ON {events}.seq = event_text.rowid")
+}
+
+/// The full-text condition for `search` (a [`search_query`]).
+fn push_match(query: &mut Query<'_>, search: &str) {
+    if query.postgres() {
+        query
+            .push("event_text.body @@ to_tsquery('simple', ")
+            .push_bind(tsquery(search))
+            .push(")");
+    } else {
+        query.push("event_text MATCH ").push_bind(search.to_owned());
+    }
+}
+
+/// A [`search_query`] (FTS5's syntax: `"quoted phrase"` terms, `*` after a
+/// prefix, all required) as a PostgreSQL tsquery over the same words: each
+/// phrase's words split where FTS5's tokenizer splits them (at anything but a
+/// letter or digit), lowercased, joined by `<->` (next to each other), the last
+/// one `:*` for a prefix; terms joined by `&`. Words are letters and digits
+/// only, so nothing in them is tsquery syntax.
+fn tsquery(search: &str) -> String {
+    let mut terms: Vec<String> = Vec::new();
+    let mut rest = search;
+    while let Some(open) = rest.find('"') {
+        let mut phrase = String::new();
+        let mut after = &rest[open + 1..];
+        loop {
+            match after.find('"') {
+                Some(at) if after[at + 1..].starts_with('"') => {
+                    phrase.push_str(&after[..=at]);
+                    after = &after[at + 2..];
+                }
+                Some(at) => {
+                    phrase.push_str(&after[..at]);
+                    after = &after[at + 1..];
+                    break;
+                }
+                None => {
+                    phrase.push_str(after);
+                    after = "";
+                    break;
+                }
+            }
+        }
+        let prefix = after.starts_with('*');
+        rest = after;
+        let words: Vec<String> = phrase
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let mut term = words.join(" <-> ");
+        if prefix {
+            term.push_str(":*");
+        }
+        terms.push(format!("({term})"));
+    }
+    if terms.is_empty() {
+        // No word: matches nothing, as FTS5 would find nothing.
+        return "''".to_owned();
+    }
+    terms.join(" & ")
 }
 
 /// Most terms of a search.

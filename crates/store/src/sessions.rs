@@ -197,11 +197,11 @@ pub(crate) async fn index_text(tx: &mut Tx, from: i64, to: i64) -> Result<(), St
 
 /// PostgreSQL's [`INDEX_TEXT`]: the summary and every string anywhere in `data`
 /// (sealed top-level `*_enc` values removed first), as a 'simple' tsvector.
-const PG_INDEX_TEXT: &str = "INSERT INTO event_text (seq, body) \
-     SELECT seq, to_tsvector('simple', summary || ' ' || COALESCE((\
+const PG_INDEX_TEXT: &str = "INSERT INTO event_text (rowid, body) \
+     SELECT seq, to_tsvector('simple', regexp_replace(summary || ' ' || COALESCE((\
          SELECT string_agg(v #>> '{}', ' ') FROM jsonb_path_query(\
              data - ARRAY(SELECT k FROM jsonb_object_keys(data) AS k WHERE k LIKE '%\\_enc'), \
-             'strict $.** ? (@.type() == \"string\")') AS v), '')) \
+             'strict $.** ? (@.type() == \"string\")') AS v), ''), '[^[:alnum:]]+', ' ', 'g')) \
      FROM events WHERE seq >= ? AND seq < ?";
 
 /// The text of events `seq >= ?1 AND seq < ?2` into the full-text index: the

@@ -40,12 +40,77 @@ pub fn postgres_server() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-/// A fresh, empty store for a test whose scratch directory is `dir`.
+/// Whether tests must not skip what they cannot run (`CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A fresh, empty store on `backend`, or `None` for PostgreSQL when no server
+/// is named (outside CI; in CI that is a failure).
+///
+/// # Panics
+/// On PostgreSQL in CI without `NECTAR_TEST_POSTGRES`.
+pub async fn database_on(backend: crate::Backend, dir: &Path) -> Option<TestDatabase> {
+    match backend {
+        crate::Backend::Sqlite => Some(TestDatabase {
+            config: StoreConfig::new(dir.join("nectar.db")),
+            made: None,
+        }),
+        crate::Backend::Postgres if postgres_server().is_none() => {
+            assert!(
+                !in_ci(),
+                "{POSTGRES_ENV} is not set: CI runs the store tests on PostgreSQL too"
+            );
+            eprintln!("skipped on PostgreSQL: set {POSTGRES_ENV} to run it");
+            None
+        }
+        crate::Backend::Postgres => Some(database(dir).await),
+    }
+}
+
+/// Declares a test once and runs it on both engines: `NAME::sqlite` and
+/// `NAME::postgres` (skipped outside CI when no PostgreSQL server is named).
+/// The body sees `db` (a [`TestDatabase`]) and `dir` (its scratch directory, a
+/// `tempfile::TempDir`) under the names given.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$attr:meta])* async fn $name:ident($db:ident, $dir:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$attr])*
+            async fn sqlite() {
+                let $dir = tempfile::tempdir().unwrap();
+                let Some($db) =
+                    $crate::testing::database_on($crate::Backend::Sqlite, $dir.path()).await
+                else {
+                    return;
+                };
+                $body
+            }
+
+            $(#[$attr])*
+            async fn postgres() {
+                let $dir = tempfile::tempdir().unwrap();
+                let Some($db) =
+                    $crate::testing::database_on($crate::Backend::Postgres, $dir.path()).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// A fresh, empty store for a test whose scratch directory is `dir`: a new
+/// database on the PostgreSQL server `NECTAR_TEST_POSTGRES` names, else SQLite.
 ///
 /// # Panics
 /// When the PostgreSQL server cannot be reached or refuses to create a
 /// database: a test on PostgreSQL must not silently fall back to SQLite.
-pub async fn database(dir: &Path) -> TestDatabase {
+async fn database(dir: &Path) -> TestDatabase {
     let mut config = StoreConfig::new(dir.join("nectar.db"));
     let Some(server) = postgres_server() else {
         return TestDatabase { config, made: None };

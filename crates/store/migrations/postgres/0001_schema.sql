@@ -390,10 +390,12 @@ CREATE INDEX session_summaries_first ON session_summaries (first_us, session);
 CREATE INDEX session_summaries_src ON session_summaries (src_ip, first_us);
 
 -- Full-text search (SQLite: the FTS5 table event_text): each event's summary and
--- text values as a 'simple' tsvector (no stemming: attackers' words are not
--- English), keyed by seq like SQLite's rowid.
+-- text values, split at anything but letters and digits as FTS5 splits them,
+-- as a 'simple' tsvector (no stemming: attackers' words are not English). The
+-- key is the event's seq, named rowid as in SQLite's table, so that queries
+-- join the same way on both.
 CREATE TABLE event_text (
-    seq  BIGINT   NOT NULL PRIMARY KEY,
+    rowid BIGINT  NOT NULL PRIMARY KEY,
     body TSVECTOR NOT NULL
 );
 CREATE INDEX event_text_body ON event_text USING GIN (body);

@@ -401,123 +401,124 @@ mod tests {
         Timestamp::from_micros(1_800_000_000_000_000 + s * 1_000_000).unwrap()
     }
 
-    #[tokio::test]
-    async fn changes_fold_into_hosts_services_and_history() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::testing::database(dir.path()).await;
-        let store = Store::open(&db.config).await.unwrap();
-        let a: IpAddr = "192.0.2.2".parse().unwrap();
-        let open = |s| InventoryChange::ServiceOpened {
-            address: a,
-            port: 22,
-            proto: "tcp".into(),
-            time: at(s),
-            service: None,
-            version: None,
-            source: "passive".into(),
-        };
-        store
-            .apply_inventory(
-                "inventory",
-                5,
-                &[
-                    InventoryChange::Discovered {
-                        address: a,
-                        time: at(0),
-                        mac: Some("00:16:3e:00:00:02".into()),
-                        vendor: Some("Xensource, Inc.".into()),
-                        name: None,
-                        os: None,
-                        source: "passive".into(),
+    crate::on_both_backends! {
+        #[tokio::test]
+        async fn changes_fold_into_hosts_services_and_history(db, dir) {
+            let _ = &dir;
+            let store = Store::open(&db.config).await.unwrap();
+            let a: IpAddr = "192.0.2.2".parse().unwrap();
+            let open = |s| InventoryChange::ServiceOpened {
+                address: a,
+                port: 22,
+                proto: "tcp".into(),
+                time: at(s),
+                service: None,
+                version: None,
+                source: "passive".into(),
+            };
+            store
+                .apply_inventory(
+                    "inventory",
+                    5,
+                    &[
+                        InventoryChange::Discovered {
+                            address: a,
+                            time: at(0),
+                            mac: Some("00:16:3e:00:00:02".into()),
+                            vendor: Some("Xensource, Inc.".into()),
+                            name: None,
+                            os: None,
+                            source: "passive".into(),
+                        },
+                        open(1),
+                        InventoryChange::Changed {
+                            address: a,
+                            time: at(2),
+                            field: "mac".into(),
+                            new: Some("8a:00:00:00:00:02".into()),
+                            vendor: None,
+                            actor: "s1".into(),
+                        },
+                        // Not a host field: ignored, never spliced into SQL.
+                        InventoryChange::Changed {
+                            address: a,
+                            time: at(2),
+                            field: "owner = 'x', gone".into(),
+                            new: Some("1".into()),
+                            vendor: None,
+                            actor: "s1".into(),
+                        },
+                        InventoryChange::ServiceClosed {
+                            address: a,
+                            port: 22,
+                            proto: "tcp".into(),
+                            time: at(3),
+                            source: "passive".into(),
+                        },
+                        InventoryChange::Seen {
+                            address: a,
+                            time: at(9),
+                        },
+                    ],
+                )
+                .await
+                .unwrap();
+            assert_eq!(store.inventory_progress("inventory").await.unwrap(), 5);
+            let h = store.host(a).await.unwrap().unwrap();
+            assert_eq!(h.mac.as_deref(), Some("8a:00:00:00:00:02"));
+            assert_eq!(h.vendor, None, "the old MAC's vendor went with it");
+            assert_eq!((h.first_seen, h.last_seen), (at(0), at(9)));
+            assert_eq!(h.services.len(), 1);
+            assert_eq!(h.services[0].state, "closed");
+            assert!(h.owner.is_empty() && !h.gone);
+            let fields: Vec<String> = store
+                .host_history(a, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| format!("{}:{}", e.field, e.new.unwrap_or_default()))
+                .collect();
+            assert_eq!(
+                fields,
+                [
+                    "service:closed",
+                    "mac:8a:00:00:00:00:02",
+                    "service:open",
+                    "mac:00:16:3e:00:00:02",
+                    "discovered:passive"
+                ]
+            );
+            // A close older than the service's last answer does not apply.
+            store
+                .apply_inventory(
+                    "inventory",
+                    6,
+                    &[
+                        open(20),
+                        InventoryChange::ServiceClosed {
+                            address: a,
+                            port: 22,
+                            proto: "tcp".into(),
+                            time: at(10),
+                            source: "nmap".into(),
+                        },
+                    ],
+                )
+                .await
+                .unwrap();
+            let (hosts, next) = store
+                .hosts(
+                    &HostFilter {
+                        port: Some(22),
+                        ..HostFilter::default()
                     },
-                    open(1),
-                    InventoryChange::Changed {
-                        address: a,
-                        time: at(2),
-                        field: "mac".into(),
-                        new: Some("8a:00:00:00:00:02".into()),
-                        vendor: None,
-                        actor: "s1".into(),
-                    },
-                    // Not a host field: ignored, never spliced into SQL.
-                    InventoryChange::Changed {
-                        address: a,
-                        time: at(2),
-                        field: "owner = 'x', gone".into(),
-                        new: Some("1".into()),
-                        vendor: None,
-                        actor: "s1".into(),
-                    },
-                    InventoryChange::ServiceClosed {
-                        address: a,
-                        port: 22,
-                        proto: "tcp".into(),
-                        time: at(3),
-                        source: "passive".into(),
-                    },
-                    InventoryChange::Seen {
-                        address: a,
-                        time: at(9),
-                    },
-                ],
-            )
-            .await
-            .unwrap();
-        assert_eq!(store.inventory_progress("inventory").await.unwrap(), 5);
-        let h = store.host(a).await.unwrap().unwrap();
-        assert_eq!(h.mac.as_deref(), Some("8a:00:00:00:00:02"));
-        assert_eq!(h.vendor, None, "the old MAC's vendor went with it");
-        assert_eq!((h.first_seen, h.last_seen), (at(0), at(9)));
-        assert_eq!(h.services.len(), 1);
-        assert_eq!(h.services[0].state, "closed");
-        assert!(h.owner.is_empty() && !h.gone);
-        let fields: Vec<String> = store
-            .host_history(a, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| format!("{}:{}", e.field, e.new.unwrap_or_default()))
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "service:closed",
-                "mac:8a:00:00:00:00:02",
-                "service:open",
-                "mac:00:16:3e:00:00:02",
-                "discovered:passive"
-            ]
-        );
-        // A close older than the service's last answer does not apply.
-        store
-            .apply_inventory(
-                "inventory",
-                6,
-                &[
-                    open(20),
-                    InventoryChange::ServiceClosed {
-                        address: a,
-                        port: 22,
-                        proto: "tcp".into(),
-                        time: at(10),
-                        source: "nmap".into(),
-                    },
-                ],
-            )
-            .await
-            .unwrap();
-        let (hosts, next) = store
-            .hosts(
-                &HostFilter {
-                    port: Some(22),
-                    ..HostFilter::default()
-                },
-                10,
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!((hosts.len(), next), (1, None));
-        store.close().await;
+                    10,
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!((hosts.len(), next), (1, None));
+            store.close().await;
+        }
     }
 }
