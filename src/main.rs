@@ -62,6 +62,18 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "NECTAR_DATA_DIR")]
     data_dir: Option<PathBuf>,
 
+    /// The database (`sqlite:` or postgres://USER:PASSWORD@HOST:PORT/DATABASE);
+    /// overrides `[store] url` of the config file. As an environment variable it
+    /// keeps the password out of files and process listings.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "NECTAR_STORE_URL",
+        hide_env_values = true
+    )]
+    store_url: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -153,6 +165,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // The flag set `data_dir`: name the flag, not the key.
             if e.key.to_string() == "data_dir" {
                 exit::usage(format!("--data-dir: {}", e.reason))
+            } else {
+                exit::usage(e.to_string())
+            }
+        })?;
+    }
+    if let Some(url) = cli.store_url {
+        config.store.url = nectar_event::config::Sensitive::new(url);
+        config.validate().map_err(|e| {
+            if e.key.to_string().starts_with("store.") {
+                exit::usage(format!("--store-url: {}", e.reason))
             } else {
                 exit::usage(e.to_string())
             }

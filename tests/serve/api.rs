@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, all_events, client, nectar, token};
+use crate::util::{Server, all_events, client, nectar, on_postgres, token};
 
 fn event(i: usize) -> Value {
     let kinds = [
@@ -30,9 +30,26 @@ fn event(i: usize) -> Value {
 
 #[test]
 fn ingest_ten_thousand_and_query_them_back() {
+    ingest_ten_thousand_and_query_them_back_on(false);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn ingest_ten_thousand_and_query_them_back_on_postgres() {
+    ingest_ten_thousand_and_query_them_back_on(true);
+}
+
+fn ingest_ten_thousand_and_query_them_back_on(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
+    let _db = match postgres {
+        true => match on_postgres(&data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let token = token(&data, "sensor-a", "analyst");
     // The events are of 2026-01-01: back-filling history needs a longer window
     // than the default 30 days.
@@ -181,9 +198,26 @@ fn ingest_ten_thousand_and_query_them_back() {
 
 #[test]
 fn refusals_store_nothing() {
+    refusals_store_nothing_on(false);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn refusals_store_nothing_on_postgres() {
+    refusals_store_nothing_on(true);
+}
+
+fn refusals_store_nothing_on(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
+    let _db = match postgres {
+        true => match on_postgres(&data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let config = dir.path().join("nectar.toml");
     std::fs::write(
         &config,

@@ -8,15 +8,32 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, all_events, client, token};
+use crate::util::{Server, all_events, client, on_postgres, token};
 
 const BATCH: usize = 200;
 
 #[test]
 fn kill_9_loses_no_acknowledged_batch() {
+    kill_9_loses_no_acknowledged_batch_on(false);
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn kill_9_loses_no_acknowledged_batch_on_postgres() {
+    kill_9_loses_no_acknowledged_batch_on(true);
+}
+
+fn kill_9_loses_no_acknowledged_batch_on(postgres: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
+    let _db = match postgres {
+        true => match on_postgres(&data) {
+            Some(db) => Some(db),
+            None => return,
+        },
+        false => None,
+    };
     let token = token(&data, "loader", "analyst");
     let mut server = Server::start(&data, None);
 

@@ -11,13 +11,43 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_nectar");
 
 /// Runs `nectar --data-dir DIR ARGS...` to completion.
 pub fn nectar(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    let mut command = Command::new(BIN);
+    if let Some(url) = store_url(dir) {
+        command.env("NECTAR_STORE_URL", url);
+    }
+    command
         .arg("--data-dir")
         .arg(dir)
         .args(args)
         .env_remove("NECTAR_CONFIG")
         .output()
         .expect("run nectar")
+}
+
+/// Makes every `nectar` command and server run on data directory `data` use a
+/// fresh PostgreSQL database (dropped with the returned guard), through
+/// `NECTAR_STORE_URL`. `None` (the test is skipped) outside CI when no server is
+/// named in `NECTAR_TEST_POSTGRES`.
+pub fn on_postgres(data: &Path) -> Option<nectar_store::testing::TestDatabase> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = runtime.block_on(nectar_store::testing::database_on(
+        nectar_store::Backend::Postgres,
+        data,
+    ))?;
+    std::fs::write(store_url_file(data), db.url().unwrap()).unwrap();
+    Some(db)
+}
+
+fn store_url_file(data: &Path) -> std::path::PathBuf {
+    data.with_extension("store-url")
+}
+
+/// The database `on_postgres` chose for `data`, if any.
+fn store_url(data: &Path) -> Option<String> {
+    std::fs::read_to_string(store_url_file(data)).ok()
 }
 
 /// A new token with `role`, from `nectar token create`.
@@ -83,6 +113,9 @@ impl Server {
                 .map_or("127.0.0.1:0".to_owned(), |(_, v)| (*v).to_owned())
         };
         let mut command = Command::new(BIN);
+        if let Some(url) = store_url(dir) {
+            command.env("NECTAR_STORE_URL", url);
+        }
         command.envs(env.iter().copied());
         if let Some(config) = config {
             command.arg("--config").arg(config);
