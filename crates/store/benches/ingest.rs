@@ -26,6 +26,13 @@ use nectar_capture::jsonl::JsonlConfig;
 use nectar_event::{Event, Kind, Severity};
 use nectar_store::{Durability, Store, StoreConfig, WriterConfig, WriterHandle};
 
+fn backend() -> nectar_store::Backend {
+    match std::env::var("BACKEND").as_deref() {
+        Ok("postgres") => nectar_store::Backend::Postgres,
+        _ => nectar_store::Backend::Sqlite,
+    }
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -123,7 +130,11 @@ async fn produce(writer: &WriterHandle, all: Vec<Event>, batch: usize) {
 
 async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = StoreConfig::new(dir.path().join("nectar.db"));
+    // BACKEND=postgres: a fresh database on the server NECTAR_TEST_POSTGRES names.
+    let db = nectar_store::testing::database_on(backend(), dir.path())
+        .await
+        .expect("BACKEND=postgres needs NECTAR_TEST_POSTGRES");
+    let mut config = db.config.clone();
     config.durability = durability;
     let store = Store::open(&config).await.expect("open store");
     let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
@@ -246,8 +257,11 @@ fn main() {
             .collect();
         rates.sort_by(f64::total_cmp);
         println!(
-            "ingest durability={durability:?} jsonl={jsonl} events={events} batch={batch}: median {:.0} events/s (min {:.0}, max {:.0})",
-            rates[2], rates[0], rates[4]
+            "ingest backend={:?} durability={durability:?} jsonl={jsonl} events={events} batch={batch}: median {:.0} events/s (min {:.0}, max {:.0})",
+            backend(),
+            rates[2],
+            rates[0],
+            rates[4]
         );
     }
 }
