@@ -15,6 +15,7 @@ mod honeypot_cfg;
 mod live;
 mod memory;
 mod replay;
+mod retention;
 mod rules_cmd;
 mod sensor;
 mod sensor_cfg;

@@ -27,6 +27,10 @@ pub struct StoreSection {
     pub password_file: Option<PathBuf>,
     /// An environment variable holding the PostgreSQL password.
     pub password_env: Option<String>,
+    /// Days events are kept (0: for ever). Older events are deleted in small
+    /// batches every hour, with the sessions that ended before; the dashboard's
+    /// counts, alerts and incidents are kept.
+    pub retention_days: u32,
     /// How hard a commit works to survive a crash.
     pub durability: Durability,
     /// Most events committed in one transaction.
@@ -44,6 +48,7 @@ impl Default for StoreSection {
             url: Sensitive::default(),
             password_file: None,
             password_env: None,
+            retention_days: 0,
             durability: Durability::Normal,
             max_batch_events: 5_000,
             max_delay_ms: 0,
@@ -66,6 +71,12 @@ impl StoreSection {
         }
         if self.max_delay_ms > 10_000 {
             return Err(ConfigError::new("max_delay_ms", "at most 10000"));
+        }
+        if self.retention_days > 36_500 {
+            return Err(ConfigError::new(
+                "retention_days",
+                "at most 36500 (100 years); 0 keeps events for ever",
+            ));
         }
         let url = self.url.expose();
         if !(url.is_empty() || url == "sqlite:" || self.is_postgres()) {

