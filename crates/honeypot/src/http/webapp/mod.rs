@@ -138,6 +138,7 @@ enum Script {
     Login,
     Viewer,
     Ping,
+    Cart,
 }
 
 /// Script paths and what they are. Names are the ones scanners and dork lists
@@ -168,6 +169,7 @@ const SCRIPTS: &[(&str, Script)] = &[
     ("/show.php", Script::Viewer),
     ("/download.php", Script::Viewer),
     ("/ping.php", Script::Ping),
+    ("/cart.php", Script::Cart),
 ];
 
 /// An answer of the application.
@@ -299,6 +301,7 @@ impl WebApp {
                 footer(&mut page.body);
             }
             Script::Ping => self.ping(params.get("ip").or_else(|| params.get("host")), req, &mut page),
+            Script::Cart => self.cart(name, params.get("product_id"), &mut page),
         }
         Some(page)
     }
@@ -370,6 +373,33 @@ impl WebApp {
             );
         }
         footer(out);
+    }
+
+    fn cart(&self, script: &str, id: Option<&str>, page: &mut AppPage) {
+        header(&mut page.body, "Cart");
+        let Some(id) = id else {
+            page.body.extend_from_slice(b"<h2>Your cart</h2>\n<p>Your cart is empty.</p>\n");
+            footer(&mut page.body);
+            return;
+        };
+        let q = format!("SELECT id, name, price FROM products WHERE id={id}");
+        let Some(rows) = self.query(script, 8, &q, page) else {
+            return;
+        };
+        page.body.extend_from_slice(b"<h2>Your cart</h2>\n");
+        match rows.first() {
+            Some(row) => {
+                let cell = |i: usize| row.get(i).map(sql::Value::text).unwrap_or_default();
+                let _ = writeln!(
+                    Utf8(&mut page.body),
+                    "<p>Added <b>{}</b> (${}) to your cart. <a href=\"checkout.php\">Checkout</a></p>",
+                    esc(&cell(1)),
+                    esc(&cell(2))
+                );
+            }
+            None => page.body.extend_from_slice(b"<p>Your cart is empty.</p>\n"),
+        }
+        footer(&mut page.body);
     }
 
     fn category(&self, script: &str, id: &str, page: &mut AppPage) {
@@ -727,6 +757,7 @@ impl WebApp {
             Script::Login => SOURCE_LOGIN,
             Script::Viewer => SOURCE_VIEWER,
             Script::Ping => SOURCE_PING,
+            Script::Cart => SOURCE_CART,
         };
         Some(body.to_owned())
     }
@@ -916,6 +947,7 @@ const SOURCE_CATEGORY: &str = "<?php\ninclude 'config.php';\ninclude 'header.php
 const SOURCE_SEARCH: &str = "<?php\ninclude 'config.php';\ninclude 'header.php';\n\nif (isset($_GET['q'])) {\n    $q = $_GET['q'];\n\n\n    $result = mysqli_query($conn, \"SELECT id, name, price FROM products WHERE name LIKE '%$q%'\");\n    echo '<p>' . mysqli_num_rows($result) . ' result(s) for <b>' . htmlspecialchars($q) . '</b></p>';\n}\ninclude 'footer.php';\n";
 const SOURCE_LOGIN: &str = "<?php\nsession_start();\ninclude 'config.php';\ninclude 'header.php';\n\nif ($_SERVER['REQUEST_METHOD'] == 'POST') {\n    $user = $_POST['username'];\n    $pass = md5($_POST['password']);\n\n\n\n\n\n\n\n\n\n    $result = mysqli_query($conn, \"SELECT id, username, role FROM users WHERE username='$user' AND password='$pass'\");\n    if ($row = mysqli_fetch_assoc($result)) {\n        $_SESSION['user'] = $row['username'];\n        echo 'Welcome back, ' . htmlspecialchars($row['username']) . '!';\n    } else {\n        echo 'Invalid username or password.';\n    }\n}\ninclude 'footer.php';\n";
 const SOURCE_VIEWER: &str = "<?php\ninclude 'header.php';\n$file = isset($_GET['page']) ? $_GET['page'] : $_GET['file'];\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\ninclude($file);\ninclude 'footer.php';\n";
+const SOURCE_CART: &str = "<?php\nsession_start();\ninclude 'config.php';\ninclude 'header.php';\nif (isset($_POST['product_id'])) {\n    $id = $_POST['product_id'];\n    $result = mysqli_query($conn, \"SELECT id, name, price FROM products WHERE id=$id\");\n    $row = mysqli_fetch_row($result);\n    $_SESSION['cart'][] = $row[0];\n}\ninclude 'footer.php';\n";
 const SOURCE_PING: &str = "<?php\ninclude 'header.php';\nif (isset($_GET['ip'])) {\n    $ip = $_GET['ip'];\n    echo '<pre>' . htmlspecialchars(shell_exec('ping -c 3 ' . $ip)) . '</pre>';\n}\ninclude 'footer.php';\n";
 
 #[cfg(test)]
