@@ -572,7 +572,9 @@ fn answer(
     let last = served >= cfg.max_keepalive_requests;
     let mut persist = Persistence {
         close: !wants_keepalive || last,
-        client_asked: req.connection_keepalive,
+        // Apache answers `Connection: close` to a client that asked to close
+        // (nmap's http-headers does), as to one that asked to keep alive.
+        client_asked: req.connection_keepalive || req.connection_close,
         http10: req.http10,
         timeout_seconds: cfg.keepalive_timeout_seconds,
         remaining: cfg.max_keepalive_requests.saturating_sub(served) + 1,

@@ -79,7 +79,11 @@ async fn sqlmap_finds(path_and_query: &str, param: &str, dbms_line: &str) {
     let requests = requests_to(&events, path);
     // Every request sqlmap sent is recorded ...
     assert!(sent > 20, "{sent} requests in sqlmap's traffic log");
-    assert_eq!(requests.len(), sent, "every request sqlmap sent is an event");
+    assert_eq!(
+        requests.len(),
+        sent,
+        "every request sqlmap sent is an event"
+    );
     // ... and every one carrying a payload is classified sqli.
     let unclassified: Vec<&str> = requests
         .iter()
@@ -95,9 +99,11 @@ async fn sqlmap_finds(path_and_query: &str, param: &str, dbms_line: &str) {
     assert!(requests.iter().all(|e| e.data["persona"] == "webapp"));
     // Its SLEEP() probes were answered late (and said so in the event).
     assert!(
-        requests
-            .iter()
-            .any(|e| e.data.get("delay_ms").and_then(|d| d.as_u64()).is_some_and(|d| d >= 1000)),
+        requests.iter().any(|e| e
+            .data
+            .get("delay_ms")
+            .and_then(|d| d.as_u64())
+            .is_some_and(|d| d >= 1000)),
         "no request was delayed"
     );
 }
@@ -140,7 +146,15 @@ async fn wapiti_runs_its_modules_to_the_end() {
             .arg(&report)
             .arg("--store-config")
             .arg(&config)
-            .args(["-t", "4", "--max-scan-time", "150", "--no-bugreport", "-v", "1"])
+            .args([
+                "-t",
+                "4",
+                "--max-scan-time",
+                "150",
+                "--no-bugreport",
+                "-v",
+                "1",
+            ])
             .env("HOME", &dir)
             .output()
             .unwrap();
@@ -176,7 +190,12 @@ async fn wapiti_runs_its_modules_to_the_end() {
     assert!(found("Command execution"), "{report:#}");
     let events = pot.finish().await;
     let requests = of(&events, Kind::HttpRequest);
-    let classified = |class: &str| requests.iter().filter(|e| classes(e).contains(&class)).count();
+    let classified = |class: &str| {
+        requests
+            .iter()
+            .filter(|e| classes(e).contains(&class))
+            .count()
+    };
     assert!(classified("sqli") > 10 && classified("traversal") + classified("lfi") > 0);
 }
 

@@ -300,7 +300,11 @@ impl WebApp {
                 );
                 footer(&mut page.body);
             }
-            Script::Ping => self.ping(params.get("ip").or_else(|| params.get("host")), req, &mut page),
+            Script::Ping => self.ping(
+                params.get("ip").or_else(|| params.get("host")),
+                req,
+                &mut page,
+            ),
             Script::Cart => self.cart(name, params.get("product_id"), &mut page),
         }
         Some(page)
@@ -308,7 +312,13 @@ impl WebApp {
 
     /// Runs `query` for `script` at `line`: the rows, or the page ends with
     /// PHP's fatal error (the page's header was already sent).
-    fn query(&self, script: &str, line: u32, query: &str, page: &mut AppPage) -> Option<Vec<Vec<sql::Value>>> {
+    fn query(
+        &self,
+        script: &str,
+        line: u32,
+        query: &str,
+        page: &mut AppPage,
+    ) -> Option<Vec<Vec<sql::Value>>> {
         let run = sql::run(&self.db, query);
         page.delay += run.sleep;
         match run.result {
@@ -334,7 +344,12 @@ impl WebApp {
         }
         out.extend_from_slice(b"</ul>\n<h2>Categories</h2>\n<ul>\n");
         for (i, c) in CATEGORIES.iter().enumerate() {
-            let _ = writeln!(Utf8(out), "<li><a href=\"category.php?id={}\">{}</a></li>", i + 1, esc(c));
+            let _ = writeln!(
+                Utf8(out),
+                "<li><a href=\"category.php?id={}\">{}</a></li>",
+                i + 1,
+                esc(c)
+            );
         }
         out.extend_from_slice(b"</ul>\n<h2>Latest news</h2>\n<ul>\n");
         for (i, (title, _, _, date)) in NEWS.iter().enumerate() {
@@ -378,7 +393,8 @@ impl WebApp {
     fn cart(&self, script: &str, id: Option<&str>, page: &mut AppPage) {
         header(&mut page.body, "Cart");
         let Some(id) = id else {
-            page.body.extend_from_slice(b"<h2>Your cart</h2>\n<p>Your cart is empty.</p>\n");
+            page.body
+                .extend_from_slice(b"<h2>Your cart</h2>\n<p>Your cart is empty.</p>\n");
             footer(&mut page.body);
             return;
         };
@@ -492,8 +508,14 @@ impl WebApp {
     fn login(&self, script: &str, posted: bool, params: &Params, page: &mut AppPage) {
         header(&mut page.body, "Login");
         if posted {
-            let user = params.get("username").or_else(|| params.get("user")).unwrap_or("");
-            let password = params.get("password").or_else(|| params.get("pass")).unwrap_or("");
+            let user = params
+                .get("username")
+                .or_else(|| params.get("user"))
+                .unwrap_or("");
+            let password = params
+                .get("password")
+                .or_else(|| params.get("pass"))
+                .unwrap_or("");
             let hash = {
                 use md5::Digest as _;
                 let d = md5::Md5::digest(password.as_bytes());
@@ -627,7 +649,9 @@ impl WebApp {
             for f in filters.split('|').flat_map(|f| f.split('/')) {
                 let f = f.strip_prefix("read=").unwrap_or(f);
                 data = match f {
-                    "convert.base64-encode" => base64::engine::general_purpose::STANDARD.encode(&data).into_bytes(),
+                    "convert.base64-encode" => base64::engine::general_purpose::STANDARD
+                        .encode(&data)
+                        .into_bytes(),
                     "string.rot13" => data.iter().map(|b| rot13(*b)).collect(),
                     "string.toupper" => data.to_ascii_uppercase(),
                     "string.tolower" => data.to_ascii_lowercase(),
@@ -650,14 +674,22 @@ impl WebApp {
                     Utf8(out),
                     "<br />\n<b>Warning</b>:  include(): {wrapper}:// wrapper is disabled in the server configuration by allow_url_include=0 in <b>{DOCROOT}/{script}</b> on line <b>{line}</b><br />\n"
                 );
-                include_failed_open(out, script, line, target, "no suitable wrapper could be found");
+                include_failed_open(
+                    out,
+                    script,
+                    line,
+                    target,
+                    "no suitable wrapper could be found",
+                );
                 return;
             }
         }
         if let Some((scheme, _)) = lower.split_once("://")
             && scheme != "file"
             && !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'+' || b == b'-')
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'+' || b == b'-')
         {
             let _ = write!(
                 Utf8(out),
@@ -733,7 +765,11 @@ impl WebApp {
         if !readable {
             return Some(Err("Permission denied"));
         }
-        Some(fs.read(&path).map(|d| d.to_vec()).map_err(|_| "No such file or directory"))
+        Some(
+            fs.read(&path)
+                .map(|d| d.to_vec())
+                .map_err(|_| "No such file or directory"),
+        )
     }
 
     /// The fake PHP source of one of the application's files.
@@ -789,16 +825,26 @@ fn ping_output(host: &str) -> Vec<u8> {
         return Vec::new();
     }
     let ip: Option<std::net::Ipv4Addr> = host.parse().ok();
-    let Some(ip) = ip.or_else(|| (host == "localhost").then_some(std::net::Ipv4Addr::LOCALHOST)) else {
+    let Some(ip) = ip.or_else(|| (host == "localhost").then_some(std::net::Ipv4Addr::LOCALHOST))
+    else {
         // Names do not resolve from the web server (stderr: not shown).
         return Vec::new();
     };
     let local = ip.is_loopback();
     let mut out = String::new();
     let _ = writeln!(out, "PING {host} ({ip}) 56(84) bytes of data.");
-    let times: [f64; 3] = if local { [0.041, 0.052, 0.047] } else { [11.8, 12.3, 11.9] };
+    let times: [f64; 3] = if local {
+        [0.041, 0.052, 0.047]
+    } else {
+        [11.8, 12.3, 11.9]
+    };
     for (i, t) in times.iter().enumerate() {
-        let _ = writeln!(out, "64 bytes from {ip}: icmp_seq={} ttl={} time={t:.3} ms", i + 1, if local { 64 } else { 57 });
+        let _ = writeln!(
+            out,
+            "64 bytes from {ip}: icmp_seq={} ttl={} time={t:.3} ms",
+            i + 1,
+            if local { 64 } else { 57 }
+        );
     }
     let _ = writeln!(out, "\n--- {host} ping statistics ---");
     let _ = writeln!(
@@ -807,7 +853,13 @@ fn ping_output(host: &str) -> Vec<u8> {
         if local { 2043 } else { 2003 }
     );
     let avg = times.iter().sum::<f64>() / 3.0;
-    let _ = writeln!(out, "rtt min/avg/max/mdev = {:.3}/{avg:.3}/{:.3}/{:.3} ms", times[0].min(times[2]), times[1], 0.004);
+    let _ = writeln!(
+        out,
+        "rtt min/avg/max/mdev = {:.3}/{avg:.3}/{:.3}/{:.3} ms",
+        times[0].min(times[2]),
+        times[1],
+        0.004
+    );
     out.into_bytes()
 }
 

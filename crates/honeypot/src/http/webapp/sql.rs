@@ -325,7 +325,9 @@ impl Db {
             Table {
                 schema: "information_schema",
                 name: "PROCESSLIST",
-                columns: vec!["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
+                columns: vec![
+                    "ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO",
+                ],
                 rows: vec![vec![
                     Value::Int(31),
                     s("shop"),
@@ -446,16 +448,19 @@ impl Db {
         let schema = schema.unwrap_or(DATABASE);
         let found = self.tables.iter().find(|t| {
             t.schema.eq_ignore_ascii_case(schema)
-                && (t.name == name || (t.schema == "information_schema" && t.name.eq_ignore_ascii_case(name)))
+                && (t.name == name
+                    || (t.schema == "information_schema" && t.name.eq_ignore_ascii_case(name)))
         });
         match found {
             Some(t) if t.denied => Err(SqlError::Denied(t.name.to_owned())),
             Some(t) => Ok(t),
             None if schema.eq_ignore_ascii_case("mysql") => Err(SqlError::Denied(name.to_owned())),
-            None if schema.eq_ignore_ascii_case("information_schema") => Err(SqlError::NoTable(
-                format!("information_schema.{name}"),
-            )),
-            None if !schema.eq_ignore_ascii_case(DATABASE) => Err(SqlError::Denied(name.to_owned())),
+            None if schema.eq_ignore_ascii_case("information_schema") => {
+                Err(SqlError::NoTable(format!("information_schema.{name}")))
+            }
+            None if !schema.eq_ignore_ascii_case(DATABASE) => {
+                Err(SqlError::Denied(name.to_owned()))
+            }
             None => Err(SqlError::NoTable(format!("{schema}.{name}"))),
         }
     }
@@ -559,7 +564,8 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
         if c == b'#'
             || (c == b'-'
                 && b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control()))
+                && b.get(i + 2)
+                    .is_none_or(|n| n.is_ascii_whitespace() || n.is_ascii_control()))
         {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
@@ -609,12 +615,12 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
             loop {
                 let Some(&d) = b.get(j) else {
                     bad(&mut out, start);
-                return Ok(out);
+                    return Ok(out);
                 };
                 if d == b'\\' {
                     let Some(&e) = b.get(j + 1) else {
                         bad(&mut out, start);
-                return Ok(out);
+                        return Ok(out);
                     };
                     match e {
                         b'n' => text.push(b'\n'),
@@ -665,7 +671,9 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
             continue;
         }
         // Hex literals: 0x41, X'41'.
-        if (c == b'0' && matches!(b.get(i + 1), Some(b'x'))) || ((c == b'x' || c == b'X') && b.get(i + 1) == Some(&b'\'')) {
+        if (c == b'0' && matches!(b.get(i + 1), Some(b'x')))
+            || ((c == b'x' || c == b'X') && b.get(i + 1) == Some(&b'\''))
+        {
             let quoted = c != b'0';
             let mut j = i + 2;
             while j < b.len() && b[j].is_ascii_hexdigit() {
@@ -675,11 +683,12 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
             if quoted {
                 if b.get(j) != Some(&b'\'') || digits.len() % 2 == 1 {
                     bad(&mut out, start);
-                return Ok(out);
+                    return Ok(out);
                 }
                 j += 1;
             }
-            let ident_follows = !quoted && j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_');
+            let ident_follows =
+                !quoted && j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_');
             if !ident_follows && (!digits.is_empty() || quoted) {
                 let mut bytes = Vec::with_capacity(digits.len() / 2 + 1);
                 let padded = if digits.len() % 2 == 1 {
@@ -709,7 +718,11 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
                     j += 1;
                 }
             }
-            if j < b.len() && (b[j] == b'e' || b[j] == b'E') && b.get(j + 1).is_some_and(|d| d.is_ascii_digit() || *d == b'-' || *d == b'+') {
+            if j < b.len()
+                && (b[j] == b'e' || b[j] == b'E')
+                && b.get(j + 1)
+                    .is_some_and(|d| d.is_ascii_digit() || *d == b'-' || *d == b'+')
+            {
                 j += 2;
                 while j < b.len() && b[j].is_ascii_digit() {
                     j += 1;
@@ -717,7 +730,8 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
             }
             // `1abc` is an identifier in MySQL.
             if j < b.len() && (b[j].is_ascii_alphabetic() || b[j] == b'_' || b[j] == b'$') {
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$') {
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$')
+                {
                     j += 1;
                 }
                 out.push(Token {
@@ -737,12 +751,18 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
             let sys = b.get(i + 1) == Some(&b'@');
             let mut j = i + if sys { 2 } else { 1 };
             let name_start = j;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.' || b[j] == b'$') {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.' || b[j] == b'$')
+            {
                 j += 1;
             }
             let name = sql[name_start..j].to_owned();
             out.push(Token {
-                tok: if sys { Tok::SysVar(name) } else { Tok::UserVar(name) },
+                tok: if sys {
+                    Tok::SysVar(name)
+                } else {
+                    Tok::UserVar(name)
+                },
                 at: start,
             });
             i = j;
@@ -750,7 +770,9 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
         }
         if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] >= 0x80) {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] >= 0x80)
+            {
                 j += 1;
             }
             out.push(Token {
@@ -762,7 +784,7 @@ fn lex(sql: &str) -> Result<Vec<Token>, SqlError> {
         }
         let Some(op) = OPS.iter().find(|op| sql[i..].starts_with(**op)) else {
             bad(&mut out, start);
-                return Ok(out);
+            return Ok(out);
         };
         out.push(Token {
             tok: Tok::Op(op),
@@ -834,11 +856,59 @@ struct Parser<'a> {
 }
 
 const RESERVED: &[&str] = &[
-    "select", "from", "where", "union", "and", "or", "not", "order", "by", "limit", "group",
-    "having", "as", "on", "join", "into", "xor", "like", "rlike", "regexp", "is", "in", "between",
-    "case", "when", "then", "else", "end", "div", "mod", "all", "distinct", "procedure", "for",
-    "offset", "desc", "asc", "exists", "null", "true", "false", "interval", "using", "inner",
-    "left", "right", "outer", "cross", "straight_join", "natural", "lock", "window", "sounds",
+    "select",
+    "from",
+    "where",
+    "union",
+    "and",
+    "or",
+    "not",
+    "order",
+    "by",
+    "limit",
+    "group",
+    "having",
+    "as",
+    "on",
+    "join",
+    "into",
+    "xor",
+    "like",
+    "rlike",
+    "regexp",
+    "is",
+    "in",
+    "between",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "div",
+    "mod",
+    "all",
+    "distinct",
+    "procedure",
+    "for",
+    "offset",
+    "desc",
+    "asc",
+    "exists",
+    "null",
+    "true",
+    "false",
+    "interval",
+    "using",
+    "inner",
+    "left",
+    "right",
+    "outer",
+    "cross",
+    "straight_join",
+    "natural",
+    "lock",
+    "window",
+    "sounds",
 ];
 
 fn is_kw(t: &Tok, kw: &str) -> bool {
@@ -886,11 +956,19 @@ impl Parser<'_> {
     }
 
     fn expect_op(&mut self, op: &str) -> Result<(), SqlError> {
-        if self.op(op) { Ok(()) } else { Err(self.error()) }
+        if self.op(op) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     fn expect_kw(&mut self, kw: &str) -> Result<(), SqlError> {
-        if self.kw(kw) { Ok(()) } else { Err(self.error()) }
+        if self.kw(kw) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     fn enter(&mut self) -> Result<(), SqlError> {
@@ -982,7 +1060,13 @@ impl Parser<'_> {
         loop {
             if self.kw("distinct") || self.kw("distinctrow") {
                 distinct = true;
-            } else if !(self.kw("all") || self.kw("sql_no_cache") || self.kw("sql_cache") || self.kw("straight_join") || self.kw("high_priority") || self.kw("sql_calc_found_rows")) {
+            } else if !(self.kw("all")
+                || self.kw("sql_no_cache")
+                || self.kw("sql_cache")
+                || self.kw("straight_join")
+                || self.kw("high_priority")
+                || self.kw("sql_calc_found_rows"))
+            {
                 break;
             }
         }
@@ -1042,7 +1126,11 @@ impl Parser<'_> {
                 }
             }
         }
-        let filter = if self.kw("where") { Some(self.expr()?) } else { None };
+        let filter = if self.kw("where") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
         let mut group = Vec::new();
         if self.kw("group") {
             self.expect_kw("by")?;
@@ -1053,7 +1141,11 @@ impl Parser<'_> {
                 }
             }
         }
-        let having = if self.kw("having") { Some(self.expr()?) } else { None };
+        let having = if self.kw("having") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
         Ok(Select {
             distinct,
             items,
@@ -1131,7 +1223,9 @@ impl Parser<'_> {
         let mut left = self.bit_or()?;
         loop {
             let op = match self.peek() {
-                Tok::Op(o) if matches!(*o, "=" | "<=>" | "<>" | "!=" | "<" | ">" | "<=" | ">=") => *o,
+                Tok::Op(o) if matches!(*o, "=" | "<=>" | "<>" | "!=" | "<" | ">" | "<=" | ">=") => {
+                    *o
+                }
                 _ => "",
             };
             if !op.is_empty() {
@@ -1152,10 +1246,15 @@ impl Parser<'_> {
                 if self.kw("null") {
                     left = Expr::IsNull(Box::new(left), negated);
                 } else if self.kw("true") {
-                    let t = Expr::Binary("is_true", Box::new(left), Box::new(Expr::Lit(Value::Null)));
+                    let t =
+                        Expr::Binary("is_true", Box::new(left), Box::new(Expr::Lit(Value::Null)));
                     left = if negated { Expr::Not(Box::new(t)) } else { t };
                 } else if self.kw("false") {
-                    let t = Expr::Not(Box::new(Expr::Binary("is_true", Box::new(left), Box::new(Expr::Lit(Value::Null)))));
+                    let t = Expr::Not(Box::new(Expr::Binary(
+                        "is_true",
+                        Box::new(left),
+                        Box::new(Expr::Lit(Value::Null)),
+                    )));
                     left = if negated { Expr::Not(Box::new(t)) } else { t };
                 } else {
                     return Err(self.error());
@@ -1544,10 +1643,12 @@ pub fn run(db: &Db, sql: &str) -> Run {
         };
         p.statement()
     });
-    let result = result.and_then(|q| cx.query(&q, None).map(|(names, rows)| QueryResult {
-        columns: names.len(),
-        rows,
-    }));
+    let result = result.and_then(|q| {
+        cx.query(&q, None).map(|(names, rows)| QueryResult {
+            columns: names.len(),
+            rows,
+        })
+    });
     Run {
         result,
         sleep: cx.sleep.min(MAX_SLEEP),
@@ -1558,7 +1659,11 @@ fn like(text: &str, pattern: &str) -> bool {
     // Iterative wildcard match with backtracking over one `%`.
     let t: Vec<char> = text.to_lowercase().chars().collect();
     let mut p: Vec<(char, bool)> = Vec::new();
-    let mut it = pattern.to_lowercase().chars().collect::<Vec<_>>().into_iter();
+    let mut it = pattern
+        .to_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .into_iter();
     while let Some(c) = it.next() {
         if c == '\\' {
             if let Some(n) = it.next() {
@@ -1604,7 +1709,9 @@ const AGGREGATES: &[&str] = &["count", "min", "max", "sum", "avg", "group_concat
 
 fn has_aggregate(e: &Expr) -> bool {
     match e {
-        Expr::Call(n, args, _) => AGGREGATES.contains(&n.as_str()) || args.iter().any(has_aggregate),
+        Expr::Call(n, args, _) => {
+            AGGREGATES.contains(&n.as_str()) || args.iter().any(has_aggregate)
+        }
         Expr::Unary(_, a) | Expr::Not(a) | Expr::IsNull(a, _) => has_aggregate(a),
         Expr::Binary(_, a, b) | Expr::Like(a, b, _) | Expr::Regexp(a, b, _) => {
             has_aggregate(a) || has_aggregate(b)
@@ -1613,7 +1720,9 @@ fn has_aggregate(e: &Expr) -> bool {
         Expr::In(a, l, _) => has_aggregate(a) || l.iter().any(has_aggregate),
         Expr::Case(s, arms, o) => {
             s.as_deref().is_some_and(has_aggregate)
-                || arms.iter().any(|(w, t)| has_aggregate(w) || has_aggregate(t))
+                || arms
+                    .iter()
+                    .any(|(w, t)| has_aggregate(w) || has_aggregate(t))
                 || o.as_deref().is_some_and(has_aggregate)
         }
         _ => false,
@@ -1817,14 +1926,23 @@ impl Ctx<'_> {
                 return Err(SqlError::Resources);
             }
         }
-        if sel.from_is_table() && sel.items.iter().any(|i| matches!(i, Expr::Star)) && src_names.is_empty() {
+        if sel.from_is_table()
+            && sel.items.iter().any(|i| matches!(i, Expr::Star))
+            && src_names.is_empty()
+        {
             return Err(SqlError::Syntax("*".into()));
         }
         Ok((names, out))
     }
 
     /// Evaluates a select item; in an aggregate select, aggregates run over `rows`.
-    fn eval_in(&mut self, e: &Expr, row: &Row<'_>, aggregate: bool, rows: &[Vec<Value>]) -> Result<Value, SqlError> {
+    fn eval_in(
+        &mut self,
+        e: &Expr,
+        row: &Row<'_>,
+        aggregate: bool,
+        rows: &[Vec<Value>],
+    ) -> Result<Value, SqlError> {
         if !aggregate {
             return self.eval(e, row);
         }
@@ -1861,11 +1979,31 @@ impl Ctx<'_> {
                     if values.is_empty() {
                         Value::Null
                     } else {
-                        Value::Float(values.iter().map(Value::num).sum::<f64>() / values.len() as f64)
+                        Value::Float(
+                            values.iter().map(Value::num).sum::<f64>() / values.len() as f64,
+                        )
                     }
                 }
-                "min" => values.into_iter().reduce(|a, b| if compare(&b, &a) == Some(std::cmp::Ordering::Less) { b } else { a }).unwrap_or(Value::Null),
-                "max" => values.into_iter().reduce(|a, b| if compare(&b, &a) == Some(std::cmp::Ordering::Greater) { b } else { a }).unwrap_or(Value::Null),
+                "min" => values
+                    .into_iter()
+                    .reduce(|a, b| {
+                        if compare(&b, &a) == Some(std::cmp::Ordering::Less) {
+                            b
+                        } else {
+                            a
+                        }
+                    })
+                    .unwrap_or(Value::Null),
+                "max" => values
+                    .into_iter()
+                    .reduce(|a, b| {
+                        if compare(&b, &a) == Some(std::cmp::Ordering::Greater) {
+                            b
+                        } else {
+                            a
+                        }
+                    })
+                    .unwrap_or(Value::Null),
                 _ => {
                     if values.is_empty() {
                         Value::Null
@@ -1915,7 +2053,11 @@ impl Ctx<'_> {
         if rows.len() > 1 {
             return Err(SqlError::SubqueryRows);
         }
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .unwrap_or(Value::Null))
     }
 
     fn eval(&mut self, e: &Expr, row: &Row<'_>) -> Result<Value, SqlError> {
@@ -1937,14 +2079,18 @@ impl Ctx<'_> {
                 }
             }
             Expr::Not(a) => bool_value(self.eval(a, row)?.truth().map(|b| !b)),
-            Expr::IsNull(a, negated) => Value::Int(i64::from(self.eval(a, row)?.is_null() != *negated)),
+            Expr::IsNull(a, negated) => {
+                Value::Int(i64::from(self.eval(a, row)?.is_null() != *negated))
+            }
             Expr::Binary(op, a, b) => self.binary(op, a, b, row)?,
             Expr::Between(a, lo, hi, negated) => {
                 let v = self.eval(a, row)?;
                 let lo = self.eval(lo, row)?;
                 let hi = self.eval(hi, row)?;
                 match (compare(&v, &lo), compare(&v, &hi)) {
-                    (Some(x), Some(y)) => Value::Int(i64::from((x.is_ge() && y.is_le()) != *negated)),
+                    (Some(x), Some(y)) => {
+                        Value::Int(i64::from((x.is_ge() && y.is_le()) != *negated))
+                    }
                     _ => Value::Null,
                 }
             }
@@ -1957,7 +2103,11 @@ impl Ctx<'_> {
                         found = true;
                     }
                 }
-                if v.is_null() { Value::Null } else { Value::Int(i64::from(found != *negated)) }
+                if v.is_null() {
+                    Value::Null
+                } else {
+                    Value::Int(i64::from(found != *negated))
+                }
             }
             Expr::InQuery(a, q, negated) => {
                 let v = self.eval(a, row)?;
@@ -1965,7 +2115,9 @@ impl Ctx<'_> {
                 if names.len() != 1 {
                     return Err(SqlError::Operand(1));
                 }
-                let found = rows.iter().any(|r| compare(&v, &r[0]) == Some(std::cmp::Ordering::Equal));
+                let found = rows
+                    .iter()
+                    .any(|r| compare(&v, &r[0]) == Some(std::cmp::Ordering::Equal));
                 Value::Int(i64::from(found != *negated))
             }
             Expr::Like(a, p, negated) => {
@@ -2074,8 +2226,16 @@ impl Ctx<'_> {
             "|" => Value::Int(x.int() | y.int()),
             "&" => Value::Int(x.int() & y.int()),
             "^" => Value::Int(x.int() ^ y.int()),
-            "<<" => Value::Int(x.int().checked_shl(y.int().clamp(0, 64) as u32).unwrap_or(0)),
-            ">>" => Value::Int(x.int().checked_shr(y.int().clamp(0, 64) as u32).unwrap_or(0)),
+            "<<" => Value::Int(
+                x.int()
+                    .checked_shl(y.int().clamp(0, 64) as u32)
+                    .unwrap_or(0),
+            ),
+            ">>" => Value::Int(
+                x.int()
+                    .checked_shr(y.int().clamp(0, 64) as u32)
+                    .unwrap_or(0),
+            ),
             "+" | "-" | "*" => match (&x, &y) {
                 (Value::Int(p), Value::Int(q)) => {
                     let r = match op {
@@ -2084,11 +2244,13 @@ impl Ctx<'_> {
                         _ => p.checked_mul(*q),
                     };
                     r.map_or_else(
-                        || Value::Float(match op {
-                            "+" => *p as f64 + *q as f64,
-                            "-" => *p as f64 - *q as f64,
-                            _ => *p as f64 * *q as f64,
-                        }),
+                        || {
+                            Value::Float(match op {
+                                "+" => *p as f64 + *q as f64,
+                                "-" => *p as f64 - *q as f64,
+                                _ => *p as f64 * *q as f64,
+                            })
+                        },
                         Value::Int,
                     )
                 }
@@ -2147,7 +2309,11 @@ impl Ctx<'_> {
             "ifnull" | "nvl" => {
                 count(2..=2)?;
                 let v = self.eval(&args[0], row)?;
-                return if v.is_null() { self.eval(&args[1], row) } else { Ok(v) };
+                return if v.is_null() {
+                    self.eval(&args[1], row)
+                } else {
+                    Ok(v)
+                };
             }
             "coalesce" => {
                 for a in args {
@@ -2233,25 +2399,45 @@ impl Ctx<'_> {
                     Value::Null
                 } else {
                     let sep = text(0);
-                    let parts: Vec<String> = v[1..].iter().filter(|x| !x.is_null()).map(Value::text).collect();
+                    let parts: Vec<String> = v[1..]
+                        .iter()
+                        .filter(|x| !x.is_null())
+                        .map(Value::text)
+                        .collect();
                     bounded(parts.join(&sep))?
                 }
             }
             "char" => {
-                let bytes: Vec<u8> = v.iter().filter(|x| !x.is_null()).map(|x| (x.int() & 0xff) as u8).collect();
+                let bytes: Vec<u8> = v
+                    .iter()
+                    .filter(|x| !x.is_null())
+                    .map(|x| (x.int() & 0xff) as u8)
+                    .collect();
                 Value::Str(String::from_utf8_lossy(&bytes).into_owned())
             }
             "ascii" | "ord" => {
                 count(1..=1)?;
-                if null_in { Value::Null } else { Value::Int(text(0).bytes().next().map_or(0, i64::from)) }
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(text(0).bytes().next().map_or(0, i64::from))
+                }
             }
             "length" | "octet_length" => {
                 count(1..=1)?;
-                if null_in { Value::Null } else { Value::Int(text(0).len() as i64) }
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(text(0).len() as i64)
+                }
             }
             "char_length" | "character_length" => {
                 count(1..=1)?;
-                if null_in { Value::Null } else { Value::Int(text(0).chars().count() as i64) }
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(text(0).chars().count() as i64)
+                }
             }
             "substring" | "substr" | "mid" => {
                 count(2..=3)?;
@@ -2278,16 +2464,49 @@ impl Ctx<'_> {
                 } else {
                     let chars: Vec<char> = text(0).chars().collect();
                     let n = (v[1].int().max(0) as usize).min(chars.len());
-                    Value::Str(if name == "left" { chars[..n].iter().collect() } else { chars[chars.len() - n..].iter().collect() })
+                    Value::Str(if name == "left" {
+                        chars[..n].iter().collect()
+                    } else {
+                        chars[chars.len() - n..].iter().collect()
+                    })
                 }
             }
-            "lower" | "lcase" => if null_in { Value::Null } else { Value::Str(text(0).to_lowercase()) },
-            "upper" | "ucase" => if null_in { Value::Null } else { Value::Str(text(0).to_uppercase()) },
-            "trim" | "ltrim" | "rtrim" => if null_in { Value::Null } else {
-                let t = text(0);
-                Value::Str(match name { "trim" => t.trim(), "ltrim" => t.trim_start(), _ => t.trim_end() }.to_owned())
-            },
-            "reverse" => if null_in { Value::Null } else { Value::Str(text(0).chars().rev().collect()) },
+            "lower" | "lcase" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Str(text(0).to_lowercase())
+                }
+            }
+            "upper" | "ucase" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Str(text(0).to_uppercase())
+                }
+            }
+            "trim" | "ltrim" | "rtrim" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    let t = text(0);
+                    Value::Str(
+                        match name {
+                            "trim" => t.trim(),
+                            "ltrim" => t.trim_start(),
+                            _ => t.trim_end(),
+                        }
+                        .to_owned(),
+                    )
+                }
+            }
+            "reverse" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Str(text(0).chars().rev().collect())
+                }
+            }
             "repeat" => {
                 count(2..=2)?;
                 let n = v[1].int().max(0) as usize;
@@ -2303,45 +2522,63 @@ impl Ctx<'_> {
                 }
                 Value::Str(" ".repeat(n))
             }
-            "hex" => if null_in { Value::Null } else {
-                match &v[0] {
-                    Value::Int(i) => Value::Str(format!("{i:X}")),
-                    _ => {
-                        let mut out = String::new();
-                        for b in text(0).bytes() {
-                            let _ = write!(out, "{b:02X}");
+            "hex" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    match &v[0] {
+                        Value::Int(i) => Value::Str(format!("{i:X}")),
+                        _ => {
+                            let mut out = String::new();
+                            for b in text(0).bytes() {
+                                let _ = write!(out, "{b:02X}");
+                            }
+                            Value::Str(out)
                         }
+                    }
+                }
+            }
+            "unhex" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    let t = text(0);
+                    let bytes: Vec<u8> = (0..t.len() / 2)
+                        .filter_map(|k| u8::from_str_radix(t.get(2 * k..2 * k + 2)?, 16).ok())
+                        .collect();
+                    Value::Str(String::from_utf8_lossy(&bytes).into_owned())
+                }
+            }
+            "md5" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    use md5::Digest as _;
+                    let d = md5::Md5::digest(text(0).as_bytes());
+                    let mut out = String::with_capacity(32);
+                    for b in d {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                    Value::Str(out)
+                }
+            }
+            "sha1" | "sha" | "sha2" | "password" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    use sha2::Digest as _;
+                    let d = sha2::Sha256::digest(text(0).as_bytes());
+                    let mut out = String::new();
+                    for b in d.iter().take(if name == "sha2" { 32 } else { 20 }) {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                    if name == "password" {
+                        Value::Str(format!("*{}", out.to_uppercase()))
+                    } else {
                         Value::Str(out)
                     }
                 }
-            },
-            "unhex" => if null_in { Value::Null } else {
-                let t = text(0);
-                let bytes: Vec<u8> = (0..t.len() / 2).filter_map(|k| u8::from_str_radix(t.get(2 * k..2 * k + 2)?, 16).ok()).collect();
-                Value::Str(String::from_utf8_lossy(&bytes).into_owned())
-            },
-            "md5" => if null_in { Value::Null } else {
-                use md5::Digest as _;
-                let d = md5::Md5::digest(text(0).as_bytes());
-                let mut out = String::with_capacity(32);
-                for b in d {
-                    let _ = write!(out, "{b:02x}");
-                }
-                Value::Str(out)
-            },
-            "sha1" | "sha" | "sha2" | "password" => if null_in { Value::Null } else {
-                use sha2::Digest as _;
-                let d = sha2::Sha256::digest(text(0).as_bytes());
-                let mut out = String::new();
-                for b in d.iter().take(if name == "sha2" { 32 } else { 20 }) {
-                    let _ = write!(out, "{b:02x}");
-                }
-                if name == "password" {
-                    Value::Str(format!("*{}", out.to_uppercase()))
-                } else {
-                    Value::Str(out)
-                }
-            },
+            }
             "cast" | "convert" | "binary" => v.into_iter().next().unwrap_or(Value::Null),
             "isnull" => {
                 count(1..=1)?;
@@ -2356,48 +2593,122 @@ impl Ctx<'_> {
             }
             "nullif" => {
                 count(2..=2)?;
-                if compare(&v[0], &v[1]) == Some(std::cmp::Ordering::Equal) { Value::Null } else { v[0].clone() }
-            }
-            "greatest" | "least" => {
-                if null_in { Value::Null } else {
-                    v.into_iter().reduce(|a, b| {
-                        let o = compare(&b, &a);
-                        let take = if name == "greatest" { o == Some(std::cmp::Ordering::Greater) } else { o == Some(std::cmp::Ordering::Less) };
-                        if take { b } else { a }
-                    }).unwrap_or(Value::Null)
+                if compare(&v[0], &v[1]) == Some(std::cmp::Ordering::Equal) {
+                    Value::Null
+                } else {
+                    v[0].clone()
                 }
             }
-            "abs" => if null_in { Value::Null } else { Value::Float(v[0].num().abs()) },
-            "floor" => if null_in { Value::Null } else { Value::Int(v[0].num().floor() as i64) },
-            "ceil" | "ceiling" => if null_in { Value::Null } else { Value::Int(v[0].num().ceil() as i64) },
-            "round" => if null_in { Value::Null } else { Value::Int(v[0].num().round() as i64) },
-            "rand" => Value::Float(if v.is_empty() { rand::random::<f64>() } else { 0.155_220_427_694_254_4 }),
+            "greatest" | "least" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    v.into_iter()
+                        .reduce(|a, b| {
+                            let o = compare(&b, &a);
+                            let take = if name == "greatest" {
+                                o == Some(std::cmp::Ordering::Greater)
+                            } else {
+                                o == Some(std::cmp::Ordering::Less)
+                            };
+                            if take { b } else { a }
+                        })
+                        .unwrap_or(Value::Null)
+                }
+            }
+            "abs" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Float(v[0].num().abs())
+                }
+            }
+            "floor" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(v[0].num().floor() as i64)
+                }
+            }
+            "ceil" | "ceiling" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(v[0].num().ceil() as i64)
+                }
+            }
+            "round" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(v[0].num().round() as i64)
+                }
+            }
+            "rand" => Value::Float(if v.is_empty() {
+                rand::random::<f64>()
+            } else {
+                0.155_220_427_694_254_4
+            }),
             "pi" => Value::Float(std::f64::consts::PI),
-            "quarter" | "month" | "year" | "day" | "dayofmonth" => if null_in { Value::Null } else { Value::Int(1) },
-            "now" | "sysdate" | "current_timestamp" | "localtime" | "localtimestamp" => s(&now_text()),
+            "quarter" | "month" | "year" | "day" | "dayofmonth" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Int(1)
+                }
+            }
+            "now" | "sysdate" | "current_timestamp" | "localtime" | "localtimestamp" => {
+                s(&now_text())
+            }
             "curdate" | "current_date" => s(&now_text()[..10]),
             "coercibility" => Value::Int(3),
             "charset" => s("utf8mb3"),
             "collation" => s("utf8mb3_general_ci"),
-            "json_quote" | "json_valid" => if null_in { Value::Null } else { Value::Str(format!("\"{}\"", text(0))) },
+            "json_quote" | "json_valid" => {
+                if null_in {
+                    Value::Null
+                } else {
+                    Value::Str(format!("\"{}\"", text(0)))
+                }
+            }
             "extractvalue" | "updatexml" => {
                 count(2..=3)?;
                 let path = text(1);
-                if let Some(bad) = path.find(|c: char| !(c.is_ascii_alphanumeric() || "/@*[]().:_-=' ".contains(c))) {
+                if let Some(bad) = path
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "/@*[]().:_-=' ".contains(c)))
+                {
                     return Err(SqlError::Xpath(path[bad..].to_owned()));
                 }
-                if name == "extractvalue" { s("") } else { v[0].clone() }
+                if name == "extractvalue" {
+                    s("")
+                } else {
+                    v[0].clone()
+                }
             }
             "instr" | "locate" | "position" => {
                 count(2..=3)?;
-                if null_in { Value::Null } else {
-                    let (hay, needle) = if name == "instr" { (text(0), text(1)) } else { (text(1), text(0)) };
-                    Value::Int(hay.to_lowercase().find(&needle.to_lowercase()).map_or(0, |i| hay[..i].chars().count() as i64 + 1))
+                if null_in {
+                    Value::Null
+                } else {
+                    let (hay, needle) = if name == "instr" {
+                        (text(0), text(1))
+                    } else {
+                        (text(1), text(0))
+                    };
+                    Value::Int(
+                        hay.to_lowercase()
+                            .find(&needle.to_lowercase())
+                            .map_or(0, |i| hay[..i].chars().count() as i64 + 1),
+                    )
                 }
             }
             "replace" => {
                 count(3..=3)?;
-                if null_in { Value::Null } else { bounded(text(0).replace(&text(1), &text(2)))? }
+                if null_in {
+                    Value::Null
+                } else {
+                    bounded(text(0).replace(&text(1), &text(2)))?
+                }
             }
             "load_file" => Value::Null,
             "uuid" => s("3f1c2a66-d1b3-11f0-9a0e-525400c1d2e7"),

@@ -36,8 +36,14 @@ fn quotes_break_with_mariadbs_message() {
 
 #[test]
 fn boolean_probes_filter_like_the_query() {
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND 4821=4821").len(), 1);
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND 4821=4822").len(), 0);
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND 4821=4821").len(),
+        1
+    );
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND 4821=4822").len(),
+        0
+    );
     assert_eq!(rows("SELECT * FROM products WHERE id=1 OR 1=1").len(), 8);
     assert_eq!(
         rows("SELECT id, name, price FROM products WHERE name LIKE '%Drill%' AND 'abcd'='abcd' -- -%'").len(),
@@ -49,16 +55,34 @@ fn boolean_probes_filter_like_the_query() {
     );
     assert!(error("SELECT * FROM products WHERE id=(SELECT (CASE WHEN (7=8) THEN 1 ELSE (SELECT 3 UNION SELECT 4) END))").contains("more than 1 row"));
     // sqlmap's fingerprint checks.
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND VERSION() LIKE '%MariaDB%'").len(), 1);
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND QUARTER(NULL) IS NULL").len(), 1);
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND 3=3/*!50000 AND 2=3*/").len(), 0);
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 AND 3=3/*!110000 AND 2=3*/").len(), 1);
-    assert!(error("SELECT * FROM products WHERE id=1 AND ISNULL(JSON_STORAGE_FREE(NULL))").contains("does not exist"));
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND VERSION() LIKE '%MariaDB%'").len(),
+        1
+    );
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND QUARTER(NULL) IS NULL").len(),
+        1
+    );
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND 3=3/*!50000 AND 2=3*/").len(),
+        0
+    );
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 AND 3=3/*!110000 AND 2=3*/").len(),
+        1
+    );
+    assert!(
+        error("SELECT * FROM products WHERE id=1 AND ISNULL(JSON_STORAGE_FREE(NULL))")
+            .contains("does not exist")
+    );
 }
 
 #[test]
 fn order_by_and_union_show_the_columns() {
-    assert_eq!(rows("SELECT * FROM products WHERE id=1 ORDER BY 6-- -").len(), 1);
+    assert_eq!(
+        rows("SELECT * FROM products WHERE id=1 ORDER BY 6-- -").len(),
+        1
+    );
     assert_eq!(
         error("SELECT * FROM products WHERE id=1 ORDER BY 7-- -"),
         "Unknown column '7' in 'order clause'"
@@ -67,46 +91,105 @@ fn order_by_and_union_show_the_columns() {
         error("SELECT * FROM products WHERE id=1 UNION ALL SELECT NULL,NULL-- -"),
         "The used SELECT statements have a different number of columns"
     );
-    let r = rows("SELECT * FROM products WHERE id=-1 UNION ALL SELECT NULL,CONCAT(0x716b6a7671,0x4142,0x71),NULL,NULL,NULL,NULL-- -");
+    let r = rows(
+        "SELECT * FROM products WHERE id=-1 UNION ALL SELECT NULL,CONCAT(0x716b6a7671,0x4142,0x71),NULL,NULL,NULL,NULL-- -",
+    );
     assert_eq!(r, vec![vec!["", "qkjvqABq", "", "", "", ""]]);
-    let r = rows("SELECT * FROM news WHERE id=-1 UNION SELECT 1,version(),database(),user(),@@version");
-    assert_eq!(r[0][1..], ["10.11.11-MariaDB-0+deb12u1", "shop", "shop@localhost", "10.11.11-MariaDB-0+deb12u1"]);
-    let r = rows("SELECT * FROM news WHERE id=-1 UNION SELECT 1,GROUP_CONCAT(table_name),3,4,5 FROM information_schema.tables WHERE table_schema=database()");
+    let r =
+        rows("SELECT * FROM news WHERE id=-1 UNION SELECT 1,version(),database(),user(),@@version");
+    assert_eq!(
+        r[0][1..],
+        [
+            "10.11.11-MariaDB-0+deb12u1",
+            "shop",
+            "shop@localhost",
+            "10.11.11-MariaDB-0+deb12u1"
+        ]
+    );
+    let r = rows(
+        "SELECT * FROM news WHERE id=-1 UNION SELECT 1,GROUP_CONCAT(table_name),3,4,5 FROM information_schema.tables WHERE table_schema=database()",
+    );
     assert_eq!(r[0][1], "products,news,categories,users");
-    let r = rows("SELECT * FROM news WHERE id=-1 UNION SELECT 1,CONCAT_WS(0x3a,username,password),3,4,5 FROM users LIMIT 1,1");
+    let r = rows(
+        "SELECT * FROM news WHERE id=-1 UNION SELECT 1,CONCAT_WS(0x3a,username,password),3,4,5 FROM users LIMIT 1,1",
+    );
     assert_eq!(r[0][1], "jsmith:5f4dcc3b5aa765d61d8327deb882cf99");
-    assert!(error("SELECT * FROM news WHERE id=-1 UNION SELECT 1,2,3,4,Password FROM mysql.user").contains("denied"));
-    assert_eq!(rows("SELECT COUNT(*) FROM information_schema.SCHEMATA"), vec![vec!["2"]]);
+    assert!(
+        error("SELECT * FROM news WHERE id=-1 UNION SELECT 1,2,3,4,Password FROM mysql.user")
+            .contains("denied")
+    );
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM information_schema.SCHEMATA"),
+        vec![vec!["2"]]
+    );
 }
 
 #[test]
 fn sleep_and_errors_for_error_based_probes() {
-    let r = run(&db(), "SELECT * FROM products WHERE id=1 AND (SELECT 5531 FROM (SELECT(SLEEP(5)))xYzq)");
+    let r = run(
+        &db(),
+        "SELECT * FROM products WHERE id=1 AND (SELECT 5531 FROM (SELECT(SLEEP(5)))xYzq)",
+    );
     assert!(r.result.is_ok());
     assert_eq!(r.sleep, 5.0);
     // A false condition first: no sleep, as MariaDB short-circuits.
-    let r = run(&db(), "SELECT * FROM products WHERE id=1 AND 1=2 AND SLEEP(5)");
+    let r = run(
+        &db(),
+        "SELECT * FROM products WHERE id=1 AND 1=2 AND SLEEP(5)",
+    );
     assert_eq!(r.sleep, 0.0);
-    let r = run(&db(), "SELECT * FROM products WHERE id=1 AND BENCHMARK(5000000,MD5(0x41))");
+    let r = run(
+        &db(),
+        "SELECT * FROM products WHERE id=1 AND BENCHMARK(5000000,MD5(0x41))",
+    );
     assert!(r.sleep > 2.0);
     assert_eq!(
-        error("SELECT * FROM products WHERE id=1 AND EXTRACTVALUE(1,CONCAT(0x5c,0x7171,(SELECT (ELT(1=1,1))),0x7171))"),
+        error(
+            "SELECT * FROM products WHERE id=1 AND EXTRACTVALUE(1,CONCAT(0x5c,0x7171,(SELECT (ELT(1=1,1))),0x7171))"
+        ),
         "XPATH syntax error: '\\qq1qq'"
     );
-    assert_eq!(error("SELECT * FROM products WHERE id=1 AND (SELECT 1 FROM (SELECT 1))"), "Every derived table must have its own alias");
+    assert_eq!(
+        error("SELECT * FROM products WHERE id=1 AND (SELECT 1 FROM (SELECT 1))"),
+        "Every derived table must have its own alias"
+    );
 }
 
 #[test]
 fn hostile_input_is_bounded() {
-    let deep = format!("SELECT * FROM products WHERE id={}1{}", "(".repeat(5000), ")".repeat(5000));
+    let deep = format!(
+        "SELECT * FROM products WHERE id={}1{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
     assert_eq!(error(&deep), "Out of memory.");
-    let long = format!("SELECT * FROM products WHERE id=1 AND {}", "1=1 AND ".repeat(3000));
+    let long = format!(
+        "SELECT * FROM products WHERE id=1 AND {}",
+        "1=1 AND ".repeat(3000)
+    );
     let _ = run(&db(), &long);
     let join = "SELECT * FROM products WHERE id=1 AND (SELECT COUNT(*) FROM information_schema.columns A, information_schema.columns B)";
     let _ = run(&db(), join);
-    let r = run(&db(), "SELECT * FROM products WHERE id=1 AND REPEAT('a',99999999)");
+    let r = run(
+        &db(),
+        "SELECT * FROM products WHERE id=1 AND REPEAT('a',99999999)",
+    );
     assert!(r.result.is_err());
-    for junk in ["", "'", "\"", "`", "/*", "0x", "X'4", "@@", "SELECT", "1 UNION SELECT", "\u{0}\u{ff}é", "--", "#"] {
+    for junk in [
+        "",
+        "'",
+        "\"",
+        "`",
+        "/*",
+        "0x",
+        "X'4",
+        "@@",
+        "SELECT",
+        "1 UNION SELECT",
+        "\u{0}\u{ff}é",
+        "--",
+        "#",
+    ] {
         let _ = run(&db(), &format!("SELECT * FROM products WHERE id={junk}"));
     }
 }
