@@ -234,7 +234,7 @@ async fn sleep_for(
 ) -> f64 {
     let cap = shared.config.max_sleep_seconds as f64;
     let seconds = seconds.min(cap);
-    if !(seconds > 0.0) {
+    if seconds.is_nan() || seconds <= 0.0 {
         return 0.0;
     }
     let Ok(_permit) = shared.sleepers.clone().try_acquire_owned() else {

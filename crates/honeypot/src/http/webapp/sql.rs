@@ -1926,12 +1926,6 @@ impl Ctx<'_> {
                 return Err(SqlError::Resources);
             }
         }
-        if sel.from_is_table()
-            && sel.items.iter().any(|i| matches!(i, Expr::Star))
-            && src_names.is_empty()
-        {
-            return Err(SqlError::Syntax("*".into()));
-        }
         Ok((names, out))
     }
 
@@ -1962,7 +1956,7 @@ impl Ctx<'_> {
                     Some(Expr::Star) | None => Value::Int(1),
                     Some(a) => self.eval(a, &r)?,
                 };
-                if !v.is_null() && !(*distinct && values.contains(&v)) {
+                if !(v.is_null() || *distinct && values.contains(&v)) {
                     values.push(v);
                 }
             }
@@ -2714,12 +2708,6 @@ impl Ctx<'_> {
             "uuid" => s("3f1c2a66-d1b3-11f0-9a0e-525400c1d2e7"),
             _ => return Err(SqlError::NoFunction(name.to_owned())),
         })
-    }
-}
-
-impl Select {
-    fn from_is_table(&self) -> bool {
-        matches!(self.from, Source::Table(..))
     }
 }
 
