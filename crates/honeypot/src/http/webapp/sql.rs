@@ -22,7 +22,7 @@ const ACCOUNT: &str = "shop@localhost";
 /// Most tokens in one query.
 const MAX_TOKENS: usize = 4096;
 /// Deepest nesting of expressions and subqueries.
-const MAX_DEPTH: usize = 48;
+const MAX_DEPTH: usize = 32;
 /// Evaluation steps one query may take.
 const MAX_FUEL: u64 = 400_000;
 /// Most rows one SELECT may produce.
@@ -1184,28 +1184,41 @@ impl Parser<'_> {
 
     fn or(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.xor()?;
+        // A chain `a AND b AND c` nests as deep as it is long: counted as depth.
+        let mut chain = 0;
         while self.kw("or") || self.op("||") {
             let right = self.xor()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("or", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn xor(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.and()?;
+        let mut chain = 0;
         while self.kw("xor") {
             let right = self.and()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("xor", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn and(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.not()?;
+        let mut chain = 0;
         while self.kw("and") || self.op("&&") {
             let right = self.not()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("and", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
@@ -1221,6 +1234,7 @@ impl Parser<'_> {
 
     fn comparison(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.bit_or()?;
+        let mut chain = 0;
         loop {
             let op = match self.peek() {
                 Tok::Op(o) if matches!(*o, "=" | "<=>" | "<>" | "!=" | "<" | ">" | "<=" | ">=") => {
@@ -1238,16 +1252,22 @@ impl Parser<'_> {
                 } else {
                     self.bit_or()?
                 };
+                self.enter()?;
+                chain += 1;
                 left = Expr::Binary(op, Box::new(left), Box::new(right));
                 continue;
             }
             if self.kw("is") {
                 let negated = self.kw("not");
                 if self.kw("null") {
+                    self.enter()?;
+                    chain += 1;
                     left = Expr::IsNull(Box::new(left), negated);
                 } else if self.kw("true") {
                     let t =
                         Expr::Binary("is_true", Box::new(left), Box::new(Expr::Lit(Value::Null)));
+                    self.enter()?;
+                    chain += 1;
                     left = if negated { Expr::Not(Box::new(t)) } else { t };
                 } else if self.kw("false") {
                     let t = Expr::Not(Box::new(Expr::Binary(
@@ -1255,6 +1275,8 @@ impl Parser<'_> {
                         Box::new(left),
                         Box::new(Expr::Lit(Value::Null)),
                     )));
+                    self.enter()?;
+                    chain += 1;
                     left = if negated { Expr::Not(Box::new(t)) } else { t };
                 } else {
                     return Err(self.error());
@@ -1268,11 +1290,15 @@ impl Parser<'_> {
                 if self.kw("escape") {
                     self.bit_or()?;
                 }
+                self.enter()?;
+                chain += 1;
                 left = Expr::Like(Box::new(left), Box::new(right), negated);
                 continue;
             }
             if self.kw("regexp") || self.kw("rlike") {
                 let right = self.bit_or()?;
+                self.enter()?;
+                chain += 1;
                 left = Expr::Regexp(Box::new(left), Box::new(right), negated);
                 continue;
             }
@@ -1280,6 +1306,8 @@ impl Parser<'_> {
                 let low = self.bit_or()?;
                 self.expect_kw("and")?;
                 let high = self.bit_or()?;
+                self.enter()?;
+                chain += 1;
                 left = Expr::Between(Box::new(left), Box::new(low), Box::new(high), negated);
                 continue;
             }
@@ -1288,6 +1316,8 @@ impl Parser<'_> {
                 if is_kw(self.peek(), "select") {
                     let q = self.query()?;
                     self.expect_op(")")?;
+                    self.enter()?;
+                    chain += 1;
                     left = Expr::InQuery(Box::new(left), Box::new(q), negated);
                     continue;
                 }
@@ -1299,41 +1329,55 @@ impl Parser<'_> {
                     }
                 }
                 self.expect_op(")")?;
+                self.enter()?;
+                chain += 1;
                 left = Expr::In(Box::new(left), list, negated);
                 continue;
             }
             if self.kw("sounds") {
                 self.expect_kw("like")?;
                 let right = self.bit_or()?;
+                self.enter()?;
+                chain += 1;
                 left = Expr::Binary("=", Box::new(left), Box::new(right));
                 continue;
             }
             self.pos = save;
             break;
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn bit_or(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.bit_and()?;
+        let mut chain = 0;
         while self.op("|") {
             let right = self.bit_and()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("|", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn bit_and(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.shift()?;
+        let mut chain = 0;
         while self.op("&") {
             let right = self.shift()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("&", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn shift(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.additive()?;
+        let mut chain = 0;
         loop {
             let op = if self.op("<<") {
                 "<<"
@@ -1343,13 +1387,17 @@ impl Parser<'_> {
                 break;
             };
             let right = self.additive()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn additive(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.multiplicative()?;
+        let mut chain = 0;
         loop {
             let op = if self.op("+") {
                 "+"
@@ -1359,13 +1407,17 @@ impl Parser<'_> {
                 break;
             };
             let right = self.multiplicative()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn multiplicative(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.xor_bits()?;
+        let mut chain = 0;
         loop {
             let op = if self.op("*") {
                 "*"
@@ -1379,17 +1431,24 @@ impl Parser<'_> {
                 break;
             };
             let right = self.xor_bits()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 
     fn xor_bits(&mut self) -> Result<Expr, SqlError> {
         let mut left = self.unary()?;
+        let mut chain = 0;
         while self.op("^") {
             let right = self.unary()?;
+            self.enter()?;
+            chain += 1;
             left = Expr::Binary("^", Box::new(left), Box::new(right));
         }
+        self.depth -= chain;
         Ok(left)
     }
 

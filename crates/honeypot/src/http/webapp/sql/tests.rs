@@ -193,3 +193,33 @@ fn hostile_input_is_bounded() {
         let _ = run(&db(), &format!("SELECT * FROM products WHERE id={junk}"));
     }
 }
+
+#[test]
+fn the_deepest_accepted_query_fits_a_small_stack() {
+    // Tokio's worker threads have 2 MiB; half of that must be enough for
+    // anything the depth bound lets through (debug build, the larger frames).
+    let shapes: Vec<Box<dyn Fn(usize) -> String + Send>> = vec![
+        Box::new(|n| format!("{}1{}", "(".repeat(n), ")".repeat(n))),
+        Box::new(|n| "1=1 AND ".repeat(n) + "1"),
+        Box::new(|n| "1+".repeat(n) + "1"),
+        Box::new(|n| "NOT ".repeat(n) + "1"),
+        Box::new(|n| "-".repeat(n) + "1"),
+        Box::new(|n| format!("{}1{}", "(SELECT ".repeat(n), ")".repeat(n))),
+        Box::new(|n| format!("{}1{}", "CONCAT(".repeat(n), ",1)".repeat(n))),
+        Box::new(|n| format!("{}1{}", "(1=1 AND ".repeat(n), ")".repeat(n))),
+        Box::new(|n| format!("{}1{}", "CASE WHEN 1 THEN ".repeat(n), " END".repeat(n))),
+    ];
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let db = db();
+            for shape in &shapes {
+                for n in [10, 20, 30, 31, 32, 33, 64, 500] {
+                    let _ = run(&db, &format!("SELECT * FROM products WHERE id={}", shape(n)));
+                }
+            }
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+}
