@@ -215,7 +215,10 @@ fn the_deepest_accepted_query_fits_a_small_stack() {
             let db = db();
             for shape in &shapes {
                 for n in [10, 20, 30, 31, 32, 33, 64, 500] {
-                    let _ = run(&db, &format!("SELECT * FROM products WHERE id={}", shape(n)));
+                    let _ = run(
+                        &db,
+                        &format!("SELECT * FROM products WHERE id={}", shape(n)),
+                    );
                 }
             }
         })
