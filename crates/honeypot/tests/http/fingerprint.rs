@@ -355,6 +355,13 @@ fn nmap_http(port: u16) -> String {
         })
         .map(|l| {
             let l = l.replace(&format!("{port}/tcp"), "PORT/tcp");
+            // Apache lists the methods of its Allow header in the order of a
+            // hash seeded per process: it changes from one start to the next.
+            if let Some(methods) = l.strip_prefix("|_  Supported Methods: ") {
+                let mut m: Vec<&str> = methods.split(' ').collect();
+                m.sort_unstable();
+                return format!("|_  Supported Methods: {}", m.join(" "));
+            }
             let lower = l.to_ascii_lowercase();
             for header in ["|   date: ", "|   last-modified: ", "|   etag: "] {
                 if lower.starts_with(header) {
