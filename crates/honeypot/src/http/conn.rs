@@ -191,7 +191,10 @@ where
             &buf[body_range]
         };
         let request = Request::new(&req, head_len, body, served);
-        let outcome = answer(&shared, &info, &request, over, served, &mut out, &mut date);
+        let mut outcome = answer(&shared, &info, &request, over, served, &mut out, &mut date);
+        if outcome.delay > 0.0 {
+            outcome.delay = sleep_for(&shared, outcome.delay, &mut stop).await;
+        }
         let close = outcome.close;
         if stream.write_all(&out).await.is_err() {
             record::request(&shared, &info, &request, &outcome, &mut scratch).await;
@@ -216,6 +219,32 @@ pub(crate) struct Outcome {
     /// The login form the request posted to, if it was one.
     pub login: Option<Arc<Page>>,
     pub limit: Limit,
+    /// Seconds the answer waits for an injected `SLEEP()`: asked by the
+    /// application, then the wait actually made (capped, 0 over the cap).
+    pub delay: f64,
+}
+
+/// Waits as a database would on an injected `SLEEP(seconds)`: at most
+/// `max_sleep_seconds`, and only while fewer than `max_sleeping_connections`
+/// wait (else not at all); returns the seconds waited.
+async fn sleep_for(
+    shared: &Shared,
+    seconds: f64,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> f64 {
+    let cap = shared.config.max_sleep_seconds as f64;
+    let seconds = seconds.min(cap);
+    if seconds.is_nan() || seconds <= 0.0 {
+        return 0.0;
+    }
+    let Ok(_permit) = shared.sleepers.clone().try_acquire_owned() else {
+        return 0.0;
+    };
+    let wait = Duration::from_secs_f64(seconds);
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => seconds,
+        _ = stop.changed() => 0.0,
+    }
 }
 
 /// Reads until a whole request head is buffered, within the limits and the time.
@@ -543,7 +572,9 @@ fn answer(
     let last = served >= cfg.max_keepalive_requests;
     let mut persist = Persistence {
         close: !wants_keepalive || last,
-        client_asked: req.connection_keepalive,
+        // Apache answers `Connection: close` to a client that asked to close
+        // (nmap's http-headers does), as to one that asked to keep alive.
+        client_asked: req.connection_keepalive || req.connection_close,
         http10: req.http10,
         timeout_seconds: cfg.keepalive_timeout_seconds,
         remaining: cfg.max_keepalive_requests.saturating_sub(served) + 1,
@@ -554,6 +585,7 @@ fn answer(
         persona: None,
         login: None,
         limit: Limit::None,
+        delay: 0.0,
     };
     let error = |status: u16,
                  detail: ErrorDetail<'_>,
@@ -641,6 +673,43 @@ fn answer(
                 Some(profile::APACHE_ALLOW),
                 &[],
             );
+            return outcome;
+        }
+    }
+    if let Some(app) = &shared.webapp
+        && matches!(method, "GET" | "HEAD" | "POST")
+        && super::webapp::WebApp::handles(path)
+    {
+        let app_req = super::webapp::AppRequest {
+            method,
+            path,
+            query: req.query,
+            body: req.body,
+            form: req.content_type.is_empty()
+                || req
+                    .content_type
+                    .windows(21)
+                    .any(|w| w.eq_ignore_ascii_case(b"x-www-form-urlencoded")),
+            client_ip: info.peer.ip().to_string(),
+            server_ip: info.local.ip().to_string(),
+        };
+        if let Some(page) = app.answer(&app_req) {
+            outcome.persona = Some("webapp");
+            outcome.status = page.status;
+            outcome.delay = page.delay;
+            let head = Head {
+                status: page.status,
+                origin: Origin::Script,
+                allow: None,
+                extra: &page.headers,
+                content_type: "text/html; charset=UTF-8",
+                content_length: Some(page.body.len()),
+            };
+            out.clear();
+            profile::write_head(profile, cfg.server_name(), date.now(), &head, &persist, out);
+            if !head_only {
+                out.extend_from_slice(&page.body);
+            }
             return outcome;
         }
     }

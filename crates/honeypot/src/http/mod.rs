@@ -4,7 +4,8 @@
 //!
 //! Files: [`config`] (the `[honeypot.http]` section), [`profile`] (the claimed
 //! server's headers and error pages), [`site`] (personas from template files),
-//! [`classify`] and [`decode`] (attack classes from data-driven rules), `conn`
+//! [`classify`] and [`decode`] (attack classes from data-driven rules), [`webapp`]
+//! (the vulnerable PHP/MySQL shop and its pretend MariaDB), `conn`
 //! (one connection: limits, parsing, answers), `record` (where every event is
 //! made), `tls` (HTTPS with rustls). This file owns the listeners, the connection
 //! and rate limits, and shutdown.
@@ -17,6 +18,7 @@ pub mod profile;
 mod record;
 pub mod site;
 mod tls;
+pub mod webapp;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -49,6 +51,11 @@ pub(crate) struct Shared {
     pub tokens: Arc<Honeytokens>,
     /// Encrypts captured passwords when `[honeypot] encrypt_to` is set.
     pub capture: Arc<crate::capture::Capture>,
+    /// The "webapp" persona, when enabled.
+    pub webapp: Option<webapp::WebApp>,
+    /// Permits to hold a connection on an injected `SLEEP()`
+    /// (`max_sleeping_connections`).
+    pub sleepers: Arc<Semaphore>,
     pub stop: watch::Receiver<bool>,
     per_ip: Arc<ConnectionsPerIp>,
     rate: Mutex<HashMap<IpAddr, Bucket>>,
@@ -218,6 +225,14 @@ impl HttpHoneypot {
         } else {
             None
         };
+        let webapp = config.personas.iter().any(|p| p == "webapp").then(|| {
+            let world = crate::shell::World::new(crate::shell::persona::Persona::debian(
+                hostname,
+                Vec::new(),
+            ));
+            webapp::WebApp::new(world, tokens.value("db_password"))
+        });
+        let sleepers = Arc::new(Semaphore::new(config.max_sleeping_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
         let per_ip = ConnectionsPerIp::new(config.max_connections_per_ip);
         let shared = Arc::new(Shared {
@@ -228,6 +243,8 @@ impl HttpHoneypot {
             classifier,
             tokens,
             capture,
+            webapp,
+            sleepers,
             stop: stop_rx,
             per_ip,
             rate: Mutex::new(HashMap::new()),

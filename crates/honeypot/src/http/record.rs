@@ -370,6 +370,10 @@ pub(crate) async fn request(
     if let Some(key) = outcome.limit.key() {
         event = event.with(field::LIMIT, key);
     }
+    if outcome.delay > 0.0 {
+        // The wait given to an injected SLEEP(), in milliseconds.
+        event = event.with("delay_ms", (outcome.delay * 1000.0) as u64);
+    }
     if src != info.peer.ip() {
         event = event.with("proxy", info.peer.ip().to_string());
     }

@@ -51,6 +51,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "personas/exposed_files.toml",
         include_str!("../../templates/personas/exposed_files.toml"),
     ),
+    (
+        "personas/webapp.toml",
+        include_str!("../../templates/personas/webapp.toml"),
+    ),
+    (
+        "webapp/style.css",
+        include_str!("../../templates/webapp/style.css"),
+    ),
     ("robots.txt", include_str!("../../templates/robots.txt")),
     (
         "wordpress/wp-login.html",

@@ -207,7 +207,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         }
         "id" => {
             let (u, uid) = (ctx.shell.user.clone(), ctx.shell.uid);
-            let sudo = ctx.shell.profile == super::Profile::Bash;
+            // The admin logins are in sudo; system accounts (www-data) are not.
+            let sudo = ctx.shell.profile == super::Profile::Bash && uid >= 1000;
             let line = if uid == 0 {
                 "uid=0(root) gid=0(root) groups=0(root)\n".to_owned()
             } else if sudo {
@@ -226,7 +227,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, args: &[String]) -> i32 {
         "groups" => {
             let line = if ctx.shell.uid == 0 {
                 "root\n".to_owned()
-            } else if ctx.shell.profile == super::Profile::Bash {
+            } else if ctx.shell.profile == super::Profile::Bash && ctx.shell.uid >= 1000 {
                 format!("{} sudo\n", ctx.shell.user)
             } else {
                 format!("{}\n", ctx.shell.user)

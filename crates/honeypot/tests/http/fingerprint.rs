@@ -331,3 +331,97 @@ async fn apache_profile_matches_live_debian_apache() {
     }
     pot.finish().await;
 }
+
+/// nmap's service scan with the `http-headers` and `http-methods` scripts, with
+/// what differs between two runs on two ports taken out: the port, dates, the
+/// latency and timing lines, and the default page's ETag and Last-Modified (the
+/// live one is this machine's file).
+fn nmap_http(port: u16) -> String {
+    let out = Command::new("timeout")
+        .args(["120", "nmap", "-n", "-Pn", "-sV", "--script"])
+        .args(["http-headers,http-methods", "-p", &port.to_string()])
+        .args(["--host-timeout", "100s", "127.0.0.1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let port = port.to_string();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("Starting Nmap")
+                || l.starts_with("Nmap done")
+                || l.starts_with("Host is up")
+                || l.starts_with("Service detection performed"))
+        })
+        .map(|l| {
+            let l = l.replace(&format!("{port}/tcp"), "PORT/tcp");
+            // Apache lists the methods of its Allow header in the order of a
+            // hash seeded per process: it changes from one start to the next.
+            if let Some(methods) = l.strip_prefix("|_  Supported Methods: ") {
+                let mut m: Vec<&str> = methods.split(' ').collect();
+                m.sort_unstable();
+                return format!("|_  Supported Methods: {}", m.join(" "));
+            }
+            let lower = l.to_ascii_lowercase();
+            for header in ["|   date: ", "|   last-modified: ", "|   etag: "] {
+                if lower.starts_with(header) {
+                    return format!("{}(varies)", &l[..header.len()]);
+                }
+            }
+            l
+        })
+        .collect();
+    // nmap prints each script's output as the script finishes: sort the blocks
+    // (a block starts with `| name:` or is the one line `|_name: ...`).
+    let mut head = Vec::new();
+    let mut blocks: Vec<Vec<String>> = Vec::new();
+    for line in lines {
+        let starts = (line.starts_with("| ") || line.starts_with("|_"))
+            && !line.starts_with("|  ")
+            && !line.starts_with("|_ ");
+        if starts {
+            blocks.push(vec![line]);
+        } else if let Some(block) = blocks.last_mut().filter(|_| line.starts_with('|')) {
+            block.push(line);
+        } else {
+            head.push(line);
+        }
+    }
+    blocks.sort();
+    head.extend(blocks.into_iter().flatten());
+    head.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nmap_http_scripts_see_the_same_as_on_live_debian_apache() {
+    if !need("/usr/sbin/apache2", "apache2") || !need("nmap", "nmap") {
+        return;
+    }
+    let version = Command::new("/usr/sbin/apache2")
+        .arg("-v")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout);
+    let server = version
+        .lines()
+        .find_map(|l| l.strip_prefix("Server version: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let pot = start(HttpHoneypotConfig {
+        server_header: server,
+        max_requests_per_ip_per_second: 0,
+        ..Default::default()
+    })
+    .await;
+    let port = pot.addr.port();
+    let (ours, theirs) = tokio::task::spawn_blocking(move || {
+        let apache = LiveApache::start();
+        (nmap_http(port), nmap_http(apache.port))
+    })
+    .await
+    .unwrap();
+    assert!(ours.contains("http-methods"), "{ours}");
+    assert_eq!(ours, theirs, "nmap tells the honeypot from Apache");
+    pot.finish().await;
+}

@@ -8,6 +8,7 @@ mod fingerprint;
 mod limits;
 mod tls;
 mod tools;
+mod webapp;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -52,6 +52,10 @@ fn sql_injection_variants() {
         b"id=1,)..'(\").",
         b"id=1 AND extractvalue(1,concat(0x7e,version()))",
         b"q=1;DROP TABLE users",
+        b"id=1%27QPWjHl%3C%27%22%3EFDfAWl",
+        b"id=%28SELECT%20CONCAT%28CONCAT%280x716a787171%2C%28CASE%20WHEN%20%281435%3D1435%29%20THEN%200x31%20ELSE%200x30%20END%29%29%2C0x7170717871%29%29",
+        b"id=1'",
+        b"q=drill%27VPvhWN%3C%27%22%3EhMPNSY",
     ] {
         let v = query(&c, q);
         assert!(

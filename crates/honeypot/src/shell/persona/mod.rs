@@ -481,6 +481,11 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
         if user == "root" {
             return 0;
         }
+        // The web server's account (the HTTP honeypot's command injection runs
+        // as it), as in /etc/passwd.
+        if user == "www-data" {
+            return 33;
+        }
         self.users
             .iter()
             .position(|u| u == user)
@@ -491,6 +496,8 @@ Dirty:                36 kB\nShmem:          {shared:>8} kB\n",
     pub fn home(&self, user: &str) -> String {
         if user == "root" {
             "/root".into()
+        } else if user == "www-data" {
+            "/var/www".into()
         } else {
             format!("/home/{user}")
         }
