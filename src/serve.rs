@@ -111,7 +111,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         nectar_store::Backend::Postgres => info!("Database open (PostgreSQL)."),
     }
     ensure_admin(&store, &config.data_dir).await?;
-    let _retention = crate::retention::spawn(store.clone(), config.store.retention_days);
+    let _retention = crate::retention::spawn(store.clone(), &config.store, &config.data_dir);
     let mut topology = Topology::new();
     // Memory a burst freed goes back to the system (see `memory`).
     let collector = crate::memory::spawn_collector();

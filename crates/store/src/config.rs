@@ -31,6 +31,15 @@ pub struct StoreSection {
     /// batches every hour, with the sessions that ended before; the dashboard's
     /// counts, alerts and incidents are kept.
     pub retention_days: u32,
+    /// Days session recordings (`DATA_DIR/recordings`) are kept (0: for ever).
+    pub recordings_days: u32,
+    /// Most bytes of recordings kept; past it the oldest go first (0: no limit).
+    pub recordings_max_bytes: u64,
+    /// Days uploaded and fetched files (`DATA_DIR/uploads`) are kept (0: for ever).
+    pub uploads_days: u32,
+    /// Most bytes of uploads kept; past it the oldest go first (0: no limit; see
+    /// also `honeypot.uploads.quota_bytes`, past which new uploads are refused).
+    pub uploads_max_bytes: u64,
     /// How hard a commit works to survive a crash.
     pub durability: Durability,
     /// Most events committed in one transaction.
@@ -49,6 +58,10 @@ impl Default for StoreSection {
             password_file: None,
             password_env: None,
             retention_days: 0,
+            recordings_days: 0,
+            recordings_max_bytes: 0,
+            uploads_days: 0,
+            uploads_max_bytes: 0,
             durability: Durability::Normal,
             max_batch_events: 5_000,
             max_delay_ms: 0,
@@ -72,11 +85,17 @@ impl StoreSection {
         if self.max_delay_ms > 10_000 {
             return Err(ConfigError::new("max_delay_ms", "at most 10000"));
         }
-        if self.retention_days > 36_500 {
-            return Err(ConfigError::new(
-                "retention_days",
-                "at most 36500 (100 years); 0 keeps events for ever",
-            ));
+        for (key, days) in [
+            ("retention_days", self.retention_days),
+            ("recordings_days", self.recordings_days),
+            ("uploads_days", self.uploads_days),
+        ] {
+            if days > 36_500 {
+                return Err(ConfigError::new(
+                    key,
+                    "at most 36500 (100 years); 0 keeps them for ever",
+                ));
+            }
         }
         let url = self.url.expose();
         if !(url.is_empty() || url == "sqlite:" || self.is_postgres()) {
