@@ -1045,7 +1045,7 @@ fn push_session_filter(clauses: &mut Clauses<'_, '_>, filter: &SessionFilter) {
             Some(search) => {
                 let backend = clauses.query.backend();
                 clauses.next().push(format!(
-                    "session IN (SELECT json_extract(e.data, '$.session') FROM {} WHERE ",
+                    "session IN (SELECT e.session FROM {} WHERE ",
                     text_join(backend, "e")
                 ));
                 push_match(clauses.query, &search);
@@ -1164,13 +1164,8 @@ fn push_filter(clauses: &mut Clauses<'_, '_>, filter: &EventFilter) {
         clauses.next().push("sensor = ").push_bind(sensor.clone());
     }
     if let Some(session) = &filter.session {
-        clauses
-            .next()
-            .push(format!(
-                "json_extract(data, {}) = ",
-                data_path(field::SESSION)
-            ))
-            .push_bind(session.clone());
+        // The session column (migration 0015), indexed with time.
+        clauses.next().push("session = ").push_bind(session.clone());
     }
     for (field, value) in &filter.fields {
         clauses

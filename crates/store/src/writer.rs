@@ -457,9 +457,9 @@ impl Writer {
 /// number and insert events (an arbitrary constant: "nectar events" in ASCII).
 const NUMBERING_LOCK: i64 = 0x6e65_6374_6172_6576;
 
-/// Rows per INSERT statement: 12 parameters a row stays under SQLite's 32,766.
+/// Rows per INSERT statement: 13 parameters a row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 1_000;
-const COLUMNS: usize = 12;
+const COLUMNS: usize = 13;
 
 /// Every request's events in multi-row statements. False (the caller gives up
 /// the attempt) as soon as a statement stored fewer rows than it had,
@@ -655,7 +655,8 @@ impl RowBuffer {
                 .bind(row.dst_ip.clone().map(|r| &self.text[r]))
                 .bind(event.dst_port.map(i32::from))
                 .bind(event.summary.as_str())
-                .bind(text(&row.data)?);
+                .bind(text(&row.data)?)
+                .bind(session_of(event));
         }
         Ok(query)
     }
@@ -681,6 +682,7 @@ impl RowBuffer {
         let mut dst_port = Vec::with_capacity(n);
         let mut summary = Vec::with_capacity(n);
         let mut data = Vec::with_capacity(n);
+        let mut session = Vec::with_capacity(n);
         let start = rows.start;
         for i in rows {
             let (event, row) = (&chunk[i], &self.rows[i]);
@@ -695,6 +697,7 @@ impl RowBuffer {
             dst_ip.push(row.dst_ip.clone().map(|r| &self.text[r]));
             dst_port.push(event.dst_port.map(i32::from));
             summary.push(event.summary.as_str());
+            session.push(session_of(event));
             data.push(
                 std::str::from_utf8(&self.text[row.data.clone()]).map_err(|e| {
                     StoreError::CorruptRow {
@@ -716,8 +719,17 @@ impl RowBuffer {
             .bind(dst_ip)
             .bind(dst_port)
             .bind(summary)
-            .bind(data))
+            .bind(data)
+            .bind(session))
     }
+}
+
+/// The honeypot session an event belongs to (`data.session`), for its column.
+fn session_of(event: &Event) -> Option<&str> {
+    event
+        .data
+        .get(nectar_event::field::SESSION)
+        .and_then(serde_json::Value::as_str)
 }
 
 /// PostgreSQL's insert: one array per column, so the statement is prepared once
@@ -725,12 +737,12 @@ impl RowBuffer {
 /// parses and plans a multi-row VALUES list per distinct row count). Ids already
 /// stored are skipped (`ON CONFLICT DO NOTHING`), which makes resending harmless.
 const PG_INSERT: &str = "INSERT INTO events (seq, id, time_us, sensor, kind, severity, src_ip, \
-     src_port, dst_ip, dst_port, summary, data) \
+     src_port, dst_ip, dst_port, summary, data, session) \
      SELECT seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, dst_port, \
-     summary, data::jsonb FROM UNNEST($1::int8[], $2::bytea[], $3::int8[], $4::text[], \
+     summary, data::jsonb, session FROM UNNEST($1::int8[], $2::bytea[], $3::int8[], $4::text[], \
      $5::text[], $6::int8[], $7::bytea[], $8::int4[], $9::bytea[], $10::int4[], $11::text[], \
-     $12::text[]) AS r(seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, \
-     dst_port, summary, data) ON CONFLICT DO NOTHING";
+     $12::text[], $13::text[]) AS r(seq, id, time_us, sensor, kind, severity, src_ip, src_port, \
+     dst_ip, dst_port, summary, data, session) ON CONFLICT DO NOTHING";
 
 /// `INSERT OR IGNORE ... VALUES (?, ..), (?, ..), ...` for `rows` rows; ids already
 /// stored are skipped, which makes resending a batch harmless.
@@ -750,7 +762,7 @@ fn insert_statement(rows: usize) -> String {
     let mut sql = String::with_capacity(120 + rows * 60);
     sql.push_str(
         "INSERT OR IGNORE INTO events (seq, id, time_us, sensor, kind, severity, src_ip, \
-         src_port, dst_ip, dst_port, summary, data) VALUES ",
+         src_port, dst_ip, dst_port, summary, data, session) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -775,7 +787,7 @@ mod tests {
     #[test]
     fn statement_numbers_parameters_in_order() {
         let sql = insert_statement(2);
-        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?,?)"));
-        assert_eq!(sql.matches('?').count(), 24);
+        assert!(sql.contains("VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+        assert_eq!(sql.matches('?').count(), 26);
     }
 }
