@@ -247,7 +247,10 @@ impl ListConfig {
             (None, url) if !url.is_empty() => {
                 let lower = url.to_ascii_lowercase();
                 if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-                    return Err(ConfigError::new("url", "must start with http:// or https://"));
+                    return Err(ConfigError::new(
+                        "url",
+                        "must start with http:// or https://",
+                    ));
                 }
                 let refresh =
                     parse_duration(&self.refresh).map_err(|e| ConfigError::new("refresh", e))?;
@@ -286,7 +289,10 @@ mod tests {
             (list(""), "lists[0].path"),
             (list("path = \"x\"\nurl = \"http://x\"\n"), "lists[0].url"),
             (list("url = \"ftp://x\"\n"), "lists[0].url"),
-            (list("url = \"http://x\"\nrefresh = \"soon\"\n"), "lists[0].refresh"),
+            (
+                list("url = \"http://x\"\nrefresh = \"soon\"\n"),
+                "lists[0].refresh",
+            ),
             ("check_every = \"0s\"\n".to_owned(), "check_every"),
             (
                 format!("{}{}", list("path = \"x\"\n"), list("path = \"y\"\n")),

@@ -98,7 +98,9 @@ impl Vendor {
                 "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com."
             }
             Vendor::Dbip => "IP geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0.",
-            Vendor::Ipinfo => "IP address data powered by IPinfo (https://ipinfo.io), CC BY-SA 4.0.",
+            Vendor::Ipinfo => {
+                "IP address data powered by IPinfo (https://ipinfo.io), CC BY-SA 4.0."
+            }
             Vendor::Iptoasn => "ASN data from iptoasn.com (PDDL).",
             Vendor::Other => "",
         }
@@ -165,7 +167,9 @@ pub struct MmdbFile {
 
 impl std::fmt::Debug for MmdbFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MmdbFile").field("info", &self.info).finish()
+        f.debug_struct("MmdbFile")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
@@ -384,7 +388,12 @@ impl AsnTable {
                 (IpAddr::V6(s), IpAddr::V6(e)) if s <= e => {
                     t.v6.push((s.into(), e.into(), asn, org));
                 }
-                _ => return Err((n + 1, "start and end differ in family or are reversed".into())),
+                _ => {
+                    return Err((
+                        n + 1,
+                        "start and end differ in family or are reversed".into(),
+                    ));
+                }
             }
         }
         t.v4.sort_unstable();

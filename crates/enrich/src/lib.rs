@@ -450,7 +450,9 @@ impl Enricher {
                         && let Ok(text) = read_list_file(&kept)
                         && apply(&mut state, &text).is_ok()
                     {
-                        state.status.error = Some("not fetched yet: the copy kept from an earlier run is in use".into());
+                        state.status.error = Some(
+                            "not fetched yet: the copy kept from an earlier run is in use".into(),
+                        );
                     }
                 }
             }
@@ -628,7 +630,8 @@ impl Enricher {
                     if let (config::Source::Url { .. }, Some(dir)) = (&state.config.source, &cache)
                     {
                         let _ = std::fs::create_dir_all(dir);
-                        let _ = std::fs::write(dir.join(format!("{}.list", state.config.name)), text);
+                        let _ =
+                            std::fs::write(dir.join(format!("{}.list", state.config.name)), text);
                     }
                     tracing::info!(list = %state.config.name, entries = state.status.entries, "Loaded a reputation list.");
                 }
@@ -672,13 +675,17 @@ fn refresher(weak: Weak<Enricher>, every: Duration) {
 }
 
 fn read_list_file(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(MAX_DOWNLOAD_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() as u64 > MAX_DOWNLOAD_BYTES {
-        return Err(format!("{} is larger than {MAX_DOWNLOAD_BYTES} bytes", path.display()));
+        return Err(format!(
+            "{} is larger than {MAX_DOWNLOAD_BYTES} bytes",
+            path.display()
+        ));
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -692,7 +699,9 @@ fn download(
     if let Some(key) = auth_key {
         request = request.header("Auth-Key", key);
     }
-    let response = request.send().map_err(|e| format!("download failed: {e}"))?;
+    let response = request
+        .send()
+        .map_err(|e| format!("download failed: {e}"))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("download failed: HTTP {status}"));

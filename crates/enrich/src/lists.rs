@@ -114,7 +114,9 @@ pub struct Parsed {
 pub enum ParseError {
     /// More lines were unreadable than read: probably not a list at all (an
     /// HTML error page, a login wall).
-    #[error("not a list: {skipped} of {lines} lines hold no address (first bad line {line}: {sample:?})")]
+    #[error(
+        "not a list: {skipped} of {lines} lines hold no address (first bad line {line}: {sample:?})"
+    )]
     NotAList {
         /// Lines without an address.
         skipped: usize,
@@ -700,15 +702,25 @@ mod tests {
     #[test]
     fn subtract_cuts_out_special_ranges() {
         let sp = special_purpose();
-        let l1 = parse("0.0.0.0/8\n10.0.0.0/8\n192.0.2.0/24\n9.0.0.0/7\n", Format::Plain, 10)
-            .unwrap()
-            .prefixes;
+        let l1 = parse(
+            "0.0.0.0/8\n10.0.0.0/8\n192.0.2.0/24\n9.0.0.0/7\n",
+            Format::Plain,
+            10,
+        )
+        .unwrap()
+        .prefixes;
         let left = subtract(&l1.v4, &sp.v4);
         assert_eq!(
             left,
             vec![
-                (u32::from(Ipv4Addr::new(8, 0, 0, 0)), u32::from(Ipv4Addr::new(9, 255, 255, 255))),
-                (u32::from(Ipv4Addr::new(192, 0, 2, 0)), u32::from(Ipv4Addr::new(192, 0, 2, 255))),
+                (
+                    u32::from(Ipv4Addr::new(8, 0, 0, 0)),
+                    u32::from(Ipv4Addr::new(9, 255, 255, 255))
+                ),
+                (
+                    u32::from(Ipv4Addr::new(192, 0, 2, 0)),
+                    u32::from(Ipv4Addr::new(192, 0, 2, 255))
+                ),
             ]
         );
     }

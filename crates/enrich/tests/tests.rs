@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use nectar_enrich::config::EnrichSection;
 use nectar_enrich::geo::MmdbFile;
-use nectar_enrich::{Enricher, EnrichConfig};
+use nectar_enrich::{EnrichConfig, Enricher};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,7 +78,10 @@ fn three_vendor_schemas_and_maxmind_test_dbs() {
     assert!(mm.info.build_epoch > 1_600_000_000);
     let mm = MmdbFile::open(&data("maxmind/GeoLite2-ASN-Test.mmdb")).unwrap();
     let a = mm.asn(ip("1.128.0.1"));
-    assert_eq!((a.number, a.organization), (Some(1221), Some("Telstra Pty Ltd")));
+    assert_eq!(
+        (a.number, a.organization),
+        (Some(1221), Some("Telstra Pty Ltd"))
+    );
 }
 
 #[test]
@@ -92,7 +95,10 @@ fn corrupt_databases_are_clear_errors() {
         "no-such-file.mmdb",
     ] {
         let err = MmdbFile::open(&data(name)).unwrap_err().to_string();
-        assert!(err.contains(name.rsplit('/').next().unwrap()), "{name}: {err}");
+        assert!(
+            err.contains(name.rsplit('/').next().unwrap()),
+            "{name}: {err}"
+        );
         // And through the configuration: the key is named.
         let c = config(&format!("[geoip]\ncity = {}\n", lit(&data(name))));
         let err = Enricher::load(c).unwrap_err().to_string();
@@ -117,7 +123,10 @@ fn lookups_combine_geo_asn_and_lists() {
     let t = e.snapshot();
     let r = t.lookup(ip("198.51.100.20"));
     assert_eq!(r.geo.unwrap().country_code, Some("NL"));
-    assert_eq!(r.lists.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["scan"]);
+    assert_eq!(
+        r.lists.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["scan"]
+    );
     let r = t.lookup(ip("198.51.3.3"));
     assert!(r.geo.is_none());
     assert_eq!(r.lists.len(), 1, "every address of the /16");
@@ -164,9 +173,18 @@ fn changed_files_reload_and_a_broken_one_keeps_the_old() {
     assert_eq!(t.lookup(ip("203.0.113.1")).lists.len(), 1);
     assert_eq!(t.lookup(ip("203.0.113.1")).geo.unwrap().city, Some("Tokyo"));
     let s = e.status();
-    assert!(s.lists[0].error.as_deref().unwrap().contains("not a list"), "{s:?}");
+    assert!(
+        s.lists[0].error.as_deref().unwrap().contains("not a list"),
+        "{s:?}"
+    );
     assert_eq!(s.lists[0].entries, 2);
-    assert!(s.databases[0].error.as_deref().unwrap().contains("not a valid MaxMind DB"));
+    assert!(
+        s.databases[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not a valid MaxMind DB")
+    );
 }
 
 /// A one-thread HTTP server on loopback answering each request with the
@@ -193,7 +211,10 @@ fn serve(reply: Arc<Mutex<(u16, String)>>, hits: Arc<AtomicUsize>) -> String {
 
 #[test]
 fn url_lists_refresh_and_a_failed_download_keeps_the_old() {
-    let reply = Arc::new(Mutex::new((200u16, "; Spamhaus DROP\n198.51.100.0/24 ; SBL1\n".to_owned())));
+    let reply = Arc::new(Mutex::new((
+        200u16,
+        "; Spamhaus DROP\n198.51.100.0/24 ; SBL1\n".to_owned(),
+    )));
     let hits = Arc::new(AtomicUsize::new(0));
     let url = serve(reply.clone(), hits.clone());
     let dir = tempfile::tempdir().unwrap();
@@ -211,19 +232,33 @@ fn url_lists_refresh_and_a_failed_download_keeps_the_old() {
         }
         false
     };
-    assert!(wait(&|| e.snapshot().lookup(ip("198.51.100.1")).lists.len() == 1));
+    assert!(wait(&|| e
+        .snapshot()
+        .lookup(ip("198.51.100.1"))
+        .lists
+        .len()
+        == 1));
     assert!(dir.path().join("drop.list").exists(), "a good copy is kept");
     // The list changes upstream: taken without a restart.
     *reply.lock().unwrap() = (200, "203.0.113.0/24 ; SBL2\n".into());
-    assert!(wait(&|| e.snapshot().lookup(ip("203.0.113.1")).lists.len() == 1));
+    assert!(wait(
+        &|| e.snapshot().lookup(ip("203.0.113.1")).lists.len() == 1
+    ));
     assert!(e.snapshot().lookup(ip("198.51.100.1")).lists.is_empty());
     // The server fails: the old list stays, and the status says why.
     *reply.lock().unwrap() = (503, "busy".into());
     let before = hits.load(Ordering::SeqCst);
-    assert!(wait(&|| hits.load(Ordering::SeqCst) > before + 1
-        && e.status().lists[0].error.is_some()));
+    assert!(wait(
+        &|| hits.load(Ordering::SeqCst) > before + 1 && e.status().lists[0].error.is_some()
+    ));
     assert_eq!(e.snapshot().lookup(ip("203.0.113.1")).lists.len(), 1);
-    assert!(e.status().lists[0].error.as_deref().unwrap().contains("503"));
+    assert!(
+        e.status().lists[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("503")
+    );
     // A restart while the server is down uses the kept copy.
     let e2 = Enricher::load(section.build(Some(dir.path().to_owned())).unwrap()).unwrap();
     assert_eq!(e2.snapshot().lookup(ip("203.0.113.1")).lists.len(), 1);
@@ -242,7 +277,11 @@ fn own_networks_on_a_list_are_reported_once_and_private_never() {
     let got = Arc::new(Mutex::new(Vec::new()));
     let sink = got.clone();
     e.watch_own_networks(
-        &["10.1.0.0/16".into(), "198.51.100.0/24".into(), "2001:db8::/48".into()],
+        &[
+            "10.1.0.0/16".into(),
+            "198.51.100.0/24".into(),
+            "2001:db8::/48".into(),
+        ],
         move |hits| sink.lock().unwrap().extend(hits),
     );
     {
