@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Instant;
 
-use nectar_enrich::{Enricher, EnrichConfig, ListTable, Prefixes};
+use nectar_enrich::{EnrichConfig, Enricher, ListTable, Prefixes};
 
 const LISTS: usize = 20;
 const PREFIXES: usize = 1_000_000;
@@ -97,12 +97,19 @@ fn main() {
         found / 5
     );
     // Addresses the test databases know (every lookup decodes a record).
-    let known: Vec<IpAddr> = ["81.2.69.142", "1.128.0.1", "2.125.160.216", "89.160.20.128", "216.160.83.56", "12.81.92.1"]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .cycle()
-        .take(1_000_000)
-        .collect();
+    let known: Vec<IpAddr> = [
+        "81.2.69.142",
+        "1.128.0.1",
+        "2.125.160.216",
+        "89.160.20.128",
+        "216.160.83.56",
+        "12.81.92.1",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .cycle()
+    .take(1_000_000)
+    .collect();
     let mut runs = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
