@@ -193,6 +193,11 @@ impl MmdbFile {
     /// Reads and checks `path`.
     pub fn open(path: &Path) -> Result<MmdbFile, GeoError> {
         let bytes = read_bounded(path, MAX_MMDB_BYTES)?;
+        MmdbFile::from_bytes(bytes, path)
+    }
+
+    /// Checks `bytes` (read from `path`, named in errors).
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<MmdbFile, GeoError> {
         let invalid = |e: maxminddb::MaxMindDbError| GeoError::Invalid {
             path: path.to_owned(),
             reason: e.to_string(),

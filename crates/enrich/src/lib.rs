@@ -796,3 +796,31 @@ fn intersect<T: lists::Step>(a: &[(T, T)], b: &[(T, T)]) -> Vec<(T, T)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With no list given by URL, no HTTP client is even made: nothing can
+    /// connect out (the default configuration has no lists at all).
+    #[test]
+    fn file_sources_never_make_a_client() {
+        let dir = std::env::temp_dir().join(format!("nectar-enrich-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let list = dir.join("l.txt");
+        std::fs::write(&list, "192.0.2.0/24\n").unwrap();
+        let section: EnrichSection = toml::from_str(&format!(
+            "[[lists]]\nname = \"l\"\ncategory = \"scanner\"\npath = {:?}\n",
+            list.display().to_string()
+        ))
+        .unwrap();
+        let e = Enricher::load(section.build(None).unwrap()).unwrap();
+        std::fs::write(&list, "198.51.100.0/24\n").unwrap();
+        e.check();
+        assert!(e.inner.lock().unwrap().client.is_none());
+        let off = Enricher::load(EnrichSection::default().build(None).unwrap()).unwrap();
+        assert!(off.is_off());
+        assert!(off.inner.lock().unwrap().client.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

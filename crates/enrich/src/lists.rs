@@ -80,7 +80,7 @@ impl Prefixes {
     }
 }
 
-fn merge<T: Ord + Copy + Step>(ranges: &mut Vec<(T, T)>) -> Vec<(T, T)> {
+fn merge<T: Ord + Copy + Step>(ranges: &mut [(T, T)]) -> Vec<(T, T)> {
     ranges.sort_unstable();
     let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
     for &(s, e) in ranges.iter() {
@@ -164,7 +164,7 @@ pub fn parse(text: &str, format: Format, max_entries: usize) -> Result<Parsed, P
                         json_cidr(line)
                     }
                 }
-                Format::FeodoCsv => csv_line(line, 1, |v| net(v)),
+                Format::FeodoCsv => csv_line(line, 1, net),
                 Format::ThreatfoxCsv => csv_line(line, 2, threatfox_value),
                 Format::UrlhausCsv => csv_line(line, 2, url_host),
             }

@@ -367,6 +367,7 @@ mod tests {
                 "credential.reuse",
                 "net.alarm",
                 "device.anomaly",
+                "host.listed",
                 "auth.lockout"
             ]
         );

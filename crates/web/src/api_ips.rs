@@ -215,7 +215,7 @@ pub(crate) async fn profile(state: &AppState, ip: IpAddr) -> Result<Profile, Sto
             count,
         })
         .collect();
-    credentials.sort_by(|a, b| b.count.cmp(&a.count));
+    credentials.sort_by_key(|c| std::cmp::Reverse(c.count));
     credentials.truncate(ROWS);
     let (alerts, _) = state
         .store
