@@ -215,6 +215,15 @@ fn events_sessions_and_the_attacker_page_carry_geo_asn_and_lists() {
         "events page"
     );
     assert!(html.contains("/ips/198.51.100.20"));
+    let html = page("/?range=24h");
+    assert!(
+        html.contains("Top countries") && html.contains("Netherlands (NL)"),
+        "dashboard"
+    );
+    assert!(
+        html.contains("AS64500 Example Transit B.V."),
+        "dashboard networks"
+    );
 
     // Our network 203.0.113.0/24 is on level1 (its 10/8 entry never counts).
     let listed = all_events(&server.url, &token, "kind=host.listed");
