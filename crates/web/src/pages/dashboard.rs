@@ -121,15 +121,15 @@ fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> 
         .collect()
 }
 
+/// Labels with their event counts, most first.
+type Ranked = Vec<(String, i64)>;
+
 /// Sources grouped by country and network on the dashboard.
 const TOP_SOURCES_GROUPED: usize = 200;
 
 /// The events of `sources` summed by country and by AS (ten each, most first);
 /// empty when no GeoIP/ASN source is configured.
-fn by_origin(
-    tables: &nectar_enrich::Tables,
-    sources: &[ValueCount],
-) -> (Vec<(String, i64)>, Vec<(String, i64)>) {
+fn by_origin(tables: &nectar_enrich::Tables, sources: &[ValueCount]) -> (Ranked, Ranked) {
     let mut countries: std::collections::HashMap<String, i64> = Default::default();
     let mut networks: std::collections::HashMap<String, i64> = Default::default();
     if tables.is_empty() {
