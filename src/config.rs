@@ -64,6 +64,10 @@ pub struct Config {
     /// `wget`/`curl` in the honeypots' shells, outside their sessions, with its
     /// own egress rules, and keeps the files by SHA-256 like uploads.
     pub fetcher: nectar_pipeline::fetcher::FetcherConfig,
+    /// Enrichment of source addresses: GeoIP and ASN databases (MMDB files)
+    /// and reputation lists (see README "Enrichment"). Nothing is fetched
+    /// unless a list gives a `url`.
+    pub enrich: nectar_enrich::EnrichSection,
 }
 
 impl Default for Config {
@@ -84,6 +88,7 @@ impl Default for Config {
             inventory: Default::default(),
             sensor: Default::default(),
             fetcher: Default::default(),
+            enrich: Default::default(),
         }
     }
 }
@@ -173,7 +178,8 @@ impl Config {
         self.notify.validate().within("notify")?;
         self.inventory.validate().within("inventory")?;
         self.sensor.validate().within("sensor")?;
-        self.fetcher.validate().within("fetcher")
+        self.fetcher.validate().within("fetcher")?;
+        self.enrich.validate().within("enrich")
     }
 
     /// Every address `serve` will listen on, under its full key.
@@ -331,6 +337,16 @@ mod tests {
             (
                 "[sinks.influxdb]\nenabled = true\nurl = \"https://x\"\n",
                 "sinks.influxdb.url",
+                false,
+            ),
+            (
+                "[[enrich.lists]]\nname = \"x\"\ncategory = \"scanner\"\n",
+                "enrich.lists[0].path",
+                false,
+            ),
+            (
+                "[enrich]\ncheck_every = \"often\"\n",
+                "enrich.check_every",
                 false,
             ),
         ];

@@ -203,7 +203,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     .with_data_dir(config.data_dir.clone())
     .with_notify(notify_status)
     .with_failures(failures)
-    .with_inventory(inventory, scans);
+    .with_inventory(inventory, scans)
+    .with_enrich(start_enrich(&config, &bus)?);
     if !config.server.identity.as_os_str().is_empty() {
         let path = &config.server.identity;
         let identity = nectar_capture::seal::Opener::from_file(path)
@@ -545,4 +546,45 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> 
     }
     file.write_all(contents.as_bytes())?;
     file.sync_all()
+}
+
+/// `[enrich]`: loads the databases and lists (a bad one is a usage error naming
+/// its key), and reports prefixes of our networks found on a list as
+/// `host.listed` events.
+fn start_enrich(
+    config: &Config,
+    bus: &nectar_bus::EventSender,
+) -> anyhow::Result<Arc<nectar_enrich::Enricher>> {
+    let settings = config
+        .enrich
+        .build(Some(config.data_dir.join("enrich")))
+        .map_err(|e| usage(e.within("enrich").to_string()))?;
+    let enricher =
+        nectar_enrich::Enricher::start(settings).map_err(|e| usage(format!("enrich.{e}")))?;
+    let networks: Vec<String> = config.inventory.networks.clone();
+    if !networks.is_empty() && !config.enrich.lists.is_empty() {
+        let bus = bus.clone();
+        let sensor = config.sensor_name.clone();
+        enricher.watch_own_networks(&networks, move |hits| {
+            for h in hits {
+                let event = nectar_event::Event::new(
+                    sensor.as_str(),
+                    nectar_event::Kind::HostListed,
+                    nectar_event::Severity::High,
+                    format!(
+                        "Our network {} is on the list {} ({}): {}",
+                        h.network, h.list.name, h.list.category, h.range
+                    ),
+                )
+                .with("list", h.list.name.as_str())
+                .with("category", h.list.category.as_str())
+                .with("network", h.network.as_str())
+                .with("range", h.range.as_str())
+                .with("ranges", h.ranges);
+                tracing::warn!(list = %h.list.name, range = %h.range, "A prefix of our networks is on a reputation list.");
+                bus.try_send(event);
+            }
+        });
+    }
+    Ok(enricher)
 }

@@ -197,6 +197,19 @@ fn served_document_matches_the_real_answers() {
         "/api/v1/sessions/s1",
         None,
     );
+    let profile = c(
+        Method::GET,
+        "/api/v1/ips/{address}",
+        "/api/v1/ips/192.0.2.1",
+        None,
+    );
+    assert_eq!(profile["events"], 1);
+    c(
+        Method::GET,
+        "/api/v1/ips/{address}",
+        "/api/v1/ips/nope",
+        None,
+    );
     c(
         Method::GET,
         "/api/v1/sessions/{id}",

@@ -242,6 +242,10 @@ kinds! {
     HostGone => "host.gone" (Host, Discovery),
     /// A host's MAC address, OS family or name changed (`data.field`, `old`, `new`).
     HostChanged => "host.changed" (Host, Discovery),
+    /// A prefix of our networks (`[inventory] networks`) is on a reputation list
+    /// (`data.list`, `category`, `network`, `range`: the first listed range,
+    /// `ranges`); private and special-purpose ranges never count.
+    HostListed => "host.listed" (Host, Alarm),
     /// A port of a host of our networks answered for the first time (a TCP SYN-ACK,
     /// a UDP answer, or a scan): `data.address`, `port`, `proto`.
     ServiceOpened => "service.opened" (Service, Discovery),
@@ -363,6 +367,7 @@ mod tests {
                 "credential.reuse",
                 "net.alarm",
                 "device.anomaly",
+                "host.listed",
                 "auth.lockout"
             ]
         );

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod enrich;
 mod http;
 mod packet;
 mod recording;
@@ -22,6 +23,7 @@ mod ssh;
 mod telnet;
 mod webapp;
 
+pub use enrich::{mmdb_file, reputation_list};
 pub use http::http_request;
 pub use packet::{capture_file, packet_frame};
 pub use recording::{asciicast_file, terminal_replay};
@@ -44,6 +46,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("asciicast_file", asciicast_file),
     ("packet_frame", packet_frame),
     ("capture_file", capture_file),
+    ("reputation_list", reputation_list),
+    ("mmdb_file", mmdb_file),
 ];
 
 /// Splits `data` into pieces whose lengths come from the input itself (the first

@@ -31,6 +31,11 @@ fn seeds() -> Vec<Vec<u8>> {
         b"{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"root@web-1:~# \"]\n[0.5, \"i\", \"id\\r\"]\n[1e999, \"o\", \"x\"]\n".to_vec(),
         // A pcap header with one Ethernet/IPv4/TCP SYN.
         pcap(),
+        // Reputation lists: FireHOL, Spamhaus JSON, abuse.ch CSV.
+        b"# FireHOL\n1.4.0.0/17 ; SBL1\n203.0.113.9\n2001:db8::/32\n::ffff:198.51.100.1/120\n0.0.0.0/0\n".to_vec(),
+        b"{\"cidr\":\"192.0.2.0/24\",\"sblid\":\"SBL1\"}\n{\"type\":\"metadata\"}\n\"2026\",\"198.51.100.7\",\"443\"\n".to_vec(),
+        // An MMDB file made for the tests.
+        include_bytes!("../../enrich/tests/data/GeoLite2-City-fixture.mmdb").to_vec(),
     ];
     seeds.push((0..=255u8).collect());
     seeds.push(Vec::new());
@@ -124,7 +129,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_seeds(seed in 0..16usize, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..16)) {
+    fn mutated_seeds(seed in 0..18usize, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..16)) {
         let mut data = seeds().swap_remove(seed % seeds().len());
         for (at, byte) in flips {
             if !data.is_empty() {

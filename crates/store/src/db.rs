@@ -639,6 +639,15 @@ impl<'q, T: for<'r> Get<'r>> QueryScalar<'q, T> {
     pub(crate) async fn fetch_optional(&self, exec: Exec<'_>) -> Result<Option<T>, StoreError> {
         self.query.optional_scalar(exec).await
     }
+
+    pub(crate) async fn fetch_one(&self, exec: Exec<'_>) -> Result<T, StoreError> {
+        self.query.scalar(exec).await
+    }
+
+    pub(crate) async fn fetch_all(&self, exec: Exec<'_>) -> Result<Vec<T>, StoreError> {
+        let rows = self.query.fetch_all(exec).await?;
+        rows.iter().map(|row| row.get(0)).collect()
+    }
 }
 
 /// A value both drivers can read.

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod alerts;
+mod attackers;
 mod auth;
 mod config;
 mod db;
@@ -35,6 +36,7 @@ pub use alerts::{
     FoldOutcome, MAX_ALERT_PAGE, MAX_BULK, NewSilence, NoticeKind, RuleProgress, Silence,
     UpdateError,
 };
+pub use attackers::{AttackerSummary, SENSOR_SAMPLE};
 pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };

@@ -14,7 +14,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use nectar_event::{Event, Severity, Timestamp};
+use nectar_event::{Severity, Timestamp};
 use nectar_store::{
     Cursor, EventFilter, KindFilter, Network, PivotField, Role, SessionCursor, SessionFilter,
     SessionOrder,
@@ -302,7 +302,7 @@ async fn get_event(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<Event>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer)?;
     let id = Uuid::try_parse(&id).map_err(|_| ApiError::bad_request("event id must be a UUID"))?;
     state
@@ -311,7 +311,7 @@ async fn get_event(
         .await?
         .map(|mut event| {
             state.reveal(&mut event);
-            Json(event)
+            Json(crate::export::enriched(&event, &state.enrich.snapshot()))
         })
         .ok_or_else(|| ApiError::not_found(format!("no event with id {id}")))
 }
@@ -541,13 +541,33 @@ async fn sessions(
         .store
         .list_sessions(&filter, cursor.as_ref(), limit)
         .await?;
+    let tables = state.enrich.tables();
+    let sessions: Vec<Value> = page
+        .sessions
+        .iter()
+        .map(|s| session_json(s, &tables))
+        .collect();
     Ok(Json(json!({
-        "sessions": page.sessions.iter().map(session_json).collect::<Vec<_>>(),
+        "sessions": sessions,
         "next_cursor": page.next.map(|c| c.to_string()),
     })))
 }
 
-fn session_json(s: &nectar_store::SessionSummary) -> Value {
+/// A session with the enrichment of its source address.
+fn session_json(s: &nectar_store::SessionSummary, tables: &nectar_enrich::Tables) -> Value {
+    let mut v = session_json_plain(s);
+    if let (Some(obj), Some(ip)) = (v.as_object_mut(), s.src_ip)
+        && !tables.is_empty()
+    {
+        obj.insert(
+            "enrich".into(),
+            serde_json::to_value(tables.lookup(ip)).unwrap_or(Value::Null),
+        );
+    }
+    v
+}
+
+pub(crate) fn session_json_plain(s: &nectar_store::SessionSummary) -> Value {
     json!({
         "session": s.session, "sensor": s.sensor, "protocol": s.protocol, "src_ip": s.src_ip,
         "first": s.first, "last": s.last, "events": s.events, "commands": s.commands,
@@ -585,8 +605,13 @@ async fn session_detail(
         .await?;
     let mut events = page.events;
     events.reverse();
+    let tables = state.enrich.tables();
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| crate::export::enriched(e, &tables))
+        .collect();
     Ok(Json(json!({
-        "session": session_json(&summary),
+        "session": session_json(&summary, &tables),
         "events": events,
         "truncated": page.next.is_some(),
     })))

@@ -147,9 +147,10 @@ async fn produce(
             .list_events(&export.filter, cursor, FETCH_ROWS.min(export.rows - rows))
             .await
             .map_err(Stop::Store)?;
+        let tables = state.enrich.tables();
         for mut event in page.events {
             state.reveal(&mut event);
-            let chunk = encode(format, &event, rows == 0);
+            let chunk = encode(format, &event, rows == 0, &tables);
             if bytes.saturating_add(chunk.len()) > export.bytes {
                 cut = Some(format!("{} bytes", export.bytes));
                 break 'pages;
@@ -190,7 +191,7 @@ const CSV_HEADER: &str =
     "id,time,sensor,kind,severity,src_ip,src_port,dst_ip,dst_port,summary,data\r\n";
 
 /// One event as its chunk of the response.
-fn encode(format: Format, e: &Event, first: bool) -> Vec<u8> {
+fn encode(format: Format, e: &Event, first: bool, tables: &nectar_enrich::Tables) -> Vec<u8> {
     match format {
         Format::Csv => {
             let cells = [
@@ -219,7 +220,7 @@ fn encode(format: Format, e: &Event, first: bool) -> Vec<u8> {
         Format::Json | Format::ApiPage => {
             let mut out = if first { Vec::new() } else { b",".to_vec() };
             // An event always serialises (its data is a JSON object already).
-            let _ = serde_json::to_writer(&mut out, e);
+            let _ = serde_json::to_writer(&mut out, &WithEnrich::new(e, tables));
             out
         }
     }
@@ -254,4 +255,29 @@ mod tests {
         csv_cell(&mut out, "plain, text");
         assert_eq!(out, "\"plain, text\"");
     }
+}
+
+/// An event with the enrichment of its source address under `enrich` (when a
+/// source is configured and the event has a source address).
+#[derive(serde::Serialize)]
+pub(crate) struct WithEnrich<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrich: Option<nectar_enrich::Enrichment<'a>>,
+}
+
+impl<'a> WithEnrich<'a> {
+    pub(crate) fn new(event: &'a Event, tables: &'a nectar_enrich::Tables) -> WithEnrich<'a> {
+        let enrich = match event.src_ip {
+            Some(ip) if !tables.is_empty() => Some(tables.lookup(ip)),
+            _ => None,
+        };
+        WithEnrich { event, enrich }
+    }
+}
+
+/// An event as JSON with its `enrich` field.
+pub(crate) fn enriched(event: &Event, tables: &nectar_enrich::Tables) -> serde_json::Value {
+    serde_json::to_value(WithEnrich::new(event, tables)).unwrap_or(serde_json::Value::Null)
 }

@@ -13,6 +13,7 @@ mod api_alerts;
 mod api_hosts;
 mod api_incident_parts;
 mod api_incidents;
+mod api_ips;
 mod api_scans;
 mod api_sensors;
 pub mod auth;
@@ -143,6 +144,8 @@ pub struct AppState {
     pub(crate) tls: Option<Arc<TlsInfo>>,
     /// Parts of `serve` that could not start (a honeypot whose port is taken).
     pub(crate) failures: Arc<Vec<StartFailure>>,
+    /// `[enrich]`: GeoIP, ASN and reputation lists for source addresses.
+    pub(crate) enrich: Arc<nectar_enrich::Enricher>,
 }
 
 /// How remote sensors reach this server: for the enrolment command line.
@@ -189,7 +192,14 @@ impl AppState {
             scans: None,
             tls: None,
             failures: Arc::default(),
+            enrich: Arc::default(),
         }
+    }
+
+    /// Enriches source addresses from these sources (`[enrich]`).
+    pub fn with_enrich(mut self, enrich: Arc<nectar_enrich::Enricher>) -> AppState {
+        self.enrich = enrich;
+        self
     }
 
     /// Shows these parts that could not start on the dashboard and in
@@ -322,6 +332,9 @@ pub struct FlowStatus {
     pub notify: Option<nectar_notify::NotifyStatus>,
     /// Parts that should run and do not (could not start); empty when all run.
     pub failures: Vec<StartFailure>,
+    /// Enrichment sources: databases and lists, their versions, last good
+    /// update and last error.
+    pub enrich: nectar_enrich::Status,
 }
 
 impl AppState {
@@ -335,6 +348,7 @@ impl AppState {
             consumers: self.consumers.iter().map(|c| c.status()).collect(),
             notify: self.notify.as_ref().map(|n| n.snapshot()),
             failures: self.failures.as_ref().clone(),
+            enrich: self.enrich.status(),
         }
     }
 }
@@ -349,6 +363,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_admin::routes())
         .merge(api_alerts::routes())
         .merge(api_incidents::routes(&state.config))
+        .merge(api_ips::routes())
         .merge(api_hosts::routes())
         .merge(api_scans::routes())
         .merge(api_sensors::routes())

@@ -436,6 +436,8 @@ struct AlertPage {
     linked: u64,
     related: Vec<AlertRow>,
     source: Option<String>,
+    /// Country, ASN and list hits of the source (`[enrich]`), or empty.
+    source_origin: String,
     history: Vec<HistoryRow>,
     deliveries: Vec<DeliveryRow>,
     can_change: bool,
@@ -525,6 +527,11 @@ pub async fn detail(
             .collect(),
         linked,
         related,
+        source_origin: source
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .map(|ip| super::ips::origin(&state.enrich.snapshot(), ip))
+            .unwrap_or_default(),
         source: source.map(|s| visible(&s, 64)),
         history: history
             .into_iter()

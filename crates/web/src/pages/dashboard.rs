@@ -45,6 +45,9 @@ struct DashboardPage {
     severities: Vec<SeverityRow>,
     max_severity_count: i64,
     sources: Vec<TopRow>,
+    /// Events of the top 200 sources by their country and network (`[enrich]`).
+    countries: Vec<(String, i64)>,
+    networks: Vec<(String, i64)>,
     usernames: Vec<TopRow>,
     passwords: Vec<TopRow>,
     commands: Vec<TopRow>,
@@ -118,6 +121,52 @@ fn top_rows(values: Vec<ValueCount>, param: Option<&str>, range_query: &str) -> 
         .collect()
 }
 
+/// Labels with their event counts, most first.
+type Ranked = Vec<(String, i64)>;
+
+/// Sources grouped by country and network on the dashboard.
+const TOP_SOURCES_GROUPED: usize = 200;
+
+/// The events of `sources` summed by country and by AS (ten each, most first);
+/// empty when no GeoIP/ASN source is configured.
+fn by_origin(tables: &nectar_enrich::Tables, sources: &[ValueCount]) -> (Ranked, Ranked) {
+    let mut countries: std::collections::HashMap<String, i64> = Default::default();
+    let mut networks: std::collections::HashMap<String, i64> = Default::default();
+    if tables.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    for s in sources {
+        let Ok(ip) = s.value.parse::<std::net::IpAddr>() else {
+            continue;
+        };
+        let found = tables.lookup(ip);
+        if let Some(g) = found.geo {
+            let name = match (g.country, g.country_code) {
+                (Some(c), Some(cc)) => format!("{c} ({cc})"),
+                (Some(c), None) | (None, Some(c)) => c.to_owned(),
+                (None, None) => continue,
+            };
+            *countries.entry(crate::visible(&name, 64)).or_default() += s.count;
+        }
+        if let Some(a) = found.asn {
+            let name = match (a.number, a.organization) {
+                (Some(n), Some(o)) => format!("AS{n} {o}"),
+                (Some(n), None) => format!("AS{n}"),
+                (None, Some(o)) => o.to_owned(),
+                (None, None) => continue,
+            };
+            *networks.entry(crate::visible(&name, 64)).or_default() += s.count;
+        }
+    }
+    let top = |m: std::collections::HashMap<String, i64>| {
+        let mut v: Vec<(String, i64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(10);
+        v
+    };
+    (top(countries), top(networks))
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
@@ -143,7 +192,7 @@ pub async fn dashboard(
         store.rollup_by_bucket(rolled, range.bucket_us),
         store.rollup_by_kind(rolled),
         store.rollup_by_severity(rolled),
-        store.rollup_top(rolled, TopField::SrcIp, 10),
+        store.rollup_top(rolled, TopField::SrcIp, TOP_SOURCES_GROUPED),
         store.rollup_top(rolled, TopField::Data(DataField::Username), 10),
         store.rollup_top(rolled, TopField::Data(DataField::Password), 10),
         store.rollup_top(rolled, TopField::Data(DataField::Input), 10),
@@ -163,6 +212,8 @@ pub async fn dashboard(
         Ok(counts) => counts,
         Err(err) => return storage_error(err),
     };
+    let (countries, networks) = by_origin(&state.enrich.snapshot(), &sources);
+    let sources: Vec<ValueCount> = sources.into_iter().take(10).collect();
     let total = severities.iter().map(|(_, n)| n).sum();
     let start_us = range
         .since
@@ -199,6 +250,8 @@ pub async fn dashboard(
             .map(|(severity, count)| SeverityRow { severity, count })
             .collect(),
         sources: top_rows(sources, Some("src_ip"), &range_query),
+        countries,
+        networks,
         usernames: top_rows(usernames, Some("username"), &range_query),
         passwords: top_rows(passwords, Some("password"), &range_query),
         commands: top_rows(commands, Some("command"), &range_query),

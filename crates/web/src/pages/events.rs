@@ -38,6 +38,10 @@ pub struct EventRow {
     pub summary: String,
     /// The honeypot session's page (a path segment), if the event has one.
     pub session_link: Option<String>,
+    /// The source's attacker page (a path segment), when there is a source.
+    pub profile_link: Option<String>,
+    /// Country, ASN and list hits of the source (`[enrich]`), or empty.
+    pub origin: String,
 }
 
 fn address(ip: Option<IpAddr>, port: Option<u16>) -> String {
@@ -69,7 +73,17 @@ impl EventRow {
                 .get(field::SESSION)
                 .and_then(|v| v.as_str())
                 .map(|s| percent_encode(s).replace('/', "%2F")),
+            profile_link: event.src_ip.map(|ip| percent_encode(&ip.to_string())),
+            origin: String::new(),
         }
+    }
+
+    /// The row with its source's country, ASN and list hits.
+    pub fn with_origin(mut self, event: &Event, tables: &nectar_enrich::Tables) -> EventRow {
+        if let Some(ip) = event.src_ip {
+            self.origin = super::ips::origin(tables, ip);
+        }
+        self
     }
 }
 
@@ -261,7 +275,12 @@ pub async fn list(
                     format!("{query}&cursor={c}")
                 }
             });
-            let rows = listed.events.iter().map(EventRow::from_event).collect();
+            let tables = state.enrich.tables();
+            let rows = listed
+                .events
+                .iter()
+                .map(|e| EventRow::from_event(e).with_origin(e, &tables))
+                .collect();
             render(&page(rows, total, older, None))
         }
         (Err(err), _) | (_, Err(err)) => storage_error(err),

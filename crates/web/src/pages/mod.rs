@@ -17,6 +17,7 @@ mod events;
 mod hosts;
 mod incident_forms;
 mod incidents;
+mod ips;
 pub(crate) mod login;
 mod notify;
 mod rules;
@@ -95,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/{id}", get(events::detail))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", get(sessions::detail))
+        .route("/ips/{address}", get(ips::page))
         .route("/detection", get(detection::page))
         .route("/hosts", get(hosts::list))
         .route("/hosts/export.csv", get(hosts::export_csv))

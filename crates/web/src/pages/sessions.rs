@@ -41,9 +41,18 @@ pub struct SessionRow {
     pub downloads: i64,
     pub uploads: i64,
     pub events: i64,
+    /// Country, ASN and list hits of the source (`[enrich]`), or empty.
+    pub origin: String,
 }
 
 impl SessionRow {
+    fn with_origin(mut self, s: &SessionSummary, tables: &nectar_enrich::Tables) -> SessionRow {
+        if let Some(ip) = s.src_ip {
+            self.origin = super::ips::origin(tables, ip);
+        }
+        self
+    }
+
     fn from_summary(s: &SessionSummary) -> SessionRow {
         let seconds = (s.last.as_micros() - s.first.as_micros()) / 1_000_000;
         let source = s.src_ip.map(|ip| ip.to_string()).unwrap_or_default();
@@ -77,6 +86,7 @@ impl SessionRow {
             downloads: s.downloads,
             uploads: s.uploads,
             events: s.events,
+            origin: String::new(),
         }
     }
 }
@@ -184,7 +194,7 @@ pub async fn list(
             page.rows = listed
                 .sessions
                 .iter()
-                .map(SessionRow::from_summary)
+                .map(|s| SessionRow::from_summary(s).with_origin(s, &state.enrich.snapshot()))
                 .collect();
             render(&page)
         }
@@ -385,7 +395,7 @@ pub async fn detail(
         .collect();
     render(&SessionPage {
         layout: Layout::new(&session, "sessions"),
-        row: SessionRow::from_summary(&summary),
+        row: SessionRow::from_summary(&summary).with_origin(&summary, &state.enrich.snapshot()),
         query: format!("session={}", percent_encode(&id)),
         transcript,
         truncated,
