@@ -1,12 +1,11 @@
-//! The OpenSSH build we impersonate: its identification string, its KEXINIT lists
-//! in its own order, and the subset of them russh can actually speak.
+//! The OpenSSH build we impersonate: its identification string and its KEXINIT
+//! lists in its own order.
 //!
 //! Scanners tell honeypots from real servers with one packet: the server's KEXINIT
-//! (HASSHServer). We advertise OpenSSH 9.2p1's lists in OpenSSH's order, minus the
-//! algorithms russh 0.65 does not implement. Advertising an algorithm we cannot
-//! run is not an option: OpenSSH clients pick `sntrup761x25519-sha512` first and
-//! the connection would fail, which is a louder tell than a missing name. What is
-//! left out is listed in [`MISSING`] and in the crate docs.
+//! (HASSHServer). We advertise OpenSSH 9.2p1's lists in OpenSSH's order, every
+//! algorithm of them implemented: `sntrup761x25519-sha512` and the UMAC MACs are
+//! Nectar's additions to the vendored russh (`vendor/russh/NECTAR_PATCHES.md`,
+//! patches 10 and 11), so the HASSHServer is the real one.
 
 use std::borrow::Cow;
 
@@ -33,25 +32,15 @@ pub mod openssh_9_2 {
     pub const HASSH_SERVER: &str = "425d29fe50d8e4f5e37efb6e24bcf660";
 }
 
-/// Algorithms OpenSSH 9.2p1 offers that russh 0.65.1 does not implement, so we
-/// cannot offer them.
-pub const MISSING: &[&str] = &[
-    "sntrup761x25519-sha512",
-    "sntrup761x25519-sha512@openssh.com",
-    "umac-64-etm@openssh.com",
-    "umac-128-etm@openssh.com",
-    "umac-64@openssh.com",
-    "umac-128@openssh.com",
-];
-
 /// What OpenSSH sends when the client exceeds MaxAuthTries (reason 2, protocol error).
 pub const TOO_MANY_FAILURES: &str = "Too many authentication failures";
 
-/// The algorithm lists we advertise: OpenSSH 9.2p1's, in its order, without
-/// [`MISSING`].
+/// The algorithm lists we advertise: OpenSSH 9.2p1's, in its order.
 pub fn preferred() -> Preferred {
     Preferred {
         kex: Cow::Borrowed(&[
+            kex::SNTRUP761X25519_SHA512,
+            kex::SNTRUP761X25519_SHA512_OPENSSH,
             kex::CURVE25519,
             kex::CURVE25519_PRE_RFC_8731,
             kex::ECDH_SHA2_NISTP256,
@@ -85,9 +74,13 @@ pub fn preferred() -> Preferred {
             cipher::AES_256_GCM,
         ]),
         mac: Cow::Borrowed(&[
+            mac::UMAC_64_ETM,
+            mac::UMAC_128_ETM,
             mac::HMAC_SHA256_ETM,
             mac::HMAC_SHA512_ETM,
             mac::HMAC_SHA1_ETM,
+            mac::UMAC_64,
+            mac::UMAC_128,
             mac::HMAC_SHA256,
             mac::HMAC_SHA512,
             mac::HMAC_SHA1,
@@ -96,26 +89,17 @@ pub fn preferred() -> Preferred {
     }
 }
 
-/// Removes the [`MISSING`] names from a comma-separated OpenSSH list: what we
-/// expect to advertise for that field.
-pub fn without_missing(list: &str) -> String {
-    list.split(',')
-        .filter(|name| !MISSING.contains(name))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn preferred_is_openssh_minus_missing_in_order() {
+    fn preferred_is_openssh_in_order() {
         let p = preferred();
         let join = |names: Vec<String>| names.join(",");
         assert_eq!(
             join(p.kex.iter().map(|n| n.as_ref().to_owned()).collect()),
-            without_missing(openssh_9_2::KEX)
+            openssh_9_2::KEX
         );
         assert_eq!(
             join(p.key.iter().map(|a| a.to_string()).collect()),
@@ -127,7 +111,7 @@ mod tests {
         );
         assert_eq!(
             join(p.mac.iter().map(|n| n.as_ref().to_owned()).collect()),
-            without_missing(openssh_9_2::MACS)
+            openssh_9_2::MACS
         );
         assert_eq!(
             join(
