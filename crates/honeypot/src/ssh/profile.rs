@@ -32,6 +32,17 @@ pub mod openssh_9_2 {
     pub const HASSH_SERVER: &str = "425d29fe50d8e4f5e37efb6e24bcf660";
 }
 
+/// The EXT_INFO OpenSSH 9.2p1 sends after the first key exchange (to clients
+/// offering `ext-info-c`): its `server-sig-algs` (every signature algorithm it
+/// knows, whatever its host keys) and `publickey-hostbound@openssh.com`.
+pub const EXT_INFO: &[(&str, &str)] = &[
+    (
+        "server-sig-algs",
+        "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-dss,ssh-rsa,rsa-sha2-256,rsa-sha2-512",
+    ),
+    ("publickey-hostbound@openssh.com", "0"),
+];
+
 /// What OpenSSH sends when the client exceeds MaxAuthTries (reason 2, protocol error).
 pub const TOO_MANY_FAILURES: &str = "Too many authentication failures";
 
