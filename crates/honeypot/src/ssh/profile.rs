@@ -43,6 +43,31 @@ pub const EXT_INFO: &[(&str, &str)] = &[
     ("publickey-hostbound@openssh.com", "0"),
 ];
 
+/// The group sizes we have for `diffie-hellman-group-exchange-sha256` (RFC 3526
+/// groups 14 to 18). Debian's `/etc/ssh/moduli` also has 7680-bit primes; a
+/// client that prefers exactly that size gets 8192 here.
+const GEX_SIZES: [usize; 5] = [2048, 3072, 4096, 6144, 8192];
+
+/// The group size sshd 9.2 chooses for a client's (min, preferred, max), as
+/// its `kexgexs.c` and `dh.c` `choose_dh` do: the request clamped to 2048–8192
+/// bits, then the smallest size at least the preferred one, else the largest
+/// within range. `None`: sshd's fallback group (none fits; we answer with the
+/// 2048-bit group, sshd with its built-in one).
+pub fn gex_group_bits(min: usize, preferred: usize, max: usize) -> Option<usize> {
+    let (min, max) = (min.max(2048), max.min(8192));
+    let want = preferred.clamp(2048, 8192);
+    let mut best = 0;
+    for size in GEX_SIZES {
+        if size < min || size > max {
+            continue;
+        }
+        if (size > want && size < best) || (size > best && best < want) {
+            best = size;
+        }
+    }
+    (best != 0).then_some(best)
+}
+
 /// What OpenSSH sends when the client exceeds MaxAuthTries (reason 2, protocol error).
 pub const TOO_MANY_FAILURES: &str = "Too many authentication failures";
 
@@ -103,6 +128,17 @@ pub fn preferred() -> Preferred {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gex_sizes_are_sshds_choice() {
+        assert_eq!(gex_group_bits(2048, 2048, 8192), Some(2048));
+        assert_eq!(gex_group_bits(2048, 3000, 8192), Some(3072));
+        assert_eq!(gex_group_bits(2048, 8192, 8192), Some(8192));
+        assert_eq!(gex_group_bits(1024, 1024, 1024), None);
+        assert_eq!(gex_group_bits(2048, 7680, 8192), Some(8192));
+        assert_eq!(gex_group_bits(2048, 9000, 16384), Some(8192));
+        assert_eq!(gex_group_bits(4096, 2048, 4096), Some(4096));
+    }
 
     #[test]
     fn preferred_is_openssh_in_order() {

@@ -755,6 +755,28 @@ impl Conn {
 impl russh::server::Handler for Conn {
     type Error = russh::Error;
 
+    /// The group a `diffie-hellman-group-exchange-sha256` client gets: the size
+    /// sshd would pick (`super::profile::gex_group_bits`), from the RFC 3526
+    /// groups (sshd draws its primes from `/etc/ssh/moduli`; same sizes).
+    async fn lookup_dh_gex_group(
+        &mut self,
+        gex: &russh::client::GexParams,
+    ) -> Result<Option<russh::kex::dh::groups::DhGroup>, Self::Error> {
+        use russh::kex::dh::groups::{DH_GROUP14, DH_GROUP15, DH_GROUP16, DH_GROUP17, DH_GROUP18};
+        let bits = super::profile::gex_group_bits(
+            gex.min_group_size(),
+            gex.preferred_group_size(),
+            gex.max_group_size(),
+        );
+        Ok(Some(match bits {
+            Some(3072) => DH_GROUP15,
+            Some(4096) => DH_GROUP16,
+            Some(6144) => DH_GROUP17,
+            Some(8192) => DH_GROUP18,
+            _ => DH_GROUP14,
+        }))
+    }
+
     async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
         self.note_kex().await;
         Ok(Auth::Reject {

@@ -338,3 +338,141 @@ async fn openssh_logs_in_with_every_kex_and_mac() {
         count
     );
 }
+
+/// Removes terminal colours.
+fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters final-byte
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Replaces every run of at least 16 characters of a fingerprint alphabet
+/// (hex with colons, base64) by `FP`, and the port by `PORT`.
+fn without_keys(line: &str, port: u16) -> String {
+    let line = line.replace(&port.to_string(), "PORT");
+    let mut out = String::new();
+    for word in line.split(' ') {
+        let fp = word.len() >= 16
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '+' | '/' | '='));
+        let fp = fp && word.chars().any(|c| c.is_ascii_digit());
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(if fp { "FP" } else { word });
+    }
+    out
+}
+
+/// `ssh-audit` of `addr`: its report without colours, fingerprints and port.
+fn ssh_audit(addr: SocketAddr) -> Vec<String> {
+    let out = Command::new("timeout")
+        .args(["120", "ssh-audit", "-p", &addr.port().to_string(), "127.0.0.1"])
+        .output()
+        .expect("ssh-audit");
+    plain(&String::from_utf8_lossy(&out.stdout))
+        .lines()
+        .map(|l| without_keys(l.trim_end(), addr.port()))
+        .collect()
+}
+
+/// `nmap -sV --script ssh2-enum-algos,ssh-hostkey` of `addr`: its report
+/// without the lines that carry times, and without fingerprints and port.
+fn nmap(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port().to_string();
+    let out = Command::new("timeout")
+        .args(["180", "nmap", "-Pn", "-n", "-sV", "-p", &port])
+        .args(["--script", "ssh2-enum-algos,ssh-hostkey", "127.0.0.1"])
+        .output()
+        .expect("nmap");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("Starting Nmap")
+                || l.starts_with("Nmap done")
+                || l.starts_with("Host is up")
+                || l.starts_with("Service detection performed"))
+        })
+        .map(|l| without_keys(l.trim_end(), addr.port()))
+        .collect()
+}
+
+/// What differs between two reports, for the failure message.
+fn diff(ours: &[String], theirs: &[String]) -> String {
+    let mut out = String::new();
+    for i in 0..ours.len().max(theirs.len()) {
+        let (a, b) = (ours.get(i), theirs.get(i));
+        if a != b {
+            out.push_str(&format!("line {i}:\n  nectar: {a:?}\n  sshd:   {b:?}\n"));
+        }
+    }
+    out
+}
+
+/// `ssh-audit` reports the same for the honeypot as for Debian 12's sshd:
+/// software guess, algorithms with their notes (key sizes, the group
+/// exchange's modulus), recommendations; only fingerprints differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_audit_sees_debians_sshd() {
+    if !tools(&["sshd", "ssh-keygen", "ssh-audit"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let addr = pot.addr;
+    let (ours, theirs) = tokio::task::spawn_blocking(move || {
+        let sshd = start_sshd();
+        (ssh_audit(addr), ssh_audit(sshd.addr))
+    })
+    .await
+    .unwrap();
+    assert!(
+        theirs.iter().any(|l| l.contains("(gen) software: OpenSSH 9.2p1")),
+        "{theirs:#?}"
+    );
+    assert!(ours == theirs, "{}", diff(&ours, &theirs));
+    pot.finish().await;
+}
+
+/// `nmap -sV --script ssh2-enum-algos,ssh-hostkey` reports the same for the
+/// honeypot as for Debian 12's sshd: version, algorithms, host-key types and
+/// sizes; only fingerprints and the port differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nmap_ssh_scripts_see_debians_sshd() {
+    if !tools(&["sshd", "ssh-keygen", "nmap"]) {
+        return;
+    }
+    let pot = start(SshHoneypotConfig::default()).await;
+    let addr = pot.addr;
+    let (ours, theirs) = tokio::task::spawn_blocking(move || {
+        let sshd = start_sshd();
+        (nmap(addr), nmap(sshd.addr))
+    })
+    .await
+    .unwrap();
+    assert!(
+        theirs.iter().any(|l| l.contains("OpenSSH 9.2p1 Debian 2+deb12u10")),
+        "{theirs:#?}"
+    );
+    assert!(
+        theirs.iter().any(|l| l.contains("sntrup761x25519-sha512")),
+        "{theirs:#?}"
+    );
+    assert!(ours == theirs, "{}", diff(&ours, &theirs));
+    pot.finish().await;
+}
