@@ -83,7 +83,10 @@ impl Umac {
     /// Derives the subkeys of `key` for tags of `tag_len` bytes (4, 8, 12, 16).
     pub fn new(key: &[u8; KEY_LEN], tag_len: usize) -> Result<Umac, Error> {
         if !matches!(tag_len, 4 | 8 | 12 | 16) {
-            return Err(Error::Length { nonce: 0, tag: tag_len });
+            return Err(Error::Length {
+                nonce: 0,
+                tag: tag_len,
+            });
         }
         let iters = tag_len / 4;
         let cipher = Aes128::new(&Array::from(*key));
@@ -293,13 +296,48 @@ mod tests {
         let a = |n: usize| vec![b'a'; n];
         let abc = |n: usize| b"abc".repeat(n);
         let rows: [(Vec<u8>, &str, &str, &str); 7] = [
-            (vec![], "113145FB", "6E155FAD26900BE1", "32FEDB100C79AD58F07FF764"),
-            (a(3), "3B91D102", "44B5CB542F220104", "185E4FE905CBA7BD85E4C2DC"),
-            (a(1 << 10), "599B350B", "26BF2F5D60118BD9", "7A54ABE04AF82D60FB298C3C"),
-            (a(1 << 15), "58DCF532", "27F8EF643B0D118D", "7B136BD911E4B734286EF2BE"),
-            (a(1 << 20), "DB6364D1", "A4477E87E9F55853", "F8ACFA3AC31CFEEA047F7B11"),
-            (abc(1), "ABF3A3A0", "D4D7B9F6BD4FBFCF", "883C3D4B97A61976FFCF2323"),
-            (abc(500), "ABEB3C8B", "D4CF26DDEFD5C01A", "8824A260C53C66A36C9260A6"),
+            (
+                vec![],
+                "113145FB",
+                "6E155FAD26900BE1",
+                "32FEDB100C79AD58F07FF764",
+            ),
+            (
+                a(3),
+                "3B91D102",
+                "44B5CB542F220104",
+                "185E4FE905CBA7BD85E4C2DC",
+            ),
+            (
+                a(1 << 10),
+                "599B350B",
+                "26BF2F5D60118BD9",
+                "7A54ABE04AF82D60FB298C3C",
+            ),
+            (
+                a(1 << 15),
+                "58DCF532",
+                "27F8EF643B0D118D",
+                "7B136BD911E4B734286EF2BE",
+            ),
+            (
+                a(1 << 20),
+                "DB6364D1",
+                "A4477E87E9F55853",
+                "F8ACFA3AC31CFEEA047F7B11",
+            ),
+            (
+                abc(1),
+                "ABF3A3A0",
+                "D4D7B9F6BD4FBFCF",
+                "883C3D4B97A61976FFCF2323",
+            ),
+            (
+                abc(500),
+                "ABEB3C8B",
+                "D4CF26DDEFD5C01A",
+                "8824A260C53C66A36C9260A6",
+            ),
         ];
         for (msg, t32, t64, t96) in rows {
             assert_eq!(tag(&msg, 4), t32, "UMAC-32 of {} bytes", msg.len());

@@ -23,8 +23,18 @@ fn ssh_verbose(addr: SocketAddr, options: &[String], command: &str) -> std::proc
     let port = addr.port().to_string();
     let mut cmd = Command::new("timeout");
     cmd.args(["30", "sshpass", "-p", "123456", "ssh", "-v", "-p", &port])
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-        .args(["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"]);
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password",
+        ]);
     for o in options {
         cmd.args(["-o", o]);
     }
@@ -188,8 +198,18 @@ fn ssh_debug(addr: SocketAddr, user: &str, options: &[&str], askpass: &Path) -> 
     let port = addr.port().to_string();
     let mut cmd = Command::new("timeout");
     cmd.args(["60", "ssh", "-vv", "-p", &port])
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-        .args(["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password",
+        ])
         .args(["-o", "NumberOfPasswordPrompts=10"]);
     for o in options {
         cmd.args(["-o", o]);
@@ -233,7 +253,9 @@ fn transcript(stderr: &str) -> Vec<String> {
             match l.find(" port ") {
                 Some(i) => {
                     let rest = &l[i + 6..];
-                    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                    let end = rest
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(rest.len());
                     format!("{} port N{}", &l[..i], &rest[end..])
                 }
                 None => l.to_owned(),
@@ -276,7 +298,9 @@ async fn ext_info_and_max_auth_tries_are_sshds() {
         "{theirs}"
     );
     assert!(
-        t_theirs.iter().any(|l| l.contains("sntrup761x25519-sha512")),
+        t_theirs
+            .iter()
+            .any(|l| l.contains("sntrup761x25519-sha512")),
         "{theirs}"
     );
     assert_eq!(t_ours, t_theirs, "ours:\n{ours}\n\nsshd:\n{theirs}");
@@ -294,7 +318,10 @@ async fn openssh_logs_in_with_every_kex_and_mac() {
     let pot = start(SshHoneypotConfig::default()).await;
     let addr = pot.addr;
     let mut runs: Vec<(String, Vec<String>)> = vec![("defaults".into(), vec![])];
-    for kex in openssh_9_2::KEX.split(',').filter(|k| !k.starts_with("kex-strict")) {
+    for kex in openssh_9_2::KEX
+        .split(',')
+        .filter(|k| !k.starts_with("kex-strict"))
+    {
         runs.push((kex.into(), vec![format!("KexAlgorithms={kex}")]));
     }
     for mac in openssh_9_2::MACS.split(',') {
@@ -305,9 +332,10 @@ async fn openssh_logs_in_with_every_kex_and_mac() {
     }
     let count = runs.len();
     for (name, options) in runs {
-        let out = tokio::task::spawn_blocking(move || ssh_verbose(addr, &options, "echo logged-in-ok"))
-        .await
-        .unwrap();
+        let out =
+            tokio::task::spawn_blocking(move || ssh_verbose(addr, &options, "echo logged-in-ok"))
+                .await
+                .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success() && String::from_utf8_lossy(&out.stdout).contains("logged-in-ok"),
@@ -383,7 +411,13 @@ fn without_keys(line: &str, port: u16) -> String {
 /// `ssh-audit` of `addr`: its report without colours, fingerprints and port.
 fn ssh_audit(addr: SocketAddr) -> Vec<String> {
     let out = Command::new("timeout")
-        .args(["120", "ssh-audit", "-p", &addr.port().to_string(), "127.0.0.1"])
+        .args([
+            "120",
+            "ssh-audit",
+            "-p",
+            &addr.port().to_string(),
+            "127.0.0.1",
+        ])
         .output()
         .expect("ssh-audit");
     plain(&String::from_utf8_lossy(&out.stdout))
@@ -442,7 +476,9 @@ async fn ssh_audit_sees_debians_sshd() {
     .await
     .unwrap();
     assert!(
-        theirs.iter().any(|l| l.contains("(gen) software: OpenSSH 9.2p1")),
+        theirs
+            .iter()
+            .any(|l| l.contains("(gen) software: OpenSSH 9.2p1")),
         "{theirs:#?}"
     );
     assert!(ours == theirs, "{}", diff(&ours, &theirs));
@@ -466,7 +502,9 @@ async fn nmap_ssh_scripts_see_debians_sshd() {
     .await
     .unwrap();
     assert!(
-        theirs.iter().any(|l| l.contains("OpenSSH 9.2p1 Debian 2+deb12u10")),
+        theirs
+            .iter()
+            .any(|l| l.contains("OpenSSH 9.2p1 Debian 2+deb12u10")),
         "{theirs:#?}"
     );
     assert!(
