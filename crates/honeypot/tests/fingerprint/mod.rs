@@ -22,7 +22,10 @@ use super::{have, start};
 fn ssh_verbose(addr: SocketAddr, options: &[String], command: &str) -> std::process::Output {
     let port = addr.port().to_string();
     let mut cmd = Command::new("timeout");
-    cmd.args(["30", "sshpass", "-p", "123456", "ssh", "-v", "-p", &port])
+    // Generous: with group exchange the client asks for an 8192-bit group,
+    // which the debug build's big-integer code takes tens of seconds over on a
+    // loaded machine.
+    cmd.args(["180", "sshpass", "-p", "123456", "ssh", "-v", "-p", &port])
         .args([
             "-o",
             "StrictHostKeyChecking=no",
