@@ -20,6 +20,7 @@ use nectar_honeypot::ssh::{SshHoneypot, SshHoneypotConfig};
 use nectar_honeypot::{HoneypotContext, Machine};
 
 mod capture;
+mod fingerprint;
 
 struct Pot {
     honeypot: Option<SshHoneypot>,
@@ -148,7 +149,7 @@ fn of(events: &[Event], kind: Kind) -> Vec<&Event> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kexinit_matches_openssh_but_for_what_russh_lacks() {
+async fn kexinit_is_openssh_9_2s() {
     let pot = start(SshHoneypotConfig::default()).await;
     let addr = pot.addr;
     let (banner, kex) = tokio::task::spawn_blocking(move || {
@@ -172,13 +173,12 @@ async fn kexinit_matches_openssh_but_for_what_russh_lacks() {
     .await
     .unwrap();
     assert_eq!(banner, profile::DEBIAN_12_BANNER);
-    assert_eq!(kex.kex, profile::without_missing(openssh_9_2::KEX));
+    assert_eq!(kex.kex, openssh_9_2::KEX);
     assert_eq!(kex.host_key, openssh_9_2::HOST_KEY);
     assert_eq!(kex.enc_s2c, openssh_9_2::CIPHERS);
-    assert_eq!(kex.mac_s2c, profile::without_missing(openssh_9_2::MACS));
+    assert_eq!(kex.mac_s2c, openssh_9_2::MACS);
     assert_eq!(kex.comp_s2c, openssh_9_2::COMPRESSION);
-    // What is left to differ: exactly the algorithms russh does not implement.
-    assert_ne!(kex.hassh_server(), openssh_9_2::HASSH_SERVER);
+    assert_eq!(kex.hassh_server(), openssh_9_2::HASSH_SERVER);
     pot.finish().await;
 }
 

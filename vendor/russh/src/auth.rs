@@ -359,6 +359,9 @@ pub struct AuthRequest {
     pub(crate) principal: Option<AuthPrincipal>,
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub rejection_count: usize,
+    /// NECTAR PATCH 13: a disconnect the handler asked for (`Auth::Disconnect`),
+    /// sent by the caller instead of a reply.
+    pub(crate) disconnect: Option<(crate::Disconnect, std::borrow::Cow<'static, str>)>,
 }
 
 #[doc(hidden)]
@@ -395,6 +398,7 @@ impl AuthRequest {
             current: None,
             principal: None,
             rejection_count: 0,
+            disconnect: None,
         }
     }
 
@@ -415,6 +419,7 @@ impl AuthRequest {
             current,
             principal: None,
             rejection_count: 0,
+            disconnect: None,
         }
     }
 

@@ -164,6 +164,12 @@ fn russh_config(
         max_auth_attempts: config.max_auth_attempts as usize + 2,
         inactivity_timeout: Some(Duration::from_secs(config.idle_timeout_seconds)),
         preferred: profile::preferred(),
+        ext_info: Some(
+            profile::EXT_INFO
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ),
         // Small windows and buffers: an idle session should cost a few KiB.
         window_size: 64 * 1024,
         maximum_packet_size: 32 * 1024,

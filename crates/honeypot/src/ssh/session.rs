@@ -2,8 +2,9 @@
 //! connection produces (made here, in one place, with the same `data.session`).
 //!
 //! Authentication: each attempt (password, public key, keyboard-interactive) is an
-//! `ssh.login.*` event with the client's version string and HASSH; after
-//! `max_auth_attempts` refusals the client gets OpenSSH's disconnect. After login,
+//! `ssh.login.*` event with the client's version string and HASSH; the password
+//! attempt that reaches `max_auth_attempts` refusals is answered, as sshd does,
+//! with OpenSSH's disconnect instead of a refusal. After login,
 //! `shell` and `exec` run the fake shell; forwarding is refused and logged.
 
 use std::borrow::Cow;
@@ -35,7 +36,6 @@ const MAX_CHANNELS: usize = 4;
 pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let local = stream.local_addr().ok();
     let hello = Arc::new(Hello::default());
-    let handle_cell: Arc<OnceLock<russh::server::Handle>> = Arc::new(OnceLock::new());
     let started = Instant::now();
     let id = uuid::Uuid::now_v7().simple().to_string();
     let conn = Conn {
@@ -47,7 +47,6 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         kex_noted: false,
         failures: 0,
         user: None,
-        handle: handle_cell.clone(),
         channels: Vec::new(),
         logged_in: Arc::new(OnceLock::new()),
         recordings: Arc::new(Mutex::new(Vec::new())),
@@ -70,7 +69,6 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     let mut reason = "closed";
     match Box::pin(russh::server::run_stream(config, tap, conn)).await {
         Ok(running) => {
-            let _ = handle_cell.set(running.handle());
             let handle = running.handle();
             let login_grace = Duration::from_secs(shared.config.login_grace_seconds);
             let max_session = Duration::from_secs(shared.config.max_session_seconds);
@@ -144,7 +142,6 @@ pub(crate) struct Conn {
     kex_noted: bool,
     failures: u32,
     user: Option<String>,
-    handle: Arc<OnceLock<russh::server::Handle>>,
     channels: Vec<Chan>,
     /// Set at the first accepted login, so the login grace timer spares the session.
     logged_in: Arc<OnceLock<()>>,
@@ -471,22 +468,6 @@ impl Conn {
         }
         self.failures += 1;
         if self.failures >= self.shared.config.max_auth_attempts {
-            if let Some(handle) = self.handle.get() {
-                let handle = handle.clone();
-                // Queued behind this reply: the client reads the refusal, then
-                // OpenSSH's disconnect.
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(
-                        Duration::from_secs(1),
-                        handle.disconnect(
-                            Disconnect::ProtocolError,
-                            TOO_MANY_FAILURES.into(),
-                            String::new(),
-                        ),
-                    )
-                    .await;
-                });
-            }
             let limit = self
                 .event(
                     Kind::SensorStatus,
@@ -495,6 +476,12 @@ impl Conn {
                 )
                 .with(field::LIMIT, "max_auth_attempts");
             self.send(limit).await;
+            // As sshd: the attempt that reaches MaxAuthTries gets no failure
+            // reply, only the disconnect (reason 2, protocol error).
+            return Auth::Disconnect {
+                reason: Disconnect::ProtocolError,
+                description: TOO_MANY_FAILURES.into(),
+            };
         }
         Auth::Reject {
             // Keep offering password after a refusal (russh would drop it), as
@@ -767,6 +754,28 @@ impl Conn {
 
 impl russh::server::Handler for Conn {
     type Error = russh::Error;
+
+    /// The group a `diffie-hellman-group-exchange-sha256` client gets: the size
+    /// sshd would pick (`super::profile::gex_group_bits`), from the RFC 3526
+    /// groups (sshd draws its primes from `/etc/ssh/moduli`; same sizes).
+    async fn lookup_dh_gex_group(
+        &mut self,
+        gex: &russh::client::GexParams,
+    ) -> Result<Option<russh::kex::dh::groups::DhGroup>, Self::Error> {
+        use russh::kex::dh::groups::{DH_GROUP14, DH_GROUP15, DH_GROUP16, DH_GROUP17, DH_GROUP18};
+        let bits = super::profile::gex_group_bits(
+            gex.min_group_size(),
+            gex.preferred_group_size(),
+            gex.max_group_size(),
+        );
+        Ok(Some(match bits {
+            Some(3072) => DH_GROUP15,
+            Some(4096) => DH_GROUP16,
+            Some(6144) => DH_GROUP17,
+            Some(8192) => DH_GROUP18,
+            _ => DH_GROUP14,
+        }))
+    }
 
     async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
         self.note_kex().await;

@@ -116,6 +116,15 @@ impl Session {
                 )
                 .await?;
                 self.common.auth_attempts += 1;
+                // NECTAR PATCH 13: the handler's `Auth::Disconnect`.
+                let disconnect = match &mut enc.state {
+                    EncryptedState::WaitingAuthRequest(a) => a.disconnect.take(),
+                    _ => None,
+                };
+                if let Some((reason, description)) = disconnect {
+                    self.common.disconnect(reason, &description, "")?;
+                    return Ok(());
+                }
                 if let EncryptedState::InitCompression = enc.state {
                     if enc.client_compression.is_deferred() {
                         enc.client_compression.init_decompress(&mut enc.decompress);
@@ -972,6 +981,14 @@ impl Encrypted {
                 if let Auth::Accept = auth {
                     server_auth_request_success(&mut self.write);
                     self.state = EncryptedState::InitCompression;
+                } else if let Auth::Disconnect {
+                    reason,
+                    description,
+                } = auth
+                {
+                    // NECTAR PATCH 13: no reply; the caller disconnects.
+                    auth_user.clear();
+                    auth_request.disconnect = Some((reason, description));
                 } else {
                     auth_user.clear();
                     if let Auth::Reject {
@@ -1401,6 +1418,11 @@ async fn reply_userauth_info_response(
         Auth::Accept => {
             server_auth_request_success(write);
             Ok(true)
+        }
+        // NECTAR PATCH 13: honoured for password requests only.
+        Auth::Disconnect { .. } => {
+            reject_auth_request(until, write, auth_request).await?;
+            Ok(false)
         }
         Auth::Reject {
             proceed_with_methods,

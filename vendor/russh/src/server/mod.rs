@@ -99,6 +99,11 @@ pub struct Config {
     pub keepalive_max: usize,
     /// If active, invoke `set_nodelay(true)` on client sockets; disabled by default (i.e. Nagle's algorithm is active).
     pub nodelay: bool,
+    /// NECTAR PATCH 12: the extensions of the EXT_INFO message (RFC 8308)
+    /// sent after the first key exchange to clients that offer `ext-info-c`,
+    /// as (name, value) pairs in this order. `None`: russh's own
+    /// (`server-sig-algs` = `preferred.key`).
+    pub ext_info: Option<Vec<(String, String)>>,
 }
 
 impl Default for Config {
@@ -121,6 +126,7 @@ impl Default for Config {
             event_buffer_size: 10,
             limits: Limits::default(),
             preferred: Default::default(),
+            ext_info: None,
             max_auth_attempts: 10,
             inactivity_timeout: Some(std::time::Duration::from_secs(600)),
             keepalive_interval: None,
@@ -180,6 +186,15 @@ pub enum Auth {
     },
     /// Accept the authentication request.
     Accept,
+
+    /// NECTAR PATCH 13: end the connection with this disconnect instead of
+    /// answering the request (OpenSSH's MaxAuthTries: the attempt that
+    /// reaches the limit gets `SSH_MSG_DISCONNECT`, not a failure reply).
+    /// Honoured for `password` requests; elsewhere it is a rejection.
+    Disconnect {
+        reason: crate::Disconnect,
+        description: Cow<'static, str>,
+    },
 
     /// Method was not accepted, but no other check was performed.
     UnsupportedMethod,
