@@ -354,6 +354,14 @@ async fn a_receiver_that_never_answers_holds_back_only_its_own_channel() {
         .await;
     }
     fast.wait_for(6).await;
+    // The receiver has the sixth request a moment before the notifier has
+    // recorded its answer: wait for the record (bounded), then look.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while notifier.status().snapshot().channels[0].delivered < 6
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // Every message reached the other receiver while no attempt at the
     // silent one had even ended (each waits out its 10 s timeout), and the
     // silent channel holds only its share of the attempts.
