@@ -462,6 +462,36 @@ fn diff(ours: &[String], theirs: &[String]) -> String {
     out
 }
 
+/// nmap's report with each script's block (`| name:` ... `|_...`) in name
+/// order, where the first block stood; other lines as they were.
+fn scripts_sorted(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut blocks: Vec<Vec<String>> = Vec::new();
+    let mut at = None;
+    for line in lines {
+        let starts_block = line.starts_with("| ") && !line.starts_with("|  ")
+            || line.starts_with("|_")
+                && !blocks
+                    .last()
+                    .is_some_and(|b| !b.last().is_some_and(|l| l.starts_with("|_")));
+        if line.starts_with('|') {
+            at.get_or_insert(out.len());
+            if starts_block || blocks.is_empty() {
+                blocks.push(Vec::new());
+            }
+            if let Some(block) = blocks.last_mut() {
+                block.push(line);
+            }
+        } else {
+            out.push(line);
+        }
+    }
+    blocks.sort();
+    let at = at.unwrap_or(out.len());
+    out.splice(at..at, blocks.into_iter().flatten());
+    out
+}
+
 /// `ssh-audit` reports the same for the honeypot as for Debian 12's sshd:
 /// software guess, algorithms with their notes (key sizes, the group
 /// exchange's modulus), recommendations; only fingerprints differ.
@@ -504,6 +534,8 @@ async fn nmap_ssh_scripts_see_debians_sshd() {
     })
     .await
     .unwrap();
+    // nmap prints its scripts' results in the order they finish.
+    let (ours, theirs) = (scripts_sorted(ours), scripts_sorted(theirs));
     assert!(
         theirs
             .iter()
