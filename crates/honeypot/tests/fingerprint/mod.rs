@@ -469,11 +469,13 @@ fn scripts_sorted(lines: Vec<String>) -> Vec<String> {
     let mut blocks: Vec<Vec<String>> = Vec::new();
     let mut at = None;
     for line in lines {
+        // A script's header line, or a one-line script (`|_name: ...`) after a
+        // block that has ended.
+        let previous_ended = blocks
+            .last()
+            .is_none_or(|b| b.last().is_some_and(|l| l.starts_with("|_")));
         let starts_block = line.starts_with("| ") && !line.starts_with("|  ")
-            || line.starts_with("|_")
-                && !blocks
-                    .last()
-                    .is_some_and(|b| !b.last().is_some_and(|l| l.starts_with("|_")));
+            || line.starts_with("|_") && previous_ended;
         if line.starts_with('|') {
             at.get_or_insert(out.len());
             if starts_block || blocks.is_empty() {
