@@ -6,7 +6,7 @@
 //! instead of grouping every event. Both are written in the transaction that
 //! stores the events, so they always agree with them.
 
-use crate::db::{self, Backend, Tx};
+use crate::db::{self, Tx};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -181,28 +181,16 @@ impl<'a> SessionBatch<'a> {
     }
 }
 
-/// Puts the text of events `from <= seq < to` into the full-text index.
+/// Puts the text of events `from <= seq < to` into SQLite's full-text index
+/// (PostgreSQL's insert fills its own, from words the writer extracts).
 pub(crate) async fn index_text(tx: &mut Tx, from: i64, to: i64) -> Result<(), StoreError> {
-    let sql = match tx.backend() {
-        Backend::Sqlite => INDEX_TEXT,
-        Backend::Postgres => PG_INDEX_TEXT,
-    };
-    db::query(sql)
+    db::query(INDEX_TEXT)
         .bind(from)
         .bind(to)
         .execute(tx.exec())
         .await?;
     Ok(())
 }
-
-/// PostgreSQL's [`INDEX_TEXT`]: the summary and every string anywhere in `data`
-/// (sealed top-level `*_enc` values removed first), as a 'simple' tsvector.
-const PG_INDEX_TEXT: &str = "INSERT INTO event_text (rowid, body) \
-     SELECT seq, to_tsvector('simple', regexp_replace(summary || ' ' || COALESCE((\
-         SELECT string_agg(v #>> '{}', ' ') FROM jsonb_path_query(\
-             data - ARRAY(SELECT k FROM jsonb_object_keys(data) AS k WHERE k LIKE '%\\_enc'), \
-             'strict $.** ? (@.type() == \"string\")') AS v), ''), '[^[:alnum:]]+', ' ', 'g')) \
-     FROM events WHERE seq >= ? AND seq < ?";
 
 /// The text of events `seq >= ?1 AND seq < ?2` into the full-text index: the
 /// summary and every text value of `data` but sealed ones (`*_enc`). The same
