@@ -5,7 +5,9 @@
 //! benign traffic (curl, ping and SSH polling from another address, learnt
 //! first as the baseline). `nectar analyze --baseline` must raise an alarm
 //! inside each attack that names the attacker and says what it looks like,
-//! and none that names the benign client.
+//! and none that names the benign client. First of all, a scan spread over
+//! six sources, six ports each, that no per-source view can see: the
+//! per-destination view must name the victim and one of the sources.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +18,35 @@ use crate::util::{events, nectar, require, rfc3339_ns};
 const ATTACKER: &str = crate::netns::A_IP;
 /// The benign client: a second address of the attacker's namespace.
 const CLIENT: &str = "192.0.2.3";
+/// The sources of the distributed scan (more addresses of the attacker's
+/// namespace).
+const SPREAD: [&str; 6] = [
+    "192.0.2.11",
+    "192.0.2.12",
+    "192.0.2.13",
+    "192.0.2.14",
+    "192.0.2.15",
+    "192.0.2.16",
+];
+
+/// The distributed scan: each source of SPREAD connects to six closed ports
+/// of the victim (its own slice of 2000..2036), one probe every 150 ms in
+/// turn, ~5.5 s in all.
+const SPREAD_SCAN: &str = r#"
+import socket, sys, time
+victim, sources = sys.argv[1], sys.argv[2:]
+for j in range(6):
+    for k, src in enumerate(sources):
+        s = socket.socket()
+        s.settimeout(0.3)
+        s.bind((src, 0))
+        try:
+            s.connect((victim, 2000 + 6 * k + j))
+        except OSError:
+            pass
+        s.close()
+        time.sleep(0.15)
+"#;
 
 /// Benign traffic from CLIENT until `stop`: a curl every 250 ms, a ping every
 /// 500 ms, and an SSH connection (refused key login) every 3 s.
@@ -117,7 +148,9 @@ fn slow_scans_and_password_guessing_raise_alarms_naming_the_attacker() {
     let mut ns = Netns::new();
     let (a, b) = (ns.a.clone(), ns.b.clone());
     let va = ns.a.replace("nda", "va");
-    ip(&["-n", &a, "addr", "add", &format!("{CLIENT}/24"), "dev", &va]);
+    for addr in std::iter::once(CLIENT).chain(SPREAD) {
+        ip(&["-n", &a, "addr", "add", &format!("{addr}/24"), "dev", &va]);
+    }
     // The victim: a web server and OpenSSH (its own key and configuration;
     // ICMP rate limit left at the kernel's default).
     ns.spawn(
@@ -204,6 +237,14 @@ fn slow_scans_and_password_guessing_raise_alarms_naming_the_attacker() {
             }
             periods.push((name, s, now_ns()));
         };
+        let mut spread_args = vec!["-c", SPREAD_SCAN, B_IP];
+        spread_args.extend(SPREAD);
+        attack(
+            "distributed scan",
+            "python3",
+            &spread_args,
+            Duration::from_secs(30),
+        );
         attack(
             "tcp scan -T2",
             "nmap",
@@ -294,18 +335,28 @@ fn slow_scans_and_password_guessing_raise_alarms_naming_the_attacker() {
     };
     let names_attacker =
         |e: &serde_json::Value| e["src_ip"] == ATTACKER || e["data"]["culprit"]["src"] == ATTACKER;
+    // The distributed scan: the victim named, with one of the sources.
+    let names_victim = |e: &serde_json::Value| {
+        let c = &e["data"]["culprit"];
+        c["view"] == "destination" && c["dst"] == B_IP && SPREAD.iter().any(|s| c["src"] == *s)
+    };
     let (before, after) = (300_000_000i128, 700_000_000i128);
     for (name, s, e) in &periods {
         let hits: Vec<&serde_json::Value> = alarms
             .iter()
             .filter(|ev| {
                 let (ws, we) = window(ev);
-                we > s - before && ws < e + after && names_attacker(ev)
+                let named = if name.contains("distributed") {
+                    names_victim(ev)
+                } else {
+                    names_attacker(ev)
+                };
+                we > s - before && ws < e + after && named
             })
             .collect();
         assert!(
             !hits.is_empty(),
-            "no alarm naming {ATTACKER} during the {name}\n{report}"
+            "no alarm naming the attacker during the {name}\n{report}"
         );
         let want = if name.contains("hydra") {
             "brute_force"

@@ -17,6 +17,7 @@ use nectar_event::config::{ConfigError, WithinSection};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::sources::View;
 use crate::stats::Stat;
 use crate::window::WindowConfig;
 
@@ -308,9 +309,17 @@ impl DetectConfig {
             width: self.window.0,
             top_n: self.top_n,
             // The per-source table costs only when a statistic needs it.
-            sources: self
-                .monitored()
-                .is_ok_and(|s| s.iter().any(|s| s.per_source())),
+            sources: self.monitored().is_ok_and(|s| {
+                s.iter()
+                    .any(|s| s.info().measure.is_some_and(|m| m.view() == View::Source))
+            }),
+            targets: self.monitored().is_ok_and(|s| {
+                s.iter().any(|s| {
+                    s.info()
+                        .measure
+                        .is_some_and(|m| m.view() == View::Destination)
+                })
+            }),
             ..WindowConfig::default()
         }
     }

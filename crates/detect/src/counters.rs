@@ -20,7 +20,7 @@ use nectar_packet::{Network, PacketMeta, Transport};
 
 use crate::distinct::{DistinctAddrs, DistinctPorts};
 use crate::heavy::HeavyHitters;
-use crate::sources::{SourceTable, SourceValues};
+use crate::sources::{SourceTable, SourceValues, View};
 
 /// A per-window counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -302,6 +302,8 @@ pub struct Accumulator {
     /// The per-source table, when a per-source statistic is watched. Fed
     /// every packet (never sampled: a scan hiding in a flood must count).
     sources: Option<Box<SourceTable>>,
+    /// The per-destination table ([`View::Destination`]), likewise.
+    targets: Option<Box<SourceTable>>,
 }
 
 /// Samples per window that the heavy-hitter summaries aim for. Busy windows
@@ -327,6 +329,7 @@ impl Default for Accumulator {
             stride_mask: 0,
             rng: 0x2545_f491_4f6c_dd1d,
             sources: None,
+            targets: None,
         }
     }
 }
@@ -342,6 +345,9 @@ impl Accumulator {
         };
         let (s, d) = (addr_key(src), addr_key(dst));
         if let Some(t) = &mut self.sources {
+            t.add(m, s, d);
+        }
+        if let Some(t) = &mut self.targets {
             t.add(m, s, d);
         }
         let sampled = self.stride_mask == 0 || {
@@ -397,31 +403,43 @@ impl Accumulator {
         c
     }
 
-    /// Turns the per-source table on (allocated here, once).
-    pub fn enable_sources(&mut self) {
-        if self.sources.is_none() {
-            self.sources = Some(Box::default());
+    /// Turns the per-source or per-destination table on (allocated here, once).
+    pub fn enable_sources(&mut self, view: View) {
+        let table = match view {
+            View::Source => &mut self.sources,
+            View::Destination => &mut self.targets,
+        };
+        if table.is_none() {
+            *table = Some(Box::new(SourceTable::new(view)));
         }
     }
 
-    /// Closes the per-source table's window into `out` (NaN values when it is off).
+    /// Closes the per-source and per-destination tables' window into `out`
+    /// (NaN values for a table that is off).
     pub fn close_sources(&mut self, out: &mut SourceValues) {
-        match &mut self.sources {
-            Some(t) => t.close(out),
-            None => *out = SourceValues::OFF,
+        *out = SourceValues::OFF;
+        // Destinations first: the source table then names the source behind
+        // each destination's values.
+        for t in [&mut self.targets, &mut self.sources].into_iter().flatten() {
+            t.close(out);
         }
     }
 
-    /// Forgets every source (a gap longer than any scale).
+    /// Forgets every source and destination (a gap longer than any scale).
     pub fn clear_sources(&mut self) {
-        if let Some(t) = &mut self.sources {
+        for t in [&mut self.sources, &mut self.targets].into_iter().flatten() {
             t.clear();
         }
     }
 
-    /// Packets the per-source table could not count (full of active sources).
+    /// Packets the per-source and per-destination tables could not count
+    /// (full of active entries).
     pub fn sources_dropped(&self) -> u64 {
-        self.sources.as_ref().map_or(0, |t| t.dropped())
+        [&self.sources, &self.targets]
+            .into_iter()
+            .flatten()
+            .map(|t| t.dropped())
+            .sum()
     }
 
     /// The heavy-hitter summary of one class and dimension.

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::config::{DetectConfig, SpotSettings, Width};
 use crate::counters::Dim;
-use crate::sources::{Culprit, Measure, SCALES};
+use crate::sources::{Culprit, Measure, SCALES, View};
 use crate::stats::Stat;
 use crate::window::{Contributor, ContributorKey, WindowReport};
 
@@ -342,6 +342,7 @@ impl Alarm {
                 "culprit",
                 self.culprit.map_or(Value::Null, |c| {
                     json!({
+                        "view": c.view.name(),
                         "src": c.src.to_string(),
                         "dst": c.dst.map(|d| d.to_string()),
                         "port": c.port,
@@ -370,14 +371,29 @@ impl Alarm {
             return "anomaly";
         }
         match (self.stat.info().measure, self.culprit) {
-            (Some(Measure::Ports), _) => "port_scan",
+            (Some(Measure::Ports | Measure::DstPorts), _) => "port_scan",
             (Some(Measure::Hosts), _) => "host_sweep",
             // A scan touches login ports too, about once each: many ports
             // and few logins among them make it a scan.
-            (Some(Measure::Logins), Some(c)) if c.ports >= 10.0 && c.logins < 0.2 * c.ports => {
+            (Some(Measure::Logins | Measure::DstLogins), Some(c))
+                if c.ports >= 10.0 && c.logins < 0.2 * c.ports =>
+            {
                 "port_scan"
             }
-            (Some(Measure::Logins), _) => "brute_force",
+            (Some(Measure::Logins | Measure::DstLogins), _) => "brute_force",
+            // Many sources at one destination: what most of them did.
+            (Some(Measure::DstSources), Some(c)) => {
+                let most = |x: f64| x >= 3.0 && x >= 0.5 * c.attempts;
+                if c.ports >= 10.0 {
+                    "port_scan"
+                } else if most(c.logins) {
+                    "brute_force"
+                } else if c.attempts >= 100.0 && c.failed >= 0.5 {
+                    "flood"
+                } else {
+                    "anomaly"
+                }
+            }
             (Some(Measure::Failed), Some(c)) => {
                 let most = |x: f64| x >= 3.0 && x >= 0.5 * c.attempts;
                 if c.ports >= 10.0 || most(c.ports) {
@@ -413,11 +429,56 @@ impl Alarm {
         }
     }
 
+    /// The plain words of an alarm of the per-destination view, e.g.
+    /// "port scan towards 198.51.100.10 from 6 sources, among them
+    /// 203.0.113.7, 36 ports in 20 s".
+    fn plain_words_towards(&self, class: &str, c: &Culprit, during: &str) -> Option<String> {
+        let target = c
+            .dst
+            .map_or_else(|| "one host".to_owned(), |d| d.to_string());
+        let from = if c.hosts > 1.0 {
+            format!(" from {} sources, among them {}", thousands(c.hosts), c.src)
+        } else {
+            format!(" from {}", c.src)
+        };
+        Some(match class {
+            "port_scan" => format!(
+                "port scan towards {target}{from}, {} ports in {during}",
+                thousands(c.ports)
+            ),
+            "brute_force" => {
+                let service = c
+                    .port
+                    .filter(|p| crate::sources::LOGIN_PORTS.contains(p))
+                    .map_or_else(
+                        || "a login service".to_owned(),
+                        |p| format!("{} (port {p})", service_name(p)),
+                    );
+                format!(
+                    "brute force on {service} of {target}{from}, {} connections in {during}",
+                    thousands(c.logins)
+                )
+            }
+            "flood" => format!(
+                "flood towards {target}{from}, {} connection attempts in {during}, {:.0} % unanswered",
+                thousands(c.attempts),
+                c.failed * 100.0
+            ),
+            _ => format!(
+                "unusually many sources towards {target}: {} in {during}",
+                thousands(c.hosts)
+            ),
+        })
+    }
+
     /// The alarm in plain words, e.g. "port scan from 203.0.113.7 towards
     /// 198.51.100.10, 1,024 ports in 2 s"; None when it is only an unusual value.
     pub fn plain_words(&self) -> Option<String> {
         let class = self.class();
         let during = duration(self.scale_ns());
+        if let Some(c) = self.culprit.filter(|c| c.view == View::Destination) {
+            return self.plain_words_towards(class, &c, &during);
+        }
         if let Some(c) = self.culprit {
             let towards = match c.dst {
                 Some(d) if c.hosts <= 2.0 => format!(" towards {d}"),
@@ -579,6 +640,8 @@ struct StatMonitor {
     suppressed: u64,
     /// Windows in a row with an alarm.
     streak: u64,
+    /// The value last reported in the current run (a longer scale).
+    run_reported: f64,
 }
 
 impl StatMonitor {
@@ -597,6 +660,7 @@ impl StatMonitor {
             min_packets,
             suppressed: 0,
             streak: 0,
+            run_reported: f64::NAN,
         }
     }
 
@@ -726,8 +790,20 @@ impl StatMonitor {
         let probability = model.tail(dir).map_or(0.0, |t| tail_probability(t, x - m));
         self.streak += 1;
         // A longer scale stays beyond its threshold for up to `scale`
-        // windows after one burst, attack over or not: one alarm per run.
-        let emit = info.scale <= 1 || self.streak == 1;
+        // windows after one burst, attack over or not: one alarm per run,
+        // unless the value has since grown upwards by more than the
+        // threshold itself, a second burst that would alarm on its own (a
+        // UDP scan a few seconds after a TCP scan from the same source),
+        // and at least doubled, so that one scan still growing is
+        // reported a few times, not at every window.
+        let second_burst = dir == Direction::Up
+            && threshold > 0.0
+            && x - self.run_reported > threshold + eps(threshold)
+            && x > 2.0 * self.run_reported;
+        let emit = info.scale <= 1 || self.streak == 1 || second_burst;
+        if emit {
+            self.run_reported = x;
+        }
         if emit {
             self.alarms += 1;
         }
@@ -748,11 +824,17 @@ impl StatMonitor {
                     share: 1.0,
                 }]
             };
-            top_src = one(ContributorKey::Addr(c.src));
+            // Many sources at one destination have no one source to name
+            // as the actor (the plain words name the busiest).
+            top_src = if c.view == View::Destination && c.hosts > 2.0 {
+                Vec::new()
+            } else {
+                one(ContributorKey::Addr(c.src))
+            };
             // The main destination and port only when there is one.
             top_dst = c
                 .dst
-                .filter(|_| c.hosts <= 2.0)
+                .filter(|_| c.hosts <= 2.0 || c.view == View::Destination)
                 .map(|d| one(ContributorKey::Addr(d)))
                 .unwrap_or_default();
             top_dst_port = c
@@ -1260,6 +1342,45 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_scale_alarms_once_per_run_and_again_on_a_second_burst() {
+        let c = DetectConfig {
+            stats: vec!["SRC_PORTS_X100".into()],
+            n_init: 200,
+            depth: 10,
+            ..DetectConfig::default()
+        };
+        let mut m = Monitors::new(&c).unwrap();
+        let mut alarms = Vec::new();
+        let at = |i: u64, ports: f64| {
+            let mut r = report(i, 0.0);
+            r.stats.0[Stat::SrcPortsX100 as usize] = ports;
+            r
+        };
+        for i in 0..300 {
+            m.observe(&at(i, 1.0 + (noise(i) * 30.0).floor()), &mut alarms);
+        }
+        assert_eq!(m.status()[0].state, "monitoring");
+        alarms.clear();
+        // A scan: the 20 s window stays high for its whole length after it.
+        for i in 300..360 {
+            m.observe(&at(i, 40.0), &mut alarms);
+        }
+        assert_eq!(alarms.len(), 1, "one alarm for the run: {alarms:?}");
+        // A second scan from the same source while the window still holds
+        // the first: the count grows by more than the threshold.
+        for i in 360..380 {
+            m.observe(&at(i, 90.0), &mut alarms);
+        }
+        assert_eq!(alarms.len(), 2, "the second burst is reported: {alarms:?}");
+        assert_eq!(alarms[1].value, 90.0);
+        // Growth smaller than the threshold is the same run.
+        for i in 380..390 {
+            m.observe(&at(i, 92.0), &mut alarms);
+        }
+        assert_eq!(alarms.len(), 2, "{alarms:?}");
+    }
+
+    #[test]
     fn lasting_change_is_relearnt() {
         let mut c = cfg();
         c.relearn_after = 20;
@@ -1307,6 +1428,7 @@ mod tests {
         let scanner: IpAddr = "203.0.113.7".parse().unwrap();
         let victim: IpAddr = "198.51.100.10".parse().unwrap();
         let culprit = Culprit {
+            view: View::Source,
             src: scanner,
             dst: Some(victim),
             port: Some(22),
@@ -1364,6 +1486,35 @@ mod tests {
         assert_eq!(
             a.plain_words().unwrap(),
             "host sweep from 203.0.113.7, 254 hosts in 20 s"
+        );
+        // The destination view: a scan spread over six sources, then a
+        // password guess spread over 40.
+        a.stat = Stat::DstPortsX100;
+        a.culprit = Some(Culprit {
+            view: View::Destination,
+            ports: 36.0,
+            hosts: 6.0,
+            ..culprit
+        });
+        assert_eq!(a.class(), "port_scan");
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "port scan towards 198.51.100.10 from 6 sources, among them 203.0.113.7, 36 ports in 20 s"
+        );
+        assert_eq!(a.to_event("s").data["culprit"]["view"], "destination");
+        a.stat = Stat::DstSourcesX100;
+        a.culprit = Some(Culprit {
+            view: View::Destination,
+            ports: 1.0,
+            hosts: 40.0,
+            attempts: 120.0,
+            logins: 120.0,
+            ..culprit
+        });
+        assert_eq!(a.class(), "brute_force");
+        assert_eq!(
+            a.plain_words().unwrap(),
+            "brute force on SSH (port 22) of 198.51.100.10 from 40 sources, among them 203.0.113.7, 120 connections in 20 s"
         );
         // A link statistic: a flood from the dominant source.
         a.stat = Stat::RSyn;

@@ -26,6 +26,12 @@
 //! packets that start or accept a connection (TCP SYN and SYN-ACK, UDP
 //! requests, ICMP echo and its reply) touch the table at all.
 //!
+//! The same table keyed by destination instead ([`View::Destination`])
+//! gives the per-destination view: how many distinct ports of one host were
+//! probed, by how many distinct sources, and how many login connections it
+//! received, whoever sent them — a scan or a password guess spread over many
+//! sources, each too quiet to stand out on its own, is plain there.
+//!
 //! When the table is full a newcomer replaces, among its probe slots, the
 //! source idle the longest or with the least decayed activity, never one
 //! seen in the current window (whose bins could not be told apart from the
@@ -62,7 +68,8 @@ pub const LOGIN_PORTS: [u16; 15] = [
     21, 22, 23, 110, 143, 445, 993, 995, 1433, 2222, 2323, 3306, 3389, 5432, 5900,
 ];
 
-/// The per-source measures, each read at every scale of [`SCALES`].
+/// The per-source and per-destination measures, each read at every scale
+/// of [`SCALES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Measure {
@@ -75,25 +82,86 @@ pub enum Measure {
     Failed,
     /// Connections opened (TCP SYN) to remote-login ports ([`LOGIN_PORTS`]).
     Logins,
+    /// Distinct ports of one destination that were probed, by anyone.
+    DstPorts,
+    /// Distinct sources that started connections to one destination.
+    DstSources,
+    /// Connections to one destination's remote-login ports, from anyone.
+    DstLogins,
 }
 
 impl Measure {
     /// Number of measures.
-    pub const COUNT: usize = 4;
+    pub const COUNT: usize = 7;
+
+    /// The view whose table computes this measure.
+    pub const fn view(self) -> View {
+        match self {
+            Measure::Ports | Measure::Hosts | Measure::Failed | Measure::Logins => View::Source,
+            Measure::DstPorts | Measure::DstSources | Measure::DstLogins => View::Destination,
+        }
+    }
 }
 
-/// The source with the largest value of a measure at a scale, and what it did.
+/// Which side of the connections a table is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum View {
+    /// Per source: who probes many ports or hosts (`SRC_*`).
+    #[default]
+    Source,
+    /// Per destination: who is probed by many (`DST_*`).
+    Destination,
+}
+
+impl View {
+    /// What the table's four per-slot values (distinct ports, distinct
+    /// peers, share failed, logins) are, as measures.
+    const fn measures(self) -> [Option<Measure>; 4] {
+        match self {
+            View::Source => [
+                Some(Measure::Ports),
+                Some(Measure::Hosts),
+                Some(Measure::Failed),
+                Some(Measure::Logins),
+            ],
+            // A destination's share of failed attempts says nothing the
+            // source view and DST_PORTS do not.
+            View::Destination => [
+                Some(Measure::DstPorts),
+                Some(Measure::DstSources),
+                None,
+                Some(Measure::DstLogins),
+            ],
+        }
+    }
+
+    /// The name used in alarms: `source` or `destination`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            View::Source => "source",
+            View::Destination => "destination",
+        }
+    }
+}
+
+/// The source (or, in the destination view, the destination) with the
+/// largest value of a measure at a scale, and what happened.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Culprit {
-    /// The source.
+    /// Which table found it.
+    pub view: View,
+    /// The source; in the destination view, the source that sent most of
+    /// the attempts (majority vote).
     pub src: IpAddr,
-    /// The destination it contacted most (majority vote).
+    /// The destination it contacted most (majority vote); in the
+    /// destination view, the destination itself.
     pub dst: Option<IpAddr>,
-    /// The destination port it contacted most (majority vote).
+    /// The destination port contacted most (majority vote).
     pub port: Option<u16>,
     /// Distinct destination ports at this scale (estimate).
     pub ports: f64,
-    /// Distinct destination hosts at this scale (estimate).
+    /// Distinct destination hosts at this scale (estimate); in the
+    /// destination view, distinct sources.
     pub hosts: f64,
     /// Attempts (TCP SYN and ICMP echo) at this scale.
     pub attempts: f64,
@@ -142,8 +210,17 @@ struct Meta {
     /// The same summed per block of 10 windows, for the last 10 blocks
     /// (the current one partial), by block number mod 10.
     blk: [[u32; 3]; 10],
-    dst: u128,
-    dst_votes: u32,
+    /// The other side contacted most: the destination of a source, the
+    /// source of a destination.
+    peer: u128,
+    peer_votes: u32,
+    /// Destination view: the source of the attempts that probed a port no
+    /// one probed over the longest scale (a scanner, not a busy client).
+    prober: u128,
+    prober_votes: u32,
+    /// The other side and the port of the login attempts.
+    guesser: (u128, u16),
+    guesser_votes: u32,
     port: u16,
     port_votes: u32,
 }
@@ -164,6 +241,7 @@ pub struct SourceTable {
     /// Current window number (starts at 1).
     now: u64,
     dropped: u64,
+    view: View,
 }
 
 impl std::fmt::Debug for SourceTable {
@@ -177,6 +255,13 @@ impl std::fmt::Debug for SourceTable {
 
 impl Default for SourceTable {
     fn default() -> Self {
+        SourceTable::new(View::Source)
+    }
+}
+
+impl SourceTable {
+    /// An empty table keyed by the given side.
+    pub fn new(view: View) -> SourceTable {
         SourceTable {
             keys: vec![0u128; CAPACITY].into_boxed_slice(),
             last: vec![0u64; CAPACITY].into_boxed_slice(),
@@ -186,6 +271,7 @@ impl Default for SourceTable {
             hosts: vec![[0u16; HOST_BINS]; CAPACITY].into_boxed_slice(),
             now: 1,
             dropped: 0,
+            view,
         }
     }
 }
@@ -278,39 +364,61 @@ impl SourceTable {
         self.dropped
     }
 
+    /// Which side the table is keyed by.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
     /// Counts one packet (`s`, `d`: [`crate::counters::addr_key`] of its addresses).
     #[inline]
     pub fn add(&mut self, m: &PacketMeta, s: u128, d: u128) {
+        // The key of an attempt is its sender (source view) or its target;
+        // an acceptance (SYN-ACK, echo reply) travels back, so its key is
+        // its receiver (the client) or its sender (the server).
+        let (client, server) = match self.view {
+            View::Source => (s, d),
+            View::Destination => (d, s),
+        };
         match m.transport {
             Transport::Tcp => {
                 let f = m.tcp_flags;
                 if f.syn() {
                     if f.ack() {
-                        self.accepted(d);
+                        self.accepted(match self.view {
+                            View::Source => d,
+                            View::Destination => s,
+                        });
                     } else {
                         let login = LOGIN_PORTS.contains(&m.dst_port);
-                        self.attempt(s, d, Some(m.dst_port), true, login);
+                        self.attempt(client, server, Some(m.dst_port), true, login);
                     }
                 }
             }
             // A reply from a service port to a client port is not a request.
             Transport::Udp if !(m.src_port < 1024 && m.dst_port >= 1024) => {
-                self.attempt(s, d, Some(m.dst_port), false, false)
+                self.attempt(client, server, Some(m.dst_port), false, false)
             }
             Transport::Icmpv4 | Transport::Icmpv6 => match (m.transport, m.icmp_type) {
                 (Transport::Icmpv4, 8) | (Transport::Icmpv6, 128) => {
-                    self.attempt(s, d, None, true, false)
+                    self.attempt(client, server, None, true, false)
                 }
-                (Transport::Icmpv4, 0) | (Transport::Icmpv6, 129) => self.accepted(d),
+                (Transport::Icmpv4, 0) | (Transport::Icmpv6, 129) => {
+                    self.accepted(match self.view {
+                        View::Source => d,
+                        View::Destination => s,
+                    })
+                }
                 _ => {}
             },
             _ => {}
         }
     }
 
+    /// An attempt counted under `key` towards (or, in the destination view,
+    /// from) `peer`.
     #[inline]
-    fn attempt(&mut self, s: u128, d: u128, port: Option<u16>, counted: bool, login: bool) {
-        let Some(i) = self.slot(s, true) else {
+    fn attempt(&mut self, key: u128, peer: u128, port: Option<u16>, counted: bool, login: bool) {
+        let Some(i) = self.slot(key, true) else {
             self.dropped += 1;
             return;
         };
@@ -319,17 +427,30 @@ impl SourceTable {
         let e = &mut self.meta[i];
         e.attempts += u32::from(counted);
         e.logins += u32::from(login);
-        vote(&mut e.dst, &mut e.dst_votes, d);
+        vote(&mut e.peer, &mut e.peer_votes, peer);
+        if login {
+            vote(
+                &mut e.guesser,
+                &mut e.guesser_votes,
+                (peer, port.unwrap_or(0)),
+            );
+        }
         if let Some(p) = port {
             vote(&mut e.port, &mut e.port_votes, p);
-            self.ports[i][port_bin(p)] = now16;
+            let bin = &mut self.ports[i][port_bin(p)];
+            // A port of this destination no one probed over the longest
+            // scale: a busy client's usual port never counts.
+            if self.view == View::Destination && now16.wrapping_sub(*bin) >= SCALES[2] as u16 {
+                vote(&mut e.prober, &mut e.prober_votes, peer);
+            }
+            *bin = now16;
         }
-        self.hosts[i][host_bin(d)] = now16;
+        self.hosts[i][host_bin(peer)] = now16;
     }
 
     #[inline]
-    fn accepted(&mut self, d: u128) {
-        if let Some(i) = self.slot(d, false) {
+    fn accepted(&mut self, key: u128) {
+        if let Some(i) = self.slot(key, false) {
             let e = &mut self.meta[i];
             e.accepted += 1;
         }
@@ -386,8 +507,10 @@ impl SourceTable {
         };
     }
 
-    /// Closes the current window: the largest value of every measure at every
-    /// scale, and the source behind it. Then the next window starts.
+    /// Closes the current window: the largest value of every measure of
+    /// this table's view at every scale, and the source (destination)
+    /// behind it, into `out` (the other view's measures are left as they
+    /// are). Then the next window starts.
     pub fn close(&mut self, out: &mut SourceValues) {
         let now = self.now;
         let now16 = now as u16;
@@ -395,7 +518,7 @@ impl SourceTable {
         // Per measure and scale: (value to compare, attempts, slot). Ports
         // and hosts compare by occupied bins (linear counting is monotone);
         // the winners' culprits are built once at the end.
-        let mut best = [[(0.0f64, 0.0f64, usize::MAX); 3]; Measure::COUNT];
+        let mut best = [[(0.0f64, 0.0f64, usize::MAX); 3]; 4];
         for i in 0..CAPACITY {
             let last = self.last[i];
             if last == 0 || now - last >= longest {
@@ -444,16 +567,40 @@ impl SourceTable {
                 }
             }
         }
-        out.value = [[0.0; SCALES.len()]; Measure::COUNT];
-        out.culprit = [[None; SCALES.len()]; Measure::COUNT];
         for (mi, row) in best.iter().enumerate() {
+            let Some(measure) = self.view.measures()[mi] else {
+                continue;
+            };
+            let m = measure as usize;
+            out.value[m] = [0.0; SCALES.len()];
+            out.culprit[m] = [None; SCALES.len()];
             for (si, &(_, _, i)) in row.iter().enumerate() {
                 if i == usize::MAX {
                     continue;
                 }
-                let c = self.view(i, si);
-                out.value[mi][si] = [c.ports, c.hosts, c.failed, c.logins][mi];
-                out.culprit[mi][si] = Some(c);
+                let c = self.culprit(i, si, measure);
+                out.value[m][si] = [c.ports, c.hosts, c.failed, c.logins][mi];
+                out.culprit[m][si] = Some(c);
+            }
+        }
+        if self.view == View::Source {
+            self.name_sources_of(out);
+        }
+        // Votes count recent attempts most: halved at every window, so that
+        // the candidates follow who is active now, not over the source's
+        // whole life (a client's steady logins before a guesser's burst).
+        for i in 0..CAPACITY {
+            if self.last[i] == now {
+                let e = &mut self.meta[i];
+                for v in [
+                    &mut e.peer_votes,
+                    &mut e.port_votes,
+                    &mut e.prober_votes,
+                    &mut e.guesser_votes,
+                ] {
+                    // Never below 1: a candidate once set stays named.
+                    *v = (*v / 2).max(u32::from(*v > 0));
+                }
             }
         }
         self.now += 1;
@@ -462,9 +609,58 @@ impl SourceTable {
         }
     }
 
-    /// What source `i` did at scale index `si`, as of the window being closed
-    /// (its sums already brought up to it).
-    fn view(&self, i: usize, si: usize) -> Culprit {
+    /// Names, for each culprit of the destination view in `out`, the source
+    /// behind it from this (source) table: among the sources whose main
+    /// destination is that culprit, the one with the most distinct ports
+    /// (DST_PORTS), logins (DST_LOGINS) or attempts (DST_SOURCES) at the
+    /// same scale. The destination view's own vote names a source too, but
+    /// a vote cannot tell a busy benign client from a guesser that just
+    /// started; the counts can. Called while closing, with the sums
+    /// brought up to the window; only slots aimed at a culprit are read.
+    fn name_sources_of(&self, out: &mut SourceValues) {
+        let now16 = self.now as u16;
+        for (measure, what) in [
+            (Measure::DstPorts, 0usize),
+            (Measure::DstSources, 1),
+            (Measure::DstLogins, 2),
+        ] {
+            for si in 0..SCALES.len() {
+                let Some(c) = &mut out.culprit[measure as usize][si] else {
+                    continue;
+                };
+                let Some(target) = c.dst.map(crate::counters::addr_key) else {
+                    continue;
+                };
+                let mut best: Option<(f64, usize)> = None;
+                for i in 0..CAPACITY {
+                    let e = &self.meta[i];
+                    if self.last[i] == 0 || e.peer != target || e.sum_win != self.now {
+                        continue;
+                    }
+                    let sums = [
+                        e.win[(self.now % 10) as usize].map(f64::from),
+                        ring_sum(&e.win),
+                        ring_sum(&e.blk),
+                    ];
+                    let value = match what {
+                        0 => occupied(&self.ports[i], now16, limits(self.now, e.born))[si] as f64,
+                        1 => sums[si][0],
+                        _ => sums[si][2],
+                    };
+                    if value > 0.0 && best.is_none_or(|(b, _)| value > b) {
+                        best = Some((value, i));
+                    }
+                }
+                if let Some((_, i)) = best {
+                    c.src = key_addr(self.keys[i]);
+                }
+            }
+        }
+    }
+
+    /// What source (destination) `i` did at scale index `si`, as of the
+    /// window being closed (its sums already brought up to it).
+    fn culprit(&self, i: usize, si: usize, measure: Measure) -> Culprit {
         let e = &self.meta[i];
         let lims = limits(self.now, e.born);
         let now16 = self.now as u16;
@@ -473,10 +669,30 @@ impl SourceTable {
         let cur = e.win[(self.now % 10) as usize];
         let sums = [cur.map(f64::from), ring_sum(&e.win), ring_sum(&e.blk)];
         let [att, acc, logins] = sums[si];
+        let key = key_addr(self.keys[i]);
+        // In the destination view the source named is the one behind the
+        // measure: the probes of new ports, the login attempts, or all
+        // attempts. A vote's candidate is a source that was seen even when
+        // its votes fell to zero (no majority: sources taking turns).
+        let peer = match measure {
+            Measure::DstPorts if e.prober != 0 => e.prober,
+            Measure::Logins | Measure::DstLogins if e.guesser_votes > 0 => e.guesser.0,
+            _ => e.peer,
+        };
+        // The service of login attempts is the port they went to.
+        let port = match measure {
+            Measure::Logins | Measure::DstLogins if e.guesser_votes > 0 => Some(e.guesser.1),
+            _ => (e.port_votes > 0).then_some(e.port),
+        };
+        let (src, dst) = match self.view {
+            View::Source => (key, (e.peer_votes > 0).then(|| key_addr(peer))),
+            View::Destination => (key_addr(peer), Some(key)),
+        };
         Culprit {
-            src: key_addr(self.keys[i]),
-            dst: (e.dst_votes > 0).then(|| key_addr(e.dst)),
-            port: (e.port_votes > 0).then_some(e.port),
+            view: self.view,
+            src,
+            dst,
+            port,
             ports: estimate(occ_p, PORT_BINS),
             hosts: estimate(occ_h, HOST_BINS),
             attempts: att,
@@ -584,6 +800,67 @@ mod tests {
             t.close(&mut v);
         }
         assert_eq!(v.value[Measure::Ports as usize], [0.0; 3]);
+    }
+
+    #[test]
+    fn a_scan_spread_over_sources_shows_in_the_destination_view() {
+        let mut by_src = SourceTable::new(View::Source);
+        let mut by_dst = SourceTable::new(View::Destination);
+        let mut v = SourceValues::OFF;
+        let victim = [198, 51, 100, 10];
+        // Six sources, six ports each (a slice of one port range), none
+        // answered; a benign client connects to port 443 of the victim ten
+        // times a window, accepted: it makes most of the attempts.
+        for w in 0..10u16 {
+            for k in 0..6u8 {
+                if w < 6 {
+                    let m = pkt(
+                        [203, 0, 113, 20 + k],
+                        victim,
+                        Transport::Tcp,
+                        100 + u16::from(k) * 6 + w,
+                        SYN,
+                    );
+                    add(&mut by_src, &m);
+                    add(&mut by_dst, &m);
+                }
+            }
+            for _ in 0..10 {
+                for m in [
+                    pkt([192, 0, 2, 5], victim, Transport::Tcp, 443, SYN),
+                    pkt(victim, [192, 0, 2, 5], Transport::Tcp, 40000, SYNACK),
+                ] {
+                    add(&mut by_src, &m);
+                    add(&mut by_dst, &m);
+                }
+            }
+            v = SourceValues::OFF;
+            by_dst.close(&mut v);
+            by_src.close(&mut v);
+        }
+        // No one source stands out: six ports each.
+        assert!(v.value[Measure::Ports as usize][1] <= 6.0, "{:?}", v.value);
+        // The victim does: 37 ports from 7 sources over the last 10
+        // windows, and the source named is a scanner, not the busy client.
+        let ports = v.value[Measure::DstPorts as usize];
+        assert!((33.0..=41.0).contains(&ports[1]), "{ports:?}");
+        let c = v.culprit[Measure::DstPorts as usize][1].unwrap();
+        assert_eq!(c.view, View::Destination);
+        assert_eq!(c.dst, Some(IpAddr::from(victim)));
+        assert_eq!(c.hosts, 7.0);
+        assert_eq!(c.attempts, 136.0);
+        assert_eq!(c.failed, 36.0 / 136.0);
+        assert_eq!(c.src.to_string().rsplit_once('.').unwrap().0, "203.0.113");
+        assert_eq!(v.value[Measure::DstSources as usize][1], 7.0);
+        // This window: only the client, all accepted.
+        let c = v.culprit[Measure::DstSources as usize][0].unwrap();
+        assert_eq!(c.src, IpAddr::from([192, 0, 2, 5]));
+        assert_eq!((c.hosts, c.failed), (1.0, 0.0));
+        // The source view filled only its measures and the other way round.
+        let mut only = SourceValues::OFF;
+        by_dst.close(&mut only);
+        assert!(only.value[Measure::Ports as usize][0].is_nan());
+        assert!(only.value[Measure::DstPorts as usize][0].is_finite());
     }
 
     #[test]

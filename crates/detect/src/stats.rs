@@ -72,6 +72,24 @@ pub enum Stat {
     SrcLoginsX10,
     /// The same over the last 100 windows.
     SrcLoginsX100,
+    /// Most distinct ports of one destination probed, by any sources.
+    DstPorts,
+    /// The same over the last 10 windows.
+    DstPortsX10,
+    /// The same over the last 100 windows.
+    DstPortsX100,
+    /// Most distinct sources that started connections to one destination.
+    DstSources,
+    /// The same over the last 10 windows.
+    DstSourcesX10,
+    /// The same over the last 100 windows.
+    DstSourcesX100,
+    /// Most connections to one destination's remote-login services.
+    DstLogins,
+    /// The same over the last 10 windows.
+    DstLoginsX10,
+    /// The same over the last 100 windows.
+    DstLoginsX100,
 }
 
 /// What a statistic's formula sees.
@@ -120,7 +138,7 @@ impl Stat {
     /// Number of statistics.
     pub const COUNT: usize = Stat::ALL.len();
     /// Every statistic, in index order.
-    pub const ALL: [Stat; 22] = [
+    pub const ALL: [Stat; 31] = [
         Stat::AvgPktSize,
         Stat::Perf,
         Stat::RAck,
@@ -143,6 +161,15 @@ impl Stat {
         Stat::SrcLogins,
         Stat::SrcLoginsX10,
         Stat::SrcLoginsX100,
+        Stat::DstPorts,
+        Stat::DstPortsX10,
+        Stat::DstPortsX100,
+        Stat::DstSources,
+        Stat::DstSourcesX10,
+        Stat::DstSourcesX100,
+        Stat::DstLogins,
+        Stat::DstLoginsX10,
+        Stat::DstLoginsX100,
     ];
 
     /// Name, description, default monitoring and contributor class.
@@ -183,6 +210,9 @@ impl Stat {
         const FAILED: &str =
             "largest share of one source's connection attempts not accepted (at least 8 attempts)";
         const LOGINS: &str = "most connections one source opened to remote-login services";
+        const DST_PORTS: &str = "most distinct ports of one destination probed, by any sources";
+        const DST_SOURCES: &str = "most distinct sources that contacted one destination";
+        const DST_LOGINS: &str = "most connections to one destination's remote-login services";
         const fn n(name: &'static str, description: &'static str, class: Class) -> StatInfo {
             StatInfo {
                 range: COUNT,
@@ -226,6 +256,31 @@ impl Stat {
             Stat::SrcLogins => src("SRC_LOGINS", LOGINS, Measure::Logins, 1, 3.0),
             Stat::SrcLoginsX10 => src("SRC_LOGINS_X10", LOGINS, Measure::Logins, 10, 5.0),
             Stat::SrcLoginsX100 => src("SRC_LOGINS_X100", LOGINS, Measure::Logins, 100, 12.0),
+            // Floors as the per-source ones: a server's own few services
+            // and clients must not alarm on a network that learnt little.
+            Stat::DstPorts => src("DST_PORTS", DST_PORTS, Measure::DstPorts, 1, 10.0),
+            Stat::DstPortsX10 => src("DST_PORTS_X10", DST_PORTS, Measure::DstPorts, 10, 10.0),
+            Stat::DstPortsX100 => src("DST_PORTS_X100", DST_PORTS, Measure::DstPorts, 100, 12.0),
+            Stat::DstSources => src("DST_SOURCES", DST_SOURCES, Measure::DstSources, 1, 10.0),
+            Stat::DstSourcesX10 => src(
+                "DST_SOURCES_X10",
+                DST_SOURCES,
+                Measure::DstSources,
+                10,
+                10.0,
+            ),
+            Stat::DstSourcesX100 => src(
+                "DST_SOURCES_X100",
+                DST_SOURCES,
+                Measure::DstSources,
+                100,
+                12.0,
+            ),
+            Stat::DstLogins => src("DST_LOGINS", DST_LOGINS, Measure::DstLogins, 1, 3.0),
+            Stat::DstLoginsX10 => src("DST_LOGINS_X10", DST_LOGINS, Measure::DstLogins, 10, 5.0),
+            Stat::DstLoginsX100 => {
+                src("DST_LOGINS_X100", DST_LOGINS, Measure::DstLogins, 100, 12.0)
+            }
         }
     }
 

@@ -32,6 +32,8 @@ pub struct WindowConfig {
     pub top_n: usize,
     /// Keep the per-source table ([`crate::sources`]) for the `SRC_*` statistics.
     pub sources: bool,
+    /// Keep the per-destination table for the `DST_*` statistics.
+    pub targets: bool,
 }
 
 impl Default for WindowConfig {
@@ -41,6 +43,7 @@ impl Default for WindowConfig {
             max_gap_windows: 100_000,
             top_n: 5,
             sources: true,
+            targets: true,
         }
     }
 }
@@ -189,7 +192,10 @@ impl Windower {
         }
         let mut acc = Accumulator::default();
         if cfg.sources {
-            acc.enable_sources();
+            acc.enable_sources(crate::sources::View::Source);
+        }
+        if cfg.targets {
+            acc.enable_sources(crate::sources::View::Destination);
         }
         Ok(Windower {
             width: cfg.width.as_nanos() as u64,
@@ -400,6 +406,7 @@ mod tests {
             max_gap_windows: 10,
             top_n: 3,
             sources: true,
+            targets: true,
         };
         let mut w = Windower::new(&cfg).unwrap();
         let mut n = 0;
