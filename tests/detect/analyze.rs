@@ -117,7 +117,17 @@ fn syn_flood_in_generated_traffic_models_and_store() {
         hits.iter().any(|e| e["data"]["stat"] == "TRAFFIC"),
         "{stderr}"
     );
-    assert!(outside.len() <= 2, "alarms outside the flood: {outside:?}");
+    // The generator's traffic is scan-shaped at the longest scale: each
+    // source touches ~63 hosts and ~30 ports, each destination hears from
+    // hundreds of sources on ~30 ports, and 240 s of baseline hold barely
+    // five independent 50 s spans. One long-scale alarm per view and
+    // measure family at p ~ 1e-5 is the floor here (SRC_PORTS/SRC_LOGINS
+    // and DST_PORTS/DST_LOGINS at x100); none at the base scale.
+    assert!(outside.len() <= 4, "alarms outside the flood: {outside:?}");
+    assert!(
+        outside.iter().all(|e| e["data"]["scale"] == 100),
+        "alarms outside the flood: {outside:?}"
+    );
     let syn = hits.iter().find(|e| e["data"]["stat"] == "R_SYN").unwrap();
     assert_eq!(syn["data"]["top_src"][0]["key"], "198.51.100.66");
     assert_eq!(syn["data"]["top_dst_port"][0]["key"], 80);
