@@ -1,8 +1,9 @@
 //! Real traffic: two network namespaces joined by a veth pair (addresses in
 //! the documentation range 192.0.2.0/24, inside the namespaces only), a web
 //! server in one, benign curl and ping from the other, then a SYN flood and an ICMP flood
-//! (hping3, bounded --count), a SYN scan and a UDP scan (nmap), captured by
-//! tcpdump (pcap), dumpcap (pcapng) and tcpdump on `any` (SLL2) at once.
+//! (hping3, bounded --count), a SYN scan and a UDP scan (nmap) and a masscan
+//! SYN scan, captured by tcpdump (pcap), dumpcap (pcapng) and tcpdump on
+//! `any` (SLL2) at once.
 //! `nectar analyze --baseline` must alarm inside every attack and nowhere in
 //! the benign periods. The namespaces are deleted by a guard, also on failure.
 
@@ -86,7 +87,11 @@ impl Netns {
     pub(crate) fn cmd(ns: &str, program: &str, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns, program]).args(args);
-        c.stdout(Stdio::null()).stderr(Stdio::null());
+        // No tool reads from the test harness's input (masscan polls it
+        // for key presses).
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         c
     }
 
@@ -223,7 +228,7 @@ pub(crate) fn start_captures(ns: &mut Netns, dir: &Path, tag: &str) {
 #[test]
 fn attacks_in_namespaces_raise_alarms_and_benign_traffic_does_not() {
     let tools = [
-        "ip", "tcpdump", "dumpcap", "nmap", "hping3", "curl", "ping", "python3",
+        "ip", "tcpdump", "dumpcap", "nmap", "hping3", "curl", "ping", "python3", "masscan",
     ];
     if !require("real-traffic detection test", &tools, true) {
         return;
@@ -326,6 +331,44 @@ fn attacks_in_namespaces_raise_alarms_and_benign_traffic_does_not() {
         Duration::from_secs(120),
     );
     periods.push(("udp scan", s, now_ns()));
+    mark_benign(&ns, 10);
+    // masscan: its own TCP stack on raw packets, 1,500 ports at 1,000
+    // packets/s. It sends to the "router" MAC it is given (the victim's:
+    // the namespaces have no router) and is bounded by its rate.
+    let link = std::process::Command::new("ip")
+        .args(["-n", &b, "-o", "link", "show", &ns.vb()])
+        .output()
+        .expect("ip link");
+    let link = String::from_utf8_lossy(&link.stdout).into_owned();
+    let victim_mac = link
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("the victim's MAC")
+        .to_owned();
+    let va = ns.a.replace("nda", "va");
+    let s = now_ns();
+    Netns::run(
+        &a,
+        "masscan",
+        &[
+            B_IP,
+            "-p",
+            "1-1500",
+            "--rate",
+            "1000",
+            "--wait",
+            "1",
+            "-e",
+            &va,
+            "--adapter-ip",
+            A_IP,
+            "--router-mac",
+            &victim_mac,
+        ],
+        Duration::from_secs(30),
+    );
+    periods.push(("masscan", s, now_ns()));
     mark_benign(&ns, 10);
     std::thread::sleep(Duration::from_millis(500));
     drop(ns);
