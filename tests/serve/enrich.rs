@@ -3,7 +3,8 @@
 //! addresses come back from the API with country, ASN and list hits, on the
 //! attacker page and its API; a list file changed while serving takes effect
 //! without a restart; our own network on a list raises `host.listed`; a
-//! corrupt database is refused at start with the key named (exit 2).
+//! corrupt database is refused at start with the key named (exit 2); reverse
+//! DNS from a real dnsmasq on the attacker page and its API.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -285,4 +286,128 @@ fn a_corrupt_database_is_refused_at_start_naming_the_key() {
         stderr.contains("enrich.geoip.city") && stderr.contains("not a valid MaxMind DB"),
         "{stderr}"
     );
+}
+
+/// dnsmasq on a free loopback port, serving a forward-confirmed name for
+/// 203.0.113.7 and an unconfirmed PTR for 203.0.113.8 (see
+/// crates/enrich/tests/names.rs for the resolver's own checks).
+fn dnsmasq() -> Option<(std::process::Child, u16)> {
+    use std::process::{Command, Stdio};
+    let found = Command::new("dnsmasq")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "dnsmasq is missing (Debian package dnsmasq-base; .ci/run installs it)"
+        );
+        eprintln!("skipped: dnsmasq is not installed");
+        return None;
+    }
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            &format!("--port={port}"),
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--conf-file=/dev/null",
+            "--user=root",
+            "--pid-file",
+            "--local=/113.0.203.in-addr.arpa/",
+            "--local=/example.net/",
+            "--local=/example.org/",
+            "--host-record=scanner.example.net,203.0.113.7",
+            "--ptr-record=8.113.0.203.in-addr.arpa,spoofed.example.org",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "dnsmasq did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((child, port))
+}
+
+#[test]
+fn the_attacker_page_shows_the_reverse_name_and_whether_it_is_confirmed() {
+    let Some((mut dns, port)) = dnsmasq() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("nectar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[enrich.dns]\nreverse = true\nservers = [\"127.0.0.1:{port}\"]\ntimeout = \"2s\"\n"
+        ),
+    )
+    .unwrap();
+    let token = token(&data, "sensor-d", "analyst");
+    let server = Server::start(&data, Some(&config));
+    let client = client();
+    let events = vec![
+        event(
+            "203.0.113.7",
+            "http.request",
+            json!({"path": "/", "method": "GET"}),
+        ),
+        event(
+            "203.0.113.8",
+            "http.request",
+            json!({"path": "/", "method": "GET"}),
+        ),
+    ];
+    let r = client
+        .post(format!("{}/api/v1/events", server.url))
+        .bearer_auth(&token)
+        .json(&events)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let profile = |ip: &str| -> Value {
+        client
+            .get(format!("{}/api/v1/ips/{ip}", server.url))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let confirmed = profile("203.0.113.7");
+    assert_eq!(
+        confirmed["name"],
+        json!({"name": "scanner.example.net", "verified": true, "error": null}),
+        "{confirmed}"
+    );
+    let claimed = profile("203.0.113.8");
+    assert_eq!(claimed["name"]["name"], "spoofed.example.org");
+    assert_eq!(claimed["name"]["verified"], false);
+    let cookie = web_login(&server, &data);
+    let html = client
+        .get(format!("{}/ips/203.0.113.8", server.url))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        html.contains("spoofed.example.org (not confirmed: the name does not resolve back)"),
+        "{html}"
+    );
+    let _ = dns.kill();
+    let _ = dns.wait();
 }

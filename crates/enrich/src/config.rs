@@ -24,6 +24,87 @@ pub struct EnrichSection {
     pub geoip: GeoipConfig,
     /// Reputation lists (`[[enrich.lists]]`), at most 64.
     pub lists: Vec<ListConfig>,
+    /// Reverse DNS of source addresses (off by default).
+    pub dns: DnsConfig,
+}
+
+/// `[enrich.dns]`: reverse DNS of source addresses, looked up when an
+/// address's page is opened (never on the ingest path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    /// Look names up. Off by default: the DNS server of an attacker's
+    /// reverse zone (often the attacker's own) sees every lookup.
+    pub reverse: bool,
+    /// Servers to ask ("192.0.2.53" or "192.0.2.53:5353"); empty: the
+    /// system's (/etc/resolv.conf).
+    pub servers: Vec<String>,
+    /// Longest wait for one lookup, e.g. "2s".
+    pub timeout: String,
+    /// Lookups in flight at once (1 to 256).
+    pub concurrency: usize,
+    /// Answers kept in the cache (within each record's TTL).
+    pub cache_entries: u64,
+    /// Shortest time a "no name" answer is kept, e.g. "1h".
+    pub negative_ttl: String,
+    /// Check that the name resolves back to the address (forward-confirmed).
+    pub verify: bool,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            reverse: false,
+            servers: Vec::new(),
+            timeout: "2s".into(),
+            concurrency: 16,
+            cache_entries: 10_000,
+            negative_ttl: "1h".into(),
+            verify: true,
+        }
+    }
+}
+
+impl DnsConfig {
+    /// The checked settings, or `None` when off; keys relative to `[enrich.dns]`.
+    fn build(&self) -> Result<Option<crate::names::DnsSettings>, ConfigError> {
+        let timeout = parse_duration(&self.timeout).map_err(|e| ConfigError::new("timeout", e))?;
+        let negative_ttl =
+            parse_duration(&self.negative_ttl).map_err(|e| ConfigError::new("negative_ttl", e))?;
+        if !(1..=256).contains(&self.concurrency) {
+            return Err(ConfigError::new("concurrency", "from 1 to 256"));
+        }
+        if !(1..=10_000_000).contains(&self.cache_entries) {
+            return Err(ConfigError::new("cache_entries", "from 1 to 10000000"));
+        }
+        let mut servers = Vec::new();
+        for (i, text) in self.servers.iter().enumerate() {
+            let text = text.trim();
+            let addr = text
+                .parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| {
+                    ConfigError::new(
+                        format!("servers[{i}]"),
+                        format!(
+                            "{text:?}: an address, e.g. \"192.0.2.53\" or \"[2001:db8::53]:5353\""
+                        ),
+                    )
+                })?;
+            servers.push(addr);
+        }
+        Ok(self.reverse.then_some(crate::names::DnsSettings {
+            servers,
+            timeout,
+            concurrency: self.concurrency,
+            cache_entries: self.cache_entries,
+            negative_ttl,
+            verify: self.verify,
+        }))
+    }
 }
 
 impl Default for EnrichSection {
@@ -32,6 +113,7 @@ impl Default for EnrichSection {
             check_every: "30s".into(),
             geoip: GeoipConfig::default(),
             lists: Vec::new(),
+            dns: DnsConfig::default(),
         }
     }
 }
@@ -105,6 +187,8 @@ pub struct EnrichConfig {
     pub lists: Vec<List>,
     /// Where downloaded lists are kept (`DATA_DIR/enrich`); none: not kept.
     pub cache_dir: Option<PathBuf>,
+    /// Reverse DNS, when on.
+    pub dns: Option<crate::names::DnsSettings>,
 }
 
 /// One list, checked.
@@ -208,6 +292,7 @@ impl EnrichSection {
             asn_tsv: path(&self.geoip.asn_tsv),
             lists,
             cache_dir,
+            dns: self.dns.build().map_err(|e| e.within("dns"))?,
         })
     }
 }

@@ -18,6 +18,7 @@
 pub mod config;
 pub mod geo;
 pub mod lists;
+pub mod names;
 
 use std::collections::HashSet;
 use std::io::Read as _;
@@ -34,6 +35,7 @@ use serde::ser::{SerializeSeq, SerializeStruct};
 pub use config::{EnrichConfig, EnrichSection};
 pub use geo::{Asn, DbInfo, Geo};
 pub use lists::{Format, ListTable, Prefixes};
+pub use names::{DnsSettings, NameStats, Names, ReverseName};
 
 /// Largest list download read, in bytes.
 pub const MAX_DOWNLOAD_BYTES: u64 = 128 << 20;
@@ -57,6 +59,9 @@ pub enum EnrichError {
         /// Why.
         reason: String,
     },
+    /// The reverse-DNS resolver could not be built.
+    #[error(transparent)]
+    Names(#[from] names::NamesError),
 }
 
 /// A reputation list as hits name it.
@@ -312,6 +317,7 @@ pub struct Enricher {
     tables: ArcSwap<Tables>,
     inner: Mutex<Inner>,
     config: EnrichConfig,
+    names: Names,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -339,7 +345,13 @@ impl Enricher {
                 reported: HashSet::new(),
             }),
             config: EnrichConfig::default(),
+            names: Names::off(),
         }
+    }
+
+    /// Reverse DNS (off unless `[enrich.dns] reverse = true`).
+    pub fn names(&self) -> &Names {
+        &self.names
     }
 
     /// Loads every configured file (an unreadable or corrupt one is an error
@@ -466,6 +478,10 @@ impl Enricher {
             })
             .collect();
         tables.lists = Arc::new(build_table(&lists));
+        let names = match &config.dns {
+            Some(settings) => Names::new(settings.clone())?,
+            None => Names::off(),
+        };
         Ok(Enricher {
             tables: ArcSwap::from_pointee(tables),
             inner: Mutex::new(Inner {
@@ -476,6 +492,7 @@ impl Enricher {
                 reported: HashSet::new(),
             }),
             config,
+            names,
         })
     }
 

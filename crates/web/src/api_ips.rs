@@ -63,6 +63,9 @@ pub(crate) struct Profile {
     pub geo: Value,
     pub asn: Value,
     pub lists: Value,
+    /// Reverse DNS (`{name, verified, error}`), `null` when `[enrich.dns]`
+    /// is off.
+    pub name: Option<nectar_enrich::ReverseName>,
     /// Attribution and build dates of the databases the geo data is from.
     pub sources: Vec<Value>,
     #[serde(flatten)]
@@ -130,6 +133,8 @@ pub(crate) async fn profile(state: &AppState, ip: IpAddr) -> Result<Profile, Sto
         })
         .collect();
     drop(tables);
+    // Looked up now (cached; bounded by `[enrich.dns] timeout`), only here.
+    let name = state.enrich.names().reverse(ip).await;
     let full = if ip.is_ipv4() { 32 } else { 128 };
     let sessions = state
         .store
@@ -268,6 +273,7 @@ pub(crate) async fn profile(state: &AppState, ip: IpAddr) -> Result<Profile, Sto
         geo: enrich.get("geo").cloned().unwrap_or(Value::Null),
         asn: enrich.get("asn").cloned().unwrap_or(Value::Null),
         lists: enrich.get("lists").cloned().unwrap_or(json!([])),
+        name,
         sources,
         summary,
         session_rows: sessions,

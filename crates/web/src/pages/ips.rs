@@ -46,6 +46,8 @@ pub struct IpPage {
     pub country: String,
     pub city: String,
     pub asn: String,
+    /// Reverse DNS as shown: empty when off.
+    pub name: String,
     pub lists: Vec<(String, String)>,
     pub sources: Vec<(String, String)>,
     pub first_seen: String,
@@ -112,6 +114,15 @@ pub async fn page(
         (Some(n), o) => format!("AS{n} {o}"),
         (None, o) => o,
     };
+    let name = match &p.name {
+        None => String::new(),
+        Some(r) => match (&r.name, &r.error) {
+            (Some(n), _) if r.verified => format!("{n} (forward-confirmed)"),
+            (Some(n), _) => format!("{n} (not confirmed: the name does not resolve back)"),
+            (None, Some(e)) => format!("(no answer: {e})"),
+            (None, None) => "(no name)".to_owned(),
+        },
+    };
     let lists = p
         .lists
         .as_array()
@@ -162,6 +173,7 @@ pub async fn page(
         country,
         city: s(&p.geo, "city"),
         asn,
+        name,
         lists,
         sources,
         first_seen: short(p.summary.first_seen),
