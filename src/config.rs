@@ -349,6 +349,16 @@ mod tests {
                 "enrich.check_every",
                 false,
             ),
+            (
+                "[enrich.dns]\nreverse = true\nservers = [\"resolver.local\"]\n",
+                "enrich.dns.servers[0]",
+                false,
+            ),
+            (
+                "[enrich.dns]\nconcurrency = 0\n",
+                "enrich.dns.concurrency",
+                false,
+            ),
         ];
         for (text, key, has_line) in cases {
             let err = Config::parse(text).unwrap_err();
