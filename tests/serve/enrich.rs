@@ -288,61 +288,9 @@ fn a_corrupt_database_is_refused_at_start_naming_the_key() {
     );
 }
 
-/// dnsmasq on a free loopback port, serving a forward-confirmed name for
-/// 203.0.113.7 and an unconfirmed PTR for 203.0.113.8 (see
-/// crates/enrich/tests/names.rs for the resolver's own checks).
-fn dnsmasq() -> Option<(std::process::Child, u16)> {
-    use std::process::{Command, Stdio};
-    let found = Command::new("dnsmasq")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "dnsmasq is missing (Debian package dnsmasq-base; .ci/run installs it)"
-        );
-        eprintln!("skipped: dnsmasq is not installed");
-        return None;
-    }
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("dnsmasq")
-        .args([
-            "--no-daemon",
-            &format!("--port={port}"),
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            "--no-resolv",
-            "--no-hosts",
-            "--conf-file=/dev/null",
-            "--user=root",
-            "--pid-file",
-            "--local=/113.0.203.in-addr.arpa/",
-            "--local=/example.net/",
-            "--local=/example.org/",
-            "--host-record=scanner.example.net,203.0.113.7",
-            "--ptr-record=8.113.0.203.in-addr.arpa,spoofed.example.org",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "dnsmasq did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some((child, port))
-}
-
 #[test]
 fn the_attacker_page_shows_the_reverse_name_and_whether_it_is_confirmed() {
-    let Some((mut dns, port)) = dnsmasq() else {
+    let Some(dns) = nectar_enrich::testing::Dnsmasq::start() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -352,7 +300,8 @@ fn the_attacker_page_shows_the_reverse_name_and_whether_it_is_confirmed() {
     std::fs::write(
         &config,
         format!(
-            "[enrich.dns]\nreverse = true\nservers = [\"127.0.0.1:{port}\"]\ntimeout = \"2s\"\n"
+            "[enrich.dns]\nreverse = true\nservers = [\"{}\"]\ntimeout = \"2s\"\n",
+            dns.addr
         ),
     )
     .unwrap();
@@ -408,6 +357,5 @@ fn the_attacker_page_shows_the_reverse_name_and_whether_it_is_confirmed() {
         html.contains("spoofed.example.org (not confirmed: the name does not resolve back)"),
         "{html}"
     );
-    let _ = dns.kill();
-    let _ = dns.wait();
+    drop(dns);
 }

@@ -19,6 +19,8 @@ pub mod config;
 pub mod geo;
 pub mod lists;
 pub mod names;
+#[doc(hidden)]
+pub mod testing;
 
 use std::collections::HashSet;
 use std::io::Read as _;

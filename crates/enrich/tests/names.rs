@@ -6,71 +6,10 @@
 //! fails under CI=true without it, skips otherwise.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nectar_enrich::testing::Dnsmasq;
 use nectar_enrich::{DnsSettings, Names};
-
-struct Dnsmasq(Child);
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dnsmasq() -> Option<(Dnsmasq, SocketAddr)> {
-    let found = Command::new("dnsmasq")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "dnsmasq is missing (Debian package dnsmasq-base; .ci/run installs it)"
-        );
-        eprintln!("skipped: dnsmasq is not installed");
-        return None;
-    }
-    // A free port (released just before dnsmasq binds it).
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("dnsmasq")
-        .args([
-            "--no-daemon",
-            &format!("--port={port}"),
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            "--no-resolv",
-            "--no-hosts",
-            "--conf-file=/dev/null",
-            "--user=root",
-            "--pid-file",
-            // Authoritative for the test range: unknown names are NXDOMAIN.
-            "--local=/113.0.203.in-addr.arpa/",
-            "--local=/example.net/",
-            "--local=/example.org/",
-            "--host-record=scanner.example.net,203.0.113.7",
-            "--ptr-record=8.113.0.203.in-addr.arpa,spoofed.example.org",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq");
-    let server = SocketAddr::from(([127, 0, 0, 1], port));
-    // Ready when it answers on TCP (it serves both).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(server).is_err() {
-        assert!(Instant::now() < deadline, "dnsmasq did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some((Dnsmasq(child), server))
-}
 
 fn settings(server: SocketAddr, concurrency: usize) -> DnsSettings {
     DnsSettings {
@@ -89,9 +28,10 @@ fn ip(s: &str) -> IpAddr {
 
 #[tokio::test]
 async fn names_from_a_real_dns_server_forward_confirmed_or_not() {
-    let Some((_dnsmasq, server)) = dnsmasq() else {
+    let Some(dns) = Dnsmasq::start() else {
         return;
     };
+    let server = dns.addr;
     let names = Names::new(settings(server, 4)).unwrap();
     assert!(names.is_on());
     let a = names.reverse(ip("203.0.113.7")).await.unwrap();
@@ -104,7 +44,7 @@ async fn names_from_a_real_dns_server_forward_confirmed_or_not() {
     assert_eq!((c.name, c.error), (None, None));
     // Cached (dnsmasq answers with TTL 0; names are kept five minutes at
     // least): the same answer without the server.
-    drop(_dnsmasq);
+    drop(dns);
     let again = names.reverse(ip("203.0.113.7")).await.unwrap();
     assert_eq!(again.name.as_deref(), Some("scanner.example.net"));
     let st = names.stats();
