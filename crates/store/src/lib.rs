@@ -18,6 +18,7 @@ mod db;
 mod error;
 mod incidents;
 mod inventory;
+mod lease;
 mod notify;
 mod query;
 mod ranked;
@@ -52,6 +53,7 @@ pub use inventory::{
     HistoryEntry, HostCursor, HostFilter, HostRecord, HostUpdate, InventoryChange, MAX_HOST_PAGE,
     ScanRecord, ScanStatus, ServiceRecord, addr_key, prefix_range,
 };
+pub use lease::Lease;
 pub use nectar_bus::IngestOutcome;
 pub use notify::{
     DeliveryInfo, DeliveryStatus, DueDelivery, NOTIFY_CONSUMER, NewDelivery, NotifyBatch,
