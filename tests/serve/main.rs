@@ -29,6 +29,7 @@ mod rules_cli;
 mod samples;
 mod sensor_fleet;
 mod sensors;
+mod shared_db;
 mod stream;
 mod util;
 mod web;
