@@ -167,3 +167,30 @@ fn two_servers_run_each_consumer_once_and_take_over_after_kill_9() {
     }
     assert!(b.sigterm().success());
 }
+
+/// On SQLite one `serve` runs per database file: a second one says why and
+/// stops, before it listens or consumes anything.
+#[test]
+fn a_second_serve_on_one_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Server::start(&data, None);
+    let out = std::process::Command::new(crate::util::BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--honeypot-ssh-listen", "127.0.0.1:0"])
+        .args(["--honeypot-telnet-listen", "127.0.0.1:0"])
+        .args(["--honeypot-http-listen", "127.0.0.1:0"])
+        .env_remove("NECTAR_CONFIG")
+        .env_remove("NECTAR_STORE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another `nectar serve` uses the database"),
+        "{stderr}"
+    );
+    drop(first);
+}

@@ -14,6 +14,7 @@ mod alerts;
 mod attackers;
 mod auth;
 mod config;
+mod copy;
 mod db;
 mod error;
 mod incidents;
@@ -42,6 +43,7 @@ pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
 pub use config::StoreSection;
+pub use copy::{CopyError, CopyReport, TABLES as COPY_TABLES};
 pub use db::Backend;
 pub use error::StoreError;
 pub use incidents::{
