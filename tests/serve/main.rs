@@ -11,6 +11,7 @@ mod capture;
 mod cli;
 mod crash;
 mod ctl;
+mod db_copy;
 mod enrich;
 mod evidence;
 mod fetcher;
