@@ -311,4 +311,29 @@ mod tests {
             }
         }
     }
+
+    on_both_backends! {
+        #[tokio::test]
+        async fn a_scan_another_process_runs_is_not_failed(db, dir) {
+            let _ = &dir;
+            let a = Store::open(&db.config).await.unwrap();
+            let (scan, held) = a.create_scan("quick", &["192.0.2.1".into()], "ana").await.unwrap();
+            assert!(held.is_some());
+            if a.backend() == crate::Backend::Postgres {
+                // Another `serve` starting on the database leaves it alone.
+                let b = Store::open(&db.config).await.unwrap();
+                assert_eq!(b.fail_unfinished_scans().await.unwrap(), 0);
+                drop(held);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                assert_eq!(b.fail_unfinished_scans().await.unwrap(), 1);
+                b.close().await;
+            } else {
+                drop(held);
+                assert_eq!(a.fail_unfinished_scans().await.unwrap(), 1);
+            }
+            let now = a.scan(scan.id).await.unwrap().unwrap();
+            assert_eq!(now.status, crate::ScanStatus::Failed);
+            a.close().await;
+        }
+    }
 }
