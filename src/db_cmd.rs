@@ -111,8 +111,7 @@ impl Place {
     fn same(&self, other: &Place) -> bool {
         match (self, other) {
             (Place::Sqlite(a), Place::Sqlite(b)) => {
-                a == b
-                    || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+                a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
             }
             (Place::Postgres(a), Place::Postgres(b)) => {
                 let (Some(a), Some(b)) = (&a.postgres, &b.postgres) else {
@@ -210,7 +209,10 @@ mod tests {
             Place::Postgres(_)
         ));
         let e = Place::parse("--from", "/nonexistent/n.db", true).unwrap_err();
-        assert!(e.to_string().starts_with("--from: no SQLite database"), "{e}");
+        assert!(
+            e.to_string().starts_with("--from: no SQLite database"),
+            "{e}"
+        );
         let e = Place::parse("--to", "mysql://h/db", false).unwrap_err();
         assert!(e.to_string().starts_with("--to:"), "{e}");
     }

@@ -42,10 +42,16 @@ fn a_sqlite_installation_copied_to_postgres_answers_the_same() {
     let db_file = db_file.to_str().unwrap();
     // Bad input: exit 2, the flag named.
     for (args, flag) in [
-        (vec!["--from", "/nonexistent/nectar.db", "--to", url.as_str()], "--from"),
+        (
+            vec!["--from", "/nonexistent/nectar.db", "--to", url.as_str()],
+            "--from",
+        ),
         (vec!["--from", db_file, "--to", "mysql://db/nectar"], "--to"),
         (vec!["--from", db_file, "--to", db_file], "--to"),
-        (vec!["--from", db_file, "--to", url.as_str(), "--batch", "0"], "--batch"),
+        (
+            vec!["--from", db_file, "--to", url.as_str(), "--batch", "0"],
+            "--batch",
+        ),
     ] {
         let out = nectar(&data, &[&["db", "copy"][..], &args].concat());
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -53,22 +59,43 @@ fn a_sqlite_installation_copied_to_postgres_answers_the_same() {
         assert!(stderr.contains(flag), "{args:?}: {stderr}");
     }
 
-    let out = nectar(&data, &["db", "copy", "--from", db_file, "--to", &url, "--batch", "128"]);
+    let out = nectar(
+        &data,
+        &[
+            "db", "copy", "--from", db_file, "--to", &url, "--batch", "128",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["events", "300", "rows"]),
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["events", "300", "rows"]),
         "{stdout}"
     );
     assert!(stdout.contains("every table's count matches"), "{stdout}");
-    assert!(!stdout.contains("nectar:nectar@"), "the password is not printed: {stdout}");
+    assert!(
+        !stdout.contains("nectar:nectar@"),
+        "the password is not printed: {stdout}"
+    );
 
     // Again: refused, naming --force; with it, done.
     let out = nectar(&data, &["db", "copy", "--from", db_file, "--to", &url]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
-    let out = nectar(&data, &["db", "copy", "--from", db_file, "--to", &url, "--force"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = nectar(
+        &data,
+        &["db", "copy", "--from", db_file, "--to", &url, "--force"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // `serve` on PostgreSQL: the same token, the same events, the same search.
     let server = Server::start(&data_pg, None);

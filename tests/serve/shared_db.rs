@@ -105,7 +105,9 @@ fn two_servers_run_each_consumer_once_and_take_over_after_kill_9() {
         assert_eq!(consumer(&status(&a.url, &analyst), name)["active"], true);
     }
     assert!(
-        leases(&b.url, &analyst).iter().all(|l| !roles.contains(&l.as_str())),
+        leases(&b.url, &analyst)
+            .iter()
+            .all(|l| !roles.contains(&l.as_str())),
         "{b_status}"
     );
 

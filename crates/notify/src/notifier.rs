@@ -169,7 +169,9 @@ impl Notifier {
             if self.run_held(&routes, &lease, &mut stop, &wake).await == Ended::Stopped {
                 return;
             }
-            warn!("Notifications lost their lease (the database connection holding it broke); they stop here and claim it again.");
+            warn!(
+                "Notifications lost their lease (the database connection holding it broke); they stop here and claim it again."
+            );
         }
     }
 
@@ -188,7 +190,9 @@ impl Notifier {
                     return Some(lease);
                 }
                 Ok(None) if !waiting => {
-                    info!("Another process sends the notifications; this one takes over if it stops.");
+                    info!(
+                        "Another process sends the notifications; this one takes over if it stops."
+                    );
                     waiting = true;
                 }
                 Ok(None) => {}

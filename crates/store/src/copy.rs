@@ -230,12 +230,11 @@ impl Store {
                 Ok(Shape { columns, key })
             }
             Backend::Sqlite => {
-                let rows: Vec<(String, String, i64)> = db::query_as(
-                    "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid",
-                )
-                .bind(table)
-                .fetch_all(self.db.read())
-                .await?;
+                let rows: Vec<(String, String, i64)> =
+                    db::query_as("SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid")
+                        .bind(table)
+                        .fetch_all(self.db.read())
+                        .await?;
                 let mut key: Vec<(i64, String)> = rows
                     .iter()
                     .filter(|(_, _, pk)| *pk > 0)
@@ -428,7 +427,9 @@ impl Store {
         let per_statement = (30_000 / columns.len().max(1)).max(1);
         let mut tx = self.db.begin().await?;
         for chunk in rows.chunks(per_statement) {
-            let mut insert = self.db.builder(format!("INSERT INTO \"{table}\" ({list}) VALUES "));
+            let mut insert = self
+                .db
+                .builder(format!("INSERT INTO \"{table}\" ({list}) VALUES "));
             for (r, row) in chunk.iter().enumerate() {
                 insert.push(if r == 0 { "(" } else { ", (" });
                 for (i, (column, value)) in columns.iter().zip(row).enumerate() {
@@ -450,10 +451,11 @@ impl Store {
         if table == "events" {
             let seq_at = columns.iter().position(|c| c.name == "seq");
             let seqs = || {
-                rows.iter().filter_map(move |r| match seq_at.map(|i| &r[i]) {
-                    Some(Value::Int(Some(seq))) => Some(*seq),
-                    _ => None,
-                })
+                rows.iter()
+                    .filter_map(move |r| match seq_at.map(|i| &r[i]) {
+                        Some(Value::Int(Some(seq))) => Some(*seq),
+                        _ => None,
+                    })
             };
             if postgres {
                 self.index_copied_text(&mut tx, columns, rows).await?;
@@ -473,7 +475,8 @@ impl Store {
         rows: &[Vec<Value<'static>>],
     ) -> Result<(), StoreError> {
         let at = |name: &str| columns.iter().position(|c| c.name == name);
-        let (Some(seq_at), Some(summary_at), Some(data_at)) = (at("seq"), at("summary"), at("data"))
+        let (Some(seq_at), Some(summary_at), Some(data_at)) =
+            (at("seq"), at("summary"), at("data"))
         else {
             return Ok(());
         };

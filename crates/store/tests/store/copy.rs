@@ -16,26 +16,47 @@ async fn fill(db: &TestDatabase) {
     let (store, writer, task) = open(db).await;
     let events: Vec<Event> = (0..1_200)
         .map(|i| {
-            let mut e = event(i, if i % 2 == 0 { Kind::SshLoginFailed } else { Kind::HttpRequest });
-            e.data.insert("session".into(), format!("s{:04}", i % 7).into());
-            e.data.insert("password".into(), format!("hunter{}", i % 11).into());
+            let mut e = event(
+                i,
+                if i % 2 == 0 {
+                    Kind::SshLoginFailed
+                } else {
+                    Kind::HttpRequest
+                },
+            );
+            e.data
+                .insert("session".into(), format!("s{:04}", i % 7).into());
+            e.data
+                .insert("password".into(), format!("hunter{}", i % 11).into());
             e
         })
         .collect();
     assert_eq!(writer.submit(events).await.unwrap().stored, 1_200);
     drop(writer);
     task.await.unwrap();
-    store.create_user("ana", "$argon2id$fake", Role::Analyst).await.unwrap();
+    store
+        .create_user("ana", "$argon2id$fake", Role::Analyst)
+        .await
+        .unwrap();
     store
         .create_token("sensor-1", &"ab".repeat(32), Role::Sensor, Some("s1"))
         .await
         .unwrap();
     store
-        .save_consumer_offset("event-log", &Offset { seq: 900, checkpoint: "7:1234".into() })
+        .save_consumer_offset(
+            "event-log",
+            &Offset {
+                seq: 900,
+                checkpoint: "7:1234".into(),
+            },
+        )
         .await
         .unwrap();
     store.bench_fill_alerts(30, 10).await.unwrap();
-    let (alerts, _) = store.alerts(&AlertFilter::default(), 3, None).await.unwrap();
+    let (alerts, _) = store
+        .alerts(&AlertFilter::default(), 3, None)
+        .await
+        .unwrap();
     let new = NewIncident {
         title: "Brute force".into(),
         alerts: alerts.iter().map(|a| a.id).collect(),
@@ -51,12 +72,30 @@ async fn answers(store: &Store) -> Vec<String> {
     for s in store.events_after(0, 5_000).await.unwrap() {
         out.push(format!("{} {:?}", s.seq, s.event));
     }
-    out.push(format!("{:?}", store.consumer_offset("event-log").await.unwrap()));
-    let search = EventFilter { text: Some("hunter3".into()), ..EventFilter::default() };
-    out.push(format!("search {}", store.count_events(&search).await.unwrap()));
-    let session = EventFilter { session: Some("s0003".into()), ..EventFilter::default() };
-    out.push(format!("session {}", store.count_events(&session).await.unwrap()));
-    let (alerts, _) = store.alerts(&AlertFilter::default(), 100, None).await.unwrap();
+    out.push(format!(
+        "{:?}",
+        store.consumer_offset("event-log").await.unwrap()
+    ));
+    let search = EventFilter {
+        text: Some("hunter3".into()),
+        ..EventFilter::default()
+    };
+    out.push(format!(
+        "search {}",
+        store.count_events(&search).await.unwrap()
+    ));
+    let session = EventFilter {
+        session: Some("s0003".into()),
+        ..EventFilter::default()
+    };
+    out.push(format!(
+        "session {}",
+        store.count_events(&session).await.unwrap()
+    ));
+    let (alerts, _) = store
+        .alerts(&AlertFilter::default(), 100, None)
+        .await
+        .unwrap();
     for a in alerts {
         out.push(format!("{:?}", a));
     }
@@ -69,13 +108,22 @@ async fn copy_between(from: Backend, to: Backend) {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
-    let Some(source) = database_on(from, &a).await else { return };
-    let Some(dest) = database_on(to, &b).await else { return };
+    let Some(source) = database_on(from, &a).await else {
+        return;
+    };
+    let Some(dest) = database_on(to, &b).await else {
+        return;
+    };
     fill(&source).await;
-    let (src, dst) = (Store::open(&source.config).await.unwrap(), Store::open(&dest.config).await.unwrap());
+    let (src, dst) = (
+        Store::open(&source.config).await.unwrap(),
+        Store::open(&dest.config).await.unwrap(),
+    );
     let mut told = Vec::new();
     let report = src
-        .copy_to(&dst, false, 500, |table, rows| told.push((table.to_owned(), rows)))
+        .copy_to(&dst, false, 500, |table, rows| {
+            told.push((table.to_owned(), rows))
+        })
         .await
         .unwrap();
     assert_eq!(report.tables, told);
@@ -88,7 +136,12 @@ async fn copy_between(from: Backend, to: Backend) {
     assert_eq!(answers(&src).await, answers(&dst).await);
 
     // Ids continue after the copied ones.
-    assert_eq!(dst.create_user("bo", "$argon2id$fake", Role::Viewer).await.unwrap(), 2);
+    assert_eq!(
+        dst.create_user("bo", "$argon2id$fake", Role::Viewer)
+            .await
+            .unwrap(),
+        2
+    );
 
     // Not into a store that holds data, unless forced.
     match src.copy_to(&dst, false, 500, |_, _| {}).await {
@@ -99,7 +152,9 @@ async fn copy_between(from: Backend, to: Backend) {
     assert_eq!(answers(&src).await, answers(&dst).await);
 
     // And back, to a fresh SQLite file.
-    let back = Store::open(&StoreConfig::new(dir.path().join("back.db"))).await.unwrap();
+    let back = Store::open(&StoreConfig::new(dir.path().join("back.db")))
+        .await
+        .unwrap();
     dst.copy_to(&back, false, 1_000, |_, _| {}).await.unwrap();
     assert_eq!(answers(&src).await, answers(&back).await);
     for s in [src, dst, back] {
