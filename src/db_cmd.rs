@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use nectar_store::{CopyError, Store, StoreConfig, StoreSection};
+use nectar_store::{CopyError, Destination, Store, StoreConfig, StoreSection};
 
 use crate::exit::usage;
 
@@ -39,8 +39,12 @@ pub struct CopyArgs {
     to: String,
     /// When the destination holds data, delete every row of Nectar's tables
     /// there first (its users, tokens, events, alerts, ...) instead of refusing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// Go on with a copy that was interrupted (the source unchanged since):
+    /// each table continues after the rows the destination has.
+    #[arg(long)]
+    resume: bool,
     /// Rows read and written per transaction (1-100000).
     #[arg(long, default_value_t = 5_000, value_name = "N")]
     batch: usize,
@@ -171,9 +175,14 @@ pub fn run(command: DbCommand) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open {} (--to)", to.shown()))?;
         println!("Copying {} to {}", from.shown(), to.shown());
+        let into = match (args.force, args.resume) {
+            (true, _) => Destination::Clear,
+            (false, true) => Destination::Resume,
+            (false, false) => Destination::Empty,
+        };
         let started = std::time::Instant::now();
         let copied = source
-            .copy_to(&dest, args.force, args.batch, |table, rows| {
+            .copy_to(&dest, into, args.batch, |table, rows| {
                 println!("{table:<24} {rows:>12} rows");
             })
             .await;

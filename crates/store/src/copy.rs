@@ -159,10 +159,23 @@ struct Shape {
     key: Vec<String>,
 }
 
+/// What the destination of a copy may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Nothing (a new store): refused otherwise.
+    Empty,
+    /// Anything: every table is emptied first.
+    Clear,
+    /// What an interrupted copy of the same, unchanged source left: each table
+    /// goes on after the rows it has (in the source's key order; each batch was
+    /// committed whole), and tables already complete are skipped.
+    Resume,
+}
+
 /// Rows copied per table, in copy order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyReport {
-    /// `(table, rows)`.
+    /// `(table, rows at the destination)`.
     pub tables: Vec<(String, u64)>,
 }
 
@@ -249,37 +262,47 @@ impl Store {
         }
     }
 
-    /// Copies every table of this store into `to`, which must be empty unless
-    /// `force` (then it is emptied first), `batch` rows at a time; `progress`
-    /// is told each table's rows as it is done. Verifies the counts at the end.
+    /// Copies every table of this store into `to`, `batch` rows at a time;
+    /// `progress` is told each table's rows at the destination as it is done.
+    /// `into` says what may be there already. Verifies the counts at the end.
     pub async fn copy_to(
         &self,
         to: &Store,
-        force: bool,
+        into: Destination,
         batch: usize,
         mut progress: impl FnMut(&str, u64),
     ) -> Result<CopyReport, CopyError> {
         let batch = batch.clamp(1, 100_000);
+        let mut holds_data = false;
         for table in TABLES {
             if *table == SEEDED {
                 continue;
             }
             let rows = to.count_rows(table).await?;
             if rows > 0 {
-                if !force {
-                    return Err(CopyError::NotEmpty {
-                        table: (*table).to_owned(),
-                        rows,
-                    });
+                holds_data = true;
+                match into {
+                    Destination::Empty => {
+                        return Err(CopyError::NotEmpty {
+                            table: (*table).to_owned(),
+                            rows,
+                        });
+                    }
+                    Destination::Clear => {
+                        to.clear_all().await?;
+                        holds_data = false;
+                    }
+                    Destination::Resume => {}
                 }
-                to.clear_all().await?;
                 break;
             }
         }
-        // A new store's starting offsets give way to the source's.
-        db::query(&format!("DELETE FROM \"{SEEDED}\""))
-            .execute(to.db.write())
-            .await?;
+        if !holds_data {
+            // A new store's starting offsets give way to the source's.
+            db::query(&format!("DELETE FROM \"{SEEDED}\""))
+                .execute(to.db.write())
+                .await?;
+        }
         let mut report = CopyReport::default();
         for table in TABLES {
             let rows = self.copy_table(to, table, batch).await?;
@@ -299,6 +322,47 @@ impl Store {
             }
         }
         Ok(report)
+    }
+
+    /// Tests only: leaves this store as a copy interrupted in `table` would,
+    /// with its first `keep` rows (by key) and the later tables empty.
+    /// (`events` only on PostgreSQL, whose text index rows can be deleted.)
+    #[doc(hidden)]
+    pub async fn interrupt_copy_for_tests(&self, table: &str, keep: u64) -> Result<(), StoreError> {
+        let at = TABLES
+            .iter()
+            .position(|t| *t == table)
+            .unwrap_or(TABLES.len());
+        let mut tx = self.db.begin().await?;
+        for later in TABLES[at + 1..].iter().rev() {
+            db::query(&format!("DELETE FROM \"{later}\""))
+                .execute(tx.exec())
+                .await?;
+        }
+        let shape = self.shape(table).await?;
+        let key = if table == "events" {
+            "seq".to_owned()
+        } else {
+            shape
+                .key
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        db::query(&format!(
+            "DELETE FROM \"{table}\" WHERE ({key}) > \
+             (SELECT {key} FROM \"{table}\" ORDER BY {key} LIMIT 1 OFFSET {})",
+            keep.saturating_sub(1)
+        ))
+        .execute(tx.exec())
+        .await?;
+        if table == "events" {
+            db::query("DELETE FROM event_text WHERE rowid NOT IN (SELECT seq FROM events)")
+                .execute(tx.exec())
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// PostgreSQL's identity columns continue after the copied ids.
@@ -374,8 +438,38 @@ impl Store {
         } else {
             list.clone()
         };
-        let mut copied = 0u64;
+        // Resuming: the rows already there are the source's first ones in key
+        // order (batches were read in that order and committed whole).
+        let already = to.count_rows(table).await?;
+        let total = self.count_rows(table).await?;
+        if already >= total {
+            return Ok(already);
+        }
+        let mut copied = already;
         let mut after: Option<Vec<Value<'static>>> = None;
+        if already > 0 && keyset {
+            let keys: Vec<Column> = key_at.iter().map(|&i| columns[i].clone()).collect();
+            let names = keys
+                .iter()
+                .map(|c| format!("\"{}\"", c.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let last = self
+                .db
+                .builder(format!(
+                    "SELECT {names} FROM \"{table}\" ORDER BY {order} LIMIT 1 OFFSET {}",
+                    already - 1
+                ))
+                .fetch_one(self.db.read())
+                .await?;
+            after = Some(
+                read_row(&last, &keys)?
+                    .into_iter()
+                    .zip(&keys)
+                    .map(|(v, c)| to_source(v, c.from))
+                    .collect(),
+            );
+        }
         loop {
             let mut read = self.db.builder(format!("SELECT {list} FROM \"{table}\""));
             if let Some(last) = &after {
@@ -399,7 +493,12 @@ impl Store {
                 values.push(read_row(row, &columns)?);
             }
             if keyset && let Some(last) = values.last() {
-                after = Some(key_at.iter().map(|&i| last[i].clone()).collect());
+                after = Some(
+                    key_at
+                        .iter()
+                        .map(|&i| to_source(last[i].clone(), columns[i].from))
+                        .collect(),
+                );
             }
             to.insert_rows(table, &columns, &values).await?;
             copied += values.len() as u64;
@@ -526,6 +625,15 @@ fn read_row(row: &Row, columns: &[Column]) -> Result<Vec<Value<'static>>, StoreE
         values.push(convert(value, column.to));
     }
     Ok(values)
+}
+
+/// A key value as the source compares it (the reverse of [`convert`]).
+fn to_source(value: Value<'static>, from: Kind) -> Value<'static> {
+    match (value, from) {
+        (Value::Int(v), Kind::Bool) => Value::Bool(v.map(|n| n != 0)),
+        (Value::Bool(v), Kind::Int | Kind::Int4) => Value::Int(v.map(i64::from)),
+        (value, _) => value,
+    }
 }
 
 /// A value converted to the destination column's kind where the engines differ

@@ -43,7 +43,7 @@ pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
 pub use config::StoreSection;
-pub use copy::{CopyError, CopyReport, TABLES as COPY_TABLES};
+pub use copy::{CopyError, CopyReport, Destination, TABLES as COPY_TABLES};
 pub use db::Backend;
 pub use error::StoreError;
 pub use incidents::{

@@ -7,7 +7,8 @@ use nectar_bus::stream::Offset;
 use nectar_event::{Event, Kind};
 use nectar_store::testing::{TestDatabase, database_on};
 use nectar_store::{
-    AlertFilter, Backend, CopyError, EventFilter, NewIncident, Role, Store, StoreConfig,
+    AlertFilter, Backend, CopyError, Destination, EventFilter, NewIncident, Role, Store,
+    StoreConfig,
 };
 
 use super::{event, open};
@@ -121,7 +122,7 @@ async fn copy_between(from: Backend, to: Backend) {
     );
     let mut told = Vec::new();
     let report = src
-        .copy_to(&dst, false, 500, |table, rows| {
+        .copy_to(&dst, Destination::Empty, 500, |table, rows| {
             told.push((table.to_owned(), rows))
         })
         .await
@@ -144,18 +145,42 @@ async fn copy_between(from: Backend, to: Backend) {
     );
 
     // Not into a store that holds data, unless forced.
-    match src.copy_to(&dst, false, 500, |_, _| {}).await {
+    match src.copy_to(&dst, Destination::Empty, 500, |_, _| {}).await {
         Err(CopyError::NotEmpty { .. }) => {}
         other => panic!("a non-empty destination was not refused: {other:?}"),
     }
-    src.copy_to(&dst, true, 777, |_, _| {}).await.unwrap();
+    src.copy_to(&dst, Destination::Clear, 777, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(answers(&src).await, answers(&dst).await);
+
+    // Interrupted in the alerts (and, on PostgreSQL, in the events): resumed.
+    let mut cuts = vec![("alerts", 10)];
+    if to == Backend::Postgres {
+        cuts.push(("events", 501));
+    }
+    for (table, keep) in cuts {
+        dst.interrupt_copy_for_tests(table, keep).await.unwrap();
+        assert_eq!(dst.count_rows(table).await.unwrap(), keep);
+        let report = src
+            .copy_to(&dst, Destination::Resume, 100, |_, _| {})
+            .await
+            .unwrap();
+        assert!(report.tables.iter().any(|(t, n)| t == "alerts" && *n == 30));
+        assert_eq!(
+            answers(&src).await,
+            answers(&dst).await,
+            "resumed in {table}"
+        );
+    }
 
     // And back, to a fresh SQLite file.
     let back = Store::open(&StoreConfig::new(dir.path().join("back.db")))
         .await
         .unwrap();
-    dst.copy_to(&back, false, 1_000, |_, _| {}).await.unwrap();
+    dst.copy_to(&back, Destination::Empty, 1_000, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(answers(&src).await, answers(&back).await);
     for s in [src, dst, back] {
         s.close().await;
