@@ -195,9 +195,10 @@ pub fn run(command: DbCommand) -> anyhow::Result<()> {
         };
         let total: u64 = report.tables.iter().map(|(_, n)| n).sum();
         println!(
-            "Copied {total} rows in {} tables in {:.1} s; every table's count matches.",
+            "Copied {total} rows in {} tables in {:.1} s; every table's count matches, and the events' checksum ({:016x}).",
             report.tables.len(),
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            report.events_checksum
         );
         Ok(())
     })

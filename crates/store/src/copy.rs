@@ -95,6 +95,17 @@ pub enum CopyError {
         /// Rows at the destination.
         destination_rows: u64,
     },
+    /// The events' checksums differ (see [`Store::events_checksum`]).
+    #[error(
+        "verification failed: the events' checksum is {source_sum:016x} at the source and \
+         {destination_sum:016x} at the destination"
+    )]
+    Checksum {
+        /// At the source.
+        source_sum: u64,
+        /// At the destination.
+        destination_sum: u64,
+    },
     /// A database error.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -177,6 +188,8 @@ pub enum Destination {
 pub struct CopyReport {
     /// `(table, rows at the destination)`.
     pub tables: Vec<(String, u64)>,
+    /// The events' checksum, the same at both ends ([`Store::events_checksum`]).
+    pub events_checksum: u64,
 }
 
 impl Store {
@@ -321,7 +334,53 @@ impl Store {
                 });
             }
         }
+        let (source_sum, destination_sum) =
+            (self.events_checksum().await?, to.events_checksum().await?);
+        if source_sum != destination_sum {
+            return Err(CopyError::Checksum {
+                source_sum,
+                destination_sum,
+            });
+        }
+        report.events_checksum = destination_sum;
         Ok(report)
+    }
+
+    /// A checksum of the events in commit order: each one's number, id, time,
+    /// sensor, kind, severity and summary (the columns both engines store
+    /// byte for byte; PostgreSQL's JSONB rewrites `data`), FNV-1a, 64 bits.
+    pub async fn events_checksum(&self) -> Result<u64, StoreError> {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes.iter().chain(&[0xff]) {
+                hash ^= u64::from(*b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        let mut after = 0i64;
+        loop {
+            let rows: Vec<(i64, Vec<u8>, i64, String, String, i64, String)> = db::query_as(
+                "SELECT seq, id, time_us, sensor, kind, severity, summary FROM events \
+                 WHERE seq > ? ORDER BY seq LIMIT 10000",
+            )
+            .bind(after)
+            .fetch_all(self.db.read())
+            .await?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                break;
+            };
+            for (seq, id, time_us, sensor, kind, severity, summary) in &rows {
+                eat(&seq.to_le_bytes());
+                eat(id);
+                eat(&time_us.to_le_bytes());
+                eat(sensor.as_bytes());
+                eat(kind.as_bytes());
+                eat(&severity.to_le_bytes());
+                eat(summary.as_bytes());
+            }
+            after = last;
+        }
+        Ok(hash)
     }
 
     /// Tests only: leaves this store as a copy interrupted in `table` would,

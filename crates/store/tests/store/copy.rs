@@ -104,6 +104,17 @@ async fn answers(store: &Store) -> Vec<String> {
     out
 }
 
+/// The checksum of no events.
+async fn back_of_empty() -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = Store::open(&StoreConfig::new(dir.path().join("e.db")))
+        .await
+        .unwrap();
+    let sum = empty.events_checksum().await.unwrap();
+    empty.close().await;
+    sum
+}
+
 async fn copy_between(from: Backend, to: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -128,6 +139,8 @@ async fn copy_between(from: Backend, to: Backend) {
         .await
         .unwrap();
     assert_eq!(report.tables, told);
+    assert_eq!(report.events_checksum, src.events_checksum().await.unwrap());
+    assert_ne!(report.events_checksum, back_of_empty().await);
     let rows = |t: &str| report.tables.iter().find(|(n, _)| n == t).unwrap().1;
     assert_eq!(rows("events"), 1_200);
     assert_eq!(rows("event_sessions"), 7);
