@@ -170,6 +170,10 @@ struct Shape {
     key: Vec<String>,
 }
 
+/// The columns [`Store::events_checksum`] reads: seq, id, time, sensor, kind,
+/// severity, summary.
+type ChecksumRow = (i64, Vec<u8>, i64, String, String, i64, String);
+
 /// What the destination of a copy may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Destination {
@@ -359,7 +363,7 @@ impl Store {
         };
         let mut after = 0i64;
         loop {
-            let rows: Vec<(i64, Vec<u8>, i64, String, String, i64, String)> = db::query_as(
+            let rows: Vec<ChecksumRow> = db::query_as(
                 "SELECT seq, id, time_us, sensor, kind, severity, summary FROM events \
                  WHERE seq > ? ORDER BY seq LIMIT 10000",
             )
