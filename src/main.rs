@@ -7,6 +7,7 @@ mod analyze;
 mod config;
 mod config_print;
 mod ctl;
+mod db_cmd;
 mod decrypt;
 mod detect_cfg;
 mod exit;
@@ -139,6 +140,10 @@ enum Command {
     /// without UI or database, shipping events to a server through an on-disk
     /// spool. `nectar sensor enrol URL SECRET --pin SHA256` first.
     Sensor(sensor::SensorArgs),
+    /// The database: `db copy` moves an installation between SQLite and
+    /// PostgreSQL.
+    #[command(subcommand)]
+    Db(db_cmd::DbCommand),
     /// Make an age key pair for `[honeypot] encrypt_to` (like `age-keygen`).
     ///
     /// The identity (private key) goes to --output or stdout, the public key to
@@ -201,5 +206,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rules(command) => rules_cmd::run(&config, command),
         Command::SensorToken(command) => sensor::token(&config, command),
         Command::Sensor(args) => sensor::run(config, args),
+        Command::Db(command) => db_cmd::run(command),
     }
 }

@@ -12,6 +12,8 @@ use tracing::{info, warn};
 const BATCH: usize = 5_000;
 /// Rest between two batches, so that ingest keeps its pace during a large cleanup.
 const PAUSE: Duration = Duration::from_millis(20);
+/// The lease a pass holds (see `nectar_store::Store::try_lease`).
+const RETENTION: &str = "retention";
 /// How often a pass runs (the first a minute after start).
 const EVERY: Duration = Duration::from_secs(3_600);
 const FIRST: Duration = Duration::from_secs(60);
@@ -60,6 +62,21 @@ pub fn spawn(
                 tokio::time::sleep(EVERY).await;
                 continue;
             }
+            // Several `serve` processes on one database: the one holding the
+            // `retention` lease prunes events this hour (files are each
+            // process's own, above).
+            let lease = match store.try_lease(RETENTION).await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => {
+                    tokio::time::sleep(EVERY).await;
+                    continue;
+                }
+                Err(err) => {
+                    warn!(error = %err, "Retention could not claim its lease.");
+                    tokio::time::sleep(EVERY).await;
+                    continue;
+                }
+            };
             let now = Timestamp::now().as_micros();
             let cutoff = now.saturating_sub(i64::from(days) * 86_400_000_000);
             if let Some(before) = Timestamp::from_micros(cutoff) {
@@ -76,6 +93,7 @@ pub fn spawn(
                     Err(err) => warn!(error = %err, "Retention could not remove old events."),
                 }
             }
+            drop(lease);
             tokio::time::sleep(EVERY).await;
         }
     }))

@@ -104,6 +104,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.server.allowed_hosts.extend(names);
     }
     let store = crate::admin::open_store(&config).await?;
+    let _one_serve = match store.backend() {
+        nectar_store::Backend::Sqlite => Some(lock_sqlite_file(store.path())?),
+        nectar_store::Backend::Postgres => None,
+    };
     match store.backend() {
         nectar_store::Backend::Sqlite => {
             info!(path = %store.path().display(), "Database open (SQLite).")
@@ -324,6 +328,33 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     store.close().await;
     info!("Stopped cleanly.");
     Ok(())
+}
+
+/// One `serve` per SQLite file: it holds `nectar.db.serve-lock` (an advisory
+/// file lock the system drops when the process ends, however it ends). Several
+/// `serve` processes share a database on PostgreSQL only, where the roles that
+/// must run once are leases (see `nectar_store::Store::try_lease`).
+/// (`nectar analyze --store` may still write the file beside a running `serve`.)
+fn lock_sqlite_file(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".serve-lock");
+    let path = std::path::PathBuf::from(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if let Err(e) = file.try_lock() {
+        anyhow::bail!(
+            "another `nectar serve` uses the database {} ({}: {e}); one serve runs per SQLite \
+             file — several share a database on PostgreSQL ([store] url)",
+            db.display(),
+            path.display()
+        );
+    }
+    Ok(file)
 }
 
 /// How long each component may take to stop (a consumer far behind resumes from

@@ -43,7 +43,7 @@ fn telnet_attempt(addr: SocketAddr) -> bool {
         && wait_for(&mut s, b"incorrect")
 }
 
-fn status(url: &str, token: &str) -> Value {
+pub fn status(url: &str, token: &str) -> Value {
     client()
         .get(format!("{url}/api/v1/status"))
         .bearer_auth(token)
@@ -53,7 +53,7 @@ fn status(url: &str, token: &str) -> Value {
         .unwrap()
 }
 
-fn consumer<'a>(status: &'a Value, name: &str) -> &'a Value {
+pub fn consumer<'a>(status: &'a Value, name: &str) -> &'a Value {
     status["consumers"]
         .as_array()
         .unwrap()

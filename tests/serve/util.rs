@@ -41,6 +41,16 @@ pub fn on_postgres(data: &Path) -> Option<nectar_store::testing::TestDatabase> {
     Some(db)
 }
 
+/// Makes data directory `to` use the database `on_postgres` chose for `from`:
+/// two `serve` processes (each with its own data directory) on one database.
+pub fn share_store(from: &Path, to: &Path) {
+    std::fs::write(
+        store_url_file(to),
+        store_url(from).expect("on_postgres first"),
+    )
+    .unwrap();
+}
+
 fn store_url_file(data: &Path) -> std::path::PathBuf {
     data.with_extension("store-url")
 }

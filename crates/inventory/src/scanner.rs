@@ -53,7 +53,7 @@ pub enum SubmitError {
 pub struct ScanHandle {
     inventory: Arc<Inventory>,
     store: Store,
-    tx: mpsc::Sender<Uuid>,
+    tx: mpsc::Sender<(Uuid, Option<nectar_store::Lease>)>,
 }
 
 struct Job {
@@ -85,11 +85,12 @@ impl ScanHandle {
             mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
         })?;
-        let record = self
+        let (record, held) = self
             .store
             .create_scan(profile, &shown, requested_by)
             .await?;
-        permit.send(record.id);
+        // The worker keeps the scan's lease until the scan ends.
+        permit.send((record.id, held));
         Ok(record)
     }
 }
@@ -109,17 +110,18 @@ pub async fn spawn(
             "Scans left unfinished by the last run are marked failed."
         );
     }
-    let (tx, mut rx) = mpsc::channel::<Uuid>(MAX_QUEUED);
+    let (tx, mut rx) = mpsc::channel::<(Uuid, Option<nectar_store::Lease>)>(MAX_QUEUED);
     let handle = ScanHandle {
         inventory: inventory.clone(),
         store: store.clone(),
         tx,
     };
     tokio::spawn(async move {
-        while let Some(id) = rx.recv().await {
+        while let Some((id, held)) = rx.recv().await {
             if let Err(e) = run_one(&inventory, &store, &bus, &sensor, id).await {
                 warn!(scan = %id, error = %e, "A scan could not be recorded.");
             }
+            drop(held);
         }
     });
     Ok(handle)

@@ -28,6 +28,18 @@ use crate::status::{ChannelStatus, Counters, StatusHandle};
 const HOUSEKEEPING: Duration = Duration::from_secs(60);
 /// Rows pruned per statement.
 const PRUNE_BATCH: usize = 1_000;
+/// How long attempts under way may finish once the lease is lost (the rows
+/// stay pending: the process that takes over sends what they did not).
+const LOST_GRACE: Duration = Duration::from_secs(5);
+
+/// How running with the lease ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Told to stop.
+    Stopped,
+    /// The lease was lost.
+    Lost,
+}
 
 /// How often the notifier looks and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,10 +160,66 @@ impl Notifier {
                 )
             })
             .collect();
+        // One process of those sharing a database sends notifications: the one
+        // holding the `notify` lease; the others wait to take over.
+        loop {
+            let Some(lease) = self.claim(&mut stop).await else {
+                return;
+            };
+            if self.run_held(&routes, &lease, &mut stop, &wake).await == Ended::Stopped {
+                return;
+            }
+            warn!(
+                "Notifications lost their lease (the database connection holding it broke); they stop here and claim it again."
+            );
+        }
+    }
+
+    /// Waits for the `notify` lease; `None` when told to stop first.
+    async fn claim(
+        &self,
+        stop: &mut watch::Receiver<Option<Duration>>,
+    ) -> Option<nectar_store::Lease> {
+        let mut waiting = false;
+        loop {
+            match self.store.try_lease(nectar_store::NOTIFY_CONSUMER).await {
+                Ok(Some(lease)) => {
+                    if waiting {
+                        info!("Notifications run in this process now.");
+                    }
+                    return Some(lease);
+                }
+                Ok(None) if !waiting => {
+                    info!(
+                        "Another process sends the notifications; this one takes over if it stops."
+                    );
+                    waiting = true;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(error = %e, "Notifications cannot claim their lease; trying again.");
+                    Counters::add(&self.counters.store_errors, 1);
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => return None,
+                _ = tokio::time::sleep(self.timing.poll.max(Duration::from_millis(500))) => {}
+            }
+        }
+    }
+
+    /// Reads the feed and sends, while `lease` holds and until stopped.
+    async fn run_held(
+        &self,
+        routes: &[Route],
+        lease: &nectar_store::Lease,
+        stop: &mut watch::Receiver<Option<Duration>>,
+        wake: &Notify,
+    ) -> Ended {
         let mut intake = loop {
             let started = Intake::start(
                 self.store.clone(),
-                routes.clone(),
+                routes.to_vec(),
                 Arc::new(self.config.channels.clone()),
                 self.origin.clone(),
                 self.config.max_pending as u64,
@@ -164,7 +232,7 @@ impl Notifier {
                     error!(error = %e, "Notifications cannot start; trying again.");
                     Counters::add(&self.counters.store_errors, 1);
                     tokio::select! {
-                        _ = stop.changed() => return,
+                        _ = stop.changed() => return Ended::Stopped,
                         _ = tokio::time::sleep(self.timing.poll * 4) => {}
                     }
                 }
@@ -184,7 +252,12 @@ impl Notifier {
             "Notifications are running."
         );
         let mut housekeeping_at = tokio::time::Instant::now();
+        let mut ended = Ended::Stopped;
         let grace = loop {
+            if !lease.is_held() {
+                ended = Ended::Lost;
+                break LOST_GRACE;
+            }
             let now = Timestamp::now();
             if housekeeping_at <= tokio::time::Instant::now() {
                 self.housekeeping(now).await;
@@ -255,6 +328,7 @@ impl Notifier {
             }
         }
         info!("Notifications stopped.");
+        ended
     }
 
     /// Re-reads pending counts, gives up rows of channels no longer

@@ -8,6 +8,9 @@
 //! `jsonl=true`, when the event log (a consumer of the committed stream, as in
 //! `serve`) has written every event. Prints the median of five runs.
 //!
+//! `WRITERS=2` (with `BACKEND=postgres`) splits the events between two stores on
+//! one database, each with its own pool and writer, as two `serve` processes.
+//!
 //! `CATCHUP=1` measures a consumer that is `EVENTS` behind instead: the event log
 //! starts over a store that already holds them and catches up from it (events/s),
 //! once alone and once while producers store `EVENTS` more (the ingest rate then,
@@ -140,8 +143,37 @@ async fn run(events: usize, batch: usize, durability: Durability, jsonl: bool) -
     let (writer, task) = WriterHandle::spawn(store.clone(), WriterConfig::default());
     let log = jsonl.then(|| event_log(dir.path(), &store, &writer, StartAt::Latest));
     let all = make_events(events);
+    // WRITERS=N (PostgreSQL): N more stores on the same database, each with its
+    // own pool and writer, as N `serve` processes sharing it; the events are
+    // split among them, each fed by four producers.
+    let writers = env_usize("WRITERS", 1).max(1);
+    let mut others = Vec::new();
+    for _ in 1..writers {
+        let other = Store::open(&config).await.expect("open store");
+        let (w, t) = WriterHandle::spawn(other.clone(), WriterConfig::default());
+        others.push((other, w, t));
+    }
+    let share = events.div_ceil(writers);
+    let mut parts = all.chunks(share).map(<[Event]>::to_vec);
+    let mine = parts.next().unwrap_or_default();
     let start = Instant::now();
-    produce(&writer, all, batch).await;
+    let theirs: Vec<_> = others
+        .iter()
+        .zip(parts)
+        .map(|((_, w, _), part)| {
+            let w = w.clone();
+            tokio::spawn(async move { produce(&w, part, batch).await })
+        })
+        .collect();
+    produce(&writer, mine, batch).await;
+    for t in theirs {
+        t.await.expect("producers");
+    }
+    for (other, w, t) in others {
+        drop(w);
+        t.await.expect("writer");
+        other.close().await;
+    }
     // Stopping the writer flushes and prunes the dashboard rollups: timed too, so
     // no work is left out of the figure.
     let commits = writer
@@ -257,8 +289,9 @@ fn main() {
             .collect();
         rates.sort_by(f64::total_cmp);
         println!(
-            "ingest backend={:?} durability={durability:?} jsonl={jsonl} events={events} batch={batch}: median {:.0} events/s (min {:.0}, max {:.0})",
+            "ingest backend={:?} writers={} durability={durability:?} jsonl={jsonl} events={events} batch={batch}: median {:.0} events/s (min {:.0}, max {:.0})",
             backend(),
+            env_usize("WRITERS", 1),
             rates[2],
             rates[0],
             rates[4]

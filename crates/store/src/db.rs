@@ -278,6 +278,12 @@ impl<'q> IntoValue<'q> for &'q Option<Vec<u8>> {
     }
 }
 
+impl<'q> IntoValue<'q> for Value<'q> {
+    fn into_value(self) -> Value<'q> {
+        self
+    }
+}
+
 fn sqlite_args<'a>(values: &'a [Value<'_>]) -> Result<SqliteArguments<'a>, StoreError> {
     let mut args = SqliteArguments::default();
     for value in values {

@@ -14,10 +14,12 @@ mod alerts;
 mod attackers;
 mod auth;
 mod config;
+mod copy;
 mod db;
 mod error;
 mod incidents;
 mod inventory;
+mod lease;
 mod notify;
 mod query;
 mod ranked;
@@ -41,6 +43,7 @@ pub use auth::{
     ApiToken, INITIAL_ADMIN, INITIAL_ADMIN_PASSWORD_FILE, Role, TokenOwner, User, WebSession,
 };
 pub use config::StoreSection;
+pub use copy::{CopyError, CopyReport, Destination, TABLES as COPY_TABLES};
 pub use db::Backend;
 pub use error::StoreError;
 pub use incidents::{
@@ -52,6 +55,7 @@ pub use inventory::{
     HistoryEntry, HostCursor, HostFilter, HostRecord, HostUpdate, InventoryChange, MAX_HOST_PAGE,
     ScanRecord, ScanStatus, ServiceRecord, addr_key, prefix_range,
 };
+pub use lease::Lease;
 pub use nectar_bus::IngestOutcome;
 pub use notify::{
     DeliveryInfo, DeliveryStatus, DueDelivery, NOTIFY_CONSUMER, NewDelivery, NotifyBatch,

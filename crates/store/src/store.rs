@@ -58,6 +58,8 @@ impl StoreConfig {
 pub struct Store {
     pub(crate) db: Db,
     path: PathBuf,
+    /// Roles held among processes on one database (see `lease`).
+    pub(crate) leases: std::sync::Arc<crate::lease::Leases>,
 }
 
 impl Store {
@@ -89,6 +91,7 @@ impl Store {
                     Durability::Full => "on",
                 },
             )]);
+        let leases = crate::lease::Leases::postgres(options.clone());
         let pool = PgPoolOptions::new()
             // The readers, the writer and the consumers' offsets.
             .max_connections(config.max_readers.max(1) + 2)
@@ -99,6 +102,7 @@ impl Store {
         Ok(Store {
             db: Db::Postgres { pool },
             path: PathBuf::new(),
+            leases: std::sync::Arc::new(leases),
         })
     }
 
@@ -152,6 +156,7 @@ impl Store {
         Ok(Store {
             db: Db::Sqlite { readers, writer },
             path: config.path.clone(),
+            leases: std::sync::Arc::default(),
         })
     }
 
@@ -160,8 +165,10 @@ impl Store {
         &self.path
     }
 
-    /// Closes every connection, after checkpointing SQLite's WAL into the main file.
+    /// Closes every connection, after checkpointing SQLite's WAL into the main
+    /// file; the roles this process held are released for other processes.
     pub async fn close(&self) {
+        self.leases.close().await;
         if let Db::Sqlite { writer, .. } = &self.db {
             // A failed checkpoint only leaves the WAL for SQLite to replay on next open.
             let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -3,7 +3,7 @@
 //! durable offset (the `consumer_offsets` table).
 
 use crate::db::{self};
-use nectar_bus::stream::{CommittedLog, LogError, Offset, Sequenced};
+use nectar_bus::stream::{Claim, CommittedLog, LogError, Offset, Sequenced};
 
 use crate::query::event_from_row;
 use crate::{Store, StoreError};
@@ -97,5 +97,14 @@ impl CommittedLog for Store {
 
     async fn save_offset(&self, name: &str, offset: &Offset) -> Result<(), LogError> {
         Ok(self.save_consumer_offset(name, offset).await?)
+    }
+
+    /// A consumer runs in one process of those sharing the database: the one
+    /// holding its lease (see `lease`).
+    async fn claim(&self, name: &str) -> Result<Option<Claim>, LogError> {
+        Ok(self
+            .try_lease(name)
+            .await?
+            .map(|lease| Claim::new(lease.held_flag(), Box::new(lease))))
     }
 }

@@ -769,8 +769,18 @@ const PG_INSERT: &str = "WITH r AS (SELECT * FROM UNNEST($1::int8[], $2::bytea[]
 /// `data` at any depth but sealed top-level ones (`*_enc`), with everything but
 /// letters and digits a separator.
 fn push_event_words(out: &mut Vec<u8>, event: &Event) {
-    push_words(out, &event.summary);
-    for (key, value) in &event.data {
+    push_text_words(out, &event.summary, &event.data);
+}
+
+/// [`push_event_words`] of an event's summary and data (`db copy` reads them
+/// back from rows).
+pub(crate) fn push_text_words(
+    out: &mut Vec<u8>,
+    summary: &str,
+    data: &serde_json::Map<String, serde_json::Value>,
+) {
+    push_words(out, summary);
+    for (key, value) in data {
         if !key.ends_with("_enc") {
             push_value_words(out, value, 0);
         }

@@ -1,6 +1,8 @@
 //! The store against a real SQLite file: the writer, idempotent resends, per-request
 //! isolation, queries and pagination.
 
+#[path = "store/copy.rs"]
+mod copy;
 #[path = "store/stream.rs"]
 mod stream;
 

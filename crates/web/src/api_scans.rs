@@ -115,7 +115,8 @@ async fn show(
 /// the inventory like a scan's. The body is the XML itself.
 pub async fn import_xml(state: &AppState, body: &[u8], user: &str) -> Result<ScanRecord, ApiError> {
     let found = xml::parse(body).map_err(|e| ApiError::unprocessable(format!("nmap XML: {e}")))?;
-    let scan = state.store.create_scan("import", &[], user).await?;
+    // The lease lives until the import is recorded, below.
+    let (scan, _held) = state.store.create_scan("import", &[], user).await?;
     let events = nectar_inventory::scanner::results_to_events(
         &state.store,
         &found,

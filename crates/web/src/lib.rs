@@ -327,6 +327,9 @@ pub struct FlowStatus {
     pub writer: nectar_store::WriterCounts,
     /// The committed stream's consumers.
     pub consumers: Vec<nectar_bus::stream::ConsumerStatus>,
+    /// The roles that run in one process of those sharing the database (each
+    /// consumer, `notify`, `retention` during a pass) held by this one.
+    pub leases: Vec<String>,
     /// Notifications: messages queued, delivered, retried, dead, per channel
     /// (null when no notifier runs).
     pub notify: Option<nectar_notify::NotifyStatus>,
@@ -346,6 +349,7 @@ impl AppState {
             bus: self.bus.counts(),
             writer: self.writer.counts(),
             consumers: self.consumers.iter().map(|c| c.status()).collect(),
+            leases: self.store.leases_held(),
             notify: self.notify.as_ref().map(|n| n.snapshot()),
             failures: self.failures.as_ref().clone(),
             enrich: self.enrich.status(),

@@ -14,7 +14,7 @@ mod lines;
 mod runner;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nectar_event::Event;
@@ -95,6 +95,49 @@ pub trait CommittedLog: Send + Sync + Clone + 'static {
         name: &str,
         offset: &Offset,
     ) -> impl Future<Output = Result<(), LogError>> + Send;
+    /// Claims the right to run consumer `name` among every process reading this
+    /// log: `None` while another process (or another consumer of this one) holds
+    /// it. A log only one process reads grants it at once (the default).
+    fn claim(&self, name: &str) -> impl Future<Output = Result<Option<Claim>, LogError>> + Send {
+        let _ = name;
+        std::future::ready(Ok(Some(Claim::always())))
+    }
+}
+
+/// The right to run one consumer, held until dropped — or lost, when the
+/// connection that held it broke ([`Claim::is_held`]): then another process
+/// may have taken it, and this one must stop delivering and claim again.
+pub struct Claim {
+    held: Arc<AtomicBool>,
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl Claim {
+    /// A claim nothing can take away (one process reads the log).
+    pub fn always() -> Claim {
+        Claim::new(Arc::new(AtomicBool::new(true)), Box::new(()))
+    }
+
+    /// A claim valid while `held` is true, released when `guard` is dropped.
+    pub fn new(held: Arc<AtomicBool>, guard: Box<dyn Send + Sync>) -> Claim {
+        Claim {
+            held,
+            _guard: guard,
+        }
+    }
+
+    /// Whether it still holds (one atomic load).
+    pub fn is_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim")
+            .field("held", &self.is_held())
+            .finish()
+    }
 }
 
 /// Why a consumer could not handle events (it will be given them again).
@@ -145,6 +188,8 @@ pub(crate) struct ConsumerState {
     pub(crate) skipped_full: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) saved_offset: AtomicU64,
+    /// Whether it holds its claim (runs in this process).
+    pub(crate) active: AtomicBool,
     pub(crate) last_error: Mutex<Option<String>>,
 }
 

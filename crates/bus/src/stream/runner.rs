@@ -60,6 +60,9 @@ pub struct ConsumerStatus {
     pub last_error: Option<String>,
     /// Whether its thread is running.
     pub running: bool,
+    /// Whether it runs in this process: false while another `serve` process on
+    /// the same database holds it (this one takes over if that one stops).
+    pub active: bool,
 }
 
 /// A view of a running consumer's counters, for status pages. Cheap to clone.
@@ -77,17 +80,24 @@ impl ConsumerProbe {
         let s = &self.state;
         let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let offset = get(&s.offset);
+        let active = s.active.load(Ordering::Relaxed);
         ConsumerStatus {
             name: self.name.clone(),
             offset,
             saved_offset: get(&s.saved_offset),
-            lag: self.fanout.head().saturating_sub(offset),
+            // A consumer another process runs is that process's to report.
+            lag: if active {
+                self.fanout.head().saturating_sub(offset)
+            } else {
+                0
+            },
             delivered: get(&s.delivered),
             caught_up: get(&s.caught_up),
             skipped_full: get(&s.skipped_full),
             failures: get(&s.failures),
             last_error: super::lock(&s.last_error).clone(),
             running: !*self.done.borrow(),
+            active,
         }
     }
 }
@@ -161,6 +171,7 @@ pub fn spawn_consumer<C: Consumer, L: CommittedLog>(
         offset: 0,
         last_save: Instant::now(),
         held: None,
+        claim: None,
     };
     let thread = std::thread::Builder::new()
         .name(format!("consumer-{name}"))
@@ -192,20 +203,105 @@ struct Runner<C, L> {
     last_save: Instant,
     /// A batch read from the queue past a gap, handled on the next turn.
     held: Option<Arc<super::Committed>>,
+    /// The right to run the consumer, while this process has it.
+    claim: Option<super::Claim>,
 }
 
-/// Stopped on purpose (the grace period ran out).
+/// Stopped on purpose (the grace period ran out), or the claim was lost.
 struct Aborted;
+
+/// How serving a claimed consumer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// Told to stop, or the stream ended.
+    Stopped,
+    /// The claim was lost: claim again.
+    Lost,
+}
 
 impl<C: Consumer, L: CommittedLog> Runner<C, L> {
     fn run(mut self, queue: std::sync::mpsc::Receiver<Arc<super::Committed>>) {
-        if self.start().is_err() {
-            return;
+        loop {
+            let Some(claim) = self.claim(&queue) else {
+                return;
+            };
+            self.claim = Some(claim);
+            self.state.active.store(true, Ordering::Relaxed);
+            let served = match self.start() {
+                Ok(()) => self.serve(&queue),
+                Err(Aborted) => Served::Stopped,
+            };
+            if served == Served::Stopped && self.holds() {
+                return;
+            }
+            // The claim was lost (its database connection broke): another
+            // process may run the consumer now. Handled events past the saved
+            // offset are handled again by whoever resumes from it.
+            warn!(consumer = %self.consumer.name(), offset = self.offset,
+                "A consumer lost its claim (the database connection holding it broke); it stops here and claims again.");
+            self.claim = None;
+            self.held = None;
+            self.state.active.store(false, Ordering::Relaxed);
+            if served == Served::Stopped && self.abort.load(Ordering::Relaxed) {
+                return;
+            }
         }
+    }
+
+    /// Whether this process still holds the right to run the consumer.
+    fn holds(&self) -> bool {
+        self.claim.as_ref().is_some_and(super::Claim::is_held)
+    }
+
+    /// Waits until this process may run the consumer: at once unless several
+    /// processes read one log, else when the process that runs it stops. What
+    /// is published meanwhile is dropped (the holder handles it; this one
+    /// resumes from the saved offset). `None` when told to stop first.
+    fn claim(
+        &mut self,
+        queue: &std::sync::mpsc::Receiver<Arc<super::Committed>>,
+    ) -> Option<super::Claim> {
+        let name = self.consumer.name().to_owned();
+        let mut waiting = false;
+        loop {
+            if self.abort.load(Ordering::Relaxed) {
+                return None;
+            }
+            match self.handle.block_on(self.log.claim(&name)) {
+                Ok(Some(claim)) => {
+                    if waiting {
+                        info!(consumer = %name, "The consumer's turn came: it runs in this process now.");
+                    }
+                    return Some(claim);
+                }
+                Ok(None) if !waiting => {
+                    info!(consumer = %name, "Another process runs this consumer; this one takes over if it stops.");
+                    waiting = true;
+                }
+                Ok(None) => {}
+                Err(e) => self.failed("claim its turn", &e.0),
+            }
+            let until = Instant::now() + self.config.idle_poll;
+            loop {
+                match queue.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                    Ok(_) => {}
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+            }
+        }
+    }
+
+    /// Runs the claimed consumer until it is told to stop, its stream ends or
+    /// the claim is lost.
+    fn serve(&mut self, queue: &std::sync::mpsc::Receiver<Arc<super::Committed>>) -> Served {
         loop {
             if self.abort.load(Ordering::Relaxed) {
                 self.save(true);
-                return;
+                return Served::Stopped;
+            }
+            if !self.holds() {
+                return Served::Lost;
             }
             let received = match self.held.take() {
                 Some(batch) => Ok(batch),
@@ -213,7 +309,7 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
             };
             let step = match received {
                 Ok(batch) => {
-                    let batch = self.merge_queued(batch, &queue);
+                    let batch = self.merge_queued(batch, queue);
                     self.take(&batch)
                 }
                 Err(RecvTimeoutError::Timeout) => self.poll_store(),
@@ -223,13 +319,16 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
                     if self.poll_store().is_ok() {
                         self.save(true);
                     }
-                    return;
+                    return Served::Stopped;
                 }
             };
             if step.is_err() {
+                if !self.holds() {
+                    return Served::Lost;
+                }
                 // Told to stop: keep what was handled for the next start.
                 self.save(true);
-                return;
+                return Served::Stopped;
             }
             self.save(false);
         }
@@ -336,7 +435,7 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
         // handling (this one) overlap on two cores.
         let mut next = Some(self.prefetch(self.offset));
         while self.offset < until {
-            if self.abort.load(Ordering::Relaxed) {
+            if self.abort.load(Ordering::Relaxed) || !self.holds() {
                 return Err(Aborted);
             }
             let after = self.offset;
@@ -401,6 +500,10 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
     /// Saves the offset (with the consumer's checkpoint) if it moved and it is
     /// time (or `now`). A failure is logged; the next save tries again.
     fn save(&mut self, now: bool) {
+        if !self.holds() {
+            // Another process may run the consumer now: its offset is not ours to move.
+            return;
+        }
         let saved = self.state.saved_offset.load(Ordering::Relaxed);
         if !now && (self.offset == saved || self.last_save.elapsed() < self.config.save_every) {
             return;
@@ -445,7 +548,7 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
                 Ok(value) => return Ok(value),
                 Err(error) => self.failed(what, &error),
             }
-            if self.abort.load(Ordering::Relaxed) {
+            if self.abort.load(Ordering::Relaxed) || !self.holds() {
                 return Err(Aborted);
             }
             std::thread::sleep(pause);

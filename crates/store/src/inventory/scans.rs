@@ -97,8 +97,12 @@ impl Store {
         profile: &str,
         targets: &[String],
         requested_by: &str,
-    ) -> Result<ScanRecord, StoreError> {
+    ) -> Result<(ScanRecord, Option<crate::Lease>), StoreError> {
         let id = Uuid::now_v7();
+        // Held from before the row exists until the scan ends (the caller
+        // keeps it): a `serve` starting beside this one on the same database
+        // leaves the scan alone (see `fail_unfinished_scans`).
+        let held = self.try_lease(&scan_lease(id)).await?;
         db::query(
             "INSERT INTO scans (id, profile, targets, status, requested_by, created_us) VALUES (?, ?, ?, 'queued', ?, ?)",
         )
@@ -109,10 +113,11 @@ impl Store {
         .bind(Timestamp::now().as_micros())
         .execute(self.db.write())
         .await?;
-        self.scan(id).await?.ok_or_else(|| StoreError::CorruptRow {
+        let record = self.scan(id).await?.ok_or_else(|| StoreError::CorruptRow {
             id: id.to_string(),
             reason: "the scan just stored is missing".into(),
-        })
+        })?;
+        Ok((record, held))
     }
 
     /// Moves a scan on: `running` sets its start, `done`/`failed` its end,
@@ -166,13 +171,35 @@ impl Store {
     }
 
     /// Scans left queued or running by a process that stopped: failed now.
+    /// Scans another process still runs (on a shared PostgreSQL database: it
+    /// holds their lease, see [`Store::create_scan`]) are left to it.
     pub async fn fail_unfinished_scans(&self) -> Result<u64, StoreError> {
-        db::query(
-            "UPDATE scans SET status = 'failed', error = 'the server stopped before the scan ended', \
-             finished_us = ? WHERE status IN ('queued', 'running')",
-        )
-        .bind(Timestamp::now().as_micros())
-        .execute(self.db.write())
-        .await
+        let ids: Vec<String> =
+            db::query_scalar("SELECT id FROM scans WHERE status IN ('queued', 'running')")
+                .fetch_all(self.db.write())
+                .await?;
+        let mut failed = 0;
+        for id in ids {
+            let Ok(uuid) = Uuid::parse_str(&id) else {
+                continue;
+            };
+            let Some(_orphan) = self.try_lease(&scan_lease(uuid)).await? else {
+                continue;
+            };
+            failed += db::query(
+                "UPDATE scans SET status = 'failed', error = 'the server stopped before the scan ended', \
+                 finished_us = ? WHERE id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(Timestamp::now().as_micros())
+            .bind(id)
+            .execute(self.db.write())
+            .await?;
+        }
+        Ok(failed)
     }
+}
+
+/// The lease the process running a scan holds.
+fn scan_lease(id: Uuid) -> String {
+    format!("scan:{id}")
 }
