@@ -20,6 +20,7 @@
 pub mod config;
 pub mod features;
 pub mod model;
+pub mod synth;
 pub mod tracker;
 
 pub use config::{DevicesConfig, DevicesSection};

@@ -271,6 +271,11 @@ impl FeatureModel {
         }
     }
 
+    /// Whether SPOT models the upper tail.
+    pub fn has_spot(&self) -> bool {
+        self.spot.is_some()
+    }
+
     /// The learnt mean on the original scale (for summaries).
     pub fn typical(&self, f: Feature) -> f64 {
         inverse(scale(f), f64::from(self.moments.mean))

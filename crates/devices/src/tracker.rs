@@ -187,6 +187,8 @@ pub struct DeviceSummary {
     pub typical: Vec<(&'static str, f64)>,
     /// Start of the last window that raised an anomaly (ns; 0: none).
     pub last_anomaly_ns: u64,
+    /// The features whose upper tail SPOT models.
+    pub spot: Vec<&'static str>,
 }
 
 /// The tracker. Feed it every packet with [`Tracker::observe`].
@@ -969,6 +971,13 @@ impl Tracker {
                 .map(|(i, f)| (f.name(), d.models[i].typical(*f)))
                 .collect(),
             last_anomaly_ns: d.last_anomaly_ns,
+            spot: Feature::ALL
+                .iter()
+                .take(N_MODELLED)
+                .enumerate()
+                .filter(|(i, _)| d.models[*i].has_spot())
+                .map(|(_, f)| f.name())
+                .collect(),
         })
     }
 
