@@ -173,9 +173,10 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     ))
     .filter(nectar_devices::Tracker::is_active);
     // Passive discovery (`[inventory] networks`): stored with --store, its
-    // `host.discovered` printed with --json. It watches the baseline too, so
-    // only hosts new in FILE are reported discovered there.
-    let mut observer = (args.store || args.json || tracker.is_some())
+    // `host.discovered` printed with --json (the table leaves it out). It
+    // watches the baseline too, so only hosts new in FILE are reported
+    // discovered there.
+    let mut observer = (args.store || args.json)
         .then(|| nectar_inventory::Observer::new(&inventory, &sensor))
         .filter(nectar_inventory::Observer::is_active);
     let mut device_events: Vec<Event> = Vec::new();

@@ -173,10 +173,11 @@ impl Moments {
 /// How one feature of one window compares with the device's model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Judgement {
-    /// Upper-tail probability of a value at least this high.
+    /// Upper-tail probability of a value at least this high (1 when the
+    /// value is inside the expected range: not computed).
     pub p_high: f64,
     /// Lower-tail probability of a value at least this low (1 when the tail
-    /// is not watched).
+    /// is not watched or the value is inside the range).
     pub p_low: f64,
     /// The expected range at the decision's level: values outside it alarm.
     pub low: f64,
@@ -233,9 +234,11 @@ impl FeatureModel {
         let mean = f64::from(self.moments.mean);
         let sd = self.moments.spread(s.floor);
         let zx = (y - mean) / sd;
+        // Inside the range no probability is needed (it would not be
+        // reported): skip the tail function for the common case.
         let mut j = Judgement {
-            p_high: norm_sf(zx),
-            p_low: if lower { norm_sf(-zx) } else { 1.0 },
+            p_high: if zx > z { norm_sf(zx) } else { 1.0 },
+            p_low: if lower && -zx > z { norm_sf(-zx) } else { 1.0 },
             low: if lower {
                 inverse(s, mean - z * sd)
             } else {

@@ -489,7 +489,8 @@ impl Tracker {
         if meta.network == Network::Arp {
             return;
         }
-        let first_in_window = a.dst_addrs.insert(addr_hash(&dst));
+        let dst_hash = addr_hash(&dst);
+        let first_in_window = a.dst_addrs.insert(dst_hash);
         // Novelty only for what the device starts: a TCP SYN, UDP to a
         // server port, an echo request (answers to others are not its choice).
         let initiates = syn
@@ -499,7 +500,7 @@ impl Tracker {
         if !initiates {
             return;
         }
-        let dkey = addr_hash(&dst) as u32;
+        let dkey = dst_hash as u32;
         let pkey = (u32::from(meta.ip_proto) << 16) | u32::from(meta.dst_port);
         match dev.phase {
             Phase::Learning => {
