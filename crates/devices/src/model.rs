@@ -25,7 +25,8 @@
 //!   probability by a log-normal fit of the device's own learning scores.
 //! - **Novelty** ([`KnownSet`]): the destinations and server ports a device
 //!   used while learning, kept exactly while few. Only a device whose set
-//!   stayed small (stable) reports new ones.
+//!   stayed small and stopped growing in the second half of learning
+//!   (stable) reports new ones.
 
 use nectar_spot::{Spot, SpotConfig, Status};
 
@@ -321,18 +322,18 @@ impl Forest {
         };
         let mut dim = [[0u8; INTERNAL]; TREES];
         let mut split = [[0f32; INTERNAL]; TREES];
-        for t in 0..TREES {
+        for (d, sp) in dim.iter_mut().zip(split.iter_mut()) {
             // The randomised work range of Tan et al.: around a random point,
             // twice the larger distance to the unit interval's ends.
             let mut lo = [0f64; N_MODELLED];
             let mut hi = [0f64; N_MODELLED];
-            for d in 0..N_MODELLED {
+            for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
                 let s = (next() >> 11) as f64 / (1u64 << 53) as f64;
                 let r = 2.0 * s.max(1.0 - s);
-                lo[d] = s - r;
-                hi[d] = s + r;
+                *l = s - r;
+                *h = s + r;
             }
-            build(&mut next, &mut dim[t], &mut split[t], 0, &mut lo, &mut hi);
+            build(&mut next, d, sp, 0, &mut lo, &mut hi);
         }
         Forest { dim, split }
     }
@@ -419,8 +420,7 @@ pub fn normalise(models: &[FeatureModel; N_MODELLED], x: &FeatureVector) -> [f64
 impl Masses {
     /// Adds a learning window to the reference mass.
     pub fn learn(&mut self, forest: &Forest, u: &[f64; N_MODELLED]) {
-        for t in 0..TREES {
-            let r = &mut self.reference[t];
+        for (t, r) in self.reference.iter_mut().enumerate() {
             forest.walk(t, u, |node, _| {
                 r[node] = r[node].saturating_add(1);
                 true
@@ -431,8 +431,7 @@ impl Masses {
     /// The mass score of `u` (low: few learnt windows look like it).
     pub fn score(&self, forest: &Forest, u: &[f64; N_MODELLED]) -> f64 {
         let mut total = 0.0;
-        for t in 0..TREES {
-            let r = &self.reference[t];
+        for (t, r) in self.reference.iter().enumerate() {
             forest.walk(t, u, |node, depth| {
                 if depth == DEPTH || r[node] < SIZE_LIMIT {
                     total += f64::from(r[node]) * f64::from(1u32 << depth);
@@ -470,8 +469,7 @@ impl Masses {
     /// [`HST_WINDOW`] windows the latest mass becomes the reference.
     pub fn update(&mut self, forest: &Forest, u: &[f64; N_MODELLED], score: f64) {
         self.calibrate(score);
-        for t in 0..TREES {
-            let l = &mut self.latest[t];
+        for (t, l) in self.latest.iter_mut().enumerate() {
             forest.walk(t, u, |node, _| {
                 l[node] = l[node].saturating_add(1);
                 true

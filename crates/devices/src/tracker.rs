@@ -135,6 +135,13 @@ struct Device {
     masses: Box<Masses>,
     dsts: KnownSet<KNOWN_DSTS>,
     ports: KnownSet<KNOWN_PORTS>,
+    /// Learning windows learnt when the sets last grew.
+    dsts_grew: u32,
+    ports_grew: u32,
+    /// Novelty is reported (the set stayed small and stopped growing in the
+    /// second half of learning).
+    dsts_stable: bool,
+    ports_stable: bool,
     protocols: u16,
     new_dsts: [Option<IpAddr>; MAX_LISTED],
     new_ports: [(u8, u16); MAX_LISTED],
@@ -161,6 +168,10 @@ impl Device {
             masses: Box::default(),
             dsts: KnownSet::default(),
             ports: KnownSet::default(),
+            dsts_grew: 0,
+            ports_grew: 0,
+            dsts_stable: false,
+            ports_stable: false,
             protocols: 0,
             new_dsts: [None; MAX_LISTED],
             new_ports: [(0, 0); MAX_LISTED],
@@ -504,22 +515,22 @@ impl Tracker {
         let pkey = (u32::from(meta.ip_proto) << 16) | u32::from(meta.dst_port);
         match dev.phase {
             Phase::Learning => {
-                if first_in_window {
-                    dev.dsts.insert(dkey);
+                if first_in_window && dev.dsts.insert(dkey) {
+                    dev.dsts_grew = dev.learnt;
                 }
-                if tcp_udp {
-                    dev.ports.insert(pkey);
+                if tcp_udp && dev.ports.insert(pkey) {
+                    dev.ports_grew = dev.learnt;
                 }
             }
             Phase::Monitoring => {
-                if first_in_window && dev.dsts.stable() && !dev.dsts.contains(dkey) {
+                if first_in_window && dev.dsts_stable && !dev.dsts.contains(dkey) {
                     let n = dev.acc.new_dsts as usize;
                     if n < MAX_LISTED && !dev.new_dsts[..n].contains(&Some(dst)) {
                         dev.new_dsts[n] = Some(dst);
                     }
                     dev.acc.new_dsts += 1;
                 }
-                if tcp_udp && dev.ports.stable() && !dev.ports.contains(pkey) {
+                if tcp_udp && dev.ports_stable && !dev.ports.contains(pkey) {
                     let n = dev.n_new_ports;
                     let p = (meta.ip_proto, meta.dst_port);
                     if n < MAX_LISTED && !dev.new_ports[..n].contains(&p) {
@@ -600,6 +611,10 @@ impl Tracker {
                 dev.masses.calibrate(s);
             }
         }
+        // A set still growing in the second half of learning (a laptop
+        // browsing) is no profile to compare with.
+        dev.dsts_stable = dev.dsts.stable() && dev.dsts_grew * 2 <= dev.learnt;
+        dev.ports_stable = dev.ports.stable() && dev.ports_grew * 2 <= dev.learnt;
         dev.phase = Phase::Monitoring;
         dev.gap = 0;
     }

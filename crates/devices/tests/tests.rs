@@ -114,6 +114,11 @@ fn a_scanning_camera_and_a_silent_plug_are_named_and_the_laptop_is_quiet() {
 
 #[test]
 fn memory_per_device_stays_within_16_kib() {
+    eprintln!(
+        "monitoring {} B, learning {} B",
+        Tracker::bytes_per_device(true),
+        Tracker::bytes_per_device(false)
+    );
     assert!(
         Tracker::bytes_per_device(true) <= 16 * 1024,
         "{}",
@@ -175,4 +180,34 @@ fn long_learning_uses_spot_and_stays_quiet_on_benign_traffic() {
             .iter()
             .any(|e| mac_of(e) == mac && e.kind == Kind::DeviceAnomaly)
     );
+}
+
+#[test]
+fn a_browsing_laptop_learnt_briefly_reports_no_new_destinations() {
+    let cfg = DevicesSection {
+        window: "5s".into(),
+        ..DevicesSection::default()
+    }
+    .build()
+    .unwrap();
+    let nets = vec!["192.0.2.0/24".parse().unwrap()];
+    let mut tracker = Tracker::new(&cfg, nets, "test", |_| None);
+    let mut lab = Lab::new(3, Ipv4Addr::new(192, 0, 2, 9), 11);
+    let mut events = Vec::new();
+    run(&mut lab, &mut tracker, &mut events, 0..21, |_| {
+        Scenario::default()
+    });
+    assert_eq!(tracker.finish_learning(), (3, 0));
+    run(&mut lab, &mut tracker, &mut events, 100..160, |_| {
+        Scenario::default()
+    });
+    let novel = events
+        .iter()
+        .filter(|e| {
+            e.data["deviation"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x == "new_destination"))
+        })
+        .count();
+    assert_eq!(novel, 0, "{events:?}");
 }
