@@ -441,7 +441,7 @@ fn pass(
     });
     driver.finish(&mut emit);
     // The capture's last window is partial; the next file's clock starts anew.
-    if let Some(t) = tracker.as_deref_mut() {
+    if let Some(t) = tracker {
         t.end_capture(device_events);
     }
     if let Some(bar) = bar {
