@@ -8,6 +8,11 @@
 //! over. `--save-model` / `--model` keep and reuse what was learnt; `--store`
 //! puts the alarm events into the data directory's store, with the passive
 //! inventory's change events when `[inventory] networks` is set.
+//!
+//! With `[inventory] networks` set, the per-device models (`nectar-devices`,
+//! `[devices]`) learn each device on the baseline and report
+//! `device.anomaly` / `device.silent` on FILE, and the passive inventory's
+//! `host.discovered` events for FILE's new hosts are printed with `--json`.
 
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
@@ -152,6 +157,30 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         ))),
     };
     let sensor = config.sensor_name.clone();
+    let devices_cfg = config
+        .devices
+        .build()
+        .map_err(|e| usage(e.within("devices").to_string()))?;
+    let inventory = config
+        .inventory
+        .build()
+        .map_err(|e| usage(e.within("inventory").to_string()))?;
+    let mut tracker = Some(nectar_devices::Tracker::new(
+        &devices_cfg,
+        inventory.networks.iter().copied().collect(),
+        &sensor,
+        nectar_inventory::oui::vendor,
+    ))
+    .filter(nectar_devices::Tracker::is_active);
+    // Passive discovery (`[inventory] networks`): stored with --store, its
+    // `host.discovered` printed with --json (the table leaves it out). It
+    // watches the baseline too, so only hosts new in FILE are reported
+    // discovered there.
+    let mut observer = (args.store || args.json)
+        .then(|| nectar_inventory::Observer::new(&inventory, &sensor))
+        .filter(nectar_inventory::Observer::is_active);
+    let mut device_events: Vec<Event> = Vec::new();
+    let mut observed: Vec<Event> = Vec::new();
     let mut sink = AlarmSink::new(config, args, &sensor)?;
 
     // Learn on the baseline.
@@ -166,11 +195,19 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
                 &mut base,
                 progress,
                 &mut |a| ignored.push(a.stat),
-                None,
-                &mut Vec::new(),
+                Observers {
+                    inventory: observer.as_mut(),
+                    observed: &mut observed,
+                    devices: tracker.as_mut(),
+                    device_events: &mut device_events,
+                },
                 &mut None,
             )?;
+            // The baseline's own host events are stored, never printed.
+            sink.inventory(&mut observed, false);
         }
+        let baseline_device_events = device_events.len();
+        device_events.clear();
         let _ = writeln!(
             err,
             "Baseline: {} packets, {} windows of {}.",
@@ -186,6 +223,28 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
                 ignored.len()
             );
         }
+        if let Some(t) = tracker.as_mut() {
+            let (monitored, learning) = t.finish_learning();
+            let _ = writeln!(
+                err,
+                "baseline: {monitored} device(s) learnt{}{}",
+                if learning > 0 {
+                    format!(
+                        ", {learning} with fewer than {} full windows still learning",
+                        devices_cfg.min_learn_windows
+                    )
+                } else {
+                    String::new()
+                },
+                if baseline_device_events > 0 {
+                    format!(
+                        " ({baseline_device_events} device event(s) inside the baseline, not reported)"
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
 
     let started = Instant::now();
@@ -195,18 +254,7 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     };
     let mut alarms_out: Vec<Alarm> = Vec::new();
     let mut failure = None;
-    // Passive discovery (`[inventory] networks`) when the events are stored.
-    let mut observer = if args.store {
-        let inventory = config
-            .inventory
-            .build()
-            .map_err(|e| usage(e.within("inventory").to_string()))?;
-        Some(nectar_inventory::Observer::new(&inventory, &sensor))
-            .filter(nectar_inventory::Observer::is_active)
-    } else {
-        None
-    };
-    let mut observed: Vec<Event> = Vec::new();
+    let mut device_counts = [0u64; 2];
     for (i, path) in args.files.iter().enumerate() {
         let result = pass(
             path,
@@ -215,8 +263,12 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             &mut totals,
             progress,
             &mut |a| sink.alarm(a, &mut alarms_out),
-            observer.as_mut(),
-            &mut observed,
+            Observers {
+                inventory: observer.as_mut(),
+                observed: &mut observed,
+                devices: tracker.as_mut(),
+                device_events: &mut device_events,
+            },
             &mut windows_out,
         );
         if (i + 1 == args.files.len() || result.is_err())
@@ -224,7 +276,14 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
         {
             o.flush(&mut observed);
         }
-        sink.inventory(&mut observed);
+        for e in &device_events {
+            match e.kind {
+                nectar_event::Kind::DeviceSilent => device_counts[1] += 1,
+                _ => device_counts[0] += 1,
+            }
+        }
+        sink.devices(&mut device_events);
+        sink.inventory(&mut observed, true);
         sink.flush()?;
         if let Err(e) = result {
             failure = Some(e);
@@ -249,6 +308,23 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
             }
         );
     }
+    if let Some(t) = &tracker {
+        let st = t.stats();
+        eprintln!(
+            "Devices: {} tracked, {} device.anomaly, {} device.silent{}.",
+            st.devices,
+            device_counts[0],
+            device_counts[1],
+            if st.devices_full > 0 {
+                format!(
+                    ", {} packet(s) of devices beyond [devices] max_devices not tracked",
+                    st.devices_full
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
 
     // Summary.
     let mut out: Box<dyn Write> = if args.json {
@@ -259,6 +335,13 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     summary(&mut out, &totals, &monitors, &detect, elapsed)?;
     if !args.json {
         alarm_table(&mut out, &alarms_out)?;
+        if !sink.device_lines.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "Device events:")?;
+            for l in &sink.device_lines {
+                writeln!(out, "{l}")?;
+            }
+        }
     }
     if let Some(path) = &args.save_model {
         monitors
@@ -273,6 +356,15 @@ pub fn run(config: &Config, args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
 }
 
+/// What watches every packet besides the windows: the passive inventory and
+/// the per-device tracker, with where their events go.
+struct Observers<'a> {
+    inventory: Option<&'a mut nectar_inventory::Observer>,
+    observed: &'a mut Vec<Event>,
+    devices: Option<&'a mut nectar_devices::Tracker>,
+    device_events: &'a mut Vec<Event>,
+}
+
 /// One file through the packet driver, windows and monitors.
 #[allow(clippy::too_many_arguments)]
 fn pass(
@@ -282,10 +374,15 @@ fn pass(
     totals: &mut Totals,
     progress: bool,
     on_alarm: &mut dyn FnMut(&Alarm),
-    observer: Option<&mut nectar_inventory::Observer>,
-    observed: &mut Vec<Event>,
+    observers: Observers<'_>,
     windows: &mut Option<Box<dyn Write>>,
 ) -> anyhow::Result<()> {
+    let Observers {
+        inventory: observer,
+        observed,
+        devices: mut tracker,
+        device_events,
+    } = observers;
     let reader = if path.as_os_str() == "-" {
         FileReader::from_reader(std::io::stdin(), "standard input")
     } else {
@@ -332,6 +429,9 @@ fn pass(
         if let Some(o) = observer.as_deref_mut() {
             o.observe(view, observed);
         }
+        if let Some(t) = tracker.as_deref_mut() {
+            t.observe(view, device_events);
+        }
     };
     let result = driver.run_observed(&mut source, &mut emit, &mut on_packet, &mut |p| {
         if let Some(bar) = &bar {
@@ -340,6 +440,10 @@ fn pass(
         ControlFlow::Continue(())
     });
     driver.finish(&mut emit);
+    // The capture's last window is partial; the next file's clock starts anew.
+    if let Some(t) = tracker {
+        t.end_capture(device_events);
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -373,6 +477,8 @@ struct AlarmSink {
     pending: Vec<Event>,
     /// The inventory's change events waiting to be stored.
     pending_inventory: Vec<Event>,
+    /// The device events, for the table.
+    device_lines: Vec<String>,
 }
 
 struct StoreSink {
@@ -419,6 +525,7 @@ impl AlarmSink {
             store,
             pending: Vec::new(),
             pending_inventory: Vec::new(),
+            device_lines: Vec::new(),
         })
     }
 
@@ -442,10 +549,41 @@ impl AlarmSink {
         }
     }
 
-    /// Takes the observer's change events, to be stored with the alarms.
-    fn inventory(&mut self, events: &mut Vec<Event>) {
+    /// Takes the observer's change events, to be stored with the alarms;
+    /// with `print` and --json, the `host.discovered` ones are printed too.
+    fn inventory(&mut self, events: &mut Vec<Event>, print: bool) {
+        if print && self.json {
+            for e in events
+                .iter()
+                .filter(|e| e.kind == nectar_event::Kind::HostDiscovered)
+            {
+                if let Ok(line) = serde_json::to_string(e) {
+                    let _ = writeln!(self.stdout, "{line}");
+                }
+            }
+        }
         if self.store.is_some() {
             self.pending_inventory.append(events);
+        } else {
+            events.clear();
+        }
+    }
+
+    /// Takes the device tracker's events: printed (JSON lines with --json, one
+    /// line each in the table otherwise) and stored like the alarms.
+    fn devices(&mut self, events: &mut Vec<Event>) {
+        for e in events.iter() {
+            if self.json {
+                if let Ok(line) = serde_json::to_string(e) {
+                    let _ = writeln!(self.stdout, "{line}");
+                }
+            } else if self.device_lines.len() < 10_000 {
+                self.device_lines
+                    .push(format!("{}  {}  {}", e.time, e.kind, e.summary));
+            }
+        }
+        if self.store.is_some() {
+            self.pending.append(events);
         } else {
             events.clear();
         }

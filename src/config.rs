@@ -57,6 +57,11 @@ pub struct Config {
     /// may be scanned with nmap, and the scan profiles (see README "Hosts and
     /// scans").
     pub inventory: nectar_inventory::InventorySection,
+    /// Per-device behaviour: windows of what each device of `[inventory]
+    /// networks` does, its learnt profile, `device.anomaly` and
+    /// `device.silent` (see README "Device behaviour"; `nectar analyze` only
+    /// for now).
+    pub devices: nectar_devices::DevicesSection,
     /// A remote sensor (`nectar sensor`): its spool (see README "Remote
     /// sensors").
     pub sensor: crate::sensor_cfg::SensorSection,
@@ -86,6 +91,7 @@ impl Default for Config {
             rules: Default::default(),
             notify: Default::default(),
             inventory: Default::default(),
+            devices: Default::default(),
             sensor: Default::default(),
             fetcher: Default::default(),
             enrich: Default::default(),
@@ -177,6 +183,7 @@ impl Config {
         self.rules.validate().within("rules")?;
         self.notify.validate().within("notify")?;
         self.inventory.validate().within("inventory")?;
+        self.devices.validate().within("devices")?;
         self.sensor.validate().within("sensor")?;
         self.fetcher.validate().within("fetcher")?;
         self.enrich.validate().within("enrich")

@@ -3,6 +3,7 @@
 //! InfluxDB sink against a real InfluxDB.
 
 mod analyze;
+mod devices;
 mod influx;
 mod netns;
 mod serve;

@@ -229,8 +229,14 @@ kinds! {
     CredentialReuse => "credential.reuse" (Credential, Alarm),
     /// A statistic of network traffic crossed its SPOT threshold.
     NetAlarm => "net.alarm" (Net, Alarm),
-    /// A device behaved unlike its learned profile.
+    /// A device of our networks behaved unlike its learned profile in one window
+    /// (`data.mac`, `vendor`, `window_start`, `window_end`, `features`: name,
+    /// value, threshold, expected range, probability; `new_destinations`,
+    /// `new_ports`, `deviation`).
     DeviceAnomaly => "device.anomaly" (Device, Alarm),
+    /// A device that sends regularly has sent nothing for a multiple of its usual
+    /// interval (`data.mac`, `silent_windows`, `usual_gap_windows`).
+    DeviceSilent => "device.silent" (Device, Alarm),
     /// A host of our networks seen for the first time (`data.address`, `mac`,
     /// `vendor`, `os`, `name`, `source`: `passive` or `nmap`).
     HostDiscovered => "host.discovered" (Host, Discovery),
@@ -367,6 +373,7 @@ mod tests {
                 "credential.reuse",
                 "net.alarm",
                 "device.anomaly",
+                "device.silent",
                 "host.listed",
                 "auth.lockout"
             ]
