@@ -9,7 +9,8 @@
 # the alarms per hour by statistic. Run as root; every loop is bounded by the
 # duration; the namespaces are deleted on exit.
 #
-# Usage: [NECTAR=path] scripts/benign_lab.sh [LEARN_MINUTES=10] [WATCH_MINUTES=50] [WINDOW=200ms]
+# KEEP=dir keeps the two captures there.
+# Usage: [NECTAR=path] [KEEP=dir] scripts/benign_lab.sh [LEARN_MINUTES=10] [WATCH_MINUTES=50] [WINDOW=200ms]
 # Results: BENCHMARKS.md ("False alarms on benign traffic").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,9 @@ cleanup() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
         ip netns del "$ns" 2>/dev/null || true
     done
+    if [ -n "${KEEP:-}" ]; then
+        mkdir -p "$KEEP" && cp "$W"/learn.pcap "$W"/watch.pcap "$KEEP"/ 2>/dev/null || true
+    fi
     rm -rf "$W"
 }
 trap cleanup EXIT

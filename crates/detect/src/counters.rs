@@ -21,6 +21,7 @@ use nectar_packet::{Network, PacketMeta, Transport};
 use crate::distinct::{DistinctAddrs, DistinctPorts};
 use crate::heavy::HeavyHitters;
 use crate::sources::{SourceTable, SourceValues, View};
+use crate::udp_flows::UdpFlows;
 
 /// A per-window counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -304,6 +305,8 @@ pub struct Accumulator {
     sources: Option<Box<SourceTable>>,
     /// The per-destination table ([`View::Destination`]), likewise.
     targets: Option<Box<SourceTable>>,
+    /// Recent UDP directions, to tell answers from requests (with either table).
+    udp_flows: Option<Box<UdpFlows>>,
 }
 
 /// Samples per window that the heavy-hitter summaries aim for. Busy windows
@@ -330,6 +333,7 @@ impl Default for Accumulator {
             rng: 0x2545_f491_4f6c_dd1d,
             sources: None,
             targets: None,
+            udp_flows: None,
         }
     }
 }
@@ -344,11 +348,15 @@ impl Accumulator {
             return;
         };
         let (s, d) = (addr_key(src), addr_key(dst));
-        if let Some(t) = &mut self.sources {
-            t.add(m, s, d);
-        }
-        if let Some(t) = &mut self.targets {
-            t.add(m, s, d);
+        if let Some(flows) = &mut self.udp_flows {
+            let reply =
+                m.transport == Transport::Udp && flows.is_reply(s, d, m.src_port, m.dst_port);
+            if let Some(t) = &mut self.sources {
+                t.add(m, s, d, reply);
+            }
+            if let Some(t) = &mut self.targets {
+                t.add(m, s, d, reply);
+            }
         }
         let sampled = self.stride_mask == 0 || {
             self.rng ^= self.rng << 13;
@@ -412,6 +420,9 @@ impl Accumulator {
         if table.is_none() {
             *table = Some(Box::new(SourceTable::new(view)));
         }
+        if self.udp_flows.is_none() {
+            self.udp_flows = Some(Box::default());
+        }
     }
 
     /// Closes the per-source and per-destination tables' window into `out`
@@ -423,12 +434,18 @@ impl Accumulator {
         for t in [&mut self.targets, &mut self.sources].into_iter().flatten() {
             t.close(out);
         }
+        if let Some(flows) = &mut self.udp_flows {
+            flows.rotate();
+        }
     }
 
     /// Forgets every source and destination (a gap longer than any scale).
     pub fn clear_sources(&mut self) {
         for t in [&mut self.sources, &mut self.targets].into_iter().flatten() {
             t.clear();
+        }
+        if let Some(flows) = &mut self.udp_flows {
+            flows.clear();
         }
     }
 
@@ -486,6 +503,47 @@ mod tests {
         for (i, c) in Class::ALL.iter().enumerate() {
             assert_eq!(*c as usize, i);
         }
+    }
+
+    #[test]
+    fn a_udp_service_on_a_high_port_answering_clients_probes_nothing() {
+        use crate::sources::Measure;
+        let mut acc = Accumulator::default();
+        acc.enable_sources(View::Source);
+        let udp = |src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16| PacketMeta {
+            network: Network::Ipv4,
+            src: Some(IpAddr::from(src)),
+            dst: Some(IpAddr::from(dst)),
+            transport: Transport::Udp,
+            src_port: sp,
+            dst_port: dp,
+            ..PacketMeta::default()
+        };
+        let (client, server) = ([192, 0, 2, 9], [192, 0, 2, 53]);
+        // Fifty queries to 5353, each from a new client port, each answered.
+        for i in 0..50u16 {
+            acc.add(&udp(client, server, 40000 + i, 5353));
+            acc.add(&udp(server, client, 5353, 40000 + i));
+        }
+        let mut v = SourceValues::OFF;
+        acc.close_sources(&mut v);
+        let ports = Measure::Ports as usize;
+        // The answers went to 50 ports, but they are answers: the most any
+        // source probed is the client's one port.
+        assert_eq!(v.value[ports][0], 1.0, "{:?}", v.culprit[ports][0]);
+        assert_eq!(v.culprit[ports][0].unwrap().src, IpAddr::from(client));
+        // A scan from source port 5353 answers nothing: it counts.
+        for p in 0..30u16 {
+            acc.add(&udp([203, 0, 113, 7], server, 5353, 1000 + p));
+        }
+        acc.close_sources(&mut v);
+        let c = v.culprit[ports][0].unwrap();
+        assert_eq!(c.src, IpAddr::from([203, 0, 113, 7]), "{c:?}");
+        assert!(
+            (28.0..=32.0).contains(&v.value[ports][0]),
+            "{:?}",
+            v.value[ports]
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod sources;
 pub mod stats;
 pub mod status;
+pub mod udp_flows;
 pub mod window;
 
 pub use config::{DetectConfig, SpotSettings, StatOverride, Width, parse_duration};

@@ -382,9 +382,11 @@ impl SourceTable {
         self.view
     }
 
-    /// Counts one packet (`s`, `d`: [`crate::counters::addr_key`] of its addresses).
+    /// Counts one packet (`s`, `d`: [`crate::counters::addr_key`] of its
+    /// addresses; `udp_reply`: a UDP packet that answers one seen just
+    /// before, [`crate::udp_flows`]).
     #[inline]
-    pub fn add(&mut self, m: &PacketMeta, s: u128, d: u128) {
+    pub fn add(&mut self, m: &PacketMeta, s: u128, d: u128, udp_reply: bool) {
         // The key of an attempt is its sender (source view) or its target;
         // an acceptance (SYN-ACK, echo reply) travels back, so its key is
         // its receiver (the client) or its sender (the server).
@@ -407,8 +409,10 @@ impl SourceTable {
                     }
                 }
             }
-            // A reply from a service port to a client port is not a request.
-            Transport::Udp if !(m.src_port < 1024 && m.dst_port >= 1024) => {
+            // A reply is not a request: one whose request was seen, or from
+            // a well-known service port to a client port (its request may
+            // be older than the flow map or outside the capture).
+            Transport::Udp if !udp_reply && !(m.src_port < 1024 && m.dst_port >= 1024) => {
                 self.attempt(client, server, Some(m.dst_port), false, false)
             }
             Transport::Icmpv4 | Transport::Icmpv6 => match (m.transport, m.icmp_type) {
@@ -765,7 +769,7 @@ mod tests {
 
     fn add(t: &mut SourceTable, m: &PacketMeta) {
         let k = |a: Option<IpAddr>| crate::counters::addr_key(a.unwrap());
-        t.add(m, k(m.src), k(m.dst));
+        t.add(m, k(m.src), k(m.dst), false);
     }
 
     const SYN: u8 = 0x02;
