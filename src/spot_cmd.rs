@@ -87,6 +87,7 @@ pub fn run(args: &SpotArgs) -> anyhow::Result<()> {
         max_excess: args.max_excess,
         low: args.low,
         discard_anomalies: !args.no_discard,
+        unbounded: false,
     };
     let mut model = if args.depth == 0 {
         Model::Spot(Spot::new(config).map_err(param_error)?)

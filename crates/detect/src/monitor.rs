@@ -67,17 +67,27 @@ enum Model {
 }
 
 impl Model {
-    fn new(s: &SpotSettings) -> Result<Model, SpotError> {
+    /// `unbounded`: the statistic has no upper end (a rate or a count): its
+    /// upper tail is never fitted as one that stops ([`SpotConfig::unbounded`]).
+    fn new(s: &SpotSettings, unbounded: bool) -> Result<Model, SpotError> {
         let cfg = SpotConfig {
             q: s.q,
             level: s.level,
             max_excess: s.max_excess,
             low: false,
             discard_anomalies: true,
+            unbounded,
         };
         Ok(match (s.up, s.down) {
             (true, true) => Model::Both(DSpot::bispot(cfg, s.depth)?),
-            (false, true) => Model::Down(DSpot::spot(SpotConfig { low: true, ..cfg }, s.depth)?),
+            (false, true) => Model::Down(DSpot::spot(
+                SpotConfig {
+                    low: true,
+                    unbounded: false,
+                    ..cfg
+                },
+                s.depth,
+            )?),
             _ => Model::Up(DSpot::spot(cfg, s.depth)?),
         })
     }
@@ -704,7 +714,7 @@ impl StatMonitor {
             notes.push(format!("q lowered to {:e}", used.q));
         }
         let data = &values[n - (used.depth + used.n_init)..];
-        let mut model = Model::new(&used).map_err(|e| format!("{name}: {e}"))?;
+        let mut model = Model::new(&used, self.stat.info().range.1.is_infinite()).map_err(|e| format!("{name}: {e}"))?;
         let mut fitted = model.fit(data);
         let floor = self.stat.info().floor;
         if matches!(fitted, Err(SpotError::DegenerateTraining { .. })) && floor > 0.0 {
@@ -716,7 +726,7 @@ impl StatMonitor {
                 .enumerate()
                 .map(|(i, &x)| x + floor * 1e-6 * (noise_unit(i as u64) - 0.5))
                 .collect();
-            model = Model::new(&used).map_err(|e| format!("{name}: {e}"))?;
+            model = Model::new(&used, self.stat.info().range.1.is_infinite()).map_err(|e| format!("{name}: {e}"))?;
             fitted = model.fit(&dithered);
             if fitted.is_ok() {
                 notes.push(format!(

@@ -218,6 +218,7 @@ impl FeatureModel {
             max_excess: SPOT_MAX_EXCESS,
             low: false,
             discard_anomalies: true,
+            unbounded: false,
         };
         if let Ok(mut s) = cfg.build()
             && s.fit(values).is_ok()

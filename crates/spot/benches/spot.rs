@@ -108,6 +108,7 @@ fn bench(c: &mut Criterion) {
             max_excess,
             low: false,
             discard_anomalies: true,
+            unbounded: false,
         };
         let name = format!("gaussian q=1e-4 level={level} max_excess={max_excess}");
         check_identical(&name, config, fit, stream);

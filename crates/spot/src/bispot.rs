@@ -40,8 +40,11 @@ impl BiSpot {
                 low: false,
                 ..config
             })?,
+            // A lower tail ends (at zero at the latest): `unbounded` is
+            // about the upper one.
             lower: Spot::new(SpotConfig {
                 low: true,
+                unbounded: false,
                 ..config
             })?,
         })

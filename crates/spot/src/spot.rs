@@ -43,6 +43,14 @@ pub struct SpotConfig {
     /// tail). With `false`, SPOT never returns [`Status::Anomaly`]: values
     /// beyond the anomaly threshold are learnt as excesses. Default true.
     pub discard_anomalies: bool,
+    /// The quantity has no upper end (a rate or a count, not a share): a
+    /// fitted shape γ < 0, which says the tail stops at a finite value
+    /// close to the largest excess seen, is replaced by the exponential
+    /// tail (γ = 0, σ = the mean excess), its maximum-likelihood fit. With
+    /// a short learning period a bounded fit puts the threshold just above
+    /// the largest value seen and gives every slightly larger one a
+    /// probability of 0. Not in libspot; default false (libspot's fit).
+    pub unbounded: bool,
 }
 
 impl Default for SpotConfig {
@@ -53,6 +61,7 @@ impl Default for SpotConfig {
             max_excess: 500,
             low: false,
             discard_anomalies: true,
+            unbounded: false,
         }
     }
 }
@@ -286,7 +295,7 @@ impl Spot {
             return Err(degenerate("no value beyond the excess threshold"));
         }
         let mut fitter = Fitter::default();
-        let tail = fitter.fit(&peaks);
+        let tail = self.bound(fitter.fit(&peaks), &peaks);
         let n = data.len() as u64;
         let z = t + self.up_down * tail.quantile(nt as f64 / n as f64, self.config.q);
         if !(tail.gamma.is_finite() && tail.sigma.is_finite()) {
@@ -367,10 +376,25 @@ impl Spot {
         } else {
             self.fitter.fit(&self.peaks)
         };
+        let tail = self.bound(tail, &self.peaks);
         let z = self.t + self.up_down * tail.quantile(self.s(), self.config.q);
         if z.is_finite() && tail.gamma.is_finite() && tail.sigma.is_finite() {
             self.tail = tail;
             self.z = z;
+        }
+    }
+
+    /// The fitted tail, or its exponential fit when the quantity is
+    /// [`SpotConfig::unbounded`] and the fit says it ends.
+    #[inline]
+    fn bound(&self, tail: Gpd, peaks: &Peaks) -> Gpd {
+        if self.config.unbounded && tail.gamma < 0.0 && peaks.mean() > 0.0 {
+            Gpd {
+                gamma: 0.0,
+                sigma: peaks.mean(),
+            }
+        } else {
+            tail
         }
     }
 

@@ -50,6 +50,7 @@ fn read_stream(csv: &Path) -> RefStream {
         max_excess: p["max_excess"].as_u64().expect("max_excess") as usize,
         low: flag(&p["low"]).expect("low"),
         discard_anomalies: flag(&p["discard_anomalies"]).expect("discard_anomalies"),
+        unbounded: false,
     };
     let text = std::fs::read_to_string(csv).expect("readable csv");
     let mut lines = text.lines();

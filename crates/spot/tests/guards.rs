@@ -232,6 +232,7 @@ fn the_lock_in_cannot_happen() {
         max_excess: 100,
         low: false,
         discard_anomalies: true,
+        unbounded: false,
     };
     let fit = gaussian(7, 2000, 2.0);
     let stream = gaussian(8, 100_000, 1.0);
@@ -287,6 +288,7 @@ fn the_lock_in_cannot_happen() {
 fn without_discard_nothing_is_ever_an_anomaly() {
     let mut s = Spot::new(SpotConfig {
         discard_anomalies: false,
+        unbounded: false,
         ..SpotConfig::default()
     })
     .expect("valid");

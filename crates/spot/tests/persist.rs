@@ -31,6 +31,7 @@ fn restored_spot_steps_identically() {
             q: 1e-3,
             low: true,
             discard_anomalies: false,
+            unbounded: false,
             ..SpotConfig::default()
         },
     ] {

@@ -83,7 +83,7 @@ proptest! {
         low in any::<bool>(),
     ) {
         let mut r = crate::common::Rng(seed);
-        let config = SpotConfig { q: 1e-3, level: 0.95, max_excess, low, discard_anomalies: true };
+        let config = SpotConfig { q: 1e-3, level: 0.95, max_excess, low, discard_anomalies: true, unbounded: false };
         let mut s = Spot::new(config).expect("valid");
         let fit: Vec<f64> = (0..500).map(|_| offset + scale * r.gauss()).collect();
         s.fit(&fit).expect("continuous data fits");

@@ -130,6 +130,7 @@ fn cases() -> Vec<Case> {
             max_excess: 100,
             low: true,
             discard_anomalies: false,
+            unbounded: false,
         },
         5_000,
         50_000,
@@ -266,6 +267,7 @@ fn random_parameters_match_the_c_library_bit_for_bit() {
             max_excess,
             low: r.next_u64().is_multiple_of(2),
             discard_anomalies: !r.next_u64().is_multiple_of(4),
+            unbounded: false,
         };
         let dist = seed % 8;
         let draw = |r: &mut Rng| match dist {
