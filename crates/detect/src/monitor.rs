@@ -714,7 +714,8 @@ impl StatMonitor {
             notes.push(format!("q lowered to {:e}", used.q));
         }
         let data = &values[n - (used.depth + used.n_init)..];
-        let mut model = Model::new(&used, self.stat.info().range.1.is_infinite()).map_err(|e| format!("{name}: {e}"))?;
+        let mut model = Model::new(&used, self.stat.info().range.1.is_infinite())
+            .map_err(|e| format!("{name}: {e}"))?;
         let mut fitted = model.fit(data);
         let floor = self.stat.info().floor;
         if matches!(fitted, Err(SpotError::DegenerateTraining { .. })) && floor > 0.0 {
@@ -726,7 +727,8 @@ impl StatMonitor {
                 .enumerate()
                 .map(|(i, &x)| x + floor * 1e-6 * (noise_unit(i as u64) - 0.5))
                 .collect();
-            model = Model::new(&used, self.stat.info().range.1.is_infinite()).map_err(|e| format!("{name}: {e}"))?;
+            model = Model::new(&used, self.stat.info().range.1.is_infinite())
+                .map_err(|e| format!("{name}: {e}"))?;
             fitted = model.fit(&dithered);
             if fitted.is_ok() {
                 notes.push(format!(

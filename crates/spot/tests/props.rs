@@ -35,6 +35,7 @@ fn any_config() -> impl Strategy<Value = SpotConfig> {
                 max_excess,
                 low,
                 discard_anomalies,
+                unbounded: false,
             },
         )
 }
