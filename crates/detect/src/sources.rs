@@ -412,7 +412,7 @@ impl SourceTable {
             // A reply is not a request: one whose request was seen, or from
             // a well-known service port to a client port (its request may
             // be older than the flow map or outside the capture).
-            Transport::Udp if !udp_reply && !(m.src_port < 1024 && m.dst_port >= 1024) => {
+            Transport::Udp if !(udp_reply || (m.src_port < 1024 && m.dst_port >= 1024)) => {
                 self.attempt(client, server, Some(m.dst_port), false, false)
             }
             Transport::Icmpv4 | Transport::Icmpv6 => match (m.transport, m.icmp_type) {
