@@ -40,41 +40,51 @@ impl Dnsmasq {
             eprintln!("skipped: dnsmasq is not installed");
             return None;
         }
-        // A free port (released just before dnsmasq binds it).
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("dnsmasq")
-            .args([
-                "--no-daemon",
-                &format!("--port={port}"),
-                "--listen-address=127.0.0.1",
-                "--bind-interfaces",
-                "--no-resolv",
-                "--no-hosts",
-                "--conf-file=/dev/null",
-                "--user=root",
-                "--pid-file",
-                // Authoritative for the test names: unknown ones are NXDOMAIN.
-                "--local=/113.0.203.in-addr.arpa/",
-                "--local=/example.net/",
-                "--local=/example.org/",
-                "--host-record=scanner.example.net,203.0.113.7",
-                "--ptr-record=8.113.0.203.in-addr.arpa,spoofed.example.org",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let dns = Dnsmasq { child, addr };
-        // Ready when it answers on TCP (it serves both).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "dnsmasq did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        // A free port, released just before dnsmasq binds it: another test
+        // may take it in between (a parallel test binding 127.0.0.1:0), and
+        // dnsmasq then exits; so a few tries, each on a new port.
+        for _ in 0..5 {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .and_then(|s| s.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            let child = Command::new("dnsmasq")
+                .args([
+                    "--no-daemon",
+                    &format!("--port={port}"),
+                    "--listen-address=127.0.0.1",
+                    "--bind-interfaces",
+                    "--no-resolv",
+                    "--no-hosts",
+                    "--conf-file=/dev/null",
+                    "--user=root",
+                    "--pid-file",
+                    // Authoritative for the test names: unknown ones are NXDOMAIN.
+                    "--local=/113.0.203.in-addr.arpa/",
+                    "--local=/example.net/",
+                    "--local=/example.org/",
+                    "--host-record=scanner.example.net,203.0.113.7",
+                    "--ptr-record=8.113.0.203.in-addr.arpa,spoofed.example.org",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dnsmasq");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let mut dns = Dnsmasq { child, addr };
+            // Ready when it answers on TCP (it serves both); gone if it
+            // could not bind.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if std::net::TcpStream::connect(addr).is_ok() {
+                    return Some(dns);
+                }
+                if dns.child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        Some(dns)
+        panic!("dnsmasq did not start on any of 5 ports");
     }
 }
