@@ -535,7 +535,7 @@ async fn nmap_ssh_scripts_see_debians_sshd() {
     // per type): up to three rounds, a real difference shows in every one.
     let (ours, theirs) = tokio::task::spawn_blocking(move || {
         let sshd = start_sshd();
-        let mut round = || (scripts_sorted(nmap(addr)), scripts_sorted(nmap(sshd.addr)));
+        let round = || (scripts_sorted(nmap(addr)), scripts_sorted(nmap(sshd.addr)));
         let mut last = round();
         for _ in 0..2 {
             if last.0 == last.1 {
