@@ -622,7 +622,7 @@ impl Store {
             if postgres {
                 self.index_copied_text(&mut tx, columns, rows).await?;
             } else if let (Some(first), Some(last)) = (seqs().min(), seqs().max()) {
-                crate::sessions::index_text(&mut tx, first, last + 1).await?;
+                crate::search_text::index_stored_text(&mut tx, first, last + 1).await?;
             }
         }
         tx.commit().await
@@ -656,7 +656,7 @@ impl Store {
                 let data: serde_json::Map<String, serde_json::Value> =
                     serde_json::from_str(data).unwrap_or_default();
                 let mut words = Vec::new();
-                crate::writer::push_text_words(&mut words, summary, &data);
+                crate::search_text::push_text_words(&mut words, summary, &data);
                 insert.push(if any { ", (" } else { "(" });
                 insert.push_bind(*seq);
                 insert.push(", to_tsvector('simple', ");

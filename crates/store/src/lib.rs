@@ -25,6 +25,7 @@ mod query;
 mod ranked;
 mod retention;
 mod rollup;
+mod search_text;
 mod sensors;
 mod sessions;
 mod store;

@@ -180,23 +180,3 @@ impl<'a> SessionBatch<'a> {
         Ok(())
     }
 }
-
-/// Puts the text of events `from <= seq < to` into SQLite's full-text index
-/// (PostgreSQL's insert fills its own, from words the writer extracts).
-pub(crate) async fn index_text(tx: &mut Tx, from: i64, to: i64) -> Result<(), StoreError> {
-    db::query(INDEX_TEXT)
-        .bind(from)
-        .bind(to)
-        .execute(tx.exec())
-        .await?;
-    Ok(())
-}
-
-/// The text of events `seq >= ?1 AND seq < ?2` into the full-text index: the
-/// summary and every text value of `data` but sealed ones (`*_enc`). The same
-/// expression as migration 0012's backfill.
-const INDEX_TEXT: &str = "INSERT INTO event_text (rowid, body) \
-     SELECT seq, summary || ' ' || COALESCE((\
-         SELECT group_concat(value, ' ') FROM json_tree(events.data) \
-         WHERE type = 'text' AND CAST(key AS TEXT) NOT LIKE '%\\_enc' ESCAPE '\\'), '') \
-     FROM events WHERE seq >= ? AND seq < ?";

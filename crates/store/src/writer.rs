@@ -29,6 +29,7 @@ use tracing::{error, warn};
 use crate::db::Tx;
 use crate::ranked::RankedValues;
 use crate::rollup::RollupBatch;
+use crate::search_text;
 use crate::sessions::SessionBatch;
 use crate::{Store, StoreError};
 
@@ -372,16 +373,6 @@ impl Writer {
             rollup.flush(&mut tx).await?;
         }
         sessions.flush(&mut tx).await?;
-        let new_events: i64 = outcomes
-            .iter()
-            .map(|o: &IngestOutcome| o.stored as i64)
-            .sum();
-        if new_events > 0 && tx.backend() == crate::Backend::Sqlite {
-            // The new events' text into the full-text index, in the same
-            // transaction: a committed event is searchable. (PostgreSQL's insert
-            // fills its index in the same statement.)
-            crate::sessions::index_text(&mut tx, first_seq, first_seq + new_events).await?;
-        }
         tx.commit().await?;
         // Only now, after the commit: a failed transaction must not be counted.
         rollup.move_values(&mut self.ranked);
@@ -521,14 +512,19 @@ struct RowBuffer {
     rows: Vec<RowText>,
     statement: String,
     statement_rows: usize,
+    /// SQLite: the full-text insert for `text_statement_rows` rows.
+    text_statement: String,
+    text_statement_rows: usize,
 }
 
 struct RowText {
     src_ip: Option<Range<usize>>,
     dst_ip: Option<Range<usize>>,
     data: Range<usize>,
-    /// PostgreSQL: the words the full-text index takes (see [`push_words`]).
-    words: Range<usize>,
+    /// What the full-text index takes: SQLite's body
+    /// ([`search_text::push_sqlite_body`]), PostgreSQL's words
+    /// ([`search_text::push_event_words`]).
+    search: Range<usize>,
 }
 
 impl RowBuffer {
@@ -545,6 +541,10 @@ impl RowBuffer {
             self.statement = insert_statement(chunk.len());
             self.statement_rows = chunk.len();
         }
+        if !postgres && self.text_statement_rows != chunk.len() {
+            self.text_statement = text_statement(chunk.len());
+            self.text_statement_rows = chunk.len();
+        }
     }
 
     /// Inserts rows `rows` of the prepared chunk, numbered from `first_seq`;
@@ -557,11 +557,21 @@ impl RowBuffer {
         first_seq: i64,
     ) -> Result<u64, StoreError> {
         Ok(match conn {
-            Tx::Sqlite(tx) => self
-                .bind(&self.statement, chunk, rows, first_seq)?
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
+            Tx::Sqlite(tx) => {
+                let new = self
+                    .bind(&self.statement, chunk, rows.clone(), first_seq)?
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                // Every row new (else the caller gives this attempt up, or, row
+                // by row, the one row was a resend): their text into the
+                // full-text index in the same transaction, so a committed event
+                // is searchable. (PostgreSQL's insert fills its index itself.)
+                if new as usize == rows.len() {
+                    self.bind_text(rows, first_seq)?.execute(&mut **tx).await?;
+                }
+                new
+            }
             Tx::Postgres(tx) => self
                 .bind_arrays(chunk, rows, first_seq)?
                 .execute(&mut **tx)
@@ -586,6 +596,10 @@ impl RowBuffer {
             insert_statement(1)
         };
         self.statement_rows = if postgres { usize::MAX } else { 1 };
+        if !postgres {
+            self.text_statement = text_statement(1);
+            self.text_statement_rows = 1;
+        }
         let mut fresh = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
             let done = self.insert(conn, chunk, i..i + 1, *next_seq).await?;
@@ -622,14 +636,16 @@ impl RowBuffer {
             let data = start..text.len();
             let start = text.len();
             if postgres {
-                push_event_words(text, event);
+                search_text::push_event_words(text, event);
+            } else {
+                search_text::push_sqlite_body(text, event);
             }
-            let words = start..text.len();
+            let search = start..text.len();
             self.rows.push(RowText {
                 src_ip,
                 dst_ip,
                 data,
-                words,
+                search,
             });
         }
     }
@@ -666,6 +682,28 @@ impl RowBuffer {
                 .bind(event.summary.as_str())
                 .bind(text(&row.data)?)
                 .bind(session_of(event));
+        }
+        Ok(query)
+    }
+
+    /// SQLite: the full-text rows of `rows`, numbered from `first_seq`.
+    fn bind_text(
+        &self,
+        rows: Range<usize>,
+        first_seq: i64,
+    ) -> Result<sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>>, StoreError>
+    {
+        let mut query = sqlx::query(&self.text_statement);
+        let start = rows.start;
+        for i in rows {
+            let body =
+                std::str::from_utf8(&self.text[self.rows[i].search.clone()]).map_err(|e| {
+                    StoreError::CorruptRow {
+                        id: String::new(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            query = query.bind(first_seq + (i - start) as i64).bind(body);
         }
         Ok(query)
     }
@@ -708,7 +746,7 @@ impl RowBuffer {
             dst_port.push(event.dst_port.map(i32::from));
             summary.push(event.summary.as_str());
             session.push(session_of(event));
-            words.push(std::str::from_utf8(&self.text[row.words.clone()]).unwrap_or_default());
+            words.push(std::str::from_utf8(&self.text[row.search.clone()]).unwrap_or_default());
             data.push(
                 std::str::from_utf8(&self.text[row.data.clone()]).map_err(|e| {
                     StoreError::CorruptRow {
@@ -764,62 +802,6 @@ const PG_INSERT: &str = "WITH r AS (SELECT * FROM UNNEST($1::int8[], $2::bytea[]
      INSERT INTO event_text (rowid, body) \
      SELECT r.seq, to_tsvector('simple', r.words) FROM r JOIN stored ON stored.seq = r.seq";
 
-/// The words of `event` the full-text index takes, as SQLite's FTS5 tokenizer
-/// and `sessions::INDEX_TEXT` see them: the summary and every text value of
-/// `data` at any depth but sealed top-level ones (`*_enc`), with everything but
-/// letters and digits a separator.
-fn push_event_words(out: &mut Vec<u8>, event: &Event) {
-    push_text_words(out, &event.summary, &event.data);
-}
-
-/// [`push_event_words`] of an event's summary and data (`db copy` reads them
-/// back from rows).
-pub(crate) fn push_text_words(
-    out: &mut Vec<u8>,
-    summary: &str,
-    data: &serde_json::Map<String, serde_json::Value>,
-) {
-    push_words(out, summary);
-    for (key, value) in data {
-        if !key.ends_with("_enc") {
-            push_value_words(out, value, 0);
-        }
-    }
-}
-
-fn push_value_words(out: &mut Vec<u8>, value: &serde_json::Value, depth: usize) {
-    // Events' data is shallow; the bound only guards against a pathological one.
-    if depth > 32 {
-        return;
-    }
-    match value {
-        serde_json::Value::String(s) => push_words(out, s),
-        serde_json::Value::Array(items) => {
-            for item in items {
-                push_value_words(out, item, depth + 1);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for item in map.values() {
-                push_value_words(out, item, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn push_words(out: &mut Vec<u8>, text: &str) {
-    out.push(b' ');
-    let mut buf = [0u8; 4];
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        } else if out.last() != Some(&b' ') {
-            out.push(b' ');
-        }
-    }
-}
-
 /// `INSERT OR IGNORE ... VALUES (?, ..), (?, ..), ...` for `rows` rows; ids already
 /// stored are skipped, which makes resending a batch harmless.
 ///
@@ -852,6 +834,20 @@ fn insert_statement(rows: usize) -> String {
             sql.push('?');
         }
         sql.push(')');
+    }
+    sql
+}
+
+/// SQLite: `INSERT INTO event_text (rowid, body) VALUES (?, ?), ...` for `rows`
+/// rows.
+fn text_statement(rows: usize) -> String {
+    let mut sql = String::with_capacity(50 + rows * 7);
+    sql.push_str("INSERT INTO event_text (rowid, body) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?)");
     }
     sql
 }
