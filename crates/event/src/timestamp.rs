@@ -63,22 +63,74 @@ impl Timestamp {
     }
 }
 
+/// Bytes of the RFC 3339 form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub const RFC3339_LEN: usize = 27;
+
+impl Timestamp {
+    /// Writes the RFC 3339 form ([`Timestamp`]'s `Display`) into `buf` and
+    /// returns it.
+    ///
+    /// By hand, not through `time`'s formatting or `write!`: every event the
+    /// API, the logs and the sensors serialise carries a time, and the generic
+    /// path cost a third of an event's JSON (320 of 845 ns measured). The date
+    /// is Howard Hinnant's `civil_from_days`; the test compares it with `time`
+    /// across the whole range.
+    pub fn write_rfc3339(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
+        let micros = self.0.rem_euclid(1_000_000);
+        let secs = self.0.div_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let of_day = secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        let two = |buf: &mut [u8; RFC3339_LEN], at: usize, v: i64| {
+            buf[at] = b'0' + (v / 10) as u8;
+            buf[at + 1] = b'0' + (v % 10) as u8;
+        };
+        // The constructors keep years in 1..=9999.
+        let year = year.clamp(0, 9_999);
+        two(buf, 0, year / 100);
+        two(buf, 2, year % 100);
+        buf[4] = b'-';
+        two(buf, 5, month);
+        buf[7] = b'-';
+        two(buf, 8, day);
+        buf[10] = b'T';
+        two(buf, 11, of_day / 3_600);
+        buf[13] = b':';
+        two(buf, 14, of_day / 60 % 60);
+        buf[16] = b':';
+        two(buf, 17, of_day % 60);
+        buf[19] = b'.';
+        let mut rest = micros;
+        for at in (20..26).rev() {
+            buf[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        buf[26] = b'Z';
+        // Only ASCII digits and punctuation were written.
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// (year, month, day) of `days` since 1970-01-01 in the proleptic Gregorian
+/// calendar (Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly six fractional digits, e.g.
     /// `2026-11-24T03:41:40.123456Z`; fixed width, so text order is time order.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self.to_datetime();
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            dt.microsecond()
-        )
+        f.write_str(self.write_rfc3339(&mut [0; RFC3339_LEN]))
     }
 }
 
@@ -95,7 +147,7 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.write_rfc3339(&mut [0; RFC3339_LEN]))
     }
 }
 
@@ -109,6 +161,50 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written form is `time`'s, everywhere in the range: both ends,
+    /// around the epoch (negative micros), leap days and century years, and a
+    /// spread of values in between.
+    #[test]
+    fn hand_written_form_matches_time() {
+        let by_time = |t: Timestamp| {
+            let dt = t.to_datetime();
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second(),
+                dt.microsecond()
+            )
+        };
+        let mut micros = vec![
+            MIN_MICROS, MAX_MICROS, 0, -1, 1, -999_999, -1_000_000, -1_000_001,
+        ];
+        for text in [
+            "2000-02-29T23:59:59.999999Z",
+            "1900-03-01T00:00:00Z",
+            "2100-02-28T12:00:00Z",
+            "1600-02-29T00:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
+            micros.push(text.parse::<Timestamp>().unwrap().as_micros());
+        }
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let span = (MAX_MICROS - MIN_MICROS) as u64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            micros.push(MIN_MICROS + (seed % span) as i64);
+        }
+        for m in micros {
+            let t = Timestamp::from_micros(m).unwrap();
+            assert_eq!(t.to_string(), by_time(t), "{m}");
+        }
+    }
 
     #[test]
     fn formats_fixed_width_utc_micros() {

@@ -225,10 +225,20 @@ async fn catch_up(events: usize, batch: usize) -> (f64, f64, f64, f64) {
     let start = Instant::now();
     let log = event_log(dir.path(), &store, &writer, StartAt::Beginning);
     let probe = log.probe();
+    let mut first_at = None;
     while probe.status().offset < events as u64 {
+        if first_at.is_none() && probe.status().offset > 0 {
+            first_at = Some(start.elapsed());
+        }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     let alone = events as f64 / start.elapsed().as_secs_f64();
+    if std::env::var_os("VERBOSE").is_some() {
+        eprintln!(
+            "catch-up: first events handled after {first_at:?}, {events} after {:?}",
+            start.elapsed()
+        );
+    }
     // ...then while producers store EVENTS more.
     let start = Instant::now();
     let ingest = produce(&writer, all[events * 2..].to_vec(), batch);

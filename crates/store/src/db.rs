@@ -691,6 +691,15 @@ impl Row {
         })
     }
 
+    /// Where column `name` is in this row (to read many rows by position).
+    pub(crate) fn ordinal(&self, name: &str) -> Result<usize, StoreError> {
+        use sqlx::{Column as _, Row as _};
+        Ok(match self {
+            Row::Sqlite(row) => row.try_column(name)?.ordinal(),
+            Row::Postgres(row) => row.try_column(name)?.ordinal(),
+        })
+    }
+
     /// One column's value.
     pub(crate) fn get<'r, T: Get<'r>, I: Column>(&'r self, column: I) -> Result<T, StoreError> {
         use sqlx::Row as _;
@@ -710,6 +719,26 @@ impl Row {
                 .try_get::<sqlx::types::Json<serde_json::Value>, _>(column)?
                 .0
                 .to_string(),
+        })
+    }
+
+    /// A JSON object column, decoded once: SQLite's text is parsed where it
+    /// lies (no copy), PostgreSQL's JSONB straight into the map (not printed
+    /// and parsed again). `Err(reason)` when it is not a JSON object.
+    pub(crate) fn json_object<I: Column>(
+        &self,
+        column: I,
+    ) -> Result<Result<serde_json::Map<String, serde_json::Value>, String>, StoreError> {
+        use sqlx::Row as _;
+        Ok(match self {
+            Row::Sqlite(row) => {
+                serde_json::from_str(row.try_get::<&str, _>(column)?).map_err(|e| e.to_string())
+            }
+            Row::Postgres(row) => Ok(row
+                .try_get::<sqlx::types::Json<serde_json::Map<String, serde_json::Value>>, _>(
+                    column,
+                )?
+                .0),
         })
     }
 }

@@ -58,6 +58,9 @@ pub enum StoreError {
     /// A statement was run on the other backend's connection (a bug in the store).
     #[error("a statement was run on the other database backend's connection")]
     BackendMismatch,
+    /// Reading events back for a consumer that fell behind failed (SQLite).
+    #[error("database error while reading events back: {0}")]
+    CatchUp(String),
     /// The `[store] url` cannot be used.
     #[error("[store] url: {0}")]
     Url(String),

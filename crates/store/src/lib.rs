@@ -13,6 +13,7 @@
 mod alerts;
 mod attackers;
 mod auth;
+mod catch_up;
 mod config;
 mod copy;
 mod db;

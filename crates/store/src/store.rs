@@ -60,6 +60,8 @@ pub struct Store {
     path: PathBuf,
     /// Roles held among processes on one database (see `lease`).
     pub(crate) leases: std::sync::Arc<crate::lease::Leases>,
+    /// SQLite: the catch-up reader of the committed stream (see `catch_up`).
+    pub(crate) catch_up: Option<std::sync::Arc<crate::catch_up::SqliteCatchUp>>,
 }
 
 impl Store {
@@ -103,6 +105,7 @@ impl Store {
             db: Db::Postgres { pool },
             path: PathBuf::new(),
             leases: std::sync::Arc::new(leases),
+            catch_up: None,
         })
     }
 
@@ -157,6 +160,7 @@ impl Store {
             db: Db::Sqlite { readers, writer },
             path: config.path.clone(),
             leases: std::sync::Arc::default(),
+            catch_up: Some(crate::catch_up::SqliteCatchUp::new(&config.path)),
         })
     }
 
@@ -169,6 +173,9 @@ impl Store {
     /// file; the roles this process held are released for other processes.
     pub async fn close(&self) {
         self.leases.close().await;
+        if let Some(catch_up) = &self.catch_up {
+            catch_up.close();
+        }
         if let Db::Sqlite { writer, .. } = &self.db {
             // A failed checkpoint only leaves the WAL for SQLite to replay on next open.
             let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

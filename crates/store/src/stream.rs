@@ -5,7 +5,7 @@
 use crate::db::{self};
 use nectar_bus::stream::{Claim, CommittedLog, LogError, Offset, Sequenced};
 
-use crate::query::event_from_row;
+use crate::query::{EventColumns, event_at};
 use crate::{Store, StoreError};
 
 impl From<StoreError> for LogError {
@@ -29,6 +29,9 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Sequenced>, StoreError> {
+        if let Some(catch_up) = &self.catch_up {
+            return catch_up.events_after(after, limit).await;
+        }
         let rows = db::query(
             "SELECT seq, id, time_us, sensor, kind, severity, src_ip, src_port, dst_ip, dst_port, \
              summary, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -37,12 +40,16 @@ impl Store {
         .bind(limit.clamp(1, 100_000) as i64)
         .fetch_all(self.db.read())
         .await?;
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let columns = EventColumns::of(first)?;
         rows.iter()
             .map(|row| {
-                let seq: i64 = row.get("seq")?;
+                let seq: i64 = row.get(0)?;
                 Ok(Sequenced {
                     seq: seq as u64,
-                    event: event_from_row(row)?,
+                    event: event_at(row, &columns)?,
                 })
             })
             .collect()

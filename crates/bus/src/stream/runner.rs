@@ -295,6 +295,10 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
     /// Runs the claimed consumer until it is told to stop, its stream ends or
     /// the claim is lost.
     fn serve(&mut self, queue: &std::sync::mpsc::Receiver<Arc<super::Committed>>) -> Served {
+        // The first turn reads the store at once: a consumer started behind (a
+        // restart, a new consumer from the beginning) catches up now, not after
+        // the first idle poll.
+        let mut first_turn = true;
         loop {
             if self.abort.load(Ordering::Relaxed) {
                 self.save(true);
@@ -305,8 +309,10 @@ impl<C: Consumer, L: CommittedLog> Runner<C, L> {
             }
             let received = match self.held.take() {
                 Some(batch) => Ok(batch),
+                None if first_turn => Err(RecvTimeoutError::Timeout),
                 None => queue.recv_timeout(self.config.idle_poll),
             };
+            first_turn = false;
             let step = match received {
                 Ok(batch) => {
                     let batch = self.merge_queued(batch, queue);

@@ -518,7 +518,7 @@ impl Store {
         .bind(limit.clamp(1, 10_000) as i64)
         .fetch_all(self.db.read())
         .await?;
-        rows.iter().map(crate::query::event_from_row).collect()
+        crate::query::events_from_rows(&rows)
     }
 
     /// How many alerts, events, observables, tasks, comments and attachments
