@@ -55,6 +55,7 @@ fn a_replayed_file_gives_windows_history_sink_lines_and_saved_models() {
         sensor: "test".into(),
         data_dir: dir.path().to_owned(),
         inventory: None,
+        devices: None,
     };
     let d = Detector::new(cfg, bus, None).unwrap();
     assert!(!d.status().running);
@@ -113,6 +114,7 @@ fn a_missing_file_is_reported_in_the_status() {
         sensor: "test".into(),
         data_dir: dir.path().to_owned(),
         inventory: None,
+        devices: None,
     };
     let d = Detector::new(cfg, bus, None).unwrap();
     let err = d.start().unwrap_err();
