@@ -498,7 +498,15 @@ fn serve_learns_devices_live_and_flags_the_sweeping_camera() {
     // A bridge that learns no addresses floods every frame to every port,
     // ours included.
     crate::netns::ip(&[
-        "-n", &hub, "link", "set", "br0", "type", "bridge", "ageing_time", "0",
+        "-n",
+        &hub,
+        "link",
+        "set",
+        "br0",
+        "type",
+        "bridge",
+        "ageing_time",
+        "0",
     ]);
     let tap = format!("nt{}", lan.id);
     crate::netns::ip(&[

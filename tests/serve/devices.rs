@@ -104,7 +104,10 @@ fn devices_are_learnt_flagged_saved_and_shown_by_api_page_and_ctl() {
         assert_eq!(d["state"], "monitoring", "{d}");
         assert!(d["vendor"].is_string(), "{d}");
     }
-    let cam = devices.iter().find(|d| d["mac"] == cam_mac.as_str()).unwrap();
+    let cam = devices
+        .iter()
+        .find(|d| d["mac"] == cam_mac.as_str())
+        .unwrap();
     assert_eq!(cam["addresses"], serde_json::json!(["192.0.2.11"]));
     // The sweep's device.anomaly is stored, naming the camera.
     let events = crate::util::all_events(url, &viewer, "kind=device.anomaly");
@@ -194,7 +197,10 @@ fn devices_are_learnt_flagged_saved_and_shown_by_api_page_and_ctl() {
     let out = ctl(&data, url, &viewer, &["devices", "list"]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&cam_mac) && text.contains("monitoring"), "{text}");
+    assert!(
+        text.contains(&cam_mac) && text.contains("monitoring"),
+        "{text}"
+    );
     let out = ctl(&data, url, &viewer, &["devices", "show", &cam_mac]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -226,12 +226,20 @@ fn saved_models_restore_to_monitoring_and_judge_alike() {
     let mut a = Tracker::new(&cfg, nets.clone(), "test", |_| Some("Vendor"));
     let mut lab = Lab::new(3, Ipv4Addr::new(192, 0, 2, 9), 42);
     let mut events = Vec::new();
-    run(&mut lab, &mut a, &mut events, 0..200, |_| Scenario::default());
+    run(&mut lab, &mut a, &mut events, 0..200, |_| {
+        Scenario::default()
+    });
     assert_eq!(a.finish_learning(), (3, 0));
     let saved = a.export();
     assert_eq!(saved.len(), 3);
     for r in &saved {
         assert_eq!(r.phase, "monitoring");
+        eprintln!(
+            "{} model {} B, history {} B",
+            r.mac,
+            r.model.len(),
+            r.history.len()
+        );
         assert!(r.model.len() < 32 * 1024, "{} bytes", r.model.len());
         let h: serde_json::Value = serde_json::from_str(&r.history).unwrap();
         assert_eq!(h["features"].as_array().unwrap().len(), 16);
@@ -242,7 +250,10 @@ fn saved_models_restore_to_monitoring_and_judge_alike() {
     for r in &saved {
         b.restore(&r.model).unwrap();
     }
-    assert!(b.devices().all(|d| d.phase == nectar_devices::Phase::Monitoring));
+    assert!(
+        b.devices()
+            .all(|d| d.phase == nectar_devices::Phase::Monitoring)
+    );
     // Both judge the same traffic alike: the sweep is flagged on each.
     let mut lab_b = lab.clone();
     let scenario = |t: u64| Scenario {
@@ -259,8 +270,8 @@ fn saved_models_restore_to_monitoring_and_judge_alike() {
     };
     assert_eq!(kinds(&ea), kinds(&eb));
     assert!(
-        eb.iter()
-            .any(|e| e.kind == Kind::DeviceAnomaly && mac_of(e) == nectar_devices::tracker::format_mac(Lab::mac(1))),
+        eb.iter().any(|e| e.kind == Kind::DeviceAnomaly
+            && mac_of(e) == nectar_devices::tracker::format_mac(Lab::mac(1))),
         "{eb:?}"
     );
     // Damaged rows are refused; another window width too.

@@ -25,7 +25,7 @@ pub mod topology;
 
 pub use config::{CaptureConfig, InfluxConfig, SinksConfig};
 pub use detector::{
-    DEVICE_MODELS_FILE, DeviceModelSaver, Detector, DetectorConfig, DetectorError, DevicesSetup,
+    DEVICE_MODELS_FILE, Detector, DetectorConfig, DetectorError, DeviceModelSaver, DevicesSetup,
     FileDeviceModels, MODELS_FILE,
 };
 pub use topology::{Component, Stage, Topology};

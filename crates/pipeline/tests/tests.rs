@@ -199,7 +199,13 @@ fn device_models_are_saved_to_a_file_and_a_new_detector_monitors_at_once() {
         let mut macs = Vec::new();
         while let Ok(e) = rx.try_recv() {
             if e.kind == nectar_event::Kind::DeviceAnomaly {
-                macs.push(e.data.get("mac").and_then(|v| v.as_str()).unwrap_or("").to_owned());
+                macs.push(
+                    e.data
+                        .get("mac")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
+                );
             }
         }
         macs

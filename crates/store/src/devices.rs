@@ -85,7 +85,7 @@ impl Store {
             .bind(sensor)
             .fetch_all(self.db.read())
             .await?;
-        rows.iter().map(|r| row_of(r)).collect()
+        rows.iter().map(row_of).collect()
     }
 
     /// Saved devices by MAC, without model and history, at most `limit`
@@ -102,7 +102,7 @@ impl Store {
         .bind(after.unwrap_or(""))
         .fetch_all(self.db.read())
         .await?;
-        rows.iter().map(|r| row_of(r)).collect()
+        rows.iter().map(row_of).collect()
     }
 
     /// One device with its history (not its model).
@@ -111,7 +111,7 @@ impl Store {
             .bind(mac)
             .fetch_optional(self.db.read())
             .await?;
-        row.as_ref().map(|r| row_of(r)).transpose()
+        row.as_ref().map(row_of).transpose()
     }
 
     /// The saved devices at `address` (the host page's link), by MAC.
@@ -122,7 +122,7 @@ impl Store {
         .bind(address)
         .fetch_all(self.db.read())
         .await?;
-        rows.iter().map(|r| row_of(r)).collect()
+        rows.iter().map(row_of).collect()
     }
 }
 

@@ -79,7 +79,12 @@ async fn list(
     Query(query): Query<DeviceQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Viewer)?;
-    let limit = match query.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let limit = match query
+        .limit
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => 100,
         Some(l) => l
             .parse::<u32>()
@@ -89,7 +94,12 @@ async fn list(
                 ApiError::bad_request(format!("limit: expected 1 to {MAX_DEVICE_PAGE}"))
             })?,
     };
-    let cursor = match query.cursor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let cursor = match query
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(c) => Some(parse_mac("cursor", c)?),
     };

@@ -301,7 +301,8 @@ impl Tracker {
             return Err(invalid("number of features"));
         }
         for (m, f) in d.models.iter_mut().zip(s.features) {
-            *m = FeatureModel::from_parts(f.moments, f.spot).ok_or(invalid("a feature's moments"))?;
+            *m = FeatureModel::from_parts(f.moments, f.spot)
+                .ok_or(invalid("a feature's moments"))?;
         }
         *d.masses = Masses::from_parts(&s.reference, &s.latest, s.latest_n, s.scores)
             .ok_or(invalid("the tree masses"))?;

@@ -117,6 +117,9 @@ struct SinkHandles {
     windows_jsonl: Option<Arc<SinkStats>>,
 }
 
+/// What a run hands back: the monitors and the device tracker.
+type Learnt = (Monitors, Option<nectar_devices::Tracker>);
+
 /// The live detector: a handle the API and `serve` share.
 pub struct Detector {
     cfg: DetectorConfig,
@@ -127,7 +130,7 @@ pub struct Detector {
     monitors: Mutex<Option<Monitors>>,
     /// The device tracker while stopped (the thread owns it while running).
     devices: Mutex<Option<nectar_devices::Tracker>>,
-    worker: Mutex<Option<JoinHandle<(Monitors, Option<nectar_devices::Tracker>)>>>,
+    worker: Mutex<Option<JoinHandle<Learnt>>>,
     bus: Mutex<Option<EventSender>>,
     sinks: Mutex<SinkHandles>,
 }
@@ -238,11 +241,7 @@ impl Detector {
 
     /// Takes back the monitors of a run that ended by itself (end of file,
     /// capture error), so a new run starts from what it learnt.
-    #[allow(clippy::type_complexity)]
-    fn collect_finished(
-        &self,
-        worker: &mut Option<JoinHandle<(Monitors, Option<nectar_devices::Tracker>)>>,
-    ) -> Result<(), String> {
+    fn collect_finished(&self, worker: &mut Option<JoinHandle<Learnt>>) -> Result<(), String> {
         if let Some(thread) = worker.as_ref() {
             if !thread.is_finished() {
                 return Err("the detector is already running".into());

@@ -141,9 +141,9 @@ pub async fn detail(
                 .iter()
                 .map(|w| w["values"].get(i).and_then(Value::as_f64).unwrap_or(0.0))
                 .collect();
-            let range = h["ranges"].get(name).and_then(|r| {
-                Some((r.get(0)?.as_f64()?, r.get(1)?.as_f64()?))
-            });
+            let range = h["ranges"]
+                .get(name)
+                .and_then(|r| Some((r.get(0)?.as_f64()?, r.get(1)?.as_f64()?)));
             FeatureChart {
                 name: name.clone(),
                 last: values.last().map_or("-".to_owned(), |v| number(*v)),
@@ -157,9 +157,7 @@ pub async fn detail(
     render(&DevicePage {
         layout,
         device: row(&d),
-        window_seconds: h["window_seconds"]
-            .as_f64()
-            .map_or("?".to_owned(), number),
+        window_seconds: h["window_seconds"].as_f64().map_or("?".to_owned(), number),
         windows: windows.len(),
         anomalies: anomalous.iter().filter(|a| **a).count(),
         charts,
