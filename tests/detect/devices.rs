@@ -648,6 +648,20 @@ fn serve_learns_devices_live_and_flags_the_sweeping_camera() {
     let windows = cam["history"]["windows"].as_array().unwrap();
     assert!(windows.iter().any(|w| w["anomaly"] == true), "{cam}");
     assert!(cam["history"]["ranges"]["pkts_out"].is_array(), "{cam}");
+    // The plug stops: a device.silent names it a few windows later.
+    lan.stop("plug");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let events = all_events(&server.url, &viewer, "kind=device.silent");
+        if events.iter().any(|e| e["data"]["mac"] == PLUG_MAC) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no device.silent for the plug: {events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     assert!(server.sigterm().success());
 
     // A restart restores the models: monitored at once, nothing relearnt.

@@ -602,6 +602,19 @@ impl Tracker {
         self.start = Some(start);
     }
 
+    /// Closes every window that ended by `now_ns` (a live capture's clock
+    /// while no packet comes); events of the windows closed go onto `out`.
+    pub fn tick(&mut self, now_ns: u64, out: &mut Vec<Event>) {
+        if self.networks.is_empty() {
+            return;
+        }
+        if let Some(s) = self.start
+            && now_ns >= s.saturating_add(self.width)
+        {
+            self.advance(now_ns, out);
+        }
+    }
+
     /// Closes the current window as partial (the capture ends) and restarts
     /// the clock, so the next capture (maybe hours later) does not produce
     /// the empty windows in between. Call between files and at the end.

@@ -292,3 +292,51 @@ fn saved_models_restore_to_monitoring_and_judge_alike() {
     ));
     assert_eq!(c.devices().count() + d.devices().count(), 0);
 }
+
+/// A live capture's clock closes windows while no packet comes: a network
+/// gone entirely quiet still makes its regular devices silent.
+#[test]
+fn ticks_close_windows_without_packets_and_report_silence() {
+    let cfg = DevicesSection {
+        window: "5s".into(),
+        ..DevicesSection::default()
+    }
+    .build()
+    .unwrap();
+    let nets = vec!["192.0.2.0/24".parse().unwrap()];
+    let mut tracker = Tracker::new(&cfg, nets, "test", |_| None);
+    let mut lab = Lab::new(3, Ipv4Addr::new(192, 0, 2, 9), 5);
+    let mut events = Vec::new();
+    run(&mut lab, &mut tracker, &mut events, 0..200, |_| {
+        Scenario::default()
+    });
+    tracker.finish_learning();
+    // Monitoring, packets for 20 s, then nothing: only the clock.
+    for t in 1000..1020u64 {
+        lab.second(
+            T0 + t * 1_000_000_000,
+            &Scenario::default(),
+            &mut |ts, f| {
+                let view = decode(LinkType::Ethernet, f, ts, f.len() as u32);
+                tracker.observe(&view, &mut events);
+            },
+        );
+    }
+    let before = events.len();
+    tracker.tick(T0 + 1021 * 1_000_000_000, &mut events);
+    assert!(
+        events[before..]
+            .iter()
+            .all(|e| e.kind != Kind::DeviceSilent),
+        "{events:?}"
+    );
+    tracker.tick(T0 + 1200 * 1_000_000_000, &mut events);
+    let silent: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == Kind::DeviceSilent)
+        .collect();
+    assert!(
+        silent.iter().any(|e| mac_of(e) == "18:b4:30:00:00:00"),
+        "{events:?}"
+    );
+}

@@ -109,15 +109,32 @@ impl Run {
             } = &mut self;
             let shared = state.shared.clone();
             let bus = state.bus.clone();
-            let mut on_window = |r: &WindowReport| state.window_closed(r);
+            // Both handlers reach the device tracker: packets feed it, and
+            // every closed window (an idle live capture closes them by the
+            // clock) closes its windows too, so a quiet network still ends
+            // device windows and silence is seen.
+            let devices = std::cell::RefCell::new((devices, observed));
+            let mut on_window = |r: &WindowReport| {
+                state.window_closed(r);
+                let mut guard = devices.borrow_mut();
+                let (tracker, events) = &mut *guard;
+                if let Some(t) = tracker.as_mut() {
+                    t.tick(r.end_ns, events);
+                    for e in events.drain(..) {
+                        let _ = bus.try_send(e);
+                    }
+                }
+            };
             let mut on_packet = |view: &nectar_packet::PacketView<'_>| {
+                let mut guard = devices.borrow_mut();
+                let (tracker, events) = &mut *guard;
                 if let Some(o) = observer.as_mut() {
-                    o.observe(view, observed);
+                    o.observe(view, events);
                 }
-                if let Some(t) = devices.as_mut() {
-                    t.observe(view, observed);
+                if let Some(t) = tracker.as_mut() {
+                    t.observe(view, events);
                 }
-                for e in observed.drain(..) {
+                for e in events.drain(..) {
                     // A full bus drops the event (counted by the bus).
                     let _ = bus.try_send(e);
                 }
