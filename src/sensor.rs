@@ -187,7 +187,7 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
         },
     );
     let mut topology = Topology::new();
-    crate::serve::start_producers(&config, &bus, &mut topology, None).await?;
+    crate::serve::start_producers(&config, &bus, &mut topology, None, None).await?;
     topology.add(BusPart {
         sender: bus,
         task: bus_task,

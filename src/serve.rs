@@ -170,7 +170,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             limits: nectar_event::Limits::default(),
         },
     );
-    let (detector, failures) = start_producers(&config, &bus, &mut topology, influx).await?;
+    let (detector, failures) =
+        start_producers(&config, &bus, &mut topology, influx, Some(&store)).await?;
     // The sample fetcher: a consumer of committed downloads, and workers that
     // stop with the producers.
     if let Some((consumer, workers)) = crate::flow::start_fetcher(&config, &store, &writer, &bus)? {
@@ -368,6 +369,7 @@ pub(crate) async fn start_producers(
     bus: &nectar_bus::EventSender,
     topology: &mut Topology,
     influx: Option<Arc<nectar_pipeline::sinks::influx::InfluxSink>>,
+    store: Option<&Store>,
 ) -> anyhow::Result<(
     Option<Arc<nectar_pipeline::Detector>>,
     Vec<nectar_web::StartFailure>,
@@ -409,7 +411,15 @@ pub(crate) async fn start_producers(
     }
     // The honeypots hold their own senders: the bus closes once they stop.
     drop(honeypots);
-    let detector = crate::live::start(config, bus, influx)?;
+    // Per-device behaviour: models in the store under `serve`, in the data
+    // directory under `nectar sensor` (which ships the events, see
+    // `nectar_pipeline::detector`).
+    let devices = if config.capture.enabled() {
+        crate::live::devices_setup(config, store).await?
+    } else {
+        None
+    };
+    let detector = crate::live::start(config, bus, influx, devices)?;
     if let Some(d) = &detector {
         topology.add(DetectorPart(d.clone()));
     }

@@ -5,6 +5,7 @@
 mod admin;
 mod alerts;
 mod client;
+mod devices;
 mod events;
 mod hosts;
 mod incidents;
@@ -63,6 +64,10 @@ enum CtlCommand {
     /// Remote sensors: list them, revoke one, make an enrolment line.
     #[command(subcommand)]
     Sensors(sensors::SensorsCommand),
+    /// Per-device behaviour: the devices learnt (list), one with its feature
+    /// history (show MAC).
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
     /// Honeypot sessions (SSH/Telnet): list them, or show one with its transcript.
     #[command(subcommand)]
     Sessions(views::SessionsCommand),
@@ -99,6 +104,7 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Hosts(c) => hosts::hosts(&api, out, c),
         CtlCommand::Scans(c) => hosts::scans(&api, out, c),
         CtlCommand::Sensors(c) => sensors::run(&api, out, c),
+        CtlCommand::Devices(c) => devices::run(&api, out, c),
         CtlCommand::Detect(c) => views::detect(&api, out, c),
         CtlCommand::Capture(c) => views::capture(&api, out, c),
         CtlCommand::Users(c) => admin::users(&api, out, c),

@@ -473,3 +473,221 @@ fn devices_in_namespaces_a_telnet_sweep_and_a_silent_plug_are_named() {
         .count();
     assert!(plug_anomalies <= 1, "{report}");
 }
+
+/// `nectar serve` capturing live on a LAN of device namespaces (a port of
+/// the hub's bridge in our namespace; the bridge floods every frame there):
+/// the devices learn, then the camera sweeps for Telnet and a
+/// `device.anomaly` naming its MAC is stored; the models are saved in the
+/// store and a restarted server lists the devices as monitoring at once.
+#[test]
+fn serve_learns_devices_live_and_flags_the_sweeping_camera() {
+    use std::time::{Duration, Instant};
+
+    use crate::serve_util::{Server, all_events, client, token};
+    let tools = ["ip", "nmap", "curl", "ping", "python3", "sh"];
+    if !crate::util::require("live device behaviour test", &tools, true) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut lan = DeviceLan::new(&[
+        ("plug", PLUG_MAC),
+        ("cam", CAMERA_MAC),
+        ("poll", POLLER_MAC),
+    ]);
+    let hub = lan.ns("hub");
+    // A bridge that learns no addresses floods every frame to every port,
+    // ours included.
+    crate::netns::ip(&[
+        "-n",
+        &hub,
+        "link",
+        "set",
+        "br0",
+        "type",
+        "bridge",
+        "ageing_time",
+        "0",
+    ]);
+    let tap = format!("nt{}", lan.id);
+    crate::netns::ip(&[
+        "link",
+        "add",
+        &tap,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &format!("nh{}", lan.id),
+        "netns",
+        &hub,
+    ]);
+    crate::netns::ip(&[
+        "-n",
+        &hub,
+        "link",
+        "set",
+        &format!("nh{}", lan.id),
+        "master",
+        "br0",
+        "up",
+    ]);
+    crate::netns::ip(&["link", "set", &tap, "up"]);
+    lan.spawn(
+        "r",
+        "python3",
+        &["-m", "http.server", "8080", "--bind", ROUTER_IP],
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    start_devices(&mut lan);
+
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("nectar.toml");
+    // Short windows and learning: 10 windows of 2 s.
+    std::fs::write(
+        &config,
+        format!(
+            "[inventory]\nnetworks = [\"192.0.2.0/24\"]\n\n[devices]\nwindow = \"2s\"\nlearn_windows = 10\nmin_learn_windows = 3\n\n[capture]\ninterface = \"{tap}\"\nsnaplen = 512\nsave_seconds = 1\n\n[honeypot.ssh]\nenabled = false\n[honeypot.http]\nenabled = false\n[honeypot.telnet]\nenabled = false\n"
+        ),
+    )
+    .unwrap();
+    let viewer = token(&data, "v", "viewer");
+    let mut server = Server::start(&data, Some(&config));
+    let c = client();
+    let url = std::cell::RefCell::new(server.url.clone());
+    let device = |mac: &str| -> serde_json::Value {
+        let r = c
+            .get(format!("{}/api/v1/devices/{mac}", url.borrow()))
+            .bearer_auth(&viewer)
+            .send()
+            .unwrap();
+        if r.status() == 404 {
+            return serde_json::Value::Null;
+        }
+        assert_eq!(r.status(), 200);
+        r.json().unwrap()
+    };
+    // Learning ends after 10 full windows (about 22 s); the models are saved
+    // every second.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let cam = device(CAMERA_MAC);
+        if cam["state"] == "monitoring" && device(POLLER_MAC)["state"] == "monitoring" {
+            assert_eq!(cam["addresses"][0], "192.0.2.11", "{cam}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the camera is not monitored: {cam}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // A few monitored windows of normal traffic, then the sweep.
+    std::thread::sleep(Duration::from_secs(5));
+    let sweep_start = crate::netns::now_ns();
+    let cam_ns = format!("dv{}cam", lan.id);
+    let mut nmap = crate::netns::Netns::cmd(
+        &cam_ns,
+        "nmap",
+        &[
+            "-sS",
+            "-n",
+            "-Pn",
+            "-T5",
+            "--max-retries",
+            "0",
+            "--max-rtt-timeout",
+            "200ms",
+            "-p",
+            "23",
+            "198.51.100.0/24",
+        ],
+    )
+    .spawn()
+    .expect("nmap");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while nmap.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "nmap did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Windows close on packet time: the devices' traffic closes the sweep's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let anomaly = loop {
+        let events = all_events(&server.url, &viewer, "kind=device.anomaly");
+        if let Some(e) = events.iter().find(|e| {
+            e["data"]["mac"] == CAMERA_MAC
+                && rfc3339_ns(e["data"]["window_end"].as_str().unwrap_or("")) > sweep_start
+        }) {
+            break e.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no device.anomaly for the camera: {events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(anomaly["src_ip"], "192.0.2.11", "{anomaly}");
+    assert!(
+        anomaly["data"]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "dst_addrs" || f["name"] == "syns"),
+        "{anomaly}"
+    );
+    // The saved model shows the anomaly and the history marks it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let cam = loop {
+        let cam = device(CAMERA_MAC);
+        if !cam["last_anomaly"].is_null() {
+            break cam;
+        }
+        assert!(Instant::now() < deadline, "{cam}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let windows = cam["history"]["windows"].as_array().unwrap();
+    assert!(windows.iter().any(|w| w["anomaly"] == true), "{cam}");
+    assert!(cam["history"]["ranges"]["pkts_out"].is_array(), "{cam}");
+    // The plug stops: a device.silent names it a few windows later.
+    lan.stop("plug");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let events = all_events(&server.url, &viewer, "kind=device.silent");
+        if events.iter().any(|e| e["data"]["mac"] == PLUG_MAC) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no device.silent for the plug: {events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(server.sigterm().success());
+
+    // A restart restores the models: monitored at once, nothing relearnt.
+    let server = Server::start(&data, Some(&config));
+    *url.borrow_mut() = server.url.clone();
+    let list: serde_json::Value = c
+        .get(format!("{}/api/v1/devices", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let cam = list["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["mac"] == CAMERA_MAC)
+        .cloned()
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(cam["state"], "monitoring", "{list}");
+    let learnt = cam["learnt_windows"].as_u64().unwrap();
+    // Saved again a few seconds later: still monitoring, learnt unchanged.
+    std::thread::sleep(Duration::from_secs(4));
+    let again = device(CAMERA_MAC);
+    assert_eq!(again["state"], "monitoring", "{again}");
+    assert_eq!(again["learnt_windows"].as_u64(), Some(learnt), "{again}");
+    assert_ne!(again["updated"], cam["updated"], "not saved after restart");
+    drop(lan);
+}

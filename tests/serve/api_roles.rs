@@ -110,6 +110,13 @@ fn each_api_route_by_each_role_and_by_cookie() {
         ),
         (Method::GET, "/api/v1/users".into(), None, Role::Viewer, 200),
         (
+            Method::GET,
+            "/api/v1/devices".into(),
+            None,
+            Role::Viewer,
+            200,
+        ),
+        (
             Method::POST,
             "/api/v1/events".into(),
             Some(post_event.clone()),

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod ctl;
 mod db_copy;
+mod devices;
 mod enrich;
 mod evidence;
 mod fetcher;

@@ -160,6 +160,21 @@ impl Moments {
         f64::from(self.n)
     }
 
+    /// `(n, mean, m2)`, for saving.
+    pub(crate) fn parts(&self) -> [f32; 3] {
+        [self.n, self.mean, self.m2]
+    }
+
+    /// From [`Moments::parts`]; `None` for values no run could have made.
+    pub(crate) fn from_parts([n, mean, m2]: [f32; 3]) -> Option<Moments> {
+        (n.is_finite()
+            && (0.0..=MOMENTS_CAP).contains(&n)
+            && mean.is_finite()
+            && m2.is_finite()
+            && m2 >= 0.0)
+            .then_some(Moments { n, mean, m2 })
+    }
+
     fn spread(&self, floor: f64) -> f64 {
         let n = self.count();
         let sd = if n > 1.0 {
@@ -274,6 +289,19 @@ impl FeatureModel {
         {
             // Not learnt by SPOT (discard_anomalies); nothing else to do.
         }
+    }
+
+    /// The moments and the SPOT model, for saving.
+    pub(crate) fn parts(&self) -> ([f32; 3], Option<&Spot>) {
+        (self.moments.parts(), self.spot.as_deref())
+    }
+
+    /// From [`FeatureModel::parts`] (checked).
+    pub(crate) fn from_parts(moments: [f32; 3], spot: Option<Spot>) -> Option<FeatureModel> {
+        Some(FeatureModel {
+            moments: Moments::from_parts(moments)?,
+            spot: spot.map(Box::new),
+        })
     }
 
     /// Whether SPOT models the upper tail.
@@ -461,6 +489,41 @@ impl Masses {
         norm_sf((m - (score + 1.0).ln()) / sd)
     }
 
+    /// Reference and latest masses (flattened), latest count, score moments.
+    pub(crate) fn parts(&self) -> (Vec<u16>, Vec<u16>, u16, [f32; 3]) {
+        (
+            self.reference.iter().flatten().copied().collect(),
+            self.latest.iter().flatten().copied().collect(),
+            self.latest_n,
+            self.scores.parts(),
+        )
+    }
+
+    /// From [`Masses::parts`] (checked: sizes and counts).
+    pub(crate) fn from_parts(
+        reference: &[u16],
+        latest: &[u16],
+        latest_n: u16,
+        scores: [f32; 3],
+    ) -> Option<Masses> {
+        if reference.len() != TREES * NODES || latest.len() != TREES * NODES {
+            return None;
+        }
+        if latest_n >= HST_WINDOW {
+            return None;
+        }
+        let mut m = Masses {
+            latest_n,
+            scores: Moments::from_parts(scores)?,
+            ..Masses::default()
+        };
+        for (t, (r, l)) in m.reference.iter_mut().zip(m.latest.iter_mut()).enumerate() {
+            r.copy_from_slice(&reference[t * NODES..(t + 1) * NODES]);
+            l.copy_from_slice(&latest[t * NODES..(t + 1) * NODES]);
+        }
+        Some(m)
+    }
+
     /// Whether enough windows were learnt for the score to mean something.
     pub fn usable(&self) -> bool {
         self.scores.count() >= 8.0
@@ -525,6 +588,25 @@ impl<const N: usize> KnownSet<N> {
         self.keys[n] = k;
         self.len += 1;
         true
+    }
+
+    /// The keys and whether it overflowed, for saving.
+    pub(crate) fn parts(&self) -> (&[u32], bool) {
+        (&self.keys[..usize::from(self.len)], self.overflowed)
+    }
+
+    /// From [`KnownSet::parts`]; `None` past the capacity.
+    pub(crate) fn from_parts(keys: &[u32], overflowed: bool) -> Option<Self> {
+        if keys.len() > N {
+            return None;
+        }
+        let mut s = KnownSet {
+            overflowed,
+            ..KnownSet::default()
+        };
+        s.keys[..keys.len()].copy_from_slice(keys);
+        s.len = u16::try_from(keys.len()).ok()?;
+        Some(s)
     }
 
     /// Whether the set stayed within its capacity (a stable device).

@@ -34,6 +34,21 @@ pub const KNOWN_PORTS: usize = 24;
 /// gap restarts the clock (and is counted) instead.
 pub const MAX_GAP_WINDOWS: u64 = 1000;
 
+/// Windows of feature values kept per device for charts (the API's and the
+/// Devices page's history; saved with the model).
+pub const HISTORY: usize = 48;
+
+mod persist;
+pub use persist::{DeviceRecord, RestoreError};
+
+/// One window of one device, as kept for charts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct HistoryRow {
+    pub(crate) start_ns: u64,
+    pub(crate) values: [f32; N_FEATURES],
+    pub(crate) anomaly: bool,
+}
+
 /// Looks up a MAC's vendor (the inventory's OUI table).
 pub type VendorFn = fn([u8; 6]) -> Option<&'static str>;
 
@@ -147,6 +162,9 @@ struct Device {
     new_ports: [(u8, u16); MAX_LISTED],
     n_new_ports: usize,
     last_anomaly_ns: u64,
+    /// The last [`HISTORY`] windows (a ring; allocated once).
+    history: Vec<HistoryRow>,
+    history_next: usize,
 }
 
 impl Device {
@@ -177,7 +195,29 @@ impl Device {
             new_ports: [(0, 0); MAX_LISTED],
             n_new_ports: 0,
             last_anomaly_ns: 0,
+            history: Vec::with_capacity(HISTORY),
+            history_next: 0,
         }
+    }
+
+    fn record(&mut self, row: HistoryRow) {
+        if self.history.len() < HISTORY {
+            self.history.push(row);
+        } else {
+            self.history[self.history_next] = row;
+        }
+        self.history_next = (self.history_next + 1) % HISTORY;
+    }
+
+    /// The kept windows, oldest first.
+    fn history(&self) -> impl Iterator<Item = &HistoryRow> {
+        let (a, b) = if self.history.len() < HISTORY {
+            (&self.history[..], &self.history[..0])
+        } else {
+            let (b, a) = self.history.split_at(self.history_next);
+            (a, b)
+        };
+        a.iter().chain(b.iter())
     }
 }
 
@@ -562,6 +602,19 @@ impl Tracker {
         self.start = Some(start);
     }
 
+    /// Closes every window that ended by `now_ns` (a live capture's clock
+    /// while no packet comes); events of the windows closed go onto `out`.
+    pub fn tick(&mut self, now_ns: u64, out: &mut Vec<Event>) {
+        if self.networks.is_empty() {
+            return;
+        }
+        if let Some(s) = self.start
+            && now_ns >= s.saturating_add(self.width)
+        {
+            self.advance(now_ns, out);
+        }
+    }
+
     /// Closes the current window as partial (the capture ends) and restarts
     /// the clock, so the next capture (maybe hours later) does not produce
     /// the empty windows in between. Call between files and at the end.
@@ -643,6 +696,7 @@ impl Tracker {
         let partial = partial || dev.fresh;
         let active = dev.acc.pkts_out > 0;
         let queries = dev.acc.dns_queries > 0;
+        let anomalies_before = self.stats.anomalies;
         match dev.phase {
             Phase::Learning => {
                 let dev = &mut self.devices[i];
@@ -672,7 +726,17 @@ impl Tracker {
             }
             Phase::Monitoring => self.judge(i, &x, start, end, partial, ending, out),
         }
+        let anomaly = self.stats.anomalies > anomalies_before;
         let dev = &mut self.devices[i];
+        let mut values = [0f32; N_FEATURES];
+        for (v, x) in values.iter_mut().zip(x.iter()) {
+            *v = *x as f32;
+        }
+        dev.record(HistoryRow {
+            start_ns: start,
+            values,
+            anomaly,
+        });
         dev.acc.clear();
         dev.n_new_ports = 0;
         dev.new_dsts = [None; MAX_LISTED];
@@ -1001,6 +1065,7 @@ impl Tracker {
     /// the learning buffer is freed when learning ends).
     pub fn bytes_per_device(monitoring: bool) -> usize {
         let base = std::mem::size_of::<Device>()
+            + HISTORY * std::mem::size_of::<HistoryRow>()
             + std::mem::size_of::<[FeatureModel; N_MODELLED]>()
             + std::mem::size_of::<Masses>()
             + 12;

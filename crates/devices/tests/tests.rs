@@ -211,3 +211,132 @@ fn a_browsing_laptop_learnt_briefly_reports_no_new_destinations() {
         .count();
     assert_eq!(novel, 0, "{events:?}");
 }
+
+/// A restarted tracker restores what it learnt: the restored devices are
+/// monitored at once, judge the same windows alike, and bad rows are refused.
+#[test]
+fn saved_models_restore_to_monitoring_and_judge_alike() {
+    let cfg = DevicesSection {
+        window: "5s".into(),
+        ..DevicesSection::default()
+    }
+    .build()
+    .unwrap();
+    let nets: Vec<ipnet::IpNet> = vec!["192.0.2.0/24".parse().unwrap()];
+    let mut a = Tracker::new(&cfg, nets.clone(), "test", |_| Some("Vendor"));
+    let mut lab = Lab::new(3, Ipv4Addr::new(192, 0, 2, 9), 42);
+    let mut events = Vec::new();
+    run(&mut lab, &mut a, &mut events, 0..200, |_| {
+        Scenario::default()
+    });
+    assert_eq!(a.finish_learning(), (3, 0));
+    let saved = a.export();
+    assert_eq!(saved.len(), 3);
+    for r in &saved {
+        assert_eq!(r.phase, "monitoring");
+        eprintln!(
+            "{} model {} B, history {} B",
+            r.mac,
+            r.model.len(),
+            r.history.len()
+        );
+        assert!(r.model.len() < 32 * 1024, "{} bytes", r.model.len());
+        let h: serde_json::Value = serde_json::from_str(&r.history).unwrap();
+        assert_eq!(h["features"].as_array().unwrap().len(), 16);
+        assert!(h["ranges"]["pkts_out"].is_array(), "{h}");
+        assert!(!h["windows"].as_array().unwrap().is_empty());
+    }
+    let mut b = Tracker::new(&cfg, nets.clone(), "test", |_| Some("Vendor"));
+    for r in &saved {
+        b.restore(&r.model).unwrap();
+    }
+    assert!(
+        b.devices()
+            .all(|d| d.phase == nectar_devices::Phase::Monitoring)
+    );
+    // Both judge the same traffic alike: the sweep is flagged on each.
+    let mut lab_b = lab.clone();
+    let scenario = |t: u64| Scenario {
+        scanning: (1100..1102).contains(&t).then_some(1),
+        ..Scenario::default()
+    };
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    run(&mut lab, &mut a, &mut ea, 1000..1200, scenario);
+    run(&mut lab_b, &mut b, &mut eb, 1000..1200, scenario);
+    let kinds = |v: &[Event]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|e| (e.kind.as_str().to_owned(), mac_of(e).to_owned()))
+            .collect()
+    };
+    assert_eq!(kinds(&ea), kinds(&eb));
+    assert!(
+        eb.iter().any(|e| e.kind == Kind::DeviceAnomaly
+            && mac_of(e) == nectar_devices::tracker::format_mac(Lab::mac(1))),
+        "{eb:?}"
+    );
+    // Damaged rows are refused; another window width too.
+    let mut c = Tracker::new(&cfg, nets.clone(), "test", |_| None);
+    assert!(c.restore("{").is_err());
+    let bad = saved[0].model.replace("\"learnt\":", "\"learnt\":1,\"x\":");
+    assert!(c.restore(&bad).is_err());
+    let other = DevicesSection {
+        window: "10s".into(),
+        ..DevicesSection::default()
+    }
+    .build()
+    .unwrap();
+    let mut d = Tracker::new(&other, nets, "test", |_| None);
+    assert!(matches!(
+        d.restore(&saved[0].model),
+        Err(nectar_devices::tracker::RestoreError::Window { .. })
+    ));
+    assert_eq!(c.devices().count() + d.devices().count(), 0);
+}
+
+/// A live capture's clock closes windows while no packet comes: a network
+/// gone entirely quiet still makes its regular devices silent.
+#[test]
+fn ticks_close_windows_without_packets_and_report_silence() {
+    let cfg = DevicesSection {
+        window: "5s".into(),
+        ..DevicesSection::default()
+    }
+    .build()
+    .unwrap();
+    let nets = vec!["192.0.2.0/24".parse().unwrap()];
+    let mut tracker = Tracker::new(&cfg, nets, "test", |_| None);
+    let mut lab = Lab::new(3, Ipv4Addr::new(192, 0, 2, 9), 5);
+    let mut events = Vec::new();
+    run(&mut lab, &mut tracker, &mut events, 0..200, |_| {
+        Scenario::default()
+    });
+    tracker.finish_learning();
+    // Monitoring, packets for 20 s, then nothing: only the clock.
+    for t in 1000..1020u64 {
+        lab.second(
+            T0 + t * 1_000_000_000,
+            &Scenario::default(),
+            &mut |ts, f| {
+                let view = decode(LinkType::Ethernet, f, ts, f.len() as u32);
+                tracker.observe(&view, &mut events);
+            },
+        );
+    }
+    let before = events.len();
+    tracker.tick(T0 + 1021 * 1_000_000_000, &mut events);
+    assert!(
+        events[before..]
+            .iter()
+            .all(|e| e.kind != Kind::DeviceSilent),
+        "{events:?}"
+    );
+    tracker.tick(T0 + 1200 * 1_000_000_000, &mut events);
+    let silent: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == Kind::DeviceSilent)
+        .collect();
+    assert!(
+        silent.iter().any(|e| mac_of(e) == "18:b4:30:00:00:00"),
+        "{events:?}"
+    );
+}

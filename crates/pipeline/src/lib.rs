@@ -24,5 +24,8 @@ pub mod sinks;
 pub mod topology;
 
 pub use config::{CaptureConfig, InfluxConfig, SinksConfig};
-pub use detector::{Detector, DetectorConfig, DetectorError, MODELS_FILE};
+pub use detector::{
+    DEVICE_MODELS_FILE, Detector, DetectorConfig, DetectorError, DeviceModelSaver, DevicesSetup,
+    FileDeviceModels, MODELS_FILE,
+};
 pub use topology::{Component, Stage, Topology};

@@ -54,6 +54,7 @@ pub const TABLES: &[&str] = &[
     "inv_history",
     "inv_progress",
     "scans",
+    "device_models",
 ];
 
 /// The table a new store already has rows in (its consumers' starting

@@ -17,6 +17,7 @@ mod catch_up;
 mod config;
 mod copy;
 mod db;
+mod devices;
 mod error;
 mod incidents;
 mod inventory;
@@ -47,6 +48,7 @@ pub use auth::{
 pub use config::StoreSection;
 pub use copy::{CopyError, CopyReport, Destination, TABLES as COPY_TABLES};
 pub use db::Backend;
+pub use devices::{DeviceModelRow, MAX_DEVICE_TEXT};
 pub use error::StoreError;
 pub use incidents::{
     Attachment, Comment, DEFAULT_MAX_ATTACHMENT_BYTES, IncidentChange, IncidentCounts,

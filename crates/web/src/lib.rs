@@ -10,6 +10,7 @@
 mod api;
 mod api_admin;
 mod api_alerts;
+mod api_devices;
 mod api_hosts;
 mod api_incident_parts;
 mod api_incidents;
@@ -369,6 +370,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_incidents::routes(&state.config))
         .merge(api_ips::routes())
         .merge(api_hosts::routes())
+        .merge(api_devices::routes())
         .merge(api_scans::routes())
         .merge(api_sensors::routes())
         .merge(openapi::routes())

@@ -9,9 +9,25 @@
 //! every few thousand packets, so a slow HTTP client never slows the packet
 //! loop. Stop joins the thread and takes the monitors back, so a restart
 //! continues with what was learnt.
+//!
+//! With `[inventory] networks` and `[devices]`, the same thread feeds every
+//! packet to the per-device tracker (`nectar-devices`): its `device.anomaly`
+//! and `device.silent` events go to the bus like every producer's, its
+//! models are handed to a [`DeviceModelSaver`] every `capture.save_seconds`
+//! and at stop, and the saved ones are restored at start.
+//!
+//! In `nectar sensor` the bus ends in the spool, so a sensor ships these
+//! events, not per-device windows: the server then needs no per-sensor packet
+//! state or models (a sensor may watch thousands of devices the server never
+//! sees), and events are already spooled and delivered exactly once, where
+//! windows would need a second, lossless channel of their own. The sensor
+//! keeps its device models in its data directory ([`DEVICE_MODELS_FILE`]).
 #![forbid(unsafe_code)]
 
+mod devices;
 mod run;
+
+pub use devices::{DEVICE_MODELS_FILE, DeviceModelSaver, DevicesSetup, FileDeviceModels};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -54,6 +70,8 @@ pub struct DetectorConfig {
     pub data_dir: PathBuf,
     /// `[inventory]`, when passive discovery runs on the captured packets.
     pub inventory: Option<Arc<nectar_inventory::Inventory>>,
+    /// Per-device behaviour (needs `inventory` with networks).
+    pub devices: Option<DevicesSetup>,
 }
 
 /// The detector could not be built.
@@ -99,6 +117,9 @@ struct SinkHandles {
     windows_jsonl: Option<Arc<SinkStats>>,
 }
 
+/// What a run hands back: the monitors and the device tracker.
+type Learnt = (Monitors, Option<nectar_devices::Tracker>);
+
 /// The live detector: a handle the API and `serve` share.
 pub struct Detector {
     cfg: DetectorConfig,
@@ -107,7 +128,9 @@ pub struct Detector {
     shared: Arc<Shared>,
     /// The monitors while stopped (the thread owns them while running).
     monitors: Mutex<Option<Monitors>>,
-    worker: Mutex<Option<JoinHandle<Monitors>>>,
+    /// The device tracker while stopped (the thread owns it while running).
+    devices: Mutex<Option<nectar_devices::Tracker>>,
+    worker: Mutex<Option<JoinHandle<Learnt>>>,
     bus: Mutex<Option<EventSender>>,
     sinks: Mutex<SinkHandles>,
 }
@@ -148,6 +171,10 @@ impl Detector {
                 }
             }
         }
+        let devices = cfg
+            .devices
+            .as_ref()
+            .and_then(|setup| devices::tracker(setup, cfg.inventory.as_deref(), &cfg.sensor));
         let n = monitors.stats().count();
         let shared = Arc::new(Shared {
             snapshot: Mutex::new(Snapshot {
@@ -166,6 +193,7 @@ impl Detector {
             influx,
             shared,
             monitors: Mutex::new(Some(monitors)),
+            devices: Mutex::new(devices),
             worker: Mutex::new(None),
             bus: Mutex::new(Some(bus)),
         })
@@ -213,18 +241,29 @@ impl Detector {
 
     /// Takes back the monitors of a run that ended by itself (end of file,
     /// capture error), so a new run starts from what it learnt.
-    fn collect_finished(&self, worker: &mut Option<JoinHandle<Monitors>>) -> Result<(), String> {
+    fn collect_finished(&self, worker: &mut Option<JoinHandle<Learnt>>) -> Result<(), String> {
         if let Some(thread) = worker.as_ref() {
             if !thread.is_finished() {
                 return Err("the detector is already running".into());
             }
             if let Some(thread) = worker.take()
-                && let Ok(m) = thread.join()
+                && let Ok((m, d)) = thread.join()
             {
                 *lock(&self.monitors) = Some(m);
+                *lock(&self.devices) = d;
             }
         }
         Ok(())
+    }
+
+    /// Hands the device models to the saver, if both are there.
+    fn save_devices(&self, tracker: Option<&nectar_devices::Tracker>) {
+        if let (Some(t), Some(saver)) = (
+            tracker,
+            self.cfg.devices.as_ref().and_then(|d| d.saver.as_ref()),
+        ) {
+            devices::save(saver.as_ref(), t);
+        }
     }
 
     /// Opens the configured sinks and remembers their counters.
@@ -341,6 +380,8 @@ impl DetectControl for Detector {
                 .map(|inv| nectar_inventory::Observer::new(inv, &self.cfg.sensor))
                 .filter(nectar_inventory::Observer::is_active),
             observed: Vec::new(),
+            devices: lock(&self.devices).take(),
+            device_saver: self.cfg.devices.as_ref().and_then(|d| d.saver.clone()),
             models: self.models_path(),
             save_every: Duration::from_secs(self.cfg.capture.save_seconds),
         };
@@ -361,9 +402,11 @@ impl DetectControl for Detector {
         // stopped all the same: its models are saved and taken back.
         self.shared.stop.store(true, Ordering::SeqCst);
         match thread.join() {
-            Ok(m) => {
+            Ok((m, d)) => {
                 save_models(&self.models_path(), &m);
                 *lock(&self.monitors) = Some(m);
+                self.save_devices(d.as_ref());
+                *lock(&self.devices) = d;
             }
             Err(_) => warn!("The detector thread panicked; its models are lost."),
         }

@@ -83,12 +83,17 @@ pub(super) struct Run {
     pub(super) save_every: Duration,
     /// Passive discovery (`[inventory] networks`), when on.
     pub(super) observer: Option<nectar_inventory::Observer>,
-    /// Its change events, sent to the bus as they come (reused).
+    /// Its change events, sent to the bus as they come (reused); the device
+    /// tracker's too.
     pub(super) observed: Vec<nectar_event::Event>,
+    /// Per-device behaviour, when on.
+    pub(super) devices: Option<nectar_devices::Tracker>,
+    /// Where its models are saved.
+    pub(super) device_saver: Option<Arc<dyn super::DeviceModelSaver>>,
 }
 
 impl Run {
-    pub(super) fn run(mut self) -> Monitors {
+    pub(super) fn run(mut self) -> (Monitors, Option<nectar_devices::Tracker>) {
         let mut last_save = Instant::now();
         let error = loop {
             let mut save_due = false;
@@ -99,18 +104,39 @@ impl Run {
                 save_every,
                 observer,
                 observed,
+                devices,
                 ..
             } = &mut self;
             let shared = state.shared.clone();
             let bus = state.bus.clone();
-            let mut on_window = |r: &WindowReport| state.window_closed(r);
-            let mut on_packet = |view: &nectar_packet::PacketView<'_>| {
-                if let Some(o) = observer.as_mut() {
-                    o.observe(view, observed);
-                    for e in observed.drain(..) {
-                        // A full bus drops the change (counted by the bus).
+            // Both handlers reach the device tracker: packets feed it, and
+            // every closed window (an idle live capture closes them by the
+            // clock) closes its windows too, so a quiet network still ends
+            // device windows and silence is seen.
+            let devices = std::cell::RefCell::new((devices, observed));
+            let mut on_window = |r: &WindowReport| {
+                state.window_closed(r);
+                let mut guard = devices.borrow_mut();
+                let (tracker, events) = &mut *guard;
+                if let Some(t) = tracker.as_mut() {
+                    t.tick(r.end_ns, events);
+                    for e in events.drain(..) {
                         let _ = bus.try_send(e);
                     }
+                }
+            };
+            let mut on_packet = |view: &nectar_packet::PacketView<'_>| {
+                let mut guard = devices.borrow_mut();
+                let (tracker, events) = &mut *guard;
+                if let Some(o) = observer.as_mut() {
+                    o.observe(view, events);
+                }
+                if let Some(t) = tracker.as_mut() {
+                    t.observe(view, events);
+                }
+                for e in events.drain(..) {
+                    // A full bus drops the event (counted by the bus).
+                    let _ = bus.try_send(e);
                 }
             };
             let ended = driver.run_observed(source, &mut on_window, &mut on_packet, &mut |p| {
@@ -134,6 +160,9 @@ impl Run {
             match ended {
                 Ok(Ended::Stopped) if save_due => {
                     save_models(&self.models, &self.state.monitors);
+                    if let (Some(t), Some(saver)) = (&self.devices, &self.device_saver) {
+                        super::devices::save(saver.as_ref(), t);
+                    }
                     last_save = Instant::now();
                 }
                 Ok(Ended::Stopped) => break None,
@@ -154,6 +183,21 @@ impl Run {
         if let Some(e) = &error {
             warn!(error = %e, "Detector capture failed.");
         }
+        // The devices' window under way is closed (partial) at the end of
+        // a file or capture; a stop leaves it to the next run.
+        if let Some(t) = self.devices.as_mut()
+            && !self.state.shared.stop.load(Ordering::Relaxed)
+        {
+            t.end_capture(&mut self.observed);
+            for e in self.observed.drain(..) {
+                let _ = self.state.bus.try_send(e);
+            }
+            // The run ended by itself: what it learnt is saved now (a stop
+            // saves after joining).
+            if let Some(saver) = &self.device_saver {
+                super::devices::save(saver.as_ref(), t);
+            }
+        }
         // The windows file is flushed after every line; the shared InfluxDB
         // sink stays open for the next run and the alarm consumer.
         self.state.sinks.windows_jsonl.take();
@@ -164,6 +208,6 @@ impl Run {
             s.running = false;
             s.error = error;
         }
-        self.state.monitors
+        (self.state.monitors, self.devices)
     }
 }

@@ -307,6 +307,9 @@ struct HostPage {
     rows: Vec<EventRow>,
     alerts: Vec<AlertRow>,
     can_edit: bool,
+    /// Devices (MAC, learning/monitoring) with a behaviour model at this
+    /// host's address or MAC: links to the Devices view.
+    devices: Vec<(String, String)>,
 }
 
 fn parse_ip(address: &str) -> Result<IpAddr, Response> {
@@ -365,7 +368,26 @@ pub async fn detail(
         Err(e) => return storage_error(e),
     };
     let can_edit = layout.role >= Role::Analyst;
+    let mut devices = match state.store.devices_at(&ip.to_string()).await {
+        Ok(d) => d,
+        Err(e) => return storage_error(e),
+    };
+    if let Some(mac) = host.mac.as_deref()
+        && let Ok(mac) = crate::api_devices::parse_mac("mac", mac)
+        && !devices.iter().any(|d| d.mac == mac)
+    {
+        match state.store.device(&mac).await {
+            Ok(Some(d)) => devices.push(d),
+            Ok(None) => {}
+            Err(e) => return storage_error(e),
+        }
+    }
+    let devices = devices
+        .iter()
+        .map(|d| (visible(&d.mac, 17), visible(&d.phase, 16)))
+        .collect();
     render(&HostPage {
+        devices,
         host: HostRow::from(&host),
         location: visible(&host.location, 200),
         notes: visible(&host.notes, 4000),

@@ -13,6 +13,7 @@ mod alerts;
 mod charts;
 mod dashboard;
 mod detection;
+mod devices;
 mod events;
 mod hosts;
 mod incident_forms;
@@ -102,6 +103,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hosts/export.csv", get(hosts::export_csv))
         .route("/hosts/{address}", get(hosts::detail).post(hosts::edit))
         .route("/subnets", get(hosts::subnets))
+        .route("/devices", get(devices::list))
+        .route("/devices/{mac}", get(devices::detail))
         .route("/scans", get(scans::list).post(scans::run))
         .route("/sensors", get(sensors::list).post(sensors::enrol))
         .route("/sensors/{name}/revoke", post(sensors::revoke))
