@@ -11,7 +11,7 @@ use nectar_bus::stream::{
     ConsumerConfig, ConsumerHandle, JsonLines, LineFile, StartAt, spawn_consumer,
 };
 use nectar_pipeline::sinks::influx::InfluxSink;
-use nectar_pipeline::sinks::influx_alarms::InfluxAlarms;
+use nectar_pipeline::sinks::influx_stream::InfluxStream;
 use nectar_store::{Store, WriterHandle};
 use tracing::warn;
 
@@ -160,9 +160,9 @@ pub fn start_consumers(
 ) -> anyhow::Result<Vec<ConsumerHandle>> {
     let mut consumers = Vec::new();
     if let Some(sink) = influx
-        && sink.writes_alarms()
+        && sink.reads_stored_events()
     {
-        consumers.push(run(InfluxAlarms::new(sink.clone()), store, writer)?);
+        consumers.push(run(InfluxStream::new(sink.clone()), store, writer)?);
     }
     if config.event_log.enabled {
         let path = config.event_log_path();

@@ -124,6 +124,11 @@ pub struct InfluxConfig {
     pub windows: bool,
     /// Write a point per alarm.
     pub alarms: bool,
+    /// Write a point per stored event (`nectar_event`: sensor, kind, protocol
+    /// and severity as tags; a count, the addresses and ports as fields), for
+    /// dashboards of honeypot and sensor activity. Off by default: a honeypot
+    /// under a flood stores thousands of events a second.
+    pub events: bool,
     /// Most points in one write.
     pub batch_points: usize,
     /// Milliseconds to wait for more points before a write.
@@ -146,6 +151,7 @@ impl Default for InfluxConfig {
             token: Sensitive::default(),
             windows: true,
             alarms: true,
+            events: false,
             batch_points: 500,
             flush_ms: 1_000,
             max_buffer_points: 100_000,

@@ -13,7 +13,7 @@
 //!
 //! Windows (which are not events) come straight from the detector; alarms
 //! are `net.alarm` events and come from the committed stream, through the
-//! consumer in [`super::influx_alarms`], so every stored alarm (from this
+//! consumer in [`super::influx_stream`], so every stored alarm (from this
 //! detector, `nectar analyze --store` or a remote sensor) is written once
 //! its commit is durable, and one that was missed is caught up.
 #![forbid(unsafe_code)]
@@ -44,7 +44,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(45);
 pub struct StartError(#[source] reqwest::Error);
 
 /// A running sink, shared by the detector (windows) and the alarm consumer
-/// ([`super::influx_alarms`]); [`InfluxSink::close`] (or dropping the last
+/// ([`super::influx_stream`]); [`InfluxSink::close`] (or dropping the last
 /// handle) flushes what it can.
 #[derive(Debug)]
 pub struct InfluxSink {
@@ -54,6 +54,7 @@ pub struct InfluxSink {
     sensor: String,
     windows: bool,
     alarms: bool,
+    events: bool,
 }
 
 /// The sink was closed: nothing more can be written.
@@ -97,6 +98,7 @@ impl InfluxSink {
             sensor: sensor.to_owned(),
             windows: cfg.windows,
             alarms: cfg.alarms,
+            events: cfg.events,
         })
     }
 
@@ -105,9 +107,10 @@ impl InfluxSink {
         &self.stats
     }
 
-    /// Whether alarms are written (`sinks.influxdb.alarms`).
-    pub fn writes_alarms(&self) -> bool {
-        self.alarms
+    /// Whether stored events reach InfluxDB: the alarms
+    /// (`sinks.influxdb.alarms`), every event (`sinks.influxdb.events`), or both.
+    pub fn reads_stored_events(&self) -> bool {
+        self.alarms || self.events
     }
 
     fn sender(&self) -> Option<mpsc::Sender<String>> {
@@ -137,13 +140,19 @@ impl InfluxSink {
         }
     }
 
-    /// One point for a stored `net.alarm` event (other events are not
-    /// written), waiting for room in the queue. Call it from a plain thread.
-    pub fn alarm_event(&self, e: &Event) -> Result<(), Closed> {
-        match event_alarm_line(e) {
-            Some(line) if self.alarms => self.send_waiting(line),
-            _ => Ok(()),
+    /// The points of a stored event, waiting for room in the queue: its
+    /// alarm's (a `net.alarm` with `alarms` on) and its own (with `events`
+    /// on). Call it from a plain thread.
+    pub fn stored_event(&self, e: &Event) -> Result<(), Closed> {
+        if self.alarms
+            && let Some(line) = event_alarm_line(e)
+        {
+            self.send_waiting(line)?;
         }
+        if self.events {
+            self.send_waiting(event_line(e))?;
+        }
+        Ok(())
     }
 
     /// Flushes and stops the writer, waiting (this thread) for at most one
@@ -276,6 +285,37 @@ pub fn alarm_line(sensor: &str, a: &Alarm) -> String {
         field_str(&top(&a.top_dst_port)),
         a.window_start_ns
     )
+}
+
+/// The `nectar_event` point of a stored event: sensor, kind, protocol and
+/// severity as tags (few values each); a count and the addresses and ports as
+/// fields (many values: as tags they would grow InfluxDB's series index
+/// without bound).
+/// `nectar_event,sensor=S,kind=ssh.login.failed,protocol=ssh,severity=low count=1i,src_ip="203.0.113.7",src_port=40000i,dst_ip="198.51.100.1",dst_port=22i ts`.
+pub fn event_line(e: &Event) -> String {
+    use std::fmt::Write as _;
+    let mut line = format!(
+        "nectar_event,sensor={},kind={},protocol={},severity={} count=1i",
+        tag(&e.sensor),
+        e.kind.as_str(),
+        e.kind.protocol().as_str(),
+        e.severity.as_str()
+    );
+    // Writes into a String cannot fail.
+    if let Some(ip) = e.src_ip {
+        let _ = write!(line, ",src_ip=\"{ip}\"");
+    }
+    if let Some(port) = e.src_port {
+        let _ = write!(line, ",src_port={port}i");
+    }
+    if let Some(ip) = e.dst_ip {
+        let _ = write!(line, ",dst_ip=\"{ip}\"");
+    }
+    if let Some(port) = e.dst_port {
+        let _ = write!(line, ",dst_port={port}i");
+    }
+    let _ = write!(line, " {}", i128::from(e.time.as_micros()) * 1_000);
+    line
 }
 
 /// Longest tag value taken from a stored event (its statistic, its direction):
@@ -669,13 +709,13 @@ mod writer_tests {
 
     #[test]
     fn the_alarm_consumer_writes_stored_alarms_and_skips_other_events() {
-        use crate::sinks::influx_alarms::InfluxAlarms;
+        use crate::sinks::influx_stream::InfluxStream;
         use nectar_bus::stream::Consumer;
 
         let rt = tokio::runtime::Runtime::new().unwrap();
         let (url, lines) = fake_influx(&rt, "204 No Content");
         let sink = Arc::new(InfluxSink::start(&config(url), "s", rt.handle()).unwrap());
-        let mut consumer = InfluxAlarms::new(sink.clone());
+        let mut consumer = InfluxStream::new(sink.clone());
         assert_eq!(consumer.name(), "influxdb");
         consumer.resume("").unwrap();
         let a = alarm();
@@ -695,5 +735,49 @@ mod writer_tests {
         assert_eq!(*lines.lock().unwrap(), [alarm_line("edge 1", &a)]);
         // After close, delivering fails so the runner offers the events again.
         assert!(consumer.deliver(1, &events).is_err());
+    }
+
+    #[test]
+    fn with_events_on_every_stored_event_is_a_point_and_alarms_keep_theirs() {
+        use crate::sinks::influx_stream::InfluxStream;
+        use nectar_bus::stream::Consumer;
+
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (url, lines) = fake_influx(&rt, "204 No Content");
+        let cfg = InfluxConfig {
+            events: true,
+            ..config(url)
+        };
+        let sink = Arc::new(InfluxSink::start(&cfg, "s", rt.handle()).unwrap());
+        assert!(sink.reads_stored_events());
+        let mut consumer = InfluxStream::new(sink.clone());
+        let a = alarm();
+        let login = Event::new(
+            "edge 1",
+            Kind::SshLoginFailed,
+            nectar_event::Severity::Low,
+            "x",
+        )
+        .from_addr("203.0.113.7".parse().unwrap(), Some(40_000))
+        .to_addr("2001:db8::1".parse().unwrap(), Some(22));
+        consumer
+            .deliver(1, &[a.to_event("edge 1"), login.clone()])
+            .unwrap();
+        sink.close();
+        let lines = lines.lock().unwrap();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], alarm_line("edge 1", &a));
+        assert!(
+            lines[1].starts_with("nectar_event,sensor=edge\\ 1,kind=net.alarm,protocol=net,"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(
+            lines[2],
+            format!(
+                "nectar_event,sensor=edge\\ 1,kind=ssh.login.failed,protocol=ssh,severity=low count=1i,src_ip=\"203.0.113.7\",src_port=40000i,dst_ip=\"2001:db8::1\",dst_port=22i {}",
+                i128::from(login.time.as_micros()) * 1_000
+            )
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Where the live detector's windows and the stored alarms go besides the
 //! store: [`windows_jsonl`] (a JSON-lines file, one line per window) and
 //! [`influx`] (InfluxDB line protocol over HTTP: windows from the detector,
-//! alarms from the committed stream through [`influx_alarms`]). Each counts what it wrote,
+//! alarms and, if asked, every event from the committed stream through
+//! [`influx_stream`]). Each counts what it wrote,
 //! dropped and failed in a [`SinkStats`], which the detector's status
 //! reports, so nothing a sink loses is silent.
 #![forbid(unsafe_code)]
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use nectar_detect::SinkCounters;
 
 pub mod influx;
-pub mod influx_alarms;
+pub mod influx_stream;
 pub mod windows_jsonl;
 
 /// A sink's counters, shared between the sink and whoever reports them.

@@ -1,7 +1,8 @@
 //! The InfluxDB sink as a consumer of the committed-event stream: every
 //! stored `net.alarm` event becomes one `nectar_alarm` point, whichever
 //! producer raised it (the live detector, `nectar analyze --store`, a remote
-//! sensor posting to the API).
+//! sensor posting to the API), and with `events = true` every stored event a
+//! `nectar_event` point.
 //!
 //! As a consumer it has a durable offset (`influxdb` in `/api/v1/status`):
 //! alarms committed while InfluxDB or Nectar was down are caught up from the
@@ -21,20 +22,21 @@ use super::influx::InfluxSink;
 /// The consumer's name: the key of its offset.
 pub const CONSUMER_NAME: &str = "influxdb";
 
-/// Writes the alarms of the committed stream to a shared [`InfluxSink`].
+/// Writes the committed stream's alarms (and, if asked, every event) to a
+/// shared [`InfluxSink`].
 #[derive(Debug)]
-pub struct InfluxAlarms {
+pub struct InfluxStream {
     sink: Arc<InfluxSink>,
 }
 
-impl InfluxAlarms {
+impl InfluxStream {
     /// A consumer writing to `sink` (which the detector may share for windows).
-    pub fn new(sink: Arc<InfluxSink>) -> InfluxAlarms {
-        InfluxAlarms { sink }
+    pub fn new(sink: Arc<InfluxSink>) -> InfluxStream {
+        InfluxStream { sink }
     }
 }
 
-impl Consumer for InfluxAlarms {
+impl Consumer for InfluxStream {
     fn name(&self) -> &str {
         CONSUMER_NAME
     }
@@ -53,7 +55,7 @@ impl Consumer for InfluxAlarms {
     fn deliver(&mut self, _first_seq: u64, events: &[Event]) -> Result<(), ConsumerError> {
         for e in events {
             self.sink
-                .alarm_event(e)
+                .stored_event(e)
                 .map_err(ConsumerError::from_display)?;
         }
         Ok(())
