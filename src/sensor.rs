@@ -177,11 +177,32 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
     let spool = nectar_spool::Spool::open(&spool_path, config.sensor.spool_config())
         .await
         .with_context(|| format!("cannot open the spool {}", spool_path.display()))?;
+    if let Some(torn) = spool.torn_write() {
+        // The server learns of it too: a batch the sensor made never reaches it.
+        let event = nectar_event::Event::new(
+            credential.name.as_str(),
+            nectar_event::Kind::SensorStatus,
+            nectar_event::Severity::High,
+            format!(
+                "The sensor's spool ended in a write cut off (a power cut or a crash): {} bytes of an unfinished batch were discarded at restart; the batches before it were kept",
+                torn.discarded_bytes
+            ),
+        )
+        .with("status", "spool_torn")
+        .with("discarded_bytes", torn.discarded_bytes)
+        .with("cut_frame", torn.cut_frame);
+        spool
+            .append(&[event])
+            .await
+            .context("cannot spool the report of a torn write")?;
+    }
     let (bus, bus_task) = spawn_bus(
         SpoolIngest::new(spool.clone()),
         BusConfig {
-            capacity: 65_536,
-            max_batch: config.store.max_batch_events.min(5_000),
+            // Small: the spool is the sensor's queue, and every event waiting
+            // here is memory (a sensor should fit in 64 MiB).
+            capacity: config.sensor.queue_events,
+            max_batch: config.sensor.batch_events,
             linger: BUS_LINGER,
             limits: nectar_event::Limits::default(),
         },
@@ -203,6 +224,9 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
     info!(sensor = %credential.name, server = %credential.server, spool = %spool_path.display(), "Sensor running.");
 
+    // Memory freed after a burst (a flood on a honeypot) goes back to the
+    // system, as in `serve`.
+    let collector = crate::memory::spawn_collector();
     let mut signals = crate::serve::ShutdownSignals::install();
     let revoked = tokio::select! {
         signal = signals.wait() => {
@@ -224,6 +248,7 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
             }
         },
     };
+    collector.abort();
     spool.close().await;
     match ended.context("the shipper failed")? {
         Ok(Stopped::Asked) => {
