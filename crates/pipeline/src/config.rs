@@ -24,6 +24,11 @@ pub struct CaptureConfig {
     pub snaplen: u32,
     /// Promiscuous mode (see traffic not addressed to this host).
     pub promiscuous: bool,
+    /// MiB of the kernel's capture ring (in blocks of 1 MiB, 2 to 1024),
+    /// shared with Nectar and part of its memory: a larger one rides out
+    /// longer bursts before the kernel drops packets (counted in the
+    /// detector's status); a small sensor may take 4.
+    pub ring_mib: u32,
     /// Start at once; false: wait for POST /api/v1/detect/start.
     pub start: bool,
     /// Windows of statistics kept per statistic for charts and the API.
@@ -39,6 +44,7 @@ impl Default for CaptureConfig {
             file: PathBuf::new(),
             snaplen: 262_144,
             promiscuous: true,
+            ring_mib: 16,
             start: true,
             history: 3_600,
             save_seconds: 300,
@@ -68,6 +74,9 @@ impl CaptureConfig {
         }
         if !(16..=262_144).contains(&self.snaplen) {
             return Err(ConfigError::new("snaplen", "must be 16 to 262144"));
+        }
+        if !(2..=1_024).contains(&self.ring_mib) {
+            return Err(ConfigError::new("ring_mib", "must be 2 to 1024"));
         }
         if self.history == 0 || self.history > 1_000_000 {
             return Err(ConfigError::new("history", "must be 1 to 1000000"));
