@@ -17,6 +17,34 @@ pub fn collect() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
+/// mimalloc's `mi_option_purge_delay` and `mi_option_allow_thp` (their
+/// numbers in the v3 header the `mimalloc` crate builds by default).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
+/// For a process that should stay small (`nectar sensor`): no transparent
+/// huge pages, and memory freed goes back to the system at once.
+///
+/// mimalloc asks for huge pages on its arenas (`madvise(MADV_HUGEPAGE)`); with
+/// the common `madvise` THP setting each touched 2 MiB of an arena is then
+/// resident whole, and it purges freed memory only after a delay. Measured on
+/// a loaded sensor (BENCHMARKS.md, "A sensor's memory"): the heap's share of
+/// RSS went from 31 to 8 MiB idle and from 89 to about 32 MiB at peak. Costs
+/// some speed (more page faults and `madvise` calls), which a sensor can
+/// spare; `serve` keeps the defaults.
+pub fn keep_small() {
+    // SAFETY: `prctl(PR_SET_THP_DISABLE)` takes no pointers and only sets a
+    // flag of this process (huge pages for mappings faulted from now on);
+    // `mi_option_set` takes an option number and a value, and mimalloc
+    // documents it as callable at any time.
+    unsafe {
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
 /// Calls [`collect`] every [`COLLECT_EVERY`] on a blocking thread, until the
 /// runtime stops.
 pub fn spawn_collector() -> tokio::task::JoinHandle<()> {

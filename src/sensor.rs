@@ -155,12 +155,19 @@ pub fn run(mut config: Config, args: SensorArgs) -> anyhow::Result<()> {
             Ok(())
         }),
         None => {
+            crate::memory::keep_small();
+            // A smaller capture ring than `serve`'s unless one is set: it is
+            // resident, and a sensor should fit in 64 MiB.
+            config.capture.ring_mib.get_or_insert(SENSOR_RING_MIB);
             args.honeypots.apply(&mut config)?;
             config.check_listeners().map_err(|e| usage(e.to_string()))?;
             runtime.block_on(run_sensor(config))
         }
     }
 }
+
+/// The capture ring of a sensor whose `[capture] ring_mib` is not set.
+const SENSOR_RING_MIB: u32 = 4;
 
 /// How long the producers and the bus may take to stop.
 const STOP_GRACE: Duration = Duration::from_secs(30);
