@@ -177,7 +177,8 @@ fn a_full_event_queue_answers_503_with_retry_after() {
     let mut lock = hold_write_lock(&data, 6.0);
     let flood = Flood::start(&http, 16);
     assert!(
-        wait_until(Duration::from_secs(5), || queued(&server.url, &analyst) >= 7),
+        wait_until(Duration::from_secs(5), || queued(&server.url, &analyst)
+            >= 7),
         "the event queue did not fill: {} queued",
         queued(&server.url, &analyst)
     );
@@ -215,8 +216,10 @@ fn a_full_event_queue_answers_503_with_retry_after() {
     // Honeypot requests waited for room rather than being dropped: each one
     // answered is stored.
     assert!(
-        wait_until(Duration::from_secs(30), || flood_stored(&server.url, &analyst)
-            >= answered as usize),
+        wait_until(Duration::from_secs(30), || flood_stored(
+            &server.url,
+            &analyst
+        ) >= answered as usize),
         "{} of {answered} flood requests stored",
         flood_stored(&server.url, &analyst)
     );

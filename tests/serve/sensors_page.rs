@@ -57,7 +57,9 @@ fn the_sensors_page_enrols_shows_and_revokes_a_sensor() {
     assert!(browser.find("body").text().contains("No sensors yet."));
 
     // Enrolled from the form: the page shows the one line to run.
-    browser.find("form[action='/sensors'] input[name=name]").type_text("edge-1");
+    browser
+        .find("form[action='/sensors'] input[name=name]")
+        .type_text("edge-1");
     browser
         .find("form[action='/sensors'] button[type=submit]")
         .click();
@@ -152,9 +154,5 @@ fn the_sensors_page_enrols_shows_and_revokes_a_sensor() {
             .is_some()),
         "the revoked sensor kept running"
     );
-    assert!(
-        sensor.log().contains("was revoked"),
-        "{}",
-        sensor.log()
-    );
+    assert!(sensor.log().contains("was revoked"), "{}", sensor.log());
 }

@@ -212,7 +212,8 @@ impl Shipper {
                     failures_logged += 1;
                     // The first failure, every 20th and each new reason: a
                     // long outage must not fill the log.
-                    if failures_logged == 1 || failures_logged.is_multiple_of(20) || why != last_why {
+                    if failures_logged == 1 || failures_logged.is_multiple_of(20) || why != last_why
+                    {
                         tracing::warn!(
                             server = %self.credential.server,
                             batch = batch.seq,
