@@ -45,6 +45,34 @@ pub fn keep_small() {
     }
 }
 
+/// [`keep_small`] from the process's first allocation: mimalloc reads its
+/// options from the environment when it starts (before `main`), and by then
+/// it has already asked for huge pages on its first arena. So `nectar
+/// sensor` runs itself again (the same process id, arguments and
+/// descriptors: `execve`) with `MIMALLOC_ALLOW_THP=0` and
+/// `MIMALLOC_PURGE_DELAY=0`, unless those are set (by this or by the user).
+/// Returns only if that could not be done; [`keep_small`] then does what it
+/// can.
+pub fn restart_small() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        const ALLOW_THP: &str = "MIMALLOC_ALLOW_THP";
+        if std::env::var_os(ALLOW_THP).is_some() {
+            return;
+        }
+        let mut args = std::env::args_os();
+        let arg0 = args.next().unwrap_or_default();
+        let mut command = std::process::Command::new("/proc/self/exe");
+        command.arg0(arg0).args(args).env(ALLOW_THP, "0");
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            command.env("MIMALLOC_PURGE_DELAY", "0");
+        }
+        let error = command.exec();
+        tracing::debug!(%error, "Could not restart with a smaller allocator footprint.");
+    }
+}
+
 /// Calls [`collect`] every [`COLLECT_EVERY`] on a blocking thread, until the
 /// runtime stops.
 pub fn spawn_collector() -> tokio::task::JoinHandle<()> {

@@ -130,6 +130,11 @@ fn parse_lifetime(text: &str) -> Result<Duration, String> {
 
 /// `nectar sensor [enrol ...]`.
 pub fn run(mut config: Config, args: SensorArgs) -> anyhow::Result<()> {
+    if args.command.is_none() {
+        // Before any thread starts: a sensor should fit in 64 MiB.
+        crate::memory::restart_small();
+        crate::memory::keep_small();
+    }
     crate::serve::init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,7 +160,6 @@ pub fn run(mut config: Config, args: SensorArgs) -> anyhow::Result<()> {
             Ok(())
         }),
         None => {
-            crate::memory::keep_small();
             // A smaller capture ring than `serve`'s unless one is set: it is
             // resident, and a sensor should fit in 64 MiB.
             config.capture.ring_mib.get_or_insert(SENSOR_RING_MIB);
