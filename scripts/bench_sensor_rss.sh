@@ -32,6 +32,7 @@ enabled = false
 [honeypot.http]
 enabled = false
 TOML
+: > "$W/server.out"; : > "$W/sensor.out"
 "$N" -c "$W/server.toml" --data-dir "$W/server" serve > "$W/server.out" 2> "$W/server.log" &
 for _ in $(seq 100); do grep -q "^Nectar is listening" "$W/server.out" && break; sleep 0.2; done
 URL=$(grep -o "http://[0-9.:]*" "$W/server.out" | head -1)

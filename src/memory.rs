@@ -28,8 +28,9 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 /// mimalloc asks for huge pages on its arenas (`madvise(MADV_HUGEPAGE)`); with
 /// the common `madvise` THP setting each touched 2 MiB of an arena is then
 /// resident whole, and it purges freed memory only after a delay. Measured on
-/// a loaded sensor (BENCHMARKS.md, "A sensor's memory"): the heap's share of
-/// RSS went from 31 to 8 MiB idle and from 89 to about 32 MiB at peak. Costs
+/// a loaded sensor (BENCHMARKS.md, "A sensor's memory, where it went"): the
+/// heap's share of RSS went from 31 to 8 MiB idle and from 89 to 30 MiB at
+/// peak (with [`restart_small`], which sets them from the start). Costs
 /// some speed (more page faults and `madvise` calls), which a sensor can
 /// spare; `serve` keeps the defaults.
 pub fn keep_small() {
