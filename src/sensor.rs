@@ -130,6 +130,11 @@ fn parse_lifetime(text: &str) -> Result<Duration, String> {
 
 /// `nectar sensor [enrol ...]`.
 pub fn run(mut config: Config, args: SensorArgs) -> anyhow::Result<()> {
+    if args.command.is_none() {
+        // Before any thread starts: a sensor should fit in 64 MiB.
+        crate::memory::restart_small();
+        crate::memory::keep_small();
+    }
     crate::serve::init_tracing(&config.log.level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,12 +160,18 @@ pub fn run(mut config: Config, args: SensorArgs) -> anyhow::Result<()> {
             Ok(())
         }),
         None => {
+            // A smaller capture ring than `serve`'s unless one is set: it is
+            // resident, and a sensor should fit in 64 MiB.
+            config.capture.ring_mib.get_or_insert(SENSOR_RING_MIB);
             args.honeypots.apply(&mut config)?;
             config.check_listeners().map_err(|e| usage(e.to_string()))?;
             runtime.block_on(run_sensor(config))
         }
     }
 }
+
+/// The capture ring of a sensor whose `[capture] ring_mib` is not set.
+const SENSOR_RING_MIB: u32 = 4;
 
 /// How long the producers and the bus may take to stop.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -177,11 +188,32 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
     let spool = nectar_spool::Spool::open(&spool_path, config.sensor.spool_config())
         .await
         .with_context(|| format!("cannot open the spool {}", spool_path.display()))?;
+    if let Some(torn) = spool.torn_write() {
+        // The server learns of it too: a batch the sensor made never reaches it.
+        let event = nectar_event::Event::new(
+            credential.name.as_str(),
+            nectar_event::Kind::SensorStatus,
+            nectar_event::Severity::High,
+            format!(
+                "The sensor's spool ended in a write cut off (a power cut or a crash): {} bytes of an unfinished batch were discarded at restart; the batches before it were kept",
+                torn.discarded_bytes
+            ),
+        )
+        .with("status", "spool_torn")
+        .with("discarded_bytes", torn.discarded_bytes)
+        .with("cut_frame", torn.cut_frame);
+        spool
+            .append(&[event])
+            .await
+            .context("cannot spool the report of a torn write")?;
+    }
     let (bus, bus_task) = spawn_bus(
         SpoolIngest::new(spool.clone()),
         BusConfig {
-            capacity: 65_536,
-            max_batch: config.store.max_batch_events.min(5_000),
+            // Small: the spool is the sensor's queue, and every event waiting
+            // here is memory (a sensor should fit in 64 MiB).
+            capacity: config.sensor.queue_events,
+            max_batch: config.sensor.batch_events,
             linger: BUS_LINGER,
             limits: nectar_event::Limits::default(),
         },
@@ -203,6 +235,9 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
     info!(sensor = %credential.name, server = %credential.server, spool = %spool_path.display(), "Sensor running.");
 
+    // Memory freed after a burst (a flood on a honeypot) goes back to the
+    // system, as in `serve`.
+    let collector = crate::memory::spawn_collector();
     let mut signals = crate::serve::ShutdownSignals::install();
     let revoked = tokio::select! {
         signal = signals.wait() => {
@@ -224,6 +259,7 @@ async fn run_sensor(mut config: Config) -> anyhow::Result<()> {
             }
         },
     };
+    collector.abort();
     spool.close().await;
     match ended.context("the shipper failed")? {
         Ok(Stopped::Asked) => {

@@ -27,6 +27,13 @@ pub struct SensorSection {
     pub spool_max_bytes: u64,
     /// What a full spool does: "drop_oldest" (default) or "block".
     pub when_full: WhenFull,
+    /// Events that may wait in memory for the spool (default 4,096): when
+    /// full, the honeypots and capture wait (nothing is dropped). The spool
+    /// is the sensor's real queue; a larger one only costs memory.
+    pub queue_events: usize,
+    /// Most events spooled as one batch, and so sent in one request
+    /// (default 1,000).
+    pub batch_events: usize,
 }
 
 impl Default for SensorSection {
@@ -35,6 +42,8 @@ impl Default for SensorSection {
             server: String::new(),
             spool_max_bytes: 512 * 1024 * 1024,
             when_full: WhenFull::DropOldest,
+            queue_events: 4_096,
+            batch_events: 1_000,
         }
     }
 }
@@ -47,6 +56,12 @@ impl SensorSection {
                 "spool_max_bytes",
                 "at least 1048576 (1 MiB): a spool smaller than a batch holds nothing",
             ));
+        }
+        if !(16..=1_048_576).contains(&self.queue_events) {
+            return Err(ConfigError::new("queue_events", "from 16 to 1048576"));
+        }
+        if !(1..=5_000).contains(&self.batch_events) {
+            return Err(ConfigError::new("batch_events", "from 1 to 5000"));
         }
         if !self.server.is_empty() {
             nectar_sensor::base_url(&self.server)

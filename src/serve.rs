@@ -164,7 +164,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let (bus, bus_task) = spawn_bus(
         writer.clone(),
         BusConfig {
-            capacity: 65_536,
+            capacity: config.store.queue_events,
             max_batch: config.store.max_batch_events,
             linger: BUS_LINGER,
             limits: nectar_event::Limits::default(),

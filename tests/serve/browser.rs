@@ -14,10 +14,10 @@ use crate::util::{Server, all_events, client, token};
 use crate::webdriver::{Browser, chromium_available};
 
 /// Laptop and phone viewports.
-const LAPTOP: (u32, u32) = (1366, 900);
-const PHONE: (u32, u32) = (390, 844);
+pub const LAPTOP: (u32, u32) = (1366, 900);
+pub const PHONE: (u32, u32) = (390, 844);
 
-fn screenshot_dir(test: &str) -> PathBuf {
+pub fn screenshot_dir(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("ui-screenshots")
         .join(test);
@@ -25,7 +25,7 @@ fn screenshot_dir(test: &str) -> PathBuf {
     dir
 }
 
-fn admin_password(data: &std::path::Path) -> String {
+pub fn admin_password(data: &std::path::Path) -> String {
     std::fs::read_to_string(data.join("initial-admin-password"))
         .unwrap()
         .trim()
@@ -43,7 +43,7 @@ fn post_events(url: &str, token: &str, events: &Value) {
 }
 
 /// Waits (at most 15 s) until the browser's URL satisfies `done`.
-fn wait_for_url(browser: &Browser, done: impl Fn(&str) -> bool) -> String {
+pub fn wait_for_url(browser: &Browser, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let url = browser.current_url();
@@ -60,7 +60,7 @@ fn wait_for_url(browser: &Browser, done: impl Fn(&str) -> bool) -> String {
 }
 
 /// Logs in through the login form as `admin`.
-fn log_in(browser: &Browser, url: &str, password: &str) {
+pub fn log_in(browser: &Browser, url: &str, password: &str) {
     browser.goto(&format!("{url}/events"));
     let at = browser.current_url();
     assert!(
@@ -77,7 +77,7 @@ fn log_in(browser: &Browser, url: &str, password: &str) {
 }
 
 /// Console entries that say something went wrong (an error, a CSP violation).
-fn console_problems(browser: &Browser) -> Vec<(String, String)> {
+pub fn console_problems(browser: &Browser) -> Vec<(String, String)> {
     browser
         .console()
         .into_iter()

@@ -153,7 +153,7 @@ impl Drop for Sensor {
 }
 
 /// GETs `/probe/{tag}-{i}` on the sensor's HTTP honeypot for each i in `range`.
-fn probe(http: &str, tag: &str, range: std::ops::Range<usize>) {
+pub fn probe(http: &str, tag: &str, range: std::ops::Range<usize>) {
     let client = client();
     for i in range {
         let response = client
@@ -166,7 +166,7 @@ fn probe(http: &str, tag: &str, range: std::ops::Range<usize>) {
 }
 
 /// How many times each `/probe/{tag}-*` path arrived at the server.
-fn arrived(url: &str, token: &str, tag: &str) -> HashMap<String, usize> {
+pub fn arrived(url: &str, token: &str, tag: &str) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
     for e in all_events(url, token, "kind=http.request&sensor=edge-1") {
         if let Some(path) = e["data"]["path"].as_str()
@@ -179,7 +179,7 @@ fn arrived(url: &str, token: &str, tag: &str) -> HashMap<String, usize> {
 }
 
 /// Waits until all `n` probes of `tag` arrived (or the time is up); the counts.
-fn wait_arrived(
+pub fn wait_arrived(
     url: &str,
     token: &str,
     tag: &str,
@@ -198,7 +198,7 @@ fn wait_arrived(
 
 /// Events waiting in the sensor's spool now (read with Python's sqlite3, a
 /// second reader of the WAL file, as an operator would).
-fn spooled(sensor_dir: &Path) -> u64 {
+pub fn spooled(sensor_dir: &Path) -> u64 {
     let out = Command::new("python3")
         .arg("-c")
         .arg("import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print(c.execute(\"select value from counters where name='events'\").fetchone()[0])")
@@ -212,7 +212,7 @@ fn spooled(sensor_dir: &Path) -> u64 {
 }
 
 /// Waits until `done()` holds (at most `limit`).
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if done() {
@@ -223,7 +223,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn assert_exactly_once(seen: &HashMap<String, usize>, tag: &str, n: usize) {
+pub fn assert_exactly_once(seen: &HashMap<String, usize>, tag: &str, n: usize) {
     let missing: Vec<usize> = (0..n)
         .filter(|i| !seen.contains_key(&format!("/probe/{tag}-{i}")))
         .collect();

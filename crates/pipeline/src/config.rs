@@ -24,6 +24,12 @@ pub struct CaptureConfig {
     pub snaplen: u32,
     /// Promiscuous mode (see traffic not addressed to this host).
     pub promiscuous: bool,
+    /// MiB of the kernel's capture ring (in blocks of 1 MiB, 2 to 1024),
+    /// shared with Nectar and resident in its memory: a larger one rides out
+    /// longer bursts before the kernel drops packets (counted in the
+    /// detector's status). Unset: 16 in `serve`, 4 in `nectar sensor` (which
+    /// should fit in 64 MiB).
+    pub ring_mib: Option<u32>,
     /// Start at once; false: wait for POST /api/v1/detect/start.
     pub start: bool,
     /// Windows of statistics kept per statistic for charts and the API.
@@ -39,12 +45,16 @@ impl Default for CaptureConfig {
             file: PathBuf::new(),
             snaplen: 262_144,
             promiscuous: true,
+            ring_mib: None,
             start: true,
             history: 3_600,
             save_seconds: 300,
         }
     }
 }
+
+/// The capture ring's size when `ring_mib` is not set (`serve`).
+pub const DEFAULT_RING_MIB: u32 = 16;
 
 impl CaptureConfig {
     /// Whether a source is configured.
@@ -68,6 +78,9 @@ impl CaptureConfig {
         }
         if !(16..=262_144).contains(&self.snaplen) {
             return Err(ConfigError::new("snaplen", "must be 16 to 262144"));
+        }
+        if self.ring_mib.is_some_and(|mib| !(2..=1_024).contains(&mib)) {
+            return Err(ConfigError::new("ring_mib", "must be 2 to 1024"));
         }
         if self.history == 0 || self.history > 1_000_000 {
             return Err(ConfigError::new("history", "must be 1 to 1000000"));

@@ -164,6 +164,9 @@ impl Shipper {
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<Stopped, SensorError> {
         let mut backoff = Backoff::new(self.config.min_backoff, self.config.max_backoff);
         let mut failures_logged = 0u64;
+        // The last failure's reason: a new reason (the server back, but busy)
+        // is logged even between the every-20th lines.
+        let mut last_why = String::new();
         loop {
             if *stop.borrow() {
                 return Ok(Stopped::Asked);
@@ -190,6 +193,7 @@ impl Shipper {
                             "The server answers again; sending what was spooled."
                         );
                         failures_logged = 0;
+                        last_why.clear();
                     }
                     backoff.reset();
                     self.status.connected.store(true, Ordering::Relaxed);
@@ -206,9 +210,10 @@ impl Shipper {
                         None => backoff.next(),
                     };
                     failures_logged += 1;
-                    // The first failure, then every 20th: a long outage must
-                    // not fill the log.
-                    if failures_logged == 1 || failures_logged.is_multiple_of(20) {
+                    // The first failure, every 20th and each new reason: a
+                    // long outage must not fill the log.
+                    if failures_logged == 1 || failures_logged.is_multiple_of(20) || why != last_why
+                    {
                         tracing::warn!(
                             server = %self.credential.server,
                             batch = batch.seq,
@@ -217,6 +222,7 @@ impl Shipper {
                             "Could not send a batch: {why}. Kept in the spool; retrying."
                         );
                     }
+                    last_why = why;
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => {}

@@ -21,7 +21,9 @@
 mod batch;
 mod error;
 mod spool;
+pub mod torn;
 
 pub use batch::{decode, encode};
 pub use error::SpoolError;
 pub use spool::{Appended, Batch, Spool, SpoolConfig, SpoolStats, WhenFull};
+pub use torn::TornWrite;

@@ -92,6 +92,8 @@ pub struct Spool {
     /// Woken when a batch is spooled (one waiter: the shipper; a wake-up with
     /// nobody waiting is kept for the next wait).
     appended: Arc<Notify>,
+    /// What the last run left cut off (found when it was opened).
+    torn: Option<crate::TornWrite>,
 }
 
 const SCHEMA: &str = "
@@ -125,6 +127,16 @@ const MAX_REASON: usize = 1_024;
 impl Spool {
     /// Opens (making it if needed) the spool in the file `path`.
     pub async fn open(path: &Path, config: SpoolConfig) -> Result<Spool, SpoolError> {
+        // Before SQLite replays (and then reuses) the log: was the last write
+        // cut off? SQLite rolls it back; this says so.
+        let torn = crate::torn::check(path);
+        if let Some(t) = torn {
+            tracing::warn!(
+                discarded_bytes = t.discarded_bytes,
+                cut_frame = t.cut_frame,
+                "The spool's last write was cut off (a power cut or a crash while it wrote): that unfinished batch is discarded; the batches before it are kept and sent."
+            );
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -144,7 +156,14 @@ impl Spool {
             config,
             freed: Arc::new(Notify::new()),
             appended: Arc::new(Notify::new()),
+            torn,
         })
+    }
+
+    /// The write that the previous run left cut off, if any (found when the
+    /// spool was opened; SQLite discarded it).
+    pub fn torn_write(&self) -> Option<crate::TornWrite> {
+        self.torn
     }
 
     /// Spools `events` as one batch.

@@ -49,6 +49,11 @@ pub struct StoreSection {
     pub max_delay_ms: u64,
     /// Batches that may queue for the writer before producers are slowed down.
     pub queue_batches: usize,
+    /// Events (or posted batches) that may wait on the event bus before the
+    /// writer takes them: honeypots and capture wait when it is full, and a
+    /// batch posted to `/api/v1/events` gets `503` with `Retry-After` once it
+    /// is three quarters full (sensors spool and come back).
+    pub queue_events: usize,
 }
 
 impl Default for StoreSection {
@@ -66,6 +71,7 @@ impl Default for StoreSection {
             max_batch_events: 5_000,
             max_delay_ms: 0,
             queue_batches: 1_024,
+            queue_events: 65_536,
         }
     }
 }
@@ -81,6 +87,9 @@ impl StoreSection {
         }
         if self.queue_batches == 0 {
             return Err(ConfigError::new("queue_batches", "must be greater than 0"));
+        }
+        if !(4..=1_048_576).contains(&self.queue_events) {
+            return Err(ConfigError::new("queue_events", "from 4 to 1048576"));
         }
         if self.max_delay_ms > 10_000 {
             return Err(ConfigError::new("max_delay_ms", "at most 10000"));

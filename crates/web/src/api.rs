@@ -114,8 +114,18 @@ async fn post_events(
     // A full queue answers 503 with Retry-After (sensors spool and come back)
     // rather than holding the request while it drains.
     if state.bus.room() < state.bus.capacity() / 4 {
+        let refused = state.ingest_busy.fetch_add(1, Ordering::Relaxed) + 1;
+        // The first refusal, then every 100th: a fleet coming back after an
+        // outage must not fill the log.
+        if refused == 1 || refused.is_multiple_of(100) {
+            tracing::warn!(
+                capacity = state.bus.capacity(),
+                refused,
+                "Refused a posted batch: the event queue is full (store.queue_events); the sender was told to retry later."
+            );
+        }
         return Err(ApiError::busy(
-            "the server's event queue is full; retry shortly",
+            "the server's event queue is full (store.queue_events); retry shortly",
         ));
     }
     let sensor = from_sensor.then(|| caller.0.sensor.clone());

@@ -216,6 +216,8 @@ impl Detector {
                 let mut live = nectar_packet::LiveConfig::new(capture.interface.clone());
                 live.snaplen = capture.snaplen;
                 live.promiscuous = capture.promiscuous;
+                // Blocks of 1 MiB (the default size, enough for any snaplen).
+                live.block_count = capture.ring_mib.unwrap_or(crate::config::DEFAULT_RING_MIB);
                 return nectar_packet::LiveCapture::open(&live)
                     .map(PacketSource::Live)
                     .map_err(|e| format!("capture.interface: {e}"));
